@@ -1,0 +1,75 @@
+"""The ``ccdesk`` command line: opens the desk app, and the sub-commands IT staff script.
+
+Sub-commands live in ``ccdesk/commands/`` (one module per area); this file only mounts them and
+handles the global options. Heavy imports stay inside the commands so ``ccdesk --version`` and
+the app start fast.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated
+
+import typer
+
+from ccdesk import __version__
+from ccdesk.commands import calendar as calendar_cmd
+from ccdesk.commands import catalog as catalog_cmd
+from ccdesk.commands.common import STATE, fail
+from ccdesk.domain.errors import CcdeskError
+
+app = typer.Typer(
+    name="ccdesk",
+    help="ccdesk — Bộ phận một cửa cấp xã / the commune one-stop desk.",
+    no_args_is_help=False,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(catalog_cmd.app, name="catalog")
+app.add_typer(calendar_cmd.app, name="calendar")
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"ccdesk {__version__}")
+        raise typer.Exit()
+
+
+@app.callback(invoke_without_command=True)
+def root(
+    ctx: typer.Context,
+    db: Annotated[str | None, typer.Option("--db", help="Tệp CSDL / database file",
+                                           envvar="CCDESK_DB")] = None,
+    lang: Annotated[str | None, typer.Option("--lang", help="vi | en",
+                                             envvar="CCDESK_LANG")] = None,
+    training: Annotated[bool, typer.Option("--training",
+                                           help="Hộp cát đào tạo / training sandbox")] = False,
+    version: Annotated[bool, typer.Option("--version", callback=_version,
+                                          is_eager=True)] = False,
+) -> None:
+    """Không có lệnh con: mở ứng dụng quầy. / No sub-command: open the desk app."""
+    from ccdesk.i18n import LANGUAGES, set_language
+
+    STATE.db, STATE.training = db, training
+    chosen = lang or STATE.config().language
+    if chosen not in LANGUAGES:
+        fail(f"--lang: {chosen!r} ∉ {', '.join(LANGUAGES)}")
+    set_language(chosen)
+    STATE.lang = chosen
+    if ctx.invoked_subcommand is None:
+        from ccdesk.app import run_app
+
+        raise typer.Exit(run_app(STATE))
+
+
+def main() -> None:
+    """Console entry point."""
+    try:
+        app()
+    except CcdeskError as err:
+        sys.stderr.write(err.message() + "\n")
+        sys.exit(2)
+
+
+if __name__ == "__main__":
+    main()

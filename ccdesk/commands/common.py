@@ -1,0 +1,62 @@
+"""What every CLI command shares: the chosen database, language, output and error handling."""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, NoReturn
+
+import orjson
+
+from ccdesk.domain.errors import CcdeskError
+from ccdesk.paths import Paths, resolve_db_path, resolve_paths
+
+if TYPE_CHECKING:
+    from ccdesk.config import Config
+    from ccdesk.services import Services
+
+EXIT_USER_ERROR = 2
+
+
+@dataclass
+class CliState:
+    """Set by the root callback from ``--db``, ``--lang``, ``--training``."""
+
+    db: str | None = None
+    lang: str | None = None
+    training: bool = False
+    paths: Paths = field(default_factory=resolve_paths)
+    _services: Services | None = None
+
+    @property
+    def db_path(self) -> Path:
+        return resolve_db_path(self.db, self.paths)
+
+    def config(self) -> Config:
+        from ccdesk.config import Config
+
+        return Config.load(self.paths.config_file)
+
+    def services(self) -> Services:
+        if self._services is None:
+            from ccdesk.services import Services
+
+            self._services = Services.open(self.db_path, self.paths)
+        return self._services
+
+
+STATE = CliState()
+
+
+def print_json(data: object) -> None:
+    sys.stdout.write(orjson.dumps(data, option=orjson.OPT_INDENT_2).decode() + "\n")
+
+
+def fail(error: CcdeskError | str, code: int = EXIT_USER_ERROR) -> NoReturn:
+    """Print a user-facing error (in the user's language) and exit without a traceback."""
+    import typer
+
+    message = error.message() if isinstance(error, CcdeskError) else error
+    sys.stderr.write(message + "\n")
+    raise typer.Exit(code)

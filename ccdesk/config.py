@@ -1,0 +1,71 @@
+"""Machine-level settings in ``config.toml`` (the office's own headers live in the database).
+
+Example::
+
+    language = "vi"            # vi | en
+    idle_lock_minutes = 10
+    printer = ""               # CUPS queue name; empty = save PDFs under the data dir
+    upstream_url = ""          # the commune's upstream TTHC system (sync)
+    theme = "textual-dark"
+    [office_hours]
+    morning = ["07:30", "11:30"]
+    afternoon = ["13:30", "17:00"]
+    same_day_cutoff = "15:00"
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import asdict, dataclass, field
+from datetime import time
+from pathlib import Path
+
+from ccdesk.domain.calendar import OfficeHours
+from ccdesk.domain.errors import ValidationError
+
+
+@dataclass
+class Config:
+    language: str = "vi"
+    idle_lock_minutes: int = 10
+    printer: str = ""
+    upstream_url: str = ""
+    theme: str = "textual-dark"
+    office_hours: dict[str, object] = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, path: Path) -> Config:
+        if not path.exists():
+            return cls()
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except tomllib.TOMLDecodeError as exc:
+            raise ValidationError("core.err.toml_syntax", file=str(path), detail=str(exc)) from exc
+        known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
+        config = cls(**known)
+        config.hours()  # validate now, with the file's name in the message
+        return config
+
+    def save(self, path: Path) -> None:
+        import tomli_w
+
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(tomli_w.dumps(asdict(self)), encoding="utf-8")
+
+    def hours(self) -> OfficeHours:
+        raw = self.office_hours
+        try:
+            defaults = OfficeHours()
+            morning = raw.get("morning", [defaults.morning_start, defaults.morning_end])
+            afternoon = raw.get("afternoon", [defaults.afternoon_start, defaults.afternoon_end])
+            cutoff = raw.get("same_day_cutoff", defaults.same_day_cutoff)
+            return OfficeHours(_time(morning[0]), _time(morning[1]), _time(afternoon[0]),
+                               _time(afternoon[1]), _time(cutoff))
+        except (TypeError, ValueError, IndexError) as exc:
+            raise ValidationError("core.err.office_hours", field="office_hours") from exc
+
+
+def _time(value: object) -> time:
+    if isinstance(value, time):
+        return value
+    return time.fromisoformat(str(value))

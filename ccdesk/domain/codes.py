@@ -1,0 +1,48 @@
+"""Dossier codes (domain.md §3): ``<agency>-<yymmdd>-<nnnn>`` by default.
+
+The pattern is configurable. Placeholders: ``{agency}``, ``{device}``, ``{yymmdd}``,
+``{yyyymmdd}``, ``{seq:04}`` (any width). The sequence runs per *counter key* = the code with
+the sequence left out, so the default restarts daily per agency; devices of one commune stay
+unique by having their own agency code or a ``{device}`` prefix.
+"""
+
+from __future__ import annotations
+
+import re
+import string
+from datetime import date
+
+from ccdesk.domain.errors import ValidationError
+
+DEFAULT_PATTERN = "{agency}-{yymmdd}-{seq:04}"
+_ALLOWED = {"agency", "device", "yymmdd", "yyyymmdd", "seq"}
+_AGENCY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.\-]{0,39}$")
+
+
+def check_pattern(pattern: str) -> str:
+    names = [f for _, f, _, _ in string.Formatter().parse(pattern) if f is not None]
+    if "seq" not in names or any(n not in _ALLOWED for n in names):
+        raise ValidationError("core.err.code_pattern", field="code_pattern",
+                              allowed=", ".join(sorted(_ALLOWED)))
+    return pattern
+
+
+def check_agency_code(value: str, field: str = "agency_code") -> str:
+    value = value.strip()
+    if not _AGENCY.match(value):
+        raise ValidationError("core.err.agency_code", field=field)
+    return value
+
+
+def _values(agency: str, device: str, day: date) -> dict[str, str]:
+    return {"agency": agency, "device": device, "yymmdd": day.strftime("%y%m%d"),
+            "yyyymmdd": day.strftime("%Y%m%d")}
+
+
+def counter_key(pattern: str, agency: str, device: str, day: date) -> str:
+    """The code with its sequence blanked: numbers are allocated per key."""
+    return re.sub(r"\{seq(:[^}]*)?\}", "#", pattern).format(**_values(agency, device, day))
+
+
+def format_code(pattern: str, agency: str, device: str, day: date, seq: int) -> str:
+    return pattern.format(seq=seq, **_values(agency, device, day))

@@ -1,0 +1,56 @@
+"""Errors a user can cause. Each carries a message key and the field it concerns, so every
+surface (CLI, TUI, sync diagnostics) can say *what* is wrong and *where*, in the user's language."""
+
+from __future__ import annotations
+
+from ccdesk.i18n import t
+
+
+class CcdeskError(Exception):
+    """Base of the errors that are shown to a person rather than as a traceback."""
+
+    def __init__(self, key: str, field: str | None = None, **params: object) -> None:
+        self.key = key
+        self.field = field
+        self.params = params
+        super().__init__(key)
+
+    def message(self, lang: str | None = None) -> str:
+        text = t(self.key, lang=lang, **self.params)
+        if self.field:
+            return f"{t('core.field.' + self.field, lang=lang)}: {text}"
+        return text
+
+    def __str__(self) -> str:
+        return self.message()
+
+
+class ValidationError(CcdeskError):
+    """One field of user input is wrong."""
+
+
+class InvalidInput(CcdeskError):
+    """Several fields are wrong; ``errors`` keeps each one so a form can mark them all."""
+
+    def __init__(self, errors: list[ValidationError]) -> None:
+        self.errors = errors
+        super().__init__("core.err.invalid_input", count=len(errors))
+
+    def message(self, lang: str | None = None) -> str:
+        return "\n".join(err.message(lang) for err in self.errors)
+
+
+class TransitionError(CcdeskError):
+    """An action that the dossier's current state does not allow."""
+
+
+class NotFound(CcdeskError):
+    """A dossier, officer or procedure that does not exist."""
+
+
+class PermissionDenied(CcdeskError):
+    """The logged-in officer's role does not allow the action."""
+
+
+class StorageError(CcdeskError):
+    """The database cannot be used (locked for too long, full disk, read-only, damaged)."""

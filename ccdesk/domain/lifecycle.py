@@ -1,0 +1,129 @@
+"""The dossier state machine (Decree 118/2025; Decree 61/2018 kept as the legacy regime).
+
+::
+
+    (intake) --accept--> received --start--> in_progress --hand_off--> handed_off
+        |                  |  \\                 |   ^                    |
+        |                  |   mark_ready        |   +----result_back-----+
+        |--supplement-->  waiting_supplement     +--mark_ready--> result_ready --return--> returned
+        |--refuse-->  refused
+    request_supplement / supplement_received pause and resume the clock;
+    extend (Mẫu 04) keeps the state and moves the due time; stop (2025 only) and withdraw end it.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from ccdesk.domain.errors import TransitionError
+
+
+class Regime(StrEnum):
+    R2025 = "2025"  # Decree 118/2025/NĐ-CP, Circular 03/2025/TT-VPCP
+    R2018 = "2018"  # Decree 61/2018/NĐ-CP (amended by 107/2021), Circular 01/2018/TT-VPCP
+
+
+class Status(StrEnum):
+    RECEIVED = "received"
+    WAITING_SUPPLEMENT = "waiting_supplement"
+    REFUSED = "refused"
+    IN_PROGRESS = "in_progress"
+    HANDED_OFF = "handed_off"
+    RESULT_READY = "result_ready"
+    RETURNED = "returned"
+    STOPPED = "stopped"
+    WITHDRAWN = "withdrawn"
+
+    @property
+    def is_final(self) -> bool:
+        return self in FINAL_STATUSES
+
+    @property
+    def is_open(self) -> bool:
+        return not self.is_final
+
+
+FINAL_STATUSES = frozenset({Status.REFUSED, Status.RETURNED, Status.STOPPED, Status.WITHDRAWN})
+# States in which the desk still owes the citizen a result within the due time.
+RUNNING_STATUSES = frozenset({Status.RECEIVED, Status.IN_PROGRESS, Status.HANDED_OFF,
+                              Status.RESULT_READY})
+
+
+class Action(StrEnum):
+    ACCEPT = "accept"
+    REQUEST_SUPPLEMENT = "request_supplement"
+    SUPPLEMENT_RECEIVED = "supplement_received"
+    REFUSE = "refuse"
+    START = "start"
+    HAND_OFF = "hand_off"
+    RESULT_BACK = "result_back"
+    MARK_READY = "mark_ready"
+    RETURN_RESULT = "return_result"
+    EXTEND = "extend"
+    STOP = "stop"
+    WITHDRAW = "withdraw"
+    REPRINT = "reprint"
+    RATE = "rate"
+    UPSTREAM_UPDATE = "upstream_update"
+
+
+# Action -> the states it may start from (None = intake, before the dossier exists).
+_FROM: dict[Action, frozenset[Status | None]] = {
+    Action.ACCEPT: frozenset({None}),
+    Action.REFUSE: frozenset({None, Status.WAITING_SUPPLEMENT}),
+    Action.REQUEST_SUPPLEMENT: frozenset({None, Status.RECEIVED, Status.IN_PROGRESS,
+                                          Status.HANDED_OFF}),
+    Action.SUPPLEMENT_RECEIVED: frozenset({Status.WAITING_SUPPLEMENT}),
+    Action.START: frozenset({Status.RECEIVED}),
+    Action.HAND_OFF: frozenset({Status.RECEIVED, Status.IN_PROGRESS}),
+    Action.RESULT_BACK: frozenset({Status.HANDED_OFF}),
+    Action.MARK_READY: frozenset({Status.RECEIVED, Status.IN_PROGRESS}),
+    Action.RETURN_RESULT: frozenset({Status.RESULT_READY}),
+    Action.EXTEND: frozenset({Status.RECEIVED, Status.IN_PROGRESS, Status.HANDED_OFF}),
+    Action.STOP: frozenset({Status.RECEIVED, Status.IN_PROGRESS, Status.HANDED_OFF,
+                            Status.WAITING_SUPPLEMENT}),
+    Action.WITHDRAW: frozenset({Status.RECEIVED, Status.IN_PROGRESS, Status.HANDED_OFF,
+                                Status.WAITING_SUPPLEMENT, Status.RESULT_READY}),
+}
+
+_TO: dict[Action, Status] = {
+    Action.ACCEPT: Status.RECEIVED,
+    Action.REFUSE: Status.REFUSED,
+    Action.REQUEST_SUPPLEMENT: Status.WAITING_SUPPLEMENT,
+    Action.START: Status.IN_PROGRESS,
+    Action.HAND_OFF: Status.HANDED_OFF,
+    Action.RESULT_BACK: Status.IN_PROGRESS,
+    Action.MARK_READY: Status.RESULT_READY,
+    Action.RETURN_RESULT: Status.RETURNED,
+    Action.STOP: Status.STOPPED,
+    Action.WITHDRAW: Status.WITHDRAWN,
+}
+
+# The 2018 regime has no "Thông báo dừng giải quyết" (Mẫu 05 of Circular 03/2025 is new).
+_NOT_IN_REGIME: dict[Regime, frozenset[Action]] = {
+    Regime.R2018: frozenset({Action.STOP}),
+    Regime.R2025: frozenset(),
+}
+
+# Decree 63/2010 art. 20: a citizen must not be sent back more than twice.
+SUPPLEMENT_WARN_ROUND = 2
+
+
+def allowed_actions(status: Status | None, regime: Regime) -> list[Action]:
+    """The actions the desk may take on a dossier in ``status`` (for menus and buttons)."""
+    banned = _NOT_IN_REGIME[regime]
+    return [a for a, starts in _FROM.items() if status in starts and a not in banned]
+
+
+def next_status(status: Status | None, action: Action, regime: Regime,
+                resume_to: Status | None = None) -> Status:
+    """The state after ``action``, or a :class:`TransitionError` naming both."""
+    if action in _NOT_IN_REGIME[regime] or status not in _FROM.get(action, frozenset()):
+        raise TransitionError("core.err.transition", action=action.value,
+                              status=(status.value if status else "new"), regime=regime.value)
+    if action == Action.SUPPLEMENT_RECEIVED:
+        return resume_to or Status.RECEIVED
+    if action == Action.EXTEND:
+        assert status is not None
+        return status
+    return _TO[action]

@@ -1,0 +1,78 @@
+"""The vi/en message catalogue.
+
+Messages live in ``ccdesk/locales/<lang>/<area>.toml``; a key is ``<area>.<table>.<name>``.
+Vietnamese is the default; English must be complete (a test checks both have the same keys).
+Formatting of dates, times and money is explicit (never ``locale``): ``dd/mm/yyyy``, 24-hour
+clock and ``1.234.567 đ``.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from datetime import date, datetime
+from functools import cache
+from pathlib import Path
+
+LANGUAGES = ("vi", "en")
+DEFAULT_LANGUAGE = "vi"
+_LOCALES = Path(__file__).parent / "locales"
+_current = {"lang": os.environ.get("CCDESK_LANG", DEFAULT_LANGUAGE)}
+
+
+def _flatten(prefix: str, table: dict, out: dict[str, str]) -> None:
+    for key, value in table.items():
+        name = f"{prefix}.{key}"
+        if isinstance(value, dict):
+            _flatten(name, value, out)
+        else:
+            out[name] = str(value)
+
+
+@cache
+def catalogue(lang: str) -> dict[str, str]:
+    """Every message of one language, keyed ``area.table.name``."""
+    messages: dict[str, str] = {}
+    for file in sorted((_LOCALES / lang).glob("*.toml")):
+        with file.open("rb") as fh:
+            _flatten(file.stem, tomllib.load(fh), messages)
+    return messages
+
+
+def set_language(lang: str) -> None:
+    """Switch the process-wide language (the TUI does this at run time)."""
+    if lang not in LANGUAGES:
+        raise ValueError(f"unknown language {lang!r}; choose one of {', '.join(LANGUAGES)}")
+    _current["lang"] = lang
+
+
+def get_language() -> str:
+    lang = _current["lang"]
+    return lang if lang in LANGUAGES else DEFAULT_LANGUAGE
+
+
+def t(key: str, lang: str | None = None, **params: object) -> str:
+    """Translate ``key``; a missing key shows itself so a gap is visible, never a crash."""
+    lang = lang or get_language()
+    template = catalogue(lang).get(key) or catalogue(DEFAULT_LANGUAGE).get(key) or key
+    try:
+        return template.format(**params)
+    except (KeyError, IndexError, ValueError):
+        return template
+
+
+def fmt_date(value: date) -> str:
+    return value.strftime("%d/%m/%Y")
+
+
+def fmt_time(value: datetime) -> str:
+    return value.strftime("%H:%M")
+
+
+def fmt_datetime(value: datetime) -> str:
+    return f"{fmt_time(value)} {fmt_date(value)}"
+
+
+def fmt_money(amount: int) -> str:
+    """``1234567`` -> ``1.234.567 đ`` (Vietnamese thousands separator)."""
+    return f"{amount:,}".replace(",", ".") + " đ"

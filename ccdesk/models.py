@@ -1,0 +1,239 @@
+"""SQLModel tables of the desk database.
+
+Times of dossiers (received, due, returned…) are the office's local wall-clock time
+(Asia/Ho_Chi_Minh, no DST), stored naive because that is what the printed forms and the law use.
+Outbox and audit times that must be compared across machines are UTC. All are stored naive
+through plain ``DateTime`` columns, stated explicitly so SQLModel's own defaults never change them.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import Column, DateTime, Index, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+class Office(SQLModel, table=True):
+    """Settings of this desk: one row (id = 1)."""
+
+    id: int = Field(default=1, primary_key=True)
+    governing_body: str = ""          # "UBND XÃ …"
+    unit_name: str = ""               # "TRUNG TÂM PHỤC VỤ HÀNH CHÍNH CÔNG"
+    agency_code: str = ""             # QCVN 102:2016 code, e.g. 000.17.22.H56
+    device_prefix: str = ""           # this machine's part of codes when several desks share an agency
+    place_name: str = ""              # for "<place>, ngày … tháng … năm …"
+    regime: str = "2025"
+    code_pattern: str = "{agency}-{yymmdd}-{seq:04}"
+    commune_code: str = ""            # 5-digit commune code (Decision 19/2025), for sync
+    device_id: str = ""               # UUID of this installation, for the outbox and sync
+    is_training: bool = False         # training sandbox: never writes outbox rows, never syncs
+    is_demo: bool = False             # filled by `demo seed`: syncs only to --accept-demo upstreams
+    setup_done: bool = False
+
+
+class Officer(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    username: str = Field(unique=True, index=True)
+    full_name: str
+    role: str = "officer"             # officer | lead | it | trainer
+    title: str = ""                   # printed under signatures
+    phone: str = ""                   # contact phone printed on Mẫu 02/03
+    pin_hash: str = ""                # argon2id; never the PIN itself
+    active: bool = True
+    failed_attempts: int = 0
+    locked_until: datetime | None = Field(default=None, sa_type=DateTime)
+    created_at: datetime = Field(default_factory=datetime.now, sa_type=DateTime)
+
+
+class Procedure(SQLModel, table=True):
+    """A procedure of the catalogue; its content lives in immutable versions."""
+
+    code: str = Field(primary_key=True)
+    name: str
+    field: str = Field(index=True)
+    name_folded: str = ""
+    current_version_id: int | None = None
+    active: bool = True
+
+
+class ProcedureVersion(SQLModel, table=True):
+    __table_args__ = (UniqueConstraint("procedure_code", "version"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    procedure_code: str = Field(foreign_key="procedure.code", index=True)
+    version: int
+    catalog_version: str
+    content_hash: str
+    name: str
+    field: str
+    handling_body: str
+    time_kind: str
+    time_days: int
+    verification_days: int = 0
+    fee_rule: str = Field(sa_column=Column(Text, nullable=False))  # canonical JSON
+    legal_basis: str = ""
+    effective_from: date | None = None
+    effective_to: date | None = None
+    verify_note: str = ""
+    imported_at: datetime = Field(default_factory=datetime.now, sa_type=DateTime)
+
+
+class ProcedureDocument(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    version_id: int = Field(foreign_key="procedureversion.id", index=True)
+    position: int
+    name: str
+    form: str
+    quantity: int = 1
+    requirement: str = "required"
+    condition: str = ""
+
+
+class Dossier(SQLModel, table=True):
+    __table_args__ = (
+        Index("ix_dossier_received", "received_at"),
+        Index("ix_dossier_status_due", "status", "due_at"),
+        Index("ix_dossier_applicant_id", "applicant_id_number"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(unique=True)
+    procedure_version_id: int = Field(foreign_key="procedureversion.id")
+    procedure_code: str = Field(index=True)
+    field: str = ""
+    regime: str = "2025"
+    applicant_name: str
+    applicant_id_number: str
+    applicant_id_type: str = "cccd"
+    applicant_dob: date | None = None
+    applicant_phone: str = ""
+    applicant_email: str = ""
+    applicant_address: str = ""
+    owner_name: str = ""              # the dossier's owner when not the applicant
+    owner_address: str = ""
+    channel: str = "direct"           # direct | postal | online_full | online_partial
+    sets: int = 1
+    needs_verification: bool = False
+    # when the citizen first handed the dossier in
+    received_at: datetime = Field(sa_type=DateTime)
+    # when it was complete and accepted: the clock starts
+    accepted_at: datetime | None = Field(default=None, sa_type=DateTime)
+    due_at: datetime | None = Field(default=None, sa_type=DateTime)    # None until accepted
+    original_due_at: datetime | None = Field(default=None, sa_type=DateTime)
+    status: str = Field(index=True)
+    # when the current supplement wait began
+    paused_at: datetime | None = Field(default=None, sa_type=DateTime)
+    resume_status: str | None = None   # the state to go back to after a supplement
+    supplement_rounds: int = 0
+    handling_body: str = ""
+    handed_off_at: datetime | None = Field(default=None, sa_type=DateTime)
+    result_back_at: datetime | None = Field(default=None, sa_type=DateTime)
+    ready_at: datetime | None = Field(default=None, sa_type=DateTime)
+    returned_at: datetime | None = Field(default=None, sa_type=DateTime)
+    # refused, stopped, withdrawn or returned
+    closed_at: datetime | None = Field(default=None, sa_type=DateTime)
+    delivery: str = "desk"            # how the result is collected: desk | post | online
+    fee_amount: int = 0
+    received_by: int | None = Field(default=None, foreign_key="officer.id")
+    extensions: int = 0
+    search_text: str = ""             # folded name, ID, phone and code for search
+    updated_at: datetime = Field(default_factory=datetime.now, sa_type=DateTime)
+
+
+class ChecklistItem(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    dossier_id: int = Field(foreign_key="dossier.id", index=True)
+    position: int
+    name: str
+    form: str                         # the form the catalogue asks for
+    quantity: int = 1
+    requirement: str = "required"
+    condition: str = ""
+    received: bool = False
+    received_form: str = ""
+    received_quantity: int = 0
+    note: str = ""
+
+
+class DossierEvent(SQLModel, table=True):
+    """Append-only history: who did what, when and why (a trigger refuses edits)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    dossier_id: int = Field(foreign_key="dossier.id", index=True)
+    at: datetime = Field(sa_type=DateTime)
+    officer_id: int | None = Field(default=None, foreign_key="officer.id")
+    action: str
+    from_status: str | None = None
+    to_status: str | None = None
+    reason: str = ""
+    data: str = "{}"                  # JSON details (body, new due, rating…)
+
+
+class SupplementRound(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    dossier_id: int = Field(foreign_key="dossier.id", index=True)
+    round_no: int
+    requested_at: datetime = Field(sa_type=DateTime)
+    requested_by: int | None = Field(default=None, foreign_key="officer.id")
+    items: str = "[]"                 # JSON list of {name, reason}
+    note: str = ""
+    received_at: datetime | None = Field(default=None, sa_type=DateTime)
+
+
+class Extension(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    dossier_id: int = Field(foreign_key="dossier.id", index=True)
+    seq: int
+    original_due: datetime = Field(sa_type=DateTime)
+    new_due: datetime = Field(sa_type=DateTime)
+    reason: str
+    late_body: str = ""               # which body has not returned the result
+    signer_id: int | None = Field(default=None, foreign_key="officer.id")
+    at: datetime = Field(sa_type=DateTime)
+
+
+class Rating(SQLModel, table=True):
+    dossier_id: int = Field(primary_key=True, foreign_key="dossier.id")
+    level: str                        # very_satisfied | satisfied | dissatisfied
+    officer_id: int | None = Field(default=None, foreign_key="officer.id")
+    at: datetime = Field(sa_type=DateTime)
+
+
+class CodeCounter(SQLModel, table=True):
+    key: str = Field(primary_key=True)
+    last_seq: int = 0
+
+
+class Outbox(SQLModel, table=True):
+    """The transactional outbox (sync.md): one immutable row per domain change."""
+
+    __table_args__ = {"sqlite_autoincrement": True}
+
+    device_seq: int | None = Field(default=None, primary_key=True)  # AUTOINCREMENT: never reused
+    mutation_id: str = Field(unique=True)
+    entity: str
+    entity_id: str
+    op: str
+    payload: str = Field(sa_column=Column(Text, nullable=False))
+    payload_sha256: str
+    changed_fields: str = "[]"
+    client_time: datetime = Field(sa_type=DateTime)             # UTC
+    state: str = Field(default="pending", index=True)
+    attempts: int = 0
+    last_error: str = ""
+    batch_id: str | None = None
+    acked_at: datetime | None = Field(default=None, sa_type=DateTime)
+
+
+class AuditLog(SQLModel, table=True):
+    """Append-only trail: who did what to which dossier, when, from which terminal."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = Field(sa_type=DateTime)                      # UTC
+    officer_id: int | None = Field(default=None, foreign_key="officer.id", index=True)
+    officer_username: str = ""
+    action: str
+    dossier_code: str | None = Field(default=None, index=True)
+    terminal: str = ""
+    detail: str = ""                  # never personal data

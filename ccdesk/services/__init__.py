@@ -1,0 +1,63 @@
+"""What screens and the CLI call. Services hold the rules' orchestration; screens hold none.
+
+``Services.open(db_path)`` prepares a database file (private folder, migrations with a backup
+first, office row) and wires every service to one :class:`DeskContext`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from ccdesk.config import Config
+from ccdesk.domain.calendar import load_calendar
+from ccdesk.paths import Paths, ensure_private_dir
+from ccdesk.services.catalog import CatalogService
+from ccdesk.services.context import SYSTEM, Actor, DeskContext
+from ccdesk.services.dossiers import DossierService
+from ccdesk.services.intake import IntakeService
+from ccdesk.services.office import OfficeService
+from ccdesk.services.officers import OfficerService
+from ccdesk.storage.engine import Database
+from ccdesk.storage.migrate import migrate
+
+__all__ = ["SYSTEM", "Actor", "Services"]
+
+
+@dataclass
+class Services:
+    ctx: DeskContext
+    paths: Paths
+    config: Config
+
+    def __post_init__(self) -> None:
+        self.office = OfficeService(self.ctx)
+        self.catalog = CatalogService(self.ctx)
+        self.intake = IntakeService(self.ctx)
+        self.dossiers = DossierService(self.ctx)
+        self.officers = OfficerService(self.ctx)
+
+    @property
+    def db(self) -> Database:
+        return self.ctx.db
+
+    @classmethod
+    def open(cls, db_path: Path, paths: Paths, *, config: Config | None = None,
+             clock: Callable[[], datetime] | None = None, training: bool = False) -> Services:
+        config = config or Config.load(paths.config_file)
+        ensure_private_dir(db_path.parent)
+        database = Database(db_path)
+        migrate(db_path, paths.backups_dir, database.engine)
+        db_path.chmod(0o600)
+        calendar = load_calendar(paths.calendar_file, config.hours(), config.language)
+        ctx = DeskContext(db=database, calendar=calendar)
+        if clock is not None:
+            ctx.clock = clock
+        services = cls(ctx=ctx, paths=paths, config=config)
+        services.office.ensure(training=training)
+        return services
+
+    def close(self) -> None:
+        self.ctx.db.dispose()

@@ -1,0 +1,307 @@
+"""Intake: check the applicant and the checklist, then accept, ask for a supplement, or refuse.
+
+One intake is one ``BEGIN IMMEDIATE`` transaction: the dossier code is allocated, and the dossier,
+its checklist, its first event, its supplement round, the audit line and the outbox row are
+written together, or none of them is.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime
+from enum import StrEnum
+
+import orjson
+from sqlmodel import Session, select
+
+from ccdesk.domain.catalog import DocForm, FeeKind, Requirement
+from ccdesk.domain.codes import counter_key, format_code
+from ccdesk.domain.errors import InvalidInput, ValidationError
+from ccdesk.domain.lifecycle import Action, Regime, Status, next_status
+from ccdesk.domain.validation import (
+    LIMITS,
+    clean_text,
+    normalise_phone,
+    validate_birth_date,
+    validate_citizen_id,
+    validate_email,
+    validate_full_name,
+)
+from ccdesk.models import ChecklistItem, CodeCounter, Dossier, Office, SupplementRound
+from ccdesk.services.catalog import ProcedureInfo, version_info
+from ccdesk.services.context import Actor, DeskContext
+from ccdesk.services.recording import load_office, record_event
+from ccdesk.text import fold
+
+CHANNELS = ("direct", "postal", "online_full", "online_partial")
+DELIVERIES = ("desk", "post", "online")
+MAX_SETS = 99
+
+
+class Decision(StrEnum):
+    ACCEPT = "accept"
+    SUPPLEMENT = "supplement"
+    REFUSE = "refuse"
+
+
+@dataclass
+class Applicant:
+    full_name: str
+    id_number: str
+    id_type: str = "cccd"
+    date_of_birth: date | None = None
+    phone: str = ""
+    email: str = ""
+    address: str = ""
+
+
+@dataclass
+class ChecklistEntry:
+    """What the officer ticked for one required document (``position`` in the procedure)."""
+
+    position: int
+    received: bool
+    form: str | None = None
+    quantity: int | None = None
+    note: str = ""
+
+
+@dataclass
+class MissingItem:
+    name: str
+    reason: str = ""
+
+
+@dataclass
+class IntakeRequest:
+    procedure_code: str
+    applicant: Applicant
+    checklist: list[ChecklistEntry] = field(default_factory=list)
+    owner_name: str = ""
+    owner_address: str = ""
+    channel: str = "direct"
+    sets: int = 1
+    delivery: str = "desk"
+    needs_verification: bool = False
+    pages: int = 1
+    copies: int = 1
+    fee_amount: int | None = None   # required for provincial-rate fees
+
+
+@dataclass(frozen=True)
+class IntakeResult:
+    dossier: Dossier
+    warnings: tuple[str, ...] = ()
+
+
+def validate_applicant(applicant: Applicant, today: date | None = None) -> Applicant:
+    """Normalise (NFC) and check every field; raise ``InvalidInput`` naming each bad one."""
+    errors: list[ValidationError] = []
+    out = replace(applicant)
+
+    def check(name: str, fn) -> None:  # noqa: ANN001
+        try:
+            setattr(out, name, fn())
+        except ValidationError as err:
+            errors.append(err)
+
+    check("full_name", lambda: validate_full_name(applicant.full_name))
+    citizen = None
+    try:
+        citizen = validate_citizen_id(applicant.id_number, applicant.id_type, today=today)
+        out.id_number = citizen.number
+    except ValidationError as err:
+        errors.append(err)
+    check("date_of_birth",
+          lambda: validate_birth_date(applicant.date_of_birth, citizen, today=today))
+    check("phone", lambda: normalise_phone(applicant.phone))
+    check("email", lambda: validate_email(applicant.email))
+    check("address", lambda: clean_text(applicant.address, "address"))
+    if errors:
+        raise InvalidInput(errors)
+    return out
+
+
+class IntakeService:
+    def __init__(self, ctx: DeskContext) -> None:
+        self.ctx = ctx
+
+    def preview_due(self, procedure: ProcedureInfo, received_at: datetime | None = None,
+                    needs_verification: bool = False) -> datetime:
+        """The due time the slip would print if the dossier were accepted now."""
+        return self.ctx.calendar.due_at(received_at or self.ctx.now(), procedure.time,
+                                        needs_verification)
+
+    def lookup_citizen(self, id_number: str) -> Applicant | None:
+        """A returning citizen: name, phone and address from their latest dossier."""
+        key = id_number.replace(" ", "").upper()
+        if not key:
+            return None
+        with self.ctx.db.session() as session:
+            row = session.exec(select(Dossier).where(Dossier.applicant_id_number == key)
+                               .order_by(Dossier.received_at.desc()).limit(1)).first()
+        if row is None:
+            return None
+        return Applicant(full_name=row.applicant_name, id_number=row.applicant_id_number,
+                         id_type=row.applicant_id_type, date_of_birth=row.applicant_dob,
+                         phone=row.applicant_phone, email=row.applicant_email,
+                         address=row.applicant_address)
+
+    def submit(self, actor: Actor, request: IntakeRequest, decision: Decision, *,
+               reason: str = "", missing: list[MissingItem] | None = None) -> IntakeResult:
+        """Record an intake. ``missing`` adds items (with reasons) to a supplement request."""
+        applicant = validate_applicant(request.applicant, today=self.ctx.now().date())
+        self._check_request(request)
+        reason = clean_text(reason, "reason", required=decision == Decision.REFUSE)
+
+        def work(session: Session) -> IntakeResult:
+            office = load_office(session)
+            actor.require("desk", training=office.is_training)
+            from ccdesk.models import Procedure, ProcedureVersion
+
+            procedure = session.get(Procedure, request.procedure_code)
+            if procedure is None or procedure.current_version_id is None:
+                raise ValidationError("core.err.no_procedure", field="procedure",
+                                      code=request.procedure_code)
+            info = version_info(session, session.get(ProcedureVersion,
+                                                     procedure.current_version_id))
+            return self._record(session, office, actor, info, request, applicant, decision,
+                                reason, missing or [])
+
+        return self.ctx.db.write(work)
+
+    def _check_request(self, request: IntakeRequest) -> None:
+        errors = []
+        if request.channel not in CHANNELS:
+            errors.append(ValidationError("core.err.choice", field="channel",
+                                          allowed=", ".join(CHANNELS)))
+        if request.delivery not in DELIVERIES:
+            errors.append(ValidationError("core.err.choice", field="delivery",
+                                          allowed=", ".join(DELIVERIES)))
+        if not 1 <= request.sets <= MAX_SETS:
+            errors.append(ValidationError("core.err.range", field="sets", low=1, high=MAX_SETS))
+        for name in ("owner_name", "owner_address"):
+            limit = LIMITS["full_name" if name == "owner_name" else "address"]
+            try:
+                setattr(request, name, clean_text(getattr(request, name), name, limit=limit))
+            except ValidationError as err:
+                errors.append(err)
+        if request.fee_amount is not None and request.fee_amount < 0:
+            errors.append(ValidationError("core.err.range", field="fee_amount", low=0,
+                                          high="∞"))
+        if errors:
+            raise InvalidInput(errors)
+
+    def _record(self, session: Session, office: Office, actor: Actor, info: ProcedureInfo,
+                request: IntakeRequest, applicant: Applicant, decision: Decision, reason: str,
+                missing: list[MissingItem]) -> IntakeResult:
+        now = self.ctx.now()
+        items = _checklist(info, request.checklist)
+        not_received = [i for i in items if not i.received
+                        and i.requirement == Requirement.REQUIRED.value]
+        if decision == Decision.ACCEPT and not_received:
+            raise ValidationError("core.err.missing_documents", field="checklist",
+                                  names="; ".join(i.name for i in not_received))
+        if decision == Decision.SUPPLEMENT and not (not_received or missing):
+            raise ValidationError("core.err.nothing_missing", field="checklist")
+        action = {Decision.ACCEPT: Action.ACCEPT, Decision.SUPPLEMENT: Action.REQUEST_SUPPLEMENT,
+                  Decision.REFUSE: Action.REFUSE}[decision]
+        regime = Regime(office.regime)
+        status = next_status(None, action, regime)
+        fee = _fee(info, request) if decision == Decision.ACCEPT else 0
+        dossier = Dossier(
+            code=self._allocate_code(session, office, now.date()),
+            procedure_version_id=info.version_id, procedure_code=info.code, field=info.field,
+            regime=regime.value, applicant_name=applicant.full_name,
+            applicant_id_number=applicant.id_number, applicant_id_type=applicant.id_type,
+            applicant_dob=applicant.date_of_birth, applicant_phone=applicant.phone,
+            applicant_email=applicant.email, applicant_address=applicant.address,
+            owner_name=request.owner_name, owner_address=request.owner_address,
+            channel=request.channel, sets=request.sets, delivery=request.delivery,
+            needs_verification=request.needs_verification, received_at=now,
+            status=status.value, fee_amount=fee, received_by=actor.officer_id,
+            handling_body=info.handling_body, updated_at=now)
+        if decision == Decision.ACCEPT:
+            dossier.accepted_at = now
+            dossier.due_at = self.ctx.calendar.due_at(now, info.time, request.needs_verification)
+            dossier.original_due_at = dossier.due_at
+        elif decision == Decision.SUPPLEMENT:
+            dossier.paused_at, dossier.supplement_rounds = now, 1
+        else:
+            dossier.closed_at = now
+        dossier.search_text = search_text(dossier)
+        session.add(dossier)
+        session.flush()
+        for item in items:
+            item.dossier_id = dossier.id
+            session.add(item)
+        data: dict[str, object] = {"procedure_version_id": info.version_id}
+        if decision == Decision.SUPPLEMENT:
+            wanted = [{"name": i.name, "reason": ""} for i in not_received]
+            wanted += [{"name": clean_text(m.name, "note", required=True),
+                        "reason": clean_text(m.reason, "reason")} for m in missing]
+            session.add(SupplementRound(dossier_id=dossier.id, round_no=1, requested_at=now,
+                                        requested_by=actor.officer_id,
+                                        items=orjson.dumps(wanted).decode()))
+            data["items"] = wanted
+        session.flush()
+        record_event(session, self.ctx, actor, office, dossier, action.value, from_status=None,
+                     changes=dossier.model_dump(exclude={"id", "search_text"}), reason=reason,
+                     data=data)
+        return IntakeResult(dossier=dossier)
+
+    def _allocate_code(self, session: Session, office: Office, day: date) -> str:
+        """Next number for today's counter key; the surrounding BEGIN IMMEDIATE makes it atomic
+        across processes, and codes are never reused because counters only go up."""
+        key = counter_key(office.code_pattern, office.agency_code, office.device_prefix, day)
+        counter = session.get(CodeCounter, key) or CodeCounter(key=key, last_seq=0)
+        counter.last_seq += 1
+        session.add(counter)
+        return format_code(office.code_pattern, office.agency_code, office.device_prefix, day,
+                           counter.last_seq)
+
+
+def search_text(dossier: Dossier) -> str:
+    """The folded key register search matches: name, owner, ID number, phone and code."""
+    return fold(" ".join(filter(None, (dossier.code, dossier.applicant_name,
+                                       dossier.owner_name, dossier.applicant_id_number,
+                                       dossier.applicant_phone))))
+
+
+def _checklist(info: ProcedureInfo, entries: list[ChecklistEntry]) -> list[ChecklistItem]:
+    """Copy the procedure's document list onto the dossier with what was received."""
+    by_position = {e.position: e for e in entries}
+    unknown = set(by_position) - {d.position for d in info.documents}
+    if unknown:
+        raise ValidationError("core.err.checklist_position", field="checklist",
+                              positions=", ".join(map(str, sorted(unknown))))
+    items = []
+    for doc in info.documents:
+        entry = by_position.get(doc.position)
+        received = bool(entry and entry.received)
+        form = (entry.form if entry and entry.form else doc.form)
+        try:
+            DocForm(form)
+        except ValueError as exc:
+            raise ValidationError("core.err.choice", field="checklist",
+                                  allowed=", ".join(f.value for f in DocForm)) from exc
+        quantity = entry.quantity if entry and entry.quantity is not None else (
+            doc.quantity if received else 0)
+        if quantity < 0 or quantity > 999:
+            raise ValidationError("core.err.range", field="checklist", low=0, high=999)
+        items.append(ChecklistItem(
+            position=doc.position, name=doc.name, form=doc.form, quantity=doc.quantity,
+            requirement=doc.requirement, condition=doc.condition, received=received,
+            received_form=form if received else "", received_quantity=quantity if received else 0,
+            note=clean_text(entry.note if entry else "", "note")))
+    return items
+
+
+def _fee(info: ProcedureInfo, request: IntakeRequest) -> int:
+    computed = info.fee.compute(copies=request.copies, pages=request.pages,
+                                entered=request.fee_amount)
+    if computed is None:
+        raise ValidationError("core.err.fee_required", field="fee_amount")
+    if request.fee_amount is not None and info.fee.kind != FeeKind.PROVINCIAL:
+        return request.fee_amount  # an exemption or a fee the officer corrected
+    return computed

@@ -1,0 +1,160 @@
+"""Officers, their roles and PINs (argon2id; never stored or logged in clear).
+
+After ``MAX_ATTEMPTS`` failed PINs an account waits, the wait doubling with each further failure.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlmodel import Session, select
+
+from ccdesk.domain.errors import NotFound, PermissionDenied, ValidationError
+from ccdesk.domain.validation import clean_text, normalise_phone, validate_full_name
+from ccdesk.models import Officer
+from ccdesk.services.context import ROLES, SYSTEM, Actor, DeskContext
+from ccdesk.services.recording import audit
+
+MAX_ATTEMPTS = 5
+BASE_LOCK = timedelta(seconds=30)
+MAX_LOCK = timedelta(hours=1)
+MIN_PIN, MAX_PIN = 4, 64
+
+
+def _hasher():  # noqa: ANN202 - argon2.PasswordHasher, imported lazily (start-up time)
+    from argon2 import PasswordHasher
+
+    return PasswordHasher()
+
+
+def hash_pin(pin: str) -> str:
+    if not (MIN_PIN <= len(pin) <= MAX_PIN):
+        raise ValidationError("core.err.pin_length", field="pin", low=MIN_PIN, high=MAX_PIN)
+    return _hasher().hash(pin)
+
+
+def lock_delay(failed_attempts: int) -> timedelta:
+    """No wait before the 5th failure; then 30 s, 60 s, 120 s … up to an hour."""
+    if failed_attempts < MAX_ATTEMPTS:
+        return timedelta(0)
+    return min(BASE_LOCK * 2 ** (failed_attempts - MAX_ATTEMPTS), MAX_LOCK)
+
+
+def actor_of(officer: Officer) -> Actor:
+    return Actor(officer_id=officer.id, username=officer.username, role=officer.role)
+
+
+class OfficerService:
+    def __init__(self, ctx: DeskContext) -> None:
+        self.ctx = ctx
+
+    def list(self, include_inactive: bool = False) -> list[Officer]:
+        with self.ctx.db.session() as session:
+            query = select(Officer).order_by(Officer.full_name)
+            if not include_inactive:
+                query = query.where(Officer.active)
+            return list(session.exec(query).all())
+
+    def add(self, actor: Actor, username: str, full_name: str, role: str, pin: str,
+            title: str = "", phone: str = "") -> Officer:
+        username = clean_text(username, "username", required=True, limit=40).lower()
+        if role not in ROLES:
+            raise ValidationError("core.err.choice", field="role", allowed=", ".join(ROLES))
+        officer = Officer(username=username, full_name=validate_full_name(full_name),
+                          role=role, title=clean_text(title, "title", limit=100),
+                          phone=normalise_phone(phone), pin_hash=hash_pin(pin))
+
+        def work(session: Session) -> Officer:
+            if actor is not SYSTEM or self._count(session) > 0:
+                actor.require("officers")
+            if session.exec(select(Officer).where(Officer.username == username)).first():
+                raise ValidationError("core.err.username_taken", field="username")
+            session.add(officer)
+            session.flush()
+            audit(session, self.ctx, actor, "officer.add", detail=f"officer={username} role={role}")
+            return officer
+
+        return self.ctx.db.write(work)
+
+    def _count(self, session: Session) -> int:
+        return len(session.exec(select(Officer.id)).all())
+
+    def _get(self, session: Session, username: str) -> Officer:
+        officer = session.exec(select(Officer).where(Officer.username == username)).first()
+        if officer is None:
+            raise NotFound("core.err.no_officer", username=username)
+        return officer
+
+    def set_active(self, actor: Actor, username: str, active: bool) -> None:
+        def work(session: Session) -> None:
+            actor.require("officers")
+            officer = self._get(session, username)
+            officer.active = active
+            session.add(officer)
+            audit(session, self.ctx, actor, "officer.enable" if active else "officer.disable",
+                  detail=f"officer={username}")
+
+        self.ctx.db.write(work)
+
+    def reset_pin(self, actor: Actor, username: str, pin: str) -> None:
+        pin_hash = hash_pin(pin)
+
+        def work(session: Session) -> None:
+            actor.require("officers")
+            officer = self._get(session, username)
+            officer.pin_hash, officer.failed_attempts, officer.locked_until = pin_hash, 0, None
+            session.add(officer)
+            audit(session, self.ctx, actor, "officer.reset_pin", detail=f"officer={username}")
+
+        self.ctx.db.write(work)
+
+    def authenticate(self, username: str, pin: str) -> Actor:
+        """Check a PIN; count failures and make the account wait after too many."""
+        from argon2.exceptions import InvalidHashError, VerificationError
+
+        now = self.ctx.now()
+
+        def work(session: Session) -> tuple[Actor | None, Officer]:
+            officer = self._get(session, username)
+            if not officer.active:
+                raise PermissionDenied("core.err.officer_disabled")
+            if officer.locked_until and officer.locked_until > now:
+                seconds = int((officer.locked_until - now).total_seconds()) + 1
+                raise PermissionDenied("core.err.officer_locked", seconds=seconds)
+            try:
+                _hasher().verify(officer.pin_hash, pin)
+            except (VerificationError, InvalidHashError):
+                officer.failed_attempts += 1
+                delay = lock_delay(officer.failed_attempts)
+                officer.locked_until = now + delay if delay else None
+                session.add(officer)
+                audit(session, self.ctx, actor_of(officer), "login.failed")
+                return None, officer
+            officer.failed_attempts, officer.locked_until = 0, None
+            session.add(officer)
+            audit(session, self.ctx, actor_of(officer), "login")
+            return actor_of(officer), officer
+
+        actor, officer = self.ctx.db.write(work)
+        if actor is None:
+            left = max(0, MAX_ATTEMPTS - officer.failed_attempts)
+            raise PermissionDenied("core.err.bad_pin", left=left)
+        return actor
+
+    def verify_pin(self, actor: Actor, pin: str) -> bool:
+        """Unlock an idle screen: the same checks and counting as a login."""
+        try:
+            return self.authenticate(actor.username, pin).officer_id == actor.officer_id
+        except PermissionDenied:
+            return False
+
+    def lock_wait(self, username: str) -> timedelta:
+        with self.ctx.db.session() as session:
+            officer = self._get(session, username)
+        if officer.locked_until is None:
+            return timedelta(0)
+        return max(timedelta(0), officer.locked_until - self.ctx.now())
+
+
+def is_locked(officer: Officer, now: datetime) -> bool:
+    return bool(officer.locked_until and officer.locked_until > now)

@@ -1,0 +1,113 @@
+"""The SQLite engine with the pragmas the desk relies on.
+
+* WAL so readers never block the writer, ``synchronous=FULL`` so a committed dossier survives a
+  power cut, foreign keys on, and a busy timeout so a second desk waits instead of failing.
+* Writes start with ``BEGIN IMMEDIATE``: taking the write lock up front avoids the lock-upgrade
+  deadlock two deferred transactions can hit (SQLITE_BUSY that no timeout resolves), which is what
+  keeps "database is locked" away from two desks sharing one file over SSH.
+"""
+
+from __future__ import annotations
+
+import random
+import sqlite3
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TypeVar
+
+from sqlalchemy import create_engine, event
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import OperationalError
+from sqlmodel import Session
+
+from ccdesk.domain.errors import StorageError
+
+BUSY_TIMEOUT_MS = 15_000
+WRITE_ATTEMPTS = 8
+T = TypeVar("T")
+
+
+def _on_connect(dbapi_conn: sqlite3.Connection, _record: object) -> None:
+    # Let SQLAlchemy's "begin" event issue BEGIN itself (pysqlite would defer it otherwise).
+    dbapi_conn.isolation_level = None
+    cur = dbapi_conn.cursor()
+    cur.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    cur.execute("PRAGMA journal_mode = WAL")
+    cur.execute("PRAGMA synchronous = FULL")
+    cur.execute("PRAGMA foreign_keys = ON")
+    cur.close()
+
+
+def _on_begin(conn) -> None:  # noqa: ANN001 - SQLAlchemy Connection
+    mode = conn.get_execution_options().get("sqlite_begin", "DEFERRED")
+    conn.exec_driver_sql(f"BEGIN {mode}")
+
+
+def make_engine(path: Path) -> Engine:
+    engine = create_engine(
+        f"sqlite:///{path}",
+        connect_args={"timeout": BUSY_TIMEOUT_MS / 1000, "check_same_thread": False},
+    )
+    event.listen(engine, "connect", _on_connect)
+    event.listen(engine, "begin", _on_begin)
+    return engine
+
+
+def is_locked_error(exc: BaseException) -> bool:
+    text = str(exc).lower()
+    return "database is locked" in text or "database is busy" in text
+
+
+def storage_error(exc: BaseException, path: Path) -> StorageError:
+    """Translate SQLite's failure into a message a desk officer can act on."""
+    text = str(exc).lower()
+    if "disk is full" in text or "database or disk is full" in text:
+        return StorageError("core.err.disk_full", path=str(path))
+    if "readonly" in text or "read-only" in text:
+        return StorageError("core.err.read_only", path=str(path))
+    if is_locked_error(exc):
+        return StorageError("core.err.locked", path=str(path))
+    if "malformed" in text or "not a database" in text:
+        return StorageError("core.err.damaged", path=str(path))
+    return StorageError("core.err.storage", path=str(path), detail=type(exc).__name__)
+
+
+class Database:
+    """One desk database file."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self.engine = make_engine(self.path)
+        self._write_engine = self.engine.execution_options(sqlite_begin="IMMEDIATE")
+
+    def session(self) -> Session:
+        """A read session (deferred transaction: never blocks other desks)."""
+        return Session(self.engine, expire_on_commit=False)
+
+    @contextmanager
+    def _write_session(self) -> Iterator[Session]:
+        with Session(self._write_engine, expire_on_commit=False) as session:
+            with session.begin():
+                yield session
+
+    def write(self, work: Callable[[Session], T]) -> T:
+        """Run ``work`` in one ``BEGIN IMMEDIATE`` transaction, committed or rolled back whole.
+
+        A lock still held by another desk after the busy timeout is retried with jitter before
+        giving up, so a person never sees "database is locked" under ordinary contention.
+        """
+        for attempt in range(WRITE_ATTEMPTS):
+            try:
+                with self._write_session() as session:
+                    return work(session)
+            except OperationalError as exc:
+                if is_locked_error(exc) and attempt < WRITE_ATTEMPTS - 1:
+                    time.sleep(random.uniform(0.01, 0.05 * (attempt + 1)))
+                    continue
+                raise storage_error(exc, self.path) from exc
+        raise AssertionError("unreachable")
+
+    def dispose(self) -> None:
+        self.engine.dispose()

@@ -1,0 +1,62 @@
+"""Writing the transactional outbox (sync.md, "Client storage").
+
+Every domain change calls :func:`record_change` inside the same transaction as the change, so a
+dossier is never committed without its outbox row nor the reverse. Payloads are canonical JSON
+(sorted keys, compact, ISO dates) hashed with sha256; a trigger keeps them immutable, so an edit
+is always a new mutation. Training databases write no outbox rows at all.
+
+Payload contract (what ``sync`` sends upstream):
+
+* ``op = "dossier.create"``: ``{"dossier": {...all Dossier columns but id and search_text...},
+  "checklist": [...], "event": {...}}``
+* ``op = "dossier.event"``: ``{"code": ..., "event": {...}, "changes": {...changed columns...}}``
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, date, datetime
+from typing import Any
+
+import orjson
+from sqlmodel import Session
+
+from ccdesk.ids import uuid7
+from ccdesk.models import Office, Outbox
+
+PRIVATE_COLUMNS = frozenset({"id", "search_text", "received_by", "procedure_version_id"})
+
+
+def _default(value: object) -> object:
+    if isinstance(value, (datetime, date)):
+        return value.isoformat()
+    raise TypeError(type(value).__name__)
+
+
+def canonical_json(payload: dict[str, Any]) -> bytes:
+    return orjson.dumps(payload, option=orjson.OPT_SORT_KEYS, default=_default)
+
+
+def utcnow() -> datetime:
+    """Naive UTC, as stored in the outbox and audit tables."""
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def record_change(session: Session, office: Office, *, entity: str, entity_id: str, op: str,
+                  payload: dict[str, Any], changed_fields: list[str]) -> Outbox | None:
+    """Add the outbox row for one change, in the caller's transaction (none in training)."""
+    if office.is_training:
+        return None
+    blob = canonical_json(payload)
+    row = Outbox(
+        mutation_id=uuid7(),
+        entity=entity,
+        entity_id=entity_id,
+        op=op,
+        payload=blob.decode(),
+        payload_sha256=hashlib.sha256(blob).hexdigest(),
+        changed_fields=orjson.dumps(sorted(changed_fields)).decode(),
+        client_time=utcnow(),
+    )
+    session.add(row)
+    return row
