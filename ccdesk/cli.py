@@ -15,6 +15,9 @@ import typer
 from ccdesk import __version__
 from ccdesk.commands import calendar as calendar_cmd
 from ccdesk.commands import catalog as catalog_cmd
+from ccdesk.commands import demo as demo_cmd
+from ccdesk.commands import dossier as dossier_cmd
+from ccdesk.commands import report as report_cmd
 from ccdesk.commands.common import STATE, fail
 from ccdesk.domain.errors import CcdeskError
 
@@ -27,6 +30,9 @@ app = typer.Typer(
 )
 app.add_typer(catalog_cmd.app, name="catalog")
 app.add_typer(calendar_cmd.app, name="calendar")
+app.add_typer(report_cmd.app, name="report")
+app.add_typer(dossier_cmd.app, name="dossier")
+app.add_typer(demo_cmd.app, name="demo")
 
 
 def _version(value: bool) -> None:

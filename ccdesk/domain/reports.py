@@ -29,7 +29,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from enum import StrEnum
 
-from ccdesk.domain.errors import ValidationError
+from ccdesk.domain.errors import ValidationError as _CoreValidationError
+from ccdesk.i18n import t
 
 ONLINE_CHANNELS = frozenset({"online_full", "online_partial"})
 CHANNELS = ("direct", "postal", "online_full", "online_partial")
@@ -38,6 +39,17 @@ CHANNELS = ("direct", "postal", "online_full", "online_partial")
 EXTENSION_MOVES_DUE = frozenset({"2025"})
 SATISFIED_LEVELS = ("very_satisfied", "satisfied")
 RATING_LEVELS = ("very_satisfied", "satisfied", "dissatisfied")
+
+
+class ValidationError(_CoreValidationError):
+    """Bad input to a report, search or demo command; field names come from this area's
+    catalogue (``reports.field.*``) so the core's list of fields stays its own."""
+
+    def message(self, lang: str | None = None) -> str:
+        text = t(self.key, lang=lang, **self.params)
+        if self.field:
+            return f"{t('reports.field.' + self.field, lang=lang)}: {text}"
+        return text
 
 
 class ReceivedAs(StrEnum):
