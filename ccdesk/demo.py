@@ -35,8 +35,8 @@ from ccdesk.domain.calendar import TimeKind, WorkCalendar
 from ccdesk.domain.catalog import FeeKind, Requirement
 from ccdesk.domain.codes import counter_key, format_code
 from ccdesk.domain.errors import CcdeskError
-from ccdesk.domain.reports import ValidationError
 from ccdesk.domain.lifecycle import Action, Regime, Status, next_status
+from ccdesk.domain.reports import ValidationError
 from ccdesk.domain.validation import CCCD_PROVINCES
 from ccdesk.ids import uuid7
 from ccdesk.models import (

@@ -23,8 +23,8 @@ from typing import Any
 import orjson
 from sqlalchemy import text
 
-from ccdesk.domain.reports import ValidationError
 from ccdesk.domain.lifecycle import RUNNING_STATUSES, Status
+from ccdesk.domain.reports import ValidationError
 from ccdesk.services.context import DeskContext
 from ccdesk.text import fold
 
