@@ -21,7 +21,7 @@ from tests.reports.conftest import load_facts, make_desk
 from tests.reports.test_search import PEOPLE, intake
 
 NOW = datetime(2026, 11, 23, 11, 40)
-N = 1500
+N = 1000
 
 
 @pytest.fixture(scope="module")
