@@ -502,7 +502,7 @@ class _Life:
             if rng.random() < 0.05 and not self._mid_supplement(at):
                 return
             if self.regime_stops() and rng.random() < 0.005:
-                when = sim._later(at, 60, 60 * 24 * 2)
+                when = sim._later(self._last_at(), 60, 60 * 24 * 2)
                 self._event(Action.STOP, when, {"closed_at": when},
                             reason="Hồ sơ không đủ điều kiện giải quyết")
                 return
