@@ -114,3 +114,7 @@ def test_search_then_show(home: Path) -> None:
     assert shown["checklist"]
     by_prefix = run(home, "dossier", "search", code[:-2], "--json")
     assert code in {r["code"] for r in orjson.loads(by_prefix.stdout)}
+    readable = run(home, "dossier", "show", code, lang="en")
+    assert readable.returncode == 0, readable.stderr
+    assert code in readable.stdout and "History" in readable.stdout
+    assert "Accepted" in readable.stdout or "Supplement requested" in readable.stdout
