@@ -30,7 +30,8 @@ from ccdesk.forms.fonts import FAMILY, FontFiles
 
 # Vietnam keeps one offset all year (no DST): the office's wall-clock times are +07:00.
 VN_TZ = timezone(timedelta(hours=7), "ICT")
-MARGIN_LEFT, MARGIN_RIGHT, MARGIN_TOP, MARGIN_BOTTOM = 25.0, 15.0, 15.0, 15.0
+MARGIN_LEFT, MARGIN_RIGHT, MARGIN_TOP, MARGIN_BOTTOM = 20.0, 15.0, 15.0, 15.0
+HEADER_SIZE = 11.0   # Noto Serif is wider than Times: 11 pt keeps the motto on one line
 QR_SIZE = 22.0
 SIGNATURE_SPACE = 22.0   # room for a handwritten signature (and a seal on letters)
 
@@ -74,6 +75,7 @@ class _PageDrawer:
         self.pdf = pdf
         self.page = page
         self.style = _Style(page.landscape)
+        self.beside_qr = 0.0   # width kept free on both sides of the title for a QR code
 
     def draw(self) -> None:
         self.pdf.add_page(orientation="L" if self.page.landscape else "P")
@@ -87,9 +89,11 @@ class _PageDrawer:
     def _header(self, block: Header) -> None:
         pdf = self.pdf
         x0, y0 = pdf.l_margin, pdf.get_y()
-        left_w = pdf.epw * 0.42
+        left_w = pdf.epw * 0.49
         right_w = pdf.epw - left_w
-        size, line = 12.0, 5.6
+        size, line = HEADER_SIZE, 5.4
+        # No inner cell padding: "TRUNG TÂM PHỤC VỤ HÀNH CHÍNH CÔNG" then fits on one line.
+        padding, pdf.c_margin = pdf.c_margin, 0.0
         self.font("", size)
         pdf.set_xy(x0, y0)
         pdf.multi_cell(left_w, line, block.governing_body, align="C", new_x="LEFT", new_y="NEXT")
@@ -113,6 +117,7 @@ class _PageDrawer:
         self.font("I", size)
         pdf.set_xy(x0 + left_w, y)
         pdf.cell(right_w, line, block.place_date, align="C")
+        pdf.c_margin = padding
         pdf.set_xy(x0, y + line + 5)
 
     def _rule(self, centre_x: float, y: float, width: float) -> None:
@@ -121,12 +126,16 @@ class _PageDrawer:
 
     def _title(self, block: Title) -> None:
         pdf = self.pdf
-        self.font("B", self.style.body + 2)
-        pdf.multi_cell(0, self.style.line + 1, block.text, align="C", new_x="LMARGIN",
+        inset, width = self.beside_qr, pdf.epw - 2 * self.beside_qr
+        self.font("B", self.style.body + 1)
+        pdf.set_x(pdf.l_margin + inset)
+        pdf.multi_cell(width, self.style.line + 0.6, block.text, align="C", new_x="LEFT",
                        new_y="NEXT")
         for index, line in enumerate(block.lines):
             self.font("B" if index == 0 else "I")
-            pdf.multi_cell(0, self.style.line, line, align="C", new_x="LMARGIN", new_y="NEXT")
+            pdf.multi_cell(width, self.style.line, line, align="C", new_x="LEFT", new_y="NEXT")
+        pdf.set_x(pdf.l_margin)
+        self.beside_qr = 0.0
         pdf.ln(2)
 
     def _field(self, block: Field) -> None:
@@ -231,6 +240,7 @@ class _PageDrawer:
         cell = QR_SIZE / modules
         left = pdf.w - pdf.r_margin - QR_SIZE
         top = pdf.get_y() - 2
+        self.beside_qr = QR_SIZE + 2
         pdf.set_fill_color(0, 0, 0)
         for r, row in enumerate(matrix):
             c = 0

@@ -9,7 +9,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ccdesk.config import Config
 from ccdesk.domain.calendar import load_calendar
@@ -22,6 +24,9 @@ from ccdesk.services.office import OfficeService
 from ccdesk.services.officers import OfficerService
 from ccdesk.storage.engine import Database
 from ccdesk.storage.migrate import migrate
+
+if TYPE_CHECKING:
+    from ccdesk.forms.service import FormService
 
 __all__ = ["SYSTEM", "Actor", "Services"]
 
@@ -38,6 +43,13 @@ class Services:
         self.intake = IntakeService(self.ctx)
         self.dossiers = DossierService(self.ctx)
         self.officers = OfficerService(self.ctx)
+
+    @cached_property
+    def forms(self) -> FormService:
+        """The printed forms; imported on first use so start-up does not pay for fpdf2."""
+        from ccdesk.forms.service import FormService
+
+        return FormService(self)
 
     @property
     def db(self) -> Database:

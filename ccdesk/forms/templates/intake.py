@@ -56,7 +56,10 @@ def slip(record: DossierRecord, regime: Regime, words: Words) -> FormDocument:
         Paragraph(words("slip.statutory",
                         time=words.statutory(record.procedure.time, d.needs_verification))),
         Paragraph(words("slip.received_at", at=words.time_date(d.received_at))),
-        Paragraph(words("slip.due_at", at=words.time_date(d.due_at)), style="B"),
+        # The appointment given at intake: later extensions are Mẫu 04 letters, so a reprint
+        # of the slip is the same paper the citizen was handed.
+        Paragraph(words("slip.due_at", at=words.time_date(d.original_due_at or d.due_at)),
+                  style="B"),
         Paragraph(words("slip.delivery", how=words.core(f"delivery.{d.delivery}"))),
         Paragraph(words("slip.register_line", code=d.code)),
         Paragraph(words("slip.note"), style="I"),

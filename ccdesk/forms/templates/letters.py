@@ -38,6 +38,7 @@ def extension(record: DossierRecord, regime: Regime, words: Words) -> FormDocume
     blocks: list = [
         header(words, record.office, current.at),
         Paragraph(words(f"{key}.subject"), style="I", align=Align.LEFT),
+        Spacer(3),
         Title(words(f"{key}.title")),
         Paragraph(words("letter.to", name=d.applicant_name), align=Align.CENTER),
         Paragraph(words("extension.received", date=fmt_date(d.received_at), unit=unit),
@@ -93,6 +94,7 @@ def stop(record: DossierRecord, regime: Regime, words: Words) -> FormDocument:
     blocks = (
         header(words, record.office, event.at),
         Paragraph(words("stop.subject"), style="I"),
+        Spacer(3),
         Title(words("stop.title")),
         Paragraph(words("letter.to", name=d.applicant_name), align=Align.CENTER),
         Paragraph(words("extension.received", date=fmt_date(d.received_at), unit=unit),
