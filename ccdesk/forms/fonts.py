@@ -48,6 +48,9 @@ _STYLES = (_Style("regular", "NotoSerif[wdth,wght].ttf", 400),
            _Style("bold", "NotoSerif[wdth,wght].ttf", 700),
            _Style("italic", "NotoSerif-Italic[wdth,wght].ttf", 400))
 
+# Bump when _instance changes, so caches built by an older recipe are not reused.
+_RECIPE = 2
+
 _lock = threading.Lock()
 _memo: dict[Path, FontFiles] = {}
 
@@ -76,7 +79,7 @@ def _ensure(style: _Style, cache_dir: Path) -> Path:
     source = source_dir() / style.source
     digest = hashlib.sha256()
     digest.update(source.read_bytes())
-    digest.update(f"{style.weight}|{_RANGES}|{fontTools.version}".encode())
+    digest.update(f"{_RECIPE}|{style.weight}|{_RANGES}|{fontTools.version}".encode())
     target = cache_dir / f"{FAMILY}-{style.name}-{digest.hexdigest()[:16]}.ttf"
     if target.exists():
         return target
@@ -103,7 +106,11 @@ def _instance(source: Path, weight: int):  # noqa: ANN202 - fontTools TTFont
     instancer.instantiateVariableFont(font, {"wght": weight, "wdth": 100}, inplace=True,
                                       static=True)
     options = subset.Options()
-    options.layout_features = ["*"]   # keep mark positioning for stacked Vietnamese diacritics
+    # fpdf2 drops the OpenType layout tables when it embeds a font (the forms need no shaping:
+    # NFC Vietnamese uses precomposed letters), so they are not kept here either; smaller
+    # fonts load faster on every document.
+    options.drop_tables += ["GSUB", "GPOS", "GDEF", "STAT"]
+    options.layout_features = []
     options.name_IDs = ["*"]
     options.notdef_outline = True
     subsetter = subset.Subsetter(options)
