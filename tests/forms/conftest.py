@@ -142,8 +142,20 @@ def build_scenario(desk: Desk) -> Desk:
     return desk
 
 
+@pytest.fixture(scope="session")
+def scenario(tmp_path_factory: pytest.TempPathFactory, shared_paths: Paths) -> Iterator[Desk]:
+    """One database for the tests that only read (rendering); built once per session."""
+    built = build_scenario(open_desk(tmp_path_factory.mktemp("scenario") / "desk.sqlite3",
+                                     shared_paths))
+    try:
+        yield built
+    finally:
+        built.services.close()
+
+
 @pytest.fixture
 def desk(tmp_path: Path, shared_paths: Paths) -> Iterator[Desk]:
+    """A database of its own, for tests that print (and so record reprint events)."""
     built = build_scenario(open_desk(tmp_path / "desk.sqlite3", shared_paths))
     try:
         yield built
