@@ -15,6 +15,7 @@ import typer
 from ccdesk import __version__
 from ccdesk.commands import calendar as calendar_cmd
 from ccdesk.commands import catalog as catalog_cmd
+from ccdesk.commands import forms as forms_cmd
 from ccdesk.commands.common import STATE, fail
 from ccdesk.domain.errors import CcdeskError
 
@@ -27,6 +28,7 @@ app = typer.Typer(
 )
 app.add_typer(catalog_cmd.app, name="catalog")
 app.add_typer(calendar_cmd.app, name="calendar")
+app.add_typer(forms_cmd.app, name="forms")
 
 
 def _version(value: bool) -> None:

@@ -206,7 +206,9 @@ class _PageDrawer:
         x = pdf.l_margin
         width = pdf.epw / max(1, len(block.blocks))
         bottom = y0
-        if block.recipients:
+        if block.recipients or len(block.blocks) == 1:
+            # A single signer signs on the right, as on every Vietnamese administrative paper;
+            # the "Nơi nhận" list (if any) sits on the left.
             left = pdf.epw * 0.45
             width = (pdf.epw - left) / max(1, len(block.blocks))
             pdf.set_xy(x, y0)

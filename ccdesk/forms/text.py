@@ -27,6 +27,7 @@ from ccdesk.forms.document import (
 PORTRAIT_WIDTH = 80
 LANDSCAPE_WIDTH = 132
 PAGE_BREAK = "\f"
+MAX_UNBROKEN = 10   # a table column is at least this wide if its cells have words that long
 
 
 def render_text(document: FormDocument) -> str:
@@ -86,10 +87,9 @@ def _table(block: Table, width: int) -> list[str]:
 
     table = RichTable(box=box.ASCII, show_lines=True, width=width, pad_edge=False,
                       padding=(0, 0))
-    total = sum(c.weight for c in block.columns)
-    for column in block.columns:
-        table.add_column(column.header, ratio=max(1, round(column.weight / total * 100)),
-                         justify=_JUSTIFY[column.align], overflow="fold")
+    for column, size in zip(block.columns, _widths(block, width), strict=True):
+        table.add_column(column.header, width=size, justify=_JUSTIFY[column.align],
+                         overflow="fold")
     for row in block.rows:
         table.add_row(*row)
     out = io.StringIO()
@@ -98,11 +98,29 @@ def _table(block: Table, width: int) -> list[str]:
     return [*out.getvalue().splitlines(), ""]
 
 
+def _widths(block: Table, width: int) -> list[int]:
+    """Column widths: each at least as wide as its longest word (up to ``MAX_UNBROKEN``, so
+    dates and times stay whole), the rest shared by the columns' weights."""
+    content = width - len(block.columns) - 1          # one border character per column + 1
+    floors = []
+    for index, _column in enumerate(block.columns):
+        longest = max((len(token) for row in block.rows for token in row[index].split()),
+                      default=1)
+        floors.append(max(2, min(longest, MAX_UNBROKEN)))
+    spare = content - sum(floors)
+    if spare < 0:                                     # too many columns: share by weight only
+        floors, spare = [1] * len(block.columns), content - len(block.columns)
+    total = sum(c.weight for c in block.columns)
+    sizes = [f + int(spare * c.weight / total) for f, c in zip(floors, block.columns, strict=True)]
+    sizes[sizes.index(max(sizes))] += content - sum(sizes)   # rounding leftovers
+    return sizes
+
+
 def _signatures(block: Signatures, width: int) -> list[str]:
     count = max(1, len(block.blocks))
     offset = 0
     left: list[str] = []
-    if block.recipients:
+    if block.recipients or len(block.blocks) == 1:
         offset = int(width * 0.45)
         left = list(block.recipients)
     col = (width - offset) // count

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import orjson
 import pytest
+from forms_readback import embedded_fonts, flat, metadata, page_sizes, page_texts, qr_codes, tables
 
 from ccdesk.forms.errors import FormError
 from ccdesk.forms.kinds import FORM_IDS, FormKind
 from ccdesk.i18n import fmt_date
 from ccdesk.models import Dossier
-from helpers import embedded_fonts, flat, metadata, page_sizes, page_texts, qr_codes, tables
 
 HEADER = ("UBND XÃ ĐÔNG SƠN", "TRUNG TÂM PHỤC VỤ HÀNH CHÍNH CÔNG",
           "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", "Độc lập - Tự do - Hạnh phúc")
