@@ -9,6 +9,7 @@ embedded as deterministic subsets: printing the same form twice gives the same b
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
+from functools import lru_cache
 
 from fpdf import FPDF
 from fpdf.fonts import FontFace
@@ -89,6 +90,18 @@ class _PageDrawer:
     def font(self, style: str = "", size: float | None = None) -> None:
         self.pdf.set_font(FAMILY, style, size or self.style.body)
 
+    def lines(self, width: float, height: float, text: str, align: str) -> None:
+        """Text in a column of ``width``, wrapped if needed; the cursor goes to the next line
+        at the column's left edge. A line that fits is drawn as one cell, because fpdf2's line
+        breaking measures text character by character and dominates the render time."""
+        pdf = self.pdf
+        if "\n" not in text and pdf.get_string_width(text) <= width - 2 * pdf.c_margin:
+            x = pdf.get_x()
+            pdf.cell(width, height, text, align=align)
+            pdf.set_xy(x, pdf.get_y() + height)
+            return
+        pdf.multi_cell(width, height, text, align=align, new_x="LEFT", new_y="NEXT")
+
     # ---- blocks ------------------------------------------------------------------------
     def _header(self, block: Header) -> None:
         pdf = self.pdf
@@ -100,17 +113,16 @@ class _PageDrawer:
         padding, pdf.c_margin = pdf.c_margin, 0.0
         self.font("", size)
         pdf.set_xy(x0, y0)
-        pdf.multi_cell(left_w, line, block.governing_body, align="C", new_x="LEFT", new_y="NEXT")
+        self.lines(left_w, line, block.governing_body, "C")
         self.font("B", size)
-        pdf.multi_cell(left_w, line, block.unit_name, align="C", new_x="LEFT", new_y="NEXT")
+        self.lines(left_w, line, block.unit_name, "C")
         left_bottom = pdf.get_y()
         self._rule(x0 + left_w / 2, left_bottom + 0.8, min(30.0, left_w * 0.5))
         pdf.set_xy(x0 + left_w, y0)
         self.font("B", size)
-        pdf.multi_cell(right_w, line, block.motto_country, align="C", new_x="LEFT", new_y="NEXT")
+        self.lines(right_w, line, block.motto_country, "C")
         self.font("B", size + 1)
-        pdf.multi_cell(right_w, line + 0.4, block.motto_words, align="C", new_x="LEFT",
-                       new_y="NEXT")
+        self.lines(right_w, line + 0.4, block.motto_words, "C")
         right_bottom = pdf.get_y()
         self._rule(x0 + left_w + right_w / 2, right_bottom + 0.8,
                    pdf.get_string_width(block.motto_words))
@@ -133,11 +145,10 @@ class _PageDrawer:
         inset, width = self.beside_qr, pdf.epw - 2 * self.beside_qr
         self.font("B", self.style.body + 1)
         pdf.set_x(pdf.l_margin + inset)
-        pdf.multi_cell(width, self.style.line + 0.6, block.text, align="C", new_x="LEFT",
-                       new_y="NEXT")
+        self.lines(width, self.style.line + 0.6, block.text, "C")
         for index, line in enumerate(block.lines):
             self.font("B" if index == 0 else "I")
-            pdf.multi_cell(width, self.style.line, line, align="C", new_x="LEFT", new_y="NEXT")
+            self.lines(width, self.style.line, line, "C")
         pdf.set_x(pdf.l_margin)
         self.beside_qr = 0.0
         pdf.ln(2)
@@ -145,10 +156,27 @@ class _PageDrawer:
     def _field(self, block: Field) -> None:
         pdf = self.pdf
         pdf.set_x(pdf.l_margin)
+        label = f"{block.label}: " if block.label else ""
+        value_style = "B" if block.bold_value else ""
         self.font("")
-        if block.label:
-            pdf.write(self.style.line, f"{block.label}: ")
-        self.font("B" if block.bold_value else "")
+        label_w = pdf.get_string_width(label)
+        self.font(value_style)
+        value_w = pdf.get_string_width(block.value)
+        if label_w + value_w <= pdf.epw and "\n" not in block.value:
+            # One line: two plain cells (see ``lines`` on why this is worth it).
+            # Start where written and wrapped text starts (one cell margin in).
+            padding, pdf.c_margin = pdf.c_margin, 0.0
+            pdf.set_x(pdf.l_margin + padding)
+            self.font("")
+            pdf.cell(label_w, self.style.line, label)
+            self.font(value_style)
+            pdf.cell(value_w, self.style.line, block.value)
+            pdf.c_margin = padding
+            pdf.ln(self.style.line)
+            return
+        self.font("")
+        pdf.write(self.style.line, label)
+        self.font(value_style)
         pdf.write(self.style.line, block.value)
         pdf.ln(self.style.line)
 
@@ -163,8 +191,11 @@ class _PageDrawer:
                 with cols.paragraph(first_line_indent=10) as par:
                     par.write(block.text)
             return
-        pdf.multi_cell(0, self.style.line, block.text, align=_ALIGN[block.align],
-                       new_x="LMARGIN", new_y="NEXT")
+        align = "L" if block.align == Align.JUSTIFY else _ALIGN[block.align]
+        if pdf.get_string_width(block.text) > pdf.epw - 2 * pdf.c_margin:
+            align = _ALIGN[block.align]
+        self.lines(pdf.epw, self.style.line, block.text, align)
+        pdf.set_x(pdf.l_margin)
 
     def _table(self, block: Table) -> None:
         pdf = self.pdf
@@ -220,27 +251,20 @@ class _PageDrawer:
         for signer in block.blocks:
             pdf.set_xy(x, y0)
             self.font("B")
-            pdf.multi_cell(width, self.style.line, signer.title, align="C", new_x="LEFT",
-                           new_y="NEXT")
+            self.lines(width, self.style.line, signer.title, "C")
             self.font("I")
-            pdf.multi_cell(width, self.style.line, signer.hint, align="C", new_x="LEFT",
-                           new_y="NEXT")
-            pdf.set_y(pdf.get_y() + SIGNATURE_SPACE)
-            pdf.set_x(x)
+            self.lines(width, self.style.line, signer.hint, "C")
+            pdf.set_xy(x, pdf.get_y() + SIGNATURE_SPACE)
             self.font("B")
-            pdf.multi_cell(width, self.style.line, signer.name, align="C", new_x="LEFT",
-                           new_y="NEXT")
+            self.lines(width, self.style.line, signer.name, "C")
             bottom = max(bottom, pdf.get_y())
             x += width
         pdf.set_xy(pdf.l_margin, bottom + 2)
 
     def _qrcode(self, block: QrCode) -> None:
         """A vector QR code floated at the right margin beside the title (the cursor stays)."""
-        import segno
-
         pdf = self.pdf
-        qr = segno.make(block.data, error="m", micro=False)
-        matrix = [list(row) for row in qr.matrix]
+        matrix = _qr_matrix(block.data)
         quiet = 2
         modules = len(matrix) + 2 * quiet
         cell = QR_SIZE / modules
@@ -263,6 +287,16 @@ class _PageDrawer:
 
     def _spacer(self, block: Spacer) -> None:
         self.pdf.ln(block.height_mm)
+
+
+@lru_cache(maxsize=64)
+def _qr_matrix(data: str) -> tuple[tuple[bool, ...], ...]:
+    """The QR modules of ``data`` (error correction M); cached because both copies of a slip,
+    and every reprint, carry the same code."""
+    import segno
+
+    return tuple(tuple(bool(m) for m in row) for row in segno.make(data, error="m",
+                                                                  micro=False).matrix)
 
 
 _ALIGN = {Align.LEFT: "L", Align.CENTER: "C", Align.RIGHT: "R", Align.JUSTIFY: "J"}
