@@ -144,13 +144,14 @@ class Desk:
         self.services.close()
 
 
-def make_desk(root: Path, *, commune: str = COMMUNE, clock: object = None,
+def make_desk(root: Path, *, commune: str = COMMUNE, agency: str = "000.17.22.H56",
+              clock: object = None,
               demo: bool = False, training: bool = False) -> Desk:
     paths = Paths(root / "data", root / "config")
     services = Services.open(paths.default_db, paths, clock=clock or datetime.now,
                              training=training)
     services.office.update(SYSTEM, OfficeSettings(
-        "UBND XÃ AN PHÚ", "TRUNG TÂM PHỤC VỤ HÀNH CHÍNH CÔNG", "000.17.22.H56", "An Phú",
+        "UBND XÃ AN PHÚ", "TRUNG TÂM PHỤC VỤ HÀNH CHÍNH CÔNG", agency, "An Phú",
         commune_code=commune), complete_setup=True)
     services.catalog.import_catalog(services.catalog.check_file(CATALOG))
     services.officers.add(SYSTEM, "lan", "Nguyễn Thị Lan", "lead", "1234")
