@@ -15,6 +15,8 @@ import typer
 from ccdesk import __version__
 from ccdesk.commands import calendar as calendar_cmd
 from ccdesk.commands import catalog as catalog_cmd
+from ccdesk.commands import district as district_cmd
+from ccdesk.commands import sync as sync_cmd
 from ccdesk.commands.common import STATE, fail
 from ccdesk.domain.errors import CcdeskError
 
@@ -27,6 +29,8 @@ app = typer.Typer(
 )
 app.add_typer(catalog_cmd.app, name="catalog")
 app.add_typer(calendar_cmd.app, name="calendar")
+app.add_typer(sync_cmd.app, name="sync")
+app.add_typer(district_cmd.app, name="district")
 
 
 def _version(value: bool) -> None:

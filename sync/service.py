@@ -175,3 +175,33 @@ def _save_pending_key(services: Services, pem: str, url: str) -> None:
         session.add(row)
 
     services.db.write(work)
+
+
+def explain(code: str, lang: str | None = None) -> tuple[str, str]:
+    """The user's-language message and one-line fix hint for a stable error code."""
+    from ccdesk.i18n import catalogue, get_language, t
+
+    lang = lang or get_language()
+    known = catalogue(lang)
+    params: dict[str, object] = {"code": code}
+    key = code
+    if code.startswith("http_") and code[5:].isdigit():
+        key, params["status"] = "server_error", code[5:]
+    if f"sync.err.{key}" not in known:
+        key = "internal"
+    hint = t(f"sync.hint.{key}", lang=lang) if f"sync.hint.{key}" in known else ""
+    return t(f"sync.err.{key}", lang=lang, **params), hint
+
+
+def probe(url: str, timeout: float = 3.0) -> bool:
+    """A cheap reachability probe (TCP connect to the upstream), for ``sync watch`` (F10)."""
+    import socket
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    try:
+        with socket.create_connection((parts.hostname or "", port), timeout=timeout):
+            return True
+    except OSError:
+        return False
