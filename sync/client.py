@@ -172,7 +172,10 @@ class SyncClient:
         sent = len(body)
         received = response.num_bytes_downloaded
         if response.status_code >= 300:
-            raise _http_failure(response, content, sent)
+            failure = _http_failure(response, content, sent)
+            if ambiguous and failure.kind == RETRY and response.status_code >= 500:
+                failure.kind = AMBIGUOUS   # a 5xx may come after the commit: ask before re-sending
+            raise failure
         try:
             data = protocol.loads(content)
         except ValueError as exc:

@@ -12,10 +12,11 @@ from typing import Any
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
+from starlette.concurrency import run_in_threadpool
 
 from sync import protocol
 from sync.protocol import API_PREFIX
-from sync.server.store import Device, DistrictError, DistrictStore
+from sync.server.store import Device, DistrictError, DistrictStore, utcnow
 
 DISTRICT_PREFIX = "/api/district/v1"
 
@@ -106,7 +107,7 @@ def create_app(store: DistrictStore) -> FastAPI:
         path_qs = raw_path + (f"?{query}" if query else "")
         message = protocol.signing_message(request.method, path_qs,
                                            hashlib.sha256(body).hexdigest(), stamp, device_id)
-        return store.authenticate(device_id, message, signature)
+        return await run_in_threadpool(store.authenticate, device_id, message, signature)
 
     def decoded(request: Request, body: bytes) -> Any:
         try:
@@ -120,7 +121,7 @@ def create_app(store: DistrictStore) -> FastAPI:
     @app.get(API_PREFIX + "/hello")
     async def hello(request: Request) -> Response:
         device = await authenticated(request, b"")
-        return _reply(request, store.hello(device))
+        return _reply(request, await run_in_threadpool(store.hello, device))
 
     @app.post(API_PREFIX + "/devices/enroll",
               openapi_extra={"requestBody": {"content": {"application/json": {
@@ -131,11 +132,12 @@ def create_app(store: DistrictStore) -> FastAPI:
             req = EnrollRequest.model_validate(data)
         except ValueError as exc:
             raise DistrictError(400, "bad_request") from exc
-        device = store.enroll(req.code, req.device_id, req.public_key, req.demo)
+        device = await run_in_threadpool(store.enroll, req.code, req.device_id,
+                                         req.public_key, req.demo)
         return _reply(request, {"service": protocol.SERVICE_NAME, "device_id": device.device_id,
                                 "commune": device.commune_code, "epoch": store.epoch,
                                 "server_public_key": store.public_key,
-                                "server_time": store.hello(device)["server_time"]})
+                                "server_time": utcnow().isoformat() + "Z"})
 
     @app.post(API_PREFIX + "/batches", response_model=BatchReply,
               openapi_extra={"requestBody": {"content": {"application/json": {
@@ -159,12 +161,12 @@ def create_app(store: DistrictStore) -> FastAPI:
         key = request.headers.get(protocol.H_IDEMPOTENCY)
         if isinstance(data, dict) and key and key != data.get("batch_id"):
             raise DistrictError(400, "bad_batch", "Idempotency-Key must equal batch_id")
-        return _reply(request, store.apply_batch(device, data, digest))
+        return _reply(request, await run_in_threadpool(store.apply_batch, device, data, digest))
 
     @app.get(API_PREFIX + "/batches/{batch_id}", response_model=BatchReply)
     async def get_batch(batch_id: str, request: Request) -> Response:
         device = await authenticated(request, b"")
-        reply = store.stored_batch(device, batch_id)
+        reply = await run_in_threadpool(store.stored_batch, device, batch_id)
         if reply is None:
             raise DistrictError(404, "unknown_batch")
         return _reply(request, reply)
@@ -172,7 +174,8 @@ def create_app(store: DistrictStore) -> FastAPI:
     @app.get(API_PREFIX + "/changes")
     async def changes(request: Request, cursor: int = 0, limit: int = 500) -> Response:
         device = await authenticated(request, b"")
-        return _reply(request, store.changes(device, cursor, max(1, min(limit, 2000))))
+        return _reply(request, await run_in_threadpool(store.changes, device, cursor,
+                                                        max(1, min(limit, 2000))))
 
     @app.post(API_PREFIX + "/bundles")
     async def post_bundle(request: Request) -> Response:
@@ -181,7 +184,7 @@ def create_app(store: DistrictStore) -> FastAPI:
         body = await request.body()
         await authenticated(request, body)
         try:
-            ack = import_bundle(store, body)
+            ack = await run_in_threadpool(import_bundle, store, body)
         except BundleError as exc:
             raise DistrictError(400, exc.code, exc.message) from exc
         return Response(ack, media_type="application/json")
@@ -191,12 +194,14 @@ def create_app(store: DistrictStore) -> FastAPI:
                   "schema": ChangeRequest.model_json_schema()}}}})
     async def record_change(code: str, request: Request) -> Response:
         auth = request.headers.get("authorization", "")
-        if not auth.startswith("Bearer ") or not store.check_admin_token(auth[7:]):
+        if not auth.startswith("Bearer ") or not await run_in_threadpool(
+                store.check_admin_token, auth[7:]):
             raise DistrictError(401, "unauthenticated")
         try:
             req = ChangeRequest.model_validate(protocol.loads(await request.body()))
         except ValueError as exc:
             raise DistrictError(400, "bad_request") from exc
-        return _reply(request, store.record_change(code, req.kind, req.status, req.data))
+        return _reply(request, await run_in_threadpool(store.record_change, code, req.kind,
+                                                        req.status, req.data))
 
     return app

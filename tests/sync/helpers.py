@@ -17,7 +17,7 @@ import uvicorn
 
 from ccdesk.domain.lifecycle import Action
 from ccdesk.paths import Paths
-from ccdesk.services import SYSTEM, Services
+from ccdesk.services import SYSTEM, Actor, Services
 from ccdesk.services.intake import Applicant, ChecklistEntry, Decision, IntakeRequest
 from ccdesk.services.office import OfficeSettings
 from sync.server.app import create_app
@@ -144,21 +144,46 @@ class Desk:
         self.services.close()
 
 
+_TEMPLATES: dict[bool, Path] = {}
+
+
+def _template(root: Path, training: bool) -> Path:
+    """One fully set-up desk database per test session (catalogue import and argon2 are slow);
+    each desk is a copy with its own device id."""
+    if training not in _TEMPLATES:
+        import tempfile
+
+        base = Path(tempfile.mkdtemp(prefix="ccdesk-sync-template-"))
+        paths = Paths(base / "data", base / "config")
+        services = Services.open(paths.default_db, paths, training=training)
+        services.office.update(SYSTEM, OfficeSettings(
+            "UBND XÃ AN PHÚ", "TRUNG TÂM PHỤC VỤ HÀNH CHÍNH CÔNG", "000.17.22.H56", "An Phú",
+            commune_code=COMMUNE), complete_setup=True)
+        services.catalog.import_catalog(services.catalog.check_file(CATALOG))
+        services.officers.add(SYSTEM, "lan", "Nguyễn Thị Lan", "lead", "1234")
+        services.close()
+        _TEMPLATES[training] = paths.default_db
+    return _TEMPLATES[training]
+
+
 def make_desk(root: Path, *, commune: str = COMMUNE, agency: str = "000.17.22.H56",
-              clock: object = None,
-              demo: bool = False, training: bool = False) -> Desk:
+              clock: object = None, demo: bool = False, training: bool = False) -> Desk:
+    template = _template(root, training)
     paths = Paths(root / "data", root / "config")
+    paths.data_dir.mkdir(parents=True, exist_ok=True)
+    src = sqlite3.connect(template)
+    dst = sqlite3.connect(paths.default_db)
+    src.backup(dst)
+    dst.execute("UPDATE office SET device_id=?, commune_code=?, agency_code=?, is_demo=?",
+                (str(uuid.uuid4()), commune, agency, demo))
+    dst.commit()
+    dst.close()
+    src.close()
     services = Services.open(paths.default_db, paths, clock=clock or datetime.now,
                              training=training)
-    services.office.update(SYSTEM, OfficeSettings(
-        "UBND XÃ AN PHÚ", "TRUNG TÂM PHỤC VỤ HÀNH CHÍNH CÔNG", agency, "An Phú",
-        commune_code=commune), complete_setup=True)
-    services.catalog.import_catalog(services.catalog.check_file(CATALOG))
-    services.officers.add(SYSTEM, "lan", "Nguyễn Thị Lan", "lead", "1234")
-    actor = services.officers.authenticate("lan", "1234")
-    if demo:
-        services.office.mark_demo()
-    return Desk(root, services, actor)
+    officer_id = sqlite3.connect(paths.default_db).execute(
+        "SELECT id FROM officer WHERE username='lan'").fetchone()[0]
+    return Desk(root, services, Actor(officer_id=officer_id, username="lan", role="lead"))
 
 
 def assert_invariants(desk: Desk, store: DistrictStore) -> None:
