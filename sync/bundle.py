@@ -149,8 +149,9 @@ def read_bundle(data: bytes) -> tuple[dict[str, Any], bytes, str, list[dict[str,
     return manifest, manifest_raw, signature, records
 
 
-def import_bundle(store: DistrictStore, data: bytes) -> bytes:
-    """Import a bundle idempotently and return the signed ack file."""
+def import_bundle(store: DistrictStore, data: bytes, chunk_records: int = CHUNK) -> bytes:
+    """Import a bundle idempotently and return the signed ack file; each ``chunk_records``
+    records are one transaction (an idempotent batch), so a killed import resumes cleanly."""
     import os
 
     from sync.server.store import DistrictError
@@ -165,8 +166,8 @@ def import_bundle(store: DistrictStore, data: bytes) -> bytes:
     if device.status != "active":
         raise BundleError("revoked", "device revoked")
     results: list[dict[str, Any]] = []
-    for n, start in enumerate(range(0, len(records), CHUNK)):
-        chunk = records[start:start + CHUNK]
+    for n, start in enumerate(range(0, len(records), chunk_records)):
+        chunk = records[start:start + chunk_records]
         body = {"batch_id": f"{manifest['bundle_id']}:{n}", "device_id": device.device_id,
                 "commune": manifest.get("commune"), "demo": bool(manifest.get("demo")),
                 "first_seq": chunk[0].get("seq"), "last_seq": chunk[-1].get("seq"),

@@ -142,6 +142,8 @@ def record_change(code: Annotated[str, typer.Argument(help="dossier code")],
 @app.command("import")
 def import_(bundle: Annotated[Path, typer.Argument(help=".ccbundle file")],
             out: Annotated[Path | None, typer.Option("--out", help="ack file")] = None,
+            chunk: Annotated[int, typer.Option("--chunk-records",
+                                               help="records per transaction")] = 1000,
             db: DbOpt = None) -> None:
     """Nhập gói USB (an toàn khi nhập lại) / import a USB bundle idempotently."""
     from sync.bundle import BundleError, ack_counts, import_bundle
@@ -151,7 +153,7 @@ def import_(bundle: Annotated[Path, typer.Argument(help=".ccbundle file")],
     except OSError:
         fail(t("sync.err.bad_bundle", file=bundle))
     try:
-        ack = import_bundle(_store(db), data)
+        ack = import_bundle(_store(db), data, max(1, chunk))
     except BundleError:
         fail(t("sync.err.bad_bundle", file=bundle), code=40)
     target = out or bundle.with_name(bundle.name + ".ack.json")
