@@ -21,7 +21,8 @@ class Office(SQLModel, table=True):
     governing_body: str = ""          # "UBND XÃ …"
     unit_name: str = ""               # "TRUNG TÂM PHỤC VỤ HÀNH CHÍNH CÔNG"
     agency_code: str = ""             # QCVN 102:2016 code, e.g. 000.17.22.H56
-    device_prefix: str = ""           # this machine's part of codes when several desks share an agency
+    # this machine's part of codes when several desks share one agency code
+    device_prefix: str = ""
     place_name: str = ""              # for "<place>, ngày … tháng … năm …"
     regime: str = "2025"
     code_pattern: str = "{agency}-{yymmdd}-{seq:04}"

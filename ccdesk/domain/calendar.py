@@ -209,7 +209,8 @@ class WorkCalendar:
             count += self.is_working_day(day)
         return count
 
-    def due_at(self, received: datetime, rule: TimeRule, needs_verification: bool = False) -> datetime:
+    def due_at(self, received: datetime, rule: TimeRule,
+               needs_verification: bool = False) -> datetime:
         """When the result is due for a dossier received at ``received``."""
         start = self.first_working_day_from(received.date())
         received_on_working_day = start == received.date()

@@ -22,6 +22,8 @@ from ccdesk.services.dossiers import DossierService
 from ccdesk.services.intake import IntakeService
 from ccdesk.services.office import OfficeService
 from ccdesk.services.officers import OfficerService
+from ccdesk.services.reports import ReportService
+from ccdesk.services.search import SearchService
 from ccdesk.storage.engine import Database
 from ccdesk.storage.migrate import migrate
 
@@ -43,6 +45,8 @@ class Services:
         self.intake = IntakeService(self.ctx)
         self.dossiers = DossierService(self.ctx)
         self.officers = OfficerService(self.ctx)
+        self.search = SearchService(self.ctx)
+        self.reports = ReportService(self.ctx)
 
     @cached_property
     def forms(self) -> FormService:

@@ -17,7 +17,7 @@ from sqlmodel import Session, select
 from ccdesk.domain.catalog import DocForm, FeeKind, Requirement
 from ccdesk.domain.codes import counter_key, format_code
 from ccdesk.domain.errors import InvalidInput, ValidationError
-from ccdesk.domain.lifecycle import Action, Regime, Status, next_status
+from ccdesk.domain.lifecycle import Action, Regime, next_status
 from ccdesk.domain.validation import (
     LIMITS,
     clean_text,

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from ccdesk.paths import ensure_private_dir
 
-HEAD_REVISION = "0001_initial"
+HEAD_REVISION = "0003_sync"
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
 
