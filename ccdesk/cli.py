@@ -13,8 +13,11 @@ from typing import Annotated
 import typer
 
 from ccdesk import __version__
+from ccdesk.commands import audit as audit_cmd
+from ccdesk.commands import backup as backup_cmd
 from ccdesk.commands import calendar as calendar_cmd
 from ccdesk.commands import catalog as catalog_cmd
+from ccdesk.commands import officer as officer_cmd
 from ccdesk.commands.common import STATE, fail
 from ccdesk.domain.errors import CcdeskError
 
@@ -27,6 +30,10 @@ app = typer.Typer(
 )
 app.add_typer(catalog_cmd.app, name="catalog")
 app.add_typer(calendar_cmd.app, name="calendar")
+app.add_typer(officer_cmd.app, name="officer")
+app.command("audit")(audit_cmd.audit)
+app.command("backup")(backup_cmd.backup)
+app.command("restore")(backup_cmd.restore)
 
 
 def _version(value: bool) -> None:
