@@ -77,10 +77,30 @@ def paths(tmp_path: Path) -> Paths:
     return make_paths(tmp_path)
 
 
+@pytest.fixture(scope="session")
+def template_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One set-up database per session (argon2 hashing and the catalogue import are slow);
+    each test gets its own copy."""
+    paths = make_paths(tmp_path_factory.mktemp("template"))
+    services = setup_desk(paths, Clock())
+    services.close()
+    return paths.default_db
+
+
+def copy_template(template_db: Path, paths: Paths) -> None:
+    paths.data_dir.mkdir(parents=True, exist_ok=True)
+    paths.data_dir.chmod(0o700)
+    src, dst = sqlite3.connect(template_db), sqlite3.connect(paths.default_db)
+    src.backup(dst)
+    dst.close()
+    src.close()
+
+
 @pytest.fixture
-def desk(paths: Paths) -> Iterator[Desk]:
+def desk(paths: Paths, template_db: Path) -> Iterator[Desk]:
     clock = Clock()
-    services = setup_desk(paths, clock)
+    copy_template(template_db, paths)
+    services = Services.open(paths.default_db, paths, clock=clock)
     yield Desk(services=services, paths=paths, clock=clock)
     services.close()
 
