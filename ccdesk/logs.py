@@ -172,6 +172,16 @@ def setup_logging(paths: Paths, level: str | None = None) -> Path | None:
     return log_file
 
 
+def shutdown_logging() -> None:
+    """Detach and close the log file (tests, and a clean exit); restore the excepthook."""
+    root = logging.getLogger()
+    for handler in list(root.handlers):
+        if handler.get_name() == _HANDLER_NAME:
+            root.removeHandler(handler)
+            handler.close()
+    sys.excepthook = getattr(sys.excepthook, "__wrapped__", sys.excepthook)
+
+
 def install_crash_handler(log_file: Path) -> None:
     """Replace the traceback of an unexpected error by a short message naming the log file;
     the (redacted) traceback goes to the log. ``CCDESK_TRACEBACK=1`` shows it as well."""

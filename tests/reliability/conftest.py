@@ -147,3 +147,42 @@ def run_ccdesk(args: list[str], home: Path, *, env: dict[str, str] | None = None
     return subprocess.run([sys.executable, "-m", "ccdesk.cli", *args], env=full_env,
                           input=input, capture_output=True, text=True, timeout=timeout,
                           cwd=REPO)
+
+
+@dataclass
+class CliRun:
+    exit_code: int
+    stdout: str
+    stderr: str
+
+
+@pytest.fixture
+def cli(desk: Desk, monkeypatch: pytest.MonkeyPatch) -> Iterator:
+    """Invoke the ``ccdesk`` Typer app in-process on the desk's database (fast; the subprocess
+    tests cover the real entry point)."""
+    from typer.testing import CliRunner
+
+    from ccdesk.cli import app
+    from ccdesk.commands.common import STATE
+    from ccdesk.i18n import set_language
+    from ccdesk.logs import shutdown_logging
+
+    for name in ("CCDESK_USER", "CCDESK_PIN", "CCDESK_NEW_PIN", "CCDESK_DB", "CCDESK_LANG"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setattr(STATE, "paths", desk.paths)
+
+    def invoke(args: list[str], env: dict[str, str] | None = None,
+               input: str | None = None) -> CliRun:
+        STATE._services, STATE.db = None, None
+        result = CliRunner().invoke(app, ["--lang", "en", "--db", str(desk.db_path), *args],
+                                    env=env, input=input)
+        if STATE._services is not None:
+            STATE._services.close()
+            STATE._services = None
+        if result.exception and not isinstance(result.exception, SystemExit):
+            raise result.exception
+        return CliRun(result.exit_code, result.stdout, result.stderr)
+
+    yield invoke
+    shutdown_logging()
+    set_language("vi")

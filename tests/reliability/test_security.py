@@ -15,8 +15,7 @@ from ccdesk.domain.errors import InvalidInput, PermissionDenied, StorageError
 from ccdesk.domain.lifecycle import Action
 from ccdesk.domain.validation import LIMITS
 from ccdesk.paths import Paths
-from ccdesk.services import SYSTEM, Services
-from ccdesk.services import recording
+from ccdesk.services import SYSTEM, Services, recording
 from ccdesk.services.context import detect_terminal
 from ccdesk.services.intake import Decision
 from ccdesk.services.officers import MAX_ATTEMPTS
