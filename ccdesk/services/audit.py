@@ -99,6 +99,10 @@ class AuditService:
         if known:
             matches.append(wanted)
         if not matches:
+            if " " in nfc(name):
+                # Looks like a full name, maybe a citizen's typed here by mistake: not echoed
+                # into an error report.
+                raise NotFound("reliability.err.no_officer_name")
             raise NotFound("core.err.no_officer", username=name)
         return sorted(set(matches))
 

@@ -27,7 +27,7 @@ from ccdesk.services.intake import (
 )
 from tests.reliability.conftest import CATALOG, Desk, db_dump
 
-FUZZ = settings(max_examples=int(os.environ.get("CCDESK_FUZZ_EXAMPLES", "60")), deadline=None, derandomize=False,
+FUZZ = settings(max_examples=int(os.environ.get("CCDESK_FUZZ_EXAMPLES", "60")), deadline=None,
                 suppress_health_check=[HealthCheck.function_scoped_fixture,
                                        HealthCheck.too_slow])
 CATALOG_TEXT = CATALOG.read_text(encoding="utf-8")
