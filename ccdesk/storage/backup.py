@@ -260,6 +260,23 @@ def file_error(exc: BaseException, path: Path) -> StorageError:
     return storage_error(exc, path)
 
 
+def _copy_failure(exc: BaseException, source: Path, target: Path) -> StorageError:
+    """Blame the right file: a damaged source, or the place the copy was being written."""
+    text = str(exc).lower()
+    if isinstance(exc, sqlite3.DatabaseError) and any(
+            word in text for word in ("malformed", "not a database", "encrypted")):
+        return StorageError("core.err.damaged", path=str(source))
+    if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EROFS,
+                                                  errno.EACCES, errno.EPERM):
+        return file_error(exc, target)
+    if "full" in text:
+        return StorageError("core.err.disk_full", path=str(target))
+    if "readonly" in text or "read-only" in text:
+        return StorageError("core.err.read_only", path=str(target))
+    log.error("copy failed", extra={"error": type(exc).__name__, "detail": text[:200]})
+    return StorageError("reliability.err.copy_failed", path=str(target))
+
+
 def copy_database(source: Path, target: Path) -> Path:
     """Copy ``source`` to a new file ``target`` with the online backup API; verified, atomic.
 
@@ -280,9 +297,7 @@ def copy_database(source: Path, target: Path) -> Path:
     except (OSError, sqlite3.Error) as exc:
         with contextlib.suppress(OSError):
             part.unlink(missing_ok=True)
-        culprit = source if isinstance(exc, sqlite3.DatabaseError) and is_damage(exc) \
-            and "copy failed" not in str(exc) else target
-        raise file_error(exc, culprit) from exc
+        raise _copy_failure(exc, source, target) from exc
     return target
 
 

@@ -229,3 +229,67 @@ def test_system_actor_is_it_and_bootstrap_only_for_first_officer(tmp_path: Path)
     services.officers.add(SYSTEM, "boss", "Đinh Văn Bảo", "it", "5555")
     assert [o.username for o in services.officers.list()] == ["boss"]
     services.close()
+
+
+def test_a_read_only_database_gives_a_clear_error_and_keeps_the_typed_dossier(
+        desk: Desk) -> None:
+    actor = desk.actor("off1")
+    engine = desk.services.db.engine
+    engine.dispose()
+
+    @event.listens_for(engine, "connect")
+    def _read_only(dbapi_conn: sqlite3.Connection, _record: object) -> None:
+        dbapi_conn.execute("PRAGMA query_only = 1")  # SQLite refuses every write, as on a ro fs
+
+    before = db_dump(desk.db_path)
+    request = birth_request(name="Lý Thị Ngọc")
+    with pytest.raises(StorageError) as err:
+        desk.services.intake.submit(actor, request, Decision.ACCEPT)
+    assert err.value.key == "core.err.read_only"
+    assert str(desk.db_path) in err.value.message("vi")
+    assert request.applicant.full_name == "Lý Thị Ngọc"
+    assert db_dump(desk.db_path) == before
+
+
+@pytest.mark.parametrize(("errno_value", "key"), [
+    (28, "core.err.disk_full"),      # ENOSPC
+    (30, "core.err.read_only"),      # EROFS
+    (13, "core.err.read_only"),      # EACCES
+])
+def test_file_errors_map_to_messages_naming_the_path(errno_value: int, key: str,
+                                                     tmp_path: Path) -> None:
+    from ccdesk.storage.backup import file_error
+
+    err = file_error(OSError(errno_value, os.strerror(errno_value)), tmp_path / "x.sqlite3")
+    assert err.key == key and str(tmp_path / "x.sqlite3") in err.message("en")
+
+
+def test_backup_into_a_full_disk_leaves_no_partial_file(desk: Desk, tmp_path: Path) -> None:
+    """RLIMIT_FSIZE in a child makes the copy hit "file too large" half-way: the error is clear
+    and no half-written backup is left looking like a good one."""
+    import subprocess
+    import sys
+
+    from tests.reliability.conftest import REPO
+
+    assert desk.db_path.stat().st_size > 2 * 64 * 1024  # larger than the limit below
+    target = tmp_path / "usb"
+    target.mkdir()
+    script = (
+        "import resource, signal, sys\n"
+        "from pathlib import Path\n"
+        "signal.signal(signal.SIGXFSZ, signal.SIG_IGN)\n"
+        "resource.setrlimit(resource.RLIMIT_FSIZE, (64 * 1024, 64 * 1024))\n"
+        "from ccdesk.domain.errors import StorageError\n"
+        "from ccdesk.storage.backup import backup_to\n"
+        "try:\n"
+        f"    backup_to(Path({str(desk.db_path)!r}), Path({str(target)!r}))\n"
+        "except StorageError as err:\n"
+        "    print(err.key); print(err.message('en'))\n")
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                         cwd=REPO, timeout=60)
+    assert out.returncode == 0, out.stderr
+    key, message = out.stdout.splitlines()[:2]
+    assert key in ("core.err.disk_full", "reliability.err.copy_failed"), key
+    assert str(target) in message and "Traceback" not in out.stderr
+    assert list(target.iterdir()) == []
