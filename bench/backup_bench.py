@@ -19,6 +19,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from ccdesk.services import Services  # noqa: E402
+from ccdesk.services.intake import Decision  # noqa: E402
 from ccdesk.storage import backup as bk  # noqa: E402
 from tests.reliability.conftest import Clock, birth_request, make_paths, setup_desk  # noqa: E402
 
@@ -68,8 +69,7 @@ def main() -> None:
         paths = make_paths(Path(tmp))
         services = setup_desk(paths, Clock(), officers=("off1",))
         actor = services.officers.authenticate("off1", "1357")
-        services.intake.submit(actor, birth_request(), __import__(
-            "ccdesk.services.intake", fromlist=["Decision"]).Decision.ACCEPT)
+        services.intake.submit(actor, birth_request(), Decision.ACCEPT)
         services.close()
         timed(f"bulk-grow to {dossiers:,} dossiers", lambda: grow(paths.default_db, dossiers))
         size = paths.default_db.stat().st_size
