@@ -189,3 +189,16 @@ def test_restore_at_a_terminal_asks_and_a_no_changes_nothing(desk: Desk) -> None
     last = sqlite3.connect(desk.db_path).execute(
         "SELECT officer_username, action, terminal FROM auditlog ORDER BY id DESC").fetchone()
     assert last[:2] == ("it1", "login") and last[2].startswith("/dev/")
+
+
+def test_restore_onto_a_new_machine_creates_the_database(desk: Desk, cli: Cli,
+                                                         tmp_path: Path) -> None:
+    code = intake(desk, desk.actor("off1"))
+    usb = tmp_path / "usb"
+    usb.mkdir()
+    copy = bk.backup_to(desk.db_path, usb)
+    new_db = tmp_path / "new-machine" / "ccdesk.sqlite3"
+    result = cli(["--db", str(new_db), "restore", str(copy), "--yes"])
+    assert result.exit_code == 0, result.stderr
+    assert [r[0] for r in sqlite3.connect(new_db).execute("SELECT code FROM dossier")] == [code]
+    assert oct(new_db.stat().st_mode & 0o777) == oct(0o600)
