@@ -91,6 +91,19 @@ def _extras(record: logging.LogRecord) -> dict[str, object]:
     return {k: v for k, v in vars(record).items() if k not in _STANDARD_ATTRS}
 
 
+def _redact_value(value: object) -> object:
+    """Redact strings wherever they sit in an extra field (lists, dicts…); keep numbers."""
+    if isinstance(value, str):
+        return redact(value)
+    if value is None or isinstance(value, (bool, int, float)):
+        return value
+    if isinstance(value, dict):
+        return {str(k): _redact_value(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return [_redact_value(v) for v in value]
+    return redact(str(value))
+
+
 class RedactingFilter(logging.Filter):
     """Rewrites each record so no personal data leaves it (message, extras, traceback)."""
 
@@ -100,8 +113,7 @@ class RedactingFilter(logging.Filter):
             record.msg, record.args = "[SQL parameters redacted]", ()
         record.msg, record.args = redact(record.getMessage()), ()
         for key, value in _extras(record).items():
-            if isinstance(value, str):
-                setattr(record, key, redact(value))
+            setattr(record, key, _redact_value(value))
         if record.exc_info and not record.exc_text:
             record.exc_text = "".join(traceback.format_exception(*record.exc_info))
         if record.exc_text:

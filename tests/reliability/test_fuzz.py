@@ -25,6 +25,7 @@ from ccdesk.services.intake import (
     IntakeRequest,
     validate_applicant,
 )
+from ccdesk.text import nfc
 from tests.reliability.conftest import CATALOG, Desk, db_dump
 
 FUZZ = settings(max_examples=int(os.environ.get("CCDESK_FUZZ_EXAMPLES", "60")), deadline=None,
@@ -205,9 +206,10 @@ def test_fuzz_applicant_validators(applicant: Applicant) -> None:
         assert err.errors and all(e.field for e in err.errors)  # each error names its field
         assert_clear(err)
         return
-    # Accepted input is normalised, never truncated.
-    assert clean.full_name and len(clean.full_name) <= 100
-    assert len(clean.address) <= 255 and len(clean.email) <= 254
+    # Accepted input is normalised (NFC, spaces collapsed), never truncated.
+    assert clean.full_name == nfc(applicant.full_name) and len(clean.full_name) <= 100
+    assert clean.address == nfc(applicant.address) and len(clean.address) <= 255
+    assert clean.email == nfc(applicant.email).lower() and len(clean.email) <= 254
 
 
 @FUZZ
