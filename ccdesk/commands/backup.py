@@ -23,6 +23,9 @@ from ccdesk.domain.errors import CcdeskError
 def backup(
     to: Annotated[Path | None, typer.Option(
         "--to", help="Thư mục hoặc tệp đích (ví dụ USB) / folder or file to write")] = None,
+    list_: Annotated[bool, typer.Option(
+        "--list", help="Liệt kê các bản sao lưu / list the backups, newest first")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Với --list / with --list")] = False,
     as_user: AsOption = None,
 ) -> None:
     """Sao lưu CSDL / back up the database (online: desks may keep working)."""
@@ -30,6 +33,9 @@ def backup(
     from ccdesk.services.recording import audit
     from ccdesk.storage.backup import backup_to, take_backup
 
+    if list_:
+        _list_backups(as_json)
+        return
     services = STATE.services()
     actor = acting_officer(services, as_user, "backup", system_ok=True)
     try:
@@ -42,6 +48,24 @@ def backup(
     except CcdeskError as err:
         fail(err)
     typer.echo(t("reliability.backup.done", path=str(path)))
+
+
+def _list_backups(as_json: bool) -> None:
+    """The copies of this database in the backups folder (works even when it is damaged)."""
+    from ccdesk.commands.common import print_json
+    from ccdesk.i18n import fmt_date, t
+    from ccdesk.storage.backup import list_backups
+
+    rows = list_backups(STATE.paths.backups_dir, STATE.db_path.stem)
+    if as_json:
+        print_json([{"path": str(b.path), "kind": b.kind, "taken_at": b.taken_at.isoformat(),
+                     "bytes": b.path.stat().st_size} for b in rows])
+        return
+    for b in rows:
+        stamp = f"{fmt_date(b.taken_at)} {b.taken_at.strftime('%H:%M:%S')}"
+        typer.echo(f"{stamp}  {b.kind:<16} {b.path.stat().st_size / 1e6:9.1f} MB  {b.path}")
+    if not rows:
+        typer.echo(t("reliability.backup.none", folder=str(STATE.paths.backups_dir)))
 
 
 def _require_it_if_readable(db_path: Path, as_user: str | None) -> str:

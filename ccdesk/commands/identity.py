@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 
@@ -57,6 +57,7 @@ def acting_officer(services: Services, username: str | None, permission: str, *,
     """
     from ccdesk.i18n import t
     from ccdesk.services.context import SYSTEM
+    from ccdesk.services.recording import audit
 
     if username is None:
         if system_ok or (bootstrap and not has_active_it_officer(services)):
@@ -65,9 +66,22 @@ def acting_officer(services: Services, username: str | None, permission: str, *,
     pin = read_secret("CCDESK_PIN", t("reliability.auth.pin_prompt", username=username))
     try:
         actor = services.officers.authenticate(username.strip().lower(), pin)
+    except CcdeskError as err:  # wrong PIN, locked, disabled: already in the audit trail
+        _refuse(username, permission, err)
+    try:
         actor.require(permission, training=services.office.get().is_training)
     except CcdeskError as err:
-        log.warning("command refused", extra={"username": username, "permission": permission,
-                                               "reason": err.key})
-        fail(t("reliability.auth.refused", reason=err.message()))
+        # A logged-in officer trying something beyond their role is worth an audit line.
+        services.db.write(lambda session: audit(session, services.ctx, actor,
+                                                "command.refused",
+                                                detail=f"permission={permission}"))
+        _refuse(username, permission, err)
     return actor
+
+
+def _refuse(username: str, permission: str, err: CcdeskError) -> NoReturn:
+    from ccdesk.i18n import t
+
+    log.warning("command refused", extra={"username": username, "permission": permission,
+                                           "reason": err.key})
+    fail(t("reliability.auth.refused", reason=err.message()))

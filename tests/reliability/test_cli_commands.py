@@ -54,6 +54,10 @@ def test_officer_commands_need_an_it_officer_once_one_exists(desk: Desk, cli: Cl
     as_officer = cli(["officer", "disable", "lead1", "--as", "off1"], env=_as("off1"))
     assert as_officer.exit_code == 2
     assert "Refused" in as_officer.stderr and "officer" in as_officer.stderr
+    refusal = sqlite3.connect(desk.db_path).execute(
+        "SELECT officer_username, detail FROM auditlog WHERE action = 'command.refused'"
+    ).fetchall()
+    assert refusal == [("off1", "permission=officers")]
     wrong_pin = cli(["officer", "list", "--as", "it1"], env={"CCDESK_PIN": "0000"})
     assert wrong_pin.exit_code == 2 and "Wrong PIN" in wrong_pin.stderr
     no_pin = cli(["officer", "list", "--as", "it1"])  # no terminal to ask for the PIN
@@ -121,6 +125,11 @@ def test_backup_runs_unattended_and_to_a_folder(desk: Desk, cli: Cli, tmp_path: 
     assert rows == [("system",), ("it1",)]
     refused = cli(["backup", "--as", "off1"], env=_as("off1"))
     assert refused.exit_code == 2 and "Refused" in refused.stderr
+    listed = cli(["backup", "--list", "--json"])
+    kinds = [r["kind"] for r in json.loads(listed.stdout)]
+    assert sorted(kinds) == ["daily", "manual"]  # the day's automatic copy and `backup`
+    assert all(Path(r["path"]).parent == desk.paths.backups_dir
+               for r in json.loads(listed.stdout))
 
 
 def test_restore_confirms_and_needs_an_it_officer(desk: Desk, cli: Cli) -> None:
