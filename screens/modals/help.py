@@ -12,6 +12,7 @@ from textual.screen import ModalScreen, Screen
 from textual.widgets import Label, Static
 
 from ccdesk.i18n import t
+from screens.widgets.chrome import key_label
 
 
 class HelpModal(ModalScreen[None]):
@@ -40,7 +41,7 @@ class HelpModal(ModalScreen[None]):
             if binding.action in seen or binding.action == "command_palette":
                 continue
             seen.add(binding.action)
-            shown = self.app.get_key_display(binding)
+            shown = key_label(self.app.get_key_display(binding))
             lines.append(f"[b]{escape(shown):>8}[/b]  {escape(t(binding.description))}")
         lines.append(f"[b]{'ctrl+p':>8}[/b]  {escape(t('tui.key.palette'))}")
         return "\n".join(lines)

@@ -53,8 +53,15 @@ class KeyBar(Static):
                 continue
             seen.add(binding.action)
             label = escape(t(binding.description))
-            shown = escape(self.app.get_key_display(binding))
+            shown = escape(key_label(self.app.get_key_display(binding)))
             parts.append(f"[@click=app.simulate_key('{key}')][b]{shown}[/b] {label}[/]")
             if len(parts) == MAX_KEYS:
                 break
         self.update("  ".join(parts))
+
+
+def key_label(display: str) -> str:
+    """``f8`` -> ``F8`` (as printed on keyboards); other keys as Textual shows them."""
+    if display[:1] in "fF" and display[1:].isdigit():
+        return display.upper()
+    return display
