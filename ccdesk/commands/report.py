@@ -54,17 +54,19 @@ def report(
     end: Annotated[str | None, typer.Option("--to", help="YYYY-MM-DD")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="JSON: period, rows, total")] = False,
     as_csv: Annotated[bool, typer.Option("--csv", help="CSV (UTF-8, Excel)")] = False,
-    as_pdf: Annotated[bool, typer.Option("--pdf", help="PDF (needs the forms component)")]
-    = False,
+    as_pdf: Annotated[bool, typer.Option("--pdf", help="PDF, A4 landscape")] = False,
     output: Annotated[Path | None, typer.Option("--output", "-o",
                                                 help="write to this file")] = None,
 ) -> None:
     """Tình hình, kết quả giải quyết TTHC (II.06a) / the II.06a period report."""
+    from ccdesk.i18n import t
+
     try:
         chosen = choose_period(period, start, end)
-        if as_pdf:
-            raise ValidationError("reports.err.pdf_unavailable", field="period")
         result = STATE.services().reports.period_report(chosen.start, chosen.end)
+        if as_pdf:
+            typer.echo(t("reports.table.pdf_saved", path=str(save_pdf(result, output))))
+            return
     except CcdeskError as err:
         fail(err)
     if as_json:
@@ -82,6 +84,23 @@ def report(
             sys.stdout.write(data)
     else:
         print_table(result, output)
+
+
+def save_pdf(result: PeriodReport, output: Path | None) -> Path:
+    """Render the form (landscape A4, Vietnamese like every printed form) and write it."""
+    from ccdesk.forms.service import FORMS_LANGUAGE
+    from ccdesk.paths import ensure_private_dir
+    from ccdesk.services.report_form import report_document
+
+    services = STATE.services()
+    document = report_document(result, services.office.get(), FORMS_LANGUAGE)
+    data = services.forms.pdf(document)
+    if output is None:
+        folder = ensure_private_dir(STATE.paths.forms_dir)
+        output = folder / (f"II06a_{result.period.start.isoformat()}_"
+                           f"{result.period.end.isoformat()}.pdf")
+    output.write_bytes(data)
+    return output
 
 
 def _rate(value: float | None) -> float | None:

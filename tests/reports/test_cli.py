@@ -118,3 +118,27 @@ def test_search_then_show(home: Path) -> None:
     assert readable.returncode == 0, readable.stderr
     assert code in readable.stdout and "History" in readable.stdout
     assert "Accepted" in readable.stdout or "Supplement requested" in readable.stdout
+
+
+def test_pdf_report_parses_back_with_the_same_figures(home: Path, tmp_path: Path) -> None:
+    from pypdf import PdfReader
+
+    start, end = window()
+    data = orjson.loads(run(home, "report", "--from", start, "--to", end, "--json").stdout)
+    target = tmp_path / "ii06a.pdf"
+    out = run(home, "report", "--from", start, "--to", end, "--pdf", "-o", str(target))
+    assert out.returncode == 0, out.stderr
+    assert str(target) in out.stdout
+    reader = PdfReader(target)
+    assert reader.pages[0].mediabox.width > reader.pages[0].mediabox.height  # landscape
+    content = "\n".join(page.extract_text() for page in reader.pages)
+    assert "Mẫu II.06a/VPCP/KSTT" in content and "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM" in content
+    t = data["total"]
+    total_line = " ".join(str(n) for n in (
+        t["received"]["total"], t["received"]["online"], t["received"]["direct_postal"],
+        t["received"]["carried_over"], t["resolved"]["total"], t["resolved"]["early"],
+        t["resolved"]["on_time"], t["resolved"]["late"], t["in_progress"]["total"],
+        t["in_progress"]["within"], t["in_progress"]["overdue"]))
+    assert f"TỔNG CỘNG {total_line}" in content
+    for row in data["rows"]:
+        assert row["procedure_code"] in content
