@@ -191,16 +191,12 @@ class ReportService:
 
 
 def _satisfaction(conn, params: dict[str, str]) -> Satisfaction:  # noqa: ANN001
-    """Ratings given in the period, for the desk and per officer (who recorded the rating,
-    else who received the dossier)."""
+    """Ratings given in the period, for the desk and per officer: the officer who recorded the
+    rating, i.e. who handed the result back (None when it was recorded without a login)."""
     sql = """SELECT officer_id, SUM(level = 'very_satisfied'), SUM(level = 'satisfied'),
                     SUM(level = 'dissatisfied')
-             FROM (SELECT COALESCE(r.officer_id, (SELECT d.received_by FROM dossier d
-                                                  WHERE d.id = r.dossier_id)) AS officer_id,
-                          r.level AS level
-                   FROM rating r INDEXED BY ix_rating_report
-                   WHERE r.at >= :start AND r.at < :end LIMIT -1)
-             GROUP BY officer_id"""
+             FROM rating INDEXED BY ix_rating_report
+             WHERE at >= :start AND at < :end GROUP BY officer_id"""
     names = dict(conn.execute(text("SELECT id, full_name FROM officer")).all())
     result = Satisfaction()
     for officer_id, very, satisfied, dissatisfied in conn.execute(text(sql), params):
