@@ -10,7 +10,9 @@ import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy.exc import DatabaseError as SQLAlchemyDatabaseError
 
@@ -23,9 +25,14 @@ from ccdesk.services.dossiers import DossierService
 from ccdesk.services.intake import IntakeService
 from ccdesk.services.office import OfficeService
 from ccdesk.services.officers import OfficerService
+from ccdesk.services.reports import ReportService
+from ccdesk.services.search import SearchService
 from ccdesk.storage.backup import create_private_file, damaged_error, file_error, is_damage
 from ccdesk.storage.engine import Database, storage_error
 from ccdesk.storage.migrate import migrate
+
+if TYPE_CHECKING:
+    from ccdesk.forms.service import FormService
 
 __all__ = ["SYSTEM", "Actor", "Services"]
 
@@ -42,6 +49,15 @@ class Services:
         self.intake = IntakeService(self.ctx)
         self.dossiers = DossierService(self.ctx)
         self.officers = OfficerService(self.ctx)
+        self.search = SearchService(self.ctx)
+        self.reports = ReportService(self.ctx)
+
+    @cached_property
+    def forms(self) -> FormService:
+        """The printed forms; imported on first use so start-up does not pay for fpdf2."""
+        from ccdesk.forms.service import FormService
+
+        return FormService(self)
 
     @property
     def db(self) -> Database:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-HEAD_REVISION = "0001_initial"
+HEAD_REVISION = "0003_sync"
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
 
