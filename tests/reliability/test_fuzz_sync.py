@@ -304,3 +304,42 @@ def test_district_cli_import_of_a_damaged_bundle_is_a_clear_message(
                         tmp_path)
     assert result.returncode == 40, result.stderr
     assert str(damaged) in result.stderr and "Traceback" not in result.stderr
+
+
+# ---- sync diagnostics carry no personal data ------------------------------------------------
+
+def test_sync_logs_and_diagnostics_carry_no_personal_data(upstream: Upstream) -> None:
+    from ccdesk.logs import setup_logging, shutdown_logging
+    from sync.engine import Backoff, EngineOptions, SyncEngine
+
+    desk = upstream.desk
+    # The sync helpers' desk received "Đặng Văn Đức", 0010850000n, 0912 345 678.
+    secrets = ["Đặng Văn Đức", "0912345678", "0912 345 678", "001085000000", "001085000001"]
+    con = sqlite3.connect(desk.db_path)
+    assert con.execute("SELECT count(*) FROM dossier WHERE applicant_name = ?",
+                       (secrets[0],)).fetchone()[0] > 0
+    con.close()
+    log_file = setup_logging(desk.services.paths, "DEBUG")
+    assert log_file is not None
+    try:
+        options = EngineOptions(backoff=Backoff(base=0.01, cap=0.05), max_attempts=2,
+                                lock_wait=5)
+        result = SyncEngine(desk.services.ctx, options=options).run()
+        assert result.exit_code in (0, 10), result
+    finally:
+        shutdown_logging()
+    con = sqlite3.connect(desk.db_path)
+    try:
+        diagnostics = [
+            *con.execute("SELECT * FROM sync_attempt").fetchall(),
+            *con.execute("SELECT state, last_error FROM outbox").fetchall(),
+            *con.execute("SELECT last_error, upstream_url FROM sync_state").fetchall(),
+        ]
+    finally:
+        con.close()
+    status = service.status(desk.services).to_json()
+    logs = "".join(p.read_text(encoding="utf-8")
+                   for p in desk.services.paths.logs_dir.glob("*.log*"))
+    assert "sqlalchemy.engine" in logs  # the run was really logged, SQL included
+    text = logs + repr(diagnostics) + repr(status)
+    assert [s for s in secrets if s in text] == []
