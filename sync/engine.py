@@ -248,18 +248,21 @@ class SyncEngine:
         done = 0
         if progress:
             progress(0, total)
+        buffer: list[outbox.OutboxRow] = []
         while True:
             if self._deadline is not None and time.monotonic() > self._deadline:
                 raise StopRun(EXIT_PARTIAL, "max_time")
-            with self.db.session() as session:
-                rows = outbox.pending_rows(session, self.options.max_records)
-            if not rows:
-                break
-            rows = self._drop_damaged(rows, result)
-            if not rows:
+            if not buffer:
+                with self.db.session() as session:
+                    buffer = outbox.pending_rows(session, self.options.max_records)
+                if not buffer:
+                    break
+                buffer = self._drop_damaged(buffer, result)
                 continue
-            batch, raw, wire = self._build(rows, state, wire_target, ratio, hard_max)
-            outcome = self._send_batch(client, batch, raw, wire, result)
+            batch_id, batch, raw, wire = self._build(buffer, state, wire_target, ratio,
+                                                     hard_max)
+            outcome = self._send_batch(client, batch_id, batch, raw, wire, result)
+            buffer = buffer[len(batch):] if outcome is not None else []
             if outcome is None:            # 413: halve and try again (F4)
                 if len(batch) == 1:
                     self.db.write(lambda s, seq=batch[0].seq: outbox.quarantine(
@@ -291,7 +294,7 @@ class SyncEngine:
         return [row for row in rows if row.intact]
 
     def _build(self, rows: list[outbox.OutboxRow], state: SyncState, wire_target: int,
-               ratio: float, hard_max: int) -> tuple[list[outbox.OutboxRow], bytes, bytes]:
+               ratio: float, hard_max: int) -> tuple[str, list[outbox.OutboxRow], bytes, bytes]:
         """Take as many rows as fit ``wire_target`` compressed bytes (estimated by ``ratio``)."""
         budget = max(1, int(wire_target * ratio))
         while True:
@@ -303,14 +306,15 @@ class SyncEngine:
                     break
             batch = rows[:count]
             records = [protocol.record_of(r.seq, r.mutation_id, r.op, r.entity_id,
-                                          r.client_time.isoformat(), r.payload) for r in batch]
-            body = protocol.batch_body(uuid7(), state.device_id, state.commune_code,
+                                          r.client_time, r.payload) for r in batch]
+            batch_id = uuid7()
+            body = protocol.batch_body(batch_id, state.device_id, state.commune_code,
                                        self._is_demo(), records)
             body["seen_cursor"] = state.pull_cursor
             raw = protocol.dumps(body)
             wire = protocol.compress(raw, self.options.encoding)
             if len(wire) <= hard_max * 0.9 or count == 1:
-                return batch, raw, wire
+                return batch_id, batch, raw, wire
             budget = max(1, budget // 2)
 
     def _is_demo(self) -> bool:
@@ -318,11 +322,9 @@ class SyncEngine:
             office = session.get(Office, 1)
         return bool(office and office.is_demo)
 
-    def _send_batch(self, client: SyncClient, batch: list[outbox.OutboxRow], raw: bytes,
-                    wire: bytes, result: RunResult) -> tuple[Exchange, float] | None:
+    def _send_batch(self, client: SyncClient, batch_id: str, batch: list[outbox.OutboxRow],
+                    raw: bytes, wire: bytes, result: RunResult) -> tuple[Exchange, float] | None:
         """Send one batch until it has a result; None on 413 (rows back to pending)."""
-        body = protocol.loads(raw)
-        batch_id = body["batch_id"]
         seqs = [row.seq for row in batch]
         digest = protocol.sha256_hex(wire)
         self.db.write(lambda s: outbox.mark_in_flight(s, seqs, batch_id))
