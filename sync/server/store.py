@@ -439,6 +439,15 @@ class DistrictStore:
 
         return self._retrying(work)
 
+    def record_change_if_known(self, dossier_code: str, kind: str) -> dict[str, Any] | None:
+        """Like :meth:`record_change`, but None when the dossier has not arrived yet."""
+        try:
+            return self.record_change(dossier_code, kind)
+        except DistrictError as err:
+            if err.code == "unknown_dossier":
+                return None
+            raise
+
     def changes(self, device: Device, cursor: int, limit: int = 500) -> dict[str, Any]:
         """Changes for the device's commune after ``cursor``; a cursor from the future is 410."""
         with self.engine.connect() as conn:
