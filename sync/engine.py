@@ -135,6 +135,7 @@ class SyncEngine:
         self.utc_clock = utc_clock
         self._client_factory = client_factory or self._default_client
         self._deadline: float | None = None
+        self._preferred = protocol.DEFAULT_PREFERRED_BATCH_BYTES
 
     # ---- public runs ----------------------------------------------------------------------
     def push(self, *, dry_run: bool = False,
@@ -243,6 +244,7 @@ class SyncEngine:
                         or protocol.DEFAULT_PREFERRED_BATCH_BYTES)
         hard_max = int(limits.get("max_batch_bytes") or protocol.DEFAULT_MAX_BATCH_BYTES)
         wire_target = min(state.batch_bytes or preferred, preferred)
+        self._preferred = preferred
         ratio = 8.0
         total = self._pending_count()
         done = 0
@@ -270,15 +272,11 @@ class SyncEngine:
                     result.quarantined += 1
                 wire_target = max(MIN_WIRE_TARGET // 2, len(wire) // 2)
                 continue
-            reply, rtt = outcome
+            _reply, wire_target = outcome
             ratio = max(1.0, len(raw) / max(1, len(wire)))
-            throughput = len(wire) / max(rtt, 1e-3)
-            wire_target = int(min(preferred, max(MIN_WIRE_TARGET,
-                                                 throughput * self.options.batch_seconds)))
             done += len(batch)
             if progress:
                 progress(min(done, total), max(total, done))
-            self._save_target(wire_target)
 
     def _drop_damaged(self, rows: list[outbox.OutboxRow],
                       result: RunResult) -> list[outbox.OutboxRow]:
@@ -323,8 +321,10 @@ class SyncEngine:
         return bool(office and office.is_demo)
 
     def _send_batch(self, client: SyncClient, batch_id: str, batch: list[outbox.OutboxRow],
-                    raw: bytes, wire: bytes, result: RunResult) -> tuple[Exchange, float] | None:
-        """Send one batch until it has a result; None on 413 (rows back to pending)."""
+                    raw: bytes, wire: bytes, result: RunResult) -> tuple[Exchange, int] | None:
+        """Send one batch until it has a result; None on 413 (rows back to pending). Returns
+        the reply and the next batch's size in wire bytes, sized to take ``batch_seconds`` at
+        the throughput just measured (small on 2G, large on a LAN)."""
         seqs = [row.seq for row in batch]
         digest = protocol.sha256_hex(wire)
         self.db.write(lambda s: outbox.mark_in_flight(s, seqs, batch_id))
@@ -361,12 +361,15 @@ class SyncEngine:
                 raise self._stop_for(failure) from failure
         crash_point("after_reply")
         result.bytes_received += reply.bytes_received
-        self._settle(batch, reply, raw, wire, result)
+        throughput = len(wire) / max(reply.rtt_s, 1e-3)
+        target = int(min(self._preferred, max(MIN_WIRE_TARGET,
+                                              throughput * self.options.batch_seconds)))
+        self._settle(batch, reply, raw, wire, result, target)
         result.batches += 1
-        return reply, reply.rtt_s
+        return reply, target
 
     def _settle(self, batch: list[outbox.OutboxRow], reply: Exchange, raw: bytes, wire: bytes,
-                result: RunResult) -> None:
+                result: RunResult, wire_target: int) -> None:
         by_seq = {r.get("seq"): r for r in reply.data["results"] if isinstance(r, dict)}
         batch_id = reply.data["batch_id"]
         now = utcnow()
@@ -405,6 +408,7 @@ class SyncEngine:
                                     rtt_ms=int(reply.rtt_s * 1000)))
             state = session.get(SyncState, 1)
             state.last_success_at = now
+            state.batch_bytes = wire_target
             session.add(state)
 
         self.db.write(work)
@@ -516,14 +520,6 @@ class SyncEngine:
             self.db.write(work)
         except Exception:   # noqa: BLE001 - a full disk must not hide the run's own outcome
             pass
-
-    def _save_target(self, wire_target: int) -> None:
-        def work(session: Session) -> None:
-            row = session.get(SyncState, 1)
-            row.batch_bytes = wire_target
-            session.add(row)
-
-        self.db.write(work)
 
     def _state(self) -> SyncState:
         with self.db.session() as session:
