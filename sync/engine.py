@@ -43,6 +43,7 @@ from sync.client import (
     timeouts,
 )
 from sync.inbox import apply_change
+from sync.joblog import JsonLineLog
 from sync.lock import LockBusy, SyncLock
 from sync.state import SyncAttempt, SyncConflict, SyncState
 
@@ -127,7 +128,8 @@ class SyncEngine:
     def __init__(self, ctx: DeskContext, *, options: EngineOptions | None = None,
                  client_factory: Callable[[SyncState], SyncClient] | None = None,
                  sleep: Callable[[float], None] = time.sleep,
-                 utc_clock: Callable[[], datetime] = utcnow) -> None:
+                 utc_clock: Callable[[], datetime] = utcnow,
+                 log_path: Path | None = None) -> None:
         self.ctx = ctx
         self.db = ctx.db
         self.options = options or EngineOptions()
@@ -136,6 +138,7 @@ class SyncEngine:
         self._client_factory = client_factory or self._default_client
         self._deadline: float | None = None
         self._preferred = protocol.DEFAULT_PREFERRED_BATCH_BYTES
+        self.log = JsonLineLog(log_path)
 
     # ---- public runs ----------------------------------------------------------------------
     def push(self, *, dry_run: bool = False,
@@ -176,6 +179,7 @@ class SyncEngine:
             result.error = stop.code
             result.exit_code = self._stop_code(stop, result)
             self._record_outcome(stop.code)
+            self.log.write("stopped", error=stop.code, exit_code=result.exit_code)
         except LockBusy:
             result.exit_code, result.error = EXIT_PARTIAL, "locked"
         finally:
@@ -412,6 +416,11 @@ class SyncEngine:
             session.add(state)
 
         self.db.write(work)
+        self.log.write("batch", batch_id=batch_id, first_seq=batch[0].seq,
+                       last_seq=batch[-1].seq, records=len(batch), bytes_raw=len(raw),
+                       bytes_wire=len(wire), http_status=reply.http_status, outcome="ok",
+                       rtt_ms=int(reply.rtt_s * 1000), acked=result.acked,
+                       quarantined=result.quarantined, conflicts=result.conflicts)
 
     # ---- pull -----------------------------------------------------------------------------
     def _pull(self, client: SyncClient, state: SyncState, result: RunResult) -> None:
@@ -536,11 +545,15 @@ class SyncEngine:
                               first_seq=batch[0].seq, last_seq=batch[-1].seq,
                               records=len(batch), bytes_raw=len(raw), bytes_wire=len(wire),
                               http_status=status, outcome=outcome, rtt_ms=rtt_ms)
+        self.log.write(kind, batch_id=batch_id, first_seq=attempt.first_seq,
+                       last_seq=attempt.last_seq, records=len(batch), bytes_raw=len(raw),
+                       bytes_wire=len(wire), http_status=status, outcome=outcome)
         self.db.write(lambda s: s.add(attempt))
 
     def _log_simple(self, kind: str, status: int, outcome: str, sent: int, rtt_ms: int) -> None:
         attempt = SyncAttempt(at=utcnow(), kind=kind, http_status=status, outcome=outcome,
                               bytes_wire=sent, rtt_ms=rtt_ms)
+        self.log.write(kind, http_status=status, outcome=outcome, rtt_ms=rtt_ms)
         self.db.write(lambda s: s.add(attempt))
 
 

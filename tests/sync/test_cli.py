@@ -131,6 +131,10 @@ def test_enrol_push_status_stats_revoke(district: ThreadDistrict, cli_desk: Desk
         [("26734", 60, 120, 120)]
     log = orjson.loads(run(home, "sync", "log", "--json").stdout)
     assert any(r["kind"] == "batch" and r["outcome"] == "ok" for r in log)
+    lines = (home / "data" / "logs" / "sync.jsonl").read_text("utf-8").splitlines()
+    batches = [orjson.loads(line) for line in lines if '"batch"' in line]
+    assert batches and batches[0]["batch_id"] and batches[0]["first_seq"] == 1
+    assert "Đặng" not in "".join(lines) and "0912" not in "".join(lines)   # no personal data
     # The district revokes the device: the next run stops with 30 and says why, in Vietnamese.
     revoked = run(district.home, "district", "revoke", status["device_id"])
     assert revoked.returncode == 0
