@@ -1,7 +1,7 @@
 """sync client tables: sync_state, sync_attempt, sync_conflict, sync_inbox
 
 Revision ID: 0003_sync
-Revises: 0001_initial
+Revises: 0002_search
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0003_sync"
-down_revision = "0001_initial"
+down_revision = "0002_search"
 branch_labels = None
 depends_on = None
 
