@@ -222,10 +222,12 @@ class _PageDrawer:
                 heading = table.row()
                 for column in block.columns:
                     heading.cell(column.header, align="C")
-            for values in block.rows:
+            bold = FontFace(emphasis="BOLD")
+            for index, values in enumerate(block.rows):
                 row = table.row()
+                style = bold if index in block.bold_rows else None
                 for value in values:
-                    row.cell(value)
+                    row.cell(value, style=style)
         pdf.ln(2)
 
     def _signatures(self, block: Signatures) -> None:
