@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from datetime import date
 
 from forms_readback import metadata, page_sizes, page_texts, tables
@@ -45,16 +42,3 @@ def test_report_pdf_has_every_row_and_figure_of_the_period_report(scenario) -> N
     assert total[0] == total[1] + total[2] + total[3] == total[4] + total[8]
     assert f"Phí, lệ phí đã thu: {fmt_money(report.fees_collected)}." in text
     assert "NGƯỜI LẬP BIỂU" in text and "THỦ TRƯỞNG ĐƠN VỊ" in text
-
-
-def test_report_cli_writes_the_pdf(scenario, shared_paths, tmp_path) -> None:
-    out = tmp_path / "ii06a.pdf"
-    env = {**os.environ, "CCDESK_HOME": str(shared_paths.data_dir.parent), "CCDESK_LANG": "vi"}
-    done = subprocess.run([sys.executable, "-m", "ccdesk.cli", "--db",
-                           str(scenario.services.db.path), "report", "--from", "2026-11-01",
-                           "--to", "2026-11-30", "--pdf", "--output", str(out)],
-                          capture_output=True, env=env, timeout=120, check=False)
-    assert done.returncode == 0, done.stderr.decode()
-    assert done.stdout.decode().strip() == f"Đã lưu {out}"
-    (text,) = page_texts(out.read_bytes())
-    assert "TỔNG CỘNG" in text and "Đất đai" in text
