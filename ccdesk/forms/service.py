@@ -156,7 +156,13 @@ class FormService:
             outcome = PrintOutcome(code=code, form_id=document.form_id, printed=True,
                                    printer=printer, job=job, reprint=reprint)
         else:
-            path = self.save(data, self.filename(code, document))
+            name = self.filename(code, document)
+            try:
+                path = self.save(data, name)
+            except OSError as exc:
+                raise FormError("forms.err.cannot_save",
+                                file=str(self.services.paths.forms_dir / name),
+                                detail=exc.strerror or type(exc).__name__) from exc
             outcome = PrintOutcome(code=code, form_id=document.form_id, printed=False,
                                    path=path, reprint=reprint)
         if reprint:

@@ -188,3 +188,15 @@ def test_another_process_renders_the_same_bytes(scenario, shared_paths, tmp_path
                           capture_output=True, env=env, timeout=120, check=False)
     assert done.returncode == 0, done.stderr.decode()
     assert out.read_bytes() == scenario.services.forms.render_pdf(code, "01")
+
+
+def test_an_unwritable_forms_folder_is_a_message(scenario, monkeypatch, tmp_path) -> None:
+    """No printer and a forms folder that cannot be written: the officer gets a sentence."""
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the forms folder should be")
+    paths = type(scenario.services.paths)(data_dir=blocker, config_dir=tmp_path / "config")
+    monkeypatch.setattr(scenario.services, "paths", paths)
+    with pytest.raises(FormError) as err:
+        scenario.services.forms.output(scenario.officer, scenario.codes["land"], "06",
+                                       reprint=False)
+    assert err.value.message("vi").startswith(f"Không lưu được tệp {blocker / 'forms'}")
