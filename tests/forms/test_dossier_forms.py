@@ -52,7 +52,12 @@ def test_every_form_of_both_sets_renders_with_header_code_and_title(scenario, re
         assert TITLES[kind] in text
         assert code in text
         assert "Đông Sơn, ngày" in text
+    # Each copy fits one A4 page: two pages for the slip (kept and given), one for the others.
+    assert len(page_texts(pdf)) == (2 if kind == FormKind.SLIP else 1)
     assert metadata(pdf)["/Subject"] == f"Mẫu {form_id} ({regime})"
+    text = scenario.services.forms.render_text(code, form_id, regime=regime)
+    assert TITLES[kind] in text and code in text
+    assert max(len(line) for line in text.splitlines()) <= 80
     assert all(width < height for width, height in page_sizes(pdf))   # A4 portrait
     assert page_sizes(pdf)[0] == pytest.approx((595.28, 841.89), abs=0.1)
     assert any("NotoSerif" in name for name in embedded_fonts(pdf))
