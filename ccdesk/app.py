@@ -1,0 +1,177 @@
+"""The desk app: the Textual ``App`` and the composition root that wires screens to services.
+
+Screens receive the services they need through their constructors; the session (who is logged
+in, whether this is a training sandbox, the clock) lives here and nowhere else. Textual's own
+English strings (command palette, system commands, quit toast) are replaced by catalogue ones.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterable
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, ClassVar
+
+from textual.app import App, SystemCommand
+from textual.binding import Binding, BindingType
+from textual.command import CommandPalette
+from textual.screen import Screen
+
+from ccdesk.config import Config
+from ccdesk.domain.errors import CcdeskError
+from ccdesk.i18n import get_language, set_language, t
+from ccdesk.services import Actor, Services
+from screens.base import DeskScreen
+from screens.commands import DeskCommands
+from screens.home import HomeScreen
+from screens.login import LoginScreen
+from screens.modals.help import HelpModal
+from screens.setup import SetupScreen
+
+if TYPE_CHECKING:
+    from ccdesk.commands.common import CliState
+
+STYLES = Path(__file__).resolve().parent.parent / "screens" / "styles"
+
+# Top-level areas (Textual modes) and the key that opens each; F-keys travel over SSH and in
+# browsers, unlike ctrl/alt combinations.
+AREAS: dict[str, str] = {"home": "f3", "intake": "f2", "settings": "f9"}
+
+
+class DeskApp(App[int]):
+    """The one-stop desk. Build it with the services; tests pass ``actor`` to skip the login."""
+
+    CSS_PATH: ClassVar = [STYLES / "app.tcss", STYLES / "forms.tcss", STYLES / "dossier.tcss"]
+    TITLE = "ccdesk"
+    COMMANDS: ClassVar = {DeskCommands}
+    COMMAND_PALETTE_BINDING = "ctrl+p"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("f1", "help", "tui.key.help", id="help"),
+        Binding("f2", "area('intake')", "tui.key.intake", id="intake"),
+        Binding("f3", "area('home')", "tui.key.home", id="home"),
+        Binding("f9", "area('settings')", "tui.key.settings", id="settings"),
+        Binding("f10", "quit", "tui.key.quit", id="quit", show=False),
+        Binding("ctrl+q", "quit", "tui.key.quit", id="quit_ctrl", show=False, priority=True),
+    ]
+
+    def __init__(self, services: Services, *, training: bool = False,
+                 actor: Actor | None = None, config_path: Path | None = None) -> None:
+        super().__init__()
+        self.services = services
+        self.training = training
+        self.actor: Actor | None = actor
+        self.config_path = config_path or services.paths.config_file
+        self.theme = services.config.theme if services.config.theme in self.available_themes \
+            else "textual-dark"
+        for mode, factory in self._mode_factories().items():
+            self.add_mode(mode, factory)
+
+    def _mode_factories(self) -> dict[str, Callable[[], Screen]]:
+        from screens.intake_procedure import ProcedureStep
+        from screens.settings import SettingsScreen
+
+        return {
+            "home": lambda: HomeScreen(self.services),
+            "intake": lambda: ProcedureStep(self.services),
+            "settings": lambda: SettingsScreen(self.services, self.config_path),
+        }
+
+    @property
+    def config(self) -> Config:
+        return self.services.config
+
+    def now(self) -> datetime:
+        """The desk's clock (the services' clock, so tests can pin it)."""
+        return self.services.ctx.now()
+
+    # ---- start ----------------------------------------------------------------------------
+    def on_mount(self) -> None:
+        self.title = t("tui.app.title")
+        if self.actor is not None:
+            self.switch_mode("home")
+        elif not self.services.office.get().setup_done:
+            self.push_screen(SetupScreen(self.services), self._after_setup)
+        else:
+            self.push_screen(LoginScreen(self.services), self._after_login)
+
+    def _after_setup(self, done: bool | None) -> None:
+        if done:
+            self.push_screen(LoginScreen(self.services), self._after_login)
+
+    def _after_login(self, actor: Actor | None) -> None:
+        if actor is not None:
+            self.actor = actor
+            self.switch_mode("home")
+
+    # ---- session --------------------------------------------------------------------------
+    def change_language(self, lang: str) -> None:
+        """Switch vi/en at run time: every screen recomposes in the new language."""
+        set_language(lang)
+        self.title = t("tui.app.title")
+        for screen in self.screen_stack:
+            if isinstance(screen, DeskScreen):
+                screen.refresh_language()
+
+    # ---- actions --------------------------------------------------------------------------
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        # Areas open only after login; before that only help and quit exist.
+        if action == "area" and self.actor is None:
+            return False
+        return True
+
+    def action_area(self, mode: str) -> None:
+        """Open a top-level area; F2 again starts a new intake from its first step."""
+        if self.current_mode == mode:
+            # Pressing an area's key again goes back to its first screen (a new intake).
+            while len(self.screen_stack) > 1:
+                self.pop_screen()
+            return
+        self.switch_mode(mode)
+
+    def action_help(self) -> None:
+        if isinstance(self.screen, HelpModal):
+            return
+        self.push_screen(HelpModal(self.screen))
+
+    def action_command_palette(self) -> None:
+        if self.use_command_palette and not CommandPalette.is_open(self):
+            self.push_screen(CommandPalette(id="--command-palette",
+                                            placeholder=t("tui.palette.placeholder")))
+
+    def action_help_quit(self) -> None:
+        """Ctrl+C: say how to quit, in the user's language (replaces Textual's English toast)."""
+        self.notify(t("tui.app.quit_hint"), title=t("tui.app.quit_title"))
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        """The palette's system commands, translated (Textual's own are English only)."""
+        yield SystemCommand(t("tui.palette.theme"), t("tui.palette.theme_help"),
+                            self.action_change_theme)
+        yield SystemCommand(t("tui.palette.keys"), t("tui.palette.keys_help"), self.action_help)
+        yield SystemCommand(t("tui.palette.screenshot"), t("tui.palette.screenshot_help"),
+                            lambda: self.set_timer(0.1, self.deliver_screenshot))
+        yield SystemCommand(t("tui.palette.quit"), t("tui.palette.quit_help"), self.action_quit)
+
+
+
+def run_app(state: CliState) -> int:
+    """Open the desk on ``state``'s database (or a fresh training sandbox) and run it."""
+    try:
+        if state.training:
+            from ccdesk.training import open_sandbox
+
+            sandbox = open_sandbox(state.paths)
+            services, close = sandbox.services, sandbox.close
+        else:
+            services = state.services()
+            close = services.close
+    except CcdeskError as err:
+        sys.stderr.write(err.message() + "\n")
+        return 2
+    set_language(state.lang or get_language())
+    app = DeskApp(services, training=state.training)
+    try:
+        app.run()
+    finally:
+        close()
+    return app.return_code or 0

@@ -1,0 +1,131 @@
+"""What every desk screen shares: title bar, training banner, key bar, language refresh.
+
+Screens reach the session (the logged-in officer, training flag, clock) through the app, typed as
+:class:`DeskHost`, so they never import the app module (the composition root imports them).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Protocol, cast
+
+from textual.app import ComposeResult
+from textual.screen import ModalScreen, Screen
+
+from ccdesk.domain.errors import CcdeskError, InvalidInput
+from ccdesk.i18n import get_language, t
+from screens.widgets.chrome import KeyBar, TitleBar, TrainingBanner
+from screens.widgets.field import FormField
+
+if TYPE_CHECKING:
+    from ccdesk.config import Config
+    from ccdesk.services import Actor, Services
+
+
+class DeskHost(Protocol):
+    """What screens may ask of the app."""
+
+    services: Services
+    training: bool
+    actor: Actor | None
+
+    @property
+    def config(self) -> Config: ...
+
+    def now(self) -> datetime: ...
+
+    def change_language(self, lang: str) -> None: ...
+
+
+class DeskScreen(Screen):
+    """A full screen of the desk. Subclasses implement ``compose_body`` and set ``TITLE_KEY``."""
+
+    TITLE_KEY = "tui.app.title"
+    HELP_KEY = "tui.help.generic"
+
+    def __init__(self, services: Services, **kwargs: object) -> None:
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+        self.services = services
+        self._composed_lang = get_language()
+
+    @property
+    def host(self) -> DeskHost:
+        return cast(DeskHost, self.app)
+
+    @property
+    def actor(self) -> Actor:
+        actor = self.host.actor
+        if actor is None:  # only the setup and login screens run without one
+            raise RuntimeError("no officer logged in")
+        return actor
+
+    def compose(self) -> ComposeResult:
+        yield TitleBar(t(self.TITLE_KEY), self._officer_label())
+        if self.host.training:
+            yield TrainingBanner()
+        yield from self.compose_body()
+        yield KeyBar()
+
+    def compose_body(self) -> ComposeResult:
+        """The screen's own widgets, between the title bar and the key bar."""
+        return ()
+
+    def _officer_label(self) -> str:
+        actor = self.host.actor
+        return actor.username if actor else ""
+
+    def on_screen_resume(self) -> None:
+        if self._composed_lang != get_language():
+            self.refresh_language()
+
+    def refresh_language(self) -> None:
+        """Rebuild the screen's text in the current language (state is re-read on mount)."""
+        self._composed_lang = get_language()
+        self.refresh_bindings()
+        self.recompose()
+
+    def show_error(self, err: CcdeskError) -> None:
+        """Show a user error: at its field when the screen has one, else as a notification."""
+        errors = err.errors if isinstance(err, InvalidInput) else [err]
+        unplaced = [e for e in errors if not self.place_error(e)]
+        if unplaced:
+            self.notify("\n".join(e.message() for e in unplaced), severity="error",
+                        title=t("tui.app.error_title"))
+
+    def place_error(self, err: CcdeskError) -> bool:
+        """Put ``err`` under its ``FormField`` (``#field-<name>``) when the screen has one."""
+        if not err.field:
+            return False
+        fields = self.query(f"#field-{err.field}").filter(".form-field")
+        if not fields:
+            return False
+        field = fields.first(FormField)
+        field.set_error(_without_field(err))
+        return True
+
+    def clear_errors(self) -> None:
+        for field in self.query(FormField):
+            field.set_error(None)
+
+
+def field_label(name: str) -> str:
+    """A field's label: the core's name for it, else the desk's own."""
+    key = f"core.field.{name}"
+    text = t(key)
+    return text if text != key else t(f"tui.field.{name}")
+
+
+def _without_field(err: CcdeskError) -> str:
+    """The message without its "Field: " prefix (the label is right beside it)."""
+    field, err.field = err.field, None
+    try:
+        return err.message()
+    finally:
+        err.field = field
+
+
+class DeskModal(ModalScreen):
+    """A modal of the desk; ``esc`` cancels (dismisses with ``None``)."""
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)

@@ -1,0 +1,178 @@
+"""Dossier detail: everything about one dossier, its checklist, its history, and its actions."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import ClassVar
+
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical, VerticalScroll
+from textual.widgets import DataTable, Label, Static
+
+from ccdesk.domain.errors import CcdeskError
+from ccdesk.domain.lifecycle import Action, Status
+from ccdesk.i18n import fmt_datetime, fmt_money, t
+from ccdesk.services.dossiers import DossierDetail
+from screens.base import DeskScreen
+from screens.modals.action import ActionInput, ActionModal, ActionPicker
+from screens.modals.confirm import ConfirmModal
+from screens.modals.rating import RatingModal
+
+NEAR_DAYS = 1  # colour the due time as "close" at this many working days left or fewer
+
+
+class DossierScreen(DeskScreen):
+    """Pushed from intake (and the register) for one dossier code."""
+
+    TITLE_KEY = "tui.dossier.title"
+    HELP_KEY = "tui.help.dossier"
+    HORIZONTAL_BREAKPOINTS: ClassVar = [(0, "-narrow"), (120, "-wide")]
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("a", "actions", "tui.key.actions", id="actions"),
+        Binding("r", "reload", "tui.key.refresh", id="reload"),
+        Binding("escape", "back", "tui.key.back", id="back"),
+    ]
+
+    def __init__(self, services, code: str) -> None:  # noqa: ANN001 - Services
+        super().__init__(services)
+        self.code = code
+        self.detail: DossierDetail | None = None
+
+    def compose_body(self) -> ComposeResult:
+        with VerticalScroll(id="dossier"):
+            with Vertical(id="dossier-main"):
+                yield Static("", id="dossier-info")
+                yield Static("", id="dossier-due")
+                yield Label(t("tui.dossier.checklist"), classes="section")
+                yield DataTable(id="dossier-checklist", cursor_type="row", zebra_stripes=True)
+            with Vertical(id="dossier-side"):
+                yield Label(t("tui.dossier.history"), classes="section")
+                yield DataTable(id="dossier-events", cursor_type="row", zebra_stripes=True)
+
+    def on_mount(self) -> None:
+        self.action_reload()
+
+    # ---- showing --------------------------------------------------------------------------
+    def action_reload(self) -> None:
+        try:
+            self.detail = self.services.dossiers.detail(self.code)
+        except CcdeskError as err:
+            self.show_error(err)
+            return
+        self._show(self.detail)
+
+    def _show(self, detail: DossierDetail) -> None:
+        d = detail.dossier
+        procedure = self.services.dossiers.procedure_of(d)
+        lines = [
+            f"[b]{d.code}[/b]  ·  [reverse] {t('core.status.' + d.status)} [/reverse]",
+            f"{procedure.code} · {procedure.name}",
+            t("tui.dossier.applicant", name=d.applicant_name, id_number=d.applicant_id_number),
+            t("tui.dossier.contact", phone=d.applicant_phone or "—",
+              address=d.applicant_address or "—"),
+            t("tui.dossier.intake", channel=t(f"core.channel.{d.channel}"), sets=d.sets,
+              received=fmt_datetime(d.received_at), fee=fmt_money(d.fee_amount)),
+        ]
+        if d.owner_name:
+            lines.append(t("tui.dossier.owner", name=d.owner_name,
+                           address=d.owner_address or "—"))
+        if d.handling_body and d.handling_body != "desk":
+            lines.append(t("tui.dossier.body", body=d.handling_body))
+        if detail.rating is not None:
+            lines.append(t("tui.dossier.rating", level=t(f"core.rating.{detail.rating.level}")))
+        self.query_one("#dossier-info", Static).update("\n".join(lines))
+        self._show_due(detail)
+        self._show_checklist(detail)
+        self._show_events(detail)
+
+    def _show_due(self, detail: DossierDetail) -> None:
+        d, due = detail.dossier, self.query_one("#dossier-due", Static)
+        due.remove_class("-late", "-near", "-ok")
+        if d.due_at is None:
+            due.update(t("tui.dossier.no_due"))
+            return
+        if Status(d.status).is_final:
+            due.update(t("tui.dossier.due_closed", due=fmt_datetime(d.due_at)))
+            return
+        left = self.services.ctx.calendar.working_days_left(self.host.now(), d.due_at)
+        late = self.host.now() > d.due_at
+        key = "tui.dossier.due_late" if late else "tui.dossier.due_left"
+        due.update(t(key, due=fmt_datetime(d.due_at), days=abs(left)))
+        due.add_class("-late" if late else "-near" if left <= NEAR_DAYS else "-ok")
+
+    def _show_checklist(self, detail: DossierDetail) -> None:
+        table = self.query_one("#dossier-checklist", DataTable)
+        table.clear(columns=True)
+        table.add_columns("#", t("tui.dossier.doc_name"), t("tui.dossier.doc_form"),
+                          t("tui.dossier.doc_received"))
+        for item in detail.checklist:
+            received = (f"✓ {item.received_quantity}" if item.received
+                        else "✗" if item.requirement == "required" else "–")
+            form = t(f"core.form.{item.received_form or item.form}")
+            table.add_row(str(item.position), item.name, form, received)
+
+    def _show_events(self, detail: DossierDetail) -> None:
+        names = {o.id: o.username for o in self.services.officers.list(include_inactive=True)}
+        table = self.query_one("#dossier-events", DataTable)
+        table.clear(columns=True)
+        table.add_columns(t("tui.dossier.at"), t("tui.dossier.event"),
+                          t("tui.dossier.officer"), t("core.field.reason"))
+        for event in reversed(detail.events):
+            table.add_row(fmt_datetime(event.at), t(f"core.action.{event.action}"),
+                          names.get(event.officer_id, "—"), event.reason or "")
+
+    # ---- actions --------------------------------------------------------------------------
+    def action_actions(self) -> None:
+        if self.detail is None:
+            return
+        allowed = self.services.dossiers.allowed_actions(self.detail.dossier)
+        if not allowed:
+            self.notify(t("tui.dossier.no_actions"), severity="warning")
+            return
+        self.run_action(allowed)
+
+    @work(exclusive=True, group="dossier-action")
+    async def run_action(self, allowed: list[Action]) -> None:
+        """Pick, fill in, confirm (y/n), then apply one action; each writes an event."""
+        assert self.detail is not None
+        action = await self.app.push_screen_wait(ActionPicker(allowed))
+        if action is None:
+            return
+        entered: ActionInput | None = await self.app.push_screen_wait(
+            ActionModal(action, self.detail.checklist, self.detail.dossier.handling_body))
+        if entered is None:
+            return
+        question = t("tui.dossier.confirm", action=t(f"core.action.{action.value}"),
+                     code=self.code)
+        if not await self.app.push_screen_wait(ConfirmModal(question)):
+            return
+        try:
+            result = await asyncio.to_thread(
+                self.services.dossiers.act, self.actor, self.code, action,
+                reason=entered.reason, body=entered.body, new_due=entered.new_due,
+                late_body=entered.late_body, items=entered.items,
+                received_positions=entered.received_positions)
+        except CcdeskError as err:
+            self.show_error(err)
+            return
+        for warning in result.warnings:
+            self.notify(t(warning), severity="warning", timeout=10)
+        self.notify(t("tui.dossier.done", action=t(f"core.action.{action.value}"),
+                      status=t(f"core.status.{result.dossier.status}")))
+        if action == Action.RETURN_RESULT:
+            await self._ask_rating()
+        self.action_reload()
+
+    async def _ask_rating(self) -> None:
+        level = await self.app.push_screen_wait(RatingModal())
+        if level is None:
+            return
+        try:
+            await asyncio.to_thread(self.services.dossiers.rate, self.actor, self.code, level)
+        except CcdeskError as err:
+            self.show_error(err)
+
+    def action_back(self) -> None:
+        self.dismiss()

@@ -1,0 +1,206 @@
+"""Intake step 2: the applicant, checked as typed; a known ID number fills in the rest."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import VerticalScroll
+from textual.widgets import Checkbox, Input, Label, Select
+
+from ccdesk.domain.catalog import FeeKind
+from ccdesk.domain.errors import CcdeskError, InvalidInput, ValidationError
+from ccdesk.domain.validation import (
+    ID_TYPES,
+    clean_text,
+    normalise_phone,
+    validate_citizen_id,
+    validate_email,
+    validate_full_name,
+)
+from ccdesk.i18n import fmt_date, t
+from ccdesk.services.intake import (
+    CHANNELS,
+    DELIVERIES,
+    MAX_SETS,
+    Applicant,
+    validate_applicant,
+)
+from screens.base import DeskScreen, field_label
+from screens.intake_checklist import ChecklistStep
+from screens.intake_draft import IntakeDraft
+from screens.widgets.field import FormField
+from screens.widgets.validators import CoreValidator, parse_count, parse_day, parse_money
+
+
+class ApplicantStep(DeskScreen):
+    """Who hands the dossier in, how, and for whom."""
+
+    TITLE_KEY = "tui.intake.title_applicant"
+    HELP_KEY = "tui.help.intake_applicant"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("f8", "next", "tui.key.next", id="next"),
+        Binding("escape", "back", "tui.key.back", id="back"),
+    ]
+
+    def __init__(self, services, draft: IntakeDraft) -> None:  # noqa: ANN001 - Services
+        super().__init__(services)
+        self.draft = draft
+
+    def compose_body(self) -> ComposeResult:
+        procedure = self.draft.procedure
+        with VerticalScroll(id="applicant-form", classes="form step"):
+            yield Label(t("tui.intake.step", step=2, total=4,
+                          name=t("tui.intake.step_applicant")), classes="step-title")
+            yield Label(f"{procedure.code} · {procedure.name}", classes="procedure-line")
+            yield self._select("id_type", [(t(f"tui.id_type.{k}"), k) for k in ID_TYPES],
+                               "cccd")
+            yield self._input("id_number", CoreValidator(self._check_id))
+            yield self._input("full_name", CoreValidator(validate_full_name))
+            yield self._input("date_of_birth",
+                              CoreValidator(lambda v: parse_day(v, "date_of_birth")),
+                              placeholder="dd/mm/yyyy")
+            yield self._input("phone", CoreValidator(normalise_phone))
+            yield self._input("email", CoreValidator(validate_email))
+            yield self._input("address", CoreValidator(lambda v: clean_text(v, "address")))
+            yield self._select("channel", [(t(f"core.channel.{c}"), c) for c in CHANNELS],
+                               "direct")
+            yield self._input("sets", CoreValidator(lambda v: parse_count(v, "sets", 1,
+                                                                           MAX_SETS)), "1")
+            yield self._select("delivery", [(t(f"core.delivery.{d}"), d) for d in DELIVERIES],
+                               "desk")
+            yield self._input("owner_name", placeholder=t("tui.intake.owner_hint"))
+            yield self._input("owner_address")
+            if procedure.fee.kind == FeeKind.PROVINCIAL:
+                yield self._input("fee_amount",
+                                  CoreValidator(lambda v: parse_money(v, "fee_amount")),
+                                  placeholder=t("tui.intake.fee_hint"))
+            if procedure.fee.kind == FeeKind.PER_PAGE:
+                yield self._input("pages", CoreValidator(lambda v: parse_count(v, "pages", 1,
+                                                                                9999)), "1")
+            if procedure.fee.kind in (FeeKind.PER_PAGE, FeeKind.PER_COPY):
+                yield self._input("copies", CoreValidator(lambda v: parse_count(v, "copies", 1,
+                                                                                 999)), "1")
+            if procedure.time.verification_days:
+                yield Checkbox(t("tui.intake.needs_verification",
+                                 days=procedure.time.verification_days),
+                               id="needs_verification", compact=True)
+            yield Label(t("tui.intake.applicant_hint"), classes="hint")
+
+    def _input(self, name: str, validator: CoreValidator | None = None, value: str = "",
+               placeholder: str = "") -> FormField:
+        control = Input(value=value, id=name, compact=True, placeholder=placeholder,
+                        validators=[validator] if validator else [],
+                        validate_on=["changed", "blur"])
+        return FormField(field_label(name), control, name=name)
+
+    def _select(self, name: str, options: list[tuple[str, str]], value: str) -> FormField:
+        return FormField(t(f"core.field.{name}"),
+                         Select(options, value=value, allow_blank=False, id=name, compact=True),
+                         name=name)
+
+    def on_mount(self) -> None:
+        self.query_one("#id_number", Input).focus()
+
+    # ---- as the officer types -------------------------------------------------------------
+    def _check_id(self, value: str) -> object:
+        kind = str(self.query_one("#id_type", Select).value)
+        return validate_citizen_id(value, kind, today=self.host.now().date())
+
+    @on(Input.Changed)
+    def _changed(self, event: Input.Changed) -> None:
+        field = event.input.parent.parent if event.input.parent else None
+        if isinstance(field, FormField) and event.validation_result is not None:
+            failures = event.validation_result.failure_descriptions
+            # An empty field is only an error when saving; don't shout while the form is new.
+            field.set_error(failures[0] if failures and event.value else None)
+
+    @on(Input.Submitted)
+    def _submitted(self, event: Input.Submitted) -> None:
+        if event.input.id == "id_number":
+            self._lookup(event.value)
+        self.focus_next()
+
+    @on(Input.Blurred, "#id_number")
+    def _id_left(self, event: Input.Blurred) -> None:
+        self._lookup(event.value)
+
+    @work(exclusive=True, thread=True, group="citizen-lookup")
+    def _lookup(self, id_number: str) -> None:
+        known = self.services.intake.lookup_citizen(id_number)
+        if known is not None:
+            self.app.call_from_thread(self._fill, known)
+
+    def _fill(self, known: Applicant) -> None:
+        """A returning citizen: fill only what the officer has not typed yet."""
+        filled = False
+        values = {"full_name": known.full_name, "phone": known.phone, "email": known.email,
+                  "address": known.address,
+                  "date_of_birth": fmt_date(known.date_of_birth) if known.date_of_birth else ""}
+        for name, value in values.items():
+            control = self.query_one(f"#{name}", Input)
+            if value and not control.value:
+                control.value = value
+                filled = True
+        if filled and not self.draft.returning_citizen:
+            self.draft.returning_citizen = True
+            self.notify(t("tui.intake.returning_citizen"))
+
+    # ---- next -----------------------------------------------------------------------------
+    def action_next(self) -> None:
+        self.clear_errors()
+        try:
+            self._store()
+        except CcdeskError as err:
+            self.show_error(err)
+            return
+        self.app.push_screen(ChecklistStep(self.services, self.draft))
+
+    def _value(self, name: str) -> str:
+        found = self.query(f"#{name}")
+        return found.first(Input).value if found else ""
+
+    def _store(self) -> None:
+        """Check everything (the core's rules) and keep it in the draft."""
+        errors: list[ValidationError] = []
+
+        def parsed(fn, *args):  # noqa: ANN001, ANN202 - a parser and its arguments
+            try:
+                return fn(*args)
+            except ValidationError as err:
+                errors.append(err)
+                return None
+
+        request = self.draft.request
+        applicant = Applicant(
+            full_name=self._value("full_name"), id_number=self._value("id_number"),
+            id_type=str(self.query_one("#id_type", Select).value),
+            date_of_birth=parsed(parse_day, self._value("date_of_birth"), "date_of_birth"),
+            phone=self._value("phone"), email=self._value("email"),
+            address=self._value("address"))
+        try:
+            request.applicant = validate_applicant(applicant, today=self.host.now().date())
+        except InvalidInput as err:
+            errors.extend(e for e in err.errors if not any(x.field == e.field for x in errors))
+        request.channel = str(self.query_one("#channel", Select).value)
+        request.delivery = str(self.query_one("#delivery", Select).value)
+        request.sets = parsed(parse_count, self._value("sets"), "sets", 1, MAX_SETS) or 1
+        request.owner_name = self._value("owner_name")
+        request.owner_address = self._value("owner_address")
+        if self.query("#fee_amount"):
+            request.fee_amount = parsed(parse_money, self._value("fee_amount"), "fee_amount")
+            if request.fee_amount is None and not any(e.field == "fee_amount" for e in errors):
+                errors.append(ValidationError("core.err.fee_required", field="fee_amount"))
+        if self.query("#pages"):
+            request.pages = parsed(parse_count, self._value("pages"), "pages", 1, 9999) or 1
+        if self.query("#copies"):
+            request.copies = parsed(parse_count, self._value("copies"), "copies", 1, 999) or 1
+        checkbox = self.query("#needs_verification")
+        request.needs_verification = bool(checkbox and checkbox.first(Checkbox).value)
+        if errors:
+            raise InvalidInput(errors)
+
+    def action_back(self) -> None:
+        self.dismiss()

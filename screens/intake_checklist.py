@@ -1,0 +1,127 @@
+"""Intake step 3: tick the documents received, with their form and quantity."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.widgets import Checkbox, Input, Label, Select
+
+from ccdesk.domain.catalog import DocForm
+from ccdesk.domain.errors import CcdeskError, ValidationError
+from ccdesk.i18n import t
+from ccdesk.models import ProcedureDocument
+from ccdesk.services.intake import ChecklistEntry
+from screens.base import DeskScreen
+from screens.intake_decision import DecisionStep
+from screens.intake_draft import IntakeDraft
+from screens.widgets.validators import parse_count
+
+MAX_QUANTITY = 999
+
+
+class DocumentRow(Vertical):
+    """One required document: received?, in which form, how many; its condition below."""
+
+    DEFAULT_CLASSES = "doc-row"
+
+    def __init__(self, doc: ProcedureDocument, entry: ChecklistEntry | None) -> None:
+        super().__init__(id=f"doc-{doc.position}")
+        self.doc = doc
+        self._entry = entry
+
+    def compose(self) -> ComposeResult:
+        doc, entry = self.doc, self._entry
+        requirement = t(f"core.requirement.{doc.requirement}")
+        with Horizontal(classes="doc-line"):
+            yield Checkbox(f"{doc.position}. {doc.name} [dim]({requirement})[/dim]",
+                           value=bool(entry and entry.received), compact=True,
+                           classes="doc-received")
+            yield Select([(t(f"core.form.{f.value}"), f.value) for f in DocForm],
+                         value=(entry.form if entry and entry.form else doc.form),
+                         allow_blank=False, compact=True, classes="doc-form")
+            yield Input(str(entry.quantity if entry and entry.quantity is not None
+                            else doc.quantity), compact=True, classes="doc-quantity",
+                        type="integer")
+        if doc.condition:
+            yield Label(t("tui.intake.condition", condition=doc.condition), classes="doc-cond")
+        yield Label("", classes="field-error")
+
+    def entry(self) -> ChecklistEntry:
+        quantity = parse_count(self.query_one(".doc-quantity", Input).value or "0", "checklist",
+                               0, MAX_QUANTITY)
+        return ChecklistEntry(position=self.doc.position,
+                              received=self.query_one(".doc-received", Checkbox).value,
+                              form=str(self.query_one(".doc-form", Select).value),
+                              quantity=quantity)
+
+    def set_error(self, message: str | None) -> None:
+        error = self.query_one(".field-error", Label)
+        error.update(message or "")
+        error.display = bool(message)
+
+
+class ChecklistStep(DeskScreen):
+    """Step 3 of 4."""
+
+    TITLE_KEY = "tui.intake.title_checklist"
+    HELP_KEY = "tui.help.intake_checklist"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("f8", "next", "tui.key.next", id="next"),
+        Binding("f7", "tick_all", "tui.key.tick_all", id="tick_all"),
+        Binding("escape", "back", "tui.key.back", id="back"),
+    ]
+
+    def __init__(self, services, draft: IntakeDraft) -> None:  # noqa: ANN001 - Services
+        super().__init__(services)
+        self.draft = draft
+
+    def compose_body(self) -> ComposeResult:
+        entries = {e.position: e for e in self.draft.request.checklist}
+        with VerticalScroll(id="checklist-form", classes="form step"):
+            yield Label(t("tui.intake.step", step=3, total=4,
+                          name=t("tui.intake.step_checklist")), classes="step-title")
+            yield Label(t("tui.intake.checklist_hint"), classes="hint")
+            for doc in self.draft.procedure.documents:
+                yield DocumentRow(doc, entries.get(doc.position))
+
+    def on_mount(self) -> None:
+        first = self.query(".doc-received")
+        if first:
+            first.first().focus()
+
+    @property
+    def rows(self) -> list[DocumentRow]:
+        return list(self.query(DocumentRow))
+
+    def action_tick_all(self) -> None:
+        for box in self.query(".doc-received").results(Checkbox):
+            box.value = True
+
+    def action_next(self) -> None:
+        errors: list[ValidationError] = []
+        entries: list[ChecklistEntry] = []
+        for row in self.rows:
+            try:
+                entries.append(row.entry())
+                row.set_error(None)
+            except ValidationError as err:
+                row.set_error(err.message())
+                errors.append(err)
+        if errors:  # each is shown on its own row
+            return
+        self.draft.set_checklist(entries)
+        self.app.push_screen(DecisionStep(self.services, self.draft))
+
+    def place_error(self, err: CcdeskError) -> bool:
+        return err.field == "checklist"  # already shown on its row
+
+    def action_back(self) -> None:
+        # Keep what was ticked if the officer goes back to fix the applicant.
+        try:
+            self.draft.set_checklist([row.entry() for row in self.rows])
+        except ValidationError:
+            pass
+        self.dismiss()

@@ -1,0 +1,125 @@
+"""Intake step 4: accept (with the computed due time), request a supplement, or refuse."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, VerticalScroll
+from textual.widgets import Button, Input, Label, Static
+
+from ccdesk.domain.errors import CcdeskError
+from ccdesk.i18n import fmt_datetime, t
+from ccdesk.services.intake import Decision, IntakeResult, MissingItem
+from screens.base import DeskScreen
+from screens.intake_draft import IntakeDraft
+from screens.modals.confirm import ConfirmModal
+from screens.widgets.field import FormField
+
+
+class DecisionStep(DeskScreen):
+    """Step 4 of 4. After saving, the intake area starts over and the dossier opens."""
+
+    TITLE_KEY = "tui.intake.title_decision"
+    HELP_KEY = "tui.help.intake_decision"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("f5", "decide('accept')", "core.action.accept", id="accept"),
+        Binding("f6", "decide('supplement')", "core.action.request_supplement",
+                id="supplement"),
+        Binding("f7", "decide('refuse')", "core.action.refuse", id="refuse"),
+        Binding("escape", "back", "tui.key.back", id="back"),
+    ]
+
+    def __init__(self, services, draft: IntakeDraft) -> None:  # noqa: ANN001 - Services
+        super().__init__(services)
+        self.draft = draft
+
+    def compose_body(self) -> ComposeResult:
+        draft, request = self.draft, self.draft.request
+        received = sum(1 for e in request.checklist if e.received)
+        missing = draft.missing_required()
+        with VerticalScroll(id="decision", classes="form step"):
+            yield Label(t("tui.intake.step", step=4, total=4,
+                          name=t("tui.intake.step_decision")), classes="step-title")
+            yield Static(t("tui.intake.summary", code=draft.procedure.code,
+                           procedure=draft.procedure.name, name=request.applicant.full_name,
+                           id_number=request.applicant.id_number, received=received,
+                           total=len(draft.procedure.documents)), id="decision-summary")
+            if missing:
+                yield Static(t("tui.intake.missing", names="; ".join(missing)),
+                             id="decision-missing", classes="warning")
+            else:
+                yield Static(t("tui.intake.due_preview", due=fmt_datetime(self._due())),
+                             id="decision-due", classes="success")
+            yield FormField(t("tui.intake.extra_item"),
+                            Input(id="extra_item", compact=True), name="extra_item")
+            yield FormField(t("core.field.reason"), Input(id="reason", compact=True),
+                            name="reason")
+            with Horizontal(classes="buttons"):
+                yield Button(f"F5 {t('core.action.accept')}", id="accept", variant="success",
+                             compact=True, disabled=bool(missing))
+                yield Button(f"F6 {t('core.action.request_supplement')}", id="supplement",
+                             variant="warning", compact=True)
+                yield Button(f"F7 {t('core.action.refuse')}", id="refuse", variant="error",
+                             compact=True)
+
+    def _due(self):  # noqa: ANN202 - datetime
+        return self.services.intake.preview_due(
+            self.draft.procedure, needs_verification=self.draft.request.needs_verification)
+
+    def on_mount(self) -> None:
+        self.query_one("#accept" if not self.draft.missing_required() else "#supplement",
+                       Button).focus()
+
+    @on(Button.Pressed)
+    def _pressed(self, event: Button.Pressed) -> None:
+        self.action_decide(str(event.button.id))
+
+    def action_decide(self, choice: str) -> None:
+        self.clear_errors()
+        decision = Decision(choice)
+        if decision == Decision.ACCEPT:
+            question = t("tui.intake.confirm_accept", due=fmt_datetime(self._due()))
+        elif decision == Decision.SUPPLEMENT:
+            names = self.draft.missing_required() + self._extra()
+            question = t("tui.intake.confirm_supplement", names="; ".join(names) or "—")
+        else:
+            question = t("tui.intake.confirm_refuse")
+        reason, extra = self.query_one("#reason", Input).value, self._extra()
+        self.app.push_screen(ConfirmModal(question),
+                             lambda yes: self._submit(decision, reason, extra) if yes else None)
+
+    def _extra(self) -> list[str]:
+        text = self.query_one("#extra_item", Input).value.strip()
+        return [text] if text else []
+
+    @work(exclusive=True, thread=True, group="intake-submit")
+    def _submit(self, decision: Decision, reason: str, extra: list[str]) -> None:
+        try:
+            result = self.services.intake.submit(
+                self.actor, self.draft.request, decision, reason=reason,
+                missing=[MissingItem(name) for name in extra])
+        except CcdeskError as err:
+            self.app.call_from_thread(self.show_error, err)
+            return
+        self.app.call_from_thread(self._done, result)
+
+    def _done(self, result: IntakeResult) -> None:
+        from screens.dossier import DossierScreen
+
+        for warning in result.warnings:
+            self.notify(t(warning), severity="warning", timeout=10)
+        self.notify(t("tui.intake.saved", code=result.dossier.code,
+                      status=t(f"core.status.{result.dossier.status}")))
+        # Start the area over (the next citizen) and show the new dossier on top of it.
+        while len(self.app.screen_stack) > 1:
+            self.app.pop_screen()
+        base = self.app.screen
+        if hasattr(base, "reset"):
+            base.reset()
+        self.app.push_screen(DossierScreen(self.services, result.dossier.code))
+
+    def action_back(self) -> None:
+        self.dismiss()

@@ -1,0 +1,30 @@
+"""The intake being typed, handed from one step screen to the next (no rules: just the answers)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ccdesk.services.catalog import ProcedureInfo
+from ccdesk.services.intake import Applicant, ChecklistEntry, IntakeRequest
+
+
+@dataclass
+class IntakeDraft:
+    """What the officer has entered so far for one citizen at the desk."""
+
+    procedure: ProcedureInfo
+    request: IntakeRequest = field(init=False)
+    returning_citizen: bool = False
+
+    def __post_init__(self) -> None:
+        self.request = IntakeRequest(procedure_code=self.procedure.code,
+                                     applicant=Applicant(full_name="", id_number=""))
+
+    def set_checklist(self, entries: list[ChecklistEntry]) -> None:
+        self.request.checklist = entries
+
+    def missing_required(self) -> list[str]:
+        """Names of required documents not ticked (what a supplement request would list)."""
+        ticked = {e.position for e in self.request.checklist if e.received}
+        return [d.name for d in self.procedure.documents
+                if d.requirement == "required" and d.position not in ticked]

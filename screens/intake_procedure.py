@@ -1,0 +1,104 @@
+"""Intake step 1: find the procedure by code or name, accents ignored ("khai sinh", "dang ky")."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical
+from textual.widgets import Input, Label, OptionList
+from textual.widgets.option_list import Option
+
+from ccdesk.domain.errors import CcdeskError
+from ccdesk.i18n import t
+from ccdesk.models import Procedure
+from screens.base import DeskScreen
+from screens.intake_applicant import ApplicantStep
+from screens.intake_draft import IntakeDraft
+
+
+class ProcedureStep(DeskScreen):
+    """The base screen of the intake area (F2)."""
+
+    TITLE_KEY = "tui.intake.title_procedure"
+    HELP_KEY = "tui.help.intake_procedure"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("down", "results", "tui.key.results", id="results", show=False),
+        Binding("enter", "choose", "tui.key.choose", id="choose"),
+    ]
+
+    def compose_body(self) -> ComposeResult:
+        with Vertical(id="procedure-step", classes="step"):
+            yield Label(t("tui.intake.step", step=1, total=4,
+                          name=t("tui.intake.step_procedure")), classes="step-title")
+            yield Input(placeholder=t("tui.intake.search_placeholder"), id="procedure-query")
+            yield OptionList(id="procedure-results")
+            yield Label("", id="procedure-count", classes="hint")
+
+    @property
+    def query_input(self) -> Input:
+        return self.query_one("#procedure-query", Input)
+
+    @property
+    def results(self) -> OptionList:
+        return self.query_one("#procedure-results", OptionList)
+
+    def on_mount(self) -> None:
+        self.query_input.focus()
+        self._search("")
+
+    def on_screen_resume(self) -> None:
+        super().on_screen_resume()
+        if self.query_input.value == "" and self.is_current:
+            self.query_input.focus()
+
+    @on(Input.Changed, "#procedure-query")
+    def _changed(self, event: Input.Changed) -> None:
+        self._search(event.value)
+
+    @work(exclusive=True, thread=True, group="procedure-search")
+    def _search(self, query: str) -> None:
+        hits = self.services.catalog.search(query)
+        self.app.call_from_thread(self._show, hits)
+
+    def _show(self, hits: list[Procedure]) -> None:
+        self.results.clear_options()
+        self.results.add_options(
+            Option(f"{p.code}  {p.name}  [dim]· {p.field}[/dim]", id=p.code) for p in hits)
+        if hits:
+            self.results.highlighted = 0
+        self.query_one("#procedure-count", Label).update(
+            t("tui.intake.found", count=len(hits)))
+
+    def action_results(self) -> None:
+        self.results.focus()
+
+    def action_choose(self) -> None:
+        index = self.results.highlighted
+        if index is None:
+            self.notify(t("tui.intake.pick_procedure"), severity="warning")
+            return
+        self._open(str(self.results.get_option_at_index(index).id))
+
+    @on(Input.Submitted, "#procedure-query")
+    def _submitted(self) -> None:
+        self.action_choose()
+
+    @on(OptionList.OptionSelected, "#procedure-results")
+    def _selected(self, event: OptionList.OptionSelected) -> None:
+        self._open(str(event.option.id))
+
+    def _open(self, code: str) -> None:
+        try:
+            procedure = self.services.catalog.procedure(code)
+        except CcdeskError as err:
+            self.show_error(err)
+            return
+        self.app.push_screen(ApplicantStep(self.services, IntakeDraft(procedure)))
+
+    def reset(self) -> None:
+        """Ready for the next citizen."""
+        self.query_input.value = ""
+        self.query_input.focus()

@@ -1,0 +1,1 @@
+"""Modal screens: confirmations (y / n / esc), action forms, help."""

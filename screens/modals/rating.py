@@ -1,0 +1,45 @@
+"""The citizen's satisfaction after the result is returned: 1, 2 or 3 (or esc to skip)."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Button, Label
+
+from ccdesk.i18n import t
+from ccdesk.services.dossiers import RATINGS
+
+
+class RatingModal(ModalScreen[str | None]):
+    """Dismisses with a level of ``RATINGS`` or ``None`` when the citizen declines."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        *[Binding(str(n), f"rate('{level}')", f"core.rating.{level}", id=f"rate_{level}")
+          for n, level in enumerate(RATINGS, start=1)],
+        Binding("escape", "skip", "tui.key.skip", id="skip"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__(classes="modal")
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="modal-box"):
+            yield Label(t("tui.rating.question"), classes="modal-title")
+            for n, level in enumerate(RATINGS, start=1):
+                yield Button(f"{n}. {t('core.rating.' + level)}", id=level)
+            yield Label(t("tui.rating.hint"), classes="modal-detail")
+
+    @on(Button.Pressed)
+    def _pressed(self, event: Button.Pressed) -> None:
+        self.dismiss(event.button.id)
+
+    def action_rate(self, level: str) -> None:
+        self.dismiss(level)
+
+    def action_skip(self) -> None:
+        self.dismiss(None)

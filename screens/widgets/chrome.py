@@ -1,0 +1,67 @@
+"""The frame around every screen: title bar, training banner and the key bar."""
+
+from __future__ import annotations
+
+from rich.markup import escape
+from textual.app import ComposeResult
+from textual.containers import Horizontal
+from textual.widgets import Label, Static
+
+from ccdesk.i18n import t
+
+MAX_KEYS = 6  # the desk's rule: at most about six keys in the footer; F1 lists all of them
+
+
+class TitleBar(Horizontal):
+    """One line: the screen's title on the left, the logged-in officer on the right."""
+
+    def __init__(self, title: str, officer: str) -> None:
+        super().__init__()
+        self._title, self._officer = title, officer
+
+    def compose(self) -> ComposeResult:
+        yield Label(self._title, id="title-text")
+        yield Label(self._officer, id="title-officer")
+
+
+class TrainingBanner(Static):
+    """Marks every screen of a sandbox so nobody mistakes it for real dossiers."""
+
+    def __init__(self) -> None:
+        super().__init__(t("tui.training.banner"), id="training-banner")
+
+
+class KeyBar(Static):
+    """The footer: up to ``MAX_KEYS`` shown bindings, translated, each clickable."""
+
+    def on_mount(self) -> None:
+        self.screen.bindings_updated_signal.subscribe(self, self._on_bindings)
+        self._render_keys()
+
+    def on_unmount(self) -> None:
+        self.screen.bindings_updated_signal.unsubscribe(self)
+
+    def _on_bindings(self, _screen: object) -> None:
+        self._render_keys()
+
+    def _render_keys(self) -> None:
+        parts: list[str] = []
+        seen: set[str] = set()
+        for key, active in self.screen.active_bindings.items():
+            binding = active.binding
+            if not binding.show or binding.action in seen or not active.enabled:
+                continue
+            seen.add(binding.action)
+            label = escape(t(binding.description))
+            shown = escape(key_label(self.app.get_key_display(binding)))
+            parts.append(f"[@click=app.simulate_key('{key}')][b]{shown}[/b] {label}[/]")
+            if len(parts) == MAX_KEYS:
+                break
+        self.update("  ".join(parts))
+
+
+def key_label(display: str) -> str:
+    """``f8`` -> ``F8`` (as printed on keyboards); other keys as Textual shows them."""
+    if display[:1] in "fF" and display[1:].isdigit():
+        return display.upper()
+    return display
