@@ -243,3 +243,20 @@ def test_rare_diacritics_survive_the_round_trip(scenario) -> None:
                            (Page((Paragraph(sample, style=style),)),))
         (text,) = page_texts(scenario.services.forms.pdf(doc))
         assert flat(text) == flat(sample)
+
+
+def test_characters_outside_the_font_are_counted_never_logged(scenario, caplog) -> None:
+    """A name may hold a character the serif lacks: the form still prints, and the log says how
+    many, not which (names never go into logs)."""
+    import logging
+    from datetime import datetime
+
+    from ccdesk.forms.document import FormDocument, Page, Paragraph
+
+    doc = FormDocument("01", "2025", "t", datetime(2026, 1, 1),
+                       (Page((Paragraph("Ông (Bà): Lý 李 Hoa"),)),))
+    with caplog.at_level(logging.WARNING):
+        pdf = scenario.services.forms.pdf(doc)
+    assert pdf[:5] == b"%PDF-"
+    assert "李" not in caplog.text and "674e" not in caplog.text.lower()
+    assert "1 characters are not in the font" in caplog.text
