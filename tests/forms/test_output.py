@@ -141,6 +141,11 @@ def test_cli_render_text_and_register(scenario, cli, tmp_path) -> None:
     assert done.stdout.strip() == f"Đã lưu {register}"
     assert register.read_bytes() == scenario.services.forms.register_pdf(date(2026, 11, 1),
                                                                          date(2026, 11, 30))
+    piped = cli("forms", "render", "--dossier", scenario.codes["stopped"], "--form", "05",
+                "--out", "-")
+    assert piped.exit_code == 0
+    assert piped.stdout_bytes == scenario.services.forms.render_pdf(scenario.codes["stopped"],
+                                                                    "05")
     saved = cli("forms", "render", "--dossier", scenario.codes["land"], "--form", "6")
     assert saved.exit_code == 0
     path = scenario.services.paths.forms_dir / f"{scenario.codes['land']}_mau06_2025.pdf"
