@@ -205,3 +205,13 @@ def test_an_unwritable_forms_folder_is_a_message(scenario, monkeypatch, tmp_path
         scenario.services.forms.output(scenario.officer, scenario.codes["land"], "06",
                                        reprint=False)
     assert err.value.message("vi").startswith(f"Không lưu được tệp {blocker / 'forms'}")
+
+
+def test_a_rebuilt_font_cache_gives_identical_fonts(scenario, tmp_path) -> None:
+    """Reprints stay identical after the font cache is rebuilt (new machine, cleared cache)."""
+    from ccdesk.forms.fonts import font_files
+
+    shared = font_files(scenario.services.forms.font_dir)
+    rebuilt = font_files(tmp_path / "fonts")
+    for style, path in shared.styles().items():
+        assert rebuilt.styles()[style].read_bytes() == path.read_bytes()
