@@ -88,6 +88,8 @@ def import_ack(db: Database, data: bytes) -> dict[str, int]:
         signature = wrapper["signature"]
     except (ValueError, KeyError, TypeError) as exc:
         raise BundleError("bad_ack") from exc
+    if not isinstance(ack, dict) or not isinstance(ack_text, str):
+        raise BundleError("bad_ack")  # valid JSON, but not an ack object
     with db.session() as session:
         state = session.get(SyncState, 1)
     if state is None or not state.server_public_key or ack.get("format") != ACK_FORMAT \
@@ -134,6 +136,8 @@ def read_bundle(data: bytes) -> tuple[dict[str, Any], bytes, str, list[dict[str,
             signature = zf.read("manifest.sig").decode()
             records_gz = zf.read("records.jsonl.gz")
         manifest = orjson.loads(manifest_raw)
+        if not isinstance(manifest, dict):
+            raise BundleError("bad_bundle", "the manifest is not a JSON object")
         if manifest.get("format") != BUNDLE_FORMAT:
             raise BundleError("bad_bundle", "unknown format")
         if protocol.sha256_hex(records_gz) != manifest.get("records_sha256"):
@@ -170,7 +174,7 @@ def import_bundle(store: DistrictStore, data: bytes, chunk_records: int = CHUNK)
         chunk = records[start:start + chunk_records]
         body = {"batch_id": f"{manifest['bundle_id']}:{n}", "device_id": device.device_id,
                 "commune": manifest.get("commune"), "demo": bool(manifest.get("demo")),
-                "first_seq": chunk[0].get("seq"), "last_seq": chunk[-1].get("seq"),
+                "first_seq": _seq(chunk[0]), "last_seq": _seq(chunk[-1]),
                 "records": chunk}
         digest = protocol.sha256_hex(protocol.dumps(chunk))
         try:
@@ -188,6 +192,11 @@ def import_bundle(store: DistrictStore, data: bytes, chunk_records: int = CHUNK)
                           "device_id": device.device_id, "epoch": store.epoch,
                           "at": datetime.now().isoformat(), "results": results}).decode()
     return protocol.dumps({"ack": ack, "signature": store.sign(ack.encode())})
+
+
+def _seq(record: Any) -> Any:
+    """A record's seq, tolerating a malformed record (the server rejects it on its own, F6)."""
+    return record.get("seq") if isinstance(record, dict) else None
 
 
 def ack_counts(ack_file: bytes) -> dict[str, int]:
