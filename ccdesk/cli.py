@@ -13,8 +13,17 @@ from typing import Annotated
 import typer
 
 from ccdesk import __version__
+from ccdesk.commands import audit as audit_cmd
+from ccdesk.commands import backup as backup_cmd
 from ccdesk.commands import calendar as calendar_cmd
 from ccdesk.commands import catalog as catalog_cmd
+from ccdesk.commands import demo as demo_cmd
+from ccdesk.commands import district as district_cmd
+from ccdesk.commands import dossier as dossier_cmd
+from ccdesk.commands import forms as forms_cmd
+from ccdesk.commands import officer as officer_cmd
+from ccdesk.commands import report as report_cmd
+from ccdesk.commands import sync as sync_cmd
 from ccdesk.commands.common import STATE, fail
 from ccdesk.domain.errors import CcdeskError
 
@@ -27,6 +36,16 @@ app = typer.Typer(
 )
 app.add_typer(catalog_cmd.app, name="catalog")
 app.add_typer(calendar_cmd.app, name="calendar")
+app.add_typer(report_cmd.app, name="report")
+app.add_typer(dossier_cmd.app, name="dossier")
+app.add_typer(demo_cmd.app, name="demo")
+app.add_typer(sync_cmd.app, name="sync")
+app.add_typer(district_cmd.app, name="district")
+app.add_typer(forms_cmd.app, name="forms")
+app.add_typer(officer_cmd.app, name="officer")
+app.command("audit")(audit_cmd.audit)
+app.command("backup")(backup_cmd.backup)
+app.command("restore")(backup_cmd.restore)
 
 
 def _version(value: bool) -> None:

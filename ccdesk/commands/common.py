@@ -40,9 +40,13 @@ class CliState:
 
     def services(self) -> Services:
         if self._services is None:
+            from ccdesk.logs import setup_logging
             from ccdesk.services import Services
+            from ccdesk.storage.backup import on_start
 
+            setup_logging(self.paths)
             self._services = Services.open(self.db_path, self.paths)
+            on_start(self._services)  # integrity check + the day's first backup
         return self._services
 
 

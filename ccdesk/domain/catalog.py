@@ -274,7 +274,7 @@ def _procedure(r: _Reader, entry: dict, path: tuple) -> ProcedureSpec:
         code=code,
         name=r.text(entry, path, "name", limit=300),
         field=r.text(entry, path, "field", limit=100),
-        handling_body=r.text(entry, path, "handling_body", limit=255) or DESK,
+        handling_body=r.text(entry, path, "handling_body", required=False, limit=255) or DESK,
         time=time_rule,
         fee=_fee(r, r.table(entry, path, "fee"), path + ("fee",)),
         legal_basis=r.text(entry, path, "legal_basis", limit=1000),

@@ -6,10 +6,15 @@ first, office row) and wires every service to one :class:`DeskContext`.
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+from sqlalchemy.exc import DatabaseError as SQLAlchemyDatabaseError
 
 from ccdesk.config import Config
 from ccdesk.domain.calendar import load_calendar
@@ -20,8 +25,14 @@ from ccdesk.services.dossiers import DossierService
 from ccdesk.services.intake import IntakeService
 from ccdesk.services.office import OfficeService
 from ccdesk.services.officers import OfficerService
-from ccdesk.storage.engine import Database
+from ccdesk.services.reports import ReportService
+from ccdesk.services.search import SearchService
+from ccdesk.storage.backup import create_private_file, damaged_error, file_error, is_damage
+from ccdesk.storage.engine import Database, storage_error
 from ccdesk.storage.migrate import migrate
+
+if TYPE_CHECKING:
+    from ccdesk.forms.service import FormService
 
 __all__ = ["SYSTEM", "Actor", "Services"]
 
@@ -38,6 +49,15 @@ class Services:
         self.intake = IntakeService(self.ctx)
         self.dossiers = DossierService(self.ctx)
         self.officers = OfficerService(self.ctx)
+        self.search = SearchService(self.ctx)
+        self.reports = ReportService(self.ctx)
+
+    @cached_property
+    def forms(self) -> FormService:
+        """The printed forms; imported on first use so start-up does not pay for fpdf2."""
+        from ccdesk.forms.service import FormService
+
+        return FormService(self)
 
     @property
     def db(self) -> Database:
@@ -48,9 +68,17 @@ class Services:
              clock: Callable[[], datetime] | None = None, training: bool = False) -> Services:
         config = config or Config.load(paths.config_file)
         ensure_private_dir(db_path.parent)
-        database = Database(db_path)
-        migrate(db_path, paths.backups_dir, database.engine)
-        db_path.chmod(0o600)
+        try:
+            # Owner-only before SQLite opens it: the -wal/-shm files inherit the file's mode.
+            create_private_file(db_path)
+            database = Database(db_path)
+            migrate(db_path, paths.backups_dir, database.engine)
+        except (sqlite3.DatabaseError, SQLAlchemyDatabaseError) as exc:
+            if is_damage(exc):
+                raise damaged_error(db_path, paths.backups_dir) from exc
+            raise storage_error(exc, db_path) from exc
+        except OSError as exc:
+            raise file_error(exc, db_path) from exc
         calendar = load_calendar(paths.calendar_file, config.hours(), config.language)
         ctx = DeskContext(db=database, calendar=calendar)
         if clock is not None:

@@ -25,6 +25,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "officers": frozenset({"it"}),
     "sync": frozenset({"it"}),
     "backup": frozenset({"it"}),
+    "audit": frozenset({"lead", "it"}),
 }
 
 

@@ -37,7 +37,8 @@ def lock_delay(failed_attempts: int) -> timedelta:
     """No wait before the 5th failure; then 30 s, 60 s, 120 s … up to an hour."""
     if failed_attempts < MAX_ATTEMPTS:
         return timedelta(0)
-    return min(BASE_LOCK * 2 ** (failed_attempts - MAX_ATTEMPTS), MAX_LOCK)
+    doublings = min(failed_attempts - MAX_ATTEMPTS, 16)  # 30 s × 2^16 is far past the cap
+    return min(BASE_LOCK * 2**doublings, MAX_LOCK)
 
 
 def actor_of(officer: Officer) -> Actor:

@@ -9,12 +9,9 @@ Alembic's own view of the scripts.
 from __future__ import annotations
 
 import sqlite3
-from datetime import datetime
 from pathlib import Path
 
-from ccdesk.paths import ensure_private_dir
-
-HEAD_REVISION = "0001_initial"
+HEAD_REVISION = "0003_sync"
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
 
@@ -32,19 +29,10 @@ def current_revision(path: Path) -> str | None:
 
 
 def backup_copy(path: Path, backups_dir: Path, label: str) -> Path:
-    """A consistent copy through SQLite's online backup API (safe while others write)."""
-    ensure_private_dir(backups_dir)
-    stamp = datetime.now().strftime("%Y%m%d-%H%M%S-%f")
-    target = backups_dir / f"{path.stem}-{label}-{stamp}.sqlite3"
-    src = sqlite3.connect(path)
-    dst = sqlite3.connect(target)
-    try:
-        src.backup(dst)
-    finally:
-        dst.close()
-        src.close()
-    target.chmod(0o600)
-    return target
+    """A consistent, verified, owner-only copy through SQLite's online backup API."""
+    from ccdesk.storage.backup import take_backup
+
+    return take_backup(path, backups_dir, kind=label)
 
 
 def alembic_config(url: str):  # noqa: ANN201 - alembic.config.Config, imported lazily

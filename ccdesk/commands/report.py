@@ -1,0 +1,227 @@
+"""``ccdesk report``: form II.06a for a period, as a table, JSON or CSV (for Excel)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import sys
+from datetime import date
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from ccdesk.commands.common import STATE, fail, print_json
+from ccdesk.domain.errors import CcdeskError
+from ccdesk.domain.reports import ValidationError
+
+if TYPE_CHECKING:
+    from ccdesk.domain.reports import Counts, Period
+    from ccdesk.services.reports import PeriodReport
+
+app = typer.Typer(help="Báo cáo II.06a / period report (form II.06a).")
+
+TABLE_WIDTH = 118
+_COUNT_KEYS = ("received", "online", "direct_postal", "carried_over", "resolved", "early",
+               "on_time", "late", "in_progress", "within", "overdue")
+
+
+def _date(value: str | None, field: str) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value.strip())
+    except ValueError:
+        fail(ValidationError("reports.err.date", field=field, value=value))
+
+
+def choose_period(period: str | None, start: str | None, end: str | None) -> Period:
+    """``--period`` or ``--from``/``--to`` (both), never a mix; errors name the option."""
+    from ccdesk.domain.reports import Period, parse_period
+
+    if period and not (start or end):
+        return parse_period(period)
+    if start and end and not period:
+        return Period(_date(start, "from"), _date(end, "to"))
+    raise ValidationError("reports.err.period_or_range", field="period")
+
+
+@app.callback(invoke_without_command=True)
+def report(
+    period: Annotated[str | None, typer.Option(
+        "--period", help="2026-10 | 2026-Q3 | 2026-H1 | 2026-9M | 2026")] = None,
+    start: Annotated[str | None, typer.Option("--from", help="YYYY-MM-DD")] = None,
+    end: Annotated[str | None, typer.Option("--to", help="YYYY-MM-DD")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="JSON: period, rows, total")] = False,
+    as_csv: Annotated[bool, typer.Option("--csv", help="CSV (UTF-8, Excel)")] = False,
+    as_pdf: Annotated[bool, typer.Option("--pdf", help="PDF (needs the forms component)")]
+    = False,
+    output: Annotated[Path | None, typer.Option("--output", "-o",
+                                                help="write to this file")] = None,
+) -> None:
+    """Tình hình, kết quả giải quyết TTHC (II.06a) / the II.06a period report."""
+    try:
+        chosen = choose_period(period, start, end)
+        if as_pdf:
+            raise ValidationError("reports.err.pdf_unavailable", field="period")
+        result = STATE.services().reports.period_report(chosen.start, chosen.end)
+    except CcdeskError as err:
+        fail(err)
+    if as_json:
+        if output:
+            import orjson
+
+            output.write_bytes(orjson.dumps(report_json(result), option=orjson.OPT_INDENT_2))
+        else:
+            print_json(report_json(result))
+    elif as_csv:
+        data = report_csv(result)
+        if output:
+            output.write_text(data, encoding="utf-8-sig", newline="")
+        else:
+            sys.stdout.write(data)
+    else:
+        print_table(result, output)
+
+
+def _rate(value: float | None) -> float | None:
+    return None if value is None else round(value, 4)
+
+
+def _counts_json(counts: Counts) -> dict[str, Any]:
+    return counts.as_json() | {"on_time_rate": _rate(counts.on_time_rate)}
+
+
+def report_json(r: PeriodReport) -> dict[str, Any]:
+    """The ``--json`` object: ``period``, ``rows`` and ``total`` (a contract for scripts)."""
+    rows = []
+    for i, row in enumerate(r.rows, start=1):
+        rows.append({"tt": i, "field": row.field, "procedure_code": row.procedure_code,
+                     "procedure_name": row.procedure_name} | _counts_json(row.counts))
+    s = r.satisfaction
+    satisfaction = {
+        "very_satisfied": s.very_satisfied, "satisfied": s.satisfied,
+        "dissatisfied": s.dissatisfied, "total": s.total, "rate": _rate(s.rate),
+        "by_officer": [{"officer_id": o.officer_id, "name": o.name,
+                        "very_satisfied": o.very_satisfied, "satisfied": o.satisfied,
+                        "dissatisfied": o.dissatisfied, "total": o.total,
+                        "rate": _rate(o.rate)} for o in s.by_officer]}
+    total = _counts_json(r.total) | {
+        "channels": r.channels, "satisfaction": satisfaction,
+        "fees_collected": r.fees_collected,
+        "digitised": r.digitised if r.digitised_tracked else None}
+    return {
+        "period": {"from": r.period.start.isoformat(), "to": r.period.end.isoformat()},
+        "generated_at": r.generated_at.isoformat(),
+        "rows": rows,
+        "fields": [{"field": g.field} | _counts_json(g.counts) for g in r.groups],
+        "total": total,
+        "channels": r.channels,
+        "satisfaction": satisfaction,
+    }
+
+
+def _numbers(counts: Counts) -> list[int]:
+    return [counts.received, counts.online, counts.direct_postal, counts.carried_over,
+            counts.resolved, counts.early, counts.on_time, counts.late, counts.in_progress,
+            counts.within, counts.overdue]
+
+
+def _headers() -> list[str]:
+    from ccdesk.i18n import t
+
+    group = {"received": "received", "resolved": "resolved", "in_progress": "in_progress"}
+    out = []
+    current = ""
+    for key in _COUNT_KEYS:
+        if key in group:
+            current = t(f"reports.table.{key}")
+            out.append(f"{current}: {t(f'reports.table.{key}_total')}")
+        else:
+            out.append(f"{current}: {t(f'reports.table.{key}')}")
+    return out
+
+
+def report_csv(r: PeriodReport) -> str:
+    """One header row, a row per procedure, a subtotal per field, the total; Excel-friendly."""
+    from ccdesk.i18n import t
+
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\r\n")
+    writer.writerow([t("reports.table.tt"), t("reports.search.field"),
+                     t("reports.table.procedure_code"), t("reports.search.procedure"),
+                     *_headers()])
+    tt = 0
+    for group in r.groups:
+        writer.writerow(["", group.field, "", t("reports.table.subtotal"),
+                         *_numbers(group.counts)])
+        for row in group.rows:
+            tt += 1
+            writer.writerow([tt, row.field, row.procedure_code, row.procedure_name,
+                             *_numbers(row.counts)])
+    writer.writerow(["", "", "", t("reports.table.total"), *_numbers(r.total)])
+    return buf.getvalue()
+
+
+def _percent(value: float | None) -> str:
+    from ccdesk.i18n import t
+
+    return t("reports.table.none") if value is None else f"{value * 100:.1f}%".replace(
+        ".", ",")
+
+
+def print_table(r: PeriodReport, output: Path | None = None) -> None:
+    """The readable rich table with the figures beside it."""
+    from rich import box
+    from rich.console import Console
+    from rich.table import Table
+
+    from ccdesk.i18n import fmt_date, fmt_money, t
+
+    console = Console(file=output.open("w", encoding="utf-8") if output else None,
+                      width=200 if output else None)
+    # Thirteen columns do not fit 80 characters: rather than crop figures away, print the
+    # table at the width it needs (a narrow terminal wraps the lines; --csv/--json for scripts).
+    console.width = max(console.width, TABLE_WIDTH)
+    table = Table(title=t("reports.table.title"), box=box.SIMPLE_HEAD, pad_edge=False,
+                  caption=t("reports.table.period", start=fmt_date(r.period.start),
+                            end=fmt_date(r.period.end)))
+    table.add_column(t("reports.table.tt"), justify="right")
+    table.add_column(t("reports.table.field"), overflow="ellipsis", no_wrap=True,
+                     min_width=10, max_width=36)
+    for key in _COUNT_KEYS:
+        group = key in ("received", "resolved", "in_progress")
+        label = (f"{t('reports.short.' + key)}\n{t('reports.short.total')}" if group
+                 else f"\n{t('reports.short.' + key)}")
+        table.add_column(label, justify="right", no_wrap=True,
+                         min_width=max(len(part) for part in label.split("\n")))
+    tt = 0
+    for group in r.groups:
+        table.add_row("", f"[bold]{group.field}[/bold]", *map(str, _numbers(group.counts)))
+        for row in group.rows:
+            tt += 1
+            table.add_row(str(tt), f"  {row.procedure_code} {row.procedure_name}",
+                          *map(str, _numbers(row.counts)))
+    table.add_row("", f"[bold]{t('reports.table.total')}[/bold]",
+                  *(f"[bold]{n}[/bold]" for n in _numbers(r.total)), end_section=True)
+    console.print(table)
+    console.print(t("reports.short.legend"), style="dim")
+    console.print(f"{t('reports.table.on_time_rate')}: {_percent(r.total.on_time_rate)}")
+    channels = ", ".join(f"{t('reports.channel.' + c)} {n}" for c, n in r.channels.items())
+    console.print(f"{t('reports.table.channels')}: {channels}")
+    s = r.satisfaction
+    console.print(f"{t('reports.table.satisfaction')}: "
+                  f"{t('reports.rating.very_satisfied')} {s.very_satisfied}, "
+                  f"{t('reports.rating.satisfied')} {s.satisfied}, "
+                  f"{t('reports.rating.dissatisfied')} {s.dissatisfied}")
+    console.print(f"{t('reports.table.satisfaction_rate')}: {_percent(s.rate)}")
+    for o in s.by_officer:
+        name = o.name or t("reports.table.unknown_officer")
+        console.print(f"  {t('reports.table.by_officer')} — {name}: {o.total}, "
+                      f"{_percent(o.rate)}")
+    console.print(f"{t('reports.table.fees')}: {fmt_money(r.fees_collected)}")
+    digitised = (str(r.digitised) if r.digitised_tracked
+                 else t("reports.table.digitised_untracked"))
+    console.print(f"{t('reports.table.digitised')}: {digitised}")
+    if output:
+        console.file.close()

@@ -1,0 +1,320 @@
+"""``ccdesk sync …``: the IT staff's sync commands (cron, systemd timers, the desk's helpdesk).
+
+Exit codes (a contract, see docs/sync.md): 0 synced · 10 partial · 20 network unavailable ·
+30 auth/revoked · 40 needs a human (quarantine, conflict, configuration) · 50 internal error ·
+2 bad command-line input.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from ccdesk.commands.common import STATE, fail, print_json
+from ccdesk.i18n import t
+
+app = typer.Typer(help="Đồng bộ với hệ thống cấp trên / sync with the upstream.",
+                  no_args_is_help=True)
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="JSON output for scripts")]
+
+
+def _say_error(code: str) -> None:
+    from sync.service import explain
+
+    message, hint = explain(code)
+    typer.echo(message, err=True)
+    if hint:
+        typer.echo(t("sync.doctor.fix", hint=hint), err=True)
+
+
+def _finish(result, as_json: bool, *, pushed: bool = True, pulled: bool = False) -> None:  # noqa: ANN001
+    if as_json:
+        print_json(result.to_json())
+    else:
+        if result.resent_after_restore:
+            typer.echo(t("sync.run.resent", count=result.resent_after_restore))
+        if pushed and (result.records_sent or result.exit_code == 0):
+            typer.echo(t("sync.run.pushed", sent=result.records_sent, wire=result.bytes_wire,
+                         raw=result.bytes_raw, acked=result.acked,
+                         quarantined=result.quarantined, conflicts=result.conflicts))
+        if pulled:
+            typer.echo(t("sync.run.pulled", pulled=result.pulled,
+                         conflicts=result.pull_conflicts))
+        if result.pending:
+            typer.echo(t("sync.run.pending_left", pending=result.pending))
+        if result.exit_code == 0:
+            typer.echo(t("sync.run.ok"))
+        elif result.error:
+            _say_error(result.error)
+    raise typer.Exit(result.exit_code)
+
+
+def _options(max_time: float | None):  # noqa: ANN202 - sync.engine.EngineOptions
+    from sync.engine import EngineOptions
+
+    return EngineOptions(max_time=max_time)
+
+
+def _engine(max_time: float | None = None):  # noqa: ANN202 - sync.engine.SyncEngine
+    from sync.service import make_engine
+
+    return make_engine(STATE.services(), _options(max_time))
+
+
+@app.command()
+def status(as_json: JsonOpt = False) -> None:
+    """Tình trạng (không cần mạng) / status, offline and instant."""
+    from sync.service import status as read
+
+    st = read(STATE.services())
+    if as_json:
+        print_json(st.to_json())
+        return
+    never = t("sync.status.never")
+    lines = [
+        t("sync.status.title"),
+        f"  {t('sync.status.commune')}: {st.commune or '—'}",
+        f"  {t('sync.status.device')}: {st.device_id}",
+        f"  {t('sync.status.upstream')}: {st.upstream or t('sync.status.not_enrolled')}",
+        f"  {t('sync.status.pending')}: {st.pending + st.in_flight}",
+        f"  {t('sync.status.acked')}: {st.acked}",
+        f"  {t('sync.status.quarantined')}: {st.quarantined}",
+        f"  {t('sync.status.conflicts')}: {st.conflicts}",
+        f"  {t('sync.status.oldest')}: "
+        f"{_age(st.oldest_pending_age_s) if st.oldest_pending_age_s is not None else '—'}",
+        f"  {t('sync.status.last_success')}: {st.last_success_at or never}",
+        f"  {t('sync.status.last_error')}: {st.last_error or t('sync.status.none')}",
+    ]
+    if st.clock_offset_s is not None:
+        lines.append("  " + t("sync.status.clock", seconds=round(st.clock_offset_s)))
+    if st.clock_warning:
+        lines.append(t("sync.status.clock_warn", seconds=round(st.clock_offset_s or 0)))
+    if st.training:
+        lines.append(t("sync.status.training"))
+    if st.demo:
+        lines.append(t("sync.status.demo"))
+    if st.revoked:
+        lines.append(t("sync.status.revoked"))
+    typer.echo("\n".join(lines))
+
+
+def _age(seconds: int) -> str:
+    days, rest = divmod(seconds, 86400)
+    hours, rest = divmod(rest, 3600)
+    return (f"{days}d " if days else "") + f"{hours:02}:{rest // 60:02}:{rest % 60:02}"
+
+
+@app.command()
+def enroll(url: Annotated[str, typer.Option("--url", help="https://… of the upstream")],
+           code: Annotated[str, typer.Option("--code", help="one-time code")]) -> None:
+    """Đăng ký máy với cấp trên / enrol this device with a one-time code."""
+    from sync.service import EnrollError
+    from sync.service import enroll as do_enroll
+
+    try:
+        state = do_enroll(STATE.services(), url, code)
+    except EnrollError as err:
+        _say_error(err.code)
+        raise typer.Exit(err.exit_code) from None
+    typer.echo(t("sync.run.enrolled", device=state.device_id, commune=state.commune_code))
+
+
+@app.command()
+def push(dry_run: Annotated[bool, typer.Option("--dry-run")] = False,
+         max_time: Annotated[float | None, typer.Option("--max-time", help="seconds")] = None,
+         as_json: JsonOpt = False) -> None:
+    """Gửi các bản ghi chờ / send waiting records."""
+    result = _engine(max_time).push(dry_run=dry_run)
+    if dry_run and not as_json and result.exit_code == 0:
+        typer.echo(t("sync.run.dry_run", pending=result.pending))
+        raise typer.Exit(0)
+    _finish(result, as_json)
+
+
+@app.command()
+def pull(as_json: JsonOpt = False) -> None:
+    """Nhận cập nhật từ cấp trên / receive upstream updates."""
+    _finish(_engine().pull(), as_json, pushed=False, pulled=True)
+
+
+@app.command()
+def run(max_time: Annotated[float | None, typer.Option("--max-time", help="seconds")] = None,
+        as_json: JsonOpt = False) -> None:
+    """Gửi rồi nhận (dùng cho cron) / push then pull (for cron and timers)."""
+    _finish(_engine(max_time).run(), as_json, pulled=True)
+
+
+@app.command()
+def watch(interval: Annotated[float, typer.Option("--interval", help="seconds")] = 60.0,
+          until_synced: Annotated[bool, typer.Option("--until-synced")] = False,
+          max_time: Annotated[float | None, typer.Option("--max-time")] = None) -> None:
+    """Chờ có mạng rồi đồng bộ / wait for the network, sync when it is there."""
+    from sync.service import probe
+    from sync.service import status as read
+
+    started = time.monotonic()
+    waiting_said = False
+    while True:
+        st = read(STATE.services())
+        if not st.enrolled:
+            _say_error("not_enrolled")
+            raise typer.Exit(40)
+        if probe(st.upstream):
+            if waiting_said:
+                typer.echo(t("sync.run.watch_up"))
+                waiting_said = False
+            result = _engine().run()
+            if result.exit_code in (0, 40) and until_synced:
+                _finish(result, False, pulled=True)
+            if result.exit_code == 30:
+                _finish(result, False, pulled=True)
+        elif not waiting_said:
+            typer.echo(t("sync.run.watch_wait"))
+            waiting_said = True
+        if max_time is not None and time.monotonic() - started > max_time:
+            raise typer.Exit(20 if waiting_said else 10)
+        time.sleep(interval)
+
+
+@app.command("log")
+def log_(limit: Annotated[int, typer.Option("--limit")] = 50, as_json: JsonOpt = False) -> None:
+    """Nhật ký các lần trao đổi / the last exchanges (no personal data)."""
+    from sqlmodel import select
+
+    from sync.state import SyncAttempt
+
+    with STATE.services().db.session() as session:
+        rows = list(session.exec(select(SyncAttempt).order_by(SyncAttempt.id.desc())
+                                 .limit(limit)).all())
+    if as_json:
+        print_json([r.model_dump(mode="json") for r in rows])
+        return
+    typer.echo(t("sync.log.title"))
+    for r in reversed(rows):
+        seqs = f"{r.first_seq}-{r.last_seq}" if r.records else ""
+        typer.echo(f"{r.at:%Y-%m-%d %H:%M:%S}  {r.kind:<8} {r.batch_id[:13]:<13} {seqs:<12} "
+                   f"{r.bytes_wire:>8}  {r.http_status or '-':>3}  {r.outcome:<20} {r.rtt_ms}")
+
+
+@app.command()
+def quarantine(retry: Annotated[list[int] | None, typer.Option("--retry", help="seq")] = None,
+               retry_all: Annotated[bool, typer.Option("--retry-all")] = False,
+               as_json: JsonOpt = False) -> None:
+    """Bản ghi cách ly; --retry SEQ để gửi lại / quarantined records; --retry to resend."""
+    from sync import outbox
+
+    db = STATE.services().db
+    if retry or retry_all:
+        count = db.write(lambda s: outbox.release(s, None if retry_all else list(retry or [])))
+        typer.echo(t("sync.quarantine.released", count=count))
+        return
+    with db.session() as session:
+        rows = outbox.listed(session, outbox.QUARANTINED)
+    if as_json:
+        print_json([{"seq": r.device_seq, "mutation_id": r.mutation_id, "dossier": r.entity_id,
+                     "op": r.op, "reason": r.last_error} for r in rows])
+        return
+    if not rows:
+        typer.echo(t("sync.quarantine.empty"))
+        return
+    typer.echo(t("sync.quarantine.title"))
+    for r in rows:
+        typer.echo(f"  {r.device_seq:>6}  {r.entity_id:<28} {r.op:<15} {r.last_error}")
+
+
+@app.command()
+def conflicts(resolve: Annotated[int | None, typer.Option("--resolve", help="conflict no.")]
+              = None,
+              take: Annotated[str, typer.Option("--take", help="upstream | local")] = "upstream",
+              as_json: JsonOpt = False) -> None:
+    """Xung đột với cấp trên / conflicts with the upstream (kept, never overwritten)."""
+    from sync.conflicts import ConflictError, open_conflicts, resolve_conflict
+
+    services = STATE.services()
+    if resolve is not None:
+        if take not in ("upstream", "local"):
+            fail(t("sync.err.bad_take"))
+        try:
+            resolve_conflict(services.ctx, resolve, take)
+        except ConflictError:
+            fail(t("sync.err.no_conflict", id=resolve), code=40)
+        typer.echo(t("sync.conflicts.resolved", id=resolve, take=take))
+        return
+    rows = open_conflicts(services.db)
+    if as_json:
+        print_json([{"id": c.id, "side": c.side, "dossier": c.dossier_code,
+                     "local_status": c.local_status, "upstream_status": c.upstream_status,
+                     "mutation_id": c.mutation_id, "change_id": c.change_id,
+                     "at": c.at.isoformat() + "Z"} for c in rows])
+        return
+    if not rows:
+        typer.echo(t("sync.conflicts.empty"))
+        return
+    typer.echo(t("sync.conflicts.title"))
+    for c in rows:
+        typer.echo(f"  {c.id:>4}  {c.side:<5} {c.dossier_code:<28} "
+                   f"{t('sync.conflicts.local')}: {c.local_status or '—':<18} "
+                   f"{t('sync.conflicts.upstream')}: {c.upstream_status or '—'}")
+
+
+@app.command()
+def doctor(as_json: JsonOpt = False) -> None:
+    """Chẩn đoán sự cố đồng bộ / diagnose why sync does not work."""
+    from sync.doctor import diagnose
+
+    report = diagnose(STATE.services())
+    if as_json:
+        print_json(report.to_json())
+        raise typer.Exit(report.exit_code)
+    typer.echo(t("sync.doctor.title"))
+    for check in report.checks:
+        mark = t("sync.doctor.ok") if check.ok else t("sync.doctor.fail")
+        typer.echo(f"  [{mark}] {t('sync.doctor.check_' + check.name)}"
+                   + (f" — {check.detail}" if check.detail else ""))
+    if report.cause:
+        from sync.service import explain
+
+        message, hint = explain(report.cause)
+        typer.echo(t("sync.doctor.cause", cause=message))
+        typer.echo(t("sync.doctor.fix", hint=hint))
+    else:
+        typer.echo(t("sync.doctor.all_ok"))
+    raise typer.Exit(report.exit_code)
+
+
+@app.command("export")
+def export(out: Annotated[Path, typer.Option("--out", help="folder, e.g. the USB stick")]
+           = Path(".")) -> None:
+    """Ghi gói dữ liệu ký số ra USB / write a signed bundle for a USB stick."""
+    from sync.bundle import BundleError, export_bundle
+
+    try:
+        written = export_bundle(STATE.services().db, out)
+    except BundleError as err:
+        _say_error(err.code)
+        raise typer.Exit(40) from None
+    if written is None:
+        typer.echo(t("sync.bundle.empty"))
+        return
+    file, count, first, last = written
+    typer.echo(t("sync.bundle.written", file=file, count=count, first=first, last=last))
+
+
+@app.command("import-ack")
+def import_ack(file: Annotated[Path, typer.Argument(help="ack file from the district")]) -> None:
+    """Áp dụng tệp xác nhận của cấp trên / apply the district's ack file."""
+    from sync.bundle import BundleError
+    from sync.bundle import import_ack as apply_ack
+
+    try:
+        counts = apply_ack(STATE.services().db, file.read_bytes())
+    except OSError:
+        fail(t("sync.err.bad_ack", file=file))
+    except BundleError:
+        fail(t("sync.err.bad_ack", file=file), code=40)
+    typer.echo(t("sync.bundle.acked", **counts))
+    raise typer.Exit(40 if counts["quarantined"] or counts["conflicts"] else 0)

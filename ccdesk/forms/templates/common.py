@@ -1,0 +1,57 @@
+"""Pieces every form shares: the heading, the applicant lines, signature blocks."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from ccdesk.forms.data import DossierRecord
+from ccdesk.forms.document import Field, Header, SignatureBlock
+from ccdesk.forms.words import BLANK, Words
+from ccdesk.models import Office, Officer
+
+
+def header(words: Words, office: Office, dated: datetime, number: str = "") -> Header:
+    """The standard heading (domain.md §2): governing body and unit left, motto right, then
+    "Số: …" and the place-and-date line. Units are printed in capitals as the law writes them."""
+    return Header(governing_body=(office.governing_body or BLANK).upper(),
+                  unit_name=(office.unit_name or BLANK).upper(),
+                  motto_country=words("header.country"), motto_words=words("header.motto"),
+                  number=words("header.number", number=number or BLANK),
+                  place_date=words.place_date(office.place_name, dated.date()))
+
+
+def applicant_fields(words: Words, record: DossierRecord, *, owner: bool = True,
+                     id_number: bool = True) -> list[Field]:
+    """Who submitted: name, address, phone and email, ID; the owner when someone else."""
+    d = record.dossier
+    fields = [Field(words("field.applicant"), d.applicant_name, bold_value=True),
+              Field(words("field.address"), d.applicant_address or BLANK),
+              Field(words("field.phone"), d.applicant_phone or BLANK),
+              Field(words("field.email"), d.applicant_email or BLANK)]
+    if id_number:
+        kind = words(f"id_type.{d.applicant_id_type}")
+        fields.insert(1, Field(words("field.id_number", kind=kind), d.applicant_id_number))
+    if owner and d.owner_name:
+        fields.append(Field(words("field.owner"), d.owner_name))
+        fields.append(Field(words("field.owner_address"), d.owner_address or BLANK))
+    return fields
+
+
+def procedure_field(words: Words, record: DossierRecord) -> Field:
+    """"Nội dung yêu cầu giải quyết": the procedure the dossier was received under."""
+    return Field(words("field.request"),
+                 f"{record.procedure.name} ({words('field.procedure_code')} "
+                 f"{record.procedure.code})")
+
+
+def officer_block(words: Words, title_key: str, officer: Officer | None,
+                  hint_key: str = "sign.hint") -> SignatureBlock:
+    return SignatureBlock(title=words(title_key), hint=words(hint_key),
+                          name=officer.full_name if officer else "")
+
+
+def head_block(words: Words, officer: Officer | None) -> SignatureBlock:
+    """The head of the unit who signs letters: his or her own title when recorded."""
+    title = officer.title.upper() if officer and officer.title else words("sign.head")
+    return SignatureBlock(title=title, hint=words("sign.head_hint"),
+                          name=officer.full_name if officer else "")

@@ -1,0 +1,121 @@
+"""Reading the audit trail: who did what to which dossier, when, and from which terminal.
+
+The trail itself is written by every service in the same transaction as the change
+(``recording.audit``) and protected by triggers refusing UPDATE and DELETE (migration 0001).
+Reading it is itself recorded (``audit.view``): looking at who handled a citizen's dossier is
+something an inspector may ask about.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+
+from sqlmodel import Session, col, select
+
+from ccdesk.domain.errors import NotFound, ValidationError
+from ccdesk.models import AuditLog, Officer
+from ccdesk.services.context import Actor, DeskContext
+from ccdesk.services.recording import audit
+from ccdesk.text import fold, nfc
+
+MAX_ROWS = 100_000
+
+
+@dataclass(frozen=True)
+class AuditFilter:
+    """What to show; empty fields do not filter. ``since``/``until`` are local calendar days."""
+
+    dossier: str | None = None
+    officer: str | None = None
+    since: date | None = None
+    until: date | None = None
+    limit: int = 1000
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    at: datetime                 # local wall-clock time, for display
+    at_utc: datetime
+    officer: str
+    action: str
+    dossier: str | None
+    terminal: str
+    detail: str
+
+
+def local_day_start_utc(day: date) -> datetime:
+    """Midnight of ``day`` on this machine's clock, as the naive UTC the trail stores."""
+    return datetime.combine(day, time()).astimezone().astimezone(UTC).replace(tzinfo=None)
+
+
+def to_local(at_utc: datetime) -> datetime:
+    return at_utc.replace(tzinfo=UTC).astimezone().replace(tzinfo=None)
+
+
+class AuditService:
+    def __init__(self, ctx: DeskContext) -> None:
+        self.ctx = ctx
+
+    def trail(self, actor: Actor, flt: AuditFilter) -> list[AuditEntry]:
+        """Rows matching every given filter, oldest first; raises if ``actor`` may not look."""
+        actor.require("audit")
+        if not 1 <= flt.limit <= MAX_ROWS:
+            raise ValidationError("reliability.err.limit", low=1, high=MAX_ROWS)
+        if flt.since and flt.until and flt.until < flt.since:
+            raise ValidationError("reliability.err.until_before_since")
+
+        def work(session: Session) -> list[AuditEntry]:
+            query = select(AuditLog)
+            if flt.dossier:
+                query = query.where(AuditLog.dossier_code == nfc(flt.dossier).upper())
+            if flt.officer:
+                query = query.where(col(AuditLog.officer_username).in_(
+                    self._usernames(session, flt.officer)))
+            if flt.since:
+                query = query.where(AuditLog.at >= local_day_start_utc(flt.since))
+            if flt.until:
+                query = query.where(
+                    AuditLog.at < local_day_start_utc(flt.until + timedelta(days=1)))
+            rows = session.exec(query.order_by(col(AuditLog.id).desc()).limit(flt.limit)).all()
+            audit(session, self.ctx, actor, "audit.view", dossier_code=None,
+                  detail=_describe(flt))
+            return [AuditEntry(at=to_local(r.at), at_utc=r.at, officer=r.officer_username,
+                               action=r.action, dossier=r.dossier_code, terminal=r.terminal,
+                               detail=r.detail) for r in reversed(rows)]
+
+        return self.ctx.db.write(work)
+
+    def _usernames(self, session: Session, name: str) -> list[str]:
+        """``name`` is a username or an officer's full name (accents and case ignored)."""
+        wanted = nfc(name).lower()
+        folded = fold(name)
+        officers = session.exec(select(Officer)).all()  # a commune has a handful
+        matches = [o.username for o in officers
+                   if o.username == wanted or fold(o.full_name) == folded]
+        # "system" and deleted accounts appear in the trail without an officer row.
+        known = session.exec(select(AuditLog.officer_username)
+                             .where(AuditLog.officer_username == wanted).limit(1)).first()
+        if known:
+            matches.append(wanted)
+        if not matches:
+            if " " in nfc(name):
+                # Looks like a full name, maybe a citizen's typed here by mistake: not echoed
+                # into an error report.
+                raise NotFound("reliability.err.no_officer_name")
+            raise NotFound("core.err.no_officer", username=name)
+        return sorted(set(matches))
+
+
+def _describe(flt: AuditFilter) -> str:
+    """The filters, for the ``audit.view`` line (codes and usernames only, no names)."""
+    parts = []
+    if flt.dossier:
+        parts.append(f"dossier={nfc(flt.dossier).upper()}")
+    if flt.officer:
+        parts.append("officer=" + ("<name>" if " " in nfc(flt.officer) else nfc(flt.officer)))
+    if flt.since:
+        parts.append(f"since={flt.since.isoformat()}")
+    if flt.until:
+        parts.append(f"until={flt.until.isoformat()}")
+    return " ".join(parts)

@@ -1,0 +1,200 @@
+"""Reports: the desk's counts for today and the II.06a period report.
+
+The period report is one SQL aggregate that applies the rules of ``ccdesk.domain.reports`` in
+``CASE`` expressions, so a year of a busy desk is counted in the database without loading a row
+into Python; the tests check it against :func:`ccdesk.domain.reports.classify` dossier by dossier.
+Times are compared as the text SQLAlchemy stores (``YYYY-MM-DD HH:MM:SS.ffffff``), which sorts
+like the datetimes themselves.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+
+from sqlalchemy import text
+
+from ccdesk.domain.lifecycle import RUNNING_STATUSES, Status
+from ccdesk.domain.reports import (
+    CHANNELS,
+    EXTENSION_MOVES_DUE,
+    ONLINE_CHANNELS,
+    Counts,
+    OfficerSatisfaction,
+    Period,
+    Satisfaction,
+)
+from ccdesk.services.context import DeskContext
+from ccdesk.services.search import db_time
+
+_RUNNING = ", ".join(f"'{s.value}'" for s in sorted(RUNNING_STATUSES))
+_ONLINE = ", ".join(f"'{c}'" for c in sorted(ONLINE_CHANNELS))
+_MOVES = ", ".join(f"'{r}'" for r in sorted(EXTENSION_MOVES_DUE))
+
+# The due time a dossier is judged against (domain.reports.judged_due): the due time before the
+# first extension the rules do not let move it. Extensions are rare, so the sub-query only runs
+# for dossiers that have one.
+_JUDGED_DUE = f"""CASE WHEN d.extensions > 0 THEN COALESCE(
+    (SELECT e.original_due FROM extension e WHERE e.dossier_id = d.id
+       AND (d.regime NOT IN ({_MOVES}) OR e.at > e.original_due) ORDER BY e.seq LIMIT 1),
+    d.due_at) ELSE d.due_at END"""
+
+_CLASSIFIED = f"""
+SELECT d.field AS field, d.procedure_code AS procedure_code,
+  CASE WHEN d.received_at < :start THEN 'carried_over'
+       WHEN d.channel IN ({_ONLINE}) THEN 'online' ELSE 'direct_postal' END AS received_as,
+  CASE WHEN d.closed_at IS NOT NULL AND d.closed_at < :end THEN
+         CASE WHEN d.status IN ('withdrawn', 'refused') THEN 'on_time'
+              WHEN jdue IS NULL THEN 'on_time'
+              WHEN substr(d.closed_at, 1, 10) < substr(jdue, 1, 10) THEN 'early'
+              WHEN d.closed_at <= jdue THEN 'on_time' ELSE 'late' END
+       ELSE
+         CASE WHEN jdue IS NULL OR d.accepted_at IS NULL THEN 'within'
+              WHEN d.paused_at IS NOT NULL AND d.paused_at < :end THEN 'within'
+              WHEN jdue < :as_of THEN 'overdue' ELSE 'within' END
+  END AS outcome
+FROM (SELECT d.*, {_JUDGED_DUE} AS jdue FROM dossier d
+      WHERE d.received_at < :end AND (d.closed_at IS NULL OR d.closed_at >= :start)
+        AND NOT (d.status = 'refused' AND d.supplement_rounds = 0)) d
+"""
+
+_COUNT_COLUMNS = ("online", "direct_postal", "carried_over", "early", "on_time", "late",
+                  "within", "overdue")
+
+_PERIOD_SQL = f"""
+SELECT c.field, c.procedure_code, COALESCE(p.name, c.procedure_code) AS procedure_name,
+  SUM(received_as = 'online') AS online, SUM(received_as = 'direct_postal') AS direct_postal,
+  SUM(received_as = 'carried_over') AS carried_over,
+  SUM(outcome = 'early') AS early, SUM(outcome = 'on_time') AS on_time,
+  SUM(outcome = 'late') AS late, SUM(outcome = 'within') AS within,
+  SUM(outcome = 'overdue') AS overdue
+FROM ({_CLASSIFIED}) c LEFT JOIN procedure p ON p.code = c.procedure_code
+GROUP BY c.field, c.procedure_code ORDER BY c.field, c.procedure_code
+"""
+
+
+@dataclass(frozen=True)
+class TodayCounts:
+    received_today: int
+    due_today: int
+    overdue: int
+    waiting_supplement: int
+    ready_to_return: int
+    not_synced: int
+
+
+@dataclass
+class ReportRow:
+    field: str
+    procedure_code: str
+    procedure_name: str
+    counts: Counts
+
+
+@dataclass
+class FieldGroup:
+    """The rows of one field (lĩnh vực) and their subtotal."""
+
+    field: str
+    rows: list[ReportRow]
+    counts: Counts
+
+
+@dataclass
+class PeriodReport:
+    period: Period
+    generated_at: datetime
+    groups: list[FieldGroup]
+    total: Counts
+    channels: dict[str, int]
+    satisfaction: Satisfaction
+    fees_collected: int
+    # No scan attachments exist in the data model yet, so nothing can be counted as digitised.
+    digitised: int = 0
+    digitised_tracked: bool = False
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def rows(self) -> list[ReportRow]:
+        return [row for group in self.groups for row in group.rows]
+
+
+class ReportService:
+    def __init__(self, ctx: DeskContext) -> None:
+        self.ctx = ctx
+
+    def today_counts(self, now: datetime | None = None) -> TodayCounts:
+        """The desk's dashboard numbers at ``now`` (default: the context's clock)."""
+        now = now or self.ctx.now()
+        start = datetime.combine(now.date(), time.min)
+        end = start + timedelta(days=1)
+        params = {"start": db_time(start), "end": db_time(end), "now": db_time(now),
+                  "waiting": Status.WAITING_SUPPLEMENT.value,
+                  "ready": Status.RESULT_READY.value}
+        # One status at a time so each count is a range scan of ix_dossier_status_due.
+        running = sorted(s.value for s in RUNNING_STATUSES)
+        per_status = " + ".join(
+            f"(SELECT COUNT(*) FROM dossier WHERE status = '{s}' AND due_at {{cmp}})"
+            for s in running)
+        sql = f"""SELECT
+          (SELECT COUNT(*) FROM dossier WHERE received_at >= :start AND received_at < :end),
+          {per_status.format(cmp=">= :start AND due_at < :end")},
+          {per_status.format(cmp="< :now")},
+          (SELECT COUNT(*) FROM dossier WHERE status = :waiting),
+          (SELECT COUNT(*) FROM dossier WHERE status = :ready),
+          (SELECT COUNT(*) FROM outbox WHERE state IN ('pending', 'in_flight'))"""
+        with self.ctx.db.engine.connect() as conn:
+            row = conn.execute(text(sql), params).one()
+        return TodayCounts(*row)
+
+    def period_report(self, start: date, end: date) -> PeriodReport:
+        """Form II.06a for ``start``..``end`` (inclusive), with channels, satisfaction, fees."""
+        period = Period(start, end)
+        now = self.ctx.now()
+        params = {"start": db_time(period.start_at), "end": db_time(period.end_at),
+                  "as_of": db_time(min(period.end_at, now))}
+        with self.ctx.db.engine.connect() as conn:
+            rows = conn.execute(text(_PERIOD_SQL), params).mappings().all()
+            channels = dict.fromkeys(CHANNELS, 0)
+            for channel, count in conn.execute(text(
+                    "SELECT channel, COUNT(*) FROM dossier WHERE received_at >= :start "
+                    "AND received_at < :end AND NOT (status = 'refused' AND "
+                    "supplement_rounds = 0) GROUP BY channel"), params):
+                channels[channel] = channels.get(channel, 0) + count
+            fees = conn.execute(text(
+                "SELECT COALESCE(SUM(fee_amount), 0) FROM dossier WHERE accepted_at >= :start "
+                "AND accepted_at < :end"), params).scalar_one()
+            satisfaction = _satisfaction(conn, params)
+        groups: list[FieldGroup] = []
+        total = Counts()
+        for r in rows:
+            counts = Counts(**{name: int(r[name] or 0) for name in _COUNT_COLUMNS})
+            if not groups or groups[-1].field != r["field"]:
+                groups.append(FieldGroup(field=r["field"], rows=[], counts=Counts()))
+            groups[-1].rows.append(ReportRow(r["field"], r["procedure_code"],
+                                             r["procedure_name"], counts))
+            groups[-1].counts += counts
+            total += counts
+        return PeriodReport(period=period, generated_at=now, groups=groups, total=total,
+                            channels=channels, satisfaction=satisfaction, fees_collected=fees)
+
+
+def _satisfaction(conn, params: dict[str, str]) -> Satisfaction:  # noqa: ANN001
+    """Ratings given in the period, for the desk and per officer (who recorded the rating,
+    else who received the dossier)."""
+    sql = """SELECT COALESCE(r.officer_id, d.received_by) AS officer_id,
+                    COALESCE(o.full_name, '') AS name, r.level, COUNT(*) AS n
+             FROM rating r JOIN dossier d ON d.id = r.dossier_id
+             LEFT JOIN officer o ON o.id = COALESCE(r.officer_id, d.received_by)
+             WHERE r.at >= :start AND r.at < :end
+             GROUP BY 1, 2, 3 ORDER BY 2, 1"""
+    result = Satisfaction()
+    officers: dict[int | None, OfficerSatisfaction] = {}
+    for officer_id, name, level, n in conn.execute(text(sql), params):
+        if level not in ("very_satisfied", "satisfied", "dissatisfied"):
+            continue
+        setattr(result, level, getattr(result, level) + n)
+        entry = officers.setdefault(officer_id, OfficerSatisfaction(officer_id, name))
+        setattr(entry, level, getattr(entry, level) + n)
+    result.by_officer = list(officers.values())
+    return result

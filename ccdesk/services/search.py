@@ -1,0 +1,268 @@
+"""The dossier register: accent-insensitive search and keyset-paginated, sorted pages.
+
+Text search goes through the ``dossier_fts`` FTS5 index (migration ``0002_search``) over
+``Dossier.search_text``, which holds the *folded* code, names, ID number and phone. The query is
+folded the same way (NFD, marks dropped, đ→d, casefolded) and every word becomes a prefix term,
+so "dang thi" finds "Đặng Thị", "Hòa" finds "Hoà", and "0912" or "001203" find phones and ID
+numbers starting with them.
+
+No query loads everything: each page is ``LIMIT n`` from an index walk that starts after the
+last row of the previous page (keyset pagination, never ``OFFSET``). "newest" walks ids
+downwards (an id is allocated when the dossier is received, so id order is receipt order);
+"due" walks the ``ix_dossier_due_key`` index; "overdue" first lists the open dossiers past their
+due time, most overdue first, then the rest newest first.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+import orjson
+from sqlalchemy import text
+
+from ccdesk.domain.lifecycle import RUNNING_STATUSES, Status
+from ccdesk.domain.reports import ValidationError
+from ccdesk.services.context import DeskContext
+from ccdesk.text import fold
+
+SORTS = ("newest", "due", "overdue")
+CHANNELS = ("direct", "postal", "online_full", "online_partial")
+MAX_LIMIT = 1000
+# Written exactly as in migration 0002_search so SQLite uses the expression index.
+DUE_KEY = "COALESCE(d.due_at, '9999-12-31 23:59:59')"
+_RUNNING = ", ".join(f"'{s.value}'" for s in sorted(RUNNING_STATUSES))
+_WORD = re.compile(r"\w+")
+
+_COLUMNS = ("d.id, d.code, d.applicant_name, d.applicant_id_number, d.applicant_phone, "
+            "d.procedure_code, COALESCE(p.name, d.procedure_code) AS procedure_name, d.field, "
+            "d.status, d.channel, d.received_at, d.due_at, d.returned_at")
+
+
+@dataclass(frozen=True)
+class RegisterFilter:
+    """Narrows the register; every criterion given must hold."""
+
+    status: str | None = None
+    procedure_code: str | None = None
+    field: str | None = None
+    overdue: bool | None = None
+    date_from: date | None = None     # received on or after
+    date_to: date | None = None       # received on or before
+    channel: str | None = None
+
+
+@dataclass(frozen=True)
+class RegisterRow:
+    code: str
+    applicant_name: str
+    applicant_id_number: str
+    applicant_phone: str
+    procedure_code: str
+    procedure_name: str
+    field: str
+    status: str
+    channel: str
+    received_at: datetime
+    due_at: datetime | None
+    returned_at: datetime | None
+    id: int = 0
+
+    def as_json(self) -> dict[str, Any]:
+        """The row for ``--json`` output (ISO times; the internal id is left out)."""
+        return {
+            "code": self.code, "applicant_name": self.applicant_name,
+            "applicant_id_number": self.applicant_id_number,
+            "applicant_phone": self.applicant_phone, "procedure_code": self.procedure_code,
+            "procedure_name": self.procedure_name, "field": self.field, "status": self.status,
+            "channel": self.channel, "received_at": _iso(self.received_at),
+            "due_at": _iso(self.due_at), "returned_at": _iso(self.returned_at)}
+
+
+@dataclass(frozen=True)
+class PageKey:
+    """Where the next page starts: opaque to callers, printable as a token for scripts."""
+
+    sort: str
+    phase: int          # "overdue" sort: 0 = overdue part, 1 = the rest
+    value: str | None   # the sort column of the last row (None for "newest")
+    id: int
+
+    def token(self) -> str:
+        return orjson.dumps([self.sort, self.phase, self.value, self.id]).decode()
+
+    @classmethod
+    def parse(cls, token: str) -> PageKey:
+        try:
+            sort, phase, value, id_ = orjson.loads(token)
+            return cls(str(sort), int(phase), None if value is None else str(value), int(id_))
+        except (orjson.JSONDecodeError, TypeError, ValueError) as exc:
+            raise ValidationError("reports.err.page_key", field="after") from exc
+
+
+@dataclass(frozen=True)
+class RegisterPage:
+    rows: list[RegisterRow]
+    next_after: PageKey | None
+
+
+def match_expression(query: str) -> str | None:
+    """The FTS5 MATCH string for a user's query: each folded word a quoted prefix term.
+
+    Quoting every term means nothing the user types is read as FTS syntax (AND, NEAR, ``*``,
+    quotes), so no input can cause a query error.
+    """
+    words = _WORD.findall(fold(query).replace("_", " "))
+    if not words:
+        return None
+    return " ".join(f'"{w}"*' for w in words)
+
+
+class SearchService:
+    def __init__(self, ctx: DeskContext) -> None:
+        self.ctx = ctx
+
+    def search(self, query: str, limit: int = 20) -> list[RegisterRow]:
+        """Dossiers whose code, name, ID number or phone match ``query``, newest first."""
+        return self.register_page(query, limit=limit).rows
+
+    def register_page(self, query: str = "", filters: RegisterFilter | None = None,
+                      sort: str = "newest", after: PageKey | None = None,
+                      limit: int = 100) -> RegisterPage:
+        """One page of the register, ``limit`` rows after ``after`` in ``sort`` order."""
+        if sort not in SORTS:
+            raise ValidationError("reports.err.choice", field="sort", allowed=", ".join(SORTS))
+        if not 1 <= limit <= MAX_LIMIT:
+            raise ValidationError("reports.err.range", field="limit", low=1, high=MAX_LIMIT)
+        if after is not None and after.sort != sort:
+            raise ValidationError("reports.err.page_key", field="after")
+        filters = filters or RegisterFilter()
+        _check_filters(filters)
+        now = self.ctx.now()
+        where, params = _filter_sql(filters, now)
+        match = match_expression(query)
+        if match is not None:
+            params["match"] = match
+        with self.ctx.db.engine.connect() as conn:
+            if sort == "newest":
+                rows = self._newest(conn, where, params, after, limit, match is not None)
+            elif sort == "due":
+                rows = self._by_due(conn, where, params, after, limit)
+            else:
+                rows = self._overdue_first(conn, where, params, after, limit, now,
+                                           match is not None)
+        return RegisterPage(rows=[r for r, _ in rows][:limit],
+                            next_after=rows[limit - 1][1] if len(rows) > limit else None)
+
+    # ---- the three orders ----------------------------------------------------------------
+    def _run(self, conn, where: list[str], params: dict[str, Any], order: str,  # noqa: ANN001
+             limit: int, key_of, fts_driven: bool = False,  # noqa: ANN001
+             ) -> list[tuple[RegisterRow, PageKey]]:
+        where = list(where)
+        if "match" in params and not fts_driven:
+            where.append("d.id IN (SELECT rowid FROM dossier_fts WHERE dossier_fts MATCH :match)")
+        source = ("dossier_fts f JOIN dossier d ON d.id = f.rowid" if fts_driven
+                  else "dossier d")
+        if fts_driven:
+            where.insert(0, "dossier_fts MATCH :match")
+        sql = (f"SELECT {_COLUMNS}, {DUE_KEY} AS due_key FROM {source} "
+               "LEFT JOIN procedure p ON p.code = d.procedure_code"
+               + (" WHERE " + " AND ".join(where) if where else "")
+               + f" ORDER BY {order} LIMIT :limit")
+        result = conn.execute(text(sql), params | {"limit": limit + 1})
+        return [(_row(r), key_of(r)) for r in result.mappings()]
+
+    def _newest(self, conn, where, params, after, limit, text_query,  # noqa: ANN001
+                phase: int = 0, sort: str = "newest") -> list[tuple[RegisterRow, PageKey]]:
+        where = list(where)
+        column = "f.rowid" if text_query else "d.id"
+        if after is not None:
+            where.append(f"{column} < :after_id")
+            params = params | {"after_id": after.id}
+        # With a text query, walk the FTS hits from the highest rowid down and stop at the page
+        # end, instead of collecting every hit of a common name ("nguyen": a third of all).
+        return self._run(conn, where, params, f"{column} DESC", limit,
+                         lambda r: PageKey(sort, phase, None, r["id"]), fts_driven=text_query)
+
+    def _by_due(self, conn, where, params, after, limit,  # noqa: ANN001
+                sort: str = "due", phase: int = 0) -> list[tuple[RegisterRow, PageKey]]:
+        where = list(where)
+        if after is not None:
+            where.append(f"({DUE_KEY} > :after_value OR ({DUE_KEY} = :after_value "
+                         "AND d.id > :after_id))")
+            params = params | {"after_value": after.value, "after_id": after.id}
+        return self._run(conn, where, params, f"{DUE_KEY}, d.id", limit,
+                         lambda r: PageKey(sort, phase, r["due_key"], r["id"]))
+
+    def _overdue_first(self, conn, where, params, after, limit, now,  # noqa: ANN001
+                       text_query) -> list[tuple[RegisterRow, PageKey]]:
+        overdue_sql = f"(d.status IN ({_RUNNING}) AND d.due_at < :now)"
+        params = params | {"now": db_time(now)}
+        rows: list[tuple[RegisterRow, PageKey]] = []
+        if after is None or after.phase == 0:
+            rows = self._by_due(conn, [*where, overdue_sql], params, after, limit,
+                                sort="overdue", phase=0)
+            if len(rows) > limit:
+                return rows
+            after = None
+        rest = self._newest(conn, [*where, f"NOT {overdue_sql}"], params, after,
+                            limit - len(rows), text_query, phase=1, sort="overdue")
+        return rows + rest
+
+
+def _check_filters(f: RegisterFilter) -> None:
+    if f.status is not None and f.status not in {s.value for s in Status}:
+        raise ValidationError("reports.err.choice", field="status",
+                              allowed=", ".join(s.value for s in Status))
+    if f.channel is not None and f.channel not in CHANNELS:
+        raise ValidationError("reports.err.choice", field="channel", allowed=", ".join(CHANNELS))
+    if f.date_from and f.date_to and f.date_from > f.date_to:
+        raise ValidationError("reports.err.date_order", field="date_to")
+
+
+def _filter_sql(f: RegisterFilter, now: datetime) -> tuple[list[str], dict[str, Any]]:
+    where: list[str] = []
+    params: dict[str, Any] = {}
+    for column in ("status", "procedure_code", "field", "channel"):
+        value = getattr(f, column)
+        if value is not None:
+            where.append(f"d.{column} = :{column}")
+            params[column] = value
+    if f.date_from is not None:
+        where.append("d.received_at >= :date_from")
+        params["date_from"] = db_time(datetime.combine(f.date_from, time.min))
+    if f.date_to is not None:
+        where.append("d.received_at < :date_to")
+        params["date_to"] = db_time(datetime.combine(f.date_to + timedelta(days=1), time.min))
+    if f.overdue is not None:
+        overdue = f"(d.status IN ({_RUNNING}) AND d.due_at < :now_filter)"
+        where.append(overdue if f.overdue else f"NOT {overdue}")
+        params["now_filter"] = db_time(now)
+    return where, params
+
+
+def db_time(value: datetime) -> str:
+    """A datetime as SQLAlchemy stores it in SQLite, for comparisons in raw SQL."""
+    return value.strftime("%Y-%m-%d %H:%M:%S.%f")
+
+
+def _parse_dt(value: Any) -> datetime | None:
+    if value is None or isinstance(value, datetime):
+        return value
+    return datetime.fromisoformat(value)
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def _row(r: Any) -> RegisterRow:
+    return RegisterRow(code=r["code"], applicant_name=r["applicant_name"],
+                       applicant_id_number=r["applicant_id_number"],
+                       applicant_phone=r["applicant_phone"], procedure_code=r["procedure_code"],
+                       procedure_name=r["procedure_name"], field=r["field"], status=r["status"],
+                       channel=r["channel"], received_at=_parse_dt(r["received_at"]),
+                       due_at=_parse_dt(r["due_at"]), returned_at=_parse_dt(r["returned_at"]),
+                       id=r["id"])

@@ -1,0 +1,221 @@
+"""The HTTP side of the desk: one method per endpoint, every failure classified (F9, F13).
+
+Failures are :class:`SyncFailure` with a stable ``code``; ``kind`` says what the engine does
+next: ``retry`` (network, 5xx, 429/503 with ``Retry-After``), ``ambiguous`` (the request may have
+reached the server: ask ``GET /batches/{id}`` before re-sending), ``too_large`` (split, F4),
+``auth`` (stop the run, exit 30), ``refused`` (stop, a person must act: exit 40), ``gone`` (pull
+cursor unknown: resync), ``internal`` (exit 50). httpx is imported here only, never by the desk
+at start-up.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import httpx
+
+from sync import keys, protocol
+
+RETRY, AMBIGUOUS, TOO_LARGE, AUTH, REFUSED, GONE, INTERNAL = (
+    "retry", "ambiguous", "too_large", "auth", "refused", "gone", "internal")
+AUTH_CODES = frozenset({"revoked", "unknown_device", "bad_signature", "unauthenticated"})
+
+
+class SyncFailure(Exception):
+    """A failed exchange: ``code`` is stable (logs, ``sync status``), ``kind`` drives the engine."""
+
+    def __init__(self, code: str, kind: str, *, http_status: int = 0,
+                 retry_after: float | None = None, bytes_wire: int = 0) -> None:
+        super().__init__(code)
+        self.code, self.kind, self.http_status = code, kind, http_status
+        self.retry_after, self.bytes_wire = retry_after, bytes_wire
+
+
+@dataclass(frozen=True)
+class Exchange:
+    """A successful exchange: the decoded JSON and what it cost."""
+
+    data: Any
+    http_status: int
+    bytes_sent: int
+    bytes_received: int
+    rtt_s: float
+
+
+def parse_retry_after(value: str | None) -> float | None:
+    """Seconds from a ``Retry-After`` header (delta-seconds or an HTTP date)."""
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    from email.utils import parsedate_to_datetime
+
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, (when - datetime.now(when.tzinfo)).total_seconds())
+
+
+def timeouts(connect: float = 10.0, read: float = 60.0) -> httpx.Timeout:
+    """Generous read timeouts: 64 KiB takes 16 s at 32 kbps."""
+    return httpx.Timeout(connect=connect, read=read, write=read, pool=connect)
+
+
+class SyncClient:
+    """Talks to one upstream as one enrolled device (or anonymously, to enrol)."""
+
+    def __init__(self, base_url: str, device_id: str = "", private_key: str = "", *,
+                 timeout: httpx.Timeout | None = None,
+                 clock: Callable[[], datetime] | None = None) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.device_id = device_id
+        self.private_key = private_key
+        self.clock = clock or (lambda: datetime.now())
+        # https is verified (certifi bundle); http only for loopback/LAN test setups.
+        self.http = httpx.Client(base_url=self.base_url, timeout=timeout or timeouts(),
+                                 verify=True, follow_redirects=False,
+                                 headers={"Accept-Encoding": "zstd, gzip",
+                                          "User-Agent": "ccdesk-sync/1"})
+
+    def close(self) -> None:
+        self.http.close()
+
+    def __enter__(self) -> SyncClient:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+    # ---- endpoints ------------------------------------------------------------------------
+    def enroll(self, code: str, public_key: str, demo: bool) -> Exchange:
+        body = protocol.dumps({"code": code, "device_id": self.device_id,
+                               "public_key": public_key, "demo": demo})
+        return self._send("POST", "/devices/enroll", body, signed=False)
+
+    def hello(self) -> Exchange:
+        reply = self._send("GET", "/hello")
+        if not (isinstance(reply.data, dict) and reply.data.get("service")
+                == protocol.SERVICE_NAME and "epoch" in reply.data):
+            raise SyncFailure("captive_portal", RETRY, http_status=reply.http_status)
+        return reply
+
+    def post_batch(self, batch_id: str, wire: bytes, encoding: str) -> Exchange:
+        digest = hashlib.sha256(wire).hexdigest()
+        headers = {protocol.H_IDEMPOTENCY: batch_id, protocol.H_DIGEST: f"sha256={digest}",
+                   "Content-Encoding": encoding, "Content-Type": "application/json"}
+        return self._checked_batch(self._send("POST", "/batches", wire, headers=headers,
+                                              ambiguous=True), batch_id, digest)
+
+    def get_batch(self, batch_id: str, digest: str) -> Exchange | None:
+        """The stored reply of a batch the server committed, or None if it never arrived."""
+        try:
+            return self._checked_batch(self._send("GET", f"/batches/{batch_id}"),
+                                       batch_id, digest)
+        except SyncFailure as failure:
+            if failure.http_status == 404:
+                return None
+            raise
+
+    def changes(self, cursor: int, limit: int = 500) -> Exchange:
+        reply = self._send("GET", f"/changes?cursor={cursor}&limit={limit}")
+        if not (isinstance(reply.data, dict) and reply.data.get("service")
+                == protocol.SERVICE_NAME and isinstance(reply.data.get("changes"), list)):
+            raise SyncFailure("captive_portal", RETRY, http_status=reply.http_status)
+        return reply
+
+    def post_bundle(self, bundle: bytes) -> Exchange:
+        return self._send("POST", "/bundles", bundle, ambiguous=True)
+
+    # ---- plumbing -------------------------------------------------------------------------
+    @staticmethod
+    def _checked_batch(reply: Exchange, batch_id: str, digest: str) -> Exchange:
+        if not protocol.is_batch_reply(reply.data, batch_id, digest):
+            raise SyncFailure("captive_portal", RETRY, http_status=reply.http_status,
+                              bytes_wire=reply.bytes_sent)
+        return reply
+
+    def _signed_headers(self, method: str, path_qs: str, body: bytes) -> dict[str, str]:
+        stamp = self.clock().isoformat()
+        message = protocol.signing_message(method, path_qs, hashlib.sha256(body).hexdigest(),
+                                           stamp, self.device_id)
+        return {protocol.H_DEVICE: self.device_id, protocol.H_TIME: stamp,
+                protocol.H_SIGNATURE: keys.sign(self.private_key, message)}
+
+    def _send(self, method: str, path: str, body: bytes = b"", *,
+              headers: dict[str, str] | None = None, signed: bool = True,
+              ambiguous: bool = False) -> Exchange:
+        request = self.http.build_request(method, protocol.API_PREFIX + path, content=body,
+                                          headers=headers or {})
+        if signed:
+            request.headers.update(self._signed_headers(method, request.url.raw_path.decode(),
+                                                        body))
+        started = time.monotonic()
+        try:
+            response = self.http.send(request)
+            content = response.content
+        except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
+            raise SyncFailure(_connect_code(exc), RETRY) from exc
+        except httpx.TransportError as exc:
+            # The request may have reached the server (reset, lost reply, read timeout).
+            kind = AMBIGUOUS if ambiguous else RETRY
+            code = "timeout" if isinstance(exc, httpx.TimeoutException) else "connection_lost"
+            raise SyncFailure(code, kind, bytes_wire=len(body)) from exc
+        rtt = time.monotonic() - started
+        sent = len(body)
+        received = response.num_bytes_downloaded
+        if response.status_code >= 300:
+            failure = _http_failure(response, content, sent)
+            if ambiguous and failure.kind == RETRY and response.status_code >= 500:
+                failure.kind = AMBIGUOUS   # a 5xx may come after the commit: ask before re-sending
+            raise failure
+        try:
+            data = protocol.loads(content)
+        except ValueError as exc:
+            raise SyncFailure("captive_portal", RETRY, http_status=response.status_code,
+                              bytes_wire=sent) from exc
+        return Exchange(data, response.status_code, sent, received, rtt)
+
+
+def _connect_code(exc: Exception) -> str:
+    text = str(exc).lower()
+    if "name or service" in text or "nodename" in text or "name resolution" in text:
+        return "dns"
+    if "certificate" in text or "ssl" in text:
+        return "tls"
+    return "network_unavailable"
+
+
+def _http_failure(response: httpx.Response, content: bytes, sent: int) -> SyncFailure:
+    status = response.status_code
+    try:
+        body = protocol.loads(content)
+        code = body.get("error") if isinstance(body, dict) else None
+    except ValueError:
+        body, code = None, None
+    genuine = isinstance(body, dict) and body.get("service") == protocol.SERVICE_NAME
+    retry_after = parse_retry_after(response.headers.get("retry-after"))
+    if status == 413:
+        return SyncFailure("too_large", TOO_LARGE, http_status=status, bytes_wire=sent)
+    if status in (429, 502, 503, 504) or status >= 500:
+        return SyncFailure(f"http_{status}", RETRY, http_status=status,
+                           retry_after=retry_after, bytes_wire=sent)
+    if 300 <= status < 400 or not genuine:
+        # A redirect or a foreign error page: a portal or proxy in the way, not our server.
+        return SyncFailure("captive_portal", RETRY, http_status=status, bytes_wire=sent)
+    if status == 401 or code in AUTH_CODES:
+        return SyncFailure(code or "unauthenticated", AUTH, http_status=status, bytes_wire=sent)
+    if status == 410:
+        return SyncFailure(code or "cursor_gone", GONE, http_status=status, bytes_wire=sent)
+    if status == 404:
+        return SyncFailure(code or "not_found", INTERNAL, http_status=status, bytes_wire=sent)
+    if status == 403:
+        return SyncFailure(code or "forbidden", REFUSED, http_status=status, bytes_wire=sent)
+    return SyncFailure(code or f"http_{status}", INTERNAL, http_status=status, bytes_wire=sent)

@@ -1,0 +1,45 @@
+"""Ed25519 key pairs: one per device (signs requests and bundles), one per district server
+(signs bundle ack files). Only public keys ever leave the machine that made them."""
+
+from __future__ import annotations
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+
+from sync.protocol import b64, unb64
+
+
+def new_private_key() -> str:
+    """A fresh private key as unencrypted PKCS#8 PEM (stored in the owner-only database)."""
+    key = Ed25519PrivateKey.generate()
+    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                             serialization.NoEncryption()).decode()
+
+
+def _private(pem: str) -> Ed25519PrivateKey:
+    key = serialization.load_pem_private_key(pem.encode(), password=None)
+    if not isinstance(key, Ed25519PrivateKey):
+        raise ValueError("not an Ed25519 key")
+    return key
+
+
+def public_of(pem: str) -> str:
+    """The raw 32-byte public key, base64url, as the server stores it."""
+    raw = _private(pem).public_key().public_bytes(serialization.Encoding.Raw,
+                                                  serialization.PublicFormat.Raw)
+    return b64(raw)
+
+
+def sign(pem: str, message: bytes) -> str:
+    return b64(_private(pem).sign(message))
+
+
+def verify(public_b64: str, message: bytes, signature_b64: str) -> bool:
+    """True when ``signature_b64`` is the key's signature of ``message``; never raises."""
+    try:
+        Ed25519PublicKey.from_public_bytes(unb64(public_b64)).verify(unb64(signature_b64),
+                                                                     message)
+        return True
+    except (InvalidSignature, ValueError, TypeError):
+        return False

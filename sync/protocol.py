@@ -1,0 +1,145 @@
+"""The wire protocol shared by client and server (``/api/sync/v1``), see ``shared/sync.md``.
+
+Bodies are JSON (orjson), compressed with zstd or gzip (``Content-Encoding``). Requests of an
+enrolled device are signed with its Ed25519 key over ``METHOD``, path with query, the sha256 of
+the body as sent and a timestamp; the server keeps only public keys. The timestamp is logged,
+never checked against the server clock: a desk's clock may be years off (F12), and batches are
+idempotent, so a replayed request changes nothing.
+
+Per-record results: ``applied`` | ``duplicate`` | ``conflict`` | ``rejected`` (with ``code`` and
+``message``). A batch reply echoes ``batch_id`` and ``digest`` (the sha256 of the request body as
+sent): a 2xx without that echo is a captive portal, never a success (F13).
+"""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import hashlib
+from typing import Any
+
+import orjson
+
+API_PREFIX = "/api/sync/v1"
+API_VERSION = 1
+SERVICE_NAME = "ccdesk-district"
+
+ENCODINGS = ("zstd", "gzip", "identity")
+ZSTD_LEVEL = 9          # perf-notes: zstd-9 ≈ 150 B/dossier vs gzip-6 170 B
+GZIP_LEVEL = 6
+
+DEFAULT_PREFERRED_BATCH_BYTES = 64 * 1024     # compressed bytes per batch the server prefers
+DEFAULT_MAX_BATCH_BYTES = 2 * 1024 * 1024      # compressed bytes beyond which it answers 413
+MAX_DECOMPRESSED_BYTES = 64 * 1024 * 1024      # zip-bomb guard on the server
+
+H_DEVICE = "X-Ccdesk-Device"
+H_TIME = "X-Ccdesk-Time"
+H_SIGNATURE = "X-Ccdesk-Signature"
+H_DIGEST = "X-Ccdesk-Digest"
+H_IDEMPOTENCY = "Idempotency-Key"
+
+# Per-record results.
+APPLIED, DUPLICATE, CONFLICT, REJECTED = "applied", "duplicate", "conflict", "rejected"
+RESULTS = (APPLIED, DUPLICATE, CONFLICT, REJECTED)
+
+# Operations the server understands (``ccdesk/storage/outbox.py``).
+OP_CREATE = "dossier.create"
+OP_EVENT = "dossier.event"
+OPS = (OP_CREATE, OP_EVENT)
+
+
+def dumps(obj: Any) -> bytes:
+    """JSON for the wire: compact, keys sorted so digests are reproducible."""
+    return orjson.dumps(obj, option=orjson.OPT_SORT_KEYS)
+
+
+def loads(raw: bytes | str) -> Any:
+    return orjson.loads(raw)
+
+
+def sha256_hex(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def compress(raw: bytes, encoding: str) -> bytes:
+    """Compress a body for ``Content-Encoding: encoding``."""
+    if encoding == "zstd":
+        import zstandard
+
+        return zstandard.ZstdCompressor(level=ZSTD_LEVEL).compress(raw)
+    if encoding == "gzip":
+        return gzip.compress(raw, compresslevel=GZIP_LEVEL, mtime=0)
+    if encoding == "identity":
+        return raw
+    raise ValueError(f"unknown encoding {encoding!r}")
+
+
+def decompress(body: bytes, encoding: str, limit: int = MAX_DECOMPRESSED_BYTES) -> bytes:
+    """Undo :func:`compress`, refusing output beyond ``limit`` bytes."""
+    encoding = (encoding or "identity").strip().lower()
+    if encoding == "zstd":
+        import zstandard
+
+        out = _read_limited(zstandard.ZstdDecompressor().stream_reader(body), limit)
+    elif encoding == "gzip":
+        import zlib
+
+        d = zlib.decompressobj(wbits=31)
+        out = d.decompress(body, limit + 1)
+    elif encoding in ("identity", ""):
+        out = body
+    else:
+        raise ValueError(f"unknown encoding {encoding!r}")
+    if len(out) > limit:
+        raise ValueError("body too large once decompressed")
+    return out
+
+
+def _read_limited(reader: Any, limit: int) -> bytes:
+    chunks: list[bytes] = []
+    total = 0
+    with reader:
+        while total <= limit:
+            chunk = reader.read(min(1 << 20, limit + 1 - total))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            total += len(chunk)
+    return b"".join(chunks)
+
+
+def signing_message(method: str, path_qs: str, body_digest: str, timestamp: str,
+                    device_id: str) -> bytes:
+    """The bytes a device signs for one request."""
+    return "\n".join((method.upper(), path_qs, body_digest, timestamp, device_id)).encode()
+
+
+def b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).decode().rstrip("=")
+
+
+def unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def batch_body(batch_id: str, device_id: str, commune: str, demo: bool,
+               records: list[dict[str, Any]]) -> dict[str, Any]:
+    """The JSON object of ``POST /batches``; records are ``record_of`` outputs in seq order."""
+    return {"batch_id": batch_id, "device_id": device_id, "commune": commune, "demo": demo,
+            "first_seq": records[0]["seq"] if records else 0,
+            "last_seq": records[-1]["seq"] if records else 0,
+            "records": records}
+
+
+def record_of(seq: int, mutation_id: str, op: str, entity_id: str, client_time: str,
+              payload_json: str) -> dict[str, Any]:
+    """One outbox row as sent. The payload is embedded as already-canonical JSON text."""
+    return {"seq": seq, "id": mutation_id, "op": op, "entity_id": entity_id, "t": client_time,
+            "payload": orjson.Fragment(payload_json)}
+
+
+def is_batch_reply(reply: Any, batch_id: str, digest: str) -> bool:
+    """True only for a genuine server reply to this batch (F13: captive portals say 200 too)."""
+    return (isinstance(reply, dict) and reply.get("service") == SERVICE_NAME
+            and reply.get("batch_id") == batch_id and reply.get("digest") == digest
+            and isinstance(reply.get("results"), list))

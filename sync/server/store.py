@@ -1,0 +1,490 @@
+"""The district server's rules, independent of HTTP: enrolment, idempotent batch apply, upstream
+changes, bundles and statistics. One database transaction per batch (F1, F2).
+
+Idempotency works at two levels: a batch id replays its stored reply (lost reply, F1), and each
+``mutation_id`` is a primary key, so a record re-sent in another batch comes back ``duplicate``.
+Rejected records are not stored: the desk quarantines them with the reason (F6), and a person may
+send them again after a fix. Conflicts are stored and answered ``conflict`` (F11).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+from sqlalchemy import bindparam, create_engine, event, func, insert, select, update
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import IntegrityError, OperationalError
+
+from ccdesk.ids import uuid7
+from sync import keys, protocol
+from sync.protocol import APPLIED, CONFLICT, DUPLICATE, OP_CREATE, OP_EVENT, REJECTED
+from sync.server.models import (
+    DistrictBatch,
+    DistrictChange,
+    DistrictDevice,
+    DistrictDossier,
+    DistrictEnrollCode,
+    DistrictMeta,
+    DistrictMutation,
+)
+
+B = DistrictBatch.__table__
+C = DistrictChange.__table__
+D = DistrictDevice.__table__
+E = DistrictEnrollCode.__table__
+M = DistrictMutation.__table__
+META = DistrictMeta.__table__
+X = DistrictDossier.__table__
+
+STATUSES = ("received", "waiting_supplement", "refused", "in_progress", "handed_off",
+            "result_ready", "returned", "stopped", "withdrawn")
+CHANGE_KINDS = ("result", "status", "correction")
+CORRECTABLE = ("due_at", "handling_body", "fee_amount", "delivery")
+CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"   # no 0/O, 1/I: read aloud over the phone
+
+
+class DistrictError(Exception):
+    """A refusal with an HTTP status and a stable code (the client maps codes to exit codes)."""
+
+    def __init__(self, status: int, code: str, message: str = "") -> None:
+        super().__init__(code)
+        self.status, self.code, self.message = status, code, message or code
+
+
+@dataclass(frozen=True)
+class Device:
+    device_id: str
+    commune_code: str
+    public_key: str
+    status: str
+    demo: bool
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def default_url(data_dir: Any) -> str:
+    return f"sqlite:///{data_dir}/district.sqlite3"
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: object) -> None:
+    dbapi_conn.isolation_level = None
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA busy_timeout = 30000")
+    cur.execute("PRAGMA journal_mode = WAL")
+    cur.execute("PRAGMA synchronous = FULL")
+    cur.close()
+
+
+def make_engine(url: str) -> Engine:
+    """SQLite with WAL and ``BEGIN IMMEDIATE`` (one writer, no upgrade deadlock), or PostgreSQL."""
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN IMMEDIATE"))
+        return engine
+    return create_engine(url, pool_size=8, max_overflow=16, pool_pre_ping=True)
+
+
+def normalise_code(code: str) -> str:
+    return "".join(ch for ch in code.upper() if ch.isalnum())
+
+
+def _hash(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+class DistrictStore:
+    """All server state behind one engine."""
+
+    def __init__(self, engine: Engine, *, accept_demo: bool = False,
+                 preferred_batch_bytes: int = protocol.DEFAULT_PREFERRED_BATCH_BYTES,
+                 max_batch_bytes: int = protocol.DEFAULT_MAX_BATCH_BYTES) -> None:
+        self.engine = engine
+        self.accept_demo = accept_demo
+        self.preferred_batch_bytes = preferred_batch_bytes
+        self.max_batch_bytes = max_batch_bytes
+        self.epoch = ""
+        self._signing_key = ""
+
+    @classmethod
+    def open(cls, url: str, **options: Any) -> DistrictStore:
+        """Migrate the database at ``url`` and load (or create) its epoch and signing key."""
+        from sync.server.migrate import upgrade
+
+        if url.startswith("sqlite:///"):
+            from pathlib import Path
+
+            Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+        engine = make_engine(url)
+        upgrade(engine)
+        store = cls(engine, **options)
+        store.epoch = store._meta("epoch", uuid7)
+        store._signing_key = store._meta("signing_key", keys.new_private_key)
+        return store
+
+    def _meta(self, key: str, make: Any) -> str:
+        with self._tx() as conn:
+            value = conn.execute(select(META.c.value).where(META.c.key == key)).scalar()
+            if value is None:
+                value = make()
+                conn.execute(insert(META).values(key=key, value=value))
+            return value
+
+    def _tx(self) -> Any:
+        return self.engine.begin()
+
+    def _retrying(self, work: Any) -> Any:
+        """Run ``work(conn)`` in a transaction; a race with a twin request is retried (F1)."""
+        for attempt in range(6):
+            try:
+                with self._tx() as conn:
+                    return work(conn)
+            except (IntegrityError, OperationalError) as exc:
+                if attempt == 5 or (isinstance(exc, OperationalError)
+                                    and "locked" not in str(exc).lower()
+                                    and "deadlock" not in str(exc).lower()
+                                    and "serializ" not in str(exc).lower()):
+                    raise
+        raise AssertionError("unreachable")
+
+    @property
+    def public_key(self) -> str:
+        return keys.public_of(self._signing_key)
+
+    def sign(self, message: bytes) -> str:
+        return keys.sign(self._signing_key, message)
+
+    def set_epoch(self, epoch: str | None = None) -> str:
+        """Start a new epoch (after restoring from a backup): devices re-send what it lost (F3)."""
+        value = epoch or uuid7()
+        with self._tx() as conn:
+            conn.execute(update(META).where(META.c.key == "epoch").values(value=value))
+        self.epoch = value
+        return value
+
+    # ---- administration -------------------------------------------------------------------
+    def issue_enroll_code(self, commune_code: str) -> str:
+        """A one-time enrolment code for a device of ``commune_code`` (only its hash is kept)."""
+        if not (commune_code.isdigit() and len(commune_code) == 5):
+            raise DistrictError(400, "bad_commune", "commune code must be 5 digits")
+        raw = "".join(secrets.choice(CODE_ALPHABET) for _ in range(12))
+        with self._tx() as conn:
+            conn.execute(insert(E).values(code_hash=_hash(raw), commune_code=commune_code,
+                                          created_at=utcnow()))
+        return "-".join(raw[i:i + 4] for i in range(0, 12, 4))
+
+    def new_admin_token(self) -> str:
+        """Issue the token district staff use to record changes (replaces the previous one)."""
+        token = secrets.token_urlsafe(32)
+        with self._tx() as conn:
+            conn.execute(META.delete().where(META.c.key == "admin_token"))
+            conn.execute(insert(META).values(key="admin_token", value=_hash(token)))
+        return token
+
+    def check_admin_token(self, token: str) -> bool:
+        with self.engine.connect() as conn:
+            stored = conn.execute(select(META.c.value).where(META.c.key == "admin_token")).scalar()
+        return bool(stored) and secrets.compare_digest(stored, _hash(token))
+
+    def revoke(self, device_id: str) -> bool:
+        with self._tx() as conn:
+            done = conn.execute(update(D).where(D.c.device_id == device_id)
+                                .values(status="revoked", revoked_at=utcnow())).rowcount
+        return bool(done)
+
+    # ---- devices --------------------------------------------------------------------------
+    def enroll(self, code: str, device_id: str, public_key: str, demo: bool) -> Device:
+        """Exchange a one-time code for an enrolled device. A retry after a lost reply (same
+        device, same key) succeeds again; any other reuse of the code is refused."""
+        if not device_id or len(device_id) > 64 or not public_key:
+            raise DistrictError(400, "bad_request")
+        if demo and not self.accept_demo:
+            raise DistrictError(403, "demo_refused")
+
+        def work(conn: Connection) -> Device:
+            row = conn.execute(select(E).where(E.c.code_hash == _hash(normalise_code(code)))
+                               ).mappings().first()
+            if row is None:
+                raise DistrictError(403, "bad_code")
+            if row["used_at"] is not None:
+                if row["device_id"] == device_id and row["public_key"] == public_key:
+                    return self._device(conn, device_id)
+                raise DistrictError(403, "code_used")
+            conn.execute(update(E).where(E.c.code_hash == row["code_hash"])
+                         .values(used_at=utcnow(), device_id=device_id, public_key=public_key))
+            values = {"commune_code": row["commune_code"], "public_key": public_key,
+                      "status": "active", "demo": demo, "revoked_at": None}
+            if conn.execute(update(D).where(D.c.device_id == device_id)
+                            .values(**values)).rowcount == 0:
+                conn.execute(insert(D).values(device_id=device_id, enrolled_at=utcnow(),
+                                              **values))
+            return self._device(conn, device_id)
+
+        return self._retrying(work)
+
+    def _device(self, conn: Connection, device_id: str) -> Device:
+        row = conn.execute(select(D.c.device_id, D.c.commune_code, D.c.public_key, D.c.status,
+                                  D.c.demo).where(D.c.device_id == device_id)).first()
+        if row is None:
+            raise DistrictError(401, "unknown_device")
+        return Device(*row)
+
+    def device(self, device_id: str) -> Device:
+        with self.engine.connect() as conn:
+            return self._device(conn, device_id)
+
+    def authenticate(self, device_id: str, message: bytes, signature: str) -> Device:
+        """The signing device, or a 401 naming why (unknown, bad signature, revoked)."""
+        device = self.device(device_id)
+        if not keys.verify(device.public_key, message, signature):
+            raise DistrictError(401, "bad_signature")
+        if device.status != "active":
+            raise DistrictError(401, "revoked")
+        return device
+
+    def received_through(self, conn: Connection, device_id: str) -> int:
+        return conn.execute(select(func.max(M.c.device_seq))
+                            .where(M.c.device_id == device_id)).scalar() or 0
+
+    def hello(self, device: Device) -> dict[str, Any]:
+        with self.engine.connect() as conn:
+            through = self.received_through(conn, device.device_id)
+            head = conn.execute(select(func.max(C.c.seq))).scalar() or 0
+        return {"service": protocol.SERVICE_NAME, "api": protocol.API_VERSION,
+                "epoch": self.epoch, "server_time": utcnow().isoformat() + "Z",
+                "accept_demo": self.accept_demo, "changes_head": head,
+                "limits": {"preferred_batch_bytes": self.preferred_batch_bytes,
+                           "max_batch_bytes": self.max_batch_bytes,
+                           "encodings": list(protocol.ENCODINGS)},
+                "device": {"device_id": device.device_id, "commune": device.commune_code,
+                           "status": device.status, "received_through_seq": through}}
+
+    # ---- batches --------------------------------------------------------------------------
+    def apply_batch(self, device: Device, body: Any, digest: str) -> dict[str, Any]:
+        """Apply one batch in one transaction and store its reply; a replay returns it."""
+        if not isinstance(body, dict) or not isinstance(body.get("batch_id"), str) \
+                or not isinstance(body.get("records"), list) or not body["batch_id"] \
+                or len(body["batch_id"]) > 80:
+            raise DistrictError(400, "bad_batch", "batch_id and records are required")
+        return self._retrying(lambda conn: self._apply(conn, device, body, digest))
+
+    def stored_batch(self, device: Device, batch_id: str) -> dict[str, Any] | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(B.c.result).where(B.c.batch_id == batch_id,
+                                                        B.c.device_id == device.device_id)
+                               ).first()
+        return orjson.loads(row[0]) if row else None
+
+    def _apply(self, conn: Connection, device: Device, body: dict[str, Any],
+               digest: str) -> dict[str, Any]:
+        batch_id = body["batch_id"]
+        stored = conn.execute(select(B.c.device_id, B.c.digest, B.c.result)
+                              .where(B.c.batch_id == batch_id)).first()
+        if stored is not None:
+            if stored.device_id != device.device_id or stored.digest != digest:
+                raise DistrictError(422, "idempotency_mismatch",
+                                    "batch id reused with a different body")
+            return orjson.loads(stored.result)
+        if body.get("commune") != device.commune_code:
+            raise DistrictError(403, "foreign_commune",
+                                "a device may only send its own commune's records")
+        if (body.get("demo") or device.demo) and not self.accept_demo:
+            raise DistrictError(403, "demo_refused")
+        seen_cursor = body.get("seen_cursor") if isinstance(body.get("seen_cursor"), int) else 0
+        now = utcnow()
+        records = body["records"]
+        ids = [r["id"] for r in records if isinstance(r, dict) and isinstance(r.get("id"), str)]
+        existing = dict(conn.execute(select(M.c.mutation_id, M.c.result)
+                                     .where(M.c.mutation_id.in_(ids))).all()) if ids else {}
+        codes = {r["entity_id"] for r in records
+                 if isinstance(r, dict) and isinstance(r.get("entity_id"), str)}
+        dossiers: dict[str, dict[str, Any]] = {}
+        if codes:
+            for row in conn.execute(select(X.c.code, X.c.commune_code, X.c.status,
+                                           X.c.last_device_seq, X.c.district_seq, X.c.events)
+                                    .where(X.c.code.in_(codes))).mappings():
+                dossiers[row["code"]] = dict(row, new=False, dirty=False)
+        results: list[dict[str, Any]] = []
+        mutations: list[dict[str, Any]] = []
+        for record in records:
+            outcome = self._check(record, existing, dossiers, device, seen_cursor)
+            results.append(outcome)
+            if outcome["result"] in (APPLIED, CONFLICT) and outcome.pop("_store", False):
+                payload = orjson.dumps(record["payload"], option=orjson.OPT_SORT_KEYS).decode()
+                mutations.append({"mutation_id": record["id"], "device_id": device.device_id,
+                                  "device_seq": record["seq"], "commune_code": device.commune_code,
+                                  "entity_id": record["entity_id"], "op": record["op"],
+                                  "payload": payload, "payload_sha256": _hash(payload),
+                                  "result": outcome["result"], "batch_id": batch_id,
+                                  "received_at": now})
+                existing[record["id"]] = outcome["result"]
+        self._write_dossiers(conn, dossiers, now)
+        if mutations:
+            conn.execute(insert(M), mutations)
+        conn.execute(update(D).where(D.c.device_id == device.device_id)
+                     .values(last_push_at=now))
+        reply = {"service": protocol.SERVICE_NAME, "batch_id": batch_id, "digest": digest,
+                 "epoch": self.epoch, "server_time": now.isoformat() + "Z",
+                 "received_through_seq": self.received_through(conn, device.device_id),
+                 "results": results}
+        conn.execute(insert(B).values(batch_id=batch_id, device_id=device.device_id,
+                                      digest=digest, result=orjson.dumps(reply).decode(),
+                                      received_at=now))
+        return reply
+
+    def _check(self, record: Any, existing: dict[str, str], dossiers: dict[str, dict[str, Any]],
+               device: Device, seen_cursor: int) -> dict[str, Any]:
+        """The result for one record; updates the in-memory dossier views it applies to."""
+        if not isinstance(record, dict):
+            return _rejected(None, None, "malformed", "record is not an object")
+        rid, seq = record.get("id"), record.get("seq")
+        if not isinstance(rid, str) or not 1 <= len(rid) <= 64 or not isinstance(seq, int) \
+                or isinstance(seq, bool) or seq < 1:
+            return _rejected(rid, seq, "malformed", "id and seq are required")
+        if rid in existing:
+            return {"seq": seq, "id": rid,
+                    "result": CONFLICT if existing[rid] == CONFLICT else DUPLICATE}
+        op, code, payload = record.get("op"), record.get("entity_id"), record.get("payload")
+        if op not in (OP_CREATE, OP_EVENT):
+            return _rejected(rid, seq, "unknown_op", f"unknown operation {op!r}")
+        if not isinstance(code, str) or not code or not isinstance(payload, dict):
+            return _rejected(rid, seq, "malformed", "entity_id and payload are required")
+        current = dossiers.get(code)
+        if current is not None and current["commune_code"] != device.commune_code:
+            return _rejected(rid, seq, "foreign_dossier", "dossier belongs to another commune")
+        if op == OP_CREATE:
+            snap = payload.get("dossier")
+            if not isinstance(snap, dict) or snap.get("code") != code \
+                    or snap.get("status") not in STATUSES:
+                return _rejected(rid, seq, "malformed", "dossier.code and status are required")
+            if current is not None:
+                return _rejected(rid, seq, "dossier_exists", "dossier already created")
+            dossiers[code] = {"code": code, "commune_code": device.commune_code,
+                              "status": snap["status"], "last_device_seq": seq,
+                              "district_seq": 0, "events": 1, "new": True, "dirty": True,
+                              "snapshot": orjson.dumps(payload, option=orjson.OPT_SORT_KEYS
+                                                       ).decode()}
+            return {"seq": seq, "id": rid, "result": APPLIED, "_store": True}
+        ev = payload.get("event")
+        if payload.get("code") != code or not isinstance(ev, dict) \
+                or ev.get("to_status") not in STATUSES:
+            return _rejected(rid, seq, "malformed", "code and event.to_status are required")
+        if current is None:
+            return _rejected(rid, seq, "unknown_dossier", "dossier not created upstream yet")
+        # Optimistic concurrency: the district changed the dossier after the desk last pulled,
+        # and the desk acted from another state: keep both, decide by a person (F11).
+        if current["district_seq"] > seen_cursor and ev.get("from_status") != current["status"]:
+            return {"seq": seq, "id": rid, "result": CONFLICT, "code": "district_changed",
+                    "message": f"district set {current['status']}", "_store": True,
+                    "upstream_status": current["status"]}
+        current["events"] += 1
+        current["dirty"] = True
+        if seq > current["last_device_seq"]:   # reordered delivery never moves state backwards
+            current["status"] = ev["to_status"]
+            current["last_device_seq"] = seq
+        return {"seq": seq, "id": rid, "result": APPLIED, "_store": True}
+
+    def _write_dossiers(self, conn: Connection, dossiers: dict[str, dict[str, Any]],
+                        now: datetime) -> None:
+        new = [{k: d[k] for k in ("code", "commune_code", "status", "last_device_seq",
+                                  "district_seq", "events", "snapshot")} | {"updated_at": now}
+               for d in dossiers.values() if d["new"]]
+        changed = [{"c": d["code"], "st": d["status"], "ls": d["last_device_seq"],
+                    "ev": d["events"], "at": now}
+                   for d in dossiers.values() if d["dirty"] and not d["new"]]
+        if new:
+            conn.execute(insert(X), new)
+        if changed:
+            conn.execute(update(X).where(X.c.code == bindparam("c"))
+                         .values(status=bindparam("st"), last_device_seq=bindparam("ls"),
+                                 events=bindparam("ev"), updated_at=bindparam("at")), changed)
+
+    # ---- upstream changes -----------------------------------------------------------------
+    def record_change(self, dossier_code: str, kind: str, status: str = "",
+                      data: dict[str, Any] | None = None) -> dict[str, Any]:
+        """The district records a result, status change or correction for a commune dossier."""
+        data = dict(data or {})
+        if kind not in CHANGE_KINDS:
+            raise DistrictError(400, "bad_kind", f"kind must be one of {CHANGE_KINDS}")
+        if status and status not in STATUSES:
+            raise DistrictError(400, "bad_status", f"unknown status {status!r}")
+        bad = [k for k in data if kind == "correction" and k not in CORRECTABLE]
+        if bad:
+            raise DistrictError(400, "bad_field", f"not correctable: {', '.join(bad)}")
+
+        def work(conn: Connection) -> dict[str, Any]:
+            row = conn.execute(select(X.c.commune_code, X.c.status)
+                               .where(X.c.code == dossier_code)).first()
+            if row is None:
+                raise DistrictError(404, "unknown_dossier")
+            new_status = status or row.status
+            if kind == "result" and not status and row.status == "handed_off":
+                new_status = "in_progress"   # the body's result is back at the desk
+            values = {"change_id": uuid7(), "commune_code": row.commune_code,
+                      "dossier_code": dossier_code, "kind": kind, "base_status": row.status,
+                      "status": new_status, "data": orjson.dumps(data).decode(),
+                      "created_at": utcnow()}
+            seq = conn.execute(insert(C).values(**values).returning(C.c.seq)).scalar_one()
+            conn.execute(update(X).where(X.c.code == dossier_code)
+                         .values(status=new_status, district_seq=seq, updated_at=utcnow()))
+            return _change_json(values | {"seq": seq})
+
+        return self._retrying(work)
+
+    def changes(self, device: Device, cursor: int, limit: int = 500) -> dict[str, Any]:
+        """Changes for the device's commune after ``cursor``; a cursor from the future is 410."""
+        with self.engine.connect() as conn:
+            head = conn.execute(select(func.max(C.c.seq))).scalar() or 0
+            if cursor > head:
+                raise DistrictError(410, "cursor_gone", "resync from 0")
+            rows = conn.execute(select(C).where(C.c.commune_code == device.commune_code,
+                                                C.c.seq > cursor)
+                                .order_by(C.c.seq).limit(limit + 1)).mappings().all()
+        more = len(rows) > limit
+        rows = rows[:limit]
+        return {"service": protocol.SERVICE_NAME, "epoch": self.epoch,
+                "changes": [_change_json(dict(r)) for r in rows],
+                "cursor": rows[-1]["seq"] if rows else max(cursor, 0), "more": more,
+                "head": head}
+
+    # ---- statistics -----------------------------------------------------------------------
+    def stats(self) -> list[dict[str, Any]]:
+        """Per commune: dossiers, events, mutations received, last push (for ``district stats``)."""
+        with self.engine.connect() as conn:
+            dossiers = dict(conn.execute(select(X.c.commune_code, func.count())
+                                         .group_by(X.c.commune_code)).all())
+            events = dict(conn.execute(select(X.c.commune_code, func.sum(X.c.events))
+                                       .group_by(X.c.commune_code)).all())
+            mutations = dict(conn.execute(select(M.c.commune_code, func.count())
+                                          .group_by(M.c.commune_code)).all())
+            pushes = dict(conn.execute(select(D.c.commune_code, func.max(D.c.last_push_at))
+                                       .group_by(D.c.commune_code)).all())
+        communes = sorted(set(dossiers) | set(mutations) | set(pushes))
+        return [{"commune": c, "dossiers": int(dossiers.get(c, 0)),
+                 "events": int(events.get(c) or 0), "mutations": int(mutations.get(c, 0)),
+                 "last_push_at": pushes[c].isoformat() + "Z" if pushes.get(c) else None}
+                for c in communes]
+
+    def mutation_ids(self) -> list[str]:
+        """Every stored mutation id (tests and the soak check 'exactly once' with it)."""
+        with self.engine.connect() as conn:
+            return [r[0] for r in conn.execute(select(M.c.mutation_id))]
+
+
+def _rejected(rid: Any, seq: Any, code: str, message: str) -> dict[str, Any]:
+    return {"seq": seq, "id": rid, "result": REJECTED, "code": code, "message": message}
+
+
+def _change_json(row: dict[str, Any]) -> dict[str, Any]:
+    data = row["data"]
+    return {"seq": row["seq"], "change_id": row["change_id"], "dossier_code": row["dossier_code"],
+            "kind": row["kind"], "base_status": row["base_status"], "status": row["status"],
+            "data": orjson.loads(data) if isinstance(data, str) else data,
+            "at": row["created_at"].isoformat() + "Z"}

@@ -1,0 +1,207 @@
+"""What the desk (TUI) and the ``ccdesk sync`` commands call.
+
+* :func:`status` — ``SyncStatus``, the same data as ``sync status --json``; reads the local
+  database only, so it answers offline and at once.
+* :func:`run_once` — push then pull, returning a :class:`~sync.engine.RunResult` whose
+  ``exit_code`` follows the contract (0 synced, 10 partial, 20 network unavailable,
+  30 auth/revoked, 40 needs a human, 50 internal error). ``progress(done, total)`` is called from
+  the calling thread after each batch; the TUI runs this in a worker thread.
+* :func:`enroll` — exchange a one-time code for this device's enrolment.
+
+This module imports neither Textual nor httpx at import time: the engine (and httpx with it) is
+loaded only when a run starts, so the desk's first paint does not pay for it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlmodel import Session, func, select
+
+from ccdesk.models import Office
+from ccdesk.storage.outbox import utcnow
+from sync import outbox
+from sync.state import SyncConflict, SyncState
+
+if TYPE_CHECKING:
+    from ccdesk.services import Services
+    from sync.engine import EngineOptions, RunResult
+
+CLOCK_WARN_SECONDS = 300
+
+
+@dataclass(frozen=True)
+class SyncStatus:
+    commune: str
+    device_id: str
+    upstream: str
+    enrolled: bool
+    revoked: bool
+    training: bool
+    demo: bool
+    pending: int
+    in_flight: int
+    acked: int
+    quarantined: int
+    conflicts: int
+    oldest_pending_age_s: int | None
+    last_success_at: str | None
+    last_error: str
+    last_error_at: str | None
+    epoch: str
+    pull_cursor: int
+    clock_offset_s: float | None
+    clock_warning: bool
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() + "Z" if value else None
+
+
+def read_status(session: Session, now: datetime | None = None) -> SyncStatus:
+    """Build the status from one read transaction."""
+    now = now or utcnow()
+    office = session.get(Office, 1) or Office()
+    state = session.get(SyncState, 1) or SyncState()
+    counts = outbox.counts_by_state(session)
+    oldest = outbox.oldest_pending_time(session)
+    conflicts = session.exec(select(func.count()).select_from(SyncConflict)
+                             .where(SyncConflict.resolved_at.is_(None))).one()
+    offset = state.clock_offset_s
+    return SyncStatus(
+        commune=state.commune_code or office.commune_code,
+        device_id=state.device_id or office.device_id,
+        upstream=state.upstream_url, enrolled=state.enrolled_at is not None,
+        revoked=state.revoked,
+        training=office.is_training, demo=office.is_demo,
+        pending=counts[outbox.PENDING], in_flight=counts[outbox.IN_FLIGHT],
+        acked=counts[outbox.ACKED], quarantined=counts[outbox.QUARANTINED],
+        conflicts=int(conflicts),
+        oldest_pending_age_s=max(0, int((now - oldest).total_seconds())) if oldest else None,
+        last_success_at=_iso(state.last_success_at), last_error=state.last_error,
+        last_error_at=_iso(state.last_error_at), epoch=state.server_epoch,
+        pull_cursor=state.pull_cursor, clock_offset_s=offset,
+        clock_warning=offset is not None and abs(offset) > CLOCK_WARN_SECONDS)
+
+
+def status(services: Services) -> SyncStatus:
+    """This desk's sync status, from the local database only (offline, instant)."""
+    with services.db.session() as session:
+        return read_status(session)
+
+
+def make_engine(services: Services, options: EngineOptions | None = None):  # noqa: ANN201
+    from sync.engine import SyncEngine
+
+    return SyncEngine(services.ctx, options=options)
+
+
+def run_once(services: Services, progress: Callable[[int, int], None] | None = None,
+             options: EngineOptions | None = None) -> RunResult:
+    """Push then pull once; see the module docstring for exit codes."""
+    return make_engine(services, options).run(progress=progress)
+
+
+class EnrollError(Exception):
+    """Enrolment failed; ``code`` is stable and ``exit_code`` follows the contract."""
+
+    def __init__(self, code: str, exit_code: int) -> None:
+        super().__init__(code)
+        self.code, self.exit_code = code, exit_code
+
+
+def enroll(services: Services, url: str, code: str) -> SyncState:
+    """Enrol this device at ``url`` with a one-time ``code``; the key pair is made here and
+    only its public half is sent. Re-enrolling (new code) replaces the credential."""
+    from sync import keys
+    from sync.client import AUTH, REFUSED, SyncClient, SyncFailure
+
+    office = services.office.get()
+    if office.is_training:
+        raise EnrollError("training", 40)
+    if not url.startswith(("https://", "http://")):
+        raise EnrollError("bad_url", 2)
+    with services.db.session() as session:
+        current = session.get(SyncState, 1)
+    # Keep the key of an earlier attempt with this code: a retry after a lost reply must match.
+    pem = current.private_key if current and current.private_key and not current.enrolled_at \
+        else keys.new_private_key()
+    _save_pending_key(services, pem, url)
+    try:
+        with SyncClient(url, office.device_id) as client:
+            reply = client.enroll(code.strip(), keys.public_of(pem), office.is_demo)
+    except SyncFailure as failure:
+        exit_code = {AUTH: 30, REFUSED: 30}.get(failure.kind, 20)
+        if failure.code in ("demo_refused",):
+            exit_code = 40
+        raise EnrollError(failure.code, exit_code) from failure
+    data = reply.data
+    if not isinstance(data, dict) or data.get("device_id") != office.device_id:
+        raise EnrollError("captive_portal", 20)
+
+    def work(session: Session) -> SyncState:
+        row = session.get(SyncState, 1) or SyncState(id=1)
+        row.upstream_url = url.rstrip("/")
+        row.device_id = office.device_id
+        row.commune_code = data["commune"]
+        row.private_key = pem
+        row.server_public_key = data.get("server_public_key", "")
+        row.server_epoch = data.get("epoch", "")
+        row.enrolled_at = utcnow()
+        row.revoked = False
+        row.last_error = ""
+        session.add(row)
+        office_row = session.get(Office, 1)
+        if office_row is not None and not office_row.commune_code:
+            office_row.commune_code = data["commune"]
+            session.add(office_row)
+        return row
+
+    return services.db.write(work)
+
+
+def _save_pending_key(services: Services, pem: str, url: str) -> None:
+    def work(session: Session) -> None:
+        row = session.get(SyncState, 1) or SyncState(id=1)
+        if row.enrolled_at is None or row.upstream_url != url.rstrip("/"):
+            row.private_key = pem
+            row.enrolled_at = None
+        session.add(row)
+
+    services.db.write(work)
+
+
+def explain(code: str, lang: str | None = None) -> tuple[str, str]:
+    """The user's-language message and one-line fix hint for a stable error code."""
+    from ccdesk.i18n import catalogue, get_language, t
+
+    lang = lang or get_language()
+    known = catalogue(lang)
+    params: dict[str, object] = {"code": code}
+    key = code
+    if code.startswith("http_") and code[5:].isdigit():
+        key, params["status"] = "server_error", code[5:]
+    if f"sync.err.{key}" not in known:
+        key = "internal"
+    hint = t(f"sync.hint.{key}", lang=lang) if f"sync.hint.{key}" in known else ""
+    return t(f"sync.err.{key}", lang=lang, **params), hint
+
+
+def probe(url: str, timeout: float = 3.0) -> bool:
+    """A cheap reachability probe (TCP connect to the upstream), for ``sync watch`` (F10)."""
+    import socket
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    try:
+        with socket.create_connection((parts.hostname or "", port), timeout=timeout):
+            return True
+    except OSError:
+        return False

@@ -1,0 +1,56 @@
+"""A damaged database through the real ``ccdesk`` command line: a clear message naming the newest
+good backup, never a traceback; then ``ccdesk restore`` brings the desk back."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+from ccdesk.storage import backup as bk
+from tests.reliability.conftest import PINS, Desk, intake, run_ccdesk
+from tests.reliability.test_backup import _damage_pages
+
+
+def _prepare(desk: Desk) -> tuple[str, Path]:
+    code = intake(desk, desk.actor("off1"))
+    good = bk.take_backup(desk.db_path, desk.paths.backups_dir, now=datetime(2026, 11, 22, 7))
+    broken = bk.take_backup(desk.db_path, desk.paths.backups_dir,
+                            now=datetime(2026, 11, 23, 7))
+    _damage_pages(broken)  # the newest copy is bad too: the message must skip it
+    desk.services.close()  # last connection: the WAL is checkpointed into the file
+    return code, good
+
+
+def test_damaged_pages_give_a_message_with_the_newest_good_backup(desk: Desk) -> None:
+    code, good = _prepare(desk)
+    _damage_pages(desk.db_path)
+    home = desk.paths.data_dir.parent
+    result = run_ccdesk(["--lang", "en", "catalog", "list"], home)
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr and "Traceback" not in result.stdout
+    assert "damaged or unreadable" in result.stderr
+    assert str(good) in result.stderr
+    # Vietnamese (the default) says the same in Vietnamese.
+    result_vi = run_ccdesk(["audit", "--since", "01/11/2026"], home)
+    assert result_vi.returncode == 2
+    assert "bị hỏng" in result_vi.stderr and str(good) in result_vi.stderr
+    assert "Traceback" not in result_vi.stderr
+
+    restored = run_ccdesk(["--lang", "en", "restore", str(good), "--yes"], home)
+    assert restored.returncode == 0, restored.stderr
+    assert "Restored" in restored.stdout
+    aside = [b for b in bk.list_backups(desk.paths.backups_dir) if b.kind == bk.DAMAGED]
+    assert len(aside) == 1
+    listed = run_ccdesk(["--lang", "en", "audit", "--dossier", code, "--json", "--as", "lead1"],
+                        home, env={"CCDESK_PIN": PINS["lead1"]})
+    assert listed.returncode == 0, listed.stderr
+    assert '"action": "accept"' in listed.stdout
+
+
+def test_a_file_that_is_not_a_database_gives_a_message_not_a_traceback(desk: Desk) -> None:
+    _code, good = _prepare(desk)
+    desk.db_path.write_bytes(b"this is not a database at all " * 400)
+    result = run_ccdesk(["--lang", "en", "officer", "list"], desk.paths.data_dir.parent)
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert "damaged or unreadable" in result.stderr and str(good) in result.stderr

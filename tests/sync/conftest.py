@@ -1,0 +1,56 @@
+"""Fixtures: district servers (SQLite, and PostgreSQL when reachable), desks, enrolment."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from sync.server.store import DistrictStore
+from tests.sync.helpers import Desk, PgSchema, ServerThread, make_desk, pg_url
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.pg)])
+def district_url(request: pytest.FixtureRequest, tmp_path) -> Iterator[str]:  # noqa: ANN001
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path}/district.sqlite3"
+        return
+    base = pg_url()
+    if base is None:
+        pytest.skip("PostgreSQL not reachable at CCDESK_TEST_PG_URL or 127.0.0.1:5432/test")
+    schema = PgSchema(base)
+    schema.create()
+    try:
+        yield schema.url
+    finally:
+        schema.drop()
+
+
+@pytest.fixture
+def sqlite_url(tmp_path) -> str:  # noqa: ANN001
+    return f"sqlite:///{tmp_path}/district.sqlite3"
+
+
+@pytest.fixture
+def server(district_url: str) -> Iterator[ServerThread]:
+    store = DistrictStore.open(district_url, accept_demo=False)
+    srv = ServerThread(store)
+    yield srv
+    srv.stop()
+    store.engine.dispose()
+
+
+@pytest.fixture
+def sqlite_server(sqlite_url: str) -> Iterator[ServerThread]:
+    store = DistrictStore.open(sqlite_url)
+    srv = ServerThread(store)
+    yield srv
+    srv.stop()
+    store.engine.dispose()
+
+
+@pytest.fixture
+def desk(tmp_path) -> Iterator[Desk]:  # noqa: ANN001
+    d = make_desk(tmp_path / "desk")
+    yield d
+    d.close()

@@ -1,0 +1,205 @@
+"""Shared helpers of the sync tests: a real district server on a free 127.0.0.1 port, real desk
+databases with real intakes, and the invariants of sync.md checked against both sides."""
+
+from __future__ import annotations
+
+import os
+import socket
+import sqlite3
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+import uvicorn
+
+from ccdesk.domain.lifecycle import Action
+from ccdesk.paths import Paths
+from ccdesk.services import SYSTEM, Actor, Services
+from ccdesk.services.intake import Applicant, ChecklistEntry, Decision, IntakeRequest
+from ccdesk.services.office import OfficeSettings
+from sync.server.app import create_app
+from sync.server.store import DistrictStore
+
+CATALOG = Path(__file__).resolve().parents[2] / "ccdesk" / "data" / "catalog.toml"
+PG_DEFAULT = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+COMMUNE = "26734"
+
+
+def free_socket() -> socket.socket:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    return sock
+
+
+class ServerThread:
+    """uvicorn serving a :class:`DistrictStore` in a thread, on a socket we bound ourselves."""
+
+    def __init__(self, store: DistrictStore, port: int = 0) -> None:
+        self.store = store
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind(("127.0.0.1", port))
+        self.port = self.sock.getsockname()[1]
+        config = uvicorn.Config(create_app(store), log_level="warning", lifespan="off",
+                                access_log=False)
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self.sock]},
+                                       daemon=True)
+        self.thread.start()
+        deadline = time.monotonic() + 10
+        while not self.server.started:
+            if time.monotonic() > deadline:
+                raise RuntimeError("server did not start")
+            time.sleep(0.01)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
+        self.sock.close()
+
+
+def pg_url() -> str | None:
+    """A reachable PostgreSQL URL, or None."""
+    url = os.environ.get("CCDESK_TEST_PG_URL", PG_DEFAULT)
+    try:
+        import psycopg
+
+        dsn = url.replace("postgresql+psycopg://", "postgresql://")
+        with psycopg.connect(dsn, connect_timeout=2):
+            return url
+    except Exception:   # noqa: BLE001 - any failure means "not reachable"
+        return None
+
+
+@dataclass
+class PgSchema:
+    """A private schema per test so runs never see each other's rows."""
+
+    base: str
+    name: str = field(default_factory=lambda: "t_" + uuid.uuid4().hex[:12])
+
+    @property
+    def url(self) -> str:
+        sep = "&" if "?" in self.base else "?"
+        return f"{self.base}{sep}options=-csearch_path%3D{self.name}"
+
+    def _run(self, sql: str) -> None:
+        import psycopg
+
+        dsn = self.base.replace("postgresql+psycopg://", "postgresql://")
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            conn.execute(sql)
+
+    def create(self) -> None:
+        self._run(f"CREATE SCHEMA {self.name}")
+
+    def drop(self) -> None:
+        self._run(f"DROP SCHEMA IF EXISTS {self.name} CASCADE")
+
+
+@dataclass
+class Desk:
+    """A commune desk database with the catalogue loaded and one lead officer."""
+
+    root: Path
+    services: Services
+    actor: object
+
+    @property
+    def db_path(self) -> Path:
+        return self.services.db.path
+
+    def intake(self, n: int = 1, *, events: bool = False) -> list[str]:
+        codes = []
+        for i in range(n):
+            req = IntakeRequest("1.004873", Applicant("Đặng Văn Đức", f"0010850{i % 100000:05d}",
+                                                      phone="0912 345 678"),
+                                [ChecklistEntry(1, True)], fee_amount=5000)
+            code = self.services.intake.submit(self.actor, req, Decision.ACCEPT).dossier.code
+            if events:
+                self.services.dossiers.act(self.actor, code, Action.START)
+            codes.append(code)
+        return codes
+
+    def act(self, code: str, action: Action, **kw: object) -> None:
+        self.services.dossiers.act(self.actor, code, action, **kw)
+
+    def outbox(self) -> list[tuple[int, str, str, str]]:
+        con = sqlite3.connect(self.db_path)
+        try:
+            return con.execute("SELECT device_seq, mutation_id, state, last_error FROM outbox "
+                               "ORDER BY device_seq").fetchall()
+        finally:
+            con.close()
+
+    def close(self) -> None:
+        self.services.close()
+
+
+_TEMPLATES: dict[bool, Path] = {}
+
+
+def _template(root: Path, training: bool) -> Path:
+    """One fully set-up desk database per test session (catalogue import and argon2 are slow);
+    each desk is a copy with its own device id."""
+    if training not in _TEMPLATES:
+        import tempfile
+
+        base = Path(tempfile.mkdtemp(prefix="ccdesk-sync-template-"))
+        paths = Paths(base / "data", base / "config")
+        services = Services.open(paths.default_db, paths, training=training)
+        services.office.update(SYSTEM, OfficeSettings(
+            "UBND XÃ AN PHÚ", "TRUNG TÂM PHỤC VỤ HÀNH CHÍNH CÔNG", "000.17.22.H56", "An Phú",
+            commune_code=COMMUNE), complete_setup=True)
+        services.catalog.import_catalog(services.catalog.check_file(CATALOG))
+        services.officers.add(SYSTEM, "lan", "Nguyễn Thị Lan", "lead", "1234")
+        services.close()
+        _TEMPLATES[training] = paths.default_db
+    return _TEMPLATES[training]
+
+
+def make_desk(root: Path, *, commune: str = COMMUNE, agency: str = "000.17.22.H56",
+              clock: object = None, demo: bool = False, training: bool = False) -> Desk:
+    template = _template(root, training)
+    paths = Paths(root / "data", root / "config")
+    paths.data_dir.mkdir(parents=True, exist_ok=True)
+    src = sqlite3.connect(template)
+    dst = sqlite3.connect(paths.default_db)
+    src.backup(dst)
+    dst.execute("UPDATE office SET device_id=?, commune_code=?, agency_code=?, is_demo=?",
+                (str(uuid.uuid4()), commune, agency, demo))
+    dst.commit()
+    dst.close()
+    src.close()
+    services = Services.open(paths.default_db, paths, clock=clock or datetime.now,
+                             training=training)
+    officer_id = sqlite3.connect(paths.default_db).execute(
+        "SELECT id FROM officer WHERE username='lan'").fetchone()[0]
+    return Desk(root, services, Actor(officer_id=officer_id, username="lan", role="lead"))
+
+
+def assert_invariants(desk: Desk, store: DistrictStore, *, after_crash: bool = False) -> None:
+    """sync.md: every mutation id on the server exactly once; every client row acked or held
+    with a reason; nothing acked without the server having it. Right after a crash, rows may
+    still be in flight (the next run returns them to pending)."""
+    server_ids = store.mutation_ids()
+    assert len(server_ids) == len(set(server_ids))
+    server = set(server_ids)
+    rows = desk.outbox()
+    assert rows, "the desk wrote no outbox rows"
+    for seq, mutation_id, state, reason in rows:
+        if state == "acked":
+            assert mutation_id in server, f"seq {seq} acked but not on the server"
+        elif state in ("quarantined", "conflict"):
+            assert reason, f"seq {seq} held without a reason"
+        else:
+            allowed = ("pending", "in_flight") if after_crash else ("pending",)
+            assert state in allowed, f"seq {seq} left {state}"

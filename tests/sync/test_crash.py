@@ -1,0 +1,199 @@
+"""kill -9 of the client (a real subprocess) at each crash point and at random times, two pushes
+at once, a server restored from a backup, and USB bundles imported twice or killed half-way."""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import orjson
+import pytest
+
+from sync import service
+from sync.bundle import export_bundle, import_ack, import_bundle
+from sync.engine import Backoff, EngineOptions, SyncEngine
+from sync.server.store import DistrictStore
+from tests.sync.faultproxy import FaultProxy, Link
+from tests.sync.helpers import Desk, ServerThread, assert_invariants
+
+FAST = EngineOptions(backoff=Backoff(base=0.01, cap=0.05), max_attempts=5, lock_wait=20)
+
+
+def cli(desk: Desk, *args: str, env: dict[str, str] | None = None) -> subprocess.Popen:
+    full_env = dict(os.environ, CCDESK_HOME=str(desk.root), CCDESK_LANG="en", **(env or {}))
+    full_env.pop("CCDESK_DB", None)
+    return subprocess.Popen([sys.executable, "-m", "ccdesk.cli", *args], env=full_env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+
+@pytest.fixture
+def proxy(server: ServerThread) -> Iterator[FaultProxy]:
+    p = FaultProxy(server.port)
+    yield p
+    p.stop()
+
+
+def enrol(desk: Desk, server: ServerThread, url: str) -> None:
+    service.enroll(desk.services, url, server.store.issue_enroll_code("26734"))
+
+
+def finish(desk: Desk, server: ServerThread) -> None:
+    result = SyncEngine(desk.services.ctx, options=FAST).push()
+    assert result.exit_code == 0, result
+    assert_invariants(desk, server.store)
+    assert {s for *_x, s, _r in desk.outbox()} == {"acked"}
+    assert sorted(server.store.mutation_ids()) == sorted(m for _s, m, *_x in desk.outbox())
+
+
+@pytest.mark.parametrize("point", ["after_mark", "after_reply"])
+def test_kill_at_crash_point(point: str, desk: Desk, server: ServerThread) -> None:
+    desk.intake(6, events=True)
+    enrol(desk, server, server.url)
+    proc = cli(desk, "sync", "push", env={"CCDESK_SYNC_CRASH_AT": point})
+    proc.wait(60)
+    assert proc.returncode == -signal.SIGKILL
+    states = {s for *_x, s, _r in desk.outbox()}
+    assert states == {"in_flight"}
+    on_server = len(server.store.mutation_ids())
+    assert on_server == (12 if point == "after_reply" else 0)
+    finish(desk, server)
+
+
+def test_kill_mid_request(desk: Desk, server: ServerThread, proxy: FaultProxy) -> None:
+    desk.intake(5)
+    enrol(desk, server, proxy.url)
+    proxy.add("hold", "POST /api/sync/v1/batches")
+    proc = cli(desk, "sync", "push")
+    assert proxy.forwarded.wait(60), "the request never reached the server"
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(10)
+    proxy.release()
+    finish(desk, server)
+
+
+def test_kill_at_random_times(desk: Desk, server: ServerThread, proxy: FaultProxy) -> None:
+    rng = random.Random(7)
+    desk.intake(40, events=True)
+    enrol(desk, server, proxy.url)
+    # A slow link and small batches so that the kills land at different moments.
+    proxy.link = Link(bandwidth_bps=200_000, rtt_s=0.05)
+    con = sqlite3.connect(desk.db_path)
+    con.execute("UPDATE sync_state SET batch_bytes=2048")
+    con.commit()
+    con.close()
+    for _ in range(3):
+        proc = cli(desk, "sync", "push")
+        time.sleep(rng.uniform(0.8, 2.0))
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(10)
+        assert_invariants(desk, server.store, after_crash=True)
+    proxy.link = None
+    finish(desk, server)
+
+
+def test_two_pushes_at_once(desk: Desk, server: ServerThread, proxy: FaultProxy) -> None:
+    desk.intake(20, events=True)
+    enrol(desk, server, proxy.url)
+    proxy.link = Link(rtt_s=0.1)
+    procs = [cli(desk, "sync", "push", "--json") for _ in range(2)]
+    outs = [orjson.loads(p.communicate(timeout=120)[0]) for p in procs]
+    assert sorted(p.returncode for p in procs) == [0, 0]
+    assert sum(o["records_sent"] for o in outs) == 40      # nothing sent twice
+    assert_invariants(desk, server.store)
+
+
+def test_server_restored_from_backup(tmp_path: Path, desk: Desk) -> None:
+    db_file = tmp_path / "district.sqlite3"
+    store = DistrictStore.open(f"sqlite:///{db_file}")
+    srv = ServerThread(store)
+    proxy = FaultProxy(srv.port)
+    try:
+        enrol(desk, srv, proxy.url)
+        desk.intake(5)
+        engine = SyncEngine(desk.services.ctx, options=FAST)
+        assert engine.push().exit_code == 0
+        backup = tmp_path / "backup.sqlite3"
+        src, dst = sqlite3.connect(db_file), sqlite3.connect(backup)
+        src.backup(dst)
+        src.close()
+        dst.close()
+        desk.intake(4)
+        assert engine.push().exit_code == 0
+        # Disaster: the district restores last night's backup.
+        srv.stop()
+        store.engine.dispose()
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{db_file}{suffix}").unlink(missing_ok=True)
+        backup.rename(db_file)
+        store = DistrictStore.open(f"sqlite:///{db_file}")
+        srv = ServerThread(store)
+        proxy.upstream_port = srv.port
+        assert len(store.mutation_ids()) == 5
+        result = engine.push()
+        assert (result.exit_code, result.resent_after_restore, result.acked) == (0, 4, 4)
+        assert_invariants(desk, store)
+        assert len(store.mutation_ids()) == 9
+        # The admin starts a new epoch after the restore: the desk checks again, resends nothing
+        # the server already has, and its pull cursor starts over.
+        store.set_epoch()
+        result = engine.run()
+        assert (result.exit_code, result.resent_after_restore) == (0, 0)
+        assert service.status(desk.services).epoch == store.epoch
+    finally:
+        proxy.stop()
+        srv.stop()
+
+
+def test_bundle_imported_twice(tmp_path: Path, desk: Desk, server: ServerThread) -> None:
+    desk.intake(7, events=True)
+    enrol(desk, server, server.url)
+    bundle, count, first, last = export_bundle(desk.services.db, tmp_path / "usb")
+    assert (count, first, last) == (14, 1, 14)
+    assert bundle.name.startswith("26734_")
+    assert {s for *_x, s, _r in desk.outbox()} == {"pending"}   # exporting changes no state
+    ack1 = import_bundle(server.store, bundle.read_bytes())
+    ack2 = import_bundle(server.store, bundle.read_bytes())
+    assert orjson.loads(orjson.loads(ack1)["ack"])["results"] == \
+        orjson.loads(orjson.loads(ack2)["ack"])["results"]
+    assert len(server.store.mutation_ids()) == 14
+    counts = import_ack(desk.services.db, ack2)
+    assert counts == {"acked": 14, "quarantined": 0, "conflicts": 0}
+    assert_invariants(desk, server.store)
+    # A tampered ack is refused.
+    from sync.bundle import BundleError
+
+    forged = orjson.loads(ack1)
+    forged["ack"] = forged["ack"].replace("applied", "rejected")
+    with pytest.raises(BundleError):
+        import_ack(desk.services.db, orjson.dumps(forged))
+
+
+def test_bundle_import_killed_half_way(tmp_path: Path, desk: Desk, server: ServerThread,
+                                       district_url: str) -> None:
+    desk.intake(10, events=True)
+    enrol(desk, server, server.url)
+    bundle, count, *_ = export_bundle(desk.services.db, tmp_path / "usb")
+    env = dict(os.environ, CCDESK_HOME=str(tmp_path / "district-home"),
+               CCDESK_DISTRICT_CRASH_AFTER_CHUNK="2")
+    args = [sys.executable, "-m", "ccdesk.cli", "district", "import", str(bundle),
+            "--db", district_url, "--chunk-records", "6"]
+    killed = subprocess.run(args, env=env, capture_output=True, timeout=60)
+    assert killed.returncode == -signal.SIGKILL
+    assert len(server.store.mutation_ids()) == 12            # two chunks of six committed
+    env.pop("CCDESK_DISTRICT_CRASH_AFTER_CHUNK")
+    done = subprocess.run(args, env=env, capture_output=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    ack_file = Path(f"{bundle}.ack.json")
+    imported = cli(desk, "sync", "import-ack", str(ack_file))
+    out, err = imported.communicate(timeout=60)
+    assert imported.returncode == 0, err
+    assert b"20 acknowledged" in out
+    assert_invariants(desk, server.store)
+    assert {s for *_x, s, _r in desk.outbox()} == {"acked"}
