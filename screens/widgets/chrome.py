@@ -47,7 +47,10 @@ class KeyBar(Static):
     def _render_keys(self) -> None:
         parts: list[str] = []
         seen: set[str] = set()
-        for key, active in self.screen.active_bindings.items():
+        # The screen's own keys first, then the app's (areas, help), up to MAX_KEYS.
+        ordered = sorted(self.screen.active_bindings.items(),
+                         key=lambda item: item[1].node is self.app)
+        for key, active in ordered:
             binding = active.binding
             if not binding.show or binding.action in seen or not active.enabled:
                 continue

@@ -13,6 +13,7 @@ from ccdesk.services.intake import Applicant, ChecklistEntry, Decision, IntakeRe
 from screens.dossier import DossierScreen
 from screens.modals.action import ActionModal, ActionPicker
 from screens.modals.confirm import ConfirmModal
+from screens.modals.form_preview import FormPreview
 from screens.modals.rating import RatingModal
 from tests.ui.conftest import SIZE
 from tests.ui.helpers import settle, type_into, wait_for_screen
@@ -55,7 +56,10 @@ async def test_whole_dossier_through_the_app(services, actor) -> None:
         await pilot.press("space")  # tick the first document only
         await pilot.press("f8")
         await settle(pilot)
-        await pilot.press("f6", "y")  # request a supplement
+        await pilot.press("f6", "y")  # request a supplement: Mẫu 02 is shown
+        await wait_for_screen(pilot, FormPreview)
+        await pilot.press("escape")
+        await wait_for_screen(pilot, DossierScreen)
         await settle(pilot)
         screen = app.screen
         assert isinstance(screen, DossierScreen)
