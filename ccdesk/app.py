@@ -34,9 +34,34 @@ if TYPE_CHECKING:
 
 STYLES = Path(__file__).resolve().parent.parent / "screens" / "styles"
 
-# Top-level areas (Textual modes) and the key that opens each; F-keys travel over SSH and in
-# browsers, unlike ctrl/alt combinations.
-AREAS: dict[str, str] = {"home": "f3", "intake": "f2", "settings": "f9"}
+
+
+class DeskSync:
+    """The sync engine as the screens see it (``SyncPort``); ``sync`` loads on first use."""
+
+    def __init__(self, services: Services) -> None:
+        self.services = services
+
+    def status(self):  # noqa: ANN201 - sync.service.SyncStatus
+        from sync import service
+
+        return service.status(self.services)
+
+    def run(self, progress: Callable[[int, int], None]):  # noqa: ANN201 - RunResult
+        from sync import service
+
+        return service.run_once(self.services, progress)
+
+    def explain(self, code: str) -> tuple[str, str]:
+        from sync import service
+
+        return service.explain(code)
+
+    def online(self) -> bool | None:
+        from sync import service
+
+        url = service.status(self.services).upstream or self.services.config.upstream_url
+        return service.probe(url, timeout=2.0) if url else None
 
 
 class DeskApp(App[int]):
@@ -50,7 +75,10 @@ class DeskApp(App[int]):
         Binding("f1", "help", "tui.key.help", id="help"),
         Binding("f2", "area('intake')", "tui.key.intake", id="intake"),
         Binding("f3", "area('home')", "tui.key.home", id="home"),
-        Binding("f9", "area('settings')", "tui.key.settings", id="settings"),
+        Binding("f4", "area('register')", "tui.key.register", id="register"),
+        Binding("f5", "area('reports')", "tui.key.reports", id="reports", show=False),
+        Binding("f6", "area('sync')", "tui.key.sync", id="sync", show=False),
+        Binding("f9", "area('settings')", "tui.key.settings", id="settings", show=False),
         Binding("f10", "quit", "tui.key.quit", id="quit", show=False),
         Binding("ctrl+q", "quit", "tui.key.quit", id="quit_ctrl", show=False, priority=True),
     ]
@@ -62,6 +90,7 @@ class DeskApp(App[int]):
         self.training = training
         self.actor: Actor | None = actor
         self.config_path = config_path or services.paths.config_file
+        self.sync = DeskSync(services)
         self.theme = services.config.theme if services.config.theme in self.available_themes \
             else "textual-dark"
         for mode, factory in self._mode_factories().items():
@@ -69,11 +98,17 @@ class DeskApp(App[int]):
 
     def _mode_factories(self) -> dict[str, Callable[[], Screen]]:
         from screens.intake_procedure import ProcedureStep
+        from screens.register import RegisterScreen
+        from screens.reports import ReportsScreen
         from screens.settings import SettingsScreen
+        from screens.sync import SyncScreen
 
         return {
-            "home": lambda: HomeScreen(self.services),
+            "home": lambda: HomeScreen(self.services, self.sync),
             "intake": lambda: ProcedureStep(self.services),
+            "register": lambda: RegisterScreen(self.services),
+            "reports": lambda: ReportsScreen(self.services),
+            "sync": lambda: SyncScreen(self.services, self.sync),
             "settings": lambda: SettingsScreen(self.services, self.config_path),
         }
 

@@ -11,11 +11,14 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Button, Input, Label, Static
 
 from ccdesk.domain.errors import CcdeskError
+from ccdesk.domain.lifecycle import Regime
+from ccdesk.forms.kinds import FormKind, form_id_of
 from ccdesk.i18n import fmt_datetime, t
 from ccdesk.services.intake import Decision, IntakeResult, MissingItem
 from screens.base import DeskScreen
 from screens.intake_draft import IntakeDraft
 from screens.modals.confirm import ConfirmModal
+from screens.modals.form_preview import FormPreview
 from screens.widgets.field import FormField
 
 
@@ -119,7 +122,13 @@ class DecisionStep(DeskScreen):
         base = self.app.screen
         if hasattr(base, "reset"):
             base.reset()
-        self.app.push_screen(DossierScreen(self.services, result.dossier.code))
+        dossier = result.dossier
+        self.app.push_screen(DossierScreen(self.services, dossier.code))
+        # The slip (or the supplement request / refusal) to hand to the citizen.
+        kind = {"received": FormKind.SLIP, "waiting_supplement": FormKind.SUPPLEMENT,
+                "refused": FormKind.REFUSAL}[dossier.status]
+        self.app.push_screen(FormPreview(self.services, self.actor, dossier.code,
+                                         form_id_of(kind, Regime(dossier.regime))))
 
     def action_back(self) -> None:
         self.dismiss()

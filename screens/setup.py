@@ -10,9 +10,9 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from textual import on, work
+from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
-from textual.app import ComposeResult
 from textual.widgets import Button, Input, Label, Select
 
 from ccdesk.domain.errors import CcdeskError, ValidationError

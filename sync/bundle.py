@@ -58,7 +58,7 @@ def export_bundle(db: Database, out_dir: Path) -> tuple[Path, int, int, int] | N
     if not rows:
         return None
     lines = b"\n".join(protocol.dumps(protocol.record_of(
-        r.seq, r.mutation_id, r.op, r.entity_id, r.client_time.isoformat(), r.payload))
+        r.seq, r.mutation_id, r.op, r.entity_id, r.client_time, r.payload))
         for r in rows) + b"\n"
     records = gzip.compress(lines, compresslevel=9, mtime=0)
     manifest = protocol.dumps({
@@ -181,7 +181,9 @@ def import_bundle(store: DistrictStore, data: bytes, chunk_records: int = CHUNK)
             reply = store.apply_batch(device, body, digest)
         except DistrictError as exc:
             raise BundleError(exc.code, exc.message) from exc
-        results.extend(reply["results"])
+        ids = {r.get("seq"): r.get("id") for r in chunk if isinstance(r, dict)}
+        # The ack names every mutation id, so the desk acks exactly the rows the district has.
+        results.extend(dict(r, id=r.get("id") or ids.get(r.get("seq"))) for r in reply["results"])
         if os.environ.get(CRASH_ENV) == str(n + 1):
             import signal
 

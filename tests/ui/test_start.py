@@ -1,0 +1,100 @@
+"""First-run setup, login, and the training sandbox."""
+
+from __future__ import annotations
+
+import sqlite3
+
+from textual.widgets import Input, Select
+
+from ccdesk.app import DeskApp
+from ccdesk.services import SYSTEM
+from ccdesk.training import TRAINEE_PIN, TRAINEE_USERNAME, open_sandbox
+from screens.home import HomeScreen
+from screens.login import LoginScreen
+from screens.setup import SetupScreen
+from screens.widgets.chrome import TrainingBanner
+from screens.widgets.field import FormField
+from tests.ui.conftest import PIN, SIZE
+from tests.ui.helpers import settle, type_into
+
+
+async def test_first_run_setup_then_login(empty_services) -> None:
+    app = DeskApp(empty_services)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        assert isinstance(app.screen, SetupScreen)
+        answers = {"governing_body": "UBND XÃ AN PHÚ",
+                   "unit_name": "TRUNG TÂM PHỤC VỤ HÀNH CHÍNH CÔNG",
+                   "agency_code": "bad code!", "place_name": "An Phú", "username": "lan",
+                   "full_name": "Nguyễn Thị Lan", "pin": PIN, "pin_again": PIN}
+        for name, value in answers.items():
+            await type_into(pilot, f"#{name}", value)
+        await pilot.press("f8")
+        await settle(pilot)
+        assert isinstance(app.screen, SetupScreen)  # the bad agency code is refused at its field
+        assert app.screen.query_one("#field-agency_code", FormField).error_text
+        await type_into(pilot, "#agency_code", "000.17.22.H56")
+        await pilot.press("f8")
+        await settle(pilot)
+        assert isinstance(app.screen, LoginScreen)
+        await type_into(pilot, "#pin", "9999")
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, LoginScreen)
+        assert "không đúng" in app.screen.query_one("#field-pin", FormField).error_text
+        await type_into(pilot, "#pin", PIN)
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, HomeScreen)
+        assert app.actor is not None and app.actor.username == "lan"
+    db = sqlite3.connect(empty_services.db.path)
+    assert db.execute("select governing_body, agency_code, setup_done, regime from office"
+                      ).fetchone() == ("UBND XÃ AN PHÚ", "000.17.22.H56", 1, "2025")
+    assert db.execute("select username, role from officer").fetchall() == [("lan", "lead")]
+    assert db.execute("select count(*) from procedure").fetchone()[0] > 5
+    assert ("login.failed",) in db.execute("select action from auditlog").fetchall()
+
+
+async def test_login_picks_among_officers(services) -> None:
+    services.officers.add(SYSTEM, "minh", "Phạm Văn Minh", "officer", "1357")
+    app = DeskApp(services)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        assert isinstance(app.screen, LoginScreen)
+        app.screen.query_one("#pin", Input).focus()
+        await pilot.press("enter")  # PIN before choosing an officer
+        await settle(pilot)
+        assert app.screen.query_one("#field-username", FormField).error_text
+        app.screen.query_one("#officer", Select).value = "minh"
+        await type_into(pilot, "#pin", "1357")
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, HomeScreen)
+        assert app.actor.username == "minh"
+
+
+async def test_training_sandbox_is_marked_and_never_synced(paths) -> None:
+    sandbox = open_sandbox(paths)
+    try:
+        services = sandbox.services
+        assert services.office.get().is_training
+        app = DeskApp(services, training=True)
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.pause()
+            assert app.screen.query(TrainingBanner)
+            app.screen.query_one("#officer", Select).value = TRAINEE_USERNAME
+            await type_into(pilot, "#pin", TRAINEE_PIN)
+            await pilot.press("enter")
+            await settle(pilot)
+            assert isinstance(app.screen, HomeScreen)
+            assert app.screen.query(TrainingBanner)
+            await pilot.press("f2")
+            await settle(pilot)
+            assert app.screen.query(TrainingBanner)
+            assert app.screen.query_one("#procedure-query", Input)
+        db = sqlite3.connect(services.db.path)
+        assert db.execute("select count(*) from outbox").fetchone() == (0,)
+        root = sandbox.root
+    finally:
+        sandbox.close()
+    assert not root.exists()
