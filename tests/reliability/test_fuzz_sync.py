@@ -129,8 +129,6 @@ def _import_outcome(up: Upstream, data: bytes) -> None:
 @FUZZ
 @given(flips=st.lists(st.tuples(st.integers(0, 10**6), st.integers(1, 255)), min_size=1,
                       max_size=4), cut=st.one_of(st.none(), st.integers(0, 10**6)))
-@example(flips=[(6, 1)], cut=None)   # found: "encrypted" flag -> RuntimeError from zipfile
-@example(flips=[(8, 99)], cut=None)  # found: unknown compression -> NotImplementedError
 def test_fuzz_bundle_bytes(upstream: Upstream, flips: list[tuple[int, int]],
                            cut: int | None) -> None:
     data = bytearray(upstream.bundle)
@@ -138,6 +136,19 @@ def test_fuzz_bundle_bytes(upstream: Upstream, flips: list[tuple[int, int]],
         data[position % len(data)] ^= xor
     if cut is not None:
         data = data[: cut % (len(data) + 1)]
+    _import_outcome(upstream, bytes(data))
+
+
+@pytest.mark.parametrize(("offset", "value"), [
+    (8, 0x01),   # found by fuzzing: the "encrypted" flag -> RuntimeError from zipfile
+    (10, 0x63),  # found by fuzzing: an unknown compression method -> NotImplementedError
+    (6, 0x54),   # "version needed" 8.4 -> NotImplementedError
+])
+def test_damaged_zip_directory_entries_are_bad_bundles(upstream: Upstream, offset: int,
+                                                       value: int) -> None:
+    data = bytearray(upstream.bundle)
+    entry = data.index(b"PK\x01\x02")  # the first central-directory entry
+    data[entry + offset] = value
     _import_outcome(upstream, bytes(data))
 
 
