@@ -25,6 +25,7 @@ from typing import Any
 
 from sqlmodel import Session, func, select
 
+from ccdesk.domain.errors import StorageError
 from ccdesk.ids import uuid7
 from ccdesk.models import Office
 from ccdesk.services.context import DeskContext
@@ -182,6 +183,14 @@ class SyncEngine:
             self.log.write("stopped", error=stop.code, exit_code=result.exit_code)
         except LockBusy:
             result.exit_code, result.error = EXIT_PARTIAL, "locked"
+        except StorageError as err:
+            # The desk's own database (full disk, read-only, damaged): data is safe, a person
+            # must act; the same message the desk shows.
+            result.exit_code, result.error = EXIT_HUMAN, err.key.rsplit(".", 1)[-1]
+            self.log.write("stopped", error=result.error, exit_code=result.exit_code)
+        except Exception as exc:  # noqa: BLE001 - contract: 50 and a code, never a traceback
+            result.exit_code, result.error = EXIT_INTERNAL, f"internal:{type(exc).__name__}"
+            self.log.write("stopped", error=result.error, exit_code=result.exit_code)
         finally:
             result.pending = self._pending_count()
             result.seconds = round(time.monotonic() - started, 3)
@@ -489,7 +498,7 @@ class SyncEngine:
             return StopRun(EXIT_HUMAN, failure.code)
         if failure.kind in (RETRY, AMBIGUOUS):
             return StopRun(EXIT_NETWORK, failure.code)
-        return StopRun(50, failure.code)
+        return StopRun(EXIT_INTERNAL, failure.code)
 
     def _wait(self, attempt: int, retry_after: float | None) -> None:
         delay = self.options.backoff.delay(attempt, retry_after)

@@ -186,7 +186,9 @@ def explain(code: str, lang: str | None = None) -> tuple[str, str]:
     known = catalogue(lang)
     params: dict[str, object] = {"code": code}
     key = code
-    if code.startswith("http_") and code[5:].isdigit():
+    if code.startswith("internal:"):
+        key = "internal"
+    elif code.startswith("http_") and code[5:].isdigit():
         key, params["status"] = "server_error", code[5:]
     if f"sync.err.{key}" not in known:
         key = "internal"
