@@ -236,7 +236,8 @@ def bench_resume_and_status(dossiers: int = 500) -> None:
     status_in_process_ms = (time.perf_counter() - started) * 1000
     print(f"resume after kill -9 (exit {crashed.returncode}): restart to all {dossiers * 4} "
           f"records acked in {resume_s:.2f} s (exit {resumed.returncode}, "
-          f"{out['duplicates']} came back duplicate, {out['batches']} batch re-sent)")
+          f"{out['batches']} batches, {out['duplicates']} records already upstream "
+          "from the batch in flight at the kill)")
     print(f"sync status offline: {status_s:.2f} s as a CLI process (exit {status.returncode}), "
           f"{status_in_process_ms:.1f} ms in-process")
     services.close()
