@@ -203,7 +203,10 @@ class SyncEngine:
             result.exit_code, result.error = EXIT_INTERNAL, f"internal:{type(exc).__name__}"
             self.log.write("stopped", error=result.error, exit_code=result.exit_code)
         finally:
-            result.pending = self._pending_count()
+            try:
+                result.pending = self._pending_count()
+            except Exception:  # noqa: BLE001 - a broken database already set the outcome
+                result.pending = -1
             result.seconds = round(time.monotonic() - started, 3)
         return result
 
