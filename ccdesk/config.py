@@ -41,7 +41,17 @@ class Config:
             data = tomllib.loads(path.read_text(encoding="utf-8"))
         except tomllib.TOMLDecodeError as exc:
             raise ValidationError("core.err.toml_syntax", file=str(path), detail=str(exc)) from exc
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ValidationError("core.err.toml_syntax", file=str(path),
+                                  detail=type(exc).__name__) from exc
         known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
+        defaults = cls()
+        for key, value in known.items():
+            # A wrong type would only fail later, far from the file: say which key now.
+            expected = type(getattr(defaults, key))
+            if type(value) is not expected:
+                raise ValidationError("reliability.err.config_type", file=str(path), name=key,
+                                      expected=expected.__name__)
         config = cls(**known)
         config.hours()  # validate now, with the file's name in the message
         return config
@@ -61,7 +71,7 @@ class Config:
             cutoff = raw.get("same_day_cutoff", defaults.same_day_cutoff)
             return OfficeHours(_time(morning[0]), _time(morning[1]), _time(afternoon[0]),
                                _time(afternoon[1]), _time(cutoff))
-        except (TypeError, ValueError, IndexError) as exc:
+        except (TypeError, ValueError, IndexError, KeyError, AttributeError) as exc:
             raise ValidationError("core.err.office_hours", field="office_hours") from exc
 
 

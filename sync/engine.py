@@ -43,6 +43,7 @@ from sync.client import (
     timeouts,
 )
 from sync.inbox import apply_change
+from sync.joblog import JsonLineLog
 from sync.lock import LockBusy, SyncLock
 from sync.state import SyncAttempt, SyncConflict, SyncState
 
@@ -127,7 +128,8 @@ class SyncEngine:
     def __init__(self, ctx: DeskContext, *, options: EngineOptions | None = None,
                  client_factory: Callable[[SyncState], SyncClient] | None = None,
                  sleep: Callable[[float], None] = time.sleep,
-                 utc_clock: Callable[[], datetime] = utcnow) -> None:
+                 utc_clock: Callable[[], datetime] = utcnow,
+                 log_path: Path | None = None) -> None:
         self.ctx = ctx
         self.db = ctx.db
         self.options = options or EngineOptions()
@@ -135,6 +137,8 @@ class SyncEngine:
         self.utc_clock = utc_clock
         self._client_factory = client_factory or self._default_client
         self._deadline: float | None = None
+        self._preferred = protocol.DEFAULT_PREFERRED_BATCH_BYTES
+        self.log = JsonLineLog(log_path)
 
     # ---- public runs ----------------------------------------------------------------------
     def push(self, *, dry_run: bool = False,
@@ -175,6 +179,7 @@ class SyncEngine:
             result.error = stop.code
             result.exit_code = self._stop_code(stop, result)
             self._record_outcome(stop.code)
+            self.log.write("stopped", error=stop.code, exit_code=result.exit_code)
         except LockBusy:
             result.exit_code, result.error = EXIT_PARTIAL, "locked"
         finally:
@@ -243,23 +248,27 @@ class SyncEngine:
                         or protocol.DEFAULT_PREFERRED_BATCH_BYTES)
         hard_max = int(limits.get("max_batch_bytes") or protocol.DEFAULT_MAX_BATCH_BYTES)
         wire_target = min(state.batch_bytes or preferred, preferred)
+        self._preferred = preferred
         ratio = 8.0
         total = self._pending_count()
         done = 0
         if progress:
             progress(0, total)
+        buffer: list[outbox.OutboxRow] = []
         while True:
             if self._deadline is not None and time.monotonic() > self._deadline:
                 raise StopRun(EXIT_PARTIAL, "max_time")
-            with self.db.session() as session:
-                rows = outbox.pending_rows(session, self.options.max_records)
-            if not rows:
-                break
-            rows = self._drop_damaged(rows, result)
-            if not rows:
+            if not buffer:
+                with self.db.session() as session:
+                    buffer = outbox.pending_rows(session, self.options.max_records)
+                if not buffer:
+                    break
+                buffer = self._drop_damaged(buffer, result)
                 continue
-            batch, raw, wire = self._build(rows, state, wire_target, ratio, hard_max)
-            outcome = self._send_batch(client, batch, raw, wire, result)
+            batch_id, batch, raw, wire = self._build(buffer, state, wire_target, ratio,
+                                                     hard_max)
+            outcome = self._send_batch(client, batch_id, batch, raw, wire, result)
+            buffer = buffer[len(batch):] if outcome is not None else []
             if outcome is None:            # 413: halve and try again (F4)
                 if len(batch) == 1:
                     self.db.write(lambda s, seq=batch[0].seq: outbox.quarantine(
@@ -267,15 +276,11 @@ class SyncEngine:
                     result.quarantined += 1
                 wire_target = max(MIN_WIRE_TARGET // 2, len(wire) // 2)
                 continue
-            reply, rtt = outcome
+            _reply, wire_target = outcome
             ratio = max(1.0, len(raw) / max(1, len(wire)))
-            throughput = len(wire) / max(rtt, 1e-3)
-            wire_target = int(min(preferred, max(MIN_WIRE_TARGET,
-                                                 throughput * self.options.batch_seconds)))
             done += len(batch)
             if progress:
                 progress(min(done, total), max(total, done))
-            self._save_target(wire_target)
 
     def _drop_damaged(self, rows: list[outbox.OutboxRow],
                       result: RunResult) -> list[outbox.OutboxRow]:
@@ -291,7 +296,7 @@ class SyncEngine:
         return [row for row in rows if row.intact]
 
     def _build(self, rows: list[outbox.OutboxRow], state: SyncState, wire_target: int,
-               ratio: float, hard_max: int) -> tuple[list[outbox.OutboxRow], bytes, bytes]:
+               ratio: float, hard_max: int) -> tuple[str, list[outbox.OutboxRow], bytes, bytes]:
         """Take as many rows as fit ``wire_target`` compressed bytes (estimated by ``ratio``)."""
         budget = max(1, int(wire_target * ratio))
         while True:
@@ -303,14 +308,15 @@ class SyncEngine:
                     break
             batch = rows[:count]
             records = [protocol.record_of(r.seq, r.mutation_id, r.op, r.entity_id,
-                                          r.client_time.isoformat(), r.payload) for r in batch]
-            body = protocol.batch_body(uuid7(), state.device_id, state.commune_code,
+                                          r.client_time, r.payload) for r in batch]
+            batch_id = uuid7()
+            body = protocol.batch_body(batch_id, state.device_id, state.commune_code,
                                        self._is_demo(), records)
             body["seen_cursor"] = state.pull_cursor
             raw = protocol.dumps(body)
             wire = protocol.compress(raw, self.options.encoding)
             if len(wire) <= hard_max * 0.9 or count == 1:
-                return batch, raw, wire
+                return batch_id, batch, raw, wire
             budget = max(1, budget // 2)
 
     def _is_demo(self) -> bool:
@@ -318,11 +324,11 @@ class SyncEngine:
             office = session.get(Office, 1)
         return bool(office and office.is_demo)
 
-    def _send_batch(self, client: SyncClient, batch: list[outbox.OutboxRow], raw: bytes,
-                    wire: bytes, result: RunResult) -> tuple[Exchange, float] | None:
-        """Send one batch until it has a result; None on 413 (rows back to pending)."""
-        body = protocol.loads(raw)
-        batch_id = body["batch_id"]
+    def _send_batch(self, client: SyncClient, batch_id: str, batch: list[outbox.OutboxRow],
+                    raw: bytes, wire: bytes, result: RunResult) -> tuple[Exchange, int] | None:
+        """Send one batch until it has a result; None on 413 (rows back to pending). Returns
+        the reply and the next batch's size in wire bytes, sized to take ``batch_seconds`` at
+        the throughput just measured (small on 2G, large on a LAN)."""
         seqs = [row.seq for row in batch]
         digest = protocol.sha256_hex(wire)
         self.db.write(lambda s: outbox.mark_in_flight(s, seqs, batch_id))
@@ -359,12 +365,15 @@ class SyncEngine:
                 raise self._stop_for(failure) from failure
         crash_point("after_reply")
         result.bytes_received += reply.bytes_received
-        self._settle(batch, reply, raw, wire, result)
+        throughput = len(wire) / max(reply.rtt_s, 1e-3)
+        target = int(min(self._preferred, max(MIN_WIRE_TARGET,
+                                              throughput * self.options.batch_seconds)))
+        self._settle(batch, reply, raw, wire, result, target)
         result.batches += 1
-        return reply, reply.rtt_s
+        return reply, target
 
     def _settle(self, batch: list[outbox.OutboxRow], reply: Exchange, raw: bytes, wire: bytes,
-                result: RunResult) -> None:
+                result: RunResult, wire_target: int) -> None:
         by_seq = {r.get("seq"): r for r in reply.data["results"] if isinstance(r, dict)}
         batch_id = reply.data["batch_id"]
         now = utcnow()
@@ -403,9 +412,15 @@ class SyncEngine:
                                     rtt_ms=int(reply.rtt_s * 1000)))
             state = session.get(SyncState, 1)
             state.last_success_at = now
+            state.batch_bytes = wire_target
             session.add(state)
 
         self.db.write(work)
+        self.log.write("batch", batch_id=batch_id, first_seq=batch[0].seq,
+                       last_seq=batch[-1].seq, records=len(batch), bytes_raw=len(raw),
+                       bytes_wire=len(wire), http_status=reply.http_status, outcome="ok",
+                       rtt_ms=int(reply.rtt_s * 1000), acked=result.acked,
+                       quarantined=result.quarantined, conflicts=result.conflicts)
 
     # ---- pull -----------------------------------------------------------------------------
     def _pull(self, client: SyncClient, state: SyncState, result: RunResult) -> None:
@@ -515,14 +530,6 @@ class SyncEngine:
         except Exception:   # noqa: BLE001 - a full disk must not hide the run's own outcome
             pass
 
-    def _save_target(self, wire_target: int) -> None:
-        def work(session: Session) -> None:
-            row = session.get(SyncState, 1)
-            row.batch_bytes = wire_target
-            session.add(row)
-
-        self.db.write(work)
-
     def _state(self) -> SyncState:
         with self.db.session() as session:
             return session.get(SyncState, 1)
@@ -538,11 +545,15 @@ class SyncEngine:
                               first_seq=batch[0].seq, last_seq=batch[-1].seq,
                               records=len(batch), bytes_raw=len(raw), bytes_wire=len(wire),
                               http_status=status, outcome=outcome, rtt_ms=rtt_ms)
+        self.log.write(kind, batch_id=batch_id, first_seq=attempt.first_seq,
+                       last_seq=attempt.last_seq, records=len(batch), bytes_raw=len(raw),
+                       bytes_wire=len(wire), http_status=status, outcome=outcome)
         self.db.write(lambda s: s.add(attempt))
 
     def _log_simple(self, kind: str, status: int, outcome: str, sent: int, rtt_ms: int) -> None:
         attempt = SyncAttempt(at=utcnow(), kind=kind, http_status=status, outcome=outcome,
                               bytes_wire=sent, rtt_ms=rtt_ms)
+        self.log.write(kind, http_status=status, outcome=outcome, rtt_ms=rtt_ms)
         self.db.write(lambda s: s.add(attempt))
 
 

@@ -99,7 +99,8 @@ def status(services: Services) -> SyncStatus:
 def make_engine(services: Services, options: EngineOptions | None = None):  # noqa: ANN201
     from sync.engine import SyncEngine
 
-    return SyncEngine(services.ctx, options=options)
+    return SyncEngine(services.ctx, options=options,
+                      log_path=services.paths.logs_dir / "sync.jsonl")
 
 
 def run_once(services: Services, progress: Callable[[int, int], None] | None = None,

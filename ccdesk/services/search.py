@@ -198,7 +198,7 @@ class SearchService:
 
     def _overdue_first(self, conn, where, params, after, limit, now,  # noqa: ANN001
                        text_query) -> list[tuple[RegisterRow, PageKey]]:
-        overdue_sql = f"(d.status IN ({_RUNNING}) AND d.due_at < :now)"
+        overdue_sql = f"(d.status IN ({_RUNNING}) AND d.due_at IS NOT NULL AND d.due_at < :now)"
         params = params | {"now": db_time(now)}
         rows: list[tuple[RegisterRow, PageKey]] = []
         if after is None or after.phase == 0:
@@ -237,7 +237,7 @@ def _filter_sql(f: RegisterFilter, now: datetime) -> tuple[list[str], dict[str, 
         where.append("d.received_at < :date_to")
         params["date_to"] = db_time(datetime.combine(f.date_to + timedelta(days=1), time.min))
     if f.overdue is not None:
-        overdue = f"(d.status IN ({_RUNNING}) AND d.due_at < :now_filter)"
+        overdue = f"(d.status IN ({_RUNNING}) AND d.due_at IS NOT NULL AND d.due_at < :now_filter)"
         where.append(overdue if f.overdue else f"NOT {overdue}")
         params["now_filter"] = db_time(now)
     return where, params

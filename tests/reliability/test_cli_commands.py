@@ -211,3 +211,18 @@ def test_restore_onto_a_new_machine_creates_the_database(desk: Desk, cli: Cli,
     assert result.exit_code == 0, result.stderr
     assert [r[0] for r in sqlite3.connect(new_db).execute("SELECT code FROM dossier")] == [code]
     assert oct(new_db.stat().st_mode & 0o777) == oct(0o600)
+
+
+def test_catalog_import_needs_a_lead_or_it_officer(desk: Desk, cli: Cli) -> None:
+    from tests.reliability.conftest import CATALOG
+
+    refused = cli(["catalog", "import", str(CATALOG), "--as", "off1"], env=_as("off1"))
+    assert refused.exit_code == 2 and "Refused" in refused.stderr
+    anonymous = cli(["catalog", "import", str(CATALOG)])
+    assert anonymous.exit_code == 2 and "--as" in anonymous.stderr
+    done = cli(["catalog", "import", str(CATALOG), "--as", "lead1"], env=_as("lead1"))
+    assert done.exit_code == 0, done.stderr
+    rows = sqlite3.connect(desk.db_path).execute(
+        "SELECT officer_username FROM auditlog WHERE action = 'catalog.import' "
+        "ORDER BY id DESC LIMIT 1").fetchall()
+    assert rows == [("lead1",)]

@@ -37,7 +37,7 @@ def kill_loop(db: Path, report: Path, runs: int, rng: random.Random) -> int:
             time.sleep(rng.uniform(0, 0.4))
         else:
             # Anywhere from start-up (opening, migrations check) to the first commits.
-            time.sleep(rng.uniform(0.1, 2.5))
+            time.sleep(rng.uniform(0.1, 1.5))
         assert child.poll() is None, child.stderr.read().decode()[-2000:]
         os.kill(child.pid, signal.SIGKILL)
         child.wait()

@@ -146,7 +146,7 @@ def _store(svc: Services, items: list[tuple[str, DossierFacts]]) -> None:
     svc.db.write(work)
 
 
-@settings(max_examples=120, deadline=None,
+@settings(max_examples=80, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(items=st.lists(lifecycles(), min_size=10, max_size=40), period=periods, now=nows)
 def test_sql_report_matches_the_domain_rules(report_db: Services, items, period: Period,
