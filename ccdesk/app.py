@@ -24,10 +24,8 @@ from ccdesk.i18n import get_language, set_language, t
 from ccdesk.services import Actor, Services
 from screens.base import DeskScreen
 from screens.commands import DeskCommands
-from screens.home import HomeScreen
 from screens.login import LoginScreen
 from screens.modals.help import HelpModal
-from screens.setup import SetupScreen
 
 if TYPE_CHECKING:
     from ccdesk.commands.common import CliState
@@ -97,20 +95,40 @@ class DeskApp(App[int]):
             self.add_mode(mode, factory)
 
     def _mode_factories(self) -> dict[str, Callable[[], Screen]]:
-        from screens.intake_procedure import ProcedureStep
-        from screens.register import RegisterScreen
-        from screens.reports import ReportsScreen
-        from screens.settings import SettingsScreen
-        from screens.sync import SyncScreen
+        """Each area's first screen, imported when the area is first opened (start-up time)."""
 
-        return {
-            "home": lambda: HomeScreen(self.services, self.sync),
-            "intake": lambda: ProcedureStep(self.services),
-            "register": lambda: RegisterScreen(self.services),
-            "reports": lambda: ReportsScreen(self.services),
-            "sync": lambda: SyncScreen(self.services, self.sync),
-            "settings": lambda: SettingsScreen(self.services, self.config_path),
-        }
+        def intake() -> Screen:
+            from screens.intake_procedure import ProcedureStep
+
+            return ProcedureStep(self.services)
+
+        def register() -> Screen:
+            from screens.register import RegisterScreen
+
+            return RegisterScreen(self.services)
+
+        def reports() -> Screen:
+            from screens.reports import ReportsScreen
+
+            return ReportsScreen(self.services)
+
+        def sync() -> Screen:
+            from screens.sync import SyncScreen
+
+            return SyncScreen(self.services, self.sync)
+
+        def settings() -> Screen:
+            from screens.settings import SettingsScreen
+
+            return SettingsScreen(self.services, self.config_path)
+
+        return {"home": self._home, "intake": intake, "register": register,
+                "reports": reports, "sync": sync, "settings": settings}
+
+    def _home(self) -> Screen:
+        from screens.home import HomeScreen
+
+        return HomeScreen(self.services, self.sync)
 
     @property
     def config(self) -> Config:
@@ -126,6 +144,8 @@ class DeskApp(App[int]):
         if self.actor is not None:
             self.switch_mode("home")
         elif not self.services.office.get().setup_done:
+            from screens.setup import SetupScreen  # first run only
+
             self.push_screen(SetupScreen(self.services), self._after_setup)
         else:
             self.push_screen(LoginScreen(self.services), self._after_login)
