@@ -8,11 +8,13 @@ English strings (command palette, system commands, quit toast) are replaced by c
 from __future__ import annotations
 
 import sys
+import time
 from collections.abc import Callable, Iterable
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
+from textual import events
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.command import CommandPalette
@@ -24,15 +26,15 @@ from ccdesk.i18n import get_language, set_language, t
 from ccdesk.services import Actor, Services
 from screens.base import DeskScreen
 from screens.commands import DeskCommands
-from screens.home import HomeScreen
 from screens.login import LoginScreen
 from screens.modals.help import HelpModal
-from screens.setup import SetupScreen
+from screens.modals.lock import LockModal
 
 if TYPE_CHECKING:
     from ccdesk.commands.common import CliState
 
 STYLES = Path(__file__).resolve().parent.parent / "screens" / "styles"
+IDLE_CHECK_SECONDS = 15
 
 
 
@@ -89,6 +91,7 @@ class DeskApp(App[int]):
         self.services = services
         self.training = training
         self.actor: Actor | None = actor
+        self._last_activity = time.monotonic()
         self.config_path = config_path or services.paths.config_file
         self.sync = DeskSync(services)
         self.theme = services.config.theme if services.config.theme in self.available_themes \
@@ -97,20 +100,40 @@ class DeskApp(App[int]):
             self.add_mode(mode, factory)
 
     def _mode_factories(self) -> dict[str, Callable[[], Screen]]:
-        from screens.intake_procedure import ProcedureStep
-        from screens.register import RegisterScreen
-        from screens.reports import ReportsScreen
-        from screens.settings import SettingsScreen
-        from screens.sync import SyncScreen
+        """Each area's first screen, imported when the area is first opened (start-up time)."""
 
-        return {
-            "home": lambda: HomeScreen(self.services, self.sync),
-            "intake": lambda: ProcedureStep(self.services),
-            "register": lambda: RegisterScreen(self.services),
-            "reports": lambda: ReportsScreen(self.services),
-            "sync": lambda: SyncScreen(self.services, self.sync),
-            "settings": lambda: SettingsScreen(self.services, self.config_path),
-        }
+        def intake() -> Screen:
+            from screens.intake_procedure import ProcedureStep
+
+            return ProcedureStep(self.services)
+
+        def register() -> Screen:
+            from screens.register import RegisterScreen
+
+            return RegisterScreen(self.services)
+
+        def reports() -> Screen:
+            from screens.reports import ReportsScreen
+
+            return ReportsScreen(self.services)
+
+        def sync() -> Screen:
+            from screens.sync import SyncScreen
+
+            return SyncScreen(self.services, self.sync)
+
+        def settings() -> Screen:
+            from screens.settings import SettingsScreen
+
+            return SettingsScreen(self.services, self.config_path)
+
+        return {"home": self._home, "intake": intake, "register": register,
+                "reports": reports, "sync": sync, "settings": settings}
+
+    def _home(self) -> Screen:
+        from screens.home import HomeScreen
+
+        return HomeScreen(self.services, self.sync)
 
     @property
     def config(self) -> Config:
@@ -123,9 +146,13 @@ class DeskApp(App[int]):
     # ---- start ----------------------------------------------------------------------------
     def on_mount(self) -> None:
         self.title = t("tui.app.title")
+        self._last_activity = time.monotonic()
+        self.set_interval(IDLE_CHECK_SECONDS, self._check_idle)
         if self.actor is not None:
             self.switch_mode("home")
         elif not self.services.office.get().setup_done:
+            from screens.setup import SetupScreen  # first run only
+
             self.push_screen(SetupScreen(self.services), self._after_setup)
         else:
             self.push_screen(LoginScreen(self.services), self._after_login)
@@ -140,6 +167,27 @@ class DeskApp(App[int]):
             self.switch_mode("home")
 
     # ---- session --------------------------------------------------------------------------
+    async def on_event(self, event: events.Event) -> None:
+        # Every key and click reaches the app first: the idle lock's clock restarts.
+        if isinstance(event, (events.Key, events.MouseDown)):
+            self._last_activity = time.monotonic()
+        await super().on_event(event)
+
+    def _check_idle(self) -> None:
+        minutes = self.config.idle_lock_minutes
+        if (minutes > 0 and self.actor is not None and not self.locked
+                and time.monotonic() - self._last_activity >= minutes * 60):
+            self.lock()
+
+    @property
+    def locked(self) -> bool:
+        return any(isinstance(screen, LockModal) for screen in self.screen_stack)
+
+    def lock(self) -> None:
+        """Hide the desk until the logged-in officer types their PIN again."""
+        if self.actor is not None and not self.locked:
+            self.push_screen(LockModal(self.services, self.actor))
+
     def change_language(self, lang: str) -> None:
         """Switch vi/en at run time: every screen recomposes in the new language."""
         set_language(lang)
@@ -151,7 +199,7 @@ class DeskApp(App[int]):
     # ---- actions --------------------------------------------------------------------------
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         # Areas open only after login; before that only help and quit exist.
-        if action == "area" and self.actor is None:
+        if action == "area" and (self.actor is None or self.locked):
             return False
         return True
 
@@ -165,7 +213,7 @@ class DeskApp(App[int]):
         self.switch_mode(mode)
 
     def action_help(self) -> None:
-        if isinstance(self.screen, HelpModal):
+        if isinstance(self.screen, HelpModal) or self.locked:
             return
         self.push_screen(HelpModal(self.screen))
 

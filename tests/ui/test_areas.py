@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlite3
 
 from textual.command import CommandPalette
+from textual.content import Content
 from textual.widgets import DataTable, Input, Label, Select, Static
 
 from ccdesk.app import DeskApp
@@ -181,3 +182,27 @@ async def test_help_palette_and_quit_toast_are_translated(services, actor) -> No
         app.action_help_quit()
         await pilot.pause()
         assert any("để thoát" in str(n.message) for n in app._notifications)
+
+
+async def test_home_counts_today(services, actor) -> None:
+    receive(services, actor)
+    waiting = services.intake.submit(actor, IntakeRequest(
+        "1.001193", Applicant("Lê Văn Tám", "001085012348"), [ChecklistEntry(1, True)]),
+        Decision.SUPPLEMENT).dossier
+    app = DeskApp(services, actor=actor)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        screen = app.screen
+
+        def count(name: str) -> int:
+            card = str(screen.query_one(f"#count-{name}", Static).content)
+            return int(Content.from_markup(card).plain.split("\n")[0])
+
+        db = sqlite3.connect(services.db.path)
+        received = db.execute("select count(*) from dossier").fetchone()[0]
+        unsynced = db.execute("select count(*) from outbox where state = 'pending'").fetchone()[0]
+        assert count("received_today") == received == len(PEOPLE) + 1
+        assert count("not_synced") == unsynced > 0
+        assert count("waiting_supplement") == 1 and waiting.status == "waiting_supplement"
+        assert count("overdue") == 0
+        assert "chưa cấu hình" in str(screen.query_one("#home-sync", Static).content)

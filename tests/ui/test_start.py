@@ -11,6 +11,7 @@ from ccdesk.services import SYSTEM
 from ccdesk.training import TRAINEE_PIN, TRAINEE_USERNAME, open_sandbox
 from screens.home import HomeScreen
 from screens.login import LoginScreen
+from screens.modals.lock import LockModal
 from screens.setup import SetupScreen
 from screens.widgets.chrome import TrainingBanner
 from screens.widgets.field import FormField
@@ -98,3 +99,28 @@ async def test_training_sandbox_is_marked_and_never_synced(paths) -> None:
     finally:
         sandbox.close()
     assert not root.exists()
+
+
+async def test_idle_lock_needs_the_same_pin(services) -> None:
+    actor = services.officers.authenticate("lan", PIN)
+    app = DeskApp(services, actor=actor)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        services.config.idle_lock_minutes = 1
+        app._last_activity -= 61  # a minute without a key
+        app._check_idle()
+        await pilot.pause()
+        assert isinstance(app.screen, LockModal)
+        await pilot.press("f2", "f1")  # nothing opens over the lock
+        assert isinstance(app.screen, LockModal)
+        await type_into(pilot, "#unlock-pin", "1111")
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, LockModal)
+        await type_into(pilot, "#unlock-pin", PIN)
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, HomeScreen)
+    failed = sqlite3.connect(services.db.path).execute(
+        "select count(*) from auditlog where action = 'login.failed'").fetchone()
+    assert failed == (1,)
