@@ -253,6 +253,11 @@ class SyncEngine:
                 resent = outbox.resend_after(session, through)
             if epoch_changed:
                 row.pull_cursor = 0
+            # The desk itself was restored from an older backup: the server has seen seqs this
+            # file never wrote. Move the counter past them so a seq never names two mutations.
+            session.connection().exec_driver_sql(
+                "UPDATE sqlite_sequence SET seq = ? WHERE name = 'outbox' AND seq < ?",
+                (through, through))
             row.server_epoch = data["epoch"]
             row.clock_offset_s = offset
             row.last_attempt_at = utcnow()
