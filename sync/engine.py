@@ -255,9 +255,14 @@ class SyncEngine:
                 row.pull_cursor = 0
             # The desk itself was restored from an older backup: the server has seen seqs this
             # file never wrote. Move the counter past them so a seq never names two mutations.
-            session.connection().exec_driver_sql(
-                "UPDATE sqlite_sequence SET seq = ? WHERE name = 'outbox' AND seq < ?",
-                (through, through))
+            if through:
+                conn = session.connection()
+                conn.exec_driver_sql(
+                    "UPDATE sqlite_sequence SET seq = ? WHERE name = 'outbox' AND seq < ?",
+                    (through, through))
+                conn.exec_driver_sql(
+                    "INSERT INTO sqlite_sequence (name, seq) SELECT 'outbox', ? WHERE NOT EXISTS "
+                    "(SELECT 1 FROM sqlite_sequence WHERE name = 'outbox')", (through,))
             row.server_epoch = data["epoch"]
             row.clock_offset_s = offset
             row.last_attempt_at = utcnow()
