@@ -131,6 +131,7 @@ def crash_point(name: str) -> None:
 
 
 def lock_path_for(db_path: Path) -> Path:
+    """The sync lock file beside a desk database."""
     return db_path.with_name(db_path.name + ".sync.lock")
 
 
@@ -155,9 +156,11 @@ class SyncEngine:
     # ---- public runs ----------------------------------------------------------------------
     def push(self, *, dry_run: bool = False,
              progress: Callable[[int, int], None] | None = None) -> RunResult:
+        """Send waiting rows (``dry_run`` only counts them)."""
         return self._run(push=True, pull=False, dry_run=dry_run, progress=progress)
 
     def pull(self) -> RunResult:
+        """Apply the upstream's changes for this commune."""
         return self._run(push=False, pull=True)
 
     def run(self, progress: Callable[[int, int], None] | None = None) -> RunResult:
