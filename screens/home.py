@@ -53,10 +53,8 @@ class HomeScreen(DeskScreen):
         self.action_refresh()
         self.set_interval(60, self.action_refresh)
 
-    def on_screen_resume(self) -> None:
-        super().on_screen_resume()
-        if self.is_mounted:
-            self.action_refresh()
+    def on_resumed(self) -> None:
+        self.action_refresh()
 
     def action_refresh(self) -> None:
         self.query_one("#home-clock", Label).update(
@@ -73,6 +71,8 @@ class HomeScreen(DeskScreen):
         self.app.call_from_thread(self._show_online, status, online)
 
     def _show(self, counts: Any, status: Any) -> None:
+        if not self.query("#home-counts"):
+            return  # being recomposed (language switch): on_mount loads again
         for name in COUNTS:
             value = getattr(counts, name)
             card = self.query_one(f"#count-{name}", Static)
@@ -81,6 +81,8 @@ class HomeScreen(DeskScreen):
         self._show_online(status, None)
 
     def _show_online(self, status: Any, online: bool | None) -> None:
+        if not self.query("#home-sync"):
+            return
         if status.training:
             text = t("tui.home.sync_training")
         else:

@@ -48,6 +48,7 @@ class ApplicantStep(DeskScreen):
     def __init__(self, services, draft: IntakeDraft) -> None:  # noqa: ANN001 - Services
         super().__init__(services)
         self.draft = draft
+        self._typed: dict[str, str] = {}  # kept across a language switch (recompose)
 
     def compose_body(self) -> ComposeResult:
         procedure = self.draft.procedure
@@ -91,22 +92,30 @@ class ApplicantStep(DeskScreen):
 
     def _input(self, name: str, validator: CoreValidator | None = None, value: str = "",
                placeholder: str = "") -> FormField:
-        control = Input(value=value, id=name, compact=True, placeholder=placeholder,
+        control = Input(value=self._typed.get(name, value), id=name, compact=True,
+                        placeholder=placeholder,
                         validators=[validator] if validator else [],
                         validate_on=["changed", "blur"])
         return FormField(field_label(name), control, name=name)
 
     def _select(self, name: str, options: list[tuple[str, str]], value: str) -> FormField:
         return FormField(t(f"core.field.{name}"),
-                         Select(options, value=value, allow_blank=False, id=name, compact=True),
+                         Select(options, value=self._typed.get(name, value), allow_blank=False,
+                                id=name, compact=True),
                          name=name)
 
     def on_mount(self) -> None:
         self.query_one("#id_number", Input).focus()
 
+    def refresh_language(self) -> None:
+        self._typed = {str(w.id): w.value for w in self.query(Input)}
+        self._typed.update({str(w.id): str(w.value) for w in self.query(Select)})
+        super().refresh_language()
+
     # ---- as the officer types -------------------------------------------------------------
     def _check_id(self, value: str) -> object:
-        kind = str(self.query_one("#id_type", Select).value)
+        found = self.query("#id_type")  # absent for a moment while recomposing
+        kind = str(found.first(Select).value) if found else self._typed.get("id_type", "cccd")
         return validate_citizen_id(value, kind, today=self.host.now().date())
 
     @on(Input.Changed)

@@ -118,10 +118,17 @@ class ChecklistStep(DeskScreen):
     def place_error(self, err: CcdeskError) -> bool:
         return err.field == "checklist"  # already shown on its row
 
-    def action_back(self) -> None:
-        # Keep what was ticked if the officer goes back to fix the applicant.
+    def refresh_language(self) -> None:
+        self._keep()
+        super().refresh_language()
+
+    def _keep(self) -> None:
+        """Keep what was ticked (a language switch recomposes; going back re-enters)."""
         try:
             self.draft.set_checklist([row.entry() for row in self.rows])
         except ValidationError:
             pass
+
+    def action_back(self) -> None:
+        self._keep()  # if the officer goes back to fix the applicant
         self.dismiss()

@@ -86,9 +86,8 @@ class RegisterScreen(DeskScreen):
         self.query_one("#query", Input).focus()
         self._reload()
 
-    def on_screen_resume(self) -> None:
-        super().on_screen_resume()
-        if self.is_mounted and self._request is not None:
+    def on_resumed(self) -> None:
+        if self._request is not None:
             self._reload()  # a dossier may have changed while it was open
 
     # ---- asking -----------------------------------------------------------------------------
@@ -144,6 +143,8 @@ class RegisterScreen(DeskScreen):
 
     # ---- showing ----------------------------------------------------------------------------
     def _show(self, page: RegisterPage, append: bool) -> None:
+        if not self.query("#register-table"):
+            return  # being recomposed (language switch): on_mount loads again
         table = self.table
         if not append:
             table.clear()
