@@ -32,6 +32,8 @@ from screens.modals.lock import LockModal
 
 if TYPE_CHECKING:
     from ccdesk.commands.common import CliState
+    from sync.engine import RunResult
+    from sync.service import SyncStatus
 
 STYLES = Path(__file__).resolve().parent.parent / "screens" / "styles"
 IDLE_CHECK_SECONDS = 15
@@ -44,12 +46,12 @@ class DeskSync:
     def __init__(self, services: Services) -> None:
         self.services = services
 
-    def status(self):  # noqa: ANN201 - sync.service.SyncStatus
+    def status(self) -> SyncStatus:
         from sync import service
 
         return service.status(self.services)
 
-    def run(self, progress: Callable[[int, int], None]):  # noqa: ANN201 - RunResult
+    def run(self, progress: Callable[[int, int], None]) -> RunResult:
         from sync import service
 
         return service.run_once(self.services, progress)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual import work
 from textual.app import ComposeResult
@@ -13,6 +13,9 @@ from textual.widgets import Label, Static
 from ccdesk.i18n import fmt_datetime, t
 from screens.base import DeskScreen
 from screens.sync import SyncPort
+
+if TYPE_CHECKING:
+    from ccdesk.services import Services
 
 COUNTS = ("received_today", "due_today", "overdue", "waiting_supplement", "ready_to_return",
           "not_synced")
@@ -32,7 +35,7 @@ class HomeScreen(DeskScreen):
         Binding("r", "refresh", "tui.key.refresh", id="refresh"),
     ]
 
-    def __init__(self, services, port: SyncPort) -> None:  # noqa: ANN001 - Services
+    def __init__(self, services: Services, port: SyncPort) -> None:
         super().__init__(services)
         self.port = port
 

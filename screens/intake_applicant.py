@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -34,6 +34,9 @@ from screens.intake_draft import IntakeDraft
 from screens.widgets.field import FormField
 from screens.widgets.validators import CoreValidator, parse_count, parse_day, parse_money
 
+if TYPE_CHECKING:
+    from ccdesk.services import Services
+
 
 class ApplicantStep(DeskScreen):
     """Who hands the dossier in, how, and for whom."""
@@ -45,7 +48,7 @@ class ApplicantStep(DeskScreen):
         Binding("escape", "back", "tui.key.back", id="back"),
     ]
 
-    def __init__(self, services, draft: IntakeDraft) -> None:  # noqa: ANN001 - Services
+    def __init__(self, services: Services, draft: IntakeDraft) -> None:
         super().__init__(services)
         self.draft = draft
         self._typed: dict[str, str] = {}  # kept across a language switch (recompose)

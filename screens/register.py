@@ -9,7 +9,7 @@ older one.
 from __future__ import annotations
 
 from datetime import date
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -26,6 +26,9 @@ from screens.base import DeskScreen
 from screens.dossier import DossierScreen
 from screens.widgets.validators import parse_day
 
+if TYPE_CHECKING:
+    from ccdesk.services import Services
+
 PAGE_SIZE = 100
 PREFETCH_ROWS = 10  # fetch the next page when the cursor is this close to the end
 
@@ -41,7 +44,7 @@ class RegisterScreen(DeskScreen):
         Binding("down", "to_table", "tui.key.results", id="to_table", show=False),
     ]
 
-    def __init__(self, services) -> None:  # noqa: ANN001 - Services
+    def __init__(self, services: Services) -> None:
         super().__init__(services)
         self._next: PageKey | None = None
         self._request: tuple[str, RegisterFilter, str] | None = None

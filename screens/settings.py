@@ -7,7 +7,7 @@ and machine settings need the "settings" permission, which the office service en
 from __future__ import annotations
 
 from pathlib import Path
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from textual import on
 from textual.app import ComposeResult
@@ -23,6 +23,9 @@ from ccdesk.services.office import OfficeSettings
 from screens.base import DeskScreen
 from screens.widgets.field import FormField
 
+if TYPE_CHECKING:
+    from ccdesk.services import Services
+
 OFFICE_FIELDS = ("governing_body", "unit_name", "agency_code", "place_name")
 THEMES = ("textual-dark", "textual-light", "nord", "gruvbox", "textual-ansi")
 
@@ -36,7 +39,7 @@ class SettingsScreen(DeskScreen):
         Binding("f8", "save", "tui.key.save", id="save"),
     ]
 
-    def __init__(self, services, config_path: Path) -> None:  # noqa: ANN001 - Services
+    def __init__(self, services: Services, config_path: Path) -> None:
         super().__init__(services)
         self.config_path = config_path
 
