@@ -31,7 +31,6 @@ sys.path.insert(0, str(ROOT))
 from ccdesk.demo import seed_demo  # noqa: E402
 from ccdesk.paths import Paths  # noqa: E402
 from ccdesk.services import Services  # noqa: E402
-from ccdesk.storage.migrate import HEAD_REVISION, current_revision  # noqa: E402
 from ccdesk.text import fold  # noqa: E402
 
 
@@ -50,8 +49,9 @@ def open_cached(cache: Path, dossiers: int, days: int, rebuild: bool) -> Service
     """The cached demo database of this size, seeded first if missing or outdated."""
     db = cache / f"search-{dossiers}-{days}d.sqlite3"
     paths = Paths(data_dir=cache / "data", config_dir=cache / "config")
-    stale = db.exists() and current_revision(db) != HEAD_REVISION
-    if rebuild or stale:
+    # An older schema is migrated by Services.open like any desk database; only --rebuild
+    # seeds again.
+    if rebuild:
         for suffix in ("", "-wal", "-shm"):
             Path(f"{db}{suffix}").unlink(missing_ok=True)
     fresh = not db.exists()

@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import gzip
 import io
+import struct
 import zipfile
+import zlib
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -146,7 +148,9 @@ def read_bundle(data: bytes) -> tuple[dict[str, Any], bytes, str, list[dict[str,
         records = [orjson.loads(line) for line in lines if line.strip()]
     except BundleError:
         raise
-    except (zipfile.BadZipFile, KeyError, ValueError, OSError, EOFError) as exc:
+    except (zipfile.BadZipFile, KeyError, ValueError, OSError, EOFError, NotImplementedError,
+            RuntimeError, zlib.error, struct.error) as exc:
+        # zipfile reports damaged headers in many ways (unsupported method, "encrypted"…).
         raise BundleError("bad_bundle", "not a readable ccdesk bundle") from exc
     if len(records) != manifest.get("count"):
         raise BundleError("bad_bundle", "record count does not match the manifest")
@@ -181,9 +185,11 @@ def import_bundle(store: DistrictStore, data: bytes, chunk_records: int = CHUNK)
             reply = store.apply_batch(device, body, digest)
         except DistrictError as exc:
             raise BundleError(exc.code, exc.message) from exc
-        ids = {r.get("seq"): r.get("id") for r in chunk if isinstance(r, dict)}
+        ids = {r["seq"]: r.get("id") for r in chunk
+               if isinstance(r, dict) and isinstance(r.get("seq"), int)}
         # The ack names every mutation id, so the desk acks exactly the rows the district has.
-        results.extend(dict(r, id=r.get("id") or ids.get(r.get("seq"))) for r in reply["results"])
+        results.extend(dict(r, id=r.get("id") or (ids.get(r["seq"]) if isinstance(
+            r.get("seq"), int) else None)) for r in reply["results"])
         if os.environ.get(CRASH_ENV) == str(n + 1):
             import signal
 

@@ -17,6 +17,7 @@ import random
 import signal
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
@@ -25,6 +26,7 @@ from typing import Any
 
 from sqlmodel import Session, func, select
 
+from ccdesk.domain.errors import StorageError
 from ccdesk.ids import uuid7
 from ccdesk.models import Office
 from ccdesk.services.context import DeskContext
@@ -50,6 +52,16 @@ from sync.state import SyncAttempt, SyncConflict, SyncState
 EXIT_OK, EXIT_PARTIAL, EXIT_NETWORK, EXIT_AUTH, EXIT_HUMAN, EXIT_INTERNAL = 0, 10, 20, 30, 40, 50
 MIN_WIRE_TARGET = 2 * 1024
 CRASH_ENV = "CCDESK_SYNC_CRASH_AT"
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    """A batch built and marked in flight, not yet answered."""
+
+    batch_id: str
+    batch: list[outbox.OutboxRow]
+    raw: bytes
+    wire: bytes
 
 
 class StopRun(Exception):
@@ -182,8 +194,19 @@ class SyncEngine:
             self.log.write("stopped", error=stop.code, exit_code=result.exit_code)
         except LockBusy:
             result.exit_code, result.error = EXIT_PARTIAL, "locked"
+        except StorageError as err:
+            # The desk's own database (full disk, read-only, damaged): data is safe, a person
+            # must act; the same message the desk shows.
+            result.exit_code, result.error = EXIT_HUMAN, err.key.rsplit(".", 1)[-1]
+            self.log.write("stopped", error=result.error, exit_code=result.exit_code)
+        except Exception as exc:  # noqa: BLE001 - contract: 50 and a code, never a traceback
+            result.exit_code, result.error = EXIT_INTERNAL, f"internal:{type(exc).__name__}"
+            self.log.write("stopped", error=result.error, exit_code=result.exit_code)
         finally:
-            result.pending = self._pending_count()
+            try:
+                result.pending = self._pending_count()
+            except Exception:  # noqa: BLE001 - a broken database already set the outcome
+                result.pending = -1
             result.seconds = round(time.monotonic() - started, 3)
         return result
 
@@ -255,32 +278,70 @@ class SyncEngine:
         if progress:
             progress(0, total)
         buffer: list[outbox.OutboxRow] = []
-        while True:
-            if self._deadline is not None and time.monotonic() > self._deadline:
-                raise StopRun(EXIT_PARTIAL, "max_time")
-            if not buffer:
-                with self.db.session() as session:
-                    buffer = outbox.pending_rows(session, self.options.max_records)
-                if not buffer:
-                    break
-                buffer = self._drop_damaged(buffer, result)
-                continue
-            batch_id, batch, raw, wire = self._build(buffer, state, wire_target, ratio,
-                                                     hard_max)
-            outcome = self._send_batch(client, batch_id, batch, raw, wire, result)
-            buffer = buffer[len(batch):] if outcome is not None else []
-            if outcome is None:            # 413: halve and try again (F4)
-                if len(batch) == 1:
-                    self.db.write(lambda s, seq=batch[0].seq: outbox.quarantine(
-                        s, seq, "too_large: record exceeds the server's limit"))
-                    result.quarantined += 1
-                wire_target = max(MIN_WIRE_TARGET // 2, len(wire) // 2)
-                continue
-            _reply, wire_target = outcome
-            ratio = max(1.0, len(raw) / max(1, len(wire)))
-            done += len(batch)
-            if progress:
-                progress(min(done, total), max(total, done))
+        current: _Prepared | None = None
+        # Pipelining: while one batch is on the wire (worker thread, one request at a time),
+        # the next is read, built, compressed and marked in flight here.
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="ccdesk-sync") as pool:
+            while True:
+                if self._deadline is not None and time.monotonic() > self._deadline:
+                    if current is not None:
+                        self._unmark(current, "max_time")
+                    raise StopRun(EXIT_PARTIAL, "max_time")
+                if current is None:
+                    buffer = buffer or self._refill(result)
+                    if not buffer:
+                        break
+                    current = self._prepare(buffer, state, wire_target, ratio, hard_max)
+                    buffer = buffer[len(current.batch):]
+                future = pool.submit(self._send_batch, client, current, result)
+                upcoming: _Prepared | None = None
+                try:
+                    buffer = buffer or self._refill(result)
+                    if buffer:
+                        upcoming = self._prepare(buffer, state, wire_target, ratio, hard_max)
+                        buffer = buffer[len(upcoming.batch):]
+                finally:
+                    try:
+                        outcome = future.result()
+                    except BaseException:
+                        if upcoming is not None:
+                            self._unmark(upcoming, "not_sent")
+                        raise
+                if outcome is None:            # 413: halve and try again (F4)
+                    if upcoming is not None:
+                        self._unmark(upcoming, "not_sent")
+                    buffer = []
+                    if len(current.batch) == 1:
+                        self.db.write(lambda s, seq=current.batch[0].seq: outbox.quarantine(
+                            s, seq, "too_large: record exceeds the server's limit"))
+                        result.quarantined += 1
+                    wire_target = max(MIN_WIRE_TARGET // 2, len(current.wire) // 2)
+                    current = None
+                    continue
+                _reply, wire_target = outcome
+                ratio = max(1.0, len(current.raw) / max(1, len(current.wire)))
+                done += len(current.batch)
+                if progress:
+                    progress(min(done, total), max(total, done))
+                current = upcoming
+
+    def _refill(self, result: RunResult) -> list[outbox.OutboxRow]:
+        with self.db.session() as session:
+            rows = outbox.pending_rows(session, self.options.max_records)
+        return self._drop_damaged(rows, result) if rows else []
+
+    def _prepare(self, buffer: list[outbox.OutboxRow], state: SyncState, wire_target: int,
+                 ratio: float, hard_max: int) -> _Prepared:
+        """Build the next batch and mark its rows in flight (one transaction)."""
+        batch_id, batch, raw, wire = self._build(buffer, state, wire_target, ratio, hard_max)
+        seqs = [row.seq for row in batch]
+        self.db.write(lambda s: outbox.mark_in_flight(s, seqs, batch_id))
+        crash_point("after_mark")
+        return _Prepared(batch_id, batch, raw, wire)
+
+    def _unmark(self, prepared: _Prepared, reason: str) -> None:
+        seqs = [row.seq for row in prepared.batch]
+        self.db.write(lambda s: outbox.back_to_pending(s, seqs, reason))
 
     def _drop_damaged(self, rows: list[outbox.OutboxRow],
                       result: RunResult) -> list[outbox.OutboxRow]:
@@ -324,15 +385,15 @@ class SyncEngine:
             office = session.get(Office, 1)
         return bool(office and office.is_demo)
 
-    def _send_batch(self, client: SyncClient, batch_id: str, batch: list[outbox.OutboxRow],
-                    raw: bytes, wire: bytes, result: RunResult) -> tuple[Exchange, int] | None:
+    def _send_batch(self, client: SyncClient, prepared: _Prepared,
+                    result: RunResult) -> tuple[Exchange, int] | None:
         """Send one batch until it has a result; None on 413 (rows back to pending). Returns
         the reply and the next batch's size in wire bytes, sized to take ``batch_seconds`` at
         the throughput just measured (small on 2G, large on a LAN)."""
+        batch_id, batch, raw, wire = (prepared.batch_id, prepared.batch, prepared.raw,
+                                      prepared.wire)
         seqs = [row.seq for row in batch]
         digest = protocol.sha256_hex(wire)
-        self.db.write(lambda s: outbox.mark_in_flight(s, seqs, batch_id))
-        crash_point("after_mark")
         ambiguous = False
         attempt = 0
         while True:
@@ -489,7 +550,7 @@ class SyncEngine:
             return StopRun(EXIT_HUMAN, failure.code)
         if failure.kind in (RETRY, AMBIGUOUS):
             return StopRun(EXIT_NETWORK, failure.code)
-        return StopRun(50, failure.code)
+        return StopRun(EXIT_INTERNAL, failure.code)
 
     def _wait(self, attempt: int, retry_after: float | None) -> None:
         delay = self.options.backoff.delay(attempt, retry_after)

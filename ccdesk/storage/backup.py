@@ -116,6 +116,8 @@ def integrity_problem(path: Path, *, full: bool = False) -> str | None:
 
 def is_ccdesk_database(path: Path) -> bool:
     """Whether ``path`` holds the desk's schema (not just any SQLite file)."""
+    if not path.is_file():
+        return False  # never let sqlite3.connect create an empty file here
     try:
         with _connect(path) as con:
             names = {row[0] for row in con.execute(

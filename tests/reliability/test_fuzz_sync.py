@@ -8,6 +8,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import io
+import os
 import sqlite3
 import zipfile
 from collections.abc import Iterator
@@ -26,7 +27,7 @@ from sync import bundle, keys, protocol, service
 from sync.server.store import DistrictStore
 from tests.sync.helpers import COMMUNE, Desk, ServerThread, make_desk
 
-FUZZ = settings(max_examples=30, deadline=None,
+FUZZ = settings(max_examples=int(os.environ.get("CCDESK_FUZZ_EXAMPLES", "30")), deadline=None,
                 suppress_health_check=[HealthCheck.function_scoped_fixture,
                                        HealthCheck.too_slow])
 BUNDLE_CODES = {"bad_bundle", "revoked", "bad_batch", "foreign_commune", "demo_refused",
@@ -138,6 +139,19 @@ def test_fuzz_bundle_bytes(upstream: Upstream, flips: list[tuple[int, int]],
     _import_outcome(upstream, bytes(data))
 
 
+@pytest.mark.parametrize(("offset", "value"), [
+    (8, 0x01),   # found by fuzzing: the "encrypted" flag -> RuntimeError from zipfile
+    (10, 0x63),  # found by fuzzing: an unknown compression method -> NotImplementedError
+    (6, 0x54),   # "version needed" 8.4 -> NotImplementedError
+])
+def test_damaged_zip_directory_entries_are_bad_bundles(upstream: Upstream, offset: int,
+                                                       value: int) -> None:
+    data = bytearray(upstream.bundle)
+    entry = data.index(b"PK\x01\x02")  # the first central-directory entry
+    data[entry + offset] = value
+    _import_outcome(upstream, bytes(data))
+
+
 def _bundle(up: Upstream, manifest: dict[str, Any], items: list[Any], sign: bool,
             gz: bool) -> bytes:
     lines = b"\n".join(orjson.dumps(item) for item in items) + b"\n"
@@ -165,6 +179,7 @@ def _bundle(up: Upstream, manifest: dict[str, Any], items: list[Any], sign: bool
     sign=st.sampled_from([True, True, True, False]), gz=st.sampled_from([True, True, False]))
 @example(manifest={}, items=[None], sign=True, gz=True)          # found: non-object records
 @example(manifest={}, items=["x", {"seq": 1}], sign=True, gz=True)
+@example(manifest={}, items=[{"seq": [1], "id": "x"}], sign=True, gz=True)  # found: list seq
 def test_fuzz_bundle_structure(upstream: Upstream, manifest: dict[str, Any], items: list[Any],
                                sign: bool, gz: bool) -> None:
     _import_outcome(upstream, _bundle(upstream, manifest, items, sign, gz))

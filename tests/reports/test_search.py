@@ -95,6 +95,8 @@ def test_prefixes_of_id_numbers_phones_and_codes(desk: Services, people) -> None
     assert names(desk, code.lower()) == {"Đỗ Đức Độ"}
     assert names(desk, code[:-1]) == set(people)  # "…-000": every code of today so far
     assert len(names(desk, code.rsplit("-", 1)[0])) == len(PEOPLE)  # today's prefix
+    assert len(names(desk, code.split("-")[0])) == len(PEOPLE)  # the agency code alone
+    assert names(desk, "-".join(code.split("-")[1:])) == {"Đỗ Đức Độ"}  # date and number
 
 
 def test_words_must_all_match_and_unknown_finds_nothing(desk: Services, people) -> None:

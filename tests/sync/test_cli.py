@@ -166,13 +166,20 @@ def test_exit_codes_without_a_server(cli_desk: Desk, tmp_path: Path) -> None:
 
 def test_watch_pushes_when_the_network_returns(tmp_path: Path, cli_desk: Desk) -> None:
     home = cli_desk.root
-    port = free_port()
-    first = District(tmp_path / "district", port)
-    code = run(first.home, "district", "enroll-code", "--commune", "26734").stdout.split()[-1]
+    from sync.server.store import DistrictStore, default_url
+    from tests.sync.helpers import ServerThread
+
+    # First the server in a thread, on a free port; later the real `district serve` on it.
+    store = DistrictStore.open(default_url(tmp_path / "district" / "data"))
+    first = ServerThread(store)
+    port = first.port
+    code = run(tmp_path / "district", "district", "enroll-code", "--commune",
+               "26734").stdout.split()[-1]
     assert run(home, "sync", "enroll", "--url", first.url, "--code", code).returncode == 0
     doctor = orjson.loads(run(home, "sync", "doctor", "--json").stdout)
     assert doctor["cause"] == "" and doctor["exit_code"] == 0
     first.stop()
+    store.engine.dispose()
     cli_desk.intake(3)
     down = run(home, "sync", "doctor", "--json")
     assert down.returncode == 20

@@ -301,3 +301,18 @@ def test_bundle_over_http(tmp_path, desk: Desk, server: ServerThread) -> None:  
     ack = orjson.dumps(reply.data)
     assert import_ack(desk.services.db, ack) == {"acked": 3, "quarantined": 0, "conflicts": 0}
     assert_invariants(desk, server.store)
+
+
+def test_unexpected_failure_exits_50_without_a_traceback(desk: Desk, server: ServerThread
+                                                         ) -> None:
+    desk.intake(1)
+    enrol(desk, server)
+
+    def broken_client(_state: object) -> object:
+        raise RuntimeError("boom")
+
+    result = SyncEngine(desk.services.ctx, options=FAST, client_factory=broken_client).push()
+    assert (result.exit_code, result.error) == (50, "internal:RuntimeError")
+    assert [state for *_x, state, _r in desk.outbox()] == ["pending"]
+    message, hint = service.explain(result.error, "vi")
+    assert "RuntimeError" in message and hint
