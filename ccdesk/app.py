@@ -224,6 +224,13 @@ class DeskApp(App[int]):
             self.push_screen(CommandPalette(id="--command-palette",
                                             placeholder=t("tui.palette.placeholder")))
 
+    def _pick_theme(self) -> None:
+        """Textual's theme picker with a translated placeholder."""
+        from textual.theme import ThemeProvider
+
+        self.push_screen(CommandPalette(providers=[ThemeProvider],
+                                        placeholder=t("tui.palette.theme_placeholder")))
+
     def action_help_quit(self) -> None:
         """Ctrl+C: say how to quit, in the user's language (replaces Textual's English toast)."""
         self.notify(t("tui.app.quit_hint"), title=t("tui.app.quit_title"))
@@ -231,7 +238,7 @@ class DeskApp(App[int]):
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         """The palette's system commands, translated (Textual's own are English only)."""
         yield SystemCommand(t("tui.palette.theme"), t("tui.palette.theme_help"),
-                            self.action_change_theme)
+                            self._pick_theme)
         yield SystemCommand(t("tui.palette.keys"), t("tui.palette.keys_help"), self.action_help)
         yield SystemCommand(t("tui.palette.screenshot"), t("tui.palette.screenshot_help"),
                             lambda: self.set_timer(0.1, self.deliver_screenshot))

@@ -182,6 +182,11 @@ async def test_help_palette_and_quit_toast_are_translated(services, actor) -> No
         app.action_help_quit()
         await pilot.pause()
         assert any("để thoát" in str(n.message) for n in app._notifications)
+        commands = [c.title for c in app.get_system_commands(app.screen)]
+        assert commands == ["Giao diện màu", "Phím tắt", "Chụp màn hình", "Thoát"]
+        app._pick_theme()
+        await pilot.pause()
+        assert app.screen.query_one(Input).placeholder == "Tìm giao diện màu…"
 
 
 async def test_home_counts_today(services, actor) -> None:
