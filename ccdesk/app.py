@@ -7,6 +7,7 @@ English strings (command palette, system commands, quit toast) are replaced by c
 
 from __future__ import annotations
 
+import signal
 import sys
 import time
 from collections.abc import Callable, Iterable
@@ -262,6 +263,10 @@ def run_app(state: CliState) -> int:
         return 2
     set_language(state.lang or get_language())
     app = DeskApp(services, training=state.training)
+    # A closed SSH session (SIGHUP) or a stop request (SIGTERM) ends the app normally, so the
+    # database is closed and a training sandbox is deleted rather than left in /tmp.
+    for sig in (signal.SIGHUP, signal.SIGTERM):
+        signal.signal(sig, lambda _sig, _frame: app.exit(return_code=0))
     try:
         app.run()
     finally:
