@@ -7,6 +7,7 @@ English strings (command palette, system commands, quit toast) are replaced by c
 
 from __future__ import annotations
 
+import signal
 import sys
 import time
 from collections.abc import Callable, Iterable
@@ -32,6 +33,8 @@ from screens.modals.lock import LockModal
 
 if TYPE_CHECKING:
     from ccdesk.commands.common import CliState
+    from sync.engine import RunResult
+    from sync.service import SyncStatus
 
 STYLES = Path(__file__).resolve().parent.parent / "screens" / "styles"
 IDLE_CHECK_SECONDS = 15
@@ -44,12 +47,12 @@ class DeskSync:
     def __init__(self, services: Services) -> None:
         self.services = services
 
-    def status(self):  # noqa: ANN201 - sync.service.SyncStatus
+    def status(self) -> SyncStatus:
         from sync import service
 
         return service.status(self.services)
 
-    def run(self, progress: Callable[[int, int], None]):  # noqa: ANN201 - RunResult
+    def run(self, progress: Callable[[int, int], None]) -> RunResult:
         from sync import service
 
         return service.run_once(self.services, progress)
@@ -222,6 +225,13 @@ class DeskApp(App[int]):
             self.push_screen(CommandPalette(id="--command-palette",
                                             placeholder=t("tui.palette.placeholder")))
 
+    def _pick_theme(self) -> None:
+        """Textual's theme picker with a translated placeholder."""
+        from textual.theme import ThemeProvider
+
+        self.push_screen(CommandPalette(providers=[ThemeProvider],
+                                        placeholder=t("tui.palette.theme_placeholder")))
+
     def action_help_quit(self) -> None:
         """Ctrl+C: say how to quit, in the user's language (replaces Textual's English toast)."""
         self.notify(t("tui.app.quit_hint"), title=t("tui.app.quit_title"))
@@ -229,7 +239,7 @@ class DeskApp(App[int]):
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         """The palette's system commands, translated (Textual's own are English only)."""
         yield SystemCommand(t("tui.palette.theme"), t("tui.palette.theme_help"),
-                            self.action_change_theme)
+                            self._pick_theme)
         yield SystemCommand(t("tui.palette.keys"), t("tui.palette.keys_help"), self.action_help)
         yield SystemCommand(t("tui.palette.screenshot"), t("tui.palette.screenshot_help"),
                             lambda: self.set_timer(0.1, self.deliver_screenshot))
@@ -253,6 +263,10 @@ def run_app(state: CliState) -> int:
         return 2
     set_language(state.lang or get_language())
     app = DeskApp(services, training=state.training)
+    # A closed SSH session (SIGHUP) or a stop request (SIGTERM) ends the app normally, so the
+    # database is closed and a training sandbox is deleted rather than left in /tmp.
+    for sig in (signal.SIGHUP, signal.SIGTERM):
+        signal.signal(sig, lambda _sig, _frame: app.exit(return_code=0))
     try:
         app.run()
     finally:

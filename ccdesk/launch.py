@@ -69,3 +69,7 @@ def open_desk(options: dict[str, str | bool]) -> int:
     from ccdesk.app import run_app
 
     return run_app(STATE)
+
+
+if __name__ == "__main__":
+    main()

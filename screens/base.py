@@ -76,7 +76,13 @@ class DeskScreen(Screen):
 
     def on_screen_resume(self) -> None:
         if self._composed_lang != get_language():
-            self.refresh_language()
+            self.refresh_language()  # recomposes, then fills in again through on_mount
+        else:
+            self.on_resumed()
+
+    def on_resumed(self) -> None:
+        """The screen is shown again (another screen closed over it): refresh what may have
+        changed meanwhile. Nothing by default."""
 
     def refresh_language(self) -> None:
         """Rebuild the screen's text in the current language (its data is read again)."""

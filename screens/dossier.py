@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from textual import work
 from textual.app import ComposeResult
@@ -22,6 +22,9 @@ from screens.modals.confirm import ConfirmModal
 from screens.modals.form_preview import FormPicker, FormPreview
 from screens.modals.rating import RatingModal
 
+if TYPE_CHECKING:
+    from ccdesk.services import Services
+
 NEAR_DAYS = 1  # colour the due time as "close" at this many working days left or fewer
 
 
@@ -38,7 +41,7 @@ class DossierScreen(DeskScreen):
         Binding("escape", "back", "tui.key.back", id="back"),
     ]
 
-    def __init__(self, services, code: str) -> None:  # noqa: ANN001 - Services
+    def __init__(self, services: Services, code: str) -> None:
         super().__init__(services)
         self.code = code
         self.detail: DossierDetail | None = None

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual import work
 from textual.app import ComposeResult
@@ -13,6 +13,9 @@ from textual.widgets import Label, Static
 from ccdesk.i18n import fmt_datetime, t
 from screens.base import DeskScreen
 from screens.sync import SyncPort
+
+if TYPE_CHECKING:
+    from ccdesk.services import Services
 
 COUNTS = ("received_today", "due_today", "overdue", "waiting_supplement", "ready_to_return",
           "not_synced")
@@ -32,7 +35,7 @@ class HomeScreen(DeskScreen):
         Binding("r", "refresh", "tui.key.refresh", id="refresh"),
     ]
 
-    def __init__(self, services, port: SyncPort) -> None:  # noqa: ANN001 - Services
+    def __init__(self, services: Services, port: SyncPort) -> None:
         super().__init__(services)
         self.port = port
 
@@ -53,10 +56,8 @@ class HomeScreen(DeskScreen):
         self.action_refresh()
         self.set_interval(60, self.action_refresh)
 
-    def on_screen_resume(self) -> None:
-        super().on_screen_resume()
-        if self.is_mounted:
-            self.action_refresh()
+    def on_resumed(self) -> None:
+        self.action_refresh()
 
     def action_refresh(self) -> None:
         self.query_one("#home-clock", Label).update(
@@ -73,6 +74,8 @@ class HomeScreen(DeskScreen):
         self.app.call_from_thread(self._show_online, status, online)
 
     def _show(self, counts: Any, status: Any) -> None:
+        if not self.query("#home-counts"):
+            return  # being recomposed (language switch): on_mount loads again
         for name in COUNTS:
             value = getattr(counts, name)
             card = self.query_one(f"#count-{name}", Static)
@@ -81,6 +84,8 @@ class HomeScreen(DeskScreen):
         self._show_online(status, None)
 
     def _show_online(self, status: Any, online: bool | None) -> None:
+        if not self.query("#home-sync"):
+            return
         if status.training:
             text = t("tui.home.sync_training")
         else:

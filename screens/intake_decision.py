@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+from datetime import datetime
+from typing import TYPE_CHECKING, ClassVar
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -21,6 +22,9 @@ from screens.modals.confirm import ConfirmModal
 from screens.modals.form_preview import FormPreview
 from screens.widgets.field import FormField
 
+if TYPE_CHECKING:
+    from ccdesk.services import Services
+
 
 class DecisionStep(DeskScreen):
     """Step 4 of 4. After saving, the intake area starts over and the dossier opens."""
@@ -35,7 +39,7 @@ class DecisionStep(DeskScreen):
         Binding("escape", "back", "tui.key.back", id="back"),
     ]
 
-    def __init__(self, services, draft: IntakeDraft) -> None:  # noqa: ANN001 - Services
+    def __init__(self, services: Services, draft: IntakeDraft) -> None:
         super().__init__(services)
         self.draft = draft
 
@@ -68,7 +72,7 @@ class DecisionStep(DeskScreen):
                 yield Button(f"F7 {t('core.action.refuse')}", id="refuse", variant="error",
                              compact=True)
 
-    def _due(self):  # noqa: ANN202 - datetime
+    def _due(self) -> datetime:
         return self.services.intake.preview_due(
             self.draft.procedure, needs_verification=self.draft.request.needs_verification)
 

@@ -9,7 +9,7 @@ older one.
 from __future__ import annotations
 
 from datetime import date
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -26,6 +26,9 @@ from screens.base import DeskScreen
 from screens.dossier import DossierScreen
 from screens.widgets.validators import parse_day
 
+if TYPE_CHECKING:
+    from ccdesk.services import Services
+
 PAGE_SIZE = 100
 PREFETCH_ROWS = 10  # fetch the next page when the cursor is this close to the end
 
@@ -41,7 +44,7 @@ class RegisterScreen(DeskScreen):
         Binding("down", "to_table", "tui.key.results", id="to_table", show=False),
     ]
 
-    def __init__(self, services) -> None:  # noqa: ANN001 - Services
+    def __init__(self, services: Services) -> None:
         super().__init__(services)
         self._next: PageKey | None = None
         self._request: tuple[str, RegisterFilter, str] | None = None
@@ -86,9 +89,8 @@ class RegisterScreen(DeskScreen):
         self.query_one("#query", Input).focus()
         self._reload()
 
-    def on_screen_resume(self) -> None:
-        super().on_screen_resume()
-        if self.is_mounted and self._request is not None:
+    def on_resumed(self) -> None:
+        if self._request is not None:
             self._reload()  # a dossier may have changed while it was open
 
     # ---- asking -----------------------------------------------------------------------------
@@ -144,6 +146,8 @@ class RegisterScreen(DeskScreen):
 
     # ---- showing ----------------------------------------------------------------------------
     def _show(self, page: RegisterPage, append: bool) -> None:
+        if not self.query("#register-table"):
+            return  # being recomposed (language switch): on_mount loads again
         table = self.table
         if not append:
             table.clear()

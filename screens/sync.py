@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any, ClassVar, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from textual import work
 from textual.app import ComposeResult
@@ -19,6 +19,9 @@ from textual.widgets import Label, ProgressBar, Static
 
 from ccdesk.i18n import fmt_datetime, t
 from screens.base import DeskScreen
+
+if TYPE_CHECKING:
+    from ccdesk.services import Services
 
 EXIT_OK = 0
 
@@ -47,7 +50,7 @@ class SyncScreen(DeskScreen):
         Binding("r", "refresh", "tui.key.refresh", id="refresh"),
     ]
 
-    def __init__(self, services, port: SyncPort) -> None:  # noqa: ANN001 - Services
+    def __init__(self, services: Services, port: SyncPort) -> None:
         super().__init__(services)
         self.port = port
 

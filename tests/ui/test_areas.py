@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+from datetime import date
 
 from textual.command import CommandPalette
 from textual.content import Content
@@ -182,6 +183,11 @@ async def test_help_palette_and_quit_toast_are_translated(services, actor) -> No
         app.action_help_quit()
         await pilot.pause()
         assert any("để thoát" in str(n.message) for n in app._notifications)
+        commands = [c.title for c in app.get_system_commands(app.screen)]
+        assert commands == ["Giao diện màu", "Phím tắt", "Chụp màn hình", "Thoát"]
+        app._pick_theme()
+        await pilot.pause()
+        assert app.screen.query_one(Input).placeholder == "Tìm giao diện màu…"
 
 
 async def test_home_counts_today(services, actor) -> None:
@@ -206,3 +212,24 @@ async def test_home_counts_today(services, actor) -> None:
         assert count("waiting_supplement") == 1 and waiting.status == "waiting_supplement"
         assert count("overdue") == 0
         assert "chưa cấu hình" in str(screen.query_one("#home-sync", Static).content)
+
+
+async def test_lead_adds_a_day_off_and_due_times_follow(services, actor) -> None:
+    app = DeskApp(services, actor=actor)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("f9")
+        await settle(pilot)
+        await type_into(pilot, "#day", "24/11/2026")
+        await type_into(pilot, "#day_name", "Nghỉ bù theo thông báo của tỉnh")
+        app.screen.query_one("#add-day").press()
+        await settle(pilot)
+        assert "24/11/2026" in str(app.screen.query_one("#calendar-days", Static).content)
+        await type_into(pilot, "#day", "24/11/2026")  # twice: refused at the field
+        await type_into(pilot, "#day_name", "Lặp lại")
+        app.screen.query_one("#add-day").press()
+        await settle(pilot)
+        assert app.screen.query_one("#field-date").error_text
+    assert "2026-11-24" in services.paths.calendar_file.read_text()
+    assert not services.ctx.calendar.is_working_day(date(2026, 11, 24))
+    procedure = services.catalog.procedure("1.004873")  # 3 working days from Monday 23/11
+    assert services.intake.preview_due(procedure).date() == date(2026, 11, 27)

@@ -157,3 +157,16 @@ async def test_checklist_rows_show_conditions(services, actor) -> None:
         shown = [str(label.content) for label in app.screen.query(".doc-cond")]
         assert len(shown) == len(conditional)
         assert all(d.condition in text for d, text in zip(conditional, shown, strict=True))
+
+
+async def test_language_switch_keeps_a_half_typed_intake(services, actor) -> None:
+    app = DeskApp(services, actor=actor)
+    async with app.run_test(size=SIZE) as pilot:
+        await _to_applicant(pilot)
+        await type_into(pilot, "#id_number", "001085012345")
+        await type_into(pilot, "#full_name", "Đặng Văn Đức")
+        app.change_language("en")
+        await settle(pilot)
+        assert "applicant" in str(app.screen.query_one("#title-text").content)
+        assert app.screen.query_one("#full_name", Input).value == "Đặng Văn Đức"
+        assert app.screen.query_one("#id_number", Input).value == "001085012345"

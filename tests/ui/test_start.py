@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import os
+import pty
+import select
+import signal
 import sqlite3
+import sys
+import time
 
 from textual.widgets import Input, Select
 
@@ -124,3 +130,38 @@ async def test_idle_lock_needs_the_same_pin(services) -> None:
     failed = sqlite3.connect(services.db.path).execute(
         "select count(*) from auditlog where action = 'login.failed'").fetchone()
     assert failed == (1,)
+
+
+def test_ssh_hangup_deletes_the_training_sandbox(tmp_path) -> None:
+    """A real terminal: ``ccdesk --training`` shows its banner; SIGHUP (the SSH session closed)
+    ends it cleanly and its sandbox folder is gone."""
+    sandboxes = tmp_path / "tmp"  # the child's TMPDIR: where its sandbox goes
+    sandboxes.mkdir()
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: the real console script in a pseudo-terminal
+        os.environ.update(CCDESK_HOME=str(tmp_path), CCDESK_LANG="vi", TERM="xterm-256color",
+                          TMPDIR=str(sandboxes))
+        os.execv(sys.executable, [sys.executable, "-m", "ccdesk.launch", "--training"])
+    screen = b""
+    deadline = time.monotonic() + 30
+    while "HỘP CÁT".encode() not in screen and time.monotonic() < deadline:
+        ready, _, _ = select.select([fd], [], [], 0.2)
+        if ready:
+            screen += os.read(fd, 65536)
+    during = list(sandboxes.glob("ccdesk-training-*"))
+    os.kill(pid, signal.SIGHUP)
+    while True:  # drain the terminal so the child can finish writing
+        ready, _, _ = select.select([fd], [], [], 0.2)
+        try:
+            if ready and os.read(fd, 65536):
+                continue
+        except OSError:
+            pass
+        finished, status = os.waitpid(pid, os.WNOHANG)
+        if finished:
+            break
+    os.close(fd)
+    assert "HỘP CÁT".encode() in screen and b"Traceback" not in screen
+    assert len(during) == 1  # this session's sandbox existed while it ran
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert list(sandboxes.iterdir()) == []
