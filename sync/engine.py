@@ -17,6 +17,7 @@ import random
 import signal
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
@@ -25,6 +26,7 @@ from typing import Any
 
 from sqlmodel import Session, func, select
 
+from ccdesk.domain.errors import StorageError
 from ccdesk.ids import uuid7
 from ccdesk.models import Office
 from ccdesk.services.context import DeskContext
@@ -43,12 +45,23 @@ from sync.client import (
     timeouts,
 )
 from sync.inbox import apply_change
+from sync.joblog import JsonLineLog
 from sync.lock import LockBusy, SyncLock
 from sync.state import SyncAttempt, SyncConflict, SyncState
 
 EXIT_OK, EXIT_PARTIAL, EXIT_NETWORK, EXIT_AUTH, EXIT_HUMAN, EXIT_INTERNAL = 0, 10, 20, 30, 40, 50
 MIN_WIRE_TARGET = 2 * 1024
 CRASH_ENV = "CCDESK_SYNC_CRASH_AT"
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    """A batch built and marked in flight, not yet answered."""
+
+    batch_id: str
+    batch: list[outbox.OutboxRow]
+    raw: bytes
+    wire: bytes
 
 
 class StopRun(Exception):
@@ -118,6 +131,7 @@ def crash_point(name: str) -> None:
 
 
 def lock_path_for(db_path: Path) -> Path:
+    """The sync lock file beside a desk database."""
     return db_path.with_name(db_path.name + ".sync.lock")
 
 
@@ -127,7 +141,8 @@ class SyncEngine:
     def __init__(self, ctx: DeskContext, *, options: EngineOptions | None = None,
                  client_factory: Callable[[SyncState], SyncClient] | None = None,
                  sleep: Callable[[float], None] = time.sleep,
-                 utc_clock: Callable[[], datetime] = utcnow) -> None:
+                 utc_clock: Callable[[], datetime] = utcnow,
+                 log_path: Path | None = None) -> None:
         self.ctx = ctx
         self.db = ctx.db
         self.options = options or EngineOptions()
@@ -135,13 +150,17 @@ class SyncEngine:
         self.utc_clock = utc_clock
         self._client_factory = client_factory or self._default_client
         self._deadline: float | None = None
+        self._preferred = protocol.DEFAULT_PREFERRED_BATCH_BYTES
+        self.log = JsonLineLog(log_path)
 
     # ---- public runs ----------------------------------------------------------------------
     def push(self, *, dry_run: bool = False,
              progress: Callable[[int, int], None] | None = None) -> RunResult:
+        """Send waiting rows (``dry_run`` only counts them)."""
         return self._run(push=True, pull=False, dry_run=dry_run, progress=progress)
 
     def pull(self) -> RunResult:
+        """Apply the upstream's changes for this commune."""
         return self._run(push=False, pull=True)
 
     def run(self, progress: Callable[[int, int], None] | None = None) -> RunResult:
@@ -175,10 +194,22 @@ class SyncEngine:
             result.error = stop.code
             result.exit_code = self._stop_code(stop, result)
             self._record_outcome(stop.code)
+            self.log.write("stopped", error=stop.code, exit_code=result.exit_code)
         except LockBusy:
             result.exit_code, result.error = EXIT_PARTIAL, "locked"
+        except StorageError as err:
+            # The desk's own database (full disk, read-only, damaged): data is safe, a person
+            # must act; the same message the desk shows.
+            result.exit_code, result.error = EXIT_HUMAN, err.key.rsplit(".", 1)[-1]
+            self.log.write("stopped", error=result.error, exit_code=result.exit_code)
+        except Exception as exc:  # noqa: BLE001 - contract: 50 and a code, never a traceback
+            result.exit_code, result.error = EXIT_INTERNAL, f"internal:{type(exc).__name__}"
+            self.log.write("stopped", error=result.error, exit_code=result.exit_code)
         finally:
-            result.pending = self._pending_count()
+            try:
+                result.pending = self._pending_count()
+            except Exception:  # noqa: BLE001 - a broken database already set the outcome
+                result.pending = -1
             result.seconds = round(time.monotonic() - started, 3)
         return result
 
@@ -225,6 +256,16 @@ class SyncEngine:
                 resent = outbox.resend_after(session, through)
             if epoch_changed:
                 row.pull_cursor = 0
+            # The desk itself was restored from an older backup: the server has seen seqs this
+            # file never wrote. Move the counter past them so a seq never names two mutations.
+            if through:
+                conn = session.connection()
+                conn.exec_driver_sql(
+                    "UPDATE sqlite_sequence SET seq = ? WHERE name = 'outbox' AND seq < ?",
+                    (through, through))
+                conn.exec_driver_sql(
+                    "INSERT INTO sqlite_sequence (name, seq) SELECT 'outbox', ? WHERE NOT EXISTS "
+                    "(SELECT 1 FROM sqlite_sequence WHERE name = 'outbox')", (through,))
             row.server_epoch = data["epoch"]
             row.clock_offset_s = offset
             row.last_attempt_at = utcnow()
@@ -243,39 +284,77 @@ class SyncEngine:
                         or protocol.DEFAULT_PREFERRED_BATCH_BYTES)
         hard_max = int(limits.get("max_batch_bytes") or protocol.DEFAULT_MAX_BATCH_BYTES)
         wire_target = min(state.batch_bytes or preferred, preferred)
+        self._preferred = preferred
         ratio = 8.0
         total = self._pending_count()
         done = 0
         if progress:
             progress(0, total)
-        while True:
-            if self._deadline is not None and time.monotonic() > self._deadline:
-                raise StopRun(EXIT_PARTIAL, "max_time")
-            with self.db.session() as session:
-                rows = outbox.pending_rows(session, self.options.max_records)
-            if not rows:
-                break
-            rows = self._drop_damaged(rows, result)
-            if not rows:
-                continue
-            batch, raw, wire = self._build(rows, state, wire_target, ratio, hard_max)
-            outcome = self._send_batch(client, batch, raw, wire, result)
-            if outcome is None:            # 413: halve and try again (F4)
-                if len(batch) == 1:
-                    self.db.write(lambda s, seq=batch[0].seq: outbox.quarantine(
-                        s, seq, "too_large: record exceeds the server's limit"))
-                    result.quarantined += 1
-                wire_target = max(MIN_WIRE_TARGET // 2, len(wire) // 2)
-                continue
-            reply, rtt = outcome
-            ratio = max(1.0, len(raw) / max(1, len(wire)))
-            throughput = len(wire) / max(rtt, 1e-3)
-            wire_target = int(min(preferred, max(MIN_WIRE_TARGET,
-                                                 throughput * self.options.batch_seconds)))
-            done += len(batch)
-            if progress:
-                progress(min(done, total), max(total, done))
-            self._save_target(wire_target)
+        buffer: list[outbox.OutboxRow] = []
+        current: _Prepared | None = None
+        # Pipelining: while one batch is on the wire (worker thread, one request at a time),
+        # the next is read, built, compressed and marked in flight here.
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="ccdesk-sync") as pool:
+            while True:
+                if self._deadline is not None and time.monotonic() > self._deadline:
+                    if current is not None:
+                        self._unmark(current, "max_time")
+                    raise StopRun(EXIT_PARTIAL, "max_time")
+                if current is None:
+                    buffer = buffer or self._refill(result)
+                    if not buffer:
+                        break
+                    current = self._prepare(buffer, state, wire_target, ratio, hard_max)
+                    buffer = buffer[len(current.batch):]
+                future = pool.submit(self._send_batch, client, current, result)
+                upcoming: _Prepared | None = None
+                try:
+                    buffer = buffer or self._refill(result)
+                    if buffer:
+                        upcoming = self._prepare(buffer, state, wire_target, ratio, hard_max)
+                        buffer = buffer[len(upcoming.batch):]
+                finally:
+                    try:
+                        outcome = future.result()
+                    except BaseException:
+                        if upcoming is not None:
+                            self._unmark(upcoming, "not_sent")
+                        raise
+                if outcome is None:            # 413: halve and try again (F4)
+                    if upcoming is not None:
+                        self._unmark(upcoming, "not_sent")
+                    buffer = []
+                    if len(current.batch) == 1:
+                        self.db.write(lambda s, seq=current.batch[0].seq: outbox.quarantine(
+                            s, seq, "too_large: record exceeds the server's limit"))
+                        result.quarantined += 1
+                    wire_target = max(MIN_WIRE_TARGET // 2, len(current.wire) // 2)
+                    current = None
+                    continue
+                _reply, wire_target = outcome
+                ratio = max(1.0, len(current.raw) / max(1, len(current.wire)))
+                done += len(current.batch)
+                if progress:
+                    progress(min(done, total), max(total, done))
+                current = upcoming
+
+    def _refill(self, result: RunResult) -> list[outbox.OutboxRow]:
+        with self.db.session() as session:
+            rows = outbox.pending_rows(session, self.options.max_records)
+        return self._drop_damaged(rows, result) if rows else []
+
+    def _prepare(self, buffer: list[outbox.OutboxRow], state: SyncState, wire_target: int,
+                 ratio: float, hard_max: int) -> _Prepared:
+        """Build the next batch and mark its rows in flight (one transaction)."""
+        batch_id, batch, raw, wire = self._build(buffer, state, wire_target, ratio, hard_max)
+        seqs = [row.seq for row in batch]
+        self.db.write(lambda s: outbox.mark_in_flight(s, seqs, batch_id))
+        crash_point("after_mark")
+        return _Prepared(batch_id, batch, raw, wire)
+
+    def _unmark(self, prepared: _Prepared, reason: str) -> None:
+        seqs = [row.seq for row in prepared.batch]
+        self.db.write(lambda s: outbox.back_to_pending(s, seqs, reason))
 
     def _drop_damaged(self, rows: list[outbox.OutboxRow],
                       result: RunResult) -> list[outbox.OutboxRow]:
@@ -291,7 +370,7 @@ class SyncEngine:
         return [row for row in rows if row.intact]
 
     def _build(self, rows: list[outbox.OutboxRow], state: SyncState, wire_target: int,
-               ratio: float, hard_max: int) -> tuple[list[outbox.OutboxRow], bytes, bytes]:
+               ratio: float, hard_max: int) -> tuple[str, list[outbox.OutboxRow], bytes, bytes]:
         """Take as many rows as fit ``wire_target`` compressed bytes (estimated by ``ratio``)."""
         budget = max(1, int(wire_target * ratio))
         while True:
@@ -303,14 +382,15 @@ class SyncEngine:
                     break
             batch = rows[:count]
             records = [protocol.record_of(r.seq, r.mutation_id, r.op, r.entity_id,
-                                          r.client_time.isoformat(), r.payload) for r in batch]
-            body = protocol.batch_body(uuid7(), state.device_id, state.commune_code,
+                                          r.client_time, r.payload) for r in batch]
+            batch_id = uuid7()
+            body = protocol.batch_body(batch_id, state.device_id, state.commune_code,
                                        self._is_demo(), records)
             body["seen_cursor"] = state.pull_cursor
             raw = protocol.dumps(body)
             wire = protocol.compress(raw, self.options.encoding)
             if len(wire) <= hard_max * 0.9 or count == 1:
-                return batch, raw, wire
+                return batch_id, batch, raw, wire
             budget = max(1, budget // 2)
 
     def _is_demo(self) -> bool:
@@ -318,15 +398,15 @@ class SyncEngine:
             office = session.get(Office, 1)
         return bool(office and office.is_demo)
 
-    def _send_batch(self, client: SyncClient, batch: list[outbox.OutboxRow], raw: bytes,
-                    wire: bytes, result: RunResult) -> tuple[Exchange, float] | None:
-        """Send one batch until it has a result; None on 413 (rows back to pending)."""
-        body = protocol.loads(raw)
-        batch_id = body["batch_id"]
+    def _send_batch(self, client: SyncClient, prepared: _Prepared,
+                    result: RunResult) -> tuple[Exchange, int] | None:
+        """Send one batch until it has a result; None on 413 (rows back to pending). Returns
+        the reply and the next batch's size in wire bytes, sized to take ``batch_seconds`` at
+        the throughput just measured (small on 2G, large on a LAN)."""
+        batch_id, batch, raw, wire = (prepared.batch_id, prepared.batch, prepared.raw,
+                                      prepared.wire)
         seqs = [row.seq for row in batch]
         digest = protocol.sha256_hex(wire)
-        self.db.write(lambda s: outbox.mark_in_flight(s, seqs, batch_id))
-        crash_point("after_mark")
         ambiguous = False
         attempt = 0
         while True:
@@ -359,12 +439,15 @@ class SyncEngine:
                 raise self._stop_for(failure) from failure
         crash_point("after_reply")
         result.bytes_received += reply.bytes_received
-        self._settle(batch, reply, raw, wire, result)
+        throughput = len(wire) / max(reply.rtt_s, 1e-3)
+        target = int(min(self._preferred, max(MIN_WIRE_TARGET,
+                                              throughput * self.options.batch_seconds)))
+        self._settle(batch, reply, raw, wire, result, target)
         result.batches += 1
-        return reply, reply.rtt_s
+        return reply, target
 
     def _settle(self, batch: list[outbox.OutboxRow], reply: Exchange, raw: bytes, wire: bytes,
-                result: RunResult) -> None:
+                result: RunResult, wire_target: int) -> None:
         by_seq = {r.get("seq"): r for r in reply.data["results"] if isinstance(r, dict)}
         batch_id = reply.data["batch_id"]
         now = utcnow()
@@ -403,9 +486,15 @@ class SyncEngine:
                                     rtt_ms=int(reply.rtt_s * 1000)))
             state = session.get(SyncState, 1)
             state.last_success_at = now
+            state.batch_bytes = wire_target
             session.add(state)
 
         self.db.write(work)
+        self.log.write("batch", batch_id=batch_id, first_seq=batch[0].seq,
+                       last_seq=batch[-1].seq, records=len(batch), bytes_raw=len(raw),
+                       bytes_wire=len(wire), http_status=reply.http_status, outcome="ok",
+                       rtt_ms=int(reply.rtt_s * 1000), acked=result.acked,
+                       quarantined=result.quarantined, conflicts=result.conflicts)
 
     # ---- pull -----------------------------------------------------------------------------
     def _pull(self, client: SyncClient, state: SyncState, result: RunResult) -> None:
@@ -474,7 +563,7 @@ class SyncEngine:
             return StopRun(EXIT_HUMAN, failure.code)
         if failure.kind in (RETRY, AMBIGUOUS):
             return StopRun(EXIT_NETWORK, failure.code)
-        return StopRun(50, failure.code)
+        return StopRun(EXIT_INTERNAL, failure.code)
 
     def _wait(self, attempt: int, retry_after: float | None) -> None:
         delay = self.options.backoff.delay(attempt, retry_after)
@@ -515,14 +604,6 @@ class SyncEngine:
         except Exception:   # noqa: BLE001 - a full disk must not hide the run's own outcome
             pass
 
-    def _save_target(self, wire_target: int) -> None:
-        def work(session: Session) -> None:
-            row = session.get(SyncState, 1)
-            row.batch_bytes = wire_target
-            session.add(row)
-
-        self.db.write(work)
-
     def _state(self) -> SyncState:
         with self.db.session() as session:
             return session.get(SyncState, 1)
@@ -538,11 +619,15 @@ class SyncEngine:
                               first_seq=batch[0].seq, last_seq=batch[-1].seq,
                               records=len(batch), bytes_raw=len(raw), bytes_wire=len(wire),
                               http_status=status, outcome=outcome, rtt_ms=rtt_ms)
+        self.log.write(kind, batch_id=batch_id, first_seq=attempt.first_seq,
+                       last_seq=attempt.last_seq, records=len(batch), bytes_raw=len(raw),
+                       bytes_wire=len(wire), http_status=status, outcome=outcome)
         self.db.write(lambda s: s.add(attempt))
 
     def _log_simple(self, kind: str, status: int, outcome: str, sent: int, rtt_ms: int) -> None:
         attempt = SyncAttempt(at=utcnow(), kind=kind, http_status=status, outcome=outcome,
                               bytes_wire=sent, rtt_ms=rtt_ms)
+        self.log.write(kind, http_status=status, outcome=outcome, rtt_ms=rtt_ms)
         self.db.write(lambda s: s.add(attempt))
 
 

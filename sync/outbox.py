@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import String, bindparam, cast, func, select, update
 from sqlmodel import Session
 
 from ccdesk.models import Outbox
@@ -34,7 +34,7 @@ class OutboxRow:
     mutation_id: str
     op: str
     entity_id: str
-    client_time: datetime
+    client_time: str              # as stored (UTC); sent verbatim, never used for ordering
     payload: str
     payload_sha256: str
 
@@ -54,14 +54,15 @@ def recover_in_flight(session: Session) -> int:
 def pending_rows(session: Session, limit: int, after_seq: int = 0) -> list[OutboxRow]:
     """The oldest pending rows in device-seq order (never ordered by the client clock, F12)."""
     rows = session.connection().execute(
-        select(T.c.device_seq, T.c.mutation_id, T.c.op, T.c.entity_id, T.c.client_time,
-               T.c.payload, T.c.payload_sha256)
+        select(T.c.device_seq, T.c.mutation_id, T.c.op, T.c.entity_id,
+               cast(T.c.client_time, String), T.c.payload, T.c.payload_sha256)
         .where(T.c.state == PENDING, T.c.device_seq > after_seq)
         .order_by(T.c.device_seq).limit(limit)).all()
     return [OutboxRow(*row) for row in rows]
 
 
 def mark_in_flight(session: Session, seqs: list[int], batch_id: str) -> None:
+    """Rows about to be sent in ``batch_id`` (a crash leaves them here until the next start)."""
     session.connection().execute(
         update(T).where(T.c.device_seq.in_(seqs), T.c.state == PENDING)
         .values(state=IN_FLIGHT, batch_id=batch_id, attempts=T.c.attempts + 1))
@@ -78,20 +79,26 @@ def settle(session: Session, outcomes: Iterable[tuple[int, str, str]],
            now: datetime | None = None) -> dict[str, int]:
     """Apply per-record outcomes ``(seq, state, reason)``; returns counts by new state."""
     now = now or utcnow()
-    params = [{"s": seq, "st": state, "err": reason,
-               "at": now if state == ACKED else None} for seq, state, reason in outcomes]
-    if params:
-        stmt = (update(T).where(T.c.device_seq == bindparam("s"))
-                .values(state=bindparam("st"), last_error=bindparam("err"),
-                        acked_at=bindparam("at")))
-        session.connection().execute(stmt, params)
-    counts: dict[str, int] = {}
-    for p in params:
+    conn = session.connection()
+    acked = [seq for seq, state, reason in outcomes if state == ACKED and not reason]
+    others = [{"s": seq, "st": state, "err": reason, "at": now if state == ACKED else None}
+              for seq, state, reason in outcomes if state != ACKED or reason]
+    # The common case, a whole batch acked, is one statement per 500 rows (not one per row).
+    for start in range(0, len(acked), 500):
+        conn.execute(update(T).where(T.c.device_seq.in_(acked[start:start + 500]))
+                     .values(state=ACKED, last_error="", acked_at=now))
+    if others:
+        conn.execute(update(T).where(T.c.device_seq == bindparam("s"))
+                     .values(state=bindparam("st"), last_error=bindparam("err"),
+                             acked_at=bindparam("at")), others)
+    counts: dict[str, int] = {ACKED: len(acked)} if acked else {}
+    for p in others:
         counts[p["st"]] = counts.get(p["st"], 0) + 1
     return counts
 
 
 def quarantine(session: Session, seq: int, reason: str) -> None:
+    """Hold one row with its reason; the rest of the queue goes on (F6)."""
     session.connection().execute(
         update(T).where(T.c.device_seq == seq).values(state=QUARANTINED, last_error=reason))
 
@@ -112,6 +119,7 @@ def resend_after(session: Session, server_seq: int) -> int:
 
 
 def counts_by_state(session: Session) -> dict[str, int]:
+    """Rows per state, every state present (zero when empty)."""
     rows = session.connection().execute(
         select(T.c.state, func.count()).group_by(T.c.state)).all()
     out = dict.fromkeys(STATES, 0)
@@ -120,11 +128,13 @@ def counts_by_state(session: Session) -> dict[str, int]:
 
 
 def oldest_pending_time(session: Session) -> datetime | None:
+    """Client time (UTC) of the oldest row still waiting, for the age shown in status."""
     return session.connection().execute(
         select(func.min(T.c.client_time)).where(T.c.state.in_((PENDING, IN_FLIGHT)))).scalar()
 
 
 def max_acked_seq(session: Session) -> int:
+    """The highest acknowledged seq (compared with the server's view in ``/hello``)."""
     return session.connection().execute(
         select(func.max(T.c.device_seq)).where(T.c.state == ACKED)).scalar() or 0
 

@@ -15,91 +15,36 @@ loaded only when a run starts, so the desk's first paint does not pay for it.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
-from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from sqlmodel import Session, func, select
+from sqlmodel import Session
 
 from ccdesk.models import Office
 from ccdesk.storage.outbox import utcnow
-from sync import outbox
-from sync.state import SyncConflict, SyncState
+from sync.state import SyncState
+from sync.status import CLOCK_WARN_SECONDS, SyncStatus, read_status_file
 
 if TYPE_CHECKING:
     from ccdesk.services import Services
     from sync.engine import EngineOptions, RunResult
 
-CLOCK_WARN_SECONDS = 300
-
-
-@dataclass(frozen=True)
-class SyncStatus:
-    commune: str
-    device_id: str
-    upstream: str
-    enrolled: bool
-    revoked: bool
-    training: bool
-    demo: bool
-    pending: int
-    in_flight: int
-    acked: int
-    quarantined: int
-    conflicts: int
-    oldest_pending_age_s: int | None
-    last_success_at: str | None
-    last_error: str
-    last_error_at: str | None
-    epoch: str
-    pull_cursor: int
-    clock_offset_s: float | None
-    clock_warning: bool
-
-    def to_json(self) -> dict[str, Any]:
-        return asdict(self)
-
-
-def _iso(value: datetime | None) -> str | None:
-    return value.isoformat() + "Z" if value else None
-
-
-def read_status(session: Session, now: datetime | None = None) -> SyncStatus:
-    """Build the status from one read transaction."""
-    now = now or utcnow()
-    office = session.get(Office, 1) or Office()
-    state = session.get(SyncState, 1) or SyncState()
-    counts = outbox.counts_by_state(session)
-    oldest = outbox.oldest_pending_time(session)
-    conflicts = session.exec(select(func.count()).select_from(SyncConflict)
-                             .where(SyncConflict.resolved_at.is_(None))).one()
-    offset = state.clock_offset_s
-    return SyncStatus(
-        commune=state.commune_code or office.commune_code,
-        device_id=state.device_id or office.device_id,
-        upstream=state.upstream_url, enrolled=state.enrolled_at is not None,
-        revoked=state.revoked,
-        training=office.is_training, demo=office.is_demo,
-        pending=counts[outbox.PENDING], in_flight=counts[outbox.IN_FLIGHT],
-        acked=counts[outbox.ACKED], quarantined=counts[outbox.QUARANTINED],
-        conflicts=int(conflicts),
-        oldest_pending_age_s=max(0, int((now - oldest).total_seconds())) if oldest else None,
-        last_success_at=_iso(state.last_success_at), last_error=state.last_error,
-        last_error_at=_iso(state.last_error_at), epoch=state.server_epoch,
-        pull_cursor=state.pull_cursor, clock_offset_s=offset,
-        clock_warning=offset is not None and abs(offset) > CLOCK_WARN_SECONDS)
+__all__ = ["CLOCK_WARN_SECONDS", "EnrollError", "SyncStatus", "enroll", "explain", "probe",
+           "run_once", "status"]
 
 
 def status(services: Services) -> SyncStatus:
     """This desk's sync status, from the local database only (offline, instant)."""
-    with services.db.session() as session:
-        return read_status(session)
+    found = read_status_file(services.db.path)
+    if found is None:   # opened through the services, so the tables exist; only a race here
+        raise RuntimeError("sync tables missing")
+    return found
 
 
 def make_engine(services: Services, options: EngineOptions | None = None):  # noqa: ANN201
     from sync.engine import SyncEngine
 
-    return SyncEngine(services.ctx, options=options)
+    return SyncEngine(services.ctx, options=options,
+                      log_path=services.paths.logs_dir / "sync.jsonl")
 
 
 def run_once(services: Services, progress: Callable[[int, int], None] | None = None,
@@ -185,7 +130,9 @@ def explain(code: str, lang: str | None = None) -> tuple[str, str]:
     known = catalogue(lang)
     params: dict[str, object] = {"code": code}
     key = code
-    if code.startswith("http_") and code[5:].isdigit():
+    if code.startswith("internal:"):
+        key = "internal"
+    elif code.startswith("http_") and code[5:].isdigit():
         key, params["status"] = "server_error", code[5:]
     if f"sync.err.{key}" not in known:
         key = "internal"

@@ -54,22 +54,21 @@ def report(
     end: Annotated[str | None, typer.Option("--to", help="YYYY-MM-DD")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="JSON: period, rows, total")] = False,
     as_csv: Annotated[bool, typer.Option("--csv", help="CSV (UTF-8, Excel)")] = False,
-    as_pdf: Annotated[bool, typer.Option("--pdf", help="PDF, A4 landscape")] = False,
+    as_pdf: Annotated[bool, typer.Option("--pdf", help="PDF (A4 landscape)")] = False,
     output: Annotated[Path | None, typer.Option("--output", "-o",
                                                 help="write to this file")] = None,
 ) -> None:
     """Tình hình, kết quả giải quyết TTHC (II.06a) / the II.06a period report."""
-    from ccdesk.i18n import t
 
     try:
         chosen = choose_period(period, start, end)
         result = STATE.services().reports.period_report(chosen.start, chosen.end)
-        if as_pdf:
-            typer.echo(t("reports.table.pdf_saved", path=str(save_pdf(result, output))))
-            return
+        pdf = STATE.services().forms.report_pdf(result) if as_pdf else None
     except CcdeskError as err:
         fail(err)
-    if as_json:
+    if pdf is not None:
+        write_pdf(pdf, output, chosen)
+    elif as_json:
         if output:
             import orjson
 
@@ -86,21 +85,24 @@ def report(
         print_table(result, output)
 
 
-def save_pdf(result: PeriodReport, output: Path | None) -> Path:
-    """Render the form (landscape A4, Vietnamese like every printed form) and write it."""
-    from ccdesk.forms.service import FORMS_LANGUAGE
-    from ccdesk.paths import ensure_private_dir
-    from ccdesk.services.report_form import report_document
+def write_pdf(pdf: bytes, output: Path | None, period: Period) -> None:
+    """``--pdf``: to ``--output`` ('-' = stdout), else saved under the forms folder."""
+    from ccdesk.i18n import t
 
-    services = STATE.services()
-    document = report_document(result, services.office.get(), FORMS_LANGUAGE)
-    data = services.forms.pdf(document)
-    if output is None:
-        folder = ensure_private_dir(STATE.paths.forms_dir)
-        output = folder / (f"II06a_{result.period.start.isoformat()}_"
-                           f"{result.period.end.isoformat()}.pdf")
-    output.write_bytes(data)
-    return output
+    if output is not None and str(output) == "-":
+        sys.stdout.buffer.write(pdf)
+        return
+    forms = STATE.services().forms
+    try:
+        if output is None:
+            output = forms.save(pdf, f"bao-cao-II06a_{period.start:%Y%m%d}-{period.end:%Y%m%d}"
+                                     ".pdf")
+        else:
+            output.write_bytes(pdf)
+    except OSError as exc:
+        fail(t("forms.cli.cannot_write", file=str(output),
+               detail=exc.strerror or type(exc).__name__))
+    typer.echo(t("forms.cli.saved", file=str(output)))
 
 
 def _rate(value: float | None) -> float | None:

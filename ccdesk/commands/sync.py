@@ -68,9 +68,13 @@ def _engine(max_time: float | None = None):  # noqa: ANN202 - sync.engine.SyncEn
 @app.command()
 def status(as_json: JsonOpt = False) -> None:
     """Tình trạng (không cần mạng) / status, offline and instant."""
-    from sync.service import status as read
+    from sync.status import read_status_file
 
-    st = read(STATE.services())
+    st = read_status_file(STATE.db_path)
+    if st is None:   # a new or older database: open (and migrate) it the usual way
+        from sync.service import status as read
+
+        st = read(STATE.services())
     if as_json:
         print_json(st.to_json())
         return

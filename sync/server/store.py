@@ -318,6 +318,9 @@ class DistrictStore:
             results.append(outcome)
             if outcome["result"] in (APPLIED, CONFLICT) and outcome.pop("_store", False):
                 payload = orjson.dumps(record["payload"], option=orjson.OPT_SORT_KEYS).decode()
+                snapshot_of = outcome.pop("_snapshot_of", None)
+                if snapshot_of is not None:
+                    dossiers[snapshot_of]["snapshot"] = payload
                 mutations.append({"mutation_id": record["id"], "device_id": device.device_id,
                                   "device_seq": record["seq"], "commune_code": device.commune_code,
                                   "entity_id": record["entity_id"], "op": record["op"],
@@ -327,7 +330,7 @@ class DistrictStore:
                 existing[record["id"]] = outcome["result"]
         self._write_dossiers(conn, dossiers, now)
         if mutations:
-            conn.execute(insert(M), mutations)
+            _insert_many(conn, M, mutations)
         conn.execute(update(D).where(D.c.device_id == device.device_id)
                      .values(last_push_at=now))
         reply = {"service": protocol.SERVICE_NAME, "batch_id": batch_id, "digest": digest,
@@ -349,8 +352,7 @@ class DistrictStore:
                 or isinstance(seq, bool) or seq < 1:
             return _rejected(rid, seq, "malformed", "id and seq are required")
         if rid in existing:
-            return {"seq": seq, "id": rid,
-                    "result": CONFLICT if existing[rid] == CONFLICT else DUPLICATE}
+            return {"seq": seq, "result": CONFLICT if existing[rid] == CONFLICT else DUPLICATE}
         op, code, payload = record.get("op"), record.get("entity_id"), record.get("payload")
         if op not in (OP_CREATE, OP_EVENT):
             return _rejected(rid, seq, "unknown_op", f"unknown operation {op!r}")
@@ -369,9 +371,8 @@ class DistrictStore:
             dossiers[code] = {"code": code, "commune_code": device.commune_code,
                               "status": snap["status"], "last_device_seq": seq,
                               "district_seq": 0, "events": 1, "new": True, "dirty": True,
-                              "snapshot": orjson.dumps(payload, option=orjson.OPT_SORT_KEYS
-                                                       ).decode()}
-            return {"seq": seq, "id": rid, "result": APPLIED, "_store": True}
+                              "snapshot": ""}
+            return {"seq": seq, "result": APPLIED, "_store": True, "_snapshot_of": code}
         ev = payload.get("event")
         if payload.get("code") != code or not isinstance(ev, dict) \
                 or ev.get("to_status") not in STATUSES:
@@ -389,7 +390,7 @@ class DistrictStore:
         if seq > current["last_device_seq"]:   # reordered delivery never moves state backwards
             current["status"] = ev["to_status"]
             current["last_device_seq"] = seq
-        return {"seq": seq, "id": rid, "result": APPLIED, "_store": True}
+        return {"seq": seq, "result": APPLIED, "_store": True}
 
     def _write_dossiers(self, conn: Connection, dossiers: dict[str, dict[str, Any]],
                         now: datetime) -> None:
@@ -400,7 +401,7 @@ class DistrictStore:
                     "ev": d["events"], "at": now}
                    for d in dossiers.values() if d["dirty"] and not d["new"]]
         if new:
-            conn.execute(insert(X), new)
+            _insert_many(conn, X, new)
         if changed:
             conn.execute(update(X).where(X.c.code == bindparam("c"))
                          .values(status=bindparam("st"), last_device_seq=bindparam("ls"),
@@ -437,6 +438,15 @@ class DistrictStore:
             return _change_json(values | {"seq": seq})
 
         return self._retrying(work)
+
+    def record_change_if_known(self, dossier_code: str, kind: str) -> dict[str, Any] | None:
+        """Like :meth:`record_change`, but None when the dossier has not arrived yet."""
+        try:
+            return self.record_change(dossier_code, kind)
+        except DistrictError as err:
+            if err.code == "unknown_dossier":
+                return None
+            raise
 
     def changes(self, device: Device, cursor: int, limit: int = 500) -> dict[str, Any]:
         """Changes for the device's commune after ``cursor``; a cursor from the future is 410."""
@@ -476,6 +486,16 @@ class DistrictStore:
         """Every stored mutation id (tests and the soak check 'exactly once' with it)."""
         with self.engine.connect() as conn:
             return [r[0] for r in conn.execute(select(M.c.mutation_id))]
+
+
+def _insert_many(conn: Connection, table: Any, rows: list[dict[str, Any]]) -> None:
+    """A plain driver ``executemany``: SQLAlchemy's per-row parameter processing costs more
+    than the insert itself on a batch of thousands (perf-notes: use Core/executemany)."""
+    names = list(rows[0])
+    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    sql = (f"INSERT INTO {table.name} ({', '.join(names)}) "
+           f"VALUES ({', '.join([mark] * len(names))})")
+    conn.exec_driver_sql(sql, [tuple(row[n] for n in names) for row in rows])
 
 
 def _rejected(rid: Any, seq: Any, code: str, message: str) -> dict[str, Any]:

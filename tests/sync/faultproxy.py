@@ -159,9 +159,12 @@ class FaultProxy:
                     continue
                 await self._shape(len(request))
                 self.bytes_up += len(request)
-                if up_writer is None:
-                    up_reader, up_writer = await asyncio.open_connection("127.0.0.1",
-                                                                         self.upstream_port)
+                # A fresh upstream connection per request: the link delay may exceed the
+                # server's keep-alive timeout, which a real link would not cause.
+                if up_writer is not None:
+                    up_writer.close()
+                up_reader, up_writer = await asyncio.open_connection("127.0.0.1",
+                                                                     self.upstream_port)
                 up_writer.write(request)
                 await up_writer.drain()
                 if kind == "duplicate":

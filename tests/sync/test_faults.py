@@ -251,3 +251,21 @@ def test_client_clock_off_by_ten_years(years: int, tmp_path, server: ServerThrea
         assert_invariants(desk, server.store)
     finally:
         desk.close()
+
+
+@pytest.mark.parametrize("district_url", ["sqlite"], indirect=True)
+def test_slow_lossy_link_small_run(desk: Desk, server: ServerThread) -> None:
+    """32 kbps, 800 ms RTT, 2 % loss, with a blackout (bench/sync.py runs 1,000 dossiers)."""
+    from tests.sync.faultproxy import Link
+
+    proxy = FaultProxy(server.port)
+    try:
+        desk.intake(20, events=True)
+        enrol_via(desk, server, proxy)
+        proxy.link = Link(bandwidth_bps=32_000, rtt_s=0.8, loss=0.02, seed=5)
+        proxy.add("blackout", BATCHES)
+        result = push(desk, EngineOptions(backoff=Backoff(0.05, 0.2), lock_wait=5))
+        assert result.exit_code == 0 and result.acked == 40
+        assert_invariants(desk, server.store)
+    finally:
+        proxy.stop()

@@ -258,3 +258,78 @@ def test_openapi_schema_is_published(server: ServerThread) -> None:
     schema = httpx.get(server.url + "/openapi.json").json()
     assert "/api/sync/v1/batches" in schema["paths"]
     assert "/api/sync/v1/hello" in schema["paths"]
+
+
+def test_district_api_records_a_change_the_desk_pulls(desk: Desk, server: ServerThread) -> None:
+    code = desk.intake(1)[0]
+    desk.act(code, Action.HAND_OFF, body="Phòng Tư pháp")
+    enrol(desk, server)
+    assert engine(desk).push().exit_code == 0
+    token = server.store.new_admin_token()
+    url = f"{server.url}/api/district/v1/dossiers/{code}/changes"
+    assert httpx.post(url, json={"kind": "result"}).status_code == 401
+    assert httpx.post(url, json={"kind": "result"},
+                      headers={"Authorization": "Bearer nope"}).status_code == 401
+    reply = httpx.post(url, json={"kind": "result", "data": {"result_no": "45/GCN"}},
+                       headers={"Authorization": f"Bearer {token}"})
+    assert reply.status_code == 200
+    assert (reply.json()["base_status"], reply.json()["status"]) == ("handed_off",
+                                                                     "in_progress")
+    result = engine(desk).pull()
+    assert (result.exit_code, result.pulled) == (0, 1)
+    detail = desk.services.dossiers.detail(code)
+    assert detail.dossier.status == "in_progress"
+    assert detail.events[-1].action == "upstream_update"
+    assert "45/GCN" in detail.events[-1].data
+
+
+def test_bundle_over_http(tmp_path, desk: Desk, server: ServerThread) -> None:  # noqa: ANN001
+    from sync.bundle import export_bundle, import_ack
+    from sync.client import SyncClient
+    from sync.state import SyncState
+
+    desk.intake(3)
+    enrol(desk, server)
+    bundle, count, *_ = export_bundle(desk.services.db, tmp_path)
+    with desk.services.db.session() as session:
+        state = session.get(SyncState, 1)
+    with SyncClient(server.url, state.device_id, state.private_key) as client:
+        reply = client.post_bundle(bundle.read_bytes())
+    # The endpoint returns the signed ack file as its body.
+    import orjson
+
+    ack = orjson.dumps(reply.data)
+    assert import_ack(desk.services.db, ack) == {"acked": 3, "quarantined": 0, "conflicts": 0}
+    assert_invariants(desk, server.store)
+
+
+def test_unexpected_failure_exits_50_without_a_traceback(desk: Desk, server: ServerThread
+                                                         ) -> None:
+    desk.intake(1)
+    enrol(desk, server)
+
+    def broken_client(_state: object) -> object:
+        raise RuntimeError("boom")
+
+    result = SyncEngine(desk.services.ctx, options=FAST, client_factory=broken_client).push()
+    assert (result.exit_code, result.error) == (50, "internal:RuntimeError")
+    assert [state for *_x, state, _r in desk.outbox()] == ["pending"]
+    message, hint = service.explain(result.error, "vi")
+    assert "RuntimeError" in message and hint
+
+
+def test_run_once_reports_progress_for_the_desk(desk: Desk, server: ServerThread) -> None:
+    desk.intake(30, events=True)
+    enrol(desk, server)
+    seen: list[tuple[int, int]] = []
+    options = EngineOptions(lock_wait=5)
+    # Small batches so the desk's progress bar moves more than once.
+    con = sqlite3.connect(desk.db_path)
+    con.execute("UPDATE sync_state SET batch_bytes=2048")
+    con.commit()
+    con.close()
+    result = service.run_once(desk.services, progress=lambda d, t: seen.append((d, t)),
+                              options=options)
+    assert result.exit_code == 0 and result.acked == 60
+    assert seen[0] == (0, 60) and seen[-1] == (60, 60) and len(seen) > 2
+    assert [d for d, _t in seen] == sorted(d for d, _t in seen)

@@ -1,0 +1,95 @@
+"""``sync status``: read straight from the desk database file with ``sqlite3``.
+
+No network, no SQLAlchemy: cron and monitoring call it often, and it must answer offline in
+well under a second even on a slow machine. The same function backs
+:func:`sync.service.status` for the desk, so both always agree.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+CLOCK_WARN_SECONDS = 300
+
+
+@dataclass(frozen=True)
+class SyncStatus:
+    commune: str
+    device_id: str
+    upstream: str
+    enrolled: bool
+    revoked: bool
+    training: bool
+    demo: bool
+    pending: int
+    in_flight: int
+    acked: int
+    quarantined: int
+    conflicts: int
+    oldest_pending_age_s: int | None
+    last_success_at: str | None
+    last_error: str
+    last_error_at: str | None
+    epoch: str
+    pull_cursor: int
+    clock_offset_s: float | None
+    clock_warning: bool
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _parse(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
+
+
+def _iso(value: str | None) -> str | None:
+    parsed = _parse(value)
+    return parsed.isoformat() + "Z" if parsed else None
+
+
+def read_status_file(db_path: Path, now: datetime | None = None) -> SyncStatus | None:
+    """The status from one read transaction, or None when the file or the sync tables do not
+    exist yet (a new or not yet migrated database: open it through the services instead)."""
+    if not Path(db_path).exists():
+        return None
+    now = now or datetime.now(UTC).replace(tzinfo=None)
+    try:
+        con = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True, timeout=15)
+    except sqlite3.Error:
+        return None
+    try:
+        con.execute("BEGIN")
+        office = con.execute("SELECT commune_code, device_id, is_training, is_demo FROM office "
+                             "WHERE id = 1").fetchone() or ("", "", 0, 0)
+        state = con.execute(
+            "SELECT commune_code, device_id, upstream_url, enrolled_at, revoked, "
+            "last_success_at, last_error, last_error_at, server_epoch, pull_cursor, "
+            "clock_offset_s FROM sync_state WHERE id = 1").fetchone() \
+            or ("", "", "", None, 0, None, "", None, "", 0, None)
+        counts = dict(con.execute("SELECT state, COUNT(*) FROM outbox GROUP BY state"))
+        oldest = con.execute("SELECT MIN(client_time) FROM outbox "
+                             "WHERE state IN ('pending', 'in_flight')").fetchone()[0]
+        conflicts = con.execute("SELECT COUNT(*) FROM sync_conflict "
+                                "WHERE resolved_at IS NULL").fetchone()[0]
+    except sqlite3.OperationalError:
+        return None
+    finally:
+        con.close()
+    oldest_at = _parse(oldest)
+    offset = state[10]
+    return SyncStatus(
+        commune=state[0] or office[0], device_id=state[1] or office[1], upstream=state[2],
+        enrolled=state[3] is not None, revoked=bool(state[4]), training=bool(office[2]),
+        demo=bool(office[3]), pending=counts.get("pending", 0),
+        in_flight=counts.get("in_flight", 0), acked=counts.get("acked", 0),
+        quarantined=counts.get("quarantined", 0), conflicts=int(conflicts),
+        oldest_pending_age_s=max(0, int((now - oldest_at).total_seconds()))
+        if oldest_at else None,
+        last_success_at=_iso(state[5]), last_error=state[6] or "", last_error_at=_iso(state[7]),
+        epoch=state[8] or "", pull_cursor=int(state[9] or 0), clock_offset_s=offset,
+        clock_warning=offset is not None and abs(offset) > CLOCK_WARN_SECONDS)

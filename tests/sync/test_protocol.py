@@ -1,0 +1,70 @@
+"""Pure parts of the protocol and the client's retry policy."""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from sync import keys, protocol
+from sync.client import parse_retry_after
+from sync.engine import Backoff
+
+
+@given(st.binary(max_size=5000), st.sampled_from(protocol.ENCODINGS))
+def test_compression_round_trips(data: bytes, encoding: str) -> None:
+    assert protocol.decompress(protocol.compress(data, encoding), encoding) == data
+
+
+@pytest.mark.parametrize("encoding", ["zstd", "gzip"])
+def test_decompression_refuses_a_bomb(encoding: str) -> None:
+    bomb = protocol.compress(b"\0" * 2_000_000, encoding)
+    with pytest.raises(ValueError, match="too large"):
+        protocol.decompress(bomb, encoding, limit=1_000_000)
+
+
+@given(st.integers(0, 30))
+def test_full_jitter_stays_within_the_cap(attempt: int) -> None:
+    random.seed(attempt)
+    backoff = Backoff(base=0.5, cap=60.0)
+    delay = backoff.delay(attempt)
+    assert 0.0 <= delay <= min(60.0, 0.5 * 2 ** attempt)
+
+
+def test_retry_after_wins_over_jitter_but_is_capped() -> None:
+    backoff = Backoff(retry_after_cap=900.0)
+    assert backoff.delay(1, retry_after=7.0) == 7.0
+    assert backoff.delay(1, retry_after=86_400.0) == 900.0
+
+
+def test_retry_after_header_forms() -> None:
+    assert parse_retry_after("120") == 120.0
+    assert parse_retry_after(None) is None
+    assert parse_retry_after("soon") is None
+    later = format_datetime(datetime.now(UTC) + timedelta(seconds=90), usegmt=True)
+    assert 80 <= parse_retry_after(later) <= 91
+
+
+def test_signatures_bind_method_path_body_and_device() -> None:
+    pem = keys.new_private_key()
+    public = keys.public_of(pem)
+    message = protocol.signing_message("POST", "/api/sync/v1/batches", "ab" * 32, "t", "dev")
+    signature = keys.sign(pem, message)
+    assert keys.verify(public, message, signature)
+    for other in (protocol.signing_message("GET", "/api/sync/v1/batches", "ab" * 32, "t", "dev"),
+                  protocol.signing_message("POST", "/api/sync/v1/batches", "cd" * 32, "t", "dev"),
+                  protocol.signing_message("POST", "/api/sync/v1/batches", "ab" * 32, "t", "x")):
+        assert not keys.verify(public, other, signature)
+    assert not keys.verify(public, message, "garbage")
+
+
+def test_a_captive_portal_reply_is_not_a_batch_reply() -> None:
+    genuine = {"service": protocol.SERVICE_NAME, "batch_id": "b", "digest": "d", "results": []}
+    assert protocol.is_batch_reply(genuine, "b", "d")
+    assert not protocol.is_batch_reply(dict(genuine, digest="other"), "b", "d")
+    assert not protocol.is_batch_reply({"ok": True}, "b", "d")
+    assert not protocol.is_batch_reply("<html>", "b", "d")
