@@ -7,12 +7,15 @@ English strings (command palette, system commands, quit toast) are replaced by c
 
 from __future__ import annotations
 
+import signal
 import sys
+import time
 from collections.abc import Callable, Iterable
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
+from textual import events
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.command import CommandPalette
@@ -24,19 +27,46 @@ from ccdesk.i18n import get_language, set_language, t
 from ccdesk.services import Actor, Services
 from screens.base import DeskScreen
 from screens.commands import DeskCommands
-from screens.home import HomeScreen
 from screens.login import LoginScreen
 from screens.modals.help import HelpModal
-from screens.setup import SetupScreen
+from screens.modals.lock import LockModal
 
 if TYPE_CHECKING:
     from ccdesk.commands.common import CliState
+    from sync.engine import RunResult
+    from sync.service import SyncStatus
 
 STYLES = Path(__file__).resolve().parent.parent / "screens" / "styles"
+IDLE_CHECK_SECONDS = 15
 
-# Top-level areas (Textual modes) and the key that opens each; F-keys travel over SSH and in
-# browsers, unlike ctrl/alt combinations.
-AREAS: dict[str, str] = {"home": "f3", "intake": "f2", "settings": "f9"}
+
+
+class DeskSync:
+    """The sync engine as the screens see it (``SyncPort``); ``sync`` loads on first use."""
+
+    def __init__(self, services: Services) -> None:
+        self.services = services
+
+    def status(self) -> SyncStatus:
+        from sync import service
+
+        return service.status(self.services)
+
+    def run(self, progress: Callable[[int, int], None]) -> RunResult:
+        from sync import service
+
+        return service.run_once(self.services, progress)
+
+    def explain(self, code: str) -> tuple[str, str]:
+        from sync import service
+
+        return service.explain(code)
+
+    def online(self) -> bool | None:
+        from sync import service
+
+        url = service.status(self.services).upstream or self.services.config.upstream_url
+        return service.probe(url, timeout=2.0) if url else None
 
 
 class DeskApp(App[int]):
@@ -50,7 +80,10 @@ class DeskApp(App[int]):
         Binding("f1", "help", "tui.key.help", id="help"),
         Binding("f2", "area('intake')", "tui.key.intake", id="intake"),
         Binding("f3", "area('home')", "tui.key.home", id="home"),
-        Binding("f9", "area('settings')", "tui.key.settings", id="settings"),
+        Binding("f4", "area('register')", "tui.key.register", id="register"),
+        Binding("f5", "area('reports')", "tui.key.reports", id="reports", show=False),
+        Binding("f6", "area('sync')", "tui.key.sync", id="sync", show=False),
+        Binding("f9", "area('settings')", "tui.key.settings", id="settings", show=False),
         Binding("f10", "quit", "tui.key.quit", id="quit", show=False),
         Binding("ctrl+q", "quit", "tui.key.quit", id="quit_ctrl", show=False, priority=True),
     ]
@@ -61,21 +94,49 @@ class DeskApp(App[int]):
         self.services = services
         self.training = training
         self.actor: Actor | None = actor
+        self._last_activity = time.monotonic()
         self.config_path = config_path or services.paths.config_file
+        self.sync = DeskSync(services)
         self.theme = services.config.theme if services.config.theme in self.available_themes \
             else "textual-dark"
         for mode, factory in self._mode_factories().items():
             self.add_mode(mode, factory)
 
     def _mode_factories(self) -> dict[str, Callable[[], Screen]]:
-        from screens.intake_procedure import ProcedureStep
-        from screens.settings import SettingsScreen
+        """Each area's first screen, imported when the area is first opened (start-up time)."""
 
-        return {
-            "home": lambda: HomeScreen(self.services),
-            "intake": lambda: ProcedureStep(self.services),
-            "settings": lambda: SettingsScreen(self.services, self.config_path),
-        }
+        def intake() -> Screen:
+            from screens.intake_procedure import ProcedureStep
+
+            return ProcedureStep(self.services)
+
+        def register() -> Screen:
+            from screens.register import RegisterScreen
+
+            return RegisterScreen(self.services)
+
+        def reports() -> Screen:
+            from screens.reports import ReportsScreen
+
+            return ReportsScreen(self.services)
+
+        def sync() -> Screen:
+            from screens.sync import SyncScreen
+
+            return SyncScreen(self.services, self.sync)
+
+        def settings() -> Screen:
+            from screens.settings import SettingsScreen
+
+            return SettingsScreen(self.services, self.config_path)
+
+        return {"home": self._home, "intake": intake, "register": register,
+                "reports": reports, "sync": sync, "settings": settings}
+
+    def _home(self) -> Screen:
+        from screens.home import HomeScreen
+
+        return HomeScreen(self.services, self.sync)
 
     @property
     def config(self) -> Config:
@@ -88,9 +149,13 @@ class DeskApp(App[int]):
     # ---- start ----------------------------------------------------------------------------
     def on_mount(self) -> None:
         self.title = t("tui.app.title")
+        self._last_activity = time.monotonic()
+        self.set_interval(IDLE_CHECK_SECONDS, self._check_idle)
         if self.actor is not None:
             self.switch_mode("home")
         elif not self.services.office.get().setup_done:
+            from screens.setup import SetupScreen  # first run only
+
             self.push_screen(SetupScreen(self.services), self._after_setup)
         else:
             self.push_screen(LoginScreen(self.services), self._after_login)
@@ -105,6 +170,27 @@ class DeskApp(App[int]):
             self.switch_mode("home")
 
     # ---- session --------------------------------------------------------------------------
+    async def on_event(self, event: events.Event) -> None:
+        # Every key and click reaches the app first: the idle lock's clock restarts.
+        if isinstance(event, (events.Key, events.MouseDown)):
+            self._last_activity = time.monotonic()
+        await super().on_event(event)
+
+    def _check_idle(self) -> None:
+        minutes = self.config.idle_lock_minutes
+        if (minutes > 0 and self.actor is not None and not self.locked
+                and time.monotonic() - self._last_activity >= minutes * 60):
+            self.lock()
+
+    @property
+    def locked(self) -> bool:
+        return any(isinstance(screen, LockModal) for screen in self.screen_stack)
+
+    def lock(self) -> None:
+        """Hide the desk until the logged-in officer types their PIN again."""
+        if self.actor is not None and not self.locked:
+            self.push_screen(LockModal(self.services, self.actor))
+
     def change_language(self, lang: str) -> None:
         """Switch vi/en at run time: every screen recomposes in the new language."""
         set_language(lang)
@@ -116,7 +202,7 @@ class DeskApp(App[int]):
     # ---- actions --------------------------------------------------------------------------
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         # Areas open only after login; before that only help and quit exist.
-        if action == "area" and self.actor is None:
+        if action == "area" and (self.actor is None or self.locked):
             return False
         return True
 
@@ -130,7 +216,7 @@ class DeskApp(App[int]):
         self.switch_mode(mode)
 
     def action_help(self) -> None:
-        if isinstance(self.screen, HelpModal):
+        if isinstance(self.screen, HelpModal) or self.locked:
             return
         self.push_screen(HelpModal(self.screen))
 
@@ -139,6 +225,13 @@ class DeskApp(App[int]):
             self.push_screen(CommandPalette(id="--command-palette",
                                             placeholder=t("tui.palette.placeholder")))
 
+    def _pick_theme(self) -> None:
+        """Textual's theme picker with a translated placeholder."""
+        from textual.theme import ThemeProvider
+
+        self.push_screen(CommandPalette(providers=[ThemeProvider],
+                                        placeholder=t("tui.palette.theme_placeholder")))
+
     def action_help_quit(self) -> None:
         """Ctrl+C: say how to quit, in the user's language (replaces Textual's English toast)."""
         self.notify(t("tui.app.quit_hint"), title=t("tui.app.quit_title"))
@@ -146,7 +239,7 @@ class DeskApp(App[int]):
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         """The palette's system commands, translated (Textual's own are English only)."""
         yield SystemCommand(t("tui.palette.theme"), t("tui.palette.theme_help"),
-                            self.action_change_theme)
+                            self._pick_theme)
         yield SystemCommand(t("tui.palette.keys"), t("tui.palette.keys_help"), self.action_help)
         yield SystemCommand(t("tui.palette.screenshot"), t("tui.palette.screenshot_help"),
                             lambda: self.set_timer(0.1, self.deliver_screenshot))
@@ -170,6 +263,10 @@ def run_app(state: CliState) -> int:
         return 2
     set_language(state.lang or get_language())
     app = DeskApp(services, training=state.training)
+    # A closed SSH session (SIGHUP) or a stop request (SIGTERM) ends the app normally, so the
+    # database is closed and a training sandbox is deleted rather than left in /tmp.
+    for sig in (signal.SIGHUP, signal.SIGTERM):
+        signal.signal(sig, lambda _sig, _frame: app.exit(return_code=0))
     try:
         app.run()
     finally:

@@ -23,6 +23,7 @@ from ccdesk.commands import dossier as dossier_cmd
 from ccdesk.commands import forms as forms_cmd
 from ccdesk.commands import officer as officer_cmd
 from ccdesk.commands import report as report_cmd
+from ccdesk.commands import serve as serve_cmd
 from ccdesk.commands import sync as sync_cmd
 from ccdesk.commands.common import STATE, fail
 from ccdesk.domain.errors import CcdeskError
@@ -43,6 +44,7 @@ app.add_typer(sync_cmd.app, name="sync")
 app.add_typer(district_cmd.app, name="district")
 app.add_typer(forms_cmd.app, name="forms")
 app.add_typer(officer_cmd.app, name="officer")
+app.add_typer(serve_cmd.app, name="serve")
 app.command("audit")(audit_cmd.audit)
 app.command("backup")(backup_cmd.backup)
 app.command("restore")(backup_cmd.restore)

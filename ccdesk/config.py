@@ -41,7 +41,19 @@ class Config:
             data = tomllib.loads(path.read_text(encoding="utf-8"))
         except tomllib.TOMLDecodeError as exc:
             raise ValidationError("core.err.toml_syntax", file=str(path), detail=str(exc)) from exc
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ValidationError("core.err.toml_syntax", file=str(path),
+                                  detail=type(exc).__name__) from exc
         known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
+        defaults = cls()
+        for key, value in known.items():
+            # A wrong type would only fail later, far from the file: say which key now.
+            default = getattr(defaults, key)
+            if default is not None and type(value) is not type(default):
+                kind = type(default).__name__
+                known_kind = kind in ("str", "int", "dict")
+                raise ValidationError(f"reliability.err.config_{kind if known_kind else 'type'}",
+                                      file=str(path), name=key)
         config = cls(**known)
         config.hours()  # validate now, with the file's name in the message
         return config
@@ -61,7 +73,7 @@ class Config:
             cutoff = raw.get("same_day_cutoff", defaults.same_day_cutoff)
             return OfficeHours(_time(morning[0]), _time(morning[1]), _time(afternoon[0]),
                                _time(afternoon[1]), _time(cutoff))
-        except (TypeError, ValueError, IndexError) as exc:
+        except (TypeError, ValueError, IndexError, KeyError, AttributeError) as exc:
             raise ValidationError("core.err.office_hours", field="office_hours") from exc
 
 

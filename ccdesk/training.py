@@ -63,9 +63,7 @@ def open_sandbox(paths: Paths, *, clock: Callable[[], datetime] | None = None,
 
 
 def _seed(services: Services, seed: int | None) -> None:
-    """Sample dossiers from the demo generator (the reports area owns it)."""
-    try:
-        from ccdesk.demo import seed_demo
-    except ImportError:  # the generator has not been installed with this build
-        return
+    """Sample dossiers from the demo generator (no outbox rows: the office is a sandbox)."""
+    from ccdesk.demo import seed_demo
+
     seed_demo(services, SAMPLE_DOSSIERS, SAMPLE_DAYS, seed, False)

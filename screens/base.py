@@ -76,13 +76,26 @@ class DeskScreen(Screen):
 
     def on_screen_resume(self) -> None:
         if self._composed_lang != get_language():
-            self.refresh_language()
+            self.refresh_language()  # recomposes, then fills in again through on_mount
+        else:
+            self.on_resumed()
+
+    def on_resumed(self) -> None:
+        """The screen is shown again (another screen closed over it): refresh what may have
+        changed meanwhile. Nothing by default."""
 
     def refresh_language(self) -> None:
-        """Rebuild the screen's text in the current language (state is re-read on mount)."""
+        """Rebuild the screen's text in the current language (its data is read again)."""
         self._composed_lang = get_language()
+        self.call_later(self._compose_again)
+
+    async def _compose_again(self) -> None:
+        await self.recompose()
         self.refresh_bindings()
-        self.recompose()
+        # Recomposed widgets are empty: fill them the way the first mount did.
+        on_mount = getattr(self, "on_mount", None)
+        if on_mount is not None:
+            on_mount()
 
     def show_error(self, err: CcdeskError) -> None:
         """Show a user error: at its field when the screen has one, else as a notification."""

@@ -13,6 +13,9 @@ from ccdesk.text import fold
 DESK_COMMANDS: tuple[tuple[str, str], ...] = (
     ("tui.palette.new_intake", "area('intake')"),
     ("tui.palette.home", "area('home')"),
+    ("tui.palette.register", "area('register')"),
+    ("tui.palette.reports", "area('reports')"),
+    ("tui.palette.sync", "area('sync')"),
     ("tui.palette.settings", "area('settings')"),
     ("tui.palette.help", "help"),
 )

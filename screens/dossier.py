@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from textual import work
 from textual.app import ComposeResult
@@ -12,13 +12,18 @@ from textual.containers import Vertical, VerticalScroll
 from textual.widgets import DataTable, Label, Static
 
 from ccdesk.domain.errors import CcdeskError
-from ccdesk.domain.lifecycle import Action, Status
+from ccdesk.domain.lifecycle import Action, Regime, Status
+from ccdesk.forms.kinds import FORM_IDS, FormKind
 from ccdesk.i18n import fmt_datetime, fmt_money, t
 from ccdesk.services.dossiers import DossierDetail
 from screens.base import DeskScreen
 from screens.modals.action import ActionInput, ActionModal, ActionPicker
 from screens.modals.confirm import ConfirmModal
+from screens.modals.form_preview import FormPicker, FormPreview
 from screens.modals.rating import RatingModal
+
+if TYPE_CHECKING:
+    from ccdesk.services import Services
 
 NEAR_DAYS = 1  # colour the due time as "close" at this many working days left or fewer
 
@@ -31,11 +36,12 @@ class DossierScreen(DeskScreen):
     HORIZONTAL_BREAKPOINTS: ClassVar = [(0, "-narrow"), (120, "-wide")]
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("a", "actions", "tui.key.actions", id="actions"),
+        Binding("p", "reprint", "tui.key.reprint", id="reprint"),
         Binding("r", "reload", "tui.key.refresh", id="reload"),
         Binding("escape", "back", "tui.key.back", id="back"),
     ]
 
-    def __init__(self, services, code: str) -> None:  # noqa: ANN001 - Services
+    def __init__(self, services: Services, code: str) -> None:
         super().__init__(services)
         self.code = code
         self.detail: DossierDetail | None = None
@@ -173,6 +179,19 @@ class DossierScreen(DeskScreen):
             await asyncio.to_thread(self.services.dossiers.rate, self.actor, self.code, level)
         except CcdeskError as err:
             self.show_error(err)
+
+    def action_reprint(self) -> None:
+        if self.detail is None:
+            return
+        regime = Regime(self.detail.dossier.regime)
+        forms = [(form_id, t(f"tui.forms.kind_{kind.value}"))
+                 for form_id, kind in FORM_IDS[regime].items() if kind != FormKind.REGISTER]
+        self.app.push_screen(FormPicker(forms), self._reprint)
+
+    def _reprint(self, form_id: str | None) -> None:
+        if form_id is not None:
+            self.app.push_screen(FormPreview(self.services, self.actor, self.code, form_id,
+                                             reprint=True), lambda _: self.action_reload())
 
     def action_back(self) -> None:
         self.dismiss()

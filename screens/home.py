@@ -1,9 +1,10 @@
-"""Home / today: the office, today's figures and a quick key to every area."""
+"""Home / today: today's figures, the sync indicator and a quick key to every area."""
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
+from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Grid, Vertical
@@ -11,12 +12,17 @@ from textual.widgets import Label, Static
 
 from ccdesk.i18n import fmt_datetime, t
 from screens.base import DeskScreen
+from screens.sync import SyncPort
 
-# (key, catalogue key of the area) shown as quick keys; the app binds the keys.
+if TYPE_CHECKING:
+    from ccdesk.services import Services
+
+COUNTS = ("received_today", "due_today", "overdue", "waiting_supplement", "ready_to_return",
+          "not_synced")
+# (key, catalogue key of the area); the app binds the keys.
 QUICK_KEYS: tuple[tuple[str, str], ...] = (
-    ("F2", "tui.key.intake"),
-    ("F9", "tui.key.settings"),
-    ("F1", "tui.key.help"),
+    ("F2", "tui.key.intake"), ("F4", "tui.key.register"), ("F5", "tui.key.reports"),
+    ("F6", "tui.key.sync"), ("F9", "tui.key.settings"), ("F1", "tui.key.help"),
 )
 
 
@@ -29,18 +35,64 @@ class HomeScreen(DeskScreen):
         Binding("r", "refresh", "tui.key.refresh", id="refresh"),
     ]
 
+    def __init__(self, services: Services, port: SyncPort) -> None:
+        super().__init__(services)
+        self.port = port
+
     def compose_body(self) -> ComposeResult:
         office = self.services.office.get()
         with Vertical(id="home"):
             yield Label(f"{office.governing_body} · {office.unit_name}", id="home-office")
             yield Label("", id="home-clock")
+            with Grid(id="home-counts"):
+                for name in COUNTS:
+                    yield Static("", id=f"count-{name}", classes="count")
+            yield Static("", id="home-sync")
             with Grid(id="home-keys"):
                 for key, label in QUICK_KEYS:
-                    yield Static(f"[b]{key}[/b]  {t(label)}", classes="quick-key")
+                    yield Static(f"[b]{key}[/b] {t(label)}", classes="quick-key")
 
     def on_mount(self) -> None:
+        self.action_refresh()
+        self.set_interval(60, self.action_refresh)
+
+    def on_resumed(self) -> None:
         self.action_refresh()
 
     def action_refresh(self) -> None:
         self.query_one("#home-clock", Label).update(
             t("tui.home.now", now=fmt_datetime(self.host.now())))
+        self._load()
+
+    @work(exclusive=True, thread=True, group="home")
+    def _load(self) -> None:
+        """Counts scan indexes of a table that can hold millions of rows: off the UI thread."""
+        counts = self.services.reports.today_counts(self.host.now())
+        status = self.port.status()
+        self.app.call_from_thread(self._show, counts, status)
+        online = self.port.online()
+        self.app.call_from_thread(self._show_online, status, online)
+
+    def _show(self, counts: Any, status: Any) -> None:
+        if not self.query("#home-counts"):
+            return  # being recomposed (language switch): on_mount loads again
+        for name in COUNTS:
+            value = getattr(counts, name)
+            card = self.query_one(f"#count-{name}", Static)
+            card.update(f"[b]{value}[/b]\n{t(f'tui.home.{name}')}")
+            card.set_class(name == "overdue" and value > 0, "-alert")
+        self._show_online(status, None)
+
+    def _show_online(self, status: Any, online: bool | None) -> None:
+        if not self.query("#home-sync"):
+            return
+        if status.training:
+            text = t("tui.home.sync_training")
+        else:
+            link = {True: "tui.home.online", False: "tui.home.offline",
+                    None: "tui.home.no_upstream" if not status.upstream else "tui.home.checking"
+                    }[online]
+            text = t("tui.home.sync_line", link=t(link), pending=status.pending,
+                     last=status.last_success_at[:16].replace("T", " ")
+                     if status.last_success_at else t("tui.sync.never"))
+        self.query_one("#home-sync", Static).update(text)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -34,6 +34,9 @@ from screens.intake_draft import IntakeDraft
 from screens.widgets.field import FormField
 from screens.widgets.validators import CoreValidator, parse_count, parse_day, parse_money
 
+if TYPE_CHECKING:
+    from ccdesk.services import Services
+
 
 class ApplicantStep(DeskScreen):
     """Who hands the dossier in, how, and for whom."""
@@ -45,9 +48,10 @@ class ApplicantStep(DeskScreen):
         Binding("escape", "back", "tui.key.back", id="back"),
     ]
 
-    def __init__(self, services, draft: IntakeDraft) -> None:  # noqa: ANN001 - Services
+    def __init__(self, services: Services, draft: IntakeDraft) -> None:
         super().__init__(services)
         self.draft = draft
+        self._typed: dict[str, str] = {}  # kept across a language switch (recompose)
 
     def compose_body(self) -> ComposeResult:
         procedure = self.draft.procedure
@@ -91,22 +95,30 @@ class ApplicantStep(DeskScreen):
 
     def _input(self, name: str, validator: CoreValidator | None = None, value: str = "",
                placeholder: str = "") -> FormField:
-        control = Input(value=value, id=name, compact=True, placeholder=placeholder,
+        control = Input(value=self._typed.get(name, value), id=name, compact=True,
+                        placeholder=placeholder,
                         validators=[validator] if validator else [],
                         validate_on=["changed", "blur"])
         return FormField(field_label(name), control, name=name)
 
     def _select(self, name: str, options: list[tuple[str, str]], value: str) -> FormField:
         return FormField(t(f"core.field.{name}"),
-                         Select(options, value=value, allow_blank=False, id=name, compact=True),
+                         Select(options, value=self._typed.get(name, value), allow_blank=False,
+                                id=name, compact=True),
                          name=name)
 
     def on_mount(self) -> None:
         self.query_one("#id_number", Input).focus()
 
+    def refresh_language(self) -> None:
+        self._typed = {str(w.id): w.value for w in self.query(Input)}
+        self._typed.update({str(w.id): str(w.value) for w in self.query(Select)})
+        super().refresh_language()
+
     # ---- as the officer types -------------------------------------------------------------
     def _check_id(self, value: str) -> object:
-        kind = str(self.query_one("#id_type", Select).value)
+        found = self.query("#id_type")  # absent for a moment while recomposing
+        kind = str(found.first(Select).value) if found else self._typed.get("id_type", "cccd")
         return validate_citizen_id(value, kind, today=self.host.now().date())
 
     @on(Input.Changed)

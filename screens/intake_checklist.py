@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -18,6 +18,9 @@ from screens.base import DeskScreen
 from screens.intake_decision import DecisionStep
 from screens.intake_draft import IntakeDraft
 from screens.widgets.validators import parse_count
+
+if TYPE_CHECKING:
+    from ccdesk.services import Services
 
 MAX_QUANTITY = 999
 
@@ -74,7 +77,7 @@ class ChecklistStep(DeskScreen):
         Binding("escape", "back", "tui.key.back", id="back"),
     ]
 
-    def __init__(self, services, draft: IntakeDraft) -> None:  # noqa: ANN001 - Services
+    def __init__(self, services: Services, draft: IntakeDraft) -> None:
         super().__init__(services)
         self.draft = draft
 
@@ -118,10 +121,17 @@ class ChecklistStep(DeskScreen):
     def place_error(self, err: CcdeskError) -> bool:
         return err.field == "checklist"  # already shown on its row
 
-    def action_back(self) -> None:
-        # Keep what was ticked if the officer goes back to fix the applicant.
+    def refresh_language(self) -> None:
+        self._keep()
+        super().refresh_language()
+
+    def _keep(self) -> None:
+        """Keep what was ticked (a language switch recomposes; going back re-enters)."""
         try:
             self.draft.set_checklist([row.entry() for row in self.rows])
         except ValidationError:
             pass
+
+    def action_back(self) -> None:
+        self._keep()  # if the officer goes back to fix the applicant
         self.dismiss()

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+from datetime import datetime
+from typing import TYPE_CHECKING, ClassVar
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -11,12 +12,18 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Button, Input, Label, Static
 
 from ccdesk.domain.errors import CcdeskError
+from ccdesk.domain.lifecycle import Regime
+from ccdesk.forms.kinds import FormKind, form_id_of
 from ccdesk.i18n import fmt_datetime, t
 from ccdesk.services.intake import Decision, IntakeResult, MissingItem
 from screens.base import DeskScreen
 from screens.intake_draft import IntakeDraft
 from screens.modals.confirm import ConfirmModal
+from screens.modals.form_preview import FormPreview
 from screens.widgets.field import FormField
+
+if TYPE_CHECKING:
+    from ccdesk.services import Services
 
 
 class DecisionStep(DeskScreen):
@@ -32,7 +39,7 @@ class DecisionStep(DeskScreen):
         Binding("escape", "back", "tui.key.back", id="back"),
     ]
 
-    def __init__(self, services, draft: IntakeDraft) -> None:  # noqa: ANN001 - Services
+    def __init__(self, services: Services, draft: IntakeDraft) -> None:
         super().__init__(services)
         self.draft = draft
 
@@ -65,7 +72,7 @@ class DecisionStep(DeskScreen):
                 yield Button(f"F7 {t('core.action.refuse')}", id="refuse", variant="error",
                              compact=True)
 
-    def _due(self):  # noqa: ANN202 - datetime
+    def _due(self) -> datetime:
         return self.services.intake.preview_due(
             self.draft.procedure, needs_verification=self.draft.request.needs_verification)
 
@@ -119,7 +126,13 @@ class DecisionStep(DeskScreen):
         base = self.app.screen
         if hasattr(base, "reset"):
             base.reset()
-        self.app.push_screen(DossierScreen(self.services, result.dossier.code))
+        dossier = result.dossier
+        self.app.push_screen(DossierScreen(self.services, dossier.code))
+        # The slip (or the supplement request / refusal) to hand to the citizen.
+        kind = {"received": FormKind.SLIP, "waiting_supplement": FormKind.SUPPLEMENT,
+                "refused": FormKind.REFUSAL}[dossier.status]
+        self.app.push_screen(FormPreview(self.services, self.actor, dossier.code,
+                                         form_id_of(kind, Regime(dossier.regime))))
 
     def action_back(self) -> None:
         self.dismiss()

@@ -49,9 +49,8 @@ class ProcedureStep(DeskScreen):
         self.query_input.focus()
         self._search("")
 
-    def on_screen_resume(self) -> None:
-        super().on_screen_resume()
-        if self.query_input.value == "" and self.is_current:
+    def on_resumed(self) -> None:
+        if self.query_input.value == "":
             self.query_input.focus()
 
     @on(Input.Changed, "#procedure-query")

@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
-
 from textual import on, work
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.widgets import Input, Label, Select
 
@@ -22,10 +19,6 @@ class LoginScreen(DeskScreen):
 
     TITLE_KEY = "tui.login.title"
     HELP_KEY = "tui.help.login"
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("enter", "login", "tui.key.login", id="login", show=True),
-    ]
-
     def compose_body(self) -> ComposeResult:
         officers = self.services.officers.list()
         office = self.services.office.get()
@@ -34,7 +27,7 @@ class LoginScreen(DeskScreen):
             yield Label(office.unit_name, classes="office-line")
             yield FormField(t("tui.login.officer"), Select(
                 [(f"{o.full_name} ({o.username})", o.username) for o in officers],
-                value=officers[0].username if len(officers) == 1 else Select.BLANK,
+                value=officers[0].username if len(officers) == 1 else Select.NULL,
                 prompt=t("tui.login.pick"), id="officer", compact=True), name="username")
             yield FormField(t("core.field.pin"), Input(password=True, id="pin", compact=True),
                             name="pin")

@@ -7,21 +7,26 @@ and machine settings need the "settings" permission, which the office service en
 from __future__ import annotations
 
 from pathlib import Path
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
-from textual.widgets import Input, Label, Select, Static
+from textual.widgets import Button, Input, Label, Select, Static
 
 from ccdesk.domain.errors import CcdeskError
 from ccdesk.domain.lifecycle import Regime
 from ccdesk.domain.validation import clean_text
 from ccdesk.i18n import LANGUAGES, fmt_date, get_language, t
+from ccdesk.services.calendar_overrides import KINDS, add_special_day
 from ccdesk.services.office import OfficeSettings
 from screens.base import DeskScreen
 from screens.widgets.field import FormField
+from screens.widgets.validators import parse_day
+
+if TYPE_CHECKING:
+    from ccdesk.services import Services
 
 OFFICE_FIELDS = ("governing_body", "unit_name", "agency_code", "place_name")
 THEMES = ("textual-dark", "textual-light", "nord", "gruvbox", "textual-ansi")
@@ -36,7 +41,7 @@ class SettingsScreen(DeskScreen):
         Binding("f8", "save", "tui.key.save", id="save"),
     ]
 
-    def __init__(self, services, config_path: Path) -> None:  # noqa: ANN001 - Services
+    def __init__(self, services: Services, config_path: Path) -> None:
         super().__init__(services)
         self.config_path = config_path
 
@@ -67,6 +72,14 @@ class SettingsScreen(DeskScreen):
                 allow_blank=False, id="regime", compact=True), name="regime")
             yield Label(t("tui.settings.calendar"), classes="section")
             yield Static(self._calendar_text(), id="calendar-days")
+            yield FormField(t("tui.settings.day"), Input(
+                id="day", compact=True, placeholder="dd/mm/yyyy"), name="date")
+            yield FormField(t("tui.settings.day_kind"), Select(
+                [(t(f"tui.settings.kind_{k}"), k) for k in KINDS], value="days_off",
+                allow_blank=False, id="day_kind", compact=True), name="kind")
+            yield FormField(t("tui.settings.day_name"), Input(id="day_name", compact=True),
+                            name="name")
+            yield Button(t("tui.settings.add_day"), id="add-day", compact=True)
 
     def _calendar_text(self) -> str:
         year = self.host.now().year
@@ -78,6 +91,24 @@ class SettingsScreen(DeskScreen):
                           t("tui.settings.make_up_days", year=year), *(work_days or ["—"]),
                           t("tui.settings.calendar_file",
                             path=str(self.services.paths.calendar_file))])
+
+
+    @on(Input.Submitted, "#day_name")
+    @on(Button.Pressed, "#add-day")
+    def _add_day(self) -> None:
+        self.clear_errors()
+        try:
+            day = parse_day(self._value("day"), "date")
+            add_special_day(self.services, self.actor, str(self.query_one("#day_kind",
+                                                                          Select).value),
+                            day, self._value("day_name"))
+        except CcdeskError as err:
+            self.show_error(err)
+            return
+        self.query_one("#calendar-days", Static).update(self._calendar_text())
+        self.query_one("#day", Input).value = ""
+        self.query_one("#day_name", Input).value = ""
+        self.notify(t("tui.settings.day_added", day=fmt_date(day)))
 
     @on(Select.Changed, "#language")
     def _language(self, event: Select.Changed) -> None:

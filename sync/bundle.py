@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import gzip
 import io
+import struct
 import zipfile
+import zlib
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -88,6 +90,8 @@ def import_ack(db: Database, data: bytes) -> dict[str, int]:
         signature = wrapper["signature"]
     except (ValueError, KeyError, TypeError) as exc:
         raise BundleError("bad_ack") from exc
+    if not isinstance(ack, dict) or not isinstance(ack_text, str):
+        raise BundleError("bad_ack")  # valid JSON, but not an ack object
     with db.session() as session:
         state = session.get(SyncState, 1)
     if state is None or not state.server_public_key or ack.get("format") != ACK_FORMAT \
@@ -134,6 +138,8 @@ def read_bundle(data: bytes) -> tuple[dict[str, Any], bytes, str, list[dict[str,
             signature = zf.read("manifest.sig").decode()
             records_gz = zf.read("records.jsonl.gz")
         manifest = orjson.loads(manifest_raw)
+        if not isinstance(manifest, dict):
+            raise BundleError("bad_bundle", "the manifest is not a JSON object")
         if manifest.get("format") != BUNDLE_FORMAT:
             raise BundleError("bad_bundle", "unknown format")
         if protocol.sha256_hex(records_gz) != manifest.get("records_sha256"):
@@ -142,7 +148,9 @@ def read_bundle(data: bytes) -> tuple[dict[str, Any], bytes, str, list[dict[str,
         records = [orjson.loads(line) for line in lines if line.strip()]
     except BundleError:
         raise
-    except (zipfile.BadZipFile, KeyError, ValueError, OSError, EOFError) as exc:
+    except (zipfile.BadZipFile, KeyError, ValueError, OSError, EOFError, NotImplementedError,
+            RuntimeError, zlib.error, struct.error) as exc:
+        # zipfile reports damaged headers in many ways (unsupported method, "encrypted"…).
         raise BundleError("bad_bundle", "not a readable ccdesk bundle") from exc
     if len(records) != manifest.get("count"):
         raise BundleError("bad_bundle", "record count does not match the manifest")
@@ -170,16 +178,18 @@ def import_bundle(store: DistrictStore, data: bytes, chunk_records: int = CHUNK)
         chunk = records[start:start + chunk_records]
         body = {"batch_id": f"{manifest['bundle_id']}:{n}", "device_id": device.device_id,
                 "commune": manifest.get("commune"), "demo": bool(manifest.get("demo")),
-                "first_seq": chunk[0].get("seq"), "last_seq": chunk[-1].get("seq"),
+                "first_seq": _seq(chunk[0]), "last_seq": _seq(chunk[-1]),
                 "records": chunk}
         digest = protocol.sha256_hex(protocol.dumps(chunk))
         try:
             reply = store.apply_batch(device, body, digest)
         except DistrictError as exc:
             raise BundleError(exc.code, exc.message) from exc
-        ids = {r.get("seq"): r.get("id") for r in chunk if isinstance(r, dict)}
+        ids = {r["seq"]: r.get("id") for r in chunk
+               if isinstance(r, dict) and isinstance(r.get("seq"), int)}
         # The ack names every mutation id, so the desk acks exactly the rows the district has.
-        results.extend(dict(r, id=r.get("id") or ids.get(r.get("seq"))) for r in reply["results"])
+        results.extend(dict(r, id=r.get("id") or (ids.get(r["seq"]) if isinstance(
+            r.get("seq"), int) else None)) for r in reply["results"])
         if os.environ.get(CRASH_ENV) == str(n + 1):
             import signal
 
@@ -188,6 +198,11 @@ def import_bundle(store: DistrictStore, data: bytes, chunk_records: int = CHUNK)
                           "device_id": device.device_id, "epoch": store.epoch,
                           "at": datetime.now().isoformat(), "results": results}).decode()
     return protocol.dumps({"ack": ack, "signature": store.sign(ack.encode())})
+
+
+def _seq(record: Any) -> Any:
+    """A record's seq, tolerating a malformed record (the server rejects it on its own, F6)."""
+    return record.get("seq") if isinstance(record, dict) else None
 
 
 def ack_counts(ack_file: bytes) -> dict[str, int]:

@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from ccdesk.commands.common import STATE, fail, print_json
+from ccdesk.commands.identity import AsOption, acting_officer
 from ccdesk.domain.errors import CcdeskError
 
 app = typer.Typer(help="Danh mục thủ tục / procedure catalogue.", no_args_is_help=True)
@@ -40,14 +41,16 @@ def check(file: FileArg) -> None:
 
 
 @app.command("import")
-def import_(file: FileArg) -> None:
+def import_(file: FileArg, as_user: AsOption = None) -> None:
     """Import a catalogue, all or nothing. Changed procedures get a new version; dossiers
-    already received keep theirs."""
+    already received keep theirs. Needs a lead or IT officer (--as) once IT is enrolled."""
     from ccdesk.i18n import t
 
     catalog = _read(file)
+    services = STATE.services()
+    actor = acting_officer(services, as_user, "catalog", bootstrap=True)
     try:
-        report = STATE.services().catalog.import_catalog(catalog)
+        report = services.catalog.import_catalog(catalog, actor)
     except CcdeskError as err:
         fail(err)
     typer.echo(t("cli.catalog.imported", added=report.added, updated=report.updated,

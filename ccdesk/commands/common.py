@@ -46,7 +46,9 @@ class CliState:
 
             setup_logging(self.paths)
             self._services = Services.open(self.db_path, self.paths)
-            on_start(self._services)  # integrity check + the day's first backup
+            report = on_start(self._services)  # integrity check + the day's first backup
+            if report.backup_error is not None:  # a warning: the command itself can still run
+                sys.stderr.write(report.backup_error.message() + "\n")
         return self._services
 
 

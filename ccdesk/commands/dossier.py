@@ -143,10 +143,10 @@ def _print_detail(data: dict[str, Any]) -> None:
     console.print(table)
     events = Table(title=t("reports.show.events"))
     for column in ("at", "action", "status", "reason"):
-        events.add_column(column)
+        events.add_column(t(f"reports.show.{column}"))
     for e in data["events"]:
         status = t(f"reports.status.{e['to_status']}") if e["to_status"] else ""
-        events.add_row(when(e["at"]), e["action"], status, e["reason"])
+        events.add_row(when(e["at"]), t(f"reports.action.{e['action']}"), status, e["reason"])
     console.print(events)
     for x in data["extensions"]:
         console.print(f"{t('reports.show.extensions')} #{x['seq']}: {when(x['original_due'])} → "

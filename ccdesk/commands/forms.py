@@ -6,12 +6,15 @@ from __future__ import annotations
 import sys
 from datetime import date, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from ccdesk.commands.common import STATE, fail
 from ccdesk.domain.errors import CcdeskError
+
+if TYPE_CHECKING:
+    from ccdesk.forms.service import PrintOutcome
 
 app = typer.Typer(help="Mẫu in / printed forms.", no_args_is_help=True)
 
@@ -115,7 +118,7 @@ def _deliver(data: bytes, out: Path | None, default_name: str) -> None:
     typer.echo(t("forms.cli.saved", file=str(path)))
 
 
-def _report(outcome) -> None:  # noqa: ANN001 - PrintOutcome
+def _report(outcome: PrintOutcome) -> None:
     from ccdesk.i18n import t
 
     if outcome.printed:

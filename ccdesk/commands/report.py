@@ -54,20 +54,21 @@ def report(
     end: Annotated[str | None, typer.Option("--to", help="YYYY-MM-DD")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="JSON: period, rows, total")] = False,
     as_csv: Annotated[bool, typer.Option("--csv", help="CSV (UTF-8, Excel)")] = False,
-    as_pdf: Annotated[bool, typer.Option("--pdf", help="PDF (needs the forms component)")]
-    = False,
+    as_pdf: Annotated[bool, typer.Option("--pdf", help="PDF (A4 landscape)")] = False,
     output: Annotated[Path | None, typer.Option("--output", "-o",
                                                 help="write to this file")] = None,
 ) -> None:
     """Tình hình, kết quả giải quyết TTHC (II.06a) / the II.06a period report."""
+
     try:
         chosen = choose_period(period, start, end)
-        if as_pdf:
-            raise ValidationError("reports.err.pdf_unavailable", field="period")
         result = STATE.services().reports.period_report(chosen.start, chosen.end)
+        pdf = STATE.services().forms.report_pdf(result) if as_pdf else None
     except CcdeskError as err:
         fail(err)
-    if as_json:
+    if pdf is not None:
+        write_pdf(pdf, output, chosen)
+    elif as_json:
         if output:
             import orjson
 
@@ -82,6 +83,26 @@ def report(
             sys.stdout.write(data)
     else:
         print_table(result, output)
+
+
+def write_pdf(pdf: bytes, output: Path | None, period: Period) -> None:
+    """``--pdf``: to ``--output`` ('-' = stdout), else saved under the forms folder."""
+    from ccdesk.i18n import t
+
+    if output is not None and str(output) == "-":
+        sys.stdout.buffer.write(pdf)
+        return
+    forms = STATE.services().forms
+    try:
+        if output is None:
+            output = forms.save(pdf, f"bao-cao-II06a_{period.start:%Y%m%d}-{period.end:%Y%m%d}"
+                                     ".pdf")
+        else:
+            output.write_bytes(pdf)
+    except OSError as exc:
+        fail(t("forms.cli.cannot_write", file=str(output),
+               detail=exc.strerror or type(exc).__name__))
+    typer.echo(t("forms.cli.saved", file=str(output)))
 
 
 def _rate(value: float | None) -> float | None:

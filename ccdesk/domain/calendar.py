@@ -87,7 +87,12 @@ class CalendarOverrides:
         """Read ``calendar.toml``; a missing file means no overrides."""
         if not path.exists():
             return cls()
-        return cls.parse(path.read_text(encoding="utf-8"), source=str(path))
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ValidationError("core.err.toml_syntax", file=str(path),
+                                  detail=type(exc).__name__) from exc
+        return cls.parse(text, source=str(path))
 
     @classmethod
     def parse(cls, text: str, source: str = "calendar.toml") -> CalendarOverrides:

@@ -67,6 +67,7 @@ class Table:
     columns: tuple[Column, ...]
     rows: tuple[tuple[str, ...], ...]
     group_headers: tuple[tuple[str, int], ...] = ()   # a top header row: (text, column span)
+    bold_rows: frozenset[int] = frozenset()            # indexes of subtotal/total rows
 
 
 @dataclass(frozen=True)

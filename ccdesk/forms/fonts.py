@@ -69,7 +69,13 @@ def font_files(cache_dir: Path) -> FontFiles:
     with _lock:
         found = _memo.get(cache_dir)
         if found is None:
-            built = {style.name: _ensure(style, cache_dir) for style in _STYLES}
+            try:
+                built = {style.name: _ensure(style, cache_dir) for style in _STYLES}
+            except OSError:
+                # A read-only or full data folder must not stop printing: build in the
+                # user's temporary folder instead (rebuilt after a reboot at worst).
+                fallback = Path(tempfile.gettempdir()) / f"ccdesk-fonts-{os.getuid()}"
+                built = {style.name: _ensure(style, fallback) for style in _STYLES}
             found = _memo[cache_dir] = FontFiles(**built)
         return found
 

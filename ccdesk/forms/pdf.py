@@ -8,6 +8,7 @@ embedded as deterministic subsets: printing the same form twice gives the same b
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime, timedelta, timezone
 from functools import lru_cache
 
@@ -35,6 +36,20 @@ MARGIN_LEFT, MARGIN_RIGHT, MARGIN_TOP, MARGIN_BOTTOM = 20.0, 15.0, 15.0, 15.0
 HEADER_SIZE = 11.0   # Noto Serif is wider than Times: 11 pt keeps the motto on one line
 QR_SIZE = 22.0
 SIGNATURE_SPACE = 22.0   # room for a handwritten signature (and a seal on letters)
+
+
+LOG = logging.getLogger(__name__)
+
+
+class _NoGlyphList(logging.Filter):
+    """fpdf2 names the characters its font lacks; on a form those come from names and
+    addresses, which never go into logs. The renderer logs a count instead."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "missing the following glyphs" not in str(record.msg)
+
+
+logging.getLogger("fpdf.output").addFilter(_NoGlyphList())
 
 
 class _Style:
@@ -72,7 +87,12 @@ class PdfRenderer:
         pdf.set_lang("vi")
         for page in document.pages:
             _PageDrawer(pdf, page).draw()
-        return bytes(pdf.output())
+        data = bytes(pdf.output())
+        missing = sum(len(font.missing_glyphs) for font in pdf.fonts.values())
+        if missing:
+            LOG.warning("form %s (%s): %d characters are not in the font and print as boxes",
+                        document.form_id, document.regime, missing)
+        return data
 
 
 class _PageDrawer:
@@ -222,10 +242,12 @@ class _PageDrawer:
                 heading = table.row()
                 for column in block.columns:
                     heading.cell(column.header, align="C")
-            for values in block.rows:
+            bold = FontFace(emphasis="BOLD")
+            for index, values in enumerate(block.rows):
                 row = table.row()
+                style = bold if index in block.bold_rows else None
                 for value in values:
-                    row.cell(value)
+                    row.cell(value, style=style)
         pdf.ln(2)
 
     def _signatures(self, block: Signatures) -> None:

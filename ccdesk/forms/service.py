@@ -11,6 +11,7 @@ API::
     forms.render_text(code, "01")            # str: the slip preview (pages split by "\\f")
     forms.render_pdf(code, "04", regime=None) # bytes: an A4 PDF, same bytes on every call
     forms.register_pdf(date(2026, 11, 1), date(2026, 11, 30))   # bytes: Sổ theo dõi hồ sơ
+    forms.report_pdf(services.reports.period_report(start, end))  # bytes: form II.06a
     outcome = forms.output(actor, code, "01", reprint=False)
     outcome.printed, outcome.printer, outcome.path               # PrintOutcome
 
@@ -46,6 +47,7 @@ if TYPE_CHECKING:
     from ccdesk.forms.pdf import PdfRenderer
     from ccdesk.services import Services
     from ccdesk.services.context import Actor
+    from ccdesk.services.reports import PeriodReport
 
 FORMS_LANGUAGE = "vi"   # the forms carry legal weight: printed in Vietnamese unless asked
 
@@ -117,6 +119,17 @@ class FormService:
 
         return render_text(self.register_document(start, end, regime, lang=lang))
 
+    def report_document(self, report: PeriodReport, *, lang: str = FORMS_LANGUAGE
+                        ) -> FormDocument:
+        """The II.06a period report (computed by ``services.reports``) as a landscape page."""
+        from ccdesk.forms.templates.report import period_report
+
+        return period_report(self.services.office.get(), report, Words(lang))
+
+    def report_pdf(self, report: PeriodReport, *, lang: str = FORMS_LANGUAGE) -> bytes:
+        """``services.forms.report_pdf(services.reports.period_report(start, end))``."""
+        return self.pdf(self.report_document(report, lang=lang))
+
     def pdf(self, document: FormDocument) -> bytes:
         """Render any document (the first call builds or loads the fonts)."""
         if self._renderer is None:
@@ -143,7 +156,13 @@ class FormService:
             outcome = PrintOutcome(code=code, form_id=document.form_id, printed=True,
                                    printer=printer, job=job, reprint=reprint)
         else:
-            path = self.save(data, self.filename(code, document))
+            name = self.filename(code, document)
+            try:
+                path = self.save(data, name)
+            except OSError as exc:
+                raise FormError("forms.err.cannot_save",
+                                file=str(self.services.paths.forms_dir / name),
+                                detail=exc.strerror or type(exc).__name__) from exc
             outcome = PrintOutcome(code=code, form_id=document.form_id, printed=False,
                                    path=path, reprint=reprint)
         if reprint:

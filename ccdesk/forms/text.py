@@ -103,9 +103,9 @@ def _widths(block: Table, width: int) -> list[int]:
     dates and times stay whole), the rest shared by the columns' weights."""
     content = width - len(block.columns) - 1          # one border character per column + 1
     floors = []
-    for index, _column in enumerate(block.columns):
-        longest = max((len(token) for row in block.rows for token in row[index].split()),
-                      default=1)
+    for index, column in enumerate(block.columns):
+        cells = [column.header, *(row[index] for row in block.rows)]
+        longest = max((len(token) for cell in cells for token in cell.split()), default=1)
         floors.append(max(2, min(longest, MAX_UNBROKEN)))
     spare = content - sum(floors)
     if spare < 0:                                     # too many columns: share by weight only

@@ -68,7 +68,8 @@ class AuditService:
         def work(session: Session) -> list[AuditEntry]:
             query = select(AuditLog)
             if flt.dossier:
-                query = query.where(AuditLog.dossier_code == nfc(flt.dossier).upper())
+                code = nfc(flt.dossier)  # as typed, or upper-cased (agency codes are)
+                query = query.where(col(AuditLog.dossier_code).in_({code, code.upper()}))
             if flt.officer:
                 query = query.where(col(AuditLog.officer_username).in_(
                     self._usernames(session, flt.officer)))

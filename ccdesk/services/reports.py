@@ -39,38 +39,40 @@ _JUDGED_DUE = f"""CASE WHEN d.extensions > 0 THEN COALESCE(
        AND (d.regime NOT IN ({_MOVES}) OR e.at > e.original_due) ORDER BY e.seq LIMIT 1),
     d.due_at) ELSE d.due_at END"""
 
+RECEIVED_AS = ("online", "direct_postal", "carried_over")
+OUTCOMES = ("early", "on_time", "late", "within", "overdue")
+
+# Each dossier the period touches is classified once, in a sub-query that "LIMIT -1" keeps
+# from being flattened into the outer query (flattened, SQLite evaluated the CASE expressions
+# again inside every SUM); the classes are small integers, indexes into RECEIVED_AS and
+# OUTCOMES. The rows come from ix_dossier_report (migration 0004) in (procedure, field) order,
+# so the GROUP BY needs no sort of a million rows and no table look-up.
 _CLASSIFIED = f"""
-SELECT d.field AS field, d.procedure_code AS procedure_code,
-  CASE WHEN d.received_at < :start THEN 'carried_over'
-       WHEN d.channel IN ({_ONLINE}) THEN 'online' ELSE 'direct_postal' END AS received_as,
+SELECT d.procedure_code AS procedure_code, d.field AS field,
+  CASE WHEN d.received_at < :start THEN 2 WHEN d.channel IN ({_ONLINE}) THEN 0 ELSE 1 END AS r,
   CASE WHEN d.closed_at IS NOT NULL AND d.closed_at < :end THEN
-         CASE WHEN d.status IN ('withdrawn', 'refused') THEN 'on_time'
-              WHEN jdue IS NULL THEN 'on_time'
-              WHEN substr(d.closed_at, 1, 10) < substr(jdue, 1, 10) THEN 'early'
-              WHEN d.closed_at <= jdue THEN 'on_time' ELSE 'late' END
+         CASE WHEN d.status IN ('withdrawn', 'refused') THEN 1
+              WHEN jdue IS NULL THEN 1
+              WHEN substr(d.closed_at, 1, 10) < substr(jdue, 1, 10) THEN 0
+              WHEN d.closed_at <= jdue THEN 1 ELSE 2 END
        ELSE
-         CASE WHEN jdue IS NULL OR d.accepted_at IS NULL THEN 'within'
-              WHEN d.paused_at IS NOT NULL AND d.paused_at < :end THEN 'within'
-              WHEN jdue < :as_of THEN 'overdue' ELSE 'within' END
-  END AS outcome
-FROM (SELECT d.*, {_JUDGED_DUE} AS jdue FROM dossier d
+         CASE WHEN jdue IS NULL OR d.accepted_at IS NULL THEN 3
+              WHEN d.paused_at IS NOT NULL AND d.paused_at < :end THEN 3
+              WHEN jdue < :as_of THEN 4 ELSE 3 END
+  END AS o
+FROM (SELECT d.procedure_code, d.field, d.channel, d.status, d.received_at, d.accepted_at,
+             d.closed_at, d.paused_at, {_JUDGED_DUE} AS jdue
+      FROM dossier d INDEXED BY ix_dossier_report
       WHERE d.received_at < :end AND (d.closed_at IS NULL OR d.closed_at >= :start)
         AND NOT (d.status = 'refused' AND d.supplement_rounds = 0)) d
+LIMIT -1
 """
-
-_COUNT_COLUMNS = ("online", "direct_postal", "carried_over", "early", "on_time", "late",
-                  "within", "overdue")
-
-_PERIOD_SQL = f"""
-SELECT c.field, c.procedure_code, COALESCE(p.name, c.procedure_code) AS procedure_name,
-  SUM(received_as = 'online') AS online, SUM(received_as = 'direct_postal') AS direct_postal,
-  SUM(received_as = 'carried_over') AS carried_over,
-  SUM(outcome = 'early') AS early, SUM(outcome = 'on_time') AS on_time,
-  SUM(outcome = 'late') AS late, SUM(outcome = 'within') AS within,
-  SUM(outcome = 'overdue') AS overdue
-FROM ({_CLASSIFIED}) c LEFT JOIN procedure p ON p.code = c.procedure_code
-GROUP BY c.field, c.procedure_code ORDER BY c.field, c.procedure_code
-"""
+_PERIOD_SQL = (
+    "SELECT procedure_code, field, "
+    + ", ".join(f"SUM(r = {i})" for i in range(len(RECEIVED_AS))) + ", "
+    + ", ".join(f"SUM(o = {i})" for i in range(len(OUTCOMES)))
+    + f" FROM ({_CLASSIFIED}) GROUP BY procedure_code, field"
+)
 
 
 @dataclass(frozen=True)
@@ -154,7 +156,8 @@ class ReportService:
         params = {"start": db_time(period.start_at), "end": db_time(period.end_at),
                   "as_of": db_time(min(period.end_at, now))}
         with self.ctx.db.engine.connect() as conn:
-            rows = conn.execute(text(_PERIOD_SQL), params).mappings().all()
+            rows = conn.execute(text(_PERIOD_SQL), params).all()
+            names = dict(conn.execute(text("SELECT code, name FROM procedure")).all())
             channels = dict.fromkeys(CHANNELS, 0)
             for channel, count in conn.execute(text(
                     "SELECT channel, COUNT(*) FROM dossier WHERE received_at >= :start "
@@ -165,16 +168,20 @@ class ReportService:
                 "SELECT COALESCE(SUM(fee_amount), 0) FROM dossier WHERE accepted_at >= :start "
                 "AND accepted_at < :end"), params).scalar_one()
             satisfaction = _satisfaction(conn, params)
+        by_row: dict[tuple[str, str], ReportRow] = {}
+        for code, field_name, *sums in rows:
+            counts = Counts(**dict(zip(RECEIVED_AS + OUTCOMES, sums, strict=True)))
+            by_row[(field_name, code)] = ReportRow(field_name, code, names.get(code, code),
+                                                   counts)
         groups: list[FieldGroup] = []
         total = Counts()
-        for r in rows:
-            counts = Counts(**{name: int(r[name] or 0) for name in _COUNT_COLUMNS})
-            if not groups or groups[-1].field != r["field"]:
-                groups.append(FieldGroup(field=r["field"], rows=[], counts=Counts()))
-            groups[-1].rows.append(ReportRow(r["field"], r["procedure_code"],
-                                             r["procedure_name"], counts))
-            groups[-1].counts += counts
-            total += counts
+        for key in sorted(by_row):
+            row = by_row[key]
+            if not groups or groups[-1].field != row.field:
+                groups.append(FieldGroup(field=row.field, rows=[], counts=Counts()))
+            groups[-1].rows.append(row)
+            groups[-1].counts += row.counts
+            total += row.counts
         return PeriodReport(period=period, generated_at=now, groups=groups, total=total,
                             channels=channels, satisfaction=satisfaction, fees_collected=fees)
 

@@ -116,6 +116,8 @@ def integrity_problem(path: Path, *, full: bool = False) -> str | None:
 
 def is_ccdesk_database(path: Path) -> bool:
     """Whether ``path`` holds the desk's schema (not just any SQLite file)."""
+    if not path.is_file():
+        return False  # never let sqlite3.connect create an empty file here
     try:
         with _connect(path) as con:
             names = {row[0] for row in con.execute(
@@ -369,19 +371,39 @@ def daily_backup(db_path: Path, backups_dir: Path, now: datetime | None = None) 
 
 # ---- start-up -------------------------------------------------------------------------------
 
-def on_start(services: Services, now: datetime | None = None) -> Path | None:
+@dataclass(frozen=True)
+class StartupReport:
+    """What :func:`on_start` did: the backup taken, or why the day's backup failed."""
+
+    backup: Path | None = None
+    backup_error: StorageError | None = None
+
+
+def on_start(services: Services, now: datetime | None = None) -> StartupReport:
     """Call once after ``Services.open`` (CLI and app): the quick integrity check, then the
-    day's first backup. Returns the backup taken, if any; raises :class:`DatabaseDamaged`."""
+    day's first backup.
+
+    A damaged database raises :class:`DatabaseDamaged` (nothing should run on it). A backup
+    that cannot be written (full disk, read-only folder) does not stop the desk: it is logged
+    and returned in ``backup_error`` for the caller to show as a warning.
+    """
     from ccdesk.services.context import SYSTEM
     from ccdesk.services.recording import audit
 
     path, backups_dir = services.db.path, services.paths.backups_dir
     check_database(path, backups_dir)
-    taken = daily_backup(path, backups_dir, now)
+    try:
+        taken = daily_backup(path, backups_dir, now)
+    except (StorageError, OSError) as exc:
+        error = exc if isinstance(exc, StorageError) else file_error(exc, backups_dir)
+        if error.key == "core.err.storage":  # nothing more specific: say what failed, and where
+            error = StorageError("reliability.err.copy_failed", path=str(backups_dir))
+        log.error("daily backup failed", extra={"reason": error.key})
+        return StartupReport(backup_error=error)
     if taken is not None:
         services.db.write(lambda session: audit(session, services.ctx, SYSTEM, "backup.daily",
                                                 detail=taken.name))
-    return taken
+    return StartupReport(backup=taken)
 
 
 # ---- restore --------------------------------------------------------------------------------

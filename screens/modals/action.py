@@ -151,6 +151,9 @@ class ActionPicker(ModalScreen[Action | None]):
             yield OptionList(*[Option(t(f"core.action.{a.value}"), id=a.value)
                                for a in self._actions], id="actions")
 
+    def on_mount(self) -> None:
+        self.query_one("#actions", OptionList).focus()
+
     @on(OptionList.OptionSelected, "#actions")
     def _chosen(self, event: OptionList.OptionSelected) -> None:
         self.dismiss(Action(str(event.option.id)))

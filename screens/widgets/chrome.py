@@ -47,13 +47,23 @@ class KeyBar(Static):
     def _render_keys(self) -> None:
         parts: list[str] = []
         seen: set[str] = set()
-        for key, active in self.screen.active_bindings.items():
+        room = (self.size.width or self.app.size.width) - 2
+        used = 0
+        # The screen's own keys first, then the app's (areas, help), up to MAX_KEYS.
+        ordered = sorted(self.screen.active_bindings.items(),
+                         key=lambda item: item[1].node is self.app)
+        for key, active in ordered:
             binding = active.binding
             if not binding.show or binding.action in seen or not active.enabled:
                 continue
             seen.add(binding.action)
-            label = escape(t(binding.description))
-            shown = escape(key_label(self.app.get_key_display(binding)))
+            label = t(binding.description)
+            shown = key_label(self.app.get_key_display(binding))
+            width = len(shown) + 1 + len(label) + (2 if parts else 0)
+            if used + width > room:  # keys that do not fit stay listed under F1
+                break
+            used += width
+            label, shown = escape(label), escape(shown)
             parts.append(f"[@click=app.simulate_key('{key}')][b]{shown}[/b] {label}[/]")
             if len(parts) == MAX_KEYS:
                 break

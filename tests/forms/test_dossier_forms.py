@@ -52,7 +52,12 @@ def test_every_form_of_both_sets_renders_with_header_code_and_title(scenario, re
         assert TITLES[kind] in text
         assert code in text
         assert "Đông Sơn, ngày" in text
+    # Each copy fits one A4 page: two pages for the slip (kept and given), one for the others.
+    assert len(page_texts(pdf)) == (2 if kind == FormKind.SLIP else 1)
     assert metadata(pdf)["/Subject"] == f"Mẫu {form_id} ({regime})"
+    text = scenario.services.forms.render_text(code, form_id, regime=regime)
+    assert TITLES[kind] in text and code in text
+    assert max(len(line) for line in text.splitlines()) <= 80
     assert all(width < height for width, height in page_sizes(pdf))   # A4 portrait
     assert page_sizes(pdf)[0] == pytest.approx((595.28, 841.89), abs=0.1)
     assert any("NotoSerif" in name for name in embedded_fonts(pdf))
@@ -238,3 +243,20 @@ def test_rare_diacritics_survive_the_round_trip(scenario) -> None:
                            (Page((Paragraph(sample, style=style),)),))
         (text,) = page_texts(scenario.services.forms.pdf(doc))
         assert flat(text) == flat(sample)
+
+
+def test_characters_outside_the_font_are_counted_never_logged(scenario, caplog) -> None:
+    """A name may hold a character the serif lacks: the form still prints, and the log says how
+    many, not which (names never go into logs)."""
+    import logging
+    from datetime import datetime
+
+    from ccdesk.forms.document import FormDocument, Page, Paragraph
+
+    doc = FormDocument("01", "2025", "t", datetime(2026, 1, 1),
+                       (Page((Paragraph("Ông (Bà): Lý 李 Hoa"),)),))
+    with caplog.at_level(logging.WARNING):
+        pdf = scenario.services.forms.pdf(doc)
+    assert pdf[:5] == b"%PDF-"
+    assert "李" not in caplog.text and "674e" not in caplog.text.lower()
+    assert "1 characters are not in the font" in caplog.text

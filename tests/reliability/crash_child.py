@@ -1,6 +1,7 @@
 """Child process for the crash tests: intakes through the real services, forever.
 
-After each committed intake it appends the dossier code to the report file (flushed to the OS, so
+After each committed intake it appends the dossier code to the report file (and
+``CODE:start`` after each committed transition) (flushed to the OS, so
 a SIGKILL cannot lose it). ``python -m tests.reliability.crash_child DB REPORT FIRST_INDEX``.
 """
 
@@ -9,6 +10,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from ccdesk.domain.lifecycle import Action
 from ccdesk.paths import Paths
 from ccdesk.services import Services
 from ccdesk.services.intake import Applicant, ChecklistEntry, Decision, IntakeRequest
@@ -34,6 +36,10 @@ def main() -> None:
             code = services.intake.submit(actor, request, Decision.ACCEPT).dossier.code
             report.write(code + "\n")
             report.flush()
+            if index % 2:  # every other dossier also moves on: transitions are killed too
+                services.dossiers.act(actor, code, Action.START)
+                report.write(f"{code}:start\n")
+                report.flush()
             index += 1
 
 

@@ -78,8 +78,8 @@ def test_daily_backup_once_a_day_and_rotated_over_40_days(desk: Desk) -> None:
 
 
 def test_on_start_takes_the_days_backup_once_and_audits_it(desk: Desk) -> None:
-    first = bk.on_start(desk.services, now=datetime(2026, 11, 23, 7, 0))
-    again = bk.on_start(desk.services, now=datetime(2026, 11, 23, 13, 0))
+    first = bk.on_start(desk.services, now=datetime(2026, 11, 23, 7, 0)).backup
+    again = bk.on_start(desk.services, now=datetime(2026, 11, 23, 13, 0)).backup
     assert first is not None and again is None
     con = sqlite3.connect(desk.db_path)
     rows = con.execute("SELECT officer_username, detail FROM auditlog "
@@ -208,3 +208,16 @@ def _damage_pages(path: Path) -> None:
     with path.open("r+b") as fh:
         fh.seek(4096)
         fh.write(bytes((i * 37 + 11) % 256 for i in range(size - 4096)))
+
+
+def test_a_backup_that_cannot_be_written_warns_but_does_not_stop_the_desk(
+        desk: Desk, cli: object) -> None:
+    desk.paths.backups_dir.write_text("a file where the backups folder should be")
+    report = bk.on_start(desk.services, now=datetime(2026, 11, 23, 7, 0))
+    assert report.backup is None and report.backup_error is not None
+    assert str(desk.paths.backups_dir) in report.backup_error.message("en")
+    assert "Could not write the copy" in report.backup_error.message("en")
+    intake(desk, desk.actor("off1"))  # the desk keeps working
+    listed = cli(["officer", "list", "--as", "it1"], env={"CCDESK_PIN": "4321"})
+    assert listed.exit_code == 0 and "it1" in listed.stdout
+    assert str(desk.paths.backups_dir) in listed.stderr  # …with a warning

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from tests.reliability.conftest import REPO, Desk
 
-RUNS = int(os.environ.get("CCDESK_CRASH_RUNS", "6"))
+RUNS = int(os.environ.get("CCDESK_CRASH_RUNS", "5"))
 
 
 def kill_loop(db: Path, report: Path, runs: int, rng: random.Random) -> int:
@@ -37,7 +37,7 @@ def kill_loop(db: Path, report: Path, runs: int, rng: random.Random) -> int:
             time.sleep(rng.uniform(0, 0.4))
         else:
             # Anywhere from start-up (opening, migrations check) to the first commits.
-            time.sleep(rng.uniform(0.1, 2.5))
+            time.sleep(rng.uniform(0.1, 1.5))
         assert child.poll() is None, child.stderr.read().decode()[-2000:]
         os.kill(child.pid, signal.SIGKILL)
         child.wait()
@@ -48,24 +48,37 @@ def kill_loop(db: Path, report: Path, runs: int, rng: random.Random) -> int:
 
 def check_database(db: Path, reported: list[str]) -> dict[str, int]:
     """Assert the crash invariants; return a few counts for the caller."""
+    intakes = [r for r in reported if ":" not in r]
+    started = {r.split(":")[0] for r in reported if r.endswith(":start")}
     con = sqlite3.connect(db)
     try:
         assert con.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
         codes = [r[0] for r in con.execute("SELECT code FROM dossier")]
         assert len(codes) == len(set(codes))
-        missing = set(reported) - set(codes)
+        missing = set(intakes) - set(codes)
         assert not missing, f"committed dossiers lost: {sorted(missing)[:5]}"
+        status = dict(con.execute("SELECT code, status FROM dossier"))
+        lost = [c for c in started if status[c] != "in_progress"]
+        assert not lost, f"committed transitions lost: {lost[:5]}"
+        # Each change is whole: one event, one audit line and one outbox row per step, and the
+        # dossier's status is its last event's.
         incomplete = con.execute("""
             SELECT d.code FROM dossier d
             WHERE (SELECT count(*) FROM checklistitem c WHERE c.dossier_id = d.id) != 3
-               OR (SELECT count(*) FROM dossierevent e WHERE e.dossier_id = d.id) != 1
-               OR (SELECT count(*) FROM auditlog a WHERE a.dossier_code = d.code) != 1
-               OR (SELECT count(*) FROM outbox o WHERE o.entity_id = d.code) != 1
+               OR (SELECT count(*) FROM auditlog a WHERE a.dossier_code = d.code)
+                  != (SELECT count(*) FROM dossierevent e WHERE e.dossier_id = d.id)
+               OR (SELECT count(*) FROM outbox o WHERE o.entity_id = d.code)
+                  != (SELECT count(*) FROM dossierevent e WHERE e.dossier_id = d.id)
+               OR (SELECT count(*) FROM dossierevent e WHERE e.dossier_id = d.id)
+                  != CASE d.status WHEN 'in_progress' THEN 2 ELSE 1 END
+               OR d.status != (SELECT to_status FROM dossierevent e WHERE e.dossier_id = d.id
+                               ORDER BY e.id DESC LIMIT 1)
         """).fetchall()
         assert incomplete == []
         counters = con.execute("SELECT sum(last_seq) FROM codecounter").fetchone()[0] or 0
         assert counters == len(codes)  # no number handed out without its dossier
-        return {"dossiers": len(codes), "reported": len(reported)}
+        return {"dossiers": len(codes), "reported": len(intakes),
+                "transitions": sum(1 for v in status.values() if v == "in_progress")}
     finally:
         con.close()
 

@@ -28,7 +28,7 @@ from ccdesk.services.intake import (
 from ccdesk.text import nfc
 from tests.reliability.conftest import CATALOG, Desk, db_dump
 
-FUZZ = settings(max_examples=int(os.environ.get("CCDESK_FUZZ_EXAMPLES", "60")), deadline=None,
+FUZZ = settings(max_examples=int(os.environ.get("CCDESK_FUZZ_EXAMPLES", "40")), deadline=None,
                 suppress_health_check=[HealthCheck.function_scoped_fixture,
                                        HealthCheck.too_slow])
 CATALOG_TEXT = CATALOG.read_text(encoding="utf-8")
@@ -145,7 +145,7 @@ calendar_docs = st.fixed_dictionaries({}, optional={
 })
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(doc=calendar_docs)
 def test_fuzz_calendar_overrides(doc: dict) -> None:
     try:
@@ -163,7 +163,7 @@ def test_fuzz_calendar_overrides(doc: dict) -> None:
     assert len(days) == len(set(days)) and all(type(d) is date for d in days)
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=60, deadline=None)
 @given(text=st.text(max_size=200))
 def test_fuzz_calendar_arbitrary_text(text: str) -> None:
     try:
@@ -197,7 +197,7 @@ applicants = st.builds(
 TODAY = datetime(2026, 11, 23, 9, 15).date()
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(applicant=applicants)
 def test_fuzz_applicant_validators(applicant: Applicant) -> None:
     try:
@@ -251,3 +251,49 @@ def test_each_bad_name_is_named_in_both_languages(name: str) -> None:
         validate_applicant(Applicant(name, "001085012345"), today=TODAY)
     assert err.value.message("vi").startswith("Họ và tên")
     assert err.value.message("en").startswith("Full name")
+
+
+# ---- files read at start-up: config.toml and calendar.toml as raw bytes ------------------------
+
+config_docs = st.dictionaries(
+    st.sampled_from(["language", "idle_lock_minutes", "printer", "upstream_url", "theme",
+                     "office_hours", "other"]),
+    st.one_of(values, st.fixed_dictionaries({}, optional={
+        "morning": st.lists(st.one_of(st.sampled_from(["07:30", "11:30", "25:00", "x"]),
+                                      scalars), max_size=3),
+        "afternoon": values, "same_day_cutoff": values})), max_size=5)
+
+
+@settings(max_examples=80, deadline=None)
+@given(doc=config_docs)
+def test_fuzz_config_file(tmp_path_factory: pytest.TempPathFactory, doc: dict) -> None:
+    from ccdesk.config import Config
+
+    try:
+        text = tomli_w.dumps(doc)
+    except (TypeError, ValueError):
+        return
+    path = tmp_path_factory.mktemp("cfg") / "config.toml"
+    path.write_text(text, encoding="utf-8")
+    try:
+        Config.load(path).hours()
+    except CcdeskError as err:
+        assert_clear(err)
+
+
+@settings(max_examples=60, deadline=None)
+@given(blob=st.binary(max_size=200), which=st.sampled_from(["config", "calendar"]))
+def test_fuzz_start_up_files_as_raw_bytes(tmp_path_factory: pytest.TempPathFactory,
+                                          blob: bytes, which: str) -> None:
+    from ccdesk.config import Config
+
+    path = tmp_path_factory.mktemp("raw") / f"{which}.toml"
+    path.write_bytes(blob)
+    try:
+        if which == "config":
+            Config.load(path)
+        else:
+            CalendarOverrides.load(path)
+    except CcdeskError as err:
+        assert_clear(err)
+        assert str(path) in err.message("en")

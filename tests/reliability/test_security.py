@@ -293,3 +293,40 @@ def test_backup_into_a_full_disk_leaves_no_partial_file(desk: Desk, tmp_path: Pa
     assert key in ("core.err.disk_full", "reliability.err.copy_failed"), key
     assert str(target) in message and "Traceback" not in out.stderr
     assert list(target.iterdir()) == []
+
+
+def test_a_training_sandbox_holds_only_generated_people_and_never_syncs(desk: Desk) -> None:
+    from ccdesk.training import open_sandbox
+
+    real = [("Trần Văn Thật", "001085077777", "0987654321")]
+    for name, cccd, phone in real:
+        intake(desk, desk.actor("off1"), name=name, id_number=cccd, phone=phone)
+    sandbox = open_sandbox(desk.paths, seed=7)
+    try:
+        db = sandbox.services.db.path
+        assert stat.S_IMODE(sandbox.root.stat().st_mode) == 0o700 and _mode(db) == 0o600
+        con = sqlite3.connect(db)
+        people = con.execute("SELECT applicant_name, applicant_id_number, applicant_phone "
+                             "FROM dossier").fetchall()
+        assert con.execute("SELECT is_training FROM office").fetchone() == (1,)
+        assert con.execute("SELECT count(*) FROM outbox").fetchone() == (0,)
+        con.close()
+        assert len(people) > 0  # the generator filled it …
+        flat = {value for row in people for value in row}
+        assert not flat & {value for row in real for value in row}  # … with nobody real
+        assert db.resolve() != desk.db_path.resolve()
+    finally:
+        sandbox.close()
+
+
+def test_saved_forms_are_owner_only_whatever_the_umask(desk: Desk) -> None:
+    """Printed forms carry the citizen's name, ID and phone: same rule as the database."""
+    code = intake(desk, desk.actor("off1"))
+    old = os.umask(0)
+    try:
+        outcome = desk.services.forms.output(desk.actor("off1"), code, "01", reprint=False)
+    finally:
+        os.umask(old)
+    assert outcome.path is not None and outcome.path.exists()
+    assert _mode(outcome.path) == 0o600 and _mode(desk.paths.forms_dir) == 0o700
+    assert not list(desk.paths.forms_dir.glob("*.part"))

@@ -39,3 +39,16 @@ def load_facts(svc: Services) -> list[DossierFacts]:
                          accepted_at=_dt(r[4]), due_at=_dt(r[5]), closed_at=_dt(r[6]),
                          paused_at=_dt(r[7]), supplement_rounds=r[8], regime=r[9],
                          extensions=tuple(exts.get(r[0], ()))) for r in rows]
+
+
+def make_desk(root, now: datetime) -> tuple[Services, object]:  # noqa: ANN001
+    """A set-up office with the bundled catalogue and one officer, for module-wide fixtures
+    whose tests only read (building one costs about a second: migrations, argon2)."""
+    from ccdesk.paths import Paths
+    from ccdesk.services import SYSTEM
+
+    where = Paths(data_dir=root / "data", config_dir=root / "config")
+    svc = Services.open(where.default_db, where, clock=FakeClock(now))
+    set_up_office(svc)
+    svc.officers.add(SYSTEM, "lan", "Nguyễn Thị Lan", "officer", "1234")
+    return svc, svc.officers.authenticate("lan", "1234")

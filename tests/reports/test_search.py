@@ -4,7 +4,7 @@ and codes, keyset pages in the three orders, filters, and the index kept in step
 from __future__ import annotations
 
 import unicodedata
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -16,6 +16,7 @@ from ccdesk.domain.reports import ValidationError
 from ccdesk.services import Actor, Services
 from ccdesk.services.intake import Applicant, ChecklistEntry, Decision, IntakeRequest
 from ccdesk.services.search import PageKey, RegisterFilter, match_expression
+from tests.reports.conftest import make_desk
 
 PEOPLE = [
     Applicant("Đặng Thị Hoà", "001185012345", phone="0912345678"),     # "oà" spelling
@@ -32,9 +33,23 @@ def intake(desk: Services, officer: Actor, person: Applicant, channel: str = "di
     return desk.intake.submit(officer, request, Decision.ACCEPT).dossier.code
 
 
+@pytest.fixture(scope="module")
+def shared(tmp_path_factory: pytest.TempPathFactory):
+    svc, officer = make_desk(tmp_path_factory.mktemp("search"), datetime(2026, 11, 23, 9, 15))
+    codes = {p.full_name: intake(svc, officer, p) for p in PEOPLE}
+    yield svc, codes
+    svc.close()
+
+
 @pytest.fixture
-def people(desk: Services, officer: Actor) -> dict[str, str]:
-    return {p.full_name: intake(desk, officer, p) for p in PEOPLE}
+def desk(shared) -> Services:
+    """The module's desk with the five people (tests here only read it)."""
+    return shared[0]
+
+
+@pytest.fixture
+def people(shared) -> dict[str, str]:
+    return shared[1]
 
 
 def names(desk: Services, query: str) -> set[str]:
@@ -80,6 +95,8 @@ def test_prefixes_of_id_numbers_phones_and_codes(desk: Services, people) -> None
     assert names(desk, code.lower()) == {"Đỗ Đức Độ"}
     assert names(desk, code[:-1]) == set(people)  # "…-000": every code of today so far
     assert len(names(desk, code.rsplit("-", 1)[0])) == len(PEOPLE)  # today's prefix
+    assert len(names(desk, code.split("-")[0])) == len(PEOPLE)  # the agency code alone
+    assert names(desk, "-".join(code.split("-")[1:])) == {"Đỗ Đức Độ"}  # date and number
 
 
 def test_words_must_all_match_and_unknown_finds_nothing(desk: Services, people) -> None:
@@ -111,22 +128,47 @@ def test_any_typed_text_is_a_valid_query(desk: Services, query: str) -> None:
         assert len(rows) <= 5
 
 
-def test_index_follows_updates_and_deletes(desk: Services, people) -> None:
-    code = people["Lê Văn Dang"]
+def test_index_follows_updates_and_deletes(tmp_path) -> None:  # noqa: ANN001
+    desk, officer = make_desk(tmp_path, datetime(2026, 11, 23, 9, 15))
+    code = intake(desk, officer, PEOPLE[-1])
+    intake(desk, officer, PEOPLE[0])
 
-    def work(session) -> None:  # noqa: ANN001
+    def rename(session) -> None:  # noqa: ANN001
         session.execute(text("UPDATE dossier SET search_text = :t WHERE code = :c"),
                         {"t": f"{code.lower()} le van dung", "c": code})
 
-    desk.db.write(work)
-    assert "Lê Văn Dang" in names(desk, "dung")
-    assert "Lê Văn Dang" not in names(desk, "dang")
+    desk.db.write(rename)
+    assert names(desk, "dung") == {"Lê Văn Dang"}
+    assert names(desk, "dang") == {"Đặng Thị Hoà"}
+
+    def insert_and_delete(session) -> None:  # noqa: ANN001
+        session.execute(text(
+            "INSERT INTO dossier (code, procedure_version_id, procedure_code, field, regime, "
+            "applicant_name, applicant_id_number, applicant_id_type, applicant_phone, "
+            "applicant_email, applicant_address, owner_name, owner_address, channel, sets, "
+            "needs_verification, received_at, status, supplement_rounds, handling_body, "
+            "delivery, fee_amount, extensions, search_text, updated_at) "
+            "SELECT 'X-1', procedure_version_id, procedure_code, field, regime, 'Tạ Thu', "
+            "'001203000000', 'cccd', '', '', '', '', '', channel, 1, 0, received_at, status, "
+            "0, handling_body, delivery, 0, 0, 'x-1 ta thu 001203000000', updated_at "
+            "FROM dossier LIMIT 1"))
+
+    desk.db.write(insert_and_delete)
+    assert names(desk, "ta thu") == {"Tạ Thu"}
+    desk.db.write(lambda s: s.execute(text("DELETE FROM dossier WHERE code = 'X-1'")))
+    assert names(desk, "ta thu") == set()
+    with desk.db.engine.connect() as conn:  # the index itself is consistent with its table
+        conn.execute(text("INSERT INTO dossier_fts(dossier_fts, rank) "
+                          "VALUES ('integrity-check', 1)"))
+    desk.close()
 
 
-@pytest.fixture
-def demo(desk: Services) -> Services:
-    seed_demo(desk, 700, days=60, seed=11, force=True, outbox=False)
-    return desk
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Services:
+    svc, _ = make_desk(tmp_path_factory.mktemp("demo"), datetime(2026, 11, 23, 9, 15))
+    seed_demo(svc, 700, days=60, seed=11, outbox=False)
+    yield svc
+    svc.close()
 
 
 def _all_pages(svc: Services, sort: str, limit: int, **kw):

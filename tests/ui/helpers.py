@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from textual.pilot import Pilot
 from textual.widgets import Input
+from textual.worker import WorkerCancelled
 
 
 async def type_into(pilot: Pilot, selector: str, text: str, *, keys: bool = False) -> None:
@@ -19,7 +20,27 @@ async def type_into(pilot: Pilot, selector: str, text: str, *, keys: bool = Fals
     await pilot.pause()
 
 
+# Workers that wait for the officer's answers in modals: waiting for them would wait forever.
+INTERACTIVE_GROUPS = frozenset({"dossier-action"})
+
+
 async def settle(pilot: Pilot) -> None:
-    """Wait for workers (searches, saves) and the resulting screen updates."""
-    await pilot.app.workers.wait_for_complete()
+    """Wait for background workers (searches, saves) and the resulting screen updates."""
     await pilot.pause()
+    for worker in list(pilot.app.workers):
+        if worker.group in INTERACTIVE_GROUPS:
+            continue
+        try:
+            await worker.wait()
+        except WorkerCancelled:  # superseded by a newer search: expected
+            pass
+    await pilot.pause()
+
+
+async def wait_for_screen(pilot: Pilot, kind: type, tries: int = 50) -> None:
+    """Pause until the app's screen is a ``kind`` (an interactive worker pushes it)."""
+    for _ in range(tries):
+        if isinstance(pilot.app.screen, kind):
+            return
+        await pilot.pause(0.02)
+    raise AssertionError(f"{kind.__name__} never appeared; screen is {pilot.app.screen!r}")

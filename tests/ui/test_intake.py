@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import sqlite3
 
-from textual.widgets import Checkbox, Input, OptionList
+from pypdf import PdfReader
+from textual.widgets import Checkbox, Input, OptionList, Static
 
 from ccdesk.app import DeskApp
 from screens.dossier import DossierScreen
@@ -12,9 +13,10 @@ from screens.intake_applicant import ApplicantStep
 from screens.intake_checklist import ChecklistStep
 from screens.intake_decision import DecisionStep
 from screens.intake_procedure import ProcedureStep
+from screens.modals.form_preview import FormPreview
 from screens.widgets.field import FormField
 from tests.ui.conftest import SIZE
-from tests.ui.helpers import settle, type_into
+from tests.ui.helpers import settle, type_into, wait_for_screen
 
 
 async def _to_applicant(pilot, query: str = "khai sinh") -> None:  # noqa: ANN001
@@ -58,9 +60,19 @@ async def test_accept_stores_dossier_with_due_time(services, actor) -> None:
         assert "17:00 23/11/2026" in due  # same-day procedure received 09:15 on a Monday
         await pilot.press("f5")
         await pilot.press("y")
+        await wait_for_screen(pilot, FormPreview)
         await settle(pilot)
-        assert isinstance(app.screen, DossierScreen)
-        code = app.screen.code
+        preview = app.screen
+        code = preview.code
+        text = str(preview.query_one("#preview-text", Static).content)
+        assert code in text and "Đặng Văn Đức" in text  # the slip (Mẫu 01) as text
+        await pilot.press("p")  # no printer configured: the PDF is saved
+        await settle(pilot)
+        await wait_for_screen(pilot, DossierScreen)
+    saved = list(services.paths.forms_dir.glob("*.pdf"))
+    assert len(saved) == 1
+    pdf_text = "".join(page.extract_text() for page in PdfReader(saved[0]).pages)
+    assert code in pdf_text
     row = sqlite3.connect(services.db.path).execute(
         "select status, applicant_name, applicant_phone, due_at from dossier where code = ?",
         (code,)).fetchone()
@@ -121,8 +133,9 @@ async def test_refuse_needs_a_reason(services, actor) -> None:
         assert "bắt buộc" in app.screen.query_one("#field-reason", FormField).error_text
         await type_into(pilot, "#reason", "Không thuộc thẩm quyền của xã")
         await pilot.press("f7", "y")
-        await settle(pilot)
-        assert isinstance(app.screen, DossierScreen)
+        await wait_for_screen(pilot, FormPreview)
+        await pilot.press("escape")
+        await wait_for_screen(pilot, DossierScreen)
     row = sqlite3.connect(services.db.path).execute(
         "select d.status, e.reason from dossier d join dossierevent e on e.dossier_id = d.id"
     ).fetchone()
@@ -144,3 +157,16 @@ async def test_checklist_rows_show_conditions(services, actor) -> None:
         shown = [str(label.content) for label in app.screen.query(".doc-cond")]
         assert len(shown) == len(conditional)
         assert all(d.condition in text for d, text in zip(conditional, shown, strict=True))
+
+
+async def test_language_switch_keeps_a_half_typed_intake(services, actor) -> None:
+    app = DeskApp(services, actor=actor)
+    async with app.run_test(size=SIZE) as pilot:
+        await _to_applicant(pilot)
+        await type_into(pilot, "#id_number", "001085012345")
+        await type_into(pilot, "#full_name", "Đặng Văn Đức")
+        app.change_language("en")
+        await settle(pilot)
+        assert "applicant" in str(app.screen.query_one("#title-text").content)
+        assert app.screen.query_one("#full_name", Input).value == "Đặng Văn Đức"
+        assert app.screen.query_one("#id_number", Input).value == "001085012345"

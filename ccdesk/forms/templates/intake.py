@@ -55,7 +55,9 @@ def slip(record: DossierRecord, regime: Regime, words: Words) -> FormDocument:
         Paragraph(words("slip.sets", sets=d.sets)),
         Paragraph(words("slip.statutory",
                         time=words.statutory(record.procedure.time, d.needs_verification))),
-        Paragraph(words("slip.received_at", at=words.time_date(d.received_at))),
+        # A dossier completed after a supplement request is received (and its clock starts)
+        # when it is complete: that is the time the slip states.
+        Paragraph(words("slip.received_at", at=words.time_date(dated))),
         # The appointment given at intake: later extensions are Mẫu 04 letters, so a reprint
         # of the slip is the same paper the citizen was handed.
         Paragraph(words("slip.due_at", at=words.time_date(d.original_due_at or d.due_at)),

@@ -1,0 +1,163 @@
+"""Register search, first page and the II.06a year report on a large demo database.
+
+Usage::
+
+    .venv/bin/python bench/search.py                      # 1,000,000 dossiers over 365 days
+    .venv/bin/python bench/search.py --dossiers 100000    # a smaller run
+    .venv/bin/python bench/search.py --rebuild            # seed again instead of reusing
+
+The seeded database is cached (``bench/.cache/`` by default, or ``--cache-dir``) and reused
+by later runs at the same size, because seeding a million dossiers takes minutes. Seeding
+writes no outbox rows (``outbox=False``): this benchmark measures reading, and a desk's outbox
+is emptied by sync anyway. Prints figures; asserts nothing (targets: search p95 <= 30 ms, first
+register page <= 50 ms, year report <= 2 s).
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import statistics
+import sys
+import time
+from datetime import timedelta
+from pathlib import Path
+
+from sqlalchemy import text
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from ccdesk.demo import seed_demo  # noqa: E402
+from ccdesk.paths import Paths  # noqa: E402
+from ccdesk.services import Services  # noqa: E402
+from ccdesk.text import fold  # noqa: E402
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def timed(fn) -> tuple[float, object]:  # noqa: ANN001
+    start = time.perf_counter()
+    result = fn()
+    return (time.perf_counter() - start) * 1000, result
+
+
+def open_cached(cache: Path, dossiers: int, days: int, rebuild: bool) -> Services:
+    """The cached demo database of this size, seeded first if missing or outdated."""
+    db = cache / f"search-{dossiers}-{days}d.sqlite3"
+    paths = Paths(data_dir=cache / "data", config_dir=cache / "config")
+    # An older schema is migrated by Services.open like any desk database; only --rebuild
+    # seeds again.
+    if rebuild:
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{db}{suffix}").unlink(missing_ok=True)
+    fresh = not db.exists()
+    services = Services.open(db, paths)
+    if fresh:
+        print(f"seeding {dossiers:,} dossiers over {days} days into {db} ...", flush=True)
+        report = seed_demo(services, dossiers, days=days, seed=2026, outbox=False)
+        print(f"  seeded in {report.seconds:.1f} s "
+              f"({report.seconds / dossiers * 1e6:.0f} µs/dossier): {report.events:,} events, "
+              f"{report.checklist_items:,} checklist rows, {report.ratings:,} ratings")
+        with services.db.engine.connect() as conn:
+            conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+            conn.exec_driver_sql("ANALYZE")
+    else:
+        print(f"reusing {db}")
+    return services
+
+
+def sample_queries(services: Services, count: int, rng: random.Random) -> dict[str, list[str]]:
+    """Realistic queries drawn from the data: names (typed without accents, as often),
+    ID-number prefixes, phone prefixes, full codes and code prefixes."""
+    with services.db.engine.connect() as conn:
+        top = conn.execute(text("SELECT MAX(id) FROM dossier")).scalar_one()
+        rows = []
+        for _ in range(count):
+            row = conn.execute(text(
+                "SELECT applicant_name, applicant_id_number, applicant_phone, code "
+                "FROM dossier WHERE id >= :id ORDER BY id LIMIT 1"),
+                {"id": rng.randint(1, top)}).one()
+            rows.append(row)
+    names, ids, phones, codes = [], [], [], []
+    for name, id_number, phone, code in rows:
+        words = name.split()
+        pick = rng.choice(([words[0], words[-1]], words, [words[-2], words[-1]]))
+        names.append(fold(" ".join(pick)) if rng.random() < 0.7 else " ".join(pick))
+        ids.append(id_number[:rng.randint(6, 12)])
+        if phone:
+            phones.append(phone[:rng.randint(6, 10)])
+        # the full code, or its date and number ("251124-0005"), as read off a slip
+        codes.append(code if rng.random() < 0.5 else "-".join(code.split("-")[-2:]))
+    return {"name": names, "id prefix": ids, "phone prefix": phones, "code": codes}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--dossiers", type=int, default=1_000_000)
+    parser.add_argument("--days", type=int, default=365)
+    parser.add_argument("--queries", type=int, default=200)
+    parser.add_argument("--cache-dir", type=Path, default=ROOT / "bench" / ".cache")
+    parser.add_argument("--rebuild", action="store_true")
+    args = parser.parse_args()
+    args.cache_dir.mkdir(parents=True, exist_ok=True)
+    services = open_cached(args.cache_dir, args.dossiers, args.days, args.rebuild)
+    rng = random.Random(7)
+    db = services.db.path
+    size = sum(Path(f"{db}{s}").stat().st_size for s in ("", "-wal")
+               if Path(f"{db}{s}").exists())
+    with services.db.engine.connect() as conn:
+        total = conn.execute(text("SELECT COUNT(*) FROM dossier")).scalar_one()
+        fts_pages = conn.execute(text(
+            "SELECT SUM(pgsize) FROM dbstat WHERE name LIKE 'dossier_fts%'")).scalar() or 0
+    print(f"\ndatabase: {total:,} dossiers, {size / 2**20:,.0f} MiB "
+          f"(FTS index {fts_pages / 2**20:,.0f} MiB)")
+
+    # First register page, cold (first query on a fresh connection) and warm.
+    services.close()
+    services = Services.open(db, Paths(args.cache_dir / "data", args.cache_dir / "config"))
+    print("\nfirst register page (100 rows):")
+    for sort in ("newest", "due", "overdue"):
+        cold, _ = timed(lambda s=sort: services.search.register_page(sort=s, limit=100))
+        warm = [timed(lambda s=sort: services.search.register_page(sort=s, limit=100))[0]
+                for _ in range(20)]
+        page = services.search.register_page(sort=sort, limit=100)
+        nxt = [timed(lambda s=sort, p=page: services.search.register_page(
+            sort=s, limit=100, after=p.next_after))[0] for _ in range(10)]
+        print(f"  {sort:<8} cold {cold:6.1f} ms   warm p50 {statistics.median(warm):5.1f} ms  "
+              f"p95 {percentile(warm, 0.95):5.1f} ms   next page p50 "
+              f"{statistics.median(nxt):5.1f} ms")
+
+    print(f"\nregister search, first page of 50 ({args.queries} queries per kind):")
+    queries = sample_queries(services, args.queries, rng)
+    for kind, items in queries.items():
+        times = []
+        hits = 0
+        for q in items:
+            ms, rows = timed(lambda q=q: services.search.search(q, limit=50))
+            times.append(ms)
+            hits += bool(rows)
+        print(f"  {kind:<13} p50 {statistics.median(times):5.1f} ms   "
+              f"p95 {percentile(times, 0.95):5.1f} ms   max {max(times):6.1f} ms   "
+              f"found {hits}/{len(items)}  e.g. {items[0]!r}")
+
+    today = services.ctx.now().date()
+    print("\nII.06a report:")
+    for label, start in (("year", today - timedelta(days=364)),
+                         ("quarter", today - timedelta(days=90)),
+                         ("month", today.replace(day=1))):
+        runs = [timed(lambda s=start: services.reports.period_report(s, today)) for _ in range(3)]
+        report = runs[-1][1]
+        print(f"  {label:<8} {min(r[0] for r in runs) / 1000:5.2f} s (best of 3; "
+              f"first {runs[0][0] / 1000:5.2f} s)   received {report.total.received:,}, "
+              f"on-time rate {report.total.on_time_rate:.1%}")
+    ms = [timed(services.reports.today_counts)[0] for _ in range(10)]
+    print(f"\ntoday counts: p50 {statistics.median(ms):.1f} ms")
+    services.close()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,173 @@
+"""Desk start-up: cold start to the first screen, and peak memory with a million dossiers.
+
+Usage::
+
+    .venv/bin/python bench/startup.py                  # both figures (1,000,000 dossiers)
+    .venv/bin/python bench/startup.py --runs 9         # more start-up samples
+    .venv/bin/python bench/startup.py --dossiers 100000 --skip-startup
+
+1. **Cold start ratio.** Each sample is a new interpreter. The baseline child runs
+   ``import textual.app, sqlmodel``; the desk child goes through the real entry point
+   (``ccdesk.launch.main`` with ``--db``, as the ``ccdesk`` script does) up to the login
+   screen being shown, headless. Both print
+   the wall-clock time when done; the figure is that minus the parent's time just before the
+   spawn, so interpreter start-up counts and teardown does not. Medians of ``--runs`` samples,
+   alternating baseline and desk so machine noise hits both. Target: ratio <= 1.3.
+2. **Peak RSS** (``ru_maxrss``) of the app opened on the cached demo database of
+   ``--dossiers`` dossiers (``bench/search.py`` builds and caches it) with the register (F4)
+   showing its first page. Target: <= 150 MB.
+
+Prints figures; asserts nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+BASELINE_CHILD = "import time, textual.app, sqlmodel; print(time.time(), flush=True)"
+
+# The real entry point, with DeskApp.run made headless and told to report the first screen.
+DESK_CHILD = """
+import sys, time
+import ccdesk.app as desk
+
+original_run = desk.DeskApp.run
+
+def run(self, **kwargs):
+    async def first_screen(pilot):
+        await pilot.pause()
+        print(time.time(), type(pilot.app.screen).__name__, flush=True)
+        pilot.app.exit()
+    return original_run(self, headless=True, auto_pilot=first_screen)
+
+desk.DeskApp.run = run
+sys.argv = ["ccdesk", "--db", sys.argv[1]]
+from ccdesk.launch import main  # the console script's entry point
+main()
+"""
+
+# The register on a big database, then the peak resident set size of this process.
+RSS_CHILD = """
+import resource, sys
+from pathlib import Path
+from ccdesk.app import DeskApp
+from ccdesk.paths import Paths
+from ccdesk.services import Actor, Services
+
+cache = Path(sys.argv[1])
+services = Services.open(Path(sys.argv[2]), Paths(cache / "data", cache / "config"))
+# The demo database has no officer account; the register only reads, so any desk role does.
+actor = Actor(officer_id=None, username="bench", role="officer")
+
+async def register(pilot):
+    await pilot.press("f4")
+    await pilot.pause()
+    await pilot.app.workers.wait_for_complete()
+    await pilot.pause()
+    rows = pilot.app.screen.query_one("#register-table").row_count
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"{peak_mb:.1f} {rows} {type(pilot.app.screen).__name__}", flush=True)
+    pilot.app.exit()
+
+DeskApp(services, actor=actor).run(headless=True, auto_pilot=register)
+"""
+
+
+def child_env(home: Path) -> dict[str, str]:
+    return {**os.environ, "CCDESK_HOME": str(home), "CCDESK_LANG": "vi",
+            "PYTHONPATH": str(ROOT)}
+
+
+def sample(argv: list[str], env: dict[str, str]) -> tuple[float, str]:
+    """Seconds from just before the spawn to the time the child printed, and its message."""
+    started = time.time()
+    out = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=120, cwd=ROOT)
+    if out.returncode != 0 or not out.stdout.strip():
+        raise SystemExit(f"child failed ({out.returncode}):\n{out.stderr[-2000:]}")
+    stamp, *rest = out.stdout.split()
+    return float(stamp) - started, " ".join(rest)
+
+
+def prepared_database(home: Path) -> Path:
+    """A set-up desk (office, catalogue, one officer) so the desk opens on its login screen."""
+    from ccdesk.paths import Paths
+    from ccdesk.services import SYSTEM, Services
+    from ccdesk.services.catalog import BUNDLED_CATALOG
+    from ccdesk.services.office import OfficeSettings
+
+    paths = Paths(data_dir=home / "data", config_dir=home / "config")
+    services = Services.open(paths.default_db, paths)
+    services.office.update(SYSTEM, OfficeSettings(
+        "UBND XÃ AN PHÚ", "TRUNG TÂM PHỤC VỤ HÀNH CHÍNH CÔNG", "000.17.22.H56", "An Phú"),
+        complete_setup=True)
+    services.catalog.import_file(BUNDLED_CATALOG)
+    services.officers.add(SYSTEM, "lan", "Nguyễn Thị Lan", "lead", "2468")
+    services.close()
+    return paths.default_db
+
+
+def startup(runs: int) -> None:
+    with tempfile.TemporaryDirectory(prefix="ccdesk-bench-") as tmp:
+        home = Path(tmp)
+        db = prepared_database(home)
+        env = child_env(home)
+        sample([sys.executable, "-c", BASELINE_CHILD], env)  # warm the OS file cache once
+        sample([sys.executable, "-c", DESK_CHILD, str(db)], env)
+        baseline, desk, screen = [], [], ""
+        for _ in range(runs):
+            baseline.append(sample([sys.executable, "-c", BASELINE_CHILD], env)[0])
+            seconds, screen = sample([sys.executable, "-c", DESK_CHILD, str(db)], env)
+            desk.append(seconds)
+    base, app = statistics.median(baseline), statistics.median(desk)
+    print(f"cold start, median of {runs} (min-max):")
+    print(f"  python -c 'import textual.app, sqlmodel': {base:.3f} s "
+          f"({min(baseline):.3f}-{max(baseline):.3f})")
+    print(f"  ccdesk to first screen ({screen}):       {app:.3f} s "
+          f"({min(desk):.3f}-{max(desk):.3f})")
+    print(f"  ratio: {app / base:.2f}x  (target <= 1.30x)")
+
+
+def peak_rss(dossiers: int, days: int, cache: Path) -> None:
+    from search import open_cached  # bench/search.py builds and caches the demo database
+
+    services = open_cached(cache, dossiers, days, rebuild=False)
+    db = services.db.path
+    services.close()
+    env = child_env(cache)
+    out = subprocess.run([sys.executable, "-c", RSS_CHILD, str(cache), str(db)], env=env,
+                         capture_output=True, text=True, timeout=600, cwd=ROOT)
+    if out.returncode != 0 or not out.stdout.strip():
+        raise SystemExit(f"child failed ({out.returncode}):\n{out.stderr[-2000:]}")
+    peak, rows, screen = out.stdout.split()
+    print(f"peak RSS with {dossiers:,} dossiers, {screen} showing {rows} rows: {peak} MB "
+          f"(target <= 150 MB)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--dossiers", type=int, default=1_000_000)
+    parser.add_argument("--days", type=int, default=365)
+    parser.add_argument("--cache-dir", type=Path, default=ROOT / "bench" / ".cache")
+    parser.add_argument("--skip-startup", action="store_true")
+    parser.add_argument("--skip-rss", action="store_true")
+    args = parser.parse_args()
+    sys.path.insert(0, str(ROOT / "bench"))
+    if not args.skip_startup:
+        startup(args.runs)
+    if not args.skip_rss:
+        peak_rss(args.dossiers, args.days, args.cache_dir)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,75 @@
+"""The ``ccdesk`` console entry point: opening the desk skips the command-line machinery.
+
+``ccdesk`` with no sub-command (only ``--db``, ``--lang``, ``--training``) goes straight to the
+app, without importing Typer and every command module; that is most of a second saved on a
+slow desk PC. Anything else (a sub-command, ``--help``, ``--version``, an unknown option) is
+handed to :mod:`ccdesk.cli` unchanged, so the command-line contract stays exactly the same.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+# Root options that open the desk, and whether each takes a value.
+DESK_OPTIONS = {"--db": True, "--lang": True, "--training": False}
+
+
+def desk_options(argv: list[str]) -> dict[str, str | bool] | None:
+    """The options when ``argv`` only opens the desk, else ``None`` (the CLI handles it)."""
+    found: dict[str, str | bool] = {}
+    args = iter(argv)
+    for arg in args:
+        name, eq, value = arg.partition("=")
+        if name not in DESK_OPTIONS:
+            return None
+        if DESK_OPTIONS[name]:
+            if not eq:
+                value = next(args, None)
+                if value is None:
+                    return None  # let the CLI say that the option needs a value
+            found[name] = value
+        elif eq:
+            return None
+        else:
+            found[name] = True
+    return found
+
+
+def main() -> None:
+    """Console entry point (``ccdesk``)."""
+    options = desk_options(sys.argv[1:])
+    if options is None:
+        from ccdesk.cli import main as cli_main
+
+        cli_main()
+        return
+    sys.exit(open_desk(options))
+
+
+def open_desk(options: dict[str, str | bool]) -> int:
+    """What the CLI's root callback does when no sub-command is given."""
+    from ccdesk.commands.common import EXIT_USER_ERROR, STATE
+    from ccdesk.domain.errors import CcdeskError
+    from ccdesk.i18n import LANGUAGES, set_language
+
+    STATE.db = str(options.get("--db") or os.environ.get("CCDESK_DB") or "") or None
+    STATE.training = bool(options.get("--training"))
+    try:
+        chosen = str(options.get("--lang") or os.environ.get("CCDESK_LANG") or
+                     STATE.config().language)
+    except CcdeskError as err:
+        sys.stderr.write(err.message() + "\n")
+        return EXIT_USER_ERROR
+    if chosen not in LANGUAGES:
+        sys.stderr.write(f"--lang: {chosen!r} ∉ {', '.join(LANGUAGES)}\n")
+        return EXIT_USER_ERROR
+    set_language(chosen)
+    STATE.lang = chosen
+    from ccdesk.app import run_app
+
+    return run_app(STATE)
+
+
+if __name__ == "__main__":
+    main()

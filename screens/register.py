@@ -1,0 +1,192 @@
+"""Register (F4), the Sổ theo dõi: search as you type, filters, pages fetched by key.
+
+Nothing loads the whole table: the search service returns keyset pages of ``PAGE_SIZE`` rows and
+the next page is fetched when the cursor nears the end, so a million dossiers stay instant. Each
+query runs in an exclusive thread worker: typing is never blocked, and a newer query cancels the
+older one.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import TYPE_CHECKING, ClassVar
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.widgets import Checkbox, DataTable, Input, Label, Select
+
+from ccdesk.domain.errors import CcdeskError, InvalidInput, ValidationError
+from ccdesk.domain.lifecycle import Status
+from ccdesk.i18n import fmt_datetime, t
+from ccdesk.services.intake import CHANNELS
+from ccdesk.services.search import SORTS, PageKey, RegisterFilter, RegisterPage
+from screens.base import DeskScreen
+from screens.dossier import DossierScreen
+from screens.widgets.validators import parse_day
+
+if TYPE_CHECKING:
+    from ccdesk.services import Services
+
+PAGE_SIZE = 100
+PREFETCH_ROWS = 10  # fetch the next page when the cursor is this close to the end
+
+
+class RegisterScreen(DeskScreen):
+    """The register area."""
+
+    TITLE_KEY = "tui.register.title"
+    HELP_KEY = "tui.help.register"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("f7", "toggle_filters", "tui.key.filters", id="filters"),
+        Binding("f8", "open", "tui.key.open", id="open"),
+        Binding("down", "to_table", "tui.key.results", id="to_table", show=False),
+    ]
+
+    def __init__(self, services: Services) -> None:
+        super().__init__(services)
+        self._next: PageKey | None = None
+        self._request: tuple[str, RegisterFilter, str] | None = None
+
+    def compose_body(self) -> ComposeResult:
+        fields = sorted({p.field for p in self.services.catalog.search("", limit=10_000)})
+        with Vertical(id="register"):
+            with Horizontal(classes="register-line"):
+                yield Input(placeholder=t("tui.register.search_placeholder"), id="query",
+                            compact=True)
+                yield Select([(t(f"tui.register.sort_{s}"), s) for s in SORTS], value="newest",
+                             allow_blank=False, id="sort", compact=True)
+            with Vertical(id="filters"):
+                with Horizontal(classes="register-line"):
+                    yield Select([(t(f"core.status.{s.value}"), s.value) for s in Status],
+                                 prompt=t("tui.register.any_status"), id="status", compact=True)
+                    yield Select([(t(f"core.channel.{c}"), c) for c in CHANNELS],
+                                 prompt=t("tui.register.any_channel"), id="channel",
+                                 compact=True)
+                    yield Select([(f, f) for f in fields], prompt=t("tui.register.any_field"),
+                                 id="field", compact=True)
+                with Horizontal(classes="register-line"):
+                    yield Input(placeholder=t("tui.register.procedure"), id="procedure",
+                                compact=True)
+                    yield Input(placeholder=t("tui.register.date_from"), id="date_from",
+                                compact=True)
+                    yield Input(placeholder=t("tui.register.date_to"), id="date_to",
+                                compact=True)
+                    yield Checkbox(t("tui.register.overdue"), id="overdue", compact=True)
+            yield DataTable(id="register-table", cursor_type="row", zebra_stripes=True)
+            yield Label("", id="register-status", classes="hint")
+
+    @property
+    def table(self) -> DataTable:
+        return self.query_one("#register-table", DataTable)
+
+    def on_mount(self) -> None:
+        # What the desk looks for first fits in 80 columns; the rest scrolls sideways.
+        self.table.add_columns(t("tui.register.col_code"), t("tui.register.col_applicant"),
+                               t("tui.register.col_status"), t("tui.register.col_due"),
+                               t("tui.register.col_procedure"), t("tui.register.col_received"))
+        self.query_one("#query", Input).focus()
+        self._reload()
+
+    def on_resumed(self) -> None:
+        if self._request is not None:
+            self._reload()  # a dossier may have changed while it was open
+
+    # ---- asking -----------------------------------------------------------------------------
+    @on(Input.Changed)
+    @on(Select.Changed)
+    @on(Checkbox.Changed)
+    def _criteria_changed(self) -> None:
+        self._reload()
+
+    def _filters(self) -> RegisterFilter:
+        errors: list[ValidationError] = []
+
+        def day(name: str) -> date | None:
+            try:
+                return parse_day(self.query_one(f"#{name}", Input).value, name)
+            except ValidationError as err:
+                errors.append(err)
+                return None
+
+        def chosen(name: str) -> str | None:
+            value = self.query_one(f"#{name}", Select).value
+            return None if value is Select.NULL else str(value)
+
+        procedure = self.query_one("#procedure", Input).value.strip() or None
+        filters = RegisterFilter(status=chosen("status"), procedure_code=procedure,
+                                 field=chosen("field"),
+                                 overdue=self.query_one("#overdue", Checkbox).value or None,
+                                 date_from=day("date_from"), date_to=day("date_to"),
+                                 channel=chosen("channel"))
+        if errors:
+            raise InvalidInput(errors)
+        return filters
+
+    def _reload(self) -> None:
+        try:
+            filters = self._filters()
+        except CcdeskError as err:
+            self._say(err.message(), error=True)
+            return
+        self._request = (self.query_one("#query", Input).value, filters,
+                         str(self.query_one("#sort", Select).value))
+        self._load(*self._request, None)
+
+    @work(exclusive=True, thread=True, group="register")
+    def _load(self, query: str, filters: RegisterFilter, sort: str,
+              after: PageKey | None) -> None:
+        try:
+            page = self.services.search.register_page(query, filters, sort, after, PAGE_SIZE)
+        except CcdeskError as err:
+            self.app.call_from_thread(self._say, err.message(), True)
+            return
+        self.app.call_from_thread(self._show, page, after is not None)
+
+    # ---- showing ----------------------------------------------------------------------------
+    def _show(self, page: RegisterPage, append: bool) -> None:
+        if not self.query("#register-table"):
+            return  # being recomposed (language switch): on_mount loads again
+        table = self.table
+        if not append:
+            table.clear()
+        for row in page.rows:
+            table.add_row(row.code, row.applicant_name, t(f"core.status.{row.status}"),
+                          fmt_datetime(row.due_at) if row.due_at else "—", row.procedure_code,
+                          fmt_datetime(row.received_at), key=row.code)
+        self._next = page.next_after
+        key = "tui.register.more" if self._next else "tui.register.all"
+        self._say(t(key, count=table.row_count))
+
+    def _say(self, message: str, error: bool = False) -> None:
+        status = self.query_one("#register-status", Label)
+        status.update(message)
+        status.set_class(error, "error")
+
+    @on(DataTable.RowHighlighted, "#register-table")
+    def _near_end(self, event: DataTable.RowHighlighted) -> None:
+        if (self._next is not None and self._request is not None
+                and event.cursor_row >= self.table.row_count - PREFETCH_ROWS):
+            next_key, self._next = self._next, None
+            self._load(*self._request, next_key)
+
+    @on(DataTable.RowSelected, "#register-table")
+    def _selected(self, event: DataTable.RowSelected) -> None:
+        self._open(str(event.row_key.value))
+
+    # ---- actions ----------------------------------------------------------------------------
+    def action_open(self) -> None:
+        if self.table.row_count:
+            row_key, _ = self.table.coordinate_to_cell_key(self.table.cursor_coordinate)
+            self._open(str(row_key.value))
+
+    def _open(self, code: str) -> None:
+        self.app.push_screen(DossierScreen(self.services, code))
+
+    def action_to_table(self) -> None:
+        self.table.focus()
+
+    def action_toggle_filters(self) -> None:
+        panel = self.query_one("#filters")
+        panel.display = not panel.display
