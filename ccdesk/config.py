@@ -48,10 +48,12 @@ class Config:
         defaults = cls()
         for key, value in known.items():
             # A wrong type would only fail later, far from the file: say which key now.
-            expected = type(getattr(defaults, key))
-            if type(value) is not expected:
-                raise ValidationError("reliability.err.config_type", file=str(path), name=key,
-                                      expected=expected.__name__)
+            default = getattr(defaults, key)
+            if default is not None and type(value) is not type(default):
+                kind = type(default).__name__
+                known_kind = kind in ("str", "int", "dict")
+                raise ValidationError(f"reliability.err.config_{kind if known_kind else 'type'}",
+                                      file=str(path), name=key)
         config = cls(**known)
         config.hours()  # validate now, with the file's name in the message
         return config

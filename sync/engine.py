@@ -131,6 +131,7 @@ def crash_point(name: str) -> None:
 
 
 def lock_path_for(db_path: Path) -> Path:
+    """The sync lock file beside a desk database."""
     return db_path.with_name(db_path.name + ".sync.lock")
 
 
@@ -155,9 +156,11 @@ class SyncEngine:
     # ---- public runs ----------------------------------------------------------------------
     def push(self, *, dry_run: bool = False,
              progress: Callable[[int, int], None] | None = None) -> RunResult:
+        """Send waiting rows (``dry_run`` only counts them)."""
         return self._run(push=True, pull=False, dry_run=dry_run, progress=progress)
 
     def pull(self) -> RunResult:
+        """Apply the upstream's changes for this commune."""
         return self._run(push=False, pull=True)
 
     def run(self, progress: Callable[[int, int], None] | None = None) -> RunResult:
@@ -253,6 +256,16 @@ class SyncEngine:
                 resent = outbox.resend_after(session, through)
             if epoch_changed:
                 row.pull_cursor = 0
+            # The desk itself was restored from an older backup: the server has seen seqs this
+            # file never wrote. Move the counter past them so a seq never names two mutations.
+            if through:
+                conn = session.connection()
+                conn.exec_driver_sql(
+                    "UPDATE sqlite_sequence SET seq = ? WHERE name = 'outbox' AND seq < ?",
+                    (through, through))
+                conn.exec_driver_sql(
+                    "INSERT INTO sqlite_sequence (name, seq) SELECT 'outbox', ? WHERE NOT EXISTS "
+                    "(SELECT 1 FROM sqlite_sequence WHERE name = 'outbox')", (through,))
             row.server_epoch = data["epoch"]
             row.clock_offset_s = offset
             row.last_attempt_at = utcnow()

@@ -32,6 +32,7 @@ def public_of(pem: str) -> str:
 
 
 def sign(pem: str, message: bytes) -> str:
+    """Ed25519 signature of ``message``, base64url."""
     return b64(_private(pem).sign(message))
 
 

@@ -62,6 +62,7 @@ def pending_rows(session: Session, limit: int, after_seq: int = 0) -> list[Outbo
 
 
 def mark_in_flight(session: Session, seqs: list[int], batch_id: str) -> None:
+    """Rows about to be sent in ``batch_id`` (a crash leaves them here until the next start)."""
     session.connection().execute(
         update(T).where(T.c.device_seq.in_(seqs), T.c.state == PENDING)
         .values(state=IN_FLIGHT, batch_id=batch_id, attempts=T.c.attempts + 1))
@@ -97,6 +98,7 @@ def settle(session: Session, outcomes: Iterable[tuple[int, str, str]],
 
 
 def quarantine(session: Session, seq: int, reason: str) -> None:
+    """Hold one row with its reason; the rest of the queue goes on (F6)."""
     session.connection().execute(
         update(T).where(T.c.device_seq == seq).values(state=QUARANTINED, last_error=reason))
 
@@ -117,6 +119,7 @@ def resend_after(session: Session, server_seq: int) -> int:
 
 
 def counts_by_state(session: Session) -> dict[str, int]:
+    """Rows per state, every state present (zero when empty)."""
     rows = session.connection().execute(
         select(T.c.state, func.count()).group_by(T.c.state)).all()
     out = dict.fromkeys(STATES, 0)
@@ -125,11 +128,13 @@ def counts_by_state(session: Session) -> dict[str, int]:
 
 
 def oldest_pending_time(session: Session) -> datetime | None:
+    """Client time (UTC) of the oldest row still waiting, for the age shown in status."""
     return session.connection().execute(
         select(func.min(T.c.client_time)).where(T.c.state.in_((PENDING, IN_FLIGHT)))).scalar()
 
 
 def max_acked_seq(session: Session) -> int:
+    """The highest acknowledged seq (compared with the server's view in ``/hello``)."""
     return session.connection().execute(
         select(func.max(T.c.device_seq)).where(T.c.state == ACKED)).scalar() or 0
 

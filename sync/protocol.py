@@ -54,10 +54,12 @@ def dumps(obj: Any) -> bytes:
 
 
 def loads(raw: bytes | str) -> Any:
+    """Parse JSON from the wire."""
     return orjson.loads(raw)
 
 
 def sha256_hex(data: bytes) -> str:
+    """Hex sha256, the body digest echoed by the server."""
     return hashlib.sha256(data).hexdigest()
 
 
@@ -115,10 +117,12 @@ def signing_message(method: str, path_qs: str, body_digest: str, timestamp: str,
 
 
 def b64(data: bytes) -> str:
+    """Unpadded base64url (keys and signatures in headers)."""
     return base64.urlsafe_b64encode(data).decode().rstrip("=")
 
 
 def unb64(text: str) -> bytes:
+    """Inverse of :func:`b64`."""
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 

@@ -42,12 +42,14 @@ _JUDGED_DUE = f"""CASE WHEN d.extensions > 0 THEN COALESCE(
 RECEIVED_AS = ("online", "direct_postal", "carried_over")
 OUTCOMES = ("early", "on_time", "late", "within", "overdue")
 
-# One group per (procedure, field, received-as, outcome) of one part of the dossiers: each
-# row's CASE expressions are evaluated once, as the group key, and yield small integers
-# (indexes into RECEIVED_AS and OUTCOMES) that sort fast; the groups are folded in Python.
-_GROUPED = f"""
-SELECT d.procedure_code, d.field,
-  CASE WHEN d.received_at < :start THEN 2 WHEN d.channel IN ({_ONLINE}) THEN 0 ELSE 1 END,
+# Each dossier the period touches is classified once, in a sub-query that "LIMIT -1" keeps
+# from being flattened into the outer query (flattened, SQLite evaluated the CASE expressions
+# again inside every SUM); the classes are small integers, indexes into RECEIVED_AS and
+# OUTCOMES. The rows come from ix_dossier_report (migration 0004) in (procedure, field) order,
+# so the GROUP BY needs no sort of a million rows and no table look-up.
+_CLASSIFIED = f"""
+SELECT d.procedure_code AS procedure_code, d.field AS field,
+  CASE WHEN d.received_at < :start THEN 2 WHEN d.channel IN ({_ONLINE}) THEN 0 ELSE 1 END AS r,
   CASE WHEN d.closed_at IS NOT NULL AND d.closed_at < :end THEN
          CASE WHEN d.status IN ('withdrawn', 'refused') THEN 1
               WHEN jdue IS NULL THEN 1
@@ -57,24 +59,20 @@ SELECT d.procedure_code, d.field,
          CASE WHEN jdue IS NULL OR d.accepted_at IS NULL THEN 3
               WHEN d.paused_at IS NOT NULL AND d.paused_at < :end THEN 3
               WHEN jdue < :as_of THEN 4 ELSE 3 END
-  END,
-  COUNT(*)
+  END AS o
 FROM (SELECT d.procedure_code, d.field, d.channel, d.status, d.received_at, d.accepted_at,
              d.closed_at, d.paused_at, {_JUDGED_DUE} AS jdue
-      FROM dossier d INDEXED BY {{index}}
-      WHERE {{where}} AND NOT (d.status = 'refused' AND d.supplement_rounds = 0)) d
-GROUP BY 1, 2, 3, 4
+      FROM dossier d INDEXED BY ix_dossier_report
+      WHERE d.received_at < :end AND (d.closed_at IS NULL OR d.closed_at >= :start)
+        AND NOT (d.status = 'refused' AND d.supplement_rounds = 0)) d
+LIMIT -1
 """
-
-# The dossiers of a period, in three disjoint parts, each read through the index that bounds
-# it, so a month costs a month of rows even in a database holding years: received in the
-# period; received before it and still open; received before it and closed during or after it.
-_PARTS = (
-    ("ix_dossier_received", "d.received_at >= :start AND d.received_at < :end"),
-    ("ix_dossier_closed", "d.closed_at IS NULL AND d.received_at < :start"),
-    ("ix_dossier_closed", "d.closed_at >= :start AND d.received_at < :start"),
+_PERIOD_SQL = (
+    "SELECT procedure_code, field, "
+    + ", ".join(f"SUM(r = {i})" for i in range(len(RECEIVED_AS))) + ", "
+    + ", ".join(f"SUM(o = {i})" for i in range(len(OUTCOMES)))
+    + f" FROM ({_CLASSIFIED}) GROUP BY procedure_code, field"
 )
-_PERIOD_SQL = tuple(_GROUPED.format(index=index, where=where) for index, where in _PARTS)
 
 
 @dataclass(frozen=True)
@@ -158,7 +156,7 @@ class ReportService:
         params = {"start": db_time(period.start_at), "end": db_time(period.end_at),
                   "as_of": db_time(min(period.end_at, now))}
         with self.ctx.db.engine.connect() as conn:
-            rows = [row for sql in _PERIOD_SQL for row in conn.execute(text(sql), params)]
+            rows = conn.execute(text(_PERIOD_SQL), params).all()
             names = dict(conn.execute(text("SELECT code, name FROM procedure")).all())
             channels = dict.fromkeys(CHANNELS, 0)
             for channel, count in conn.execute(text(
@@ -171,15 +169,10 @@ class ReportService:
                 "AND accepted_at < :end"), params).scalar_one()
             satisfaction = _satisfaction(conn, params)
         by_row: dict[tuple[str, str], ReportRow] = {}
-        for code, field_name, received_as, outcome, n in rows:
-            row = by_row.get((field_name, code))
-            if row is None:
-                row = by_row[(field_name, code)] = ReportRow(
-                    field_name, code, names.get(code, code), Counts())
-            counts = row.counts
-            setattr(counts, RECEIVED_AS[received_as],
-                    getattr(counts, RECEIVED_AS[received_as]) + n)
-            setattr(counts, OUTCOMES[outcome], getattr(counts, OUTCOMES[outcome]) + n)
+        for code, field_name, *sums in rows:
+            counts = Counts(**dict(zip(RECEIVED_AS + OUTCOMES, sums, strict=True)))
+            by_row[(field_name, code)] = ReportRow(field_name, code, names.get(code, code),
+                                                   counts)
         groups: list[FieldGroup] = []
         total = Counts()
         for key in sorted(by_row):

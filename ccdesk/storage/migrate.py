@@ -11,7 +11,7 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-HEAD_REVISION = "0003_sync"
+HEAD_REVISION = "0004_report_index"
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
 

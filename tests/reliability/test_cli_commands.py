@@ -88,7 +88,7 @@ def test_audit_by_dossier_officer_and_date(desk: Desk, cli: Cli) -> None:
     by_name = cli(["audit", "--officer", "hoang van nam", "--json", "--as", "lead1"],
                   env=_as("lead1"))  # full name without accents finds username off1
     actions = [r["action"] for r in json.loads(by_name.stdout)]
-    assert actions[:1] == ["login"] and {"accept", "mark_ready"} <= set(actions)
+    assert actions == ["accept", "mark_ready"]
 
     text = cli(["audit", "--since", "01/01/2020", "--as", "it1"], env=_as("it1"))
     assert text.exit_code == 0 and code in text.stdout and "mark_ready" in text.stdout

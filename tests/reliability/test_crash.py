@@ -15,7 +15,7 @@ from pathlib import Path
 
 from tests.reliability.conftest import REPO, Desk
 
-RUNS = int(os.environ.get("CCDESK_CRASH_RUNS", "6"))
+RUNS = int(os.environ.get("CCDESK_CRASH_RUNS", "5"))
 
 
 def kill_loop(db: Path, report: Path, runs: int, rng: random.Random) -> int:

@@ -28,7 +28,7 @@ from ccdesk.services.intake import (
 from ccdesk.text import nfc
 from tests.reliability.conftest import CATALOG, Desk, db_dump
 
-FUZZ = settings(max_examples=int(os.environ.get("CCDESK_FUZZ_EXAMPLES", "60")), deadline=None,
+FUZZ = settings(max_examples=int(os.environ.get("CCDESK_FUZZ_EXAMPLES", "40")), deadline=None,
                 suppress_health_check=[HealthCheck.function_scoped_fixture,
                                        HealthCheck.too_slow])
 CATALOG_TEXT = CATALOG.read_text(encoding="utf-8")
@@ -145,7 +145,7 @@ calendar_docs = st.fixed_dictionaries({}, optional={
 })
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(doc=calendar_docs)
 def test_fuzz_calendar_overrides(doc: dict) -> None:
     try:
@@ -163,7 +163,7 @@ def test_fuzz_calendar_overrides(doc: dict) -> None:
     assert len(days) == len(set(days)) and all(type(d) is date for d in days)
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=60, deadline=None)
 @given(text=st.text(max_size=200))
 def test_fuzz_calendar_arbitrary_text(text: str) -> None:
     try:
@@ -197,7 +197,7 @@ applicants = st.builds(
 TODAY = datetime(2026, 11, 23, 9, 15).date()
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(applicant=applicants)
 def test_fuzz_applicant_validators(applicant: Applicant) -> None:
     try:
@@ -264,7 +264,7 @@ config_docs = st.dictionaries(
         "afternoon": values, "same_day_cutoff": values})), max_size=5)
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=80, deadline=None)
 @given(doc=config_docs)
 def test_fuzz_config_file(tmp_path_factory: pytest.TempPathFactory, doc: dict) -> None:
     from ccdesk.config import Config
@@ -281,7 +281,7 @@ def test_fuzz_config_file(tmp_path_factory: pytest.TempPathFactory, doc: dict) -
         assert_clear(err)
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=60, deadline=None)
 @given(blob=st.binary(max_size=200), which=st.sampled_from(["config", "calendar"]))
 def test_fuzz_start_up_files_as_raw_bytes(tmp_path_factory: pytest.TempPathFactory,
                                           blob: bytes, which: str) -> None:

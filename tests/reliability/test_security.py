@@ -317,3 +317,16 @@ def test_a_training_sandbox_holds_only_generated_people_and_never_syncs(desk: De
         assert db.resolve() != desk.db_path.resolve()
     finally:
         sandbox.close()
+
+
+def test_saved_forms_are_owner_only_whatever_the_umask(desk: Desk) -> None:
+    """Printed forms carry the citizen's name, ID and phone: same rule as the database."""
+    code = intake(desk, desk.actor("off1"))
+    old = os.umask(0)
+    try:
+        outcome = desk.services.forms.output(desk.actor("off1"), code, "01", reprint=False)
+    finally:
+        os.umask(old)
+    assert outcome.path is not None and outcome.path.exists()
+    assert _mode(outcome.path) == 0o600 and _mode(desk.paths.forms_dir) == 0o700
+    assert not list(desk.paths.forms_dir.glob("*.part"))

@@ -200,6 +200,8 @@ EDGES = [
        due_at="2026-03-02 17:00", closed_at="2026-03-01 00:00"),
     _f(status="refused", channel="direct", received_at="2026-03-02 09:00", accepted_at=None,
        closed_at="2026-03-02 09:00"),
+    _f(status="returned", channel="online_full", received_at="2026-03-01 00:00",
+       due_at="2026-03-03 17:00", closed_at="2026-04-01 00:00"),
     _f(status="refused", channel="direct", received_at="2026-03-02 09:00", accepted_at=None,
        supplement_rounds=1, closed_at="2026-03-20 09:00"),
 ]
@@ -214,4 +216,4 @@ def test_sql_report_matches_the_domain_rules_on_boundaries(report_db: Services,
     march = Period(date(2026, 3, 1), date(2026, 3, 31))
     report = report_db.reports.period_report(march.start, march.end)
     assert report.total == tally(EDGES, march, now)
-    assert report.total.received == 9  # the refusal at intake is not received
+    assert report.total.received == 10  # the refusal at intake is not received

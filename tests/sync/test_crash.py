@@ -203,3 +203,42 @@ def test_bundle_import_killed_half_way(tmp_path: Path, desk: Desk, server: Serve
     assert b"20 acknowledged" in out
     assert_invariants(desk, server.store)
     assert {s for *_x, s, _r in desk.outbox()} == {"acked"}
+
+
+def test_desk_restored_from_an_older_backup(tmp_path: Path, desk: Desk, server: ServerThread
+                                            ) -> None:
+    from tests.sync.helpers import Desk as DeskType
+
+    enrol(desk, server, server.url)
+    desk.intake(2)
+    backup = tmp_path / "desk-backup.sqlite3"
+    src, dst = sqlite3.connect(desk.db_path), sqlite3.connect(backup)
+    src.backup(dst)
+    src.close()
+    dst.close()
+    desk.intake(3)
+    assert SyncEngine(desk.services.ctx, options=FAST).push().exit_code == 0
+    # The desk's disk dies; IT restores last night's backup over the database.
+    path, root, actor = desk.db_path, desk.root, desk.actor
+    desk.services.close()
+    for suffix in ("-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+    backup.replace(path)
+    from ccdesk.paths import Paths
+    from ccdesk.services import Services
+
+    services = Services.open(path, Paths(root / "data", root / "config"))
+    restored = DeskType(root, services, actor)
+    desk.services = services      # the fixture closes this one
+    result = SyncEngine(services.ctx, options=FAST).push()
+    assert (result.exit_code, result.duplicates) == (0, 2)     # already upstream: acked
+    restored.intake(1)
+    seqs = [seq for seq, *_x in restored.outbox()]
+    assert seqs == [1, 2, 6]                                   # never reuses seqs 3-5
+    # The restored desk also reissues dossier code no. 3, which the district already holds:
+    # refused and held for a person with the reason, never merged into the other dossier.
+    again = SyncEngine(services.ctx, options=FAST).push()
+    assert (again.exit_code, again.quarantined) == (40, 1)
+    assert restored.outbox()[-1][2:] == ("quarantined",
+                                         "dossier_exists: dossier already created")
+    assert_invariants(restored, server.store)

@@ -316,3 +316,20 @@ def test_unexpected_failure_exits_50_without_a_traceback(desk: Desk, server: Ser
     assert [state for *_x, state, _r in desk.outbox()] == ["pending"]
     message, hint = service.explain(result.error, "vi")
     assert "RuntimeError" in message and hint
+
+
+def test_run_once_reports_progress_for_the_desk(desk: Desk, server: ServerThread) -> None:
+    desk.intake(30, events=True)
+    enrol(desk, server)
+    seen: list[tuple[int, int]] = []
+    options = EngineOptions(lock_wait=5)
+    # Small batches so the desk's progress bar moves more than once.
+    con = sqlite3.connect(desk.db_path)
+    con.execute("UPDATE sync_state SET batch_bytes=2048")
+    con.commit()
+    con.close()
+    result = service.run_once(desk.services, progress=lambda d, t: seen.append((d, t)),
+                              options=options)
+    assert result.exit_code == 0 and result.acked == 60
+    assert seen[0] == (0, 60) and seen[-1] == (60, 60) and len(seen) > 2
+    assert [d for d, _t in seen] == sorted(d for d, _t in seen)
