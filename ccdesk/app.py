@@ -7,6 +7,9 @@ English strings (command palette, system commands, quit toast) are replaced by c
 
 from __future__ import annotations
 
+import io
+import logging
+import os
 import signal
 import sys
 import time
@@ -15,6 +18,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
+from rich.console import Console
 from textual import events
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
@@ -249,6 +253,9 @@ class DeskApp(App[int]):
 
 def run_app(state: CliState) -> int:
     """Open the desk on ``state``'s database (or a fresh training sandbox) and run it."""
+    from ccdesk.logs import setup_logging
+
+    log_file = setup_logging(state.paths)  # redacted; a sandbox logs to the desk's log too
     try:
         if state.training:
             from ccdesk.training import open_sandbox
@@ -267,8 +274,29 @@ def run_app(state: CliState) -> int:
     # database is closed and a training sandbox is deleted rather than left in /tmp.
     for sig in (signal.SIGHUP, signal.SIGTERM):
         signal.signal(sig, lambda _sig, _frame: app.exit(return_code=0))
+    # An unexpected error: Textual would print its traceback on the officer's screen. It goes
+    # to the (redacted) log instead, and the officer reads one sentence saying where.
+    errors = io.StringIO()
+    app.error_console = Console(file=errors, width=120, markup=False, highlight=False)
     try:
         app.run()
     finally:
         close()
+    if errors.getvalue():
+        report_crash(errors.getvalue(), log_file)
+        # A worker thread can be left waiting forever on the stopped event loop (inside
+        # call_from_thread) and would hold the interpreter's exit; everything saved is already
+        # committed, so leave now.
+        logging.shutdown()
+        sys.stderr.flush()
+        os._exit(app.return_code or 1)
     return app.return_code or 0
+
+
+def report_crash(details: str, log_file: Path | None) -> None:
+    """Log what Textual would have printed and tell the user where it is, without it."""
+    if log_file is not None:  # without a log file, logging would print it on the screen
+        logging.getLogger("ccdesk.crash").critical("unexpected error in the desk app\n%s",
+                                                   details)
+    sys.stderr.write(t("reliability.log.crash", kind="DeskApp",
+                       file=str(log_file or "—")) + "\n")

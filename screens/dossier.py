@@ -12,8 +12,8 @@ from textual.containers import Vertical, VerticalScroll
 from textual.widgets import DataTable, Label, Static
 
 from ccdesk.domain.errors import CcdeskError
-from ccdesk.domain.lifecycle import Action, Regime, Status
-from ccdesk.forms.kinds import FORM_IDS, FormKind
+from ccdesk.domain.lifecycle import SUPPLEMENT_WARN_ROUND, Action, Regime, Status
+from ccdesk.forms.kinds import FORM_IDS, FormKind, form_id_of
 from ccdesk.i18n import fmt_datetime, fmt_money, t
 from ccdesk.services.dossiers import DossierDetail
 from screens.base import DeskScreen
@@ -26,6 +26,9 @@ if TYPE_CHECKING:
     from ccdesk.services import Services
 
 NEAR_DAYS = 1  # colour the due time as "close" at this many working days left or fewer
+# The paper an action produces, previewed (and printed with p) right after it is recorded.
+ACTION_FORMS = {Action.REQUEST_SUPPLEMENT: FormKind.SUPPLEMENT, Action.EXTEND: FormKind.EXTENSION,
+                Action.STOP: FormKind.STOP, Action.HAND_OFF: FormKind.CONTROL}
 
 
 class DossierScreen(DeskScreen):
@@ -152,7 +155,11 @@ class DossierScreen(DeskScreen):
             return
         question = t("tui.dossier.confirm", action=t(f"core.action.{action.value}"),
                      code=self.code)
-        if not await self.app.push_screen_wait(ConfirmModal(question)):
+        detail = ""
+        if (action == Action.REQUEST_SUPPLEMENT
+                and self.detail.dossier.supplement_rounds + 1 >= SUPPLEMENT_WARN_ROUND):
+            detail = t("core.warn.supplement_round")  # Decree 63/2010 art. 20, before, not after
+        if not await self.app.push_screen_wait(ConfirmModal(question, detail)):
             return
         try:
             result = await asyncio.to_thread(
@@ -170,6 +177,10 @@ class DossierScreen(DeskScreen):
         if action == Action.RETURN_RESULT:
             await self._ask_rating()
         self.action_reload()
+        if action in ACTION_FORMS:
+            form_id = form_id_of(ACTION_FORMS[action], Regime(result.dossier.regime))
+            await self.app.push_screen_wait(FormPreview(self.services, self.actor, self.code,
+                                                        form_id))
 
     async def _ask_rating(self) -> None:
         level = await self.app.push_screen_wait(RatingModal())

@@ -19,10 +19,11 @@ if TYPE_CHECKING:
 
 COUNTS = ("received_today", "due_today", "overdue", "waiting_supplement", "ready_to_return",
           "not_synced")
-# (key, catalogue key of the area); the app binds the keys.
-QUICK_KEYS: tuple[tuple[str, str], ...] = (
-    ("F2", "tui.key.intake"), ("F4", "tui.key.register"), ("F5", "tui.key.reports"),
-    ("F6", "tui.key.sync"), ("F9", "tui.key.settings"), ("F1", "tui.key.help"),
+# (key, catalogue key of the area, app action); the app binds the keys, a click works too.
+QUICK_KEYS: tuple[tuple[str, str, str], ...] = (
+    ("F2", "tui.key.intake", "area('intake')"), ("F4", "tui.key.register", "area('register')"),
+    ("F5", "tui.key.reports", "area('reports')"), ("F6", "tui.key.sync", "area('sync')"),
+    ("F9", "tui.key.settings", "area('settings')"), ("F1", "tui.key.help", "help"),
 )
 
 
@@ -49,8 +50,9 @@ class HomeScreen(DeskScreen):
                     yield Static("", id=f"count-{name}", classes="count")
             yield Static("", id="home-sync")
             with Grid(id="home-keys"):
-                for key, label in QUICK_KEYS:
-                    yield Static(f"[b]{key}[/b] {t(label)}", classes="quick-key")
+                for key, label, action in QUICK_KEYS:
+                    yield Static(f"[@click=app.{action}][b]{key}[/b] {t(label)}[/]",
+                                 classes="quick-key", id=f"quick-{key.lower()}")
 
     def on_mount(self) -> None:
         self.action_refresh()

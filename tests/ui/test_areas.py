@@ -212,6 +212,9 @@ async def test_home_counts_today(services, actor) -> None:
         assert count("waiting_supplement") == 1 and waiting.status == "waiting_supplement"
         assert count("overdue") == 0
         assert "chưa cấu hình" in str(screen.query_one("#home-sync", Static).content)
+        await pilot.click("#quick-f4", offset=(1, 0))  # the mouse works too
+        await settle(pilot)
+        assert isinstance(app.screen, RegisterScreen)
 
 
 async def test_lead_adds_a_day_off_and_due_times_follow(services, actor) -> None:

@@ -72,7 +72,10 @@ async def test_whole_dossier_through_the_app(services, actor) -> None:
 
         await choose_action(pilot, Action.HAND_OFF)
         await type_into(pilot, "#body", "Phòng Tư pháp")
-        await confirm(pilot)
+        await confirm(pilot, then=FormPreview)  # the hand-off control sheet
+        assert "Phòng Tư pháp" in str(app.screen.query_one("#preview-text").content)
+        await pilot.press("escape")
+        await wait_for_screen(pilot, DossierScreen)
         await choose_action(pilot, Action.RESULT_BACK)
         await confirm(pilot)
         await choose_action(pilot, Action.MARK_READY)
@@ -116,8 +119,35 @@ async def test_extend_needs_a_later_due_time(services, actor) -> None:
         await type_into(pilot, "#new_due", "16:00 04/12/2026")
         await type_into(pilot, "#late_body", "Phòng Tư pháp")
         await type_into(pilot, "#reason", "Chờ xác minh")
-        await confirm(pilot)
-        assert isinstance(app.screen, DossierScreen)
+        await confirm(pilot, then=FormPreview)  # the apology letter with the new due time
+        assert "04/12/2026" in str(app.screen.query_one("#preview-text").content)
+        await pilot.press("escape")
+        await wait_for_screen(pilot, DossierScreen)
     row = sqlite3.connect(services.db.path).execute(
         "select due_at, extensions from dossier").fetchone()
     assert row == ("2026-12-04 16:00:00.000000", 1)
+
+
+async def test_second_supplement_round_warns_before_confirming(services, actor) -> None:
+    code = services.intake.submit(actor, IntakeRequest(
+        "1.004884", Applicant("Lê Thị Hoà", "001185012345"), [ChecklistEntry(1, True)],
+        fee_amount=0), Decision.SUPPLEMENT).dossier.code
+    services.dossiers.act(actor, code, Action.SUPPLEMENT_RECEIVED, received_positions=[2, 3])
+    app = DeskApp(services, actor=actor)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        app.push_screen(DossierScreen(services, code))
+        await settle(pilot)
+        await choose_action(pilot, Action.REQUEST_SUPPLEMENT)
+        await type_into(pilot, "#extra_item", "Bản sao giấy khai sinh cũ")
+        await pilot.press("f8")
+        await wait_for_screen(pilot, ConfirmModal)
+        detail = app.screen.query_one(".modal-detail")
+        assert "Nghị định 63/2010" in str(detail.content)
+        await pilot.press("y")
+        await wait_for_screen(pilot, FormPreview)  # Mẫu 02 for the citizen
+        await pilot.press("escape")
+        await wait_for_screen(pilot, DossierScreen)
+    rounds = sqlite3.connect(services.db.path).execute(
+        "select supplement_rounds, status from dossier").fetchone()
+    assert rounds == (2, "waiting_supplement")

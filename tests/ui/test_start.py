@@ -165,3 +165,42 @@ def test_ssh_hangup_deletes_the_training_sandbox(tmp_path) -> None:
     assert len(during) == 1  # this session's sandbox existed while it ran
     assert os.waitstatus_to_exitcode(status) == 0
     assert list(sandboxes.iterdir()) == []
+
+
+def test_an_unexpected_error_shows_no_traceback(tmp_path) -> None:
+    """A bug injected into the home screen: the officer reads one sentence naming the log; the
+    traceback (redacted: no ID number) is in the log, not on the screen."""
+    pid, fd = pty.fork()
+    if pid == 0:
+        os.environ.update(CCDESK_HOME=str(tmp_path), CCDESK_LANG="vi", TERM="xterm-256color",
+                          TMPDIR=str(tmp_path))
+        code = ("import screens.home as home\n"
+                "def broken(self): raise RuntimeError('Nguyễn Văn A 001085012345')\n"
+                "home.HomeScreen.action_refresh = broken\n"
+                "import sys; sys.argv = ['ccdesk', '--training']\n"
+                "from ccdesk.launch import main; main()\n")
+        os.execv(sys.executable, [sys.executable, "-c", code])
+    screen, pin_sent, status = b"", False, None
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([fd], [], [], 0.2)
+        try:
+            screen += os.read(fd, 65536) if ready else b""
+        except OSError:
+            pass
+        if not pin_sent and b"PIN 0000" in screen:
+            os.write(fd, b"0000\r")  # the trainee logs in; the home screen then fails
+            pin_sent = True
+        finished, status = os.waitpid(pid, os.WNOHANG)
+        if finished:
+            break
+    else:
+        os.kill(pid, signal.SIGKILL)
+        raise AssertionError("the desk did not exit after the error")
+    os.close(fd)
+    text = screen.decode("utf-8", "replace")
+    log = (tmp_path / "data" / "logs" / "ccdesk.log").read_text(encoding="utf-8")
+    assert os.waitstatus_to_exitcode(status) == 1
+    assert "Traceback" not in text and "001085012345" not in text
+    assert "Lỗi ngoài dự kiến" in text and "ccdesk.log" in text
+    assert "RuntimeError" in log and "001085012345" not in log
