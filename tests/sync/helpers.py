@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
+import pytest
 import uvicorn
 
 from ccdesk.domain.lifecycle import Action
@@ -22,6 +23,10 @@ from ccdesk.services.intake import Applicant, ChecklistEntry, Decision, IntakeRe
 from ccdesk.services.office import OfficeSettings
 from sync.server.app import create_app
 from sync.server.store import DistrictStore
+
+# For tests of client-side behaviour only (the server path they touch runs on PostgreSQL in the
+# other tests): keeps the suite inside its time budget.
+SQLITE_ONLY = pytest.mark.parametrize("district_url", ["sqlite"], indirect=True)
 
 CATALOG = Path(__file__).resolve().parents[2] / "ccdesk" / "data" / "catalog.toml"
 PG_DEFAULT = "postgresql+psycopg://postgres@127.0.0.1:5432/test"

@@ -13,7 +13,7 @@ from sync.client import SyncClient
 from sync.engine import Backoff, EngineOptions, SyncEngine
 from sync.server.store import DistrictStore
 from tests.sync.faultproxy import FaultProxy
-from tests.sync.helpers import Desk, ServerThread, assert_invariants
+from tests.sync.helpers import SQLITE_ONLY, Desk, ServerThread, assert_invariants
 
 FAST = EngineOptions(backoff=Backoff(base=0.01, cap=0.05), max_attempts=5, lock_wait=5,
                      read_timeout=5)
@@ -75,6 +75,7 @@ def test_server_error_before_and_after_commit(kind: str, desk: Desk, server: Ser
     assert_invariants(desk, server.store)
 
 
+@SQLITE_ONLY
 def test_timeout_then_retry(desk: Desk, server: ServerThread, proxy: FaultProxy) -> None:
     desk.intake(4)
     enrol_via(desk, server, proxy)
@@ -151,6 +152,7 @@ def test_413_splits_the_batch_and_quarantines_a_giant(tmp_path, district_url: st
         srv.stop()
 
 
+@SQLITE_ONLY
 def test_captive_portal_200_is_not_success(desk: Desk, server: ServerThread,
                                            proxy: FaultProxy) -> None:
     desk.intake(3)
@@ -168,6 +170,7 @@ def test_captive_portal_200_is_not_success(desk: Desk, server: ServerThread,
     assert_invariants(desk, server.store)
 
 
+@SQLITE_ONLY
 def test_retry_after_is_honoured(desk: Desk, server: ServerThread, proxy: FaultProxy) -> None:
     desk.intake(2)
     enrol_via(desk, server, proxy)
@@ -178,6 +181,7 @@ def test_retry_after_is_honoured(desk: Desk, server: ServerThread, proxy: FaultP
     assert slept == [7.0]
 
 
+@SQLITE_ONLY
 def test_network_down_exits_20_and_keeps_rows(desk: Desk, server: ServerThread,
                                               proxy: FaultProxy) -> None:
     desk.intake(2)
@@ -231,6 +235,7 @@ def test_district_edits_the_same_dossier(desk: Desk, server: ServerThread) -> No
 
 
 @pytest.mark.parametrize("years", [10, -10])
+@SQLITE_ONLY
 def test_client_clock_off_by_ten_years(years: int, tmp_path, server: ServerThread) -> None:  # noqa: ANN001
     from datetime import datetime, timedelta
 

@@ -11,7 +11,14 @@ from ccdesk.domain.lifecycle import Action
 from sync import protocol, service
 from sync.engine import Backoff, EngineOptions, SyncEngine
 from sync.server.store import DistrictStore
-from tests.sync.helpers import COMMUNE, Desk, ServerThread, assert_invariants, make_desk
+from tests.sync.helpers import (
+    COMMUNE,
+    SQLITE_ONLY,
+    Desk,
+    ServerThread,
+    assert_invariants,
+    make_desk,
+)
 
 FAST = EngineOptions(backoff=Backoff(base=0.01, cap=0.05), max_attempts=4, lock_wait=5)
 
@@ -57,6 +64,7 @@ def test_resent_rows_come_back_duplicate(desk: Desk, server: ServerThread) -> No
     assert_invariants(desk, server.store)
 
 
+@SQLITE_ONLY
 def test_status_json_has_the_contract_keys(desk: Desk, server: ServerThread) -> None:
     desk.intake(3)
     data = service.status(desk.services).to_json()
@@ -77,6 +85,7 @@ def test_not_enrolled_needs_a_human(desk: Desk) -> None:
     assert (result.exit_code, result.error) == (40, "not_enrolled")
 
 
+@SQLITE_ONLY
 def test_training_sandbox_never_syncs(tmp_path, server: ServerThread) -> None:  # noqa: ANN001
     desk = make_desk(tmp_path / "train", training=True)
     try:
@@ -303,6 +312,7 @@ def test_bundle_over_http(tmp_path, desk: Desk, server: ServerThread) -> None:  
     assert_invariants(desk, server.store)
 
 
+@SQLITE_ONLY
 def test_unexpected_failure_exits_50_without_a_traceback(desk: Desk, server: ServerThread
                                                          ) -> None:
     desk.intake(1)
@@ -318,6 +328,7 @@ def test_unexpected_failure_exits_50_without_a_traceback(desk: Desk, server: Ser
     assert "RuntimeError" in message and hint
 
 
+@SQLITE_ONLY
 def test_run_once_reports_progress_for_the_desk(desk: Desk, server: ServerThread) -> None:
     desk.intake(30, events=True)
     enrol(desk, server)
