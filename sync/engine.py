@@ -381,13 +381,12 @@ class SyncEngine:
                 if size >= budget:
                     break
             batch = rows[:count]
-            records = [protocol.record_of(r.seq, r.mutation_id, r.op, r.entity_id,
-                                          r.client_time, r.payload) for r in batch]
+            records = [protocol.record_json(r.seq, r.mutation_id, r.op, r.entity_id,
+                                            r.client_time, r.payload) for r in batch]
             batch_id = uuid7()
-            body = protocol.batch_body(batch_id, state.device_id, state.commune_code,
-                                       self._is_demo(), records)
-            body["seen_cursor"] = state.pull_cursor
-            raw = protocol.dumps(body)
+            raw = protocol.batch_json(batch_id, state.device_id, state.commune_code,
+                                      self._is_demo(), state.pull_cursor, batch[0].seq,
+                                      batch[-1].seq, records)
             wire = protocol.compress(raw, self.options.encoding)
             if len(wire) <= hard_max * 0.9 or count == 1:
                 return batch_id, batch, raw, wire

@@ -59,19 +59,26 @@ SELECT d.procedure_code AS procedure_code, d.field AS field,
          CASE WHEN jdue IS NULL OR d.accepted_at IS NULL THEN 3
               WHEN d.paused_at IS NOT NULL AND d.paused_at < :end THEN 3
               WHEN jdue < :as_of THEN 4 ELSE 3 END
-  END AS o
+  END AS o,
+  d.channel AS channel,
+  CASE WHEN d.accepted_at >= :start AND d.accepted_at < :end THEN d.fee_amount ELSE 0 END
+    AS fee
 FROM (SELECT d.procedure_code, d.field, d.channel, d.status, d.received_at, d.accepted_at,
-             d.closed_at, d.paused_at, {_JUDGED_DUE} AS jdue
+             d.closed_at, d.paused_at, d.fee_amount, {_JUDGED_DUE} AS jdue
       FROM dossier d INDEXED BY ix_dossier_report
       WHERE d.received_at < :end AND (d.closed_at IS NULL OR d.closed_at >= :start)
         AND NOT (d.status = 'refused' AND d.supplement_rounds = 0)) d
 LIMIT -1
 """
+# Per (procedure, field): the II.06a counts, the channels of the dossiers received in the
+# period (r < 2) and the fees of those accepted in it. A dossier accepted in the period was
+# received before its end and closed (if ever) after its start, so it is always in the set.
 _PERIOD_SQL = (
     "SELECT procedure_code, field, "
     + ", ".join(f"SUM(r = {i})" for i in range(len(RECEIVED_AS))) + ", "
-    + ", ".join(f"SUM(o = {i})" for i in range(len(OUTCOMES)))
-    + f" FROM ({_CLASSIFIED}) GROUP BY procedure_code, field"
+    + ", ".join(f"SUM(o = {i})" for i in range(len(OUTCOMES))) + ", "
+    + ", ".join(f"SUM(r < 2 AND channel = '{c}')" for c in CHANNELS)
+    + f", SUM(fee) FROM ({_CLASSIFIED}) GROUP BY procedure_code, field"
 )
 
 
@@ -158,19 +165,16 @@ class ReportService:
         with self.ctx.db.engine.connect() as conn:
             rows = conn.execute(text(_PERIOD_SQL), params).all()
             names = dict(conn.execute(text("SELECT code, name FROM procedure")).all())
-            channels = dict.fromkeys(CHANNELS, 0)
-            for channel, count in conn.execute(text(
-                    "SELECT channel, COUNT(*) FROM dossier WHERE received_at >= :start "
-                    "AND received_at < :end AND NOT (status = 'refused' AND "
-                    "supplement_rounds = 0) GROUP BY channel"), params):
-                channels[channel] = channels.get(channel, 0) + count
-            fees = conn.execute(text(
-                "SELECT COALESCE(SUM(fee_amount), 0) FROM dossier WHERE accepted_at >= :start "
-                "AND accepted_at < :end"), params).scalar_one()
             satisfaction = _satisfaction(conn, params)
         by_row: dict[tuple[str, str], ReportRow] = {}
+        channels = dict.fromkeys(CHANNELS, 0)
+        fees = 0
+        width = len(RECEIVED_AS) + len(OUTCOMES)
         for code, field_name, *sums in rows:
-            counts = Counts(**dict(zip(RECEIVED_AS + OUTCOMES, sums, strict=True)))
+            counts = Counts(**dict(zip(RECEIVED_AS + OUTCOMES, sums[:width], strict=True)))
+            for channel, n in zip(CHANNELS, sums[width:width + len(CHANNELS)], strict=True):
+                channels[channel] += n
+            fees += sums[-1] or 0
             by_row[(field_name, code)] = ReportRow(field_name, code, names.get(code, code),
                                                    counts)
         groups: list[FieldGroup] = []
@@ -187,21 +191,20 @@ class ReportService:
 
 
 def _satisfaction(conn, params: dict[str, str]) -> Satisfaction:  # noqa: ANN001
-    """Ratings given in the period, for the desk and per officer (who recorded the rating,
-    else who received the dossier)."""
-    sql = """SELECT COALESCE(r.officer_id, d.received_by) AS officer_id,
-                    COALESCE(o.full_name, '') AS name, r.level, COUNT(*) AS n
-             FROM rating r JOIN dossier d ON d.id = r.dossier_id
-             LEFT JOIN officer o ON o.id = COALESCE(r.officer_id, d.received_by)
-             WHERE r.at >= :start AND r.at < :end
-             GROUP BY 1, 2, 3 ORDER BY 2, 1"""
+    """Ratings given in the period, for the desk and per officer: the officer who recorded the
+    rating, i.e. who handed the result back (None when it was recorded without a login)."""
+    sql = """SELECT officer_id, SUM(level = 'very_satisfied'), SUM(level = 'satisfied'),
+                    SUM(level = 'dissatisfied')
+             FROM rating INDEXED BY ix_rating_report
+             WHERE at >= :start AND at < :end GROUP BY officer_id"""
+    names = dict(conn.execute(text("SELECT id, full_name FROM officer")).all())
     result = Satisfaction()
-    officers: dict[int | None, OfficerSatisfaction] = {}
-    for officer_id, name, level, n in conn.execute(text(sql), params):
-        if level not in ("very_satisfied", "satisfied", "dissatisfied"):
-            continue
-        setattr(result, level, getattr(result, level) + n)
-        entry = officers.setdefault(officer_id, OfficerSatisfaction(officer_id, name))
-        setattr(entry, level, getattr(entry, level) + n)
-    result.by_officer = list(officers.values())
+    for officer_id, very, satisfied, dissatisfied in conn.execute(text(sql), params):
+        entry = OfficerSatisfaction(officer_id, names.get(officer_id, ""), very or 0,
+                                    satisfied or 0, dissatisfied or 0)
+        result.by_officer.append(entry)
+        result.very_satisfied += entry.very_satisfied
+        result.satisfied += entry.satisfied
+        result.dissatisfied += entry.dissatisfied
+    result.by_officer.sort(key=lambda o: (o.name, o.officer_id or 0))
     return result

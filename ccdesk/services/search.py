@@ -35,6 +35,8 @@ MAX_LIMIT = 1000
 DUE_KEY = "COALESCE(d.due_at, '9999-12-31 23:59:59')"
 _RUNNING = ", ".join(f"'{s.value}'" for s in sorted(RUNNING_STATUSES))
 _WORD = re.compile(r"\w+")
+# Open and past its due time (a dossier without a due time is never overdue).
+_OVERDUE = f"(d.status IN ({_RUNNING}) AND d.due_at IS NOT NULL AND d.due_at < {{now}})"
 
 _COLUMNS = ("d.id, d.code, d.applicant_name, d.applicant_id_number, d.applicant_phone, "
             "d.procedure_code, COALESCE(p.name, d.procedure_code) AS procedure_name, d.field, "
@@ -214,7 +216,7 @@ class SearchService:
 
     def _overdue_first(self, conn, where, params, after, limit, now,  # noqa: ANN001
                        text_query) -> list[tuple[RegisterRow, PageKey]]:
-        overdue_sql = f"(d.status IN ({_RUNNING}) AND d.due_at IS NOT NULL AND d.due_at < :now)"
+        overdue_sql = _OVERDUE.format(now=":now")
         params = params | {"now": db_time(now)}
         rows: list[tuple[RegisterRow, PageKey]] = []
         if after is None or after.phase == 0:
@@ -253,7 +255,7 @@ def _filter_sql(f: RegisterFilter, now: datetime) -> tuple[list[str], dict[str, 
         where.append("d.received_at < :date_to")
         params["date_to"] = db_time(datetime.combine(f.date_to + timedelta(days=1), time.min))
     if f.overdue is not None:
-        overdue = f"(d.status IN ({_RUNNING}) AND d.due_at IS NOT NULL AND d.due_at < :now_filter)"
+        overdue = _OVERDUE.format(now=":now_filter")
         where.append(overdue if f.overdue else f"NOT {overdue}")
         params["now_filter"] = db_time(now)
     return where, params

@@ -68,3 +68,20 @@ def test_a_captive_portal_reply_is_not_a_batch_reply() -> None:
     assert not protocol.is_batch_reply(dict(genuine, digest="other"), "b", "d")
     assert not protocol.is_batch_reply({"ok": True}, "b", "d")
     assert not protocol.is_batch_reply("<html>", "b", "d")
+
+
+@given(st.integers(1, 2**40), st.text(max_size=20), st.text(max_size=20),
+       st.dictionaries(st.text(max_size=8), st.text(max_size=12) | st.integers(-2**63, 2**63 - 1),
+                       max_size=4),
+       st.booleans(), st.integers(0, 10**6))
+def test_fast_batch_serialisation_matches_the_canonical_one(
+        seq: int, entity: str, stamp: str, payload: dict, demo: bool, cursor: int) -> None:
+    text = protocol.dumps(payload).decode()
+    fast = protocol.batch_json("b", "dev", "26734", demo, cursor, seq, seq,
+                               [protocol.record_json(seq, "m", "dossier.event", entity, stamp,
+                                                     text)])
+    body = protocol.batch_body("b", "dev", "26734", demo,
+                               [protocol.record_of(seq, "m", "dossier.event", entity, stamp,
+                                                   text)])
+    body["seen_cursor"] = cursor
+    assert fast == protocol.dumps(body)
