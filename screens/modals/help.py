@@ -12,7 +12,7 @@ from textual.screen import ModalScreen, Screen
 from textual.widgets import Label, Static
 
 from ccdesk.i18n import t
-from screens.widgets.chrome import key_label
+from screens.widgets.chrome import is_desk_binding, key_label
 
 
 class HelpModal(ModalScreen[None]):
@@ -38,7 +38,7 @@ class HelpModal(ModalScreen[None]):
         lines, seen = [], set()
         for _key, active in self._target.active_bindings.items():
             binding = active.binding
-            if binding.action in seen or binding.action == "command_palette":
+            if binding.action in seen or not is_desk_binding(binding.description):
                 continue
             seen.add(binding.action)
             shown = key_label(self.app.get_key_display(binding))

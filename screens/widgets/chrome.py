@@ -54,7 +54,8 @@ class KeyBar(Static):
                          key=lambda item: item[1].node is self.app)
         for key, active in ordered:
             binding = active.binding
-            if not binding.show or binding.action in seen or not active.enabled:
+            if (not binding.show or binding.action in seen or not active.enabled
+                    or not is_desk_binding(binding.description)):
                 continue
             seen.add(binding.action)
             label = t(binding.description)
@@ -75,3 +76,9 @@ def key_label(display: str) -> str:
     if display[:1] in "fF" and display[1:].isdigit():
         return display.upper()
     return display
+
+
+def is_desk_binding(description: str) -> bool:
+    """Ours (a catalogue key, shown translated) rather than a widget's built-in editing key,
+    whose English description Textual hard-codes."""
+    return description.startswith(("tui.", "core.")) and t(description) != description

@@ -53,6 +53,13 @@ async def test_accept_stores_dossier_with_due_time(services, actor) -> None:
         await pilot.press("f8")
         await settle(pilot)
         assert isinstance(app.screen, ChecklistStep)
+        procedure = services.catalog.procedure("1.001193")  # one row per document, and
+        boxes = list(app.screen.query(".doc-received").results(Checkbox))  # each condition
+        assert len(boxes) == len(procedure.documents)
+        conditional = [d for d in procedure.documents if d.condition]
+        shown = [str(label.content) for label in app.screen.query(".doc-cond")]
+        assert conditional and len(shown) == len(conditional)
+        assert all(d.condition in text for d, text in zip(conditional, shown, strict=True))
         await pilot.press("f7", "f8")
         await settle(pilot)
         assert isinstance(app.screen, DecisionStep)
@@ -140,23 +147,6 @@ async def test_refuse_needs_a_reason(services, actor) -> None:
         "select d.status, e.reason from dossier d join dossierevent e on e.dossier_id = d.id"
     ).fetchone()
     assert row == ("refused", "Không thuộc thẩm quyền của xã")
-
-
-async def test_checklist_rows_show_conditions(services, actor) -> None:
-    app = DeskApp(services, actor=actor)
-    async with app.run_test(size=SIZE) as pilot:
-        await _to_applicant(pilot, "1.001193")
-        await type_into(pilot, "#id_number", "001085012345")
-        await type_into(pilot, "#full_name", "Trần Văn Bình")
-        await pilot.press("f8")
-        await settle(pilot)
-        boxes = app.screen.query(".doc-received").results(Checkbox)
-        procedure = services.catalog.procedure("1.001193")
-        assert len(list(boxes)) == len(procedure.documents)
-        conditional = [d for d in procedure.documents if d.condition]
-        shown = [str(label.content) for label in app.screen.query(".doc-cond")]
-        assert len(shown) == len(conditional)
-        assert all(d.condition in text for d, text in zip(conditional, shown, strict=True))
 
 
 async def test_language_switch_keeps_a_half_typed_intake(services, actor) -> None:
