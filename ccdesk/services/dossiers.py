@@ -88,8 +88,15 @@ class DossierService:
     def act(self, actor: Actor, code: str, action: Action, *, reason: str = "",
             body: str = "", new_due: datetime | None = None, late_body: str = "",
             items: list[MissingItem] | None = None,
-            received_positions: list[int] | None = None) -> ActionResult:
-        """Apply one lifecycle action; illegal ones raise ``TransitionError``."""
+            received_positions: list[int] | None = None,
+            fee_amount: int | None = None) -> ActionResult:
+        """Apply one lifecycle action; illegal ones raise ``TransitionError``.
+
+        ``fee_amount`` sets the fee when a supplement completes a dossier that was never
+        accepted (a provincial rate entered at acceptance, or a corrected amount).
+        """
+        if fee_amount is not None and fee_amount < 0:
+            raise ValidationError("core.err.range", field="fee_amount", low=0, high="∞")
         required = action in REASON_REQUIRED and not (action == Action.REQUEST_SUPPLEMENT
                                                       and items)
         reason = clean_text(reason, "reason", required=required)
@@ -109,7 +116,8 @@ class DossierService:
             data: dict[str, Any] = {}
             warnings = self._apply(session, actor, dossier, action, now, data, reason=reason,
                                    body=body, new_due=new_due, late_body=late_body,
-                                   items=items or [], received_positions=received_positions)
+                                   items=items or [], received_positions=received_positions,
+                                   fee_amount=fee_amount)
             dossier.status = target.value
             dossier.updated_at = now
             session.add(dossier)
@@ -126,7 +134,7 @@ class DossierService:
     def _apply(self, session: Session, actor: Actor, d: Dossier, action: Action, now: datetime,
                data: dict[str, Any], *, reason: str, body: str, new_due: datetime | None,
                late_body: str, items: list[MissingItem],
-               received_positions: list[int] | None) -> list[str]:
+               received_positions: list[int] | None, fee_amount: int | None) -> list[str]:
         warnings: list[str] = []
         if action == Action.REQUEST_SUPPLEMENT:
             d.supplement_rounds += 1
@@ -140,7 +148,7 @@ class DossierService:
             if d.supplement_rounds >= SUPPLEMENT_WARN_ROUND:
                 warnings.append("core.warn.supplement_round")
         elif action == Action.SUPPLEMENT_RECEIVED:
-            self._supplement_received(session, d, now, data, received_positions)
+            self._supplement_received(session, d, now, data, received_positions, fee_amount)
         elif action == Action.HAND_OFF:
             d.handling_body = body or d.handling_body
             if not d.handling_body or d.handling_body == "desk":
@@ -161,7 +169,8 @@ class DossierService:
         return warnings
 
     def _supplement_received(self, session: Session, d: Dossier, now: datetime,
-                             data: dict[str, Any], positions: list[int] | None) -> None:
+                             data: dict[str, Any], positions: list[int] | None,
+                             fee_amount: int | None) -> None:
         current = session.exec(select(SupplementRound).where(
             SupplementRound.dossier_id == d.id, SupplementRound.received_at.is_(None))
             .order_by(SupplementRound.round_no.desc())).first()
@@ -178,6 +187,8 @@ class DossierService:
             d.accepted_at = now
             d.due_at = self.ctx.calendar.due_at(now, info.time, d.needs_verification)
             d.original_due_at = d.due_at
+            if fee_amount is not None:
+                d.fee_amount = fee_amount
         else:
             d.due_at = self.ctx.calendar.shift_for_pause(d.due_at, d.paused_at or now, now)
         data["due_at"] = d.due_at.isoformat()

@@ -208,7 +208,11 @@ class IntakeService:
                   Decision.REFUSE: Action.REFUSE}[decision]
         regime = Regime(office.regime)
         status = next_status(None, action, regime)
-        fee = _fee(info, request) if decision == Decision.ACCEPT else 0
+        # A supplement request keeps the fee the dossier will owe when it is accepted; a
+        # provincial rate not yet entered is set then (DossierService.act(fee_amount=...)).
+        fee = {Decision.ACCEPT: lambda: _fee(info, request),
+               Decision.SUPPLEMENT: lambda: _fee(info, request, required=False),
+               Decision.REFUSE: lambda: 0}[decision]()
         dossier = Dossier(
             code=self._allocate_code(session, office, now.date()),
             procedure_version_id=info.version_id, procedure_code=info.code, field=info.field,
@@ -297,10 +301,12 @@ def _checklist(info: ProcedureInfo, entries: list[ChecklistEntry]) -> list[Check
     return items
 
 
-def _fee(info: ProcedureInfo, request: IntakeRequest) -> int:
+def _fee(info: ProcedureInfo, request: IntakeRequest, required: bool = True) -> int:
     computed = info.fee.compute(copies=request.copies, pages=request.pages,
                                 entered=request.fee_amount)
     if computed is None:
+        if not required:
+            return 0
         raise ValidationError("core.err.fee_required", field="fee_amount")
     if request.fee_amount is not None and info.fee.kind != FeeKind.PROVINCIAL:
         return request.fee_amount  # an exemption or a fee the officer corrected

@@ -96,6 +96,23 @@ def test_supplement_before_acceptance_starts_the_clock_when_complete(
     assert d.status == "received" and d.accepted_at == clock.now
     assert d.due_at == desk.ctx.calendar.due_at(clock.now, desk.catalog.procedure("1.012783").time)
     assert all(i.received for i in desk.dossiers.detail(code).checklist)
+    assert d.fee_amount == 0  # the fee given at intake (0 here) is kept
+
+
+def test_fee_owed_is_kept_or_entered_when_a_supplement_completes_the_dossier(
+        desk: Services, officer: Actor) -> None:
+    fixed = IntakeRequest("2.000884", CITIZEN, [ChecklistEntry(1, True)])
+    code = desk.intake.submit(officer, fixed, Decision.SUPPLEMENT).dossier.code
+    assert desk.dossiers.act(officer, code, Action.SUPPLEMENT_RECEIVED,
+                             received_positions=[2]).dossier.fee_amount == 10000
+    provincial = IntakeRequest("1.004873", CITIZEN, [])
+    code = desk.intake.submit(officer, provincial, Decision.SUPPLEMENT).dossier.code
+    assert desk.dossiers.detail(code).dossier.fee_amount == 0
+    with pytest.raises(ValidationError):
+        desk.dossiers.act(officer, code, Action.SUPPLEMENT_RECEIVED, fee_amount=-1)
+    done = desk.dossiers.act(officer, code, Action.SUPPLEMENT_RECEIVED, received_positions=[1],
+                             fee_amount=15000)
+    assert done.dossier.fee_amount == 15000
 
 
 def test_extension_needs_a_lead_and_keeps_history(desk: Services, officer: Actor,
