@@ -32,11 +32,10 @@ from ccdesk.services import Actor, Services
 from screens.base import DeskScreen
 from screens.commands import DeskCommands
 from screens.login import LoginScreen
-from screens.modals.help import HelpModal
-from screens.modals.lock import LockModal
 
 if TYPE_CHECKING:
     from ccdesk.commands.common import CliState
+    from screens.modals.lock import LockModal
     from sync.engine import RunResult
     from sync.service import SyncStatus
 
@@ -188,12 +187,13 @@ class DeskApp(App[int]):
 
     @property
     def locked(self) -> bool:
-        return any(isinstance(screen, LockModal) for screen in self.screen_stack)
+        lock_modal = _lock_modal()
+        return any(isinstance(screen, lock_modal) for screen in self.screen_stack)
 
     def lock(self) -> None:
         """Hide the desk until the logged-in officer types their PIN again."""
         if self.actor is not None and not self.locked:
-            self.push_screen(LockModal(self.services, self.actor))
+            self.push_screen(_lock_modal()(self.services, self.actor))
 
     def change_language(self, lang: str) -> None:
         """Switch vi/en at run time: every screen recomposes in the new language."""
@@ -220,6 +220,8 @@ class DeskApp(App[int]):
         self.switch_mode(mode)
 
     def action_help(self) -> None:
+        from screens.modals.help import HelpModal  # not needed to paint the first screen
+
         if isinstance(self.screen, HelpModal) or self.locked:
             return
         self.push_screen(HelpModal(self.screen))
@@ -249,6 +251,13 @@ class DeskApp(App[int]):
                             lambda: self.set_timer(0.1, self.deliver_screenshot))
         yield SystemCommand(t("tui.palette.quit"), t("tui.palette.quit_help"), self.action_quit)
 
+
+
+def _lock_modal() -> type[LockModal]:
+    """The lock modal's class, imported on first use (not needed to paint the first screen)."""
+    from screens.modals.lock import LockModal
+
+    return LockModal
 
 
 def run_app(state: CliState) -> int:

@@ -34,8 +34,19 @@ def catalogue(lang: str) -> dict[str, str]:
     """Every message of one language, keyed ``area.table.name``."""
     messages: dict[str, str] = {}
     for file in sorted((_LOCALES / lang).glob("*.toml")):
+        messages.update(_area(lang, file.stem))
+    return messages
+
+
+@cache
+def _area(lang: str, area: str) -> dict[str, str]:
+    """The messages of one ``<lang>/<area>.toml`` (empty when there is none): ``t`` parses only
+    the areas it is asked for, so the first screen does not pay for every file."""
+    messages: dict[str, str] = {}
+    file = _LOCALES / lang / f"{area}.toml"
+    if area and "/" not in area and "\\" not in area and file.is_file():
         with file.open("rb") as fh:
-            _flatten(file.stem, tomllib.load(fh), messages)
+            _flatten(area, tomllib.load(fh), messages)
     return messages
 
 
@@ -54,7 +65,8 @@ def get_language() -> str:
 def t(key: str, lang: str | None = None, **params: object) -> str:
     """Translate ``key``; a missing key shows itself so a gap is visible, never a crash."""
     lang = lang or get_language()
-    template = catalogue(lang).get(key) or catalogue(DEFAULT_LANGUAGE).get(key) or key
+    area = key.partition(".")[0]  # keys of area X come only from X.toml (see catalogue)
+    template = _area(lang, area).get(key) or _area(DEFAULT_LANGUAGE, area).get(key) or key
     try:
         return template.format(**params)
     except (KeyError, IndexError, ValueError):

@@ -19,20 +19,20 @@ from sqlalchemy.exc import DatabaseError as SQLAlchemyDatabaseError
 from ccdesk.config import Config
 from ccdesk.domain.calendar import load_calendar
 from ccdesk.paths import Paths, ensure_private_dir
-from ccdesk.services.catalog import CatalogService
 from ccdesk.services.context import SYSTEM, Actor, DeskContext
-from ccdesk.services.dossiers import DossierService
-from ccdesk.services.intake import IntakeService
 from ccdesk.services.office import OfficeService
 from ccdesk.services.officers import OfficerService
-from ccdesk.services.reports import ReportService
-from ccdesk.services.search import SearchService
 from ccdesk.storage.backup import create_private_file, damaged_error, file_error, is_damage
 from ccdesk.storage.engine import Database, storage_error
 from ccdesk.storage.migrate import migrate
 
 if TYPE_CHECKING:
     from ccdesk.forms.service import FormService
+    from ccdesk.services.catalog import CatalogService
+    from ccdesk.services.dossiers import DossierService
+    from ccdesk.services.intake import IntakeService
+    from ccdesk.services.reports import ReportService
+    from ccdesk.services.search import SearchService
 
 __all__ = ["SYSTEM", "Actor", "Services"]
 
@@ -44,13 +44,39 @@ class Services:
     config: Config
 
     def __post_init__(self) -> None:
+        # The login screen needs only these two; the others load on first use (start-up time).
         self.office = OfficeService(self.ctx)
-        self.catalog = CatalogService(self.ctx)
-        self.intake = IntakeService(self.ctx)
-        self.dossiers = DossierService(self.ctx)
         self.officers = OfficerService(self.ctx)
-        self.search = SearchService(self.ctx)
-        self.reports = ReportService(self.ctx)
+
+    @cached_property
+    def catalog(self) -> CatalogService:
+        from ccdesk.services.catalog import CatalogService
+
+        return CatalogService(self.ctx)
+
+    @cached_property
+    def intake(self) -> IntakeService:
+        from ccdesk.services.intake import IntakeService
+
+        return IntakeService(self.ctx)
+
+    @cached_property
+    def dossiers(self) -> DossierService:
+        from ccdesk.services.dossiers import DossierService
+
+        return DossierService(self.ctx)
+
+    @cached_property
+    def search(self) -> SearchService:
+        from ccdesk.services.search import SearchService
+
+        return SearchService(self.ctx)
+
+    @cached_property
+    def reports(self) -> ReportService:
+        from ccdesk.services.reports import ReportService
+
+        return ReportService(self.ctx)
 
     @cached_property
     def forms(self) -> FormService:
