@@ -10,12 +10,19 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
+from pydantic import ConfigDict
 from sqlalchemy import Column, DateTime, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
+
+# Pydantic builds a table's validator and serializer when first used rather than when this
+# module is imported: the login screen needs none of them, and 14 of them cost ~40 ms at start.
+DEFERRED = ConfigDict(defer_build=True)
 
 
 class Office(SQLModel, table=True):
     """Settings of this desk: one row (id = 1)."""
+
+    model_config = DEFERRED
 
     id: int = Field(default=1, primary_key=True)
     governing_body: str = ""          # "UBND XÃ …"
@@ -34,6 +41,8 @@ class Office(SQLModel, table=True):
 
 
 class Officer(SQLModel, table=True):
+    model_config = DEFERRED
+
     id: int | None = Field(default=None, primary_key=True)
     username: str = Field(unique=True, index=True)
     full_name: str
@@ -50,6 +59,8 @@ class Officer(SQLModel, table=True):
 class Procedure(SQLModel, table=True):
     """A procedure of the catalogue; its content lives in immutable versions."""
 
+    model_config = DEFERRED
+
     code: str = Field(primary_key=True)
     name: str
     field: str = Field(index=True)
@@ -59,6 +70,8 @@ class Procedure(SQLModel, table=True):
 
 
 class ProcedureVersion(SQLModel, table=True):
+    model_config = DEFERRED
+
     __table_args__ = (UniqueConstraint("procedure_code", "version"),)
 
     id: int | None = Field(default=None, primary_key=True)
@@ -81,6 +94,8 @@ class ProcedureVersion(SQLModel, table=True):
 
 
 class ProcedureDocument(SQLModel, table=True):
+    model_config = DEFERRED
+
     id: int | None = Field(default=None, primary_key=True)
     version_id: int = Field(foreign_key="procedureversion.id", index=True)
     position: int
@@ -92,6 +107,8 @@ class ProcedureDocument(SQLModel, table=True):
 
 
 class Dossier(SQLModel, table=True):
+    model_config = DEFERRED
+
     __table_args__ = (
         Index("ix_dossier_received", "received_at"),
         Index("ix_dossier_status_due", "status", "due_at"),
@@ -143,6 +160,8 @@ class Dossier(SQLModel, table=True):
 
 
 class ChecklistItem(SQLModel, table=True):
+    model_config = DEFERRED
+
     id: int | None = Field(default=None, primary_key=True)
     dossier_id: int = Field(foreign_key="dossier.id", index=True)
     position: int
@@ -160,6 +179,8 @@ class ChecklistItem(SQLModel, table=True):
 class DossierEvent(SQLModel, table=True):
     """Append-only history: who did what, when and why (a trigger refuses edits)."""
 
+    model_config = DEFERRED
+
     id: int | None = Field(default=None, primary_key=True)
     dossier_id: int = Field(foreign_key="dossier.id", index=True)
     at: datetime = Field(sa_type=DateTime)
@@ -172,6 +193,8 @@ class DossierEvent(SQLModel, table=True):
 
 
 class SupplementRound(SQLModel, table=True):
+    model_config = DEFERRED
+
     id: int | None = Field(default=None, primary_key=True)
     dossier_id: int = Field(foreign_key="dossier.id", index=True)
     round_no: int
@@ -183,6 +206,8 @@ class SupplementRound(SQLModel, table=True):
 
 
 class Extension(SQLModel, table=True):
+    model_config = DEFERRED
+
     id: int | None = Field(default=None, primary_key=True)
     dossier_id: int = Field(foreign_key="dossier.id", index=True)
     seq: int
@@ -195,6 +220,8 @@ class Extension(SQLModel, table=True):
 
 
 class Rating(SQLModel, table=True):
+    model_config = DEFERRED
+
     dossier_id: int = Field(primary_key=True, foreign_key="dossier.id")
     level: str                        # very_satisfied | satisfied | dissatisfied
     officer_id: int | None = Field(default=None, foreign_key="officer.id")
@@ -202,12 +229,16 @@ class Rating(SQLModel, table=True):
 
 
 class CodeCounter(SQLModel, table=True):
+    model_config = DEFERRED
+
     key: str = Field(primary_key=True)
     last_seq: int = 0
 
 
 class Outbox(SQLModel, table=True):
     """The transactional outbox (sync.md): one immutable row per domain change."""
+
+    model_config = DEFERRED
 
     __table_args__ = {"sqlite_autoincrement": True}
 
@@ -229,6 +260,8 @@ class Outbox(SQLModel, table=True):
 
 class AuditLog(SQLModel, table=True):
     """Append-only trail: who did what to which dossier, when, from which terminal."""
+
+    model_config = DEFERRED
 
     id: int | None = Field(default=None, primary_key=True)
     at: datetime = Field(sa_type=DateTime)                      # UTC
