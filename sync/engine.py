@@ -376,7 +376,8 @@ class SyncEngine:
     def _drop_damaged(self, rows: list[outbox.OutboxRow],
                       result: RunResult) -> list[outbox.OutboxRow]:
         """A payload that no longer matches its digest is quarantined, never sent (F6, F8)."""
-        damaged = [row.seq for row in rows if not row.intact]
+        intact = [row.intact for row in rows]   # one sha256 per payload, not two
+        damaged = [row.seq for row, ok in zip(rows, intact, strict=True) if not ok]
         if damaged:
             def work(session: Session) -> None:
                 for seq in damaged:
@@ -384,7 +385,7 @@ class SyncEngine:
 
             self.db.write(work)
             result.quarantined += len(damaged)
-        return [row for row in rows if row.intact]
+        return [row for row, ok in zip(rows, intact, strict=True) if ok] if damaged else rows
 
     def _build(self, rows: list[outbox.OutboxRow], state: SyncState, wire_target: int,
                ratio: float, hard_max: int) -> tuple[str, list[outbox.OutboxRow], bytes, bytes]:
