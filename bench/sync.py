@@ -10,6 +10,7 @@ items, the accept event) and 3 ``dossier.event`` rows (start, hand-off, result b
 Vietnamese names, ID numbers, phones and addresses so compression is not flattered.
 
     .venv/bin/python bench/sync.py [--dossiers 20000] [--slow-dossiers 1000] [--skip-slow]
+                                   [--loopback-only]
 
 The upstream runs as a real ``ccdesk district serve`` subprocess on a free 127.0.0.1 port.
 """
@@ -248,8 +249,12 @@ def main() -> None:
     parser.add_argument("--dossiers", type=int, default=20_000)
     parser.add_argument("--slow-dossiers", type=int, default=1000)
     parser.add_argument("--skip-slow", action="store_true")
+    parser.add_argument("--loopback-only", action="store_true",
+                        help="run only the loopback throughput and bytes figures")
     args = parser.parse_args()
     bench_loopback(args.dossiers)
+    if args.loopback_only:
+        return
     bench_resume_and_status()
     if not args.skip_slow:
         bench_slow_link(args.slow_dossiers)

@@ -17,7 +17,8 @@ import random
 import signal
 import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import wait as futures_wait
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
@@ -292,21 +293,24 @@ class SyncEngine:
             progress(0, total)
         buffer: list[outbox.OutboxRow] = []
         current: _Prepared | None = None
+        future: Future[tuple[Exchange, int] | None] | None = None
         # Pipelining: while one batch is on the wire (worker thread, one request at a time),
-        # the next is read, built, compressed and marked in flight here.
+        # the next is read, built, compressed and marked in flight here; once a reply is in,
+        # the next batch goes on the wire before this thread settles the answered one.
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="ccdesk-sync") as pool:
             while True:
-                if self._deadline is not None and time.monotonic() > self._deadline:
-                    if current is not None:
-                        self._unmark(current, "max_time")
-                    raise StopRun(EXIT_PARTIAL, "max_time")
-                if current is None:
-                    buffer = buffer or self._refill(result)
-                    if not buffer:
-                        break
-                    current = self._prepare(buffer, state, wire_target, ratio, hard_max)
-                    buffer = buffer[len(current.batch):]
-                future = pool.submit(self._send_batch, client, current, result)
+                if future is None:
+                    if self._deadline is not None and time.monotonic() > self._deadline:
+                        if current is not None:
+                            self._unmark(current, "max_time")
+                        raise StopRun(EXIT_PARTIAL, "max_time")
+                    if current is None:
+                        buffer = buffer or self._refill(result)
+                        if not buffer:
+                            break
+                        current = self._prepare(buffer, state, wire_target, ratio, hard_max)
+                        buffer = buffer[len(current.batch):]
+                    future = pool.submit(self._send_batch, client, current, result)
                 upcoming: _Prepared | None = None
                 try:
                     buffer = buffer or self._refill(result)
@@ -320,6 +324,7 @@ class SyncEngine:
                         if upcoming is not None:
                             self._unmark(upcoming, "not_sent")
                         raise
+                future = None
                 if outcome is None:            # 413: halve and try again (F4)
                     if upcoming is not None:
                         self._unmark(upcoming, "not_sent")
@@ -331,12 +336,24 @@ class SyncEngine:
                     wire_target = max(MIN_WIRE_TARGET // 2, len(current.wire) // 2)
                     current = None
                     continue
-                _reply, wire_target = outcome
+                reply, wire_target = outcome
                 ratio = max(1.0, len(current.raw) / max(1, len(current.wire)))
-                done += len(current.batch)
+                answered, current = current, upcoming
+                if current is not None and not self._out_of_time():
+                    future = pool.submit(self._send_batch, client, current, result)
+                try:
+                    self._settle(answered.batch, reply, answered.raw, answered.wire, result,
+                                 wire_target)
+                except BaseException:
+                    if future is not None:
+                        # Let the request on the wire end; its rows stay in flight and return
+                        # to pending at the next start, like after a crash (F7).
+                        futures_wait([future])
+                    raise
+                result.batches += 1
+                done += len(answered.batch)
                 if progress:
                     progress(min(done, total), max(total, done))
-                current = upcoming
 
     def _refill(self, result: RunResult) -> list[outbox.OutboxRow]:
         with self.db.session() as session:
@@ -359,7 +376,8 @@ class SyncEngine:
     def _drop_damaged(self, rows: list[outbox.OutboxRow],
                       result: RunResult) -> list[outbox.OutboxRow]:
         """A payload that no longer matches its digest is quarantined, never sent (F6, F8)."""
-        damaged = [row.seq for row in rows if not row.intact]
+        intact = [row.intact for row in rows]   # one sha256 per payload, not two
+        damaged = [row.seq for row, ok in zip(rows, intact, strict=True) if not ok]
         if damaged:
             def work(session: Session) -> None:
                 for seq in damaged:
@@ -367,7 +385,7 @@ class SyncEngine:
 
             self.db.write(work)
             result.quarantined += len(damaged)
-        return [row for row in rows if row.intact]
+        return [row for row, ok in zip(rows, intact, strict=True) if ok] if damaged else rows
 
     def _build(self, rows: list[outbox.OutboxRow], state: SyncState, wire_target: int,
                ratio: float, hard_max: int) -> tuple[str, list[outbox.OutboxRow], bytes, bytes]:
@@ -400,8 +418,8 @@ class SyncEngine:
     def _send_batch(self, client: SyncClient, prepared: _Prepared,
                     result: RunResult) -> tuple[Exchange, int] | None:
         """Send one batch until it has a result; None on 413 (rows back to pending). Returns
-        the reply and the next batch's size in wire bytes, sized to take ``batch_seconds`` at
-        the throughput just measured (small on 2G, large on a LAN)."""
+        the reply (the caller settles it) and the next batch's size in wire bytes, sized to
+        take ``batch_seconds`` at the throughput just measured (small on 2G, large on a LAN)."""
         batch_id, batch, raw, wire = (prepared.batch_id, prepared.batch, prepared.raw,
                                       prepared.wire)
         seqs = [row.seq for row in batch]
@@ -441,8 +459,6 @@ class SyncEngine:
         throughput = len(wire) / max(reply.rtt_s, 1e-3)
         target = int(min(self._preferred, max(MIN_WIRE_TARGET,
                                               throughput * self.options.batch_seconds)))
-        self._settle(batch, reply, raw, wire, result, target)
-        result.batches += 1
         return reply, target
 
     def _settle(self, batch: list[outbox.OutboxRow], reply: Exchange, raw: bytes, wire: bytes,

@@ -301,36 +301,40 @@ class DistrictStore:
         now = utcnow()
         records = body["records"]
         ids = [r["id"] for r in records if isinstance(r, dict) and isinstance(r.get("id"), str)]
-        existing = dict(conn.execute(select(M.c.mutation_id, M.c.result)
-                                     .where(M.c.mutation_id.in_(ids))).all()) if ids else {}
-        codes = {r["entity_id"] for r in records
-                 if isinstance(r, dict) and isinstance(r.get("entity_id"), str)}
+        existing = dict(_select_in(conn, "SELECT mutation_id, result FROM district_mutation "
+                                   "WHERE mutation_id IN ({})", ids))
+        codes = list({r["entity_id"] for r in records
+                      if isinstance(r, dict) and isinstance(r.get("entity_id"), str)})
         dossiers: dict[str, dict[str, Any]] = {}
-        if codes:
-            for row in conn.execute(select(X.c.code, X.c.commune_code, X.c.status,
-                                           X.c.last_device_seq, X.c.district_seq, X.c.events)
-                                    .where(X.c.code.in_(codes))).mappings():
-                dossiers[row["code"]] = dict(row, new=False, dirty=False)
+        for code, commune, status, last_seq, district_seq, events in _select_in(
+                conn, "SELECT code, commune_code, status, last_device_seq, district_seq, events "
+                "FROM district_dossier WHERE code IN ({})", codes):
+            dossiers[code] = {"code": code, "commune_code": commune, "status": status,
+                              "last_device_seq": last_seq, "district_seq": district_seq,
+                              "events": events, "new": False, "dirty": False}
         results: list[dict[str, Any]] = []
-        mutations: list[dict[str, Any]] = []
+        # Rows in MUTATION_COLUMNS order: built as tuples, the driver's executemany takes them
+        # as they are (no per-row dict, no per-column lookup).
+        mutations: list[tuple[Any, ...]] = []
+        device_id, commune_code, stamp = device.device_id, device.commune_code, _db_time(conn, now)
+        dumps, sort_keys = orjson.dumps, orjson.OPT_SORT_KEYS
         for record in records:
             outcome = self._check(record, existing, dossiers, device, seen_cursor)
             results.append(outcome)
             if outcome["result"] in (APPLIED, CONFLICT) and outcome.pop("_store", False):
-                payload = orjson.dumps(record["payload"], option=orjson.OPT_SORT_KEYS).decode()
+                payload_bytes = dumps(record["payload"], option=sort_keys)
+                payload = payload_bytes.decode()
                 snapshot_of = outcome.pop("_snapshot_of", None)
                 if snapshot_of is not None:
                     dossiers[snapshot_of]["snapshot"] = payload
-                mutations.append({"mutation_id": record["id"], "device_id": device.device_id,
-                                  "device_seq": record["seq"], "commune_code": device.commune_code,
-                                  "entity_id": record["entity_id"], "op": record["op"],
-                                  "payload": payload, "payload_sha256": _hash(payload),
-                                  "result": outcome["result"], "batch_id": batch_id,
-                                  "received_at": now})
+                mutations.append((record["id"], device_id, record["seq"], commune_code,
+                                  record["entity_id"], record["op"], payload,
+                                  hashlib.sha256(payload_bytes).hexdigest(), outcome["result"],
+                                  batch_id, stamp))
                 existing[record["id"]] = outcome["result"]
         self._write_dossiers(conn, dossiers, now)
         if mutations:
-            _insert_many(conn, M, mutations)
+            _insert_rows(conn, M, MUTATION_COLUMNS, mutations)
         conn.execute(update(D).where(D.c.device_id == device.device_id)
                      .values(last_push_at=now))
         reply = {"service": protocol.SERVICE_NAME, "batch_id": batch_id, "digest": digest,
@@ -394,14 +398,15 @@ class DistrictStore:
 
     def _write_dossiers(self, conn: Connection, dossiers: dict[str, dict[str, Any]],
                         now: datetime) -> None:
-        new = [{k: d[k] for k in ("code", "commune_code", "status", "last_device_seq",
-                                  "district_seq", "events", "snapshot")} | {"updated_at": now}
+        stamp = _db_time(conn, now)
+        new = [(d["code"], d["commune_code"], d["status"], d["last_device_seq"],
+                d["district_seq"], d["events"], d["snapshot"], stamp)
                for d in dossiers.values() if d["new"]]
         changed = [{"c": d["code"], "st": d["status"], "ls": d["last_device_seq"],
                     "ev": d["events"], "at": now}
                    for d in dossiers.values() if d["dirty"] and not d["new"]]
         if new:
-            _insert_many(conn, X, new)
+            _insert_rows(conn, X, DOSSIER_COLUMNS, new)
         if changed:
             conn.execute(update(X).where(X.c.code == bindparam("c"))
                          .values(status=bindparam("st"), last_device_seq=bindparam("ls"),
@@ -488,14 +493,38 @@ class DistrictStore:
             return [r[0] for r in conn.execute(select(M.c.mutation_id))]
 
 
-def _insert_many(conn: Connection, table: Any, rows: list[dict[str, Any]]) -> None:
+MUTATION_COLUMNS = ("mutation_id", "device_id", "device_seq", "commune_code", "entity_id", "op",
+                    "payload", "payload_sha256", "result", "batch_id", "received_at")
+DOSSIER_COLUMNS = ("code", "commune_code", "status", "last_device_seq", "district_seq", "events",
+                   "snapshot", "updated_at")
+
+
+def _mark(conn: Connection) -> str:
+    return "?" if conn.dialect.paramstyle == "qmark" else "%s"
+
+
+def _insert_rows(conn: Connection, table: Any, names: tuple[str, ...],
+                 rows: list[tuple[Any, ...]]) -> None:
     """A plain driver ``executemany``: SQLAlchemy's per-row parameter processing costs more
     than the insert itself on a batch of thousands (perf-notes: use Core/executemany)."""
-    names = list(rows[0])
-    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
     sql = (f"INSERT INTO {table.name} ({', '.join(names)}) "
-           f"VALUES ({', '.join([mark] * len(names))})")
-    conn.exec_driver_sql(sql, [tuple(row[n] for n in names) for row in rows])
+           f"VALUES ({', '.join([_mark(conn)] * len(names))})")
+    conn.exec_driver_sql(sql, rows)
+
+
+def _select_in(conn: Connection, sql: str, values: list[str]) -> list[Any]:
+    """Rows of ``sql`` with its ``IN ({})`` bound to ``values``, as plain driver SQL (compiling
+    an expanding IN of thousands of ids in SQLAlchemy costs more than the lookup)."""
+    if not values:
+        return []
+    return conn.exec_driver_sql(sql.format(", ".join([_mark(conn)] * len(values))),
+                                tuple(values)).fetchall()
+
+
+def _db_time(conn: Connection, now: datetime) -> Any:
+    """``now`` as the driver stores it: on SQLite the text its default datetime adapter would
+    write (``isoformat(" ")``), computed once per batch instead of once per row."""
+    return now.isoformat(" ") if conn.dialect.name == "sqlite" else now
 
 
 def _rejected(rid: Any, seq: Any, code: str, message: str) -> dict[str, Any]:
