@@ -92,8 +92,10 @@ class DeskApp(App[int]):
     ]
 
     def __init__(self, services: Services, *, training: bool = False,
-                 actor: Actor | None = None, config_path: Path | None = None) -> None:
+                 actor: Actor | None = None, config_path: Path | None = None,
+                 warnings: Iterable[str] = ()) -> None:
         super().__init__()
+        self.startup_warnings = list(warnings)
         self.services = services
         self.training = training
         self.actor: Actor | None = actor
@@ -154,6 +156,8 @@ class DeskApp(App[int]):
         self.title = t("tui.app.title")
         self._last_activity = time.monotonic()
         self.set_interval(IDLE_CHECK_SECONDS, self._check_idle)
+        for warning in self.startup_warnings:  # e.g. the day's backup could not be written
+            self.notify(warning, severity="warning", timeout=30)
         if self.actor is not None:
             self.switch_mode("home")
         elif not self.services.office.get().setup_done:
@@ -278,7 +282,7 @@ def run_app(state: CliState) -> int:
         sys.stderr.write(err.message() + "\n")
         return 2
     set_language(state.lang or get_language())
-    app = DeskApp(services, training=state.training)
+    app = DeskApp(services, training=state.training, warnings=state.startup_warnings)
     # A closed SSH session (SIGHUP) or a stop request (SIGTERM) ends the app normally, so the
     # database is closed and a training sandbox is deleted rather than left in /tmp.
     for sig in (signal.SIGHUP, signal.SIGTERM):

@@ -28,6 +28,9 @@ class CliState:
     training: bool = False
     paths: Paths = field(default_factory=resolve_paths)
     _services: Services | None = None
+    # Warnings from start-up (e.g. the day's backup failed) for the desk app to show on screen:
+    # stderr is hidden once Textual takes the terminal.
+    startup_warnings: list[str] = field(default_factory=list)
 
     @property
     def db_path(self) -> Path:
@@ -48,6 +51,7 @@ class CliState:
             self._services = Services.open(self.db_path, self.paths)
             report = on_start(self._services)  # integrity check + the day's first backup
             if report.backup_error is not None:  # a warning: the command itself can still run
+                self.startup_warnings.append(report.backup_error.message())
                 sys.stderr.write(report.backup_error.message() + "\n")
         return self._services
 

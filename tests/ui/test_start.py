@@ -204,3 +204,15 @@ def test_an_unexpected_error_shows_no_traceback(tmp_path) -> None:
     assert "Traceback" not in text and "001085012345" not in text
     assert "Lỗi ngoài dự kiến" in text and "ccdesk.log" in text
     assert "RuntimeError" in log and "001085012345" not in log
+
+
+async def test_start_up_warnings_reach_the_screen(services) -> None:
+    """stderr is hidden once Textual owns the terminal: a failed daily backup is shown."""
+    from ccdesk.app import DeskApp
+
+    message = "Không ghi được bản sao lưu hằng ngày vào /khong/co"
+    app = DeskApp(services, warnings=[message])
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        shown = [n.message for n in app._notifications]
+        assert message in shown
