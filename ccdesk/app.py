@@ -264,6 +264,13 @@ def _lock_modal() -> type[LockModal]:
     return LockModal
 
 
+def serve_in_browser(command: str, *, host: str, port: int, title: str) -> None:
+    """Serve the desk to browsers through textual-serve; each tab runs ``command``."""
+    from textual_serve.server import Server
+
+    Server(command, host=host, port=port, title=title).serve()
+
+
 def run_app(state: CliState) -> int:
     """Open the desk on ``state``'s database (or a fresh training sandbox) and run it."""
     from ccdesk.logs import setup_logging

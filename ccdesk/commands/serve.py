@@ -42,8 +42,7 @@ def serve(
     port: Annotated[int, typer.Option("--port", min=1, max=65535)] = 8000,
 ) -> None:
     """Serve the desk to a browser (127.0.0.1:8000 by default)."""
-    from textual_serve.server import Server
-
+    from ccdesk.app import serve_in_browser  # the app's wiring lives in the composition root
     from ccdesk.i18n import t
 
     training = training or STATE.training
@@ -52,4 +51,4 @@ def serve(
     command = app_command(training=training, lang=STATE.lang, db=STATE.db)
     title = t("tui.serve.title_training" if training else "tui.serve.title")
     sys.stderr.write(t("tui.serve.listening", url=f"http://{host}:{port}") + "\n")
-    Server(command, host=host, port=port, title=title).serve()
+    serve_in_browser(command, host=host, port=port, title=title)
