@@ -7,12 +7,19 @@ Usage::
     .venv/bin/python bench/startup.py --dossiers 100000 --skip-startup
 
 1. **Cold start ratio.** Each sample is a new interpreter. The baseline child runs
-   ``import textual.app, sqlmodel``; the desk child goes through the real entry point
-   (``ccdesk.launch.main`` with ``--db``, as the ``ccdesk`` script does) up to the login
-   screen being shown, headless. Both print
-   the wall-clock time when done; the figure is that minus the parent's time just before the
-   spawn, so interpreter start-up counts and teardown does not. Medians of ``--runs`` samples,
-   alternating baseline and desk so machine noise hits both. Target: ratio <= 1.3.
+   ``import textual.app, sqlmodel`` and prints the wall-clock time when done. The desk child is
+   the real entry point (``ccdesk.launch.main`` with ``--db``, as the ``ccdesk`` script runs
+   it) in a pseudo-terminal of 80×24; its output is fed to a terminal emulator (pyte), and the
+   figure is the moment the terminal first shows the complete first screen (the login screen
+   with its officer list and PIN field), meaning the text the screen settles on (read 2 s in).
+   Both figures count from just before the spawn, so interpreter start-up counts and teardown
+   does not. Medians of ``--runs`` samples, alternating baseline and desk so machine noise hits
+   both. Target: ratio <= 1.3.
+
+   The desk paints its login screen from plain sqlite3 and opens the ORM services behind it,
+   while the officer types the PIN. So the run also prints, for the record, when the desk is
+   fully open: headless, from the spawn to the first moment the process is idle (Pilot's
+   ``pause``) with the services opened and the day's backup done.
 2. **Peak RSS** (``ru_maxrss``) of the app opened on the cached demo database of
    ``--dossiers`` dossiers (``bench/.cache/``, shared with ``bench/search.py``; seeding a
    million takes about 20 minutes here) with the register (F4) showing its first page.
@@ -24,11 +31,17 @@ Prints figures; asserts nothing.
 from __future__ import annotations
 
 import argparse
+import fcntl
 import os
+import pty
+import select
+import signal
 import statistics
+import struct
 import subprocess
 import sys
 import tempfile
+import termios
 import time
 from pathlib import Path
 
@@ -37,25 +50,37 @@ sys.path.insert(0, str(ROOT))
 
 BASELINE_CHILD = "import time, textual.app, sqlmodel; print(time.time(), flush=True)"
 
-# The real entry point, with DeskApp.run made headless and told to report the first screen.
+# The real entry point, as the ``ccdesk`` console script runs it.
 DESK_CHILD = """
+import sys
+sys.argv = ["ccdesk", "--db", sys.argv[1]]
+from ccdesk.launch import main
+main()
+"""
+
+# The same, headless, stamped when the process is first idle with the services open.
+OPEN_CHILD = """
 import sys, time
 import ccdesk.app as desk
 
 original_run = desk.DeskApp.run
 
 def run(self, **kwargs):
-    async def first_screen(pilot):
-        await pilot.pause()
+    async def fully_open(pilot):
+        await pilot.pause()  # waits until the process is idle: the services have opened
+        self.loader.get()
         print(time.time(), type(pilot.app.screen).__name__, flush=True)
         pilot.app.exit()
-    return original_run(self, headless=True, auto_pilot=first_screen)
+    return original_run(self, headless=True, auto_pilot=fully_open)
 
 desk.DeskApp.run = run
 sys.argv = ["ccdesk", "--db", sys.argv[1]]
-from ccdesk.launch import main  # the console script's entry point
+from ccdesk.launch import main
 main()
 """
+
+TERMINAL = (80, 24)
+SETTLE_SECONDS = 2.0
 
 # The register on a big database, then the peak resident set size of this process.
 RSS_CHILD = """
@@ -99,6 +124,69 @@ def sample(argv: list[str], env: dict[str, str]) -> tuple[float, str]:
     return float(stamp) - started, " ".join(rest)
 
 
+def first_screen(argv: list[str], env: dict[str, str]) -> tuple[float, str]:
+    """Seconds from just before the spawn until a terminal running ``argv`` first shows the
+    complete screen it settles on, and that screen's first line."""
+    import pyte
+
+    columns, lines = TERMINAL
+    started = time.time()
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: size the terminal before the app asks for it
+        fcntl.ioctl(0, termios.TIOCSWINSZ, struct.pack("HHHH", lines, columns, 0, 0))
+        os.chdir(ROOT)
+        os.execve(argv[0], argv, {**env, "TERM": "xterm-256color"})
+    chunks: list[tuple[float, bytes]] = []
+    try:
+        while time.time() - started < SETTLE_SECONDS:
+            ready, _, _ = select.select([fd], [], [], 0.01)
+            if ready:
+                chunks.append((time.time() - started, os.read(fd, 1 << 16)))
+    finally:
+        os.kill(pid, signal.SIGTERM)  # the desk closes cleanly on SIGTERM
+        _drain(pid, fd)
+    settled = _screen_text(chunks)
+    screen = pyte.Screen(columns, lines)
+    stream = pyte.ByteStream(screen)
+    shown_at: float | None = None
+    for at, chunk in chunks:
+        stream.feed(chunk)
+        if screen.display == settled:
+            shown_at = at if shown_at is None else shown_at
+        else:
+            shown_at = None
+    if shown_at is None or not "".join(settled).strip():
+        raise SystemExit("the desk never showed a settled screen")
+    return shown_at, settled[0].strip()
+
+
+def _screen_text(chunks: list[tuple[float, bytes]]) -> list[str]:
+    import pyte
+
+    screen = pyte.Screen(*TERMINAL)
+    stream = pyte.ByteStream(screen)
+    for _, chunk in chunks:
+        stream.feed(chunk)
+    return list(screen.display)
+
+
+def _drain(pid: int, fd: int) -> None:
+    deadline = time.time() + 10
+    while time.time() < deadline:
+        ready, _, _ = select.select([fd], [], [], 0.05)
+        if ready:
+            try:
+                os.read(fd, 1 << 16)
+            except OSError:
+                pass
+        if os.waitpid(pid, os.WNOHANG)[0]:
+            break
+    else:
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+    os.close(fd)
+
+
 def prepared_database(home: Path) -> Path:
     """A set-up desk (office, catalogue, one officer) so the desk opens on its login screen."""
     from ccdesk.paths import Paths
@@ -122,20 +210,26 @@ def startup(runs: int) -> None:
         home = Path(tmp)
         db = prepared_database(home)
         env = child_env(home)
-        sample([sys.executable, "-c", BASELINE_CHILD], env)  # warm the OS file cache once
-        sample([sys.executable, "-c", DESK_CHILD, str(db)], env)
-        baseline, desk, screen = [], [], ""
+        baseline_argv = [sys.executable, "-c", BASELINE_CHILD]
+        desk_argv = [sys.executable, "-c", DESK_CHILD, str(db)]
+        open_argv = [sys.executable, "-c", OPEN_CHILD, str(db)]
+        sample(baseline_argv, env)  # warm the OS file cache once
+        first_screen(desk_argv, env)
+        baseline, desk, fully_open, screen = [], [], [], ""
         for _ in range(runs):
-            baseline.append(sample([sys.executable, "-c", BASELINE_CHILD], env)[0])
-            seconds, screen = sample([sys.executable, "-c", DESK_CHILD, str(db)], env)
+            baseline.append(sample(baseline_argv, env)[0])
+            seconds, screen = first_screen(desk_argv, env)
             desk.append(seconds)
-    base, app = statistics.median(baseline), statistics.median(desk)
+            fully_open.append(sample(open_argv, env)[0])
+    base, app, opened = (statistics.median(x) for x in (baseline, desk, fully_open))
     print(f"cold start, median of {runs} (min-max):")
-    print(f"  python -c 'import textual.app, sqlmodel': {base:.3f} s "
+    print(f"  python -c 'import textual.app, sqlmodel':    {base:.3f} s "
           f"({min(baseline):.3f}-{max(baseline):.3f})")
-    print(f"  ccdesk to first screen ({screen}):       {app:.3f} s "
+    print(f"  ccdesk to its complete first screen ({screen!r}, 80x24 pty): {app:.3f} s "
           f"({min(desk):.3f}-{max(desk):.3f})")
     print(f"  ratio: {app / base:.2f}x  (target <= 1.30x)")
+    print(f"  for the record, desk fully open (services, backup; idle): {opened:.3f} s "
+          f"({min(fully_open):.3f}-{max(fully_open):.3f}), {opened / base:.2f}x")
 
 
 def cached_database(cache: Path, dossiers: int, days: int) -> Path:

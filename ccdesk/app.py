@@ -25,16 +25,18 @@ from textual.binding import Binding, BindingType
 from textual.command import CommandPalette
 from textual.screen import Screen
 
-from ccdesk.config import Config
 from ccdesk.domain.errors import CcdeskError
 from ccdesk.i18n import get_language, set_language, t
-from ccdesk.services import Actor, Services
+from ccdesk.services import Actor
+from ccdesk.services.startup import LoginFacts, ServicesLoader, begin_opening, login_facts
 from screens.base import DeskScreen
 from screens.commands import DeskCommands
 from screens.login import LoginScreen
 
 if TYPE_CHECKING:
     from ccdesk.commands.common import CliState
+    from ccdesk.config import Config
+    from ccdesk.services import Services
     from screens.modals.lock import LockModal
     from sync.engine import RunResult
     from sync.service import SyncStatus
@@ -47,8 +49,12 @@ IDLE_CHECK_SECONDS = 15
 class DeskSync:
     """The sync engine as the screens see it (``SyncPort``); ``sync`` loads on first use."""
 
-    def __init__(self, services: Services) -> None:
-        self.services = services
+    def __init__(self, loader: ServicesLoader) -> None:
+        self.loader = loader
+
+    @property
+    def services(self) -> Services:
+        return self.loader.get()
 
     def status(self) -> SyncStatus:
         from sync import service
@@ -73,7 +79,11 @@ class DeskSync:
 
 
 class DeskApp(App[int]):
-    """The one-stop desk. Build it with the services; tests pass ``actor`` to skip the login."""
+    """The one-stop desk. Build it with the services; tests pass ``actor`` to skip the login.
+
+    ``ccdesk`` itself passes a :class:`ServicesLoader` still opening, with the ``config`` and
+    the ``login`` facts read without the ORM: the login screen paints first.
+    """
 
     CSS_PATH: ClassVar = [STYLES / "app.tcss", STYLES / "forms.tcss", STYLES / "dossier.tcss"]
     TITLE = "ccdesk"
@@ -91,19 +101,23 @@ class DeskApp(App[int]):
         Binding("ctrl+q", "quit", "tui.key.quit", id="quit_ctrl", show=False, priority=True),
     ]
 
-    def __init__(self, services: Services, *, training: bool = False,
+    def __init__(self, services: Services | ServicesLoader, *, training: bool = False,
                  actor: Actor | None = None, config_path: Path | None = None,
-                 warnings: Iterable[str] = ()) -> None:
+                 warnings: Iterable[str] = (), config: Config | None = None,
+                 login: LoginFacts | None = None) -> None:
         super().__init__()
         self.startup_warnings = list(warnings)
-        self.services = services
+        self.loader = services if isinstance(services, ServicesLoader) \
+            else ServicesLoader.ready(services)
+        self._start_config = config or self.services.config
+        self._login = login
         self.training = training
         self.actor: Actor | None = actor
         self._last_activity = time.monotonic()
-        self.config_path = config_path or services.paths.config_file
-        self.sync = DeskSync(services)
-        self.theme = services.config.theme if services.config.theme in self.available_themes \
-            else "textual-dark"
+        self.config_path = config_path or self.services.paths.config_file
+        self.sync = DeskSync(self.loader)
+        theme = self._start_config.theme
+        self.theme = theme if theme in self.available_themes else "textual-dark"
         for mode, factory in self._mode_factories().items():
             self.add_mode(mode, factory)
 
@@ -144,8 +158,13 @@ class DeskApp(App[int]):
         return HomeScreen(self.services, self.sync)
 
     @property
+    def services(self) -> Services:
+        """The desk's services (waits while they are still opening behind the login screen)."""
+        return self.loader.get()
+
+    @property
     def config(self) -> Config:
-        return self.services.config
+        return self.services.config if self.loader.is_ready else self._start_config
 
     def now(self) -> datetime:
         """The desk's clock (the services' clock, so tests can pin it)."""
@@ -160,21 +179,29 @@ class DeskApp(App[int]):
             self.notify(warning, severity="warning", timeout=30)
         if self.actor is not None:
             self.switch_mode("home")
-        elif not self.services.office.get().setup_done:
+            return
+        facts = self._login or login_facts(self.services)
+        if facts is None:
             from screens.setup import SetupScreen  # first run only
 
             self.push_screen(SetupScreen(self.services), self._after_setup)
-        else:
-            self.push_screen(LoginScreen(self.services), self._after_login)
+            return
+        self.push_screen(LoginScreen(facts, self.loader), self._after_login)
+        # The services finish opening while the officer types the PIN.
+        self.call_after_refresh(self.loader.begin)
 
     def _after_setup(self, done: bool | None) -> None:
-        if done:
-            self.push_screen(LoginScreen(self.services), self._after_login)
+        facts = login_facts(self.services) if done else None
+        if facts is not None:
+            self.push_screen(LoginScreen(facts, self.loader), self._after_login)
 
     def _after_login(self, actor: Actor | None) -> None:
         if actor is not None:
             self.actor = actor
             self.switch_mode("home")
+            for warning in self.loader.warnings:  # found while opening behind the login
+                self.notify(warning, severity="warning", timeout=30)
+            self.loader.warnings.clear()
 
     # ---- session --------------------------------------------------------------------------
     async def on_event(self, event: events.Event) -> None:
@@ -277,19 +304,13 @@ def run_app(state: CliState) -> int:
 
     log_file = setup_logging(state.paths)  # redacted; a sandbox logs to the desk's log too
     try:
-        if state.training:
-            from ccdesk.training import open_sandbox
-
-            sandbox = open_sandbox(state.paths)
-            services, close = sandbox.services, sandbox.close
-        else:
-            services = state.services()
-            close = services.close
+        loader, login, config = _open(state)
     except CcdeskError as err:
         sys.stderr.write(err.message() + "\n")
         return 2
     set_language(state.lang or get_language())
-    app = DeskApp(services, training=state.training, warnings=state.startup_warnings)
+    app = DeskApp(loader, training=state.training, warnings=state.startup_warnings,
+                  config=config, login=login, config_path=state.paths.config_file)
     # A closed SSH session (SIGHUP) or a stop request (SIGTERM) ends the app normally, so the
     # database is closed and a training sandbox is deleted rather than left in /tmp.
     for sig in (signal.SIGHUP, signal.SIGTERM):
@@ -301,7 +322,7 @@ def run_app(state: CliState) -> int:
     try:
         app.run()
     finally:
-        close()
+        loader.close()
     if errors.getvalue():
         report_crash(errors.getvalue(), log_file)
         # A worker thread can be left waiting forever on the stopped event loop (inside
@@ -311,6 +332,22 @@ def run_app(state: CliState) -> int:
         sys.stderr.flush()
         os._exit(app.return_code or 1)
     return app.return_code or 0
+
+
+def _open(state: CliState) -> tuple[ServicesLoader, LoginFacts | None, Config]:
+    """The desk's services (or a loader still opening them), the login facts, the config."""
+    if state.training:
+        from ccdesk.training import open_sandbox
+
+        sandbox = open_sandbox(state.paths)
+        return ServicesLoader.ready(sandbox.services, sandbox.close), None, \
+            sandbox.services.config
+    config = state.config()
+    opening = begin_opening(state.db_path, state.paths, config)
+    if opening is not None:
+        return *opening, config
+    services = state.services()  # in one step: migrations, integrity check, the day's backup
+    return ServicesLoader.ready(services), None, services.config
 
 
 def report_crash(details: str, log_file: Path | None) -> None:

@@ -43,10 +43,16 @@ class DeskScreen(Screen):
     TITLE_KEY = "tui.app.title"
     HELP_KEY = "tui.help.generic"
 
-    def __init__(self, services: Services, **kwargs: object) -> None:
+    def __init__(self, services: Services | None = None, **kwargs: object) -> None:
         super().__init__(**kwargs)  # type: ignore[arg-type]
-        self.services = services
+        self._services = services
         self._composed_lang = get_language()
+
+    @property
+    def services(self) -> Services:
+        """The services given to the screen, else the app's (the login screen is built before
+        they have finished opening, and does not touch them)."""
+        return self._services if self._services is not None else self.host.services
 
     @property
     def host(self) -> DeskHost:

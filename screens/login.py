@@ -1,6 +1,12 @@
-"""Login: pick the officer, type the PIN. The officer service checks it and counts failures."""
+"""Login: pick the officer, type the PIN. The officer service checks it and counts failures.
+
+The screen is the desk's first, painted before the services have finished opening: it shows the
+:class:`LoginFacts` it is given and asks its ``door`` to check the PIN (which waits for them).
+"""
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING, Protocol
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -9,9 +15,18 @@ from textual.widgets import Input, Label, Select
 
 from ccdesk.domain.errors import CcdeskError
 from ccdesk.i18n import t
-from ccdesk.services import Actor
 from screens.base import DeskScreen
 from screens.widgets.field import FormField
+
+if TYPE_CHECKING:
+    from ccdesk.services import Actor
+    from ccdesk.services.startup import LoginFacts
+
+
+class LoginDoor(Protocol):
+    """What the login screen asks of the desk."""
+
+    def authenticate(self, username: str, pin: str) -> Actor: ...
 
 
 class LoginScreen(DeskScreen):
@@ -19,15 +34,20 @@ class LoginScreen(DeskScreen):
 
     TITLE_KEY = "tui.login.title"
     HELP_KEY = "tui.help.login"
+
+    def __init__(self, facts: LoginFacts, door: LoginDoor) -> None:
+        super().__init__()
+        self.facts = facts
+        self.door = door
+
     def compose_body(self) -> ComposeResult:
-        officers = self.services.officers.list()
-        office = self.services.office.get()
+        officers = self.facts.officers
         with Vertical(id="login-box", classes="form"):
-            yield Label(office.governing_body, classes="office-line")
-            yield Label(office.unit_name, classes="office-line")
+            yield Label(self.facts.governing_body, classes="office-line")
+            yield Label(self.facts.unit_name, classes="office-line")
             yield FormField(t("tui.login.officer"), Select(
-                [(f"{o.full_name} ({o.username})", o.username) for o in officers],
-                value=officers[0].username if len(officers) == 1 else Select.NULL,
+                [(f"{name} ({username})", username) for username, name in officers],
+                value=officers[0][0] if len(officers) == 1 else Select.NULL,
                 prompt=t("tui.login.pick"), id="officer", compact=True), name="username")
             yield FormField(t("core.field.pin"), Input(password=True, id="pin", compact=True),
                             name="pin")
@@ -59,7 +79,7 @@ class LoginScreen(DeskScreen):
     def _authenticate(self, username: str, pin: str) -> None:
         """Argon2 verification takes a noticeable moment: keep the screen responsive."""
         try:
-            actor = self.services.officers.authenticate(username, pin)
+            actor = self.door.authenticate(username, pin)
         except CcdeskError as err:
             self.app.call_from_thread(self._failed, err)
             return

@@ -1,117 +1,25 @@
 """What screens and the CLI call. Services hold the rules' orchestration; screens hold none.
 
-``Services.open(db_path)`` prepares a database file (private folder, migrations with a backup
-first, office row) and wires every service to one :class:`DeskContext`.
+``Services`` (in :mod:`ccdesk.services.facade`) loads SQLAlchemy and the models, so it is imported
+on first use: the desk paints its login screen from plain sqlite3 before the ORM is needed, and
+``from ccdesk.services import Actor`` must stay cheap.
 """
 
 from __future__ import annotations
 
-import sqlite3
-from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import datetime
-from functools import cached_property
-from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sqlalchemy.exc import DatabaseError as SQLAlchemyDatabaseError
-
-from ccdesk.config import Config
-from ccdesk.domain.calendar import load_calendar
-from ccdesk.paths import Paths, ensure_private_dir
-from ccdesk.services.context import SYSTEM, Actor, DeskContext
-from ccdesk.services.office import OfficeService
-from ccdesk.services.officers import OfficerService
-from ccdesk.storage.backup import create_private_file, damaged_error, file_error, is_damage
-from ccdesk.storage.engine import Database, storage_error
-from ccdesk.storage.migrate import migrate
+from ccdesk.services.context import SYSTEM, Actor
 
 if TYPE_CHECKING:
-    from ccdesk.forms.service import FormService
-    from ccdesk.services.catalog import CatalogService
-    from ccdesk.services.dossiers import DossierService
-    from ccdesk.services.intake import IntakeService
-    from ccdesk.services.reports import ReportService
-    from ccdesk.services.search import SearchService
+    from ccdesk.services.facade import Services
 
 __all__ = ["SYSTEM", "Actor", "Services"]
 
 
-@dataclass
-class Services:
-    ctx: DeskContext
-    paths: Paths
-    config: Config
+def __getattr__(name: str) -> object:
+    if name == "Services":
+        from ccdesk.services.facade import Services
 
-    def __post_init__(self) -> None:
-        # The login screen needs only these two; the others load on first use (start-up time).
-        self.office = OfficeService(self.ctx)
-        self.officers = OfficerService(self.ctx)
-
-    @cached_property
-    def catalog(self) -> CatalogService:
-        from ccdesk.services.catalog import CatalogService
-
-        return CatalogService(self.ctx)
-
-    @cached_property
-    def intake(self) -> IntakeService:
-        from ccdesk.services.intake import IntakeService
-
-        return IntakeService(self.ctx)
-
-    @cached_property
-    def dossiers(self) -> DossierService:
-        from ccdesk.services.dossiers import DossierService
-
-        return DossierService(self.ctx)
-
-    @cached_property
-    def search(self) -> SearchService:
-        from ccdesk.services.search import SearchService
-
-        return SearchService(self.ctx)
-
-    @cached_property
-    def reports(self) -> ReportService:
-        from ccdesk.services.reports import ReportService
-
-        return ReportService(self.ctx)
-
-    @cached_property
-    def forms(self) -> FormService:
-        """The printed forms; imported on first use so start-up does not pay for fpdf2."""
-        from ccdesk.forms.service import FormService
-
-        return FormService(self)
-
-    @property
-    def db(self) -> Database:
-        return self.ctx.db
-
-    @classmethod
-    def open(cls, db_path: Path, paths: Paths, *, config: Config | None = None,
-             clock: Callable[[], datetime] | None = None, training: bool = False) -> Services:
-        config = config or Config.load(paths.config_file)
-        ensure_private_dir(db_path.parent)
-        try:
-            # Owner-only before SQLite opens it: the -wal/-shm files inherit the file's mode.
-            create_private_file(db_path)
-            database = Database(db_path)
-            migrate(db_path, paths.backups_dir, database.engine)
-        except (sqlite3.DatabaseError, SQLAlchemyDatabaseError) as exc:
-            if is_damage(exc):
-                raise damaged_error(db_path, paths.backups_dir) from exc
-            raise storage_error(exc, db_path) from exc
-        except OSError as exc:
-            raise file_error(exc, db_path) from exc
-        calendar = load_calendar(paths.calendar_file, config.hours(), config.language)
-        ctx = DeskContext(db=database, calendar=calendar)
-        if clock is not None:
-            ctx.clock = clock
-        services = cls(ctx=ctx, paths=paths, config=config)
-        services.office.ensure(training=training)
-        return services
-
-    def close(self) -> None:
-        self.ctx.db.dispose()
+        return Services
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -7,10 +7,13 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TYPE_CHECKING
 
-from ccdesk.domain.calendar import WorkCalendar
 from ccdesk.domain.errors import PermissionDenied
-from ccdesk.storage.engine import Database
+
+if TYPE_CHECKING:  # Actor must stay importable without SQLAlchemy (the login screen uses it)
+    from ccdesk.domain.calendar import WorkCalendar
+    from ccdesk.storage.engine import Database
 
 ROLES = ("officer", "lead", "it", "trainer")
 

@@ -387,11 +387,16 @@ def on_start(services: Services, now: datetime | None = None) -> StartupReport:
     that cannot be written (full disk, read-only folder) does not stop the desk: it is logged
     and returned in ``backup_error`` for the caller to show as a warning.
     """
+    check_database(services.db.path, services.paths.backups_dir)
+    return start_daily_backup(services, now)
+
+
+def start_daily_backup(services: Services, now: datetime | None = None) -> StartupReport:
+    """The day's first backup (and its audit line); a failure is returned, not raised."""
     from ccdesk.services.context import SYSTEM
     from ccdesk.services.recording import audit
 
     path, backups_dir = services.db.path, services.paths.backups_dir
-    check_database(path, backups_dir)
     try:
         taken = daily_backup(path, backups_dir, now)
     except (StorageError, OSError) as exc:

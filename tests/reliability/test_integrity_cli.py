@@ -49,3 +49,13 @@ def test_a_file_that_is_not_a_database_gives_a_message_not_a_traceback(desk: Des
     assert "Traceback" not in result.stderr
     assert "bị hỏng hoặc không đọc được" in result.stderr and str(good) in result.stderr
     assert f'ccdesk restore "{good}"' in result.stderr  # and says what to type
+
+
+def test_opening_the_desk_on_a_damaged_file_names_the_good_backup(desk: Desk) -> None:
+    """``ccdesk`` alone (the desk app) checks the file before showing anything."""
+    _code, good = _prepare(desk)
+    _damage_pages(desk.db_path)
+    result = run_ccdesk(["--lang", "en"], desk.paths.data_dir.parent)
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr and "Traceback" not in result.stdout
+    assert "damaged or unreadable" in result.stderr and str(good) in result.stderr

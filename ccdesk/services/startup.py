@@ -1,0 +1,172 @@
+"""Opening the desk in two steps, so the officer sees the login screen sooner.
+
+Step one reads what the login screen shows (office headers, active officers) with plain sqlite3,
+after the start-up integrity check: SQLAlchemy, pydantic and the models are not imported, and
+they are most of a cold start. Step two opens the services and takes the day's backup in a thread
+behind the login screen, while the officer types the PIN; logging in waits for it.
+
+Only a desk that is set up and at the current schema opens this way. A new database, one that
+needs a migration and a training sandbox open in one step, before the first screen.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future
+from contextlib import closing
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from ccdesk.storage.migrate import HEAD_REVISION, current_revision
+
+if TYPE_CHECKING:
+    from ccdesk.config import Config
+    from ccdesk.paths import Paths
+    from ccdesk.services.context import Actor
+    from ccdesk.services.facade import Services
+
+
+@dataclass(frozen=True)
+class LoginFacts:
+    """What the login screen shows."""
+
+    governing_body: str
+    unit_name: str
+    officers: tuple[tuple[str, str], ...]  # (username, full name) of active officers, by name
+
+
+def read_login_facts(db_path: Path) -> LoginFacts | None:
+    """The login screen's facts read straight from the file, or ``None`` when the desk must
+    open in one step (no file, another schema revision, setup not finished, unreadable: that
+    path says exactly what is wrong)."""
+    if not db_path.is_file():
+        return None
+    try:
+        if current_revision(db_path) != HEAD_REVISION:
+            return None
+        # Read-only: this look must never create, migrate or lock anything.
+        with closing(sqlite3.connect(db_path.as_uri() + "?mode=ro", uri=True)) as con:
+            office = con.execute(
+                "SELECT governing_body, unit_name, setup_done FROM office WHERE id = 1").fetchone()
+            officers = con.execute("SELECT username, full_name FROM officer WHERE active "
+                                   "ORDER BY full_name").fetchall()
+    except sqlite3.Error:
+        return None
+    if office is None or not office[2]:
+        return None
+    return LoginFacts(office[0], office[1], tuple((row[0], row[1]) for row in officers))
+
+
+def login_facts(services: Services) -> LoginFacts | None:
+    """The same facts through open services (tests, and right after the first-run setup);
+    ``None`` while setup is not finished."""
+    office = services.office.get()
+    if not office.setup_done:
+        return None
+    return LoginFacts(office.governing_body, office.unit_name,
+                      tuple((o.username, o.full_name) for o in services.officers.list()))
+
+
+class ServicesLoader:
+    """The desk's services, open already or opening in a background thread.
+
+    ``begin`` starts the opening (once); ``get`` waits for it and raises what it raised.
+    ``warnings`` collects what the officer should be told (the day's backup failed).
+    """
+
+    def __init__(self, open_services: Callable[[], Services]) -> None:
+        self._open = open_services
+        self._future: Future[Services] = Future()
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+        self._close: Callable[[], None] | None = None
+        self.warnings: list[str] = []
+
+    @classmethod
+    def ready(cls, services: Services, close: Callable[[], None] | None = None,
+              ) -> ServicesLoader:
+        """Services open already; ``close`` replaces their own (a sandbox also deletes
+        its copy)."""
+        loader = cls(lambda: services)
+        loader._future.set_result(services)
+        loader._close = close
+        return loader
+
+    @classmethod
+    def opening(cls, db_path: Path, paths: Paths, config: Config) -> ServicesLoader:
+        """Services on ``db_path`` plus the day's backup, as ``Services.open`` and
+        ``on_start`` do, minus the integrity check the caller ran before the first screen."""
+        loader: ServicesLoader
+
+        def open_services() -> Services:
+            from ccdesk.services.facade import Services
+            from ccdesk.storage.backup import start_daily_backup
+
+            services = Services.open(db_path, paths, config=config)
+            report = start_daily_backup(services)
+            if report.backup_error is not None:
+                loader.warnings.append(report.backup_error.message())
+            return services
+
+        loader = cls(open_services)
+        return loader
+
+    def begin(self) -> None:
+        with self._lock:
+            if self._thread is not None or self._future.done():
+                return
+            self._thread = threading.Thread(target=self._run, name="ccdesk-open", daemon=True)
+            self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            self._future.set_result(self._open())
+        except BaseException as exc:  # handed to whoever waits in ``get``
+            self._future.set_exception(exc)
+
+    def get(self) -> Services:
+        self.begin()
+        future = self._future
+        try:
+            return future.result()
+        except BaseException:
+            with self._lock:  # the next call tries again (the database was busy, say)
+                if self._future is future and self._thread is not None:
+                    self._thread.join()
+                    self._future, self._thread = Future(), None
+            raise
+
+    @property
+    def is_ready(self) -> bool:
+        return self._future.done() and self._future.exception() is None
+
+    def authenticate(self, username: str, pin: str) -> Actor:
+        """Check an officer's PIN (waits for the services when they are still opening)."""
+        return self.get().officers.authenticate(username, pin)
+
+    def close(self) -> None:
+        """Wait for an opening under way, then close what it opened."""
+        if self._thread is not None:
+            self._thread.join()
+        if self._close is not None:
+            self._close()
+        elif self.is_ready:
+            self._future.result().close()
+
+
+def begin_opening(db_path: Path, paths: Paths, config: Config,
+                  ) -> tuple[ServicesLoader, LoginFacts] | None:
+    """Step one for a set-up desk: the integrity check, then the login facts and a loader
+    that opens the services once started. ``None`` when the desk must open in one step."""
+    from ccdesk.storage.backup import check_database
+
+    facts = read_login_facts(db_path)
+    if facts is None:
+        return None
+    # A damaged file is reported before anything is shown (DatabaseDamaged names the newest
+    # good backup), exactly as when the desk opens in one step.
+    check_database(db_path, paths.backups_dir)
+    return ServicesLoader.opening(db_path, paths, config), facts
