@@ -30,7 +30,7 @@ from ccdesk.i18n import get_language, set_language, t
 from ccdesk.services import Actor
 from ccdesk.services.startup import LoginFacts, ServicesLoader, begin_opening, login_facts
 from screens.base import DeskScreen
-from screens.commands import DeskCommands
+from screens.commands import DeskCommandPalette, DeskCommands
 from screens.login import LoginScreen
 
 if TYPE_CHECKING:
@@ -259,14 +259,14 @@ class DeskApp(App[int]):
 
     def action_command_palette(self) -> None:
         if self.use_command_palette and not CommandPalette.is_open(self):
-            self.push_screen(CommandPalette(id="--command-palette",
+            self.push_screen(DeskCommandPalette(id="--command-palette",
                                             placeholder=t("tui.palette.placeholder")))
 
     def _pick_theme(self) -> None:
         """Textual's theme picker with a translated placeholder."""
         from textual.theme import ThemeProvider
 
-        self.push_screen(CommandPalette(providers=[ThemeProvider],
+        self.push_screen(DeskCommandPalette(providers=[ThemeProvider],
                                         placeholder=t("tui.palette.theme_placeholder")))
 
     def action_help_quit(self) -> None:

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from functools import partial
 
-from textual.command import DiscoveryHit, Hit, Hits, Provider
+from rich.align import Align
+from rich.text import Text
+from textual.command import CommandList, CommandPalette, DiscoveryHit, Hit, Hits, Provider
+from textual.widgets.option_list import Option
 
 from ccdesk.i18n import t
 from ccdesk.text import fold
@@ -38,3 +41,25 @@ class DeskCommands(Provider):
             score = matcher.match(fold(label))
             if score > 0:
                 yield Hit(score, label, partial(self.app.run_action, action))
+
+
+class DeskCommandPalette(CommandPalette):
+    """Textual's command palette, with its "No matches found" line in the user's language.
+
+    Textual writes that line in a method of its own with the English text inside; this is the
+    same method (Textual is pinned exactly, and ``test_areas`` reads the line back).
+    """
+
+    def _start_no_matches_countdown(self, search_value: str) -> None:
+        self._stop_no_matches_countdown()
+
+        def show_no_matches() -> None:
+            if search_value:  # an empty search is discovery mode: nothing to say
+                self.query_one(CommandList).add_option(Option(
+                    Align.center(Text(t("tui.palette.no_matches"), style="not bold")),
+                    disabled=True, id=self._NO_MATCHES))
+                self._list_visible = True
+            else:
+                self._list_visible = False
+
+        self._no_matches_timer = self.set_timer(self._NO_MATCHES_COUNTDOWN, show_no_matches)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlite3
 from datetime import date
 
-from textual.command import CommandPalette
+from textual.command import CommandList, CommandPalette
 from textual.content import Content
 from textual.widgets import DataTable, Input, Label, Select, Static
 
@@ -175,6 +175,15 @@ async def test_help_palette_and_quit_toast_are_translated(services, actor) -> No
         await pilot.pause()
         assert isinstance(app.screen, CommandPalette)
         assert app.screen.query_one(Input).placeholder.startswith("Tìm lệnh")
+        await pilot.press(*"zzqx")
+        listed = app.screen.query_one(CommandList)
+        for _ in range(50):  # Textual waits half a second before saying nothing matched
+            await pilot.pause(0.1)
+            if listed.option_count:
+                break
+        assert [str(listed.get_option_at_index(i).prompt.renderable)
+                for i in range(listed.option_count)] == ["Không tìm thấy lệnh nào"]
+        await pilot.press(*["backspace"] * 4)
         await pilot.press(*"so theo doi")
         await pilot.pause(0.3)
         await pilot.press("enter")
