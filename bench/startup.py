@@ -125,18 +125,24 @@ def sample(argv: list[str], env: dict[str, str]) -> tuple[float, str]:
     return float(stamp) - started, " ".join(rest)
 
 
-def first_screen(argv: list[str], env: dict[str, str]) -> tuple[float, str]:
-    """Seconds from just before the spawn until a terminal running ``argv`` first shows the
-    complete screen it settles on, and that screen's first line."""
-    import pyte
-
+def in_terminal(argv: list[str], env: dict[str, str]) -> tuple[int, int]:
+    """Start ``argv`` in a new pseudo-terminal of ``TERMINAL`` size: (pid, terminal fd)."""
     columns, lines = TERMINAL
-    started = time.time()
     pid, fd = pty.fork()
     if pid == 0:  # the child: size the terminal before the app asks for it
         fcntl.ioctl(0, termios.TIOCSWINSZ, struct.pack("HHHH", lines, columns, 0, 0))
         os.chdir(ROOT)
         os.execve(argv[0], argv, {**env, "TERM": "xterm-256color"})
+    return pid, fd
+
+
+def first_screen(argv: list[str], env: dict[str, str]) -> tuple[float, str]:
+    """Seconds from just before the spawn until a terminal running ``argv`` first shows the
+    complete screen it settles on, and that screen's first line."""
+    import pyte
+
+    started = time.time()
+    pid, fd = in_terminal(argv, env)
     chunks: list[tuple[float, bytes]] = []
     try:
         while time.time() - started < SETTLE_SECONDS:
@@ -147,7 +153,7 @@ def first_screen(argv: list[str], env: dict[str, str]) -> tuple[float, str]:
         os.kill(pid, signal.SIGTERM)  # the desk closes cleanly on SIGTERM
         _drain(pid, fd)
     settled = _screen_text(chunks)
-    screen = pyte.Screen(columns, lines)
+    screen = pyte.Screen(*TERMINAL)
     stream = pyte.ByteStream(screen)
     shown_at: float | None = None
     for at, chunk in chunks:
@@ -166,13 +172,8 @@ def keystroke_echo(argv: list[str], env: dict[str, str], ready_text: str) -> flo
     on screen: the login screen answers while the services are still opening behind it."""
     import pyte
 
-    columns, lines = TERMINAL
-    pid, fd = pty.fork()
-    if pid == 0:
-        fcntl.ioctl(0, termios.TIOCSWINSZ, struct.pack("HHHH", lines, columns, 0, 0))
-        os.chdir(ROOT)
-        os.execve(argv[0], argv, {**env, "TERM": "xterm-256color"})
-    screen = pyte.Screen(columns, lines)
+    pid, fd = in_terminal(argv, env)
+    screen = pyte.Screen(*TERMINAL)
     stream = pyte.ByteStream(screen)
     typed_at = echoed = None
     deadline = time.time() + 20

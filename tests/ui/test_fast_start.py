@@ -63,6 +63,14 @@ def _ready_copy(services: Services, tmp_path: Path) -> Path:
     return target
 
 
+def _desk_opening(db: Path, paths: Paths) -> DeskApp:
+    """The desk as ``ccdesk`` opens it: login facts read, the services opening behind."""
+    opening = begin_opening(db, paths, Config())
+    assert opening is not None
+    loader, facts = opening
+    return DeskApp(loader, login=facts, config=Config(), config_path=paths.config_file)
+
+
 def test_the_login_screen_is_painted_without_the_orm(services, tmp_path) -> None:
     db = _ready_copy(services, tmp_path)
     env = {**os.environ, "CCDESK_HOME": str(tmp_path / "home"), "CCDESK_LANG": "vi"}
@@ -120,11 +128,7 @@ async def test_logging_in_waits_for_the_services_still_opening(services, tmp_pat
 
 
 async def test_a_wrong_pin_is_refused_through_the_loader(services, tmp_path) -> None:
-    db, paths = _ready_copy(services, tmp_path), services.paths
-    opening = begin_opening(db, paths, Config())
-    assert opening is not None
-    loader, facts = opening
-    app = DeskApp(loader, login=facts, config=Config(), config_path=paths.config_file)
+    app = _desk_opening(_ready_copy(services, tmp_path), services.paths)
     try:
         async with app.run_test(size=SIZE) as pilot:
             await pilot.pause()
@@ -135,7 +139,7 @@ async def test_a_wrong_pin_is_refused_through_the_loader(services, tmp_path) -> 
             assert isinstance(app.screen, LoginScreen)
             assert "không đúng" in app.screen.query_one("#field-pin", FormField).error_text
     finally:
-        loader.close()
+        app.loader.close()
 
 
 async def test_a_failed_daily_backup_behind_the_login_is_shown_after_it(
@@ -144,10 +148,7 @@ async def test_a_failed_daily_backup_behind_the_login_is_shown_after_it(
     paths = Paths(data_dir=tmp_path / "data2", config_dir=tmp_path / "config2")
     paths.data_dir.mkdir()
     paths.backups_dir.write_text("a file where the backups folder should be")
-    opening = begin_opening(db, paths, Config())
-    assert opening is not None
-    loader, facts = opening
-    app = DeskApp(loader, login=facts, config=Config(), config_path=paths.config_file)
+    app = _desk_opening(db, paths)
     try:
         async with app.run_test(size=SIZE) as pilot:
             await pilot.pause()
@@ -158,7 +159,7 @@ async def test_a_failed_daily_backup_behind_the_login_is_shown_after_it(
             shown = [n.message for n in app._notifications]
             assert any(str(paths.backups_dir) in message for message in shown), shown
     finally:
-        loader.close()
+        app.loader.close()
 
 
 def test_a_failed_opening_is_reported_then_tried_again(services) -> None:
