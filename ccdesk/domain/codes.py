@@ -21,7 +21,7 @@ _AGENCY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.\-]{0,39}$")
 
 def check_pattern(pattern: str) -> str:
     names = [f for _, f, _, _ in string.Formatter().parse(pattern) if f is not None]
-    if "seq" not in names or any(n not in _ALLOWED for n in names):
+    if names.count("seq") != 1 or any(n not in _ALLOWED for n in names):
         raise ValidationError("core.err.code_pattern", field="code_pattern",
                               allowed=", ".join(sorted(_ALLOWED)))
     return pattern
@@ -46,3 +46,26 @@ def counter_key(pattern: str, agency: str, device: str, day: date) -> str:
 
 def format_code(pattern: str, agency: str, device: str, day: date, seq: int) -> str:
     return pattern.format(seq=seq, **_values(agency, device, day))
+
+
+def split_code(pattern: str, agency: str, device: str, code: str) -> tuple[str, int] | None:
+    """The counter key and sequence number of ``code`` as :func:`format_code` made it under
+    ``pattern``, or ``None`` when it is not a code of this desk (another agency or device)."""
+    parts: list[str] = []
+    for literal, name, _spec, _conv in string.Formatter().parse(pattern):
+        parts.append(re.escape(literal))
+        if name is not None:
+            parts.append(_FIELD_PATTERNS[name](agency, device))
+    match = re.fullmatch("".join(parts), code)
+    if match is None:
+        return None
+    return code[:match.start("seq")] + "#" + code[match.end("seq"):], int(match["seq"])
+
+
+_FIELD_PATTERNS = {
+    "agency": lambda agency, _device: re.escape(agency),
+    "device": lambda _agency, device: re.escape(device),
+    "yymmdd": lambda _agency, _device: r"\d{6}",
+    "yyyymmdd": lambda _agency, _device: r"\d{8}",
+    "seq": lambda _agency, _device: r"(?P<seq>\d+)",
+}
