@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from ccdesk.commands.common import STATE, fail, print_json
+from ccdesk.commands.identity import AsOption, acting_officer
 from ccdesk.domain.errors import CcdeskError
 from ccdesk.domain.reports import ValidationError
 
@@ -22,11 +23,13 @@ def search(
                                               "name, ID number, phone, code")],
     limit: Annotated[int, typer.Option("--limit", "-n", help="1–1000")] = 20,
     as_json: Annotated[bool, typer.Option("--json")] = False,
+    as_user: AsOption = None,
 ) -> None:
     """Accent-insensitive search ("dang thi" finds "Đặng Thị"), newest first; ID numbers,
     phones and codes also match by prefix."""
     from ccdesk.services.search import match_expression
 
+    acting_officer(STATE.services(), as_user, "desk", system_ok=True)
     try:
         if match_expression(query) is None:
             raise ValidationError("reports.err.no_query", field="query")
@@ -94,8 +97,10 @@ def detail_json(detail: DossierDetail, procedure_name: str) -> dict[str, Any]:
 
 @app.command("show")
 def show(code: Annotated[str, typer.Argument(help="mã hồ sơ / dossier code")],
-         as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+         as_json: Annotated[bool, typer.Option("--json")] = False,
+         as_user: AsOption = None) -> None:
     """One dossier with its documents, history, extensions and rating."""
+    acting_officer(STATE.services(), as_user, "desk", system_ok=True)
     try:
         services = STATE.services()
         detail = services.dossiers.detail(code)

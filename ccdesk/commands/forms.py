@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from ccdesk.commands.common import STATE, fail
+from ccdesk.commands.identity import AsOption, acting_officer
 from ccdesk.domain.errors import CcdeskError
 
 if TYPE_CHECKING:
@@ -36,21 +37,22 @@ def render(
     to_printer: Annotated[bool, typer.Option(
         "--print", help="Gửi tới máy in đã cấu hình và ghi nhận in lại / send to the "
                         "configured printer and record a reprint")] = False,
+    as_user: AsOption = None,
 ) -> None:
-    """Render one form of a dossier: to a PDF file, as text, or to the printer."""
+    """Render one form of a dossier: to a PDF file, as text, or to the printer (the reprint
+    event names the ``--as`` officer)."""
     from ccdesk.i18n import t
 
     if sum(map(bool, (out, text, to_printer))) > 1:
         fail(t("forms.cli.out_and_text"))
+    actor = acting_officer(STATE.services(), as_user, "desk", system_ok=True)
     forms = STATE.services().forms
     try:
         if text:
             typer.echo(forms.render_text(dossier, form, regime), nl=False)
             return
         if to_printer:
-            from ccdesk.services import SYSTEM
-
-            _report(forms.output(SYSTEM, dossier, form, reprint=True, regime=regime))
+            _report(forms.output(actor, dossier, form, reprint=True, regime=regime))
             return
         document = forms.document(dossier, form, regime)
         data = forms.pdf(document)
@@ -67,12 +69,14 @@ def register(
     regime: Annotated[str | None, typer.Option(
         "--regime", help="2018 | 2025 (mặc định: của cơ quan / default: the office's)")] = None,
     text: TextOption = False,
+    as_user: AsOption = None,
 ) -> None:
     """Render the register (Sổ theo dõi hồ sơ) of dossiers received in a date range."""
     from ccdesk.i18n import t
 
     if out and text:
         fail(t("forms.cli.out_and_text"))
+    acting_officer(STATE.services(), as_user, "desk", system_ok=True)
     first, last = _date("--from", start), _date("--to", end)
     forms = STATE.services().forms
     try:

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from ccdesk.commands.common import STATE, fail, print_json
+from ccdesk.commands.identity import AsOption, acting_officer
 from ccdesk.domain.errors import CcdeskError
 from ccdesk.domain.reports import ValidationError
 
@@ -57,9 +58,11 @@ def report(
     as_pdf: Annotated[bool, typer.Option("--pdf", help="PDF (A4 landscape)")] = False,
     output: Annotated[Path | None, typer.Option("--output", "-o",
                                                 help="write to this file")] = None,
+    as_user: AsOption = None,
 ) -> None:
-    """Tình hình, kết quả giải quyết TTHC (II.06a) / the II.06a period report."""
-
+    """Tình hình, kết quả giải quyết TTHC (II.06a) / the II.06a period report (the whole
+    desk's figures: a lead or IT officer with ``--as``; unattended runs act as the system)."""
+    acting_officer(STATE.services(), as_user, "reports_all", system_ok=True)
     try:
         chosen = choose_period(period, start, end)
         result = STATE.services().reports.period_report(chosen.start, chosen.end)

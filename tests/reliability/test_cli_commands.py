@@ -226,3 +226,29 @@ def test_catalog_import_needs_a_lead_or_it_officer(desk: Desk, cli: Cli) -> None
         "SELECT officer_username FROM auditlog WHERE action = 'catalog.import' "
         "ORDER BY id DESC LIMIT 1").fetchall()
     assert rows == [("lead1",)]
+
+
+def test_report_search_and_forms_check_the_as_officer(desk: Desk, cli: Cli) -> None:
+    """Unattended runs act as the system; with ``--as`` the officer's role is checked and a
+    reprint names them."""
+    from tests.reliability.conftest import intake
+
+    code = intake(desk, desk.actor("off1"))
+    refused = cli(["report", "--period", "2026", "--json", "--as", "off1"], env=_as("off1"))
+    assert refused.exit_code == 2 and "Refused" in refused.stderr
+    assert cli(["report", "--period", "2026", "--json", "--as", "lead1"],
+               env=_as("lead1")).exit_code == 0
+    assert cli(["report", "--period", "2026", "--json"]).exit_code == 0
+    trainer = cli(["dossier", "show", code, "--json", "--as", "trn1"], env=_as("trn1"))
+    assert trainer.exit_code == 2 and "Refused" in trainer.stderr  # real data, not a sandbox
+    wrong_pin = cli(["dossier", "search", code, "--as", "off1"], env={"CCDESK_PIN": "0000"})
+    assert wrong_pin.exit_code == 2 and code not in wrong_pin.stdout
+    found = cli(["dossier", "search", code, "--json", "--as", "off1"], env=_as("off1"))
+    assert found.exit_code == 0 and code in found.stdout
+    printed = cli(["forms", "render", "--dossier", code, "--form", "01", "--print",
+                   "--as", "off1"], env=_as("off1"))
+    assert printed.exit_code == 0, printed.stderr
+    rows = sqlite3.connect(desk.db_path).execute(
+        "SELECT o.username FROM dossierevent e JOIN officer o ON o.id = e.officer_id "
+        "WHERE e.action = 'reprint'").fetchall()
+    assert rows == [("off1",)]
