@@ -357,7 +357,7 @@ class SyncEngine:
 
     def _refill(self, result: RunResult) -> list[outbox.OutboxRow]:
         with self.db.session() as session:
-            rows = outbox.pending_rows(session, self.options.max_records)
+            rows = outbox.pending_rows(session, self.options.max_records, one_gap=True)
         return self._drop_damaged(rows, result) if rows else []
 
     def _prepare(self, buffer: list[outbox.OutboxRow], state: SyncState, wire_target: int,

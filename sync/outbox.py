@@ -105,12 +105,15 @@ def recover_in_flight(session: Session) -> int:
     return int(returned or 0) + (legacy.rowcount or 0)
 
 
-def pending_rows(session: Session, limit: int, after_seq: int = 0) -> list[OutboxRow]:
+def pending_rows(session: Session, limit: int, after_seq: int = 0, *,
+                 one_gap: bool = False) -> list[OutboxRow]:
     """The oldest waiting rows in device-seq order (never ordered by the client clock, F12):
     stored-pending rows outside every acknowledged and in-flight range.
 
     The ranges are few, so this reads gap by gap (one index seek each) instead of filtering a
-    million acknowledged rows; plain driver SQL, because the rows go straight into a batch."""
+    million acknowledged rows; plain driver SQL, because the rows go straight into a batch.
+    ``one_gap`` stops at the first range after the first row: rows for batches, whose seq
+    range must hold only their own rows (and held ones), never another range's."""
     covered = sorted(acked_ranges(session).items + in_flight_ranges(session).items)
     out: list[OutboxRow] = []
     lo = after_seq
@@ -124,7 +127,7 @@ def pending_rows(session: Session, limit: int, after_seq: int = 0) -> list[Outbo
                         "AND device_seq < ? ORDER BY device_seq LIMIT ?",
                         (lo, first, limit - len(out))).fetchall()
             out.extend(OutboxRow(*row) for row in rows)
-            if len(out) >= limit:
+            if len(out) >= limit or (one_gap and out):
                 break
         lo = max(lo, last)
     return out
@@ -133,7 +136,9 @@ def pending_rows(session: Session, limit: int, after_seq: int = 0) -> list[Outbo
 def mark_in_flight(session: Session, seqs: list[int], batch_id: str) -> None:
     """Rows about to be sent in ``batch_id`` (a crash leaves them so until the next start).
 
-    ``seqs`` are consecutive waiting rows: the range holds exactly them and held rows."""
+    ``seqs`` come from one gap of :func:`pending_rows`: the range holds exactly them and rows
+    with a state of their own. (A held row released while the batch flies reads as in flight
+    until the batch is answered; it is not in the batch, so it stays waiting after.)"""
     _sql(session, "INSERT INTO outbox_in_flight (batch_id, first_seq, last_seq, records, at) "
          "VALUES (?, ?, ?, ?, ?)", (batch_id, min(seqs), max(seqs), len(seqs),
                                      utcnow().isoformat(" ")))
