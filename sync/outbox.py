@@ -232,8 +232,9 @@ def _merge(session: Session, touched: list[tuple[int, int]]) -> None:
     """Join each new range with its neighbours when no waiting row lies between them, so the
     table stays a handful of rows (usually one) however many batches were sent."""
     new = {first for first, _last in touched}
+    current = acked_ranges(session).items
     merged: list[tuple[int, int]] = []
-    for first, last in acked_ranges(session).items:
+    for first, last in current:
         if merged:
             p_first, p_last = merged[-1]
             if (first in new or p_first in new) and (
@@ -242,7 +243,7 @@ def _merge(session: Session, touched: list[tuple[int, int]]) -> None:
                 new.add(p_first)
                 continue
         merged.append((first, last))
-    if len(merged) < len(acked_ranges(session).items):
+    if len(merged) < len(current):
         _replace_ranges(session, merged)
 
 

@@ -35,11 +35,12 @@ ACKED_COUNT_SQL = (
     "AND o.device_seq BETWEEN a.first_seq AND a.last_seq)), 0) FROM outbox_acked a")
 
 # Rows in flight: in a batch on the wire (and not acknowledged), or left so before 0005.
-# DISTINCT: a row is counted once even if two in-flight ranges were to overlap.
+# DISTINCT: a row is counted once even if two in-flight ranges were to overlap. CROSS JOIN
+# makes SQLite loop over the few ranges, not over every stored-pending (acknowledged) row.
 IN_FLIGHT_COUNT_SQL = (
     "SELECT (SELECT COUNT(*) FROM outbox WHERE state = 'in_flight') + (SELECT "
     "COUNT(DISTINCT o.device_seq) "
-    "FROM outbox_in_flight f JOIN outbox o ON o.state = 'pending' "
+    "FROM outbox_in_flight f CROSS JOIN outbox o ON o.state = 'pending' "
     "AND o.device_seq BETWEEN f.first_seq AND f.last_seq "
     "WHERE NOT COALESCE((SELECT a.last_seq FROM outbox_acked a WHERE a.first_seq <= "
     "o.device_seq ORDER BY a.first_seq DESC LIMIT 1) >= o.device_seq, 0))")
