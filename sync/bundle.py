@@ -103,8 +103,13 @@ def import_ack(db: Database, data: bytes) -> dict[str, int]:
 
     def work(session: Session) -> None:
         results = {r.get("seq"): r for r in ack.get("results", []) if isinstance(r, dict)}
-        rows = session.exec(select(Outbox).where(Outbox.device_seq.in_(list(results)),
-                                                 Outbox.state != outbox.ACKED)).all()
+        seqs = [seq for seq in results if isinstance(seq, int)]
+        # Rows not acknowledged yet (acknowledgement may be a seq range, not a row's state).
+        waiting = sorted(seq for seq, state in outbox.states_of(session, seqs).items()
+                         if state != outbox.ACKED)
+        rows = [row for start in range(0, len(waiting), 500)
+                for row in session.exec(select(Outbox).where(
+                    Outbox.device_seq.in_(waiting[start:start + 500]))).all()]
         outcomes = []
         for row in rows:
             r = results[row.device_seq]

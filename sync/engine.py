@@ -357,7 +357,7 @@ class SyncEngine:
 
     def _refill(self, result: RunResult) -> list[outbox.OutboxRow]:
         with self.db.session() as session:
-            rows = outbox.pending_rows(session, self.options.max_records)
+            rows = outbox.pending_rows(session, self.options.max_records, one_gap=True)
         return self._drop_damaged(rows, result) if rows else []
 
     def _prepare(self, buffer: list[outbox.OutboxRow], state: SyncState, wire_target: int,
@@ -370,8 +370,9 @@ class SyncEngine:
         return _Prepared(batch_id, batch, raw, wire)
 
     def _unmark(self, prepared: _Prepared, reason: str) -> None:
-        seqs = [row.seq for row in prepared.batch]
-        self.db.write(lambda s: outbox.back_to_pending(s, seqs, reason))
+        """The prepared batch will not be sent: its rows wait again (``reason`` is logged)."""
+        self.db.write(lambda s: outbox.back_to_pending(s, prepared.batch_id))
+        self.log.write("unmarked", batch_id=prepared.batch_id, reason=reason)
 
     def _drop_damaged(self, rows: list[outbox.OutboxRow],
                       result: RunResult) -> list[outbox.OutboxRow]:
@@ -422,7 +423,6 @@ class SyncEngine:
         take ``batch_seconds`` at the throughput just measured (small on 2G, large on a LAN)."""
         batch_id, batch, raw, wire = (prepared.batch_id, prepared.batch, prepared.raw,
                                       prepared.wire)
-        seqs = [row.seq for row in batch]
         digest = protocol.sha256_hex(wire)
         ambiguous = False
         attempt = 0
@@ -441,18 +441,17 @@ class SyncEngine:
                 self._log_attempt("batch", batch_id, batch, raw, wire, failure.http_status,
                                   failure.code, 0)
                 if failure.kind == TOO_LARGE:
-                    self.db.write(lambda s: outbox.back_to_pending(s, seqs, "too_large"))
+                    self.db.write(lambda s: outbox.back_to_pending(s, batch_id))
                     return None
                 if failure.kind in (RETRY, AMBIGUOUS):
                     ambiguous = ambiguous or failure.kind == AMBIGUOUS
                     attempt += 1
                     if attempt >= self.options.max_attempts or self._out_of_time():
-                        self.db.write(lambda s, c=failure.code: outbox.back_to_pending(s, seqs,
-                                                                                      c))
+                        self.db.write(lambda s: outbox.back_to_pending(s, batch_id))
                         raise StopRun(EXIT_NETWORK, failure.code) from failure
                     self._wait(attempt, failure.retry_after)
                     continue
-                self.db.write(lambda s, c=failure.code: outbox.back_to_pending(s, seqs, c))
+                self.db.write(lambda s: outbox.back_to_pending(s, batch_id))
                 raise self._stop_for(failure) from failure
         crash_point("after_reply")
         result.bytes_received += reply.bytes_received
@@ -491,9 +490,10 @@ class SyncEngine:
                     result.quarantined += 1
                 else:
                     missing.append(row.seq)   # no result for it: never acked without one (F2)
-            outbox.settle(session, outcomes, now)
+            # Acked rows become a seq range and the batch's flight ends: no row is rewritten.
+            outbox.settle(session, outcomes, now, batch_id=batch_id)
             if missing:
-                outbox.back_to_pending(session, missing, "no_result")
+                outbox.note_error(session, missing, "no_result")
             session.add(SyncAttempt(at=now, kind="batch", batch_id=batch_id,
                                     first_seq=batch[0].seq, last_seq=batch[-1].seq,
                                     records=len(batch), bytes_raw=len(raw), bytes_wire=len(wire),

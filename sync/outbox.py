@@ -3,25 +3,48 @@
 ``pending → in_flight → acked | conflict | quarantined``; ``in_flight → pending`` at start after a
 crash (F7); ``acked → pending`` when the server lost them (F3). A row is acked only on a per-record
 result from the server or a signed ack file (F2). Payloads are never touched (a trigger forbids it).
-Bulk paths use SQLAlchemy Core: a push may move thousands of rows a second.
+
+How states are stored (migration ``0005_outbox_ranges``, ``ccdesk/storage/outbox.py``): a batch in
+flight is one ``outbox_in_flight`` row (its seq range), and acknowledged rows are
+``outbox_acked`` seq ranges over rows whose stored state stays ``pending``. Only held rows
+(quarantined, conflict) and rows a person settles get a state of their own. A push of
+thousands of rows therefore writes a few small rows per batch instead of rewriting every
+outbox row (payload included) twice, and a crash needs no per-row repair: dropping the in-flight
+ranges puts their rows back in the queue.
+
+Invariants of the ranges: ``outbox_acked`` ranges are disjoint; every stored-pending row inside
+one was acknowledged by a per-record result; a row released from quarantine or re-sent after a
+server restore is cut out of them. In-flight ranges are disjoint and never overlap an
+acknowledged one (a batch takes only rows outside both).
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
+from bisect import bisect_right
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import bindparam, update
 from sqlmodel import Session
 
 from ccdesk.models import Outbox
 from ccdesk.storage.outbox import utcnow
+from ccdesk.storage.outbox_sql import (
+    ACKED_COUNT_SQL,
+    HELD_COUNTS_SQL,
+    IN_FLIGHT_COUNT_SQL,
+    OLDEST_UNSYNCED_SQL,
+    UNSYNCED_COUNT_SQL,
+)
 
 PENDING, IN_FLIGHT, ACKED = "pending", "in_flight", "acked"
 CONFLICT, QUARANTINED = "conflict", "quarantined"
 STATES = (PENDING, IN_FLIGHT, ACKED, CONFLICT, QUARANTINED)
+HELD = (CONFLICT, QUARANTINED)
+MAX_SEQ = 9223372036854775807
 
 T = Outbox.__table__
 
@@ -44,59 +67,214 @@ class OutboxRow:
         return hashlib.sha256(self.payload.encode()).hexdigest() == self.payload_sha256
 
 
+class Ranges:
+    """Sorted disjoint ``(first, last)`` seq ranges with a membership test."""
+
+    def __init__(self, ranges: Iterable[tuple[int, int]]) -> None:
+        self.items = sorted((int(a), int(b)) for a, b in ranges)
+        self._firsts = [a for a, _b in self.items]
+
+    def find(self, seq: int) -> int | None:
+        """Index of the range holding ``seq``, or None."""
+        i = bisect_right(self._firsts, seq) - 1
+        return i if i >= 0 and self.items[i][1] >= seq else None
+
+    def __contains__(self, seq: int) -> bool:
+        return self.find(seq) is not None
+
+
+def _sql(session: Session, sql: str, params: Sequence[Any] | list[Sequence[Any]] = ()) -> Any:
+    return session.connection().exec_driver_sql(sql, params)
+
+
+def acked_ranges(session: Session) -> Ranges:
+    return Ranges(_sql(session, "SELECT first_seq, last_seq FROM outbox_acked").fetchall())
+
+
+def in_flight_ranges(session: Session) -> Ranges:
+    return Ranges(_sql(session, "SELECT first_seq, last_seq FROM outbox_in_flight").fetchall())
+
+
 def recover_in_flight(session: Session) -> int:
     """Return rows a crashed run left in flight to pending (call with the sync lock held)."""
-    result = session.connection().execute(
+    returned = _sql(session, "SELECT COALESCE(SUM(records), 0) FROM outbox_in_flight").scalar()
+    _sql(session, "DELETE FROM outbox_in_flight")
+    # Rows marked one by one before migration 0005.
+    legacy = session.connection().execute(
         update(T).where(T.c.state == IN_FLIGHT).values(state=PENDING, batch_id=None))
-    return result.rowcount or 0
+    return int(returned or 0) + (legacy.rowcount or 0)
 
 
-def pending_rows(session: Session, limit: int, after_seq: int = 0) -> list[OutboxRow]:
-    """The oldest pending rows in device-seq order (never ordered by the client clock, F12).
+def pending_rows(session: Session, limit: int, after_seq: int = 0, *,
+                 one_gap: bool = False) -> list[OutboxRow]:
+    """The oldest waiting rows in device-seq order (never ordered by the client clock, F12):
+    stored-pending rows outside every acknowledged and in-flight range.
 
-    Plain driver SQL: the rows go straight into the batch, and result processing would cost
-    more than the query on a push of thousands."""
-    rows = session.connection().exec_driver_sql(
-        "SELECT device_seq, mutation_id, op, entity_id, client_time, payload, payload_sha256 "
-        "FROM outbox WHERE state = 'pending' AND device_seq > ? ORDER BY device_seq LIMIT ?",
-        (after_seq, limit)).fetchall()
-    return [OutboxRow(*row) for row in rows]
+    The ranges are few, so this reads gap by gap (one index seek each) instead of filtering a
+    million acknowledged rows; plain driver SQL, because the rows go straight into a batch.
+    ``one_gap`` stops at the first range after the first row: rows for batches, whose seq
+    range must hold only their own rows (and held ones), never another range's."""
+    covered = sorted(acked_ranges(session).items + in_flight_ranges(session).items)
+    out: list[OutboxRow] = []
+    lo = after_seq
+    for first, last in [*covered, (MAX_SEQ, MAX_SEQ)]:
+        if last <= lo:
+            continue
+        if first > lo + 1:
+            rows = _sql(session,
+                        "SELECT device_seq, mutation_id, op, entity_id, client_time, payload, "
+                        "payload_sha256 FROM outbox WHERE state = 'pending' AND device_seq > ? "
+                        "AND device_seq < ? ORDER BY device_seq LIMIT ?",
+                        (lo, first, limit - len(out))).fetchall()
+            out.extend(OutboxRow(*row) for row in rows)
+            if len(out) >= limit or (one_gap and out):
+                break
+        lo = max(lo, last)
+    return out
 
 
 def mark_in_flight(session: Session, seqs: list[int], batch_id: str) -> None:
-    """Rows about to be sent in ``batch_id`` (a crash leaves them here until the next start)."""
-    session.connection().execute(
-        update(T).where(T.c.device_seq.in_(seqs), T.c.state == PENDING)
-        .values(state=IN_FLIGHT, batch_id=batch_id, attempts=T.c.attempts + 1))
+    """Rows about to be sent in ``batch_id`` (a crash leaves them so until the next start).
+
+    ``seqs`` come from one gap of :func:`pending_rows`: the range holds exactly them and rows
+    with a state of their own. (A held row released while the batch flies reads as in flight
+    until the batch is answered; it is not in the batch, so it stays waiting after.)"""
+    _sql(session, "INSERT INTO outbox_in_flight (batch_id, first_seq, last_seq, records, at) "
+         "VALUES (?, ?, ?, ?, ?)", (batch_id, min(seqs), max(seqs), len(seqs),
+                                     utcnow().isoformat(" ")))
 
 
-def back_to_pending(session: Session, seqs: list[int], error: str) -> None:
+def back_to_pending(session: Session, batch_id: str) -> None:
     """The batch's outcome is unknown or failed: its rows go back to the queue."""
+    _sql(session, "DELETE FROM outbox_in_flight WHERE batch_id = ?", (batch_id,))
+
+
+def note_error(session: Session, seqs: list[int], error: str) -> None:
+    """Keep why these waiting rows were not acknowledged (rare: e.g. no result for them)."""
     session.connection().execute(
-        update(T).where(T.c.device_seq.in_(seqs), T.c.state == IN_FLIGHT)
-        .values(state=PENDING, batch_id=None, last_error=error))
+        update(T).where(T.c.device_seq.in_(seqs), T.c.state == PENDING).values(last_error=error))
 
 
 def settle(session: Session, outcomes: Iterable[tuple[int, str, str]],
-           now: datetime | None = None) -> dict[str, int]:
-    """Apply per-record outcomes ``(seq, state, reason)``; returns counts by new state."""
+           now: datetime | None = None, batch_id: str | None = None) -> dict[str, int]:
+    """Apply per-record outcomes ``(seq, state, reason)``; returns counts by new state.
+
+    Rows acked without a reason become ranges (no row is rewritten); held rows and rows a
+    person settled (a reason) get their state per row. ``batch_id`` ends that batch's flight
+    in the same transaction."""
     now = now or utcnow()
-    conn = session.connection()
+    outcomes = list(outcomes)
     acked = [seq for seq, state, reason in outcomes if state == ACKED and not reason]
     others = [{"s": seq, "st": state, "err": reason, "at": now if state == ACKED else None}
               for seq, state, reason in outcomes if state != ACKED or reason]
-    # The common case, a whole batch acked, is one statement per 500 rows (not one per row).
-    for start in range(0, len(acked), 500):
-        conn.execute(update(T).where(T.c.device_seq.in_(acked[start:start + 500]))
-                     .values(state=ACKED, last_error="", acked_at=now))
     if others:
-        conn.execute(update(T).where(T.c.device_seq == bindparam("s"))
-                     .values(state=bindparam("st"), last_error=bindparam("err"),
-                             acked_at=bindparam("at")), others)
+        # First, so a quarantined row inside the batch no longer counts as waiting there.
+        session.connection().execute(
+            update(T).where(T.c.device_seq == bindparam("s"))
+            .values(state=bindparam("st"), last_error=bindparam("err"),
+                    acked_at=bindparam("at")), others)
+    if acked:
+        per_row = _ack_ranges(session, acked, now)
+        if per_row:
+            for start in range(0, len(per_row), 500):
+                session.connection().execute(
+                    update(T).where(T.c.device_seq.in_(per_row[start:start + 500]))
+                    .values(state=ACKED, last_error="", acked_at=now))
+    if batch_id is not None:
+        back_to_pending(session, batch_id)
     counts: dict[str, int] = {ACKED: len(acked)} if acked else {}
     for p in others:
         counts[p["st"]] = counts.get(p["st"], 0) + 1
     return counts
+
+
+def _ack_ranges(session: Session, seqs: list[int], now: datetime) -> list[int]:
+    """Acknowledge ``seqs`` by range; returns those that need a per-row state instead (rows
+    not stored as pending, e.g. an ack file for a row held meanwhile).
+
+    A range runs over consecutive waiting rows that are all acknowledged: a waiting row
+    without a result (or released meanwhile) ends it, so it is never covered."""
+    acked = sorted(set(seqs))
+    stored_pending = [r[0] for r in _sql(
+        session, "SELECT device_seq FROM outbox WHERE state = 'pending' "
+        "AND device_seq BETWEEN ? AND ? ORDER BY device_seq", (acked[0], acked[-1]))]
+    pending_set = set(stored_pending)
+    per_row = [seq for seq in acked if seq not in pending_set]
+    covered = acked_ranges(session)
+    wanted = set(acked)
+    runs: list[tuple[int, int]] = []
+    start = last = None
+    for seq in stored_pending:
+        if seq in covered:
+            continue                      # acknowledged before: nothing to do
+        if seq in wanted:
+            if start is None:
+                start = seq
+            last = seq
+        elif start is not None:
+            runs.append((start, last))
+            start = None
+    if start is not None:
+        runs.append((start, last))
+    if runs:
+        stamp = now.isoformat(" ")
+        for first, end in runs:
+            # Both ends are outside every range, so any range meeting this one lies inside it.
+            _sql(session, "DELETE FROM outbox_acked WHERE first_seq BETWEEN ? AND ?",
+                 (first, end))
+        _sql(session, "INSERT INTO outbox_acked (first_seq, last_seq, acked_at) "
+             "VALUES (?, ?, ?)", [(first, end, stamp) for first, end in runs])
+        _merge(session, runs)
+    return per_row
+
+
+def _merge(session: Session, touched: list[tuple[int, int]]) -> None:
+    """Join each new range with its neighbours when no waiting row lies between them, so the
+    table stays a handful of rows (usually one) however many batches were sent."""
+    new = {first for first, _last in touched}
+    current = acked_ranges(session).items
+    merged: list[tuple[int, int]] = []
+    for first, last in current:
+        if merged:
+            p_first, p_last = merged[-1]
+            if (first in new or p_first in new) and (
+                    first == p_last + 1 or not _waiting_between(session, p_last, first)):
+                merged[-1] = (p_first, last)
+                new.add(p_first)
+                continue
+        merged.append((first, last))
+    if len(merged) < len(current):
+        _replace_ranges(session, merged)
+
+
+def _waiting_between(session: Session, after: int, before: int) -> bool:
+    return bool(_sql(session, "SELECT EXISTS (SELECT 1 FROM outbox WHERE state = 'pending' "
+                     "AND device_seq > ? AND device_seq < ?)", (after, before)).scalar())
+
+
+def _replace_ranges(session: Session, ranges: list[tuple[int, int]]) -> None:
+    stamps = dict(_sql(session, "SELECT first_seq, acked_at FROM outbox_acked").fetchall())
+    latest = max(stamps.values()) if stamps else utcnow().isoformat(" ")
+    _sql(session, "DELETE FROM outbox_acked")
+    if ranges:
+        _sql(session, "INSERT INTO outbox_acked (first_seq, last_seq, acked_at) "
+             "VALUES (?, ?, ?)",
+             [(first, last, stamps.get(first, latest)) for first, last in ranges])
+
+
+def _cut(session: Session, seqs: Iterable[int]) -> None:
+    """Take ``seqs`` out of the acknowledged ranges (they are waiting again)."""
+    items = acked_ranges(session).items
+    hit = False
+    for seq in sorted(set(seqs)):
+        i = Ranges(items).find(seq)
+        if i is None:
+            continue
+        first, last = items[i]
+        items[i:i + 1] = [r for r in ((first, seq - 1), (seq + 1, last)) if r[0] <= r[1]]
+        hit = True
+    if hit:
+        _replace_ranges(session, items)
 
 
 def quarantine(session: Session, seq: int, reason: str) -> None:
@@ -107,43 +285,91 @@ def quarantine(session: Session, seq: int, reason: str) -> None:
 
 def release(session: Session, seqs: list[int] | None = None) -> int:
     """A person asks to retry quarantined rows (all, or the given seqs)."""
-    stmt = update(T).where(T.c.state == QUARANTINED)
+    sql = "SELECT device_seq FROM outbox WHERE state = 'quarantined'"
+    params: tuple[int, ...] = ()
     if seqs:
-        stmt = stmt.where(T.c.device_seq.in_(seqs))
-    return session.connection().execute(stmt.values(state=PENDING, last_error="")).rowcount or 0
+        sql += f" AND device_seq IN ({', '.join('?' * len(seqs))})"
+        params = tuple(seqs)
+    released = [r[0] for r in _sql(session, sql, params)]
+    if not released:
+        return 0
+    for start in range(0, len(released), 500):
+        session.connection().execute(
+            update(T).where(T.c.device_seq.in_(released[start:start + 500]))
+            .values(state=PENDING, last_error=""))
+    _cut(session, released)   # a merged range may span a held row: it must not cover it now
+    return len(released)
 
 
 def resend_after(session: Session, server_seq: int) -> int:
     """The server lost rows past ``server_seq`` (restored from a backup): send them again (F3)."""
-    return session.connection().execute(
+    by_range = _sql(session, "SELECT COALESCE(SUM((SELECT COUNT(*) FROM outbox o "
+                    "WHERE o.state = 'pending' AND o.device_seq BETWEEN MAX(a.first_seq, ?) "
+                    "AND a.last_seq)), 0) FROM outbox_acked a WHERE a.last_seq > ?",
+                    (server_seq + 1, server_seq)).scalar()
+    _sql(session, "DELETE FROM outbox_acked WHERE first_seq > ?", (server_seq,))
+    _sql(session, "UPDATE outbox_acked SET last_seq = ? WHERE last_seq > ?",
+         (server_seq, server_seq))
+    per_row = session.connection().execute(
         update(T).where(T.c.state == ACKED, T.c.device_seq > server_seq)
         .values(state=PENDING, acked_at=None, batch_id=None)).rowcount or 0
+    return int(by_range or 0) + per_row
 
 
 def counts_by_state(session: Session) -> dict[str, int]:
-    """Rows per state, every state present (zero when empty)."""
-    rows = session.connection().execute(
-        select(T.c.state, func.count()).group_by(T.c.state)).all()
+    """Rows per effective state, every state present (zero when empty)."""
     out = dict.fromkeys(STATES, 0)
-    out.update({state: n for state, n in rows})
+    unsynced = _sql(session, UNSYNCED_COUNT_SQL).scalar() or 0
+    out[IN_FLIGHT] = _sql(session, IN_FLIGHT_COUNT_SQL).scalar() or 0
+    out[PENDING] = unsynced - out[IN_FLIGHT]
+    out[ACKED] = _sql(session, ACKED_COUNT_SQL).scalar() or 0
+    out.update({state: n for state, n in _sql(session, HELD_COUNTS_SQL)})
     return out
 
 
 def oldest_pending_time(session: Session) -> datetime | None:
     """Client time (UTC) of the oldest row still waiting, for the age shown in status."""
-    return session.connection().execute(
-        select(func.min(T.c.client_time)).where(T.c.state.in_((PENDING, IN_FLIGHT)))).scalar()
+    value = _sql(session, OLDEST_UNSYNCED_SQL).scalar()
+    return datetime.fromisoformat(value) if isinstance(value, str) else value
 
 
 def max_acked_seq(session: Session) -> int:
     """The highest acknowledged seq (compared with the server's view in ``/hello``)."""
-    return session.connection().execute(
-        select(func.max(T.c.device_seq)).where(T.c.state == ACKED)).scalar() or 0
+    best = _sql(session, "SELECT MAX(device_seq) FROM outbox WHERE state = 'acked'").scalar() or 0
+    for first, last in reversed(acked_ranges(session).items):
+        if last <= best:
+            break
+        top = _sql(session, "SELECT MAX(device_seq) FROM outbox WHERE state = 'pending' "
+                   "AND device_seq BETWEEN ? AND ?", (first, last)).scalar()
+        if top:
+            return max(best, top)
+    return best
+
+
+def states_of(session: Session, seqs: Iterable[int]) -> dict[int, str]:
+    """The effective state of each of ``seqs`` that exists."""
+    seqs = list(seqs)
+    if not seqs:
+        return {}
+    acked, flying = acked_ranges(session), in_flight_ranges(session)
+    out: dict[int, str] = {}
+    for start in range(0, len(seqs), 500):
+        chunk = seqs[start:start + 500]
+        for seq, state in _sql(session, "SELECT device_seq, state FROM outbox WHERE device_seq "
+                               f"IN ({', '.join('?' * len(chunk))})", tuple(chunk)):
+            if state == PENDING and seq in acked:
+                state = ACKED
+            elif state == PENDING and seq in flying:
+                state = IN_FLIGHT
+            out[seq] = state
+    return out
 
 
 def listed(session: Session, state: str, limit: int = 200) -> list[Outbox]:
-    """Rows in one state, oldest first (for ``sync quarantine`` and ``sync conflicts``)."""
+    """Held rows in one state, oldest first (for ``sync quarantine`` and ``sync conflicts``)."""
     from sqlmodel import select as sm_select
 
+    if state not in HELD:
+        raise ValueError(f"only held states are stored per row: {state!r}")
     return list(session.exec(sm_select(Outbox).where(Outbox.state == state)
                              .order_by(Outbox.device_seq).limit(limit)).all())

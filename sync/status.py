@@ -13,6 +13,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from ccdesk.storage.outbox_sql import (
+    ACKED_COUNT_SQL,
+    HELD_COUNTS_SQL,
+    IN_FLIGHT_COUNT_SQL,
+    OLDEST_UNSYNCED_SQL,
+    UNSYNCED_COUNT_SQL,
+)
+
 CLOCK_WARN_SECONDS = 300
 
 
@@ -71,9 +79,13 @@ def read_status_file(db_path: Path, now: datetime | None = None) -> SyncStatus |
             "last_success_at, last_error, last_error_at, server_epoch, pull_cursor, "
             "clock_offset_s FROM sync_state WHERE id = 1").fetchone() \
             or ("", "", "", None, 0, None, "", None, "", 0, None)
-        counts = dict(con.execute("SELECT state, COUNT(*) FROM outbox GROUP BY state"))
-        oldest = con.execute("SELECT MIN(client_time) FROM outbox "
-                             "WHERE state IN ('pending', 'in_flight')").fetchone()[0]
+        # Acknowledged rows are seq ranges (ccdesk/storage/outbox.py): count by range.
+        counts = dict(con.execute(HELD_COUNTS_SQL))
+        unsynced = con.execute(UNSYNCED_COUNT_SQL).fetchone()[0] or 0
+        counts["in_flight"] = con.execute(IN_FLIGHT_COUNT_SQL).fetchone()[0] or 0
+        counts["pending"] = unsynced - counts["in_flight"]
+        counts["acked"] = con.execute(ACKED_COUNT_SQL).fetchone()[0] or 0
+        oldest = con.execute(OLDEST_UNSYNCED_SQL).fetchone()[0]
         conflicts = con.execute("SELECT COUNT(*) FROM sync_conflict "
                                 "WHERE resolved_at IS NULL").fetchone()[0]
     except sqlite3.OperationalError:

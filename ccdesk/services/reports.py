@@ -26,6 +26,7 @@ from ccdesk.domain.reports import (
 )
 from ccdesk.services.context import DeskContext
 from ccdesk.services.search import db_time
+from ccdesk.storage.outbox_sql import UNSYNCED_COUNT_SQL
 
 _RUNNING = ", ".join(f"'{s.value}'" for s in sorted(RUNNING_STATUSES))
 _ONLINE = ", ".join(f"'{c}'" for c in sorted(ONLINE_CHANNELS))
@@ -151,7 +152,7 @@ class ReportService:
           {per_status.format(cmp="< :now")},
           (SELECT COUNT(*) FROM dossier WHERE status = :waiting),
           (SELECT COUNT(*) FROM dossier WHERE status = :ready),
-          (SELECT COUNT(*) FROM outbox WHERE state IN ('pending', 'in_flight'))"""
+          ({UNSYNCED_COUNT_SQL})"""
         with self.ctx.db.engine.connect() as conn:
             row = conn.execute(text(sql), params).one()
         return TodayCounts(*row)

@@ -10,6 +10,13 @@ Payload contract (what ``sync`` sends upstream):
 * ``op = "dossier.create"``: ``{"dossier": {...all Dossier columns but id and search_text...},
   "checklist": [...], "event": {...}}``
 * ``op = "dossier.event"``: ``{"code": ..., "event": {...}, "changes": {...changed columns...}}``
+
+Sync state (migration ``0005_outbox_ranges``): a row is written ``pending`` and, on the happy
+path, that stored value never changes. A stored-``pending`` row whose seq lies in an
+``outbox_acked`` range is acknowledged; one in an ``outbox_in_flight`` range is in flight. Held
+rows (``quarantined``, ``conflict``) and rows a person settled keep their state per row.
+Rewriting every row (payload included) twice per push cost more than the push itself. The
+SQL that counts by state this way is in :mod:`ccdesk.storage.outbox_sql`.
 """
 
 from __future__ import annotations

@@ -6,7 +6,10 @@ apply, perf-notes.md); the pydantic models below only document the schema in Ope
 
 from __future__ import annotations
 
+import gc
 import hashlib
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI, Request, Response
@@ -87,10 +90,23 @@ def _reply(request: Request, data: Any, status: int = 200) -> Response:
     return Response(raw, status_code=status, media_type="application/json")
 
 
+@asynccontextmanager
+async def _lifespan(_app: FastAPI) -> AsyncIterator[None]:
+    # Everything loaded at start-up (FastAPI, pydantic, SQLAlchemy: ~150k objects) lives as long
+    # as the server: move it out of the cyclic collector's reach. Otherwise every full
+    # collection walks it again while a batch of thousands of records is parsed and applied,
+    # which doubled the time spent in orjson.loads (the Python docs suggest gc.freeze() for
+    # exactly this, after a server's start-up).
+    gc.collect()
+    gc.freeze()
+    yield
+
+
 def create_app(store: DistrictStore) -> FastAPI:
     """The ASGI application over ``store``."""
     app = FastAPI(title="ccdesk district server", version=str(protocol.API_VERSION),
-                  description="Reference upstream for ccdesk commune desks (sync.md).")
+                  description="Reference upstream for ccdesk commune desks (sync.md).",
+                  lifespan=_lifespan)
 
     @app.exception_handler(DistrictError)
     async def district_error(_request: Request, err: DistrictError) -> JSONResponse:

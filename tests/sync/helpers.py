@@ -140,8 +140,9 @@ class Desk:
     def outbox(self) -> list[tuple[int, str, str, str]]:
         con = sqlite3.connect(self.db_path)
         try:
-            return con.execute("SELECT device_seq, mutation_id, state, last_error FROM outbox "
-                               "ORDER BY device_seq").fetchall()
+            # The view resolves acknowledged and in-flight seq ranges into each row's state.
+            return con.execute("SELECT device_seq, mutation_id, state, last_error "
+                               "FROM outbox_state ORDER BY device_seq").fetchall()
         finally:
             con.close()
 

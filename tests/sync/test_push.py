@@ -56,6 +56,7 @@ def test_resent_rows_come_back_duplicate(desk: Desk, server: ServerThread) -> No
     # Pretend the acks were lost (e.g. a restore of the desk from an older backup).
     con = sqlite3.connect(desk.db_path)
     con.execute("UPDATE outbox SET state='pending'")
+    con.execute("DELETE FROM outbox_acked")
     con.commit()
     con.close()
     result = engine(desk).push()
