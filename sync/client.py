@@ -131,6 +131,14 @@ class SyncClient:
             raise SyncFailure("captive_portal", RETRY, http_status=reply.http_status)
         return reply
 
+    def issued_codes(self, after_seq: int, limit: int = 1000) -> Exchange:
+        """Codes of the dossiers this device created after ``after_seq`` that the server holds."""
+        reply = self._send("GET", f"/issued-codes?after_seq={after_seq}&limit={limit}")
+        if not (isinstance(reply.data, dict) and reply.data.get("service")
+                == protocol.SERVICE_NAME and isinstance(reply.data.get("codes"), list)):
+            raise SyncFailure("captive_portal", RETRY, http_status=reply.http_status)
+        return reply
+
     def post_bundle(self, bundle: bytes) -> Exchange:
         return self._send("POST", "/bundles", bundle, ambiguous=True)
 

@@ -31,6 +31,7 @@ from ccdesk.domain.errors import StorageError
 from ccdesk.ids import uuid7
 from ccdesk.models import Office
 from ccdesk.services.context import DeskContext
+from ccdesk.services.intake import move_counters_past
 from ccdesk.storage.outbox import utcnow
 from sync import outbox, protocol
 from sync.client import (
@@ -91,6 +92,10 @@ class RunResult:
     bytes_received: int = 0
     batches: int = 0
     resent_after_restore: int = 0
+    # Dossier codes the upstream holds from this desk that its file no longer has (the file was
+    # restored from an older backup): the code counters now skip them.
+    codes_upstream_only: int = 0
+    upstream_only_codes: list[str] = field(default_factory=list)
     pending: int = 0
     seconds: float = 0.0
 
@@ -248,6 +253,7 @@ class SyncEngine:
         through = int(data.get("device", {}).get("received_through_seq") or 0)
         server_time = _parse_utc(data.get("server_time"))
         offset = (server_time - self.utc_clock()).total_seconds() if server_time else None
+        issued = self._codes_issued_beyond_this_file(client, through)
 
         def work(session: Session) -> int:
             row = session.get(SyncState, 1)
@@ -267,6 +273,10 @@ class SyncEngine:
                 conn.exec_driver_sql(
                     "INSERT INTO sqlite_sequence (name, seq) SELECT 'outbox', ? WHERE NOT EXISTS "
                     "(SELECT 1 FROM sqlite_sequence WHERE name = 'outbox')", (through,))
+            if issued:
+                result.upstream_only_codes = move_counters_past(
+                    session, session.get(Office, 1), issued)
+                result.codes_upstream_only = len(result.upstream_only_codes)
             row.server_epoch = data["epoch"]
             row.clock_offset_s = offset
             row.last_attempt_at = utcnow()
@@ -276,6 +286,26 @@ class SyncEngine:
         result.resent_after_restore = self.db.write(work)
         state.pull_cursor = self._state().pull_cursor
         return data
+
+    def _codes_issued_beyond_this_file(self, client: SyncClient, through: int) -> list[str]:
+        """The dossier codes among the seqs the server has from this device but this file never
+        wrote (restored from an older backup), so the counters can move past them."""
+        with self.db.session() as session:
+            written = session.connection().exec_driver_sql(
+                "SELECT seq FROM sqlite_sequence WHERE name = 'outbox'").scalar() or 0
+        codes: list[str] = []
+        after = written
+        while after < through:
+            data = self._exchange(lambda after=after: client.issued_codes(after),
+                                  "issued_codes").data
+            codes += [code for code in data["codes"] if isinstance(code, str)]
+            if not data.get("more"):
+                break
+            after = int(data["after_seq"])
+        if codes:
+            self.log.write("codes_skipped", count=len(codes), written_seq=written,
+                           server_seq=through)
+        return codes
 
     # ---- push -----------------------------------------------------------------------------
     def _drain(self, client: SyncClient, state: SyncState, hello: dict, result: RunResult,

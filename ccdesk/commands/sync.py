@@ -37,6 +37,9 @@ def _finish(result, as_json: bool, *, pushed: bool = True, pulled: bool = False)
     else:
         if result.resent_after_restore:
             typer.echo(t("sync.run.resent", count=result.resent_after_restore))
+        if result.codes_upstream_only:
+            typer.echo(t("sync.run.codes_upstream_only", count=result.codes_upstream_only,
+                         codes=", ".join(result.upstream_only_codes)))
         if pushed and (result.records_sent or result.exit_code == 0):
             typer.echo(t("sync.run.pushed", sent=result.records_sent, wire=result.bytes_wire,
                          raw=result.bytes_raw, acked=result.acked,

@@ -7,15 +7,16 @@ written together, or none of them is.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from enum import StrEnum
 
 import orjson
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from ccdesk.domain.catalog import DocForm, FeeKind, Requirement
-from ccdesk.domain.codes import counter_key, format_code
+from ccdesk.domain.codes import counter_key, format_code, split_code
 from ccdesk.domain.errors import InvalidInput, ValidationError
 from ccdesk.domain.lifecycle import Action, Regime, next_status
 from ccdesk.domain.validation import (
@@ -311,3 +312,26 @@ def _fee(info: ProcedureInfo, request: IntakeRequest, required: bool = True) -> 
     if request.fee_amount is not None and info.fee.kind != FeeKind.PROVINCIAL:
         return request.fee_amount  # an exemption or a fee the officer corrected
     return computed
+
+
+def move_counters_past(session: Session, office: Office, codes: Iterable[str]) -> list[str]:
+    """After the desk's file was restored from an older backup: raise each code counter past
+    the codes this desk issued that the upstream already holds, so no new dossier takes one of
+    them again. Returns those of ``codes`` this file no longer has (lost by the restore)."""
+    codes = list(codes)
+    highest: dict[str, int] = {}
+    for code in codes:
+        parts = split_code(office.code_pattern, office.agency_code, office.device_prefix, code)
+        if parts is not None:  # a code issued under another pattern cannot collide
+            key, seq = parts
+            highest[key] = max(seq, highest.get(key, 0))
+    for key, seq in highest.items():
+        counter = session.get(CodeCounter, key) or CodeCounter(key=key, last_seq=0)
+        if counter.last_seq < seq:
+            counter.last_seq = seq
+            session.add(counter)
+    held: set[str] = set()
+    for start in range(0, len(codes), 500):  # bound the number of SQL variables
+        chunk = codes[start:start + 500]
+        held.update(session.exec(select(Dossier.code).where(col(Dossier.code).in_(chunk))))
+    return [code for code in dict.fromkeys(codes) if code not in held]

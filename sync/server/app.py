@@ -187,6 +187,12 @@ def create_app(store: DistrictStore) -> FastAPI:
             raise DistrictError(404, "unknown_batch")
         return _reply(request, reply)
 
+    @app.get(API_PREFIX + "/issued-codes")
+    async def issued_codes(request: Request, after_seq: int = 0, limit: int = 1000) -> Response:
+        device = await authenticated(request, b"")
+        return _reply(request, await run_in_threadpool(store.issued_codes, device, after_seq,
+                                                       limit))
+
     @app.get(API_PREFIX + "/changes")
     async def changes(request: Request, cursor: int = 0, limit: int = 500) -> Response:
         device = await authenticated(request, b"")

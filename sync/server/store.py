@@ -266,6 +266,21 @@ class DistrictStore:
                 "device": {"device_id": device.device_id, "commune": device.commune_code,
                            "status": device.status, "received_through_seq": through}}
 
+    def issued_codes(self, device: Device, after_seq: int, limit: int = 1000) -> dict[str, Any]:
+        """The dossier codes ``device`` created after its ``after_seq``, as received here: a
+        desk restored from an older backup moves its code counters past them."""
+        limit = max(1, min(limit, 5000))
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(M.c.device_seq, M.c.entity_id)
+                .where(M.c.device_id == device.device_id, M.c.device_seq > after_seq,
+                       M.c.op == "dossier.create")
+                .order_by(M.c.device_seq).limit(limit + 1)).all()
+        more = len(rows) > limit
+        rows = rows[:limit]
+        return {"service": protocol.SERVICE_NAME, "codes": [row[1] for row in rows],
+                "after_seq": int(rows[-1][0]) if rows else after_seq, "more": more}
+
     # ---- batches --------------------------------------------------------------------------
     def apply_batch(self, device: Device, body: Any, digest: str) -> dict[str, Any]:
         """Apply one batch in one transaction and store its reply; a replay returns it."""

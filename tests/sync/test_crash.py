@@ -210,7 +210,7 @@ def test_desk_restored_from_an_older_backup(tmp_path: Path, desk: Desk, server: 
     from tests.sync.helpers import Desk as DeskType
 
     enrol(desk, server, server.url)
-    desk.intake(2)
+    first_two = desk.intake(2)
     backup = tmp_path / "desk-backup.sqlite3"
     src, dst = sqlite3.connect(desk.db_path), sqlite3.connect(backup)
     src.backup(dst)
@@ -232,13 +232,57 @@ def test_desk_restored_from_an_older_backup(tmp_path: Path, desk: Desk, server: 
     desk.services = services      # the fixture closes this one
     result = SyncEngine(services.ctx, options=FAST).push()
     assert (result.exit_code, result.duplicates) == (0, 2)     # already upstream: acked
-    restored.intake(1)
+    # The district holds dossiers 3-5 that this file lost: named, and their codes skipped.
+    lost = [code for code in upstream_codes(server.store) if code not in first_two]
+    assert result.upstream_only_codes == lost and result.codes_upstream_only == 3
+    (new_code,) = restored.intake(1)
+    assert new_code.endswith("-0006") and new_code not in upstream_codes(server.store)
     seqs = [seq for seq, *_x in restored.outbox()]
     assert seqs == [1, 2, 6]                                   # never reuses seqs 3-5
-    # The restored desk also reissues dossier code no. 3, which the district already holds:
-    # refused and held for a person with the reason, never merged into the other dossier.
     again = SyncEngine(services.ctx, options=FAST).push()
-    assert (again.exit_code, again.quarantined) == (40, 1)
+    assert (again.exit_code, again.quarantined, again.codes_upstream_only) == (0, 0, 0)
+    assert_invariants(restored, server.store)
+
+
+def test_a_restored_desk_that_reissued_a_code_before_syncing(tmp_path: Path, desk: Desk,
+                                                             server: ServerThread) -> None:
+    """Dossiers received after the restore but before any sync may reuse a code the district
+    holds: that record is refused and held for a person, never merged into the other one."""
+    from tests.sync.helpers import Desk as DeskType
+
+    enrol(desk, server, server.url)
+    desk.intake(2)
+    backup = tmp_path / "desk-backup.sqlite3"
+    src, dst = sqlite3.connect(desk.db_path), sqlite3.connect(backup)
+    src.backup(dst)
+    src.close()
+    dst.close()
+    desk.intake(3)
+    assert SyncEngine(desk.services.ctx, options=FAST).push().exit_code == 0
+    path, root, actor = desk.db_path, desk.root, desk.actor
+    desk.services.close()
+    for suffix in ("-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+    backup.replace(path)
+    from ccdesk.paths import Paths
+    from ccdesk.services import Services
+
+    services = Services.open(path, Paths(root / "data", root / "config"))
+    restored = DeskType(root, services, actor)
+    desk.services = services      # the fixture closes this one
+    (reissued,) = restored.intake(1)                            # offline, before any sync
+    assert reissued in upstream_codes(server.store)
+    result = SyncEngine(services.ctx, options=FAST).push()
+    assert (result.exit_code, result.quarantined) == (40, 1)
     assert restored.outbox()[-1][2:] == ("quarantined",
                                          "dossier_exists: dossier already created")
+    assert restored.intake(1)[0] not in upstream_codes(server.store)  # counters moved past
     assert_invariants(restored, server.store)
+
+
+def upstream_codes(store) -> list[str]:  # noqa: ANN001 - DistrictStore
+    """The dossier codes the district holds, in the order the desk created them."""
+    with store.engine.connect() as conn:
+        return [row[0] for row in conn.exec_driver_sql(
+            "SELECT entity_id FROM district_mutation WHERE op = 'dossier.create' "
+            "ORDER BY device_seq")]
