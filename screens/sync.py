@@ -115,6 +115,10 @@ class SyncScreen(DeskScreen):
             message, hint = self.port.explain(result.error or "internal")
             label.update(t("tui.sync.failed", message=message, hint=hint or "—"))
             self.notify(message, severity="warning", timeout=8)
+        if result.codes_upstream_only:  # this file was restored from an older backup
+            self.notify(t("sync.run.codes_upstream_only", count=result.codes_upstream_only,
+                          codes=", ".join(result.upstream_only_codes)),
+                        severity="warning", timeout=60)
         self.action_refresh()
 
 

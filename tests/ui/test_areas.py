@@ -125,6 +125,22 @@ async def test_sync_screen_works_without_network(services, actor) -> None:
         assert "chưa đăng ký" in result  # not enrolled: what to do, not a traceback
 
 
+async def test_sync_screen_names_dossiers_lost_by_a_restore(services, actor) -> None:
+    from sync.engine import RunResult
+
+    app = DeskApp(services, actor=actor)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("f6")
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, SyncScreen)
+        screen._finished(RunResult(codes_upstream_only=2, upstream_only_codes=[
+            "000.17.22.H56-261123-0003", "000.17.22.H56-261123-0004"]))
+        await pilot.pause()
+        warned = [str(n.message) for n in app._notifications if n.severity == "warning"]
+        assert any("2 hồ sơ" in m and "261123-0004" in m for m in warned), warned
+
+
 async def test_language_switch_and_settings_permission(services, actor) -> None:
     app = DeskApp(services, actor=actor)
     async with app.run_test(size=SIZE) as pilot:
