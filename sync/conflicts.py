@@ -4,7 +4,11 @@
   ``upstream`` applies it now (with its ``upstream_update`` event); taking ``local`` keeps the
   desk's state, and the next push carries it (the server sees the desk has read the change).
 * A **push** conflict is a desk event the district refused to apply over its own change. The
-  mutation is stored upstream either way, so the outbox row becomes acked; the choice is recorded.
+  mutation is stored upstream either way, so the outbox row becomes acked. Taking ``upstream``
+  leaves the district's state there; taking ``local`` records a ``keep_local`` event (from the
+  district's state to the desk's) whose mutation the next push carries, so the district's
+  dossier takes the desk's state. If the district moved again meanwhile, that is a new
+  conflict, shown again.
 """
 
 from __future__ import annotations
@@ -12,8 +16,10 @@ from __future__ import annotations
 import orjson
 from sqlmodel import Session, select
 
+from ccdesk.domain.lifecycle import Action
 from ccdesk.models import Dossier, Outbox
-from ccdesk.services.context import DeskContext
+from ccdesk.services.context import SYSTEM, Actor, DeskContext
+from ccdesk.services.recording import load_office, record_event
 from ccdesk.storage.engine import Database
 from ccdesk.storage.outbox import utcnow
 from sync import outbox
@@ -31,7 +37,8 @@ def open_conflicts(db: Database) -> list[SyncConflict]:
                                  .order_by(SyncConflict.id)).all())
 
 
-def resolve_conflict(ctx: DeskContext, conflict_id: int, take: str) -> None:
+def resolve_conflict(ctx: DeskContext, conflict_id: int, take: str,
+                     actor: Actor = SYSTEM) -> None:
     """Settle one conflict by taking the ``upstream`` or the ``local`` version."""
     if take not in ("upstream", "local"):
         raise ValueError(take)
@@ -50,8 +57,23 @@ def resolve_conflict(ctx: DeskContext, conflict_id: int, take: str) -> None:
                 Outbox.mutation_id == conflict.mutation_id)).first()
             if row is not None and row.state == outbox.CONFLICT:
                 outbox.settle(session, [(row.device_seq, outbox.ACKED, f"conflict:{take}")])
+        if conflict.side == "push" and take == "local":
+            _send_desk_state(session, ctx, actor, conflict)
         conflict.resolved_at = utcnow()
         conflict.resolution = take
         session.add(conflict)
 
     ctx.db.write(work)
+
+
+def _send_desk_state(session: Session, ctx: DeskContext, actor: Actor,
+                     conflict: SyncConflict) -> None:
+    """The desk's state goes upstream as an event from the district's state, which the
+    district applies (its optimistic check compares the event's starting state with its own)."""
+    dossier = session.exec(select(Dossier).where(Dossier.code == conflict.dossier_code)).first()
+    if dossier is None or not conflict.upstream_status \
+            or conflict.upstream_status == dossier.status:
+        return
+    record_event(session, ctx, actor, load_office(session), dossier, Action.KEEP_LOCAL.value,
+                 from_status=conflict.upstream_status, changes={"status": dossier.status},
+                 data={"conflict": conflict.id})

@@ -65,6 +65,8 @@ class Action(StrEnum):
     REPRINT = "reprint"
     RATE = "rate"
     UPSTREAM_UPDATE = "upstream_update"
+    # A person settled a push conflict for the desk's state: sent from the district's state.
+    KEEP_LOCAL = "keep_local"
 
 
 # Action -> the states it may start from (None = intake, before the dossier exists).

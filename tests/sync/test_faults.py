@@ -6,6 +6,7 @@ import sqlite3
 from collections.abc import Iterator
 
 import pytest
+from sqlalchemy import text
 
 from ccdesk.domain.lifecycle import Action
 from sync import service
@@ -222,6 +223,15 @@ def test_district_edits_the_same_dossier(desk: Desk, server: ServerThread) -> No
         resolve_conflict(desk.services.ctx, c.id, "local")
     assert open_conflicts(desk.services.db) == []
     assert engine.run().exit_code == 0
+    # Keeping the desk's state sent it upstream from the district's state: the district's
+    # dossier is withdrawn too, and the desk's history says why.
+    with server.store.engine.connect() as conn:
+        upstream = conn.execute(text("SELECT status FROM district_dossier WHERE code = :code"),
+                                {"code": contested}).scalar()
+    assert upstream == "withdrawn"
+    kept = desk.services.dossiers.detail(contested).events[-1]
+    assert (kept.action, kept.from_status, kept.to_status) == ("keep_local", "in_progress",
+                                                               "withdrawn")
     # Re-delivery of the same changes (cursor reset) applies nothing twice.
     con = sqlite3.connect(desk.db_path)
     con.execute("UPDATE sync_state SET pull_cursor=0")
