@@ -189,6 +189,10 @@ class FaultProxy:
                 await writer.drain()
         except (ConnectionError, asyncio.IncompleteReadError):
             return
+        except asyncio.CancelledError:
+            # The proxy is stopping: end quietly (asyncio would log a cancelled connection
+            # task as an error on the way out, noise in every soak and bench run).
+            return
         finally:
             for w in (writer, up_writer):
                 if w is not None:
