@@ -205,8 +205,13 @@ def test_bundle_import_killed_half_way(tmp_path: Path, desk: Desk, server: Serve
     assert {s for *_x, s, _r in desk.outbox()} == {"acked"}
 
 
-def test_desk_restored_from_an_older_backup(tmp_path: Path, desk: Desk, server: ServerThread
-                                            ) -> None:
+def _restored_after_pushing(tmp_path: Path, desk: Desk, server: ServerThread
+                            ) -> tuple[Desk, list[str]]:
+    """A desk that took a backup after 2 dossiers, received and pushed 3 more, then had the
+    backup restored over its database (the disk died): the reopened desk and the first two
+    codes. The fixture's ``desk`` is pointed at the new services so it closes them."""
+    from ccdesk.paths import Paths
+    from ccdesk.services import Services
     from tests.sync.helpers import Desk as DeskType
 
     enrol(desk, server, server.url)
@@ -218,19 +223,20 @@ def test_desk_restored_from_an_older_backup(tmp_path: Path, desk: Desk, server: 
     dst.close()
     desk.intake(3)
     assert SyncEngine(desk.services.ctx, options=FAST).push().exit_code == 0
-    # The desk's disk dies; IT restores last night's backup over the database.
     path, root, actor = desk.db_path, desk.root, desk.actor
     desk.services.close()
     for suffix in ("-wal", "-shm"):
         Path(f"{path}{suffix}").unlink(missing_ok=True)
     backup.replace(path)
-    from ccdesk.paths import Paths
-    from ccdesk.services import Services
-
     services = Services.open(path, Paths(root / "data", root / "config"))
-    restored = DeskType(root, services, actor)
-    desk.services = services      # the fixture closes this one
-    result = SyncEngine(services.ctx, options=FAST).push()
+    desk.services = services
+    return DeskType(root, services, actor), first_two
+
+
+def test_desk_restored_from_an_older_backup(tmp_path: Path, desk: Desk, server: ServerThread
+                                            ) -> None:
+    restored, first_two = _restored_after_pushing(tmp_path, desk, server)
+    result = SyncEngine(restored.services.ctx, options=FAST).push()
     assert (result.exit_code, result.duplicates) == (0, 2)     # already upstream: acked
     # The district holds dossiers 3-5 that this file lost: named, and their codes skipped.
     lost = [code for code in upstream_codes(server.store) if code not in first_two]
@@ -239,7 +245,7 @@ def test_desk_restored_from_an_older_backup(tmp_path: Path, desk: Desk, server: 
     assert new_code.endswith("-0006") and new_code not in upstream_codes(server.store)
     seqs = [seq for seq, *_x in restored.outbox()]
     assert seqs == [1, 2, 6]                                   # never reuses seqs 3-5
-    again = SyncEngine(services.ctx, options=FAST).push()
+    again = SyncEngine(restored.services.ctx, options=FAST).push()
     assert (again.exit_code, again.quarantined, again.codes_upstream_only) == (0, 0, 0)
     assert_invariants(restored, server.store)
 
@@ -248,31 +254,10 @@ def test_a_restored_desk_that_reissued_a_code_before_syncing(tmp_path: Path, des
                                                              server: ServerThread) -> None:
     """Dossiers received after the restore but before any sync may reuse a code the district
     holds: that record is refused and held for a person, never merged into the other one."""
-    from tests.sync.helpers import Desk as DeskType
-
-    enrol(desk, server, server.url)
-    desk.intake(2)
-    backup = tmp_path / "desk-backup.sqlite3"
-    src, dst = sqlite3.connect(desk.db_path), sqlite3.connect(backup)
-    src.backup(dst)
-    src.close()
-    dst.close()
-    desk.intake(3)
-    assert SyncEngine(desk.services.ctx, options=FAST).push().exit_code == 0
-    path, root, actor = desk.db_path, desk.root, desk.actor
-    desk.services.close()
-    for suffix in ("-wal", "-shm"):
-        Path(f"{path}{suffix}").unlink(missing_ok=True)
-    backup.replace(path)
-    from ccdesk.paths import Paths
-    from ccdesk.services import Services
-
-    services = Services.open(path, Paths(root / "data", root / "config"))
-    restored = DeskType(root, services, actor)
-    desk.services = services      # the fixture closes this one
+    restored, _first_two = _restored_after_pushing(tmp_path, desk, server)
     (reissued,) = restored.intake(1)                            # offline, before any sync
     assert reissued in upstream_codes(server.store)
-    result = SyncEngine(services.ctx, options=FAST).push()
+    result = SyncEngine(restored.services.ctx, options=FAST).push()
     assert (result.exit_code, result.quarantined) == (40, 1)
     assert restored.outbox()[-1][2:] == ("quarantined",
                                          "dossier_exists: dossier already created")
