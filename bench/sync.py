@@ -85,7 +85,10 @@ def fill(db_path: Path, dossiers: int, seed: int = 1) -> int:
     con = sqlite3.connect(db_path)
     template = con.execute("SELECT op, payload, changed_fields FROM outbox ORDER BY device_seq"
                            ).fetchall()
-    con.execute("DELETE FROM outbox")   # the template rows were only a model
+    # The template rows were only a model. The outbox_keep_unacked trigger (migration 0006) lets
+    # only acknowledged rows be deleted: these were never sent, so they are marked first.
+    con.execute("UPDATE outbox SET state = 'acked'")
+    con.execute("DELETE FROM outbox")
     base = datetime(2026, 11, 2, 7, 30)
     rows = []
     for n in range(dossiers):

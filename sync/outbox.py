@@ -16,6 +16,12 @@ Invariants of the ranges: ``outbox_acked`` ranges are disjoint; every stored-pen
 one was acknowledged by a per-record result; a row released from quarantine or re-sent after a
 server restore is cut out of them. In-flight ranges are disjoint and never overlap an
 acknowledged one (a batch takes only rows outside both).
+
+Retention (migration ``0006_outbox_retention``, :mod:`sync.retention`): every settle that
+acknowledges rows also notes their seq span and the time in ``outbox_ack_log``; acknowledged
+rows older than the window may be deleted, and ``outbox_pruned`` keeps which seqs were. A range
+may therefore describe seqs whose rows are gone: every reader here counts or reads the rows it
+finds, so counts stay right, and :func:`max_acked_seq` adds the pruned runs back.
 """
 
 from __future__ import annotations
@@ -24,7 +30,7 @@ import hashlib
 from bisect import bisect_right
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import bindparam, update
@@ -180,12 +186,44 @@ def settle(session: Session, outcomes: Iterable[tuple[int, str, str]],
                 session.connection().execute(
                     update(T).where(T.c.device_seq.in_(per_row[start:start + 500]))
                     .values(state=ACKED, last_error="", acked_at=now))
+    acked_now = acked + [p["s"] for p in others if p["st"] == ACKED]
+    if acked_now:
+        _log_ack(session, min(acked_now), max(acked_now), now)
     if batch_id is not None:
         back_to_pending(session, batch_id)
     counts: dict[str, int] = {ACKED: len(acked)} if acked else {}
     for p in others:
         counts[p["st"]] = counts.get(p["st"], 0) + 1
     return counts
+
+
+def clock_offset(session: Session) -> float:
+    """The server's clock minus the desk's, as measured at the last ``/hello`` (0 if never)."""
+    return float(_sql(session, "SELECT clock_offset_s FROM sync_state WHERE id = 1").scalar()
+                 or 0.0)
+
+
+def _log_ack(session: Session, first: int, last: int, now: datetime) -> None:
+    """Note that rows in ``first..last`` were acknowledged at ``now`` (for the retention window).
+
+    The time is the server's clock as last measured (desk clock + offset), not the desk's own:
+    a desk whose clock fell back to 2000 after a power cut would otherwise stamp fresh
+    acknowledgements 26 years old, and prune them as soon as the clock is fixed (F12). A span
+    that follows the newest one on the same day joins it, so the log stays about a row a day;
+    the joined span may cover rows acknowledged earlier that day, which only keeps them longer."""
+    stamp = now + timedelta(seconds=clock_offset(session))
+    newest = _sql(session, "SELECT id, first_seq, last_seq, acked_at FROM outbox_ack_log "
+                  "ORDER BY id DESC LIMIT 1").fetchone()
+    if newest is not None and first > newest[2] and _when(newest[3]).date() == stamp.date():
+        _sql(session, "UPDATE outbox_ack_log SET last_seq = ?, acked_at = ? WHERE id = ?",
+             (last, max(stamp, _when(newest[3])).isoformat(" "), newest[0]))
+        return
+    _sql(session, "INSERT INTO outbox_ack_log (first_seq, last_seq, acked_at) VALUES (?, ?, ?)",
+         (first, last, stamp.isoformat(" ")))
+
+
+def _when(value: str | datetime) -> datetime:
+    return value if isinstance(value, datetime) else datetime.fromisoformat(value)
 
 
 def _ack_ranges(session: Session, seqs: list[int], now: datetime) -> list[int]:
@@ -334,8 +372,13 @@ def oldest_pending_time(session: Session) -> datetime | None:
 
 
 def max_acked_seq(session: Session) -> int:
-    """The highest acknowledged seq (compared with the server's view in ``/hello``)."""
-    best = _sql(session, "SELECT MAX(device_seq) FROM outbox WHERE state = 'acked'").scalar() or 0
+    """The highest acknowledged seq (compared with the server's view in ``/hello``), counting
+    rows pruned after the retention window: the server must still have them, and if it says it
+    does not, the desk has to notice (``sync.retention.note_lost``)."""
+    best = max(
+        _sql(session, "SELECT MAX(device_seq) FROM outbox WHERE state = 'acked'").scalar() or 0,
+        _sql(session, "SELECT MAX(last_seq) FROM outbox_pruned WHERE lost_at IS NULL").scalar()
+        or 0)
     for first, last in reversed(acked_ranges(session).items):
         if last <= best:
             break

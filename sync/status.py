@@ -8,7 +8,7 @@ well under a second even on a slow machine. The same function backs
 from __future__ import annotations
 
 import sqlite3
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -18,6 +18,8 @@ from ccdesk.storage.outbox_sql import (
     HELD_COUNTS_SQL,
     IN_FLIGHT_COUNT_SQL,
     OLDEST_UNSYNCED_SQL,
+    PRUNED_COUNTS_SQL,
+    PRUNED_LOST_SQL,
     UNSYNCED_COUNT_SQL,
 )
 
@@ -46,6 +48,12 @@ class SyncStatus:
     pull_cursor: int
     clock_offset_s: float | None
     clock_warning: bool
+    # Acknowledged rows dropped after the retention window; of those, the ones the upstream
+    # lost afterwards (restored from an older backup) as [first, last] seq ranges: they can no
+    # longer be sent from this desk.
+    pruned: int = 0
+    pruned_lost: int = 0
+    pruned_lost_seqs: list[list[int]] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -88,6 +96,8 @@ def read_status_file(db_path: Path, now: datetime | None = None) -> SyncStatus |
         oldest = con.execute(OLDEST_UNSYNCED_SQL).fetchone()[0]
         conflicts = con.execute("SELECT COUNT(*) FROM sync_conflict "
                                 "WHERE resolved_at IS NULL").fetchone()[0]
+        pruned, pruned_lost = con.execute(PRUNED_COUNTS_SQL).fetchone()
+        lost_seqs = [[a, b] for a, b in con.execute(PRUNED_LOST_SQL)]
     except sqlite3.OperationalError:
         return None
     finally:
@@ -104,4 +114,5 @@ def read_status_file(db_path: Path, now: datetime | None = None) -> SyncStatus |
         if oldest_at else None,
         last_success_at=_iso(state[5]), last_error=state[6] or "", last_error_at=_iso(state[7]),
         epoch=state[8] or "", pull_cursor=int(state[9] or 0), clock_offset_s=offset,
-        clock_warning=offset is not None and abs(offset) > CLOCK_WARN_SECONDS)
+        clock_warning=offset is not None and abs(offset) > CLOCK_WARN_SECONDS,
+        pruned=int(pruned), pruned_lost=int(pruned_lost), pruned_lost_seqs=lost_seqs)

@@ -48,3 +48,11 @@ IN_FLIGHT_COUNT_SQL = (
 # Rows held for a person, by state.
 HELD_COUNTS_SQL = ("SELECT state, COUNT(*) FROM outbox WHERE state IN ('quarantined', "
                    "'conflict') GROUP BY state")
+
+# Rows dropped after the retention window (migration 0006), and of those, the ones the upstream
+# later lost (restored from a backup older than the window): they can no longer be sent.
+PRUNED_COUNTS_SQL = (
+    "SELECT COALESCE(SUM(last_seq - first_seq + 1), 0), COALESCE(SUM(CASE WHEN lost_at IS NOT "
+    "NULL THEN last_seq - first_seq + 1 END), 0) FROM outbox_pruned")
+PRUNED_LOST_SQL = ("SELECT first_seq, last_seq FROM outbox_pruned WHERE lost_at IS NOT NULL "
+                   "ORDER BY first_seq")

@@ -1,21 +1,24 @@
 """Outbox states kept as seq ranges (migration 0005): batches in flight and acknowledged rows
 are ranges, held rows keep a state per row. A model of per-row states is checked against every
 reader (the view, the counts, ``sync status``, the queue, the max acked seq) after each step of
-random sends, answers, crashes, releases, ack files and server restores."""
+random sends, answers, crashes, releases, ack files, server restores, and (migration 0006)
+time passing and pruning past the retention window."""
 
 from __future__ import annotations
 
 import sqlite3
 from collections import Counter
 from collections.abc import Iterator
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, event, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
-from sync import outbox, protocol
+from ccdesk.storage.outbox import utcnow
+from sync import outbox, protocol, retention
 from sync.engine import Backoff, EngineOptions, SyncEngine
 from sync.status import read_status_file
 from tests.sync.helpers import Desk, ServerThread, assert_invariants, make_desk
@@ -87,9 +90,18 @@ class RangesMachine(RuleBasedStateMachine):
         super().__init__()
         self.desk = _MACHINE_DESK["desk"]
         self.db = self.desk.services.db
-        self.db.write(lambda s: [s.connection().exec_driver_sql(f"DELETE FROM {t}") for t in
-                                 ("outbox", "outbox_acked", "outbox_in_flight")])
+        # The guard trigger lets only acknowledged rows go: the previous example's rows are
+        # marked so first.
+        self.db.write(lambda s: [s.connection().exec_driver_sql(sql) for sql in (
+            "UPDATE outbox SET state = 'acked'", *(f"DELETE FROM {t}" for t in (
+                "outbox", "outbox_acked", "outbox_in_flight", "outbox_ack_log",
+                "outbox_pruned")))])
         self.model: dict[int, str] = {}
+        # Retention: seqs pruned (gone from the file), of which the server later lost some;
+        # seq spans acknowledged since time last passed (what each settle acknowledged).
+        self.pruned: set[int] = set()
+        self.lost: set[int] = set()
+        self.fresh_spans: list[tuple[int, int]] = []
         self.flights: dict[str, list[int]] = {}
         # Held rows released while a batch whose seq range spans them flies: they read as in
         # flight until that batch ends (they are not in it, so they wait again after).
@@ -151,6 +163,7 @@ class RangesMachine(RuleBasedStateMachine):
                 outbox.note_error(session, missing, "no_result")
 
         self.db.write(work)
+        self._acked_now([seq for seq, kind, _r in outcomes if kind == ACKED])
         for seq, kind in zip(seqs, kinds, strict=True):
             self.model[seq] = PENDING if kind == "missing" else kind
         self._flight_ended()
@@ -194,13 +207,21 @@ class RangesMachine(RuleBasedStateMachine):
     def server_restored(self, data: st.DataObject) -> None:
         """The server lost everything after some seq: acked rows past it are re-sent (F3)."""
         # Drawn as a position: seq values differ between examples (AUTOINCREMENT).
-        keys = sorted(self.model)
+        keys = sorted(set(self.model) | self.pruned)
         at = data.draw(st.integers(0, len(keys)))
         through = keys[at - 1] if at else 0
         lost = [seq for seq, state in self.model.items() if state == ACKED and seq > through]
-        assert self.db.write(lambda s: outbox.resend_after(s, through)) == len(lost)
+        resent, gone = self.db.write(lambda s: (outbox.resend_after(s, through),
+                                                retention.note_lost(s, through)))
+        assert resent == len(lost)
         for seq in lost:
             self.model[seq] = PENDING
+        # Pruned rows past it cannot be sent again: named once, as exact seq ranges.
+        expected = {seq for seq in self.pruned - self.lost if seq > through}
+        named = [seq for a, b in gone for seq in range(a, b + 1)]
+        assert sorted(named) == sorted(expected)
+        event(f"server restored: {'some' if expected else 'no'} pruned rows lost")
+        self.lost |= expected
 
     @precondition(lambda self: not self.flights)
     @rule(data=st.data())
@@ -212,6 +233,7 @@ class RangesMachine(RuleBasedStateMachine):
             return
         chosen = data.draw(st.lists(st.sampled_from(open_rows), unique=True, min_size=1))
         self.db.write(lambda s: outbox.settle(s, [(seq, ACKED, "") for seq in chosen]))
+        self._acked_now(chosen)
         for seq in chosen:
             self.model[seq] = ACKED
 
@@ -222,7 +244,40 @@ class RangesMachine(RuleBasedStateMachine):
             return
         seq = data.draw(st.sampled_from(conflicts))
         self.db.write(lambda s: outbox.settle(s, [(seq, ACKED, "conflict:local")]))
+        self._acked_now([seq])
         self.model[seq] = ACKED
+
+    def _acked_now(self, seqs: list[int]) -> None:
+        if seqs:
+            self.fresh_spans.append((min(seqs), max(seqs)))
+
+    @rule(time_passed=st.booleans(), chunk=st.integers(1, 7), dry_run=st.booleans())
+    def prune(self, time_passed: bool, chunk: int, dry_run: bool) -> None:
+        """Rows acknowledged before the 90-day window go, unless a span acknowledged inside
+        it covers them (spans may cover more than they acknowledged: that only keeps rows).
+        ``time_passed``: first, everything acknowledged so far was acknowledged 200 days ago."""
+        if time_passed:
+            con = sqlite3.connect(self.db.path)
+            con.execute("UPDATE outbox_ack_log SET acked_at = datetime(acked_at, '-200 days')")
+            con.commit()
+            con.close()
+            self.fresh_spans.clear()
+        cutoff = utcnow() - timedelta(days=90)
+        con = sqlite3.connect(self.db.path)
+        spans = [(a, b) for a, b, at in con.execute(
+            "SELECT first_seq, last_seq, acked_at FROM outbox_ack_log")
+            if datetime.fromisoformat(at) >= cutoff]
+        con.close()
+        due = {seq for seq, state in self.model.items() if state == ACKED
+               and not any(a <= seq <= b for a, b in spans)}
+        done = retention.prune(self.db, 90, chunk_rows=chunk, dry_run=dry_run)
+        assert done.rows == len(due)
+        assert (done.first_seq, done.last_seq) == ((min(due), max(due)) if due else (None, None))
+        if not dry_run:
+            event(f"prune: {'some' if due else 'no'} rows due")
+            for seq in due:
+                del self.model[seq]
+            self.pruned |= due
 
     @invariant()
     def every_reader_agrees_with_the_model(self) -> None:
@@ -234,7 +289,8 @@ class RangesMachine(RuleBasedStateMachine):
             counts = outbox.counts_by_state(session)
             assert counts == {state: expected[state] for state in outbox.STATES}
             assert outbox.max_acked_seq(session) == max(
-                (seq for seq, state in self.model.items() if state == ACKED), default=0)
+                [seq for seq, state in self.model.items() if state == ACKED]
+                + list(self.pruned - self.lost), default=0)
             assert outbox.states_of(session, list(self.model)) == self.model
             queued = [r.seq for r in outbox.pending_rows(session, 10_000)]
             assert queued == self._pending()   # what `sync export` puts in a bundle
@@ -245,6 +301,16 @@ class RangesMachine(RuleBasedStateMachine):
         assert status is not None
         assert (status.pending, status.in_flight, status.acked, status.quarantined) == (
             expected[PENDING], expected[IN_FLIGHT], expected[ACKED], expected[QUARANTINED])
+        assert (status.pruned, status.pruned_lost) == (len(self.pruned), len(self.lost))
+        # Every acknowledgement since time last passed is covered by a span of the log.
+        con = sqlite3.connect(path)
+        logged = con.execute("SELECT first_seq, last_seq FROM outbox_ack_log").fetchall()
+        runs = con.execute("SELECT first_seq, last_seq FROM outbox_pruned").fetchall()
+        con.close()
+        for a, b in self.fresh_spans:
+            assert all(any(x <= seq <= y for x, y in logged) for seq in range(a, b + 1))
+        # The pruned runs are exactly the pruned seqs, never a row still in the file.
+        assert sorted(seq for a, b in runs for seq in range(a, b + 1)) == sorted(self.pruned)
         for table in ("acked", "in_flight"):
             items = ranges(self.desk, table)
             assert all(a <= b for a, b in items)
