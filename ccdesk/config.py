@@ -6,6 +6,7 @@ Example::
     idle_lock_minutes = 10
     printer = ""               # CUPS queue name; empty = save PDFs under the data dir
     upstream_url = ""          # the commune's upstream TTHC system (sync)
+    sync_retention_days = 90   # keep acknowledged outbox rows this long; 0 = forever
     theme = "textual-dark"
     [office_hours]
     morning = ["07:30", "11:30"]
@@ -30,6 +31,9 @@ class Config:
     idle_lock_minutes: int = 10
     printer: str = ""
     upstream_url: str = ""
+    # Days an acknowledged outbox row is kept, so a district restored from an older backup can
+    # be sent it again (sync.md F3); then ``sync run`` drops it. 0 keeps every row forever.
+    sync_retention_days: int = 90
     theme: str = "textual-dark"
     office_hours: dict[str, object] = field(default_factory=dict)
 
@@ -56,6 +60,9 @@ class Config:
                                       file=str(path), name=key)
         config = cls(**known)
         config.hours()  # validate now, with the file's name in the message
+        if config.sync_retention_days < 0:
+            raise ValidationError("reliability.err.config_not_negative", file=str(path),
+                                  name="sync_retention_days")
         return config
 
     def save(self, path: Path) -> None:

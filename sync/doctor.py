@@ -1,5 +1,7 @@
 """``sync doctor``: check each layer in order (enrolment, lock, disk, DNS, TCP, TLS, upstream
-hello, clock) and name the first failure as the probable cause, with a one-line fix hint."""
+hello, clock) and name the first failure as the probable cause, with a one-line fix hint.
+Last, records the upstream lost after this desk had dropped them (retention window): not a
+reason sync fails, so it never hides one, but the last run ended on it and a person must act."""
 
 from __future__ import annotations
 
@@ -18,6 +20,7 @@ from sync.service import status as read_status
 
 if TYPE_CHECKING:
     from ccdesk.services import Services
+    from sync.status import SyncStatus
 
 MIN_FREE_MB = 200
 
@@ -68,6 +71,21 @@ def diagnose(services: Services, timeout: float = 5.0) -> Report:
         report.checks.append(Check("enrolled", False, cause="revoked"))
         return report
     report.checks.append(Check("enrolled", True, st.upstream))
+    _reachable(services, st, report, timeout)
+    if st.pruned_lost:
+        from sync.retention import describe
+
+        reported = st.last_error == "pruned_lost"
+        report.checks.append(Check(
+            "retention", not reported,
+            f"{st.pruned_lost} (seq {describe([(a, b) for a, b in st.pruned_lost_seqs])})",
+            cause="pruned_lost" if reported else ""))
+    return report
+
+
+def _reachable(services: Services, st: SyncStatus, report: Report, timeout: float) -> None:
+    """Lock, disk, then the network layers up to the upstream's answer; stops at the first
+    network failure (the later layers cannot be checked through it)."""
     lock = SyncLock(lock_path_for(services.db.path))
     try:
         with lock:
@@ -87,12 +105,12 @@ def diagnose(services: Services, timeout: float = 5.0) -> Report:
         report.checks.append(Check("dns", True, host))
     except OSError:
         report.checks.append(Check("dns", False, host, cause="dns"))
-        return report
+        return
     try:
         sock = socket.create_connection((host, port), timeout=timeout)
     except OSError:
         report.checks.append(Check("tcp", False, f"{host}:{port}", cause="network_unavailable"))
-        return report
+        return
     report.checks.append(Check("tcp", True, f"{host}:{port}"))
     try:
         if parts.scheme == "https":
@@ -101,11 +119,10 @@ def diagnose(services: Services, timeout: float = 5.0) -> Report:
                     report.checks.append(Check("tls", True))
             except (ssl.SSLError, OSError):
                 report.checks.append(Check("tls", False, cause="tls"))
-                return report
+                return
     finally:
         sock.close()
     _hello(services, report)
-    return report
 
 
 def _hello(services: Services, report: Report) -> None:

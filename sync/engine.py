@@ -33,7 +33,7 @@ from ccdesk.models import Office
 from ccdesk.services.context import DeskContext
 from ccdesk.services.intake import move_counters_past
 from ccdesk.storage.outbox import utcnow
-from sync import outbox, protocol
+from sync import outbox, protocol, retention
 from sync.client import (
     AMBIGUOUS,
     AUTH,
@@ -96,6 +96,13 @@ class RunResult:
     # restored from an older backup): the code counters now skip them.
     codes_upstream_only: int = 0
     upstream_only_codes: list[str] = field(default_factory=list)
+    # Acknowledged rows dropped at the end of this run (retention window, sync/retention.py).
+    pruned: int = 0
+    pruned_bytes: int = 0
+    # Rows the upstream lost (restored from a backup) that this desk had already dropped after
+    # the retention window: they cannot be sent again; the run ends with 40 and names them.
+    pruned_lost: int = 0
+    pruned_lost_seqs: list[tuple[int, int]] = field(default_factory=list)
     pending: int = 0
     seconds: float = 0.0
 
@@ -128,6 +135,9 @@ class EngineOptions:
     batch_seconds: float = 8.0             # aim for batches that take about this long to send
     max_records: int = 5000
     encoding: str = "zstd"
+    # Days acknowledged rows are kept (0: forever); None: the default, or the desk's config
+    # (``sync_retention_days``) when the engine comes from ``sync.service.make_engine``.
+    retention_days: int | None = None
 
 
 def crash_point(name: str) -> None:
@@ -196,6 +206,8 @@ class SyncEngine:
                 finally:
                     client.close()
                 self._finish(result, error="")
+                if push and not result.pruned_lost_seqs:
+                    self._prune(result)
         except StopRun as stop:
             result.error = stop.code
             result.exit_code = self._stop_code(stop, result)
@@ -212,6 +224,8 @@ class SyncEngine:
             result.exit_code, result.error = EXIT_INTERNAL, f"internal:{type(exc).__name__}"
             self.log.write("stopped", error=result.error, exit_code=result.exit_code)
         finally:
+            if result.pruned_lost_seqs:
+                self._report_lost(result)
             try:
                 result.pending = self._pending_count()
             except Exception:  # noqa: BLE001 - a broken database already set the outcome
@@ -261,6 +275,7 @@ class SyncEngine:
             epoch_changed = bool(row.server_epoch) and row.server_epoch != data["epoch"]
             if epoch_changed or through < outbox.max_acked_seq(session):
                 resent = outbox.resend_after(session, through)
+                result.pruned_lost_seqs = retention.note_lost(session, through)
             if epoch_changed:
                 row.pull_cursor = 0
             # The desk itself was restored from an older backup: the server has seen seqs this
@@ -632,6 +647,39 @@ class SyncEngine:
             result.exit_code = EXIT_HUMAN
             result.error = "needs_attention"
         self._record_outcome(error)
+
+    def _prune(self, result: RunResult) -> None:
+        """Drop acknowledged rows past the retention window (cheap when none are due). It
+        stops with the run's time limit and resumes next run; it never fails the run, whose
+        records are already safe upstream: a failure is logged and the rows wait."""
+        try:
+            days = self.options.retention_days
+            done = retention.prune(self.db, retention.DEFAULT_DAYS if days is None else days,
+                                   should_stop=self._out_of_time)
+        except Exception as exc:  # noqa: BLE001 - see the docstring
+            self.log.write("prune_failed", error=type(exc).__name__)
+            return
+        result.pruned, result.pruned_bytes = done.rows, done.bytes
+        if done.rows:
+            self.log.write("pruned", rows=done.rows, bytes=done.bytes, first_seq=done.first_seq,
+                           last_seq=done.last_seq, chunks=done.chunks,
+                           window_days=done.window_days, complete=done.complete)
+
+    def _report_lost(self, result: RunResult) -> None:
+        """The upstream lost rows this desk no longer has: never pretend they were sent. The
+        run needs a human (40) with this as its error, over a success, a partial run, a
+        network failure or held rows; a run that stopped for a reason a person must see first
+        (auth, a broken database, an internal error) keeps that error. Either way the
+        ``pruned_lost`` counts stay in ``sync status``."""
+        result.pruned_lost = sum(last - first + 1 for first, last in result.pruned_lost_seqs)
+        self.log.write("pruned_lost", rows=result.pruned_lost,
+                       first_seq=result.pruned_lost_seqs[0][0],
+                       last_seq=result.pruned_lost_seqs[-1][1])
+        if result.exit_code not in (EXIT_OK, EXIT_PARTIAL, EXIT_NETWORK) \
+                and result.error != "needs_attention":
+            return
+        result.exit_code, result.error = EXIT_HUMAN, "pruned_lost"
+        self._record_outcome("pruned_lost")
 
     def _record_outcome(self, error: str) -> None:
         def work(session: Session) -> None:

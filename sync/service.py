@@ -41,8 +41,13 @@ def status(services: Services) -> SyncStatus:
 
 
 def make_engine(services: Services, options: EngineOptions | None = None):  # noqa: ANN201
-    from sync.engine import SyncEngine
+    from dataclasses import replace
 
+    from sync.engine import EngineOptions, SyncEngine
+
+    options = options or EngineOptions()
+    if options.retention_days is None:
+        options = replace(options, retention_days=services.config.sync_retention_days)
     return SyncEngine(services.ctx, options=options,
                       log_path=services.paths.logs_dir / "sync.jsonl")
 

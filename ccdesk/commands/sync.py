@@ -14,6 +14,7 @@ from typing import Annotated
 import typer
 
 from ccdesk.commands.common import STATE, fail, print_json
+from ccdesk.commands.identity import AsOption, acting_officer
 from ccdesk.i18n import t
 
 app = typer.Typer(help="Đồng bộ với hệ thống cấp trên / sync with the upstream.",
@@ -40,6 +41,11 @@ def _finish(result, as_json: bool, *, pushed: bool = True, pulled: bool = False)
         if result.codes_upstream_only:
             typer.echo(t("sync.run.codes_upstream_only", count=result.codes_upstream_only,
                          codes=", ".join(result.upstream_only_codes)))
+        if result.pruned_lost:
+            from sync.retention import describe
+
+            typer.echo(t("sync.run.pruned_lost", count=result.pruned_lost,
+                         seqs=describe(result.pruned_lost_seqs)), err=True)
         if pushed and (result.records_sent or result.exit_code == 0):
             typer.echo(t("sync.run.pushed", sent=result.records_sent, wire=result.bytes_wire,
                          raw=result.bytes_raw, acked=result.acked,
@@ -47,6 +53,8 @@ def _finish(result, as_json: bool, *, pushed: bool = True, pulled: bool = False)
         if pulled:
             typer.echo(t("sync.run.pulled", pulled=result.pulled,
                          conflicts=result.pull_conflicts))
+        if result.pruned:
+            typer.echo(t("sync.run.pruned", rows=result.pruned, bytes=result.pruned_bytes))
         if result.pending:
             typer.echo(t("sync.run.pending_left", pending=result.pending))
         if result.exit_code == 0:
@@ -96,6 +104,13 @@ def status(as_json: JsonOpt = False) -> None:
         f"  {t('sync.status.last_success')}: {st.last_success_at or never}",
         f"  {t('sync.status.last_error')}: {st.last_error or t('sync.status.none')}",
     ]
+    if st.pruned:
+        lines.append(f"  {t('sync.status.pruned')}: {st.pruned}")
+    if st.pruned_lost:
+        from sync.retention import describe
+
+        lines.append(t("sync.status.pruned_lost", count=st.pruned_lost,
+                       seqs=describe([(a, b) for a, b in st.pruned_lost_seqs])))
     if st.clock_offset_s is not None:
         lines.append("  " + t("sync.status.clock", seconds=round(st.clock_offset_s)))
     if st.clock_warning:
@@ -185,6 +200,48 @@ def watch(interval: Annotated[float, typer.Option("--interval", help="seconds")]
         if max_time is not None and time.monotonic() - started > max_time:
             raise typer.Exit(20 if waiting_said else 10)
         time.sleep(interval)
+
+
+@app.command()
+def prune(dry_run: Annotated[bool, typer.Option("--dry-run", help="count only")] = False,
+          as_json: JsonOpt = False, as_user: AsOption = None) -> None:
+    """Xoá bản ghi đã xác nhận quá thời hạn lưu / drop acknowledged records past the retention
+    window (config sync_retention_days; `sync run` does it too)."""
+    from ccdesk.services.recording import audit
+    from sync.engine import EngineOptions, lock_path_for
+    from sync.lock import LockBusy, SyncLock
+    from sync.retention import prune as do_prune
+
+    services = STATE.services()
+    # Like `sync run`, it may run unattended as the system; --as names an officer, who must
+    # hold the sync permission (IT).
+    actor = acting_officer(services, as_user, "sync", system_ok=True)
+    days = services.config.sync_retention_days
+    if dry_run:   # reads only: no lock, nothing written
+        result = do_prune(services.db, days, dry_run=True)
+    else:
+        try:
+            with SyncLock(lock_path_for(services.db.path), wait=EngineOptions().lock_wait):
+                result = do_prune(services.db, days)
+        except LockBusy:
+            _say_error("locked")
+            raise typer.Exit(10) from None
+        if result.rows:
+            detail = (f"rows={result.rows} bytes={result.bytes} seqs={result.first_seq}-"
+                      f"{result.last_seq} window_days={days}")
+            services.db.write(lambda session: audit(session, services.ctx, actor,
+                                                    "sync.prune", detail=detail))
+    if as_json:
+        print_json(result.to_json())
+        return
+    if days <= 0:
+        typer.echo(t("sync.prune.forever"))
+    elif dry_run:
+        typer.echo(t("sync.prune.would", rows=result.rows, bytes=result.bytes, days=days))
+    else:
+        typer.echo(t("sync.prune.done", rows=result.rows, bytes=result.bytes, days=days))
+        if result.rows:
+            typer.echo(t("sync.prune.file_size"))
 
 
 @app.command("log")

@@ -257,7 +257,7 @@ def test_each_bad_name_is_named_in_both_languages(name: str) -> None:
 
 config_docs = st.dictionaries(
     st.sampled_from(["language", "idle_lock_minutes", "printer", "upstream_url", "theme",
-                     "office_hours", "other"]),
+                     "office_hours", "sync_retention_days", "other"]),
     st.one_of(values, st.fixed_dictionaries({}, optional={
         "morning": st.lists(st.one_of(st.sampled_from(["07:30", "11:30", "25:00", "x"]),
                                       scalars), max_size=3),
