@@ -41,13 +41,13 @@ if TYPE_CHECKING:
     from ccdesk.storage.engine import Database
 
 DEFAULT_DAYS = 90
-# Rows per transaction: ~2,000 rows take ~20-40 ms (at most a few hundred when a WAL
-# checkpoint lands in it), far below the 15 s a desk's intake waits for the write lock, while
-# the per-commit fsync stays a small share of the work (bench/prune.py).
+# Rows per transaction: 2,000 rows take ≈ 20 ms (the longest 0.1-0.9 s on the shared development
+# machine), far below the 15 s a desk's intake waits for the write lock, while the per-commit
+# fsync stays a small share of the work (bench/prune.py).
 CHUNK_ROWS = 2000
 # A pause after each transaction: without it the next one takes the write lock again before a
 # waiting intake's busy handler wakes up, and that intake can starve for seconds (bench/prune.py:
-# a concurrent writer's longest wait 0.7-6.7 s without, 0.1-0.4 s with 10 ms). Only a backlog
+# a concurrent writer's longest wait 0.7-6.7 s without, 0.2-1.0 s with 10 ms). Only a backlog
 # pays it; a day's worth of rows is one transaction.
 PAUSE_S = 0.01
 MAX_SEQ = outbox.MAX_SEQ
@@ -67,7 +67,7 @@ class PruneResult:
     first_seq: int | None = None
     last_seq: int | None = None
     chunks: int = 0
-    longest_chunk_s: float = 0.0
+    longest_chunk_s: float = 0.0       # longest hold of the write lock, commit included
     complete: bool = True              # False: stopped early (time limit); the rest waits
     seconds: float = 0.0
 
@@ -112,16 +112,15 @@ def prune(db: Database, window_days: int, *, now: datetime | None = None,
         if should_stop is not None and should_stop():
             result.complete = False
             break
-        chunk_started = time.monotonic()
-        done = db.write(lambda s, a=after: _prune_chunk(s, cutoff, a, chunk_rows))
+        done, locked_at = db.write(lambda s, a=after: _locked_chunk(s, cutoff, a, chunk_rows))
         if done is None:
             break
+        result.longest_chunk_s = max(result.longest_chunk_s, time.monotonic() - locked_at)
         _crash_point("prune_after_chunk")
         if pause_s:
             time.sleep(pause_s)
         count, nbytes, first, last = done
         result.chunks += 1
-        result.longest_chunk_s = max(result.longest_chunk_s, time.monotonic() - chunk_started)
         result.rows += count
         result.bytes += nbytes
         result.first_seq = first if result.first_seq is None else result.first_seq
@@ -216,6 +215,15 @@ def _where(session: Session, cutoff: datetime, after: int) -> list[tuple[str, In
     pending = _minus(acked, protected)
     per_row = _minus([(after + 1, MAX_SEQ)], protected)
     return [(outbox.PENDING, i) for i in pending] + [(outbox.ACKED, i) for i in per_row]
+
+
+def _locked_chunk(session: Session, cutoff: datetime, after: int,
+                  limit: int) -> tuple[tuple[int, int, int, int] | None, float]:
+    """One chunk, and when its transaction got the write lock: the time until the commit is
+    done is how long the desk's other writers are kept waiting by it."""
+    session.connection()                      # BEGIN IMMEDIATE: the write lock is ours here
+    locked_at = time.monotonic()
+    return _prune_chunk(session, cutoff, after, limit), locked_at
 
 
 def _prune_chunk(session: Session, cutoff: datetime, after: int,
