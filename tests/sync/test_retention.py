@@ -516,3 +516,28 @@ def test_migration_0006_downgrade_and_upgrade(tmp_path: Path) -> None:
         assert retention.prune(db, 90, now=utcnow() + LATER).rows == 2
     finally:
         desk.close()
+
+
+def test_the_loss_is_named_in_the_run_output(capsys: pytest.CaptureFixture[str]) -> None:
+    """What cron's log shows for the run that found the loss (en and vi)."""
+    import typer
+
+    from ccdesk.commands.sync import _finish
+    from ccdesk.i18n import set_language
+    from sync.engine import RunResult
+
+    result = RunResult(exit_code=40, error="pruned_lost", pruned_lost=7,
+                       pruned_lost_seqs=[(1, 5), (9, 10)], resent_after_restore=3)
+    for lang, words in (("en", ("lost 7 records", "seq 1–5, 9–10", "NOT sent again",
+                                "newer district backup")),
+                        ("vi", ("bị mất 7 bản ghi", "số thứ tự 1–5, 9–10", "KHÔNG được gửi lại",
+                                "bản sao lưu mới hơn"))):
+        set_language(lang)
+        try:
+            with pytest.raises(typer.Exit) as done:
+                _finish(result, False, pulled=True)
+        finally:
+            set_language("vi")
+        assert done.value.exit_code == 40
+        err = capsys.readouterr().err
+        assert all(w in err for w in words), err
