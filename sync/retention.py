@@ -80,9 +80,10 @@ def retention_now(session: Session, desk_now: datetime | None = None) -> datetim
     (desk clock + the offset from the last ``/hello``).
 
     Acknowledgements are stamped in the server's clock (``outbox._log_ack``). Taking the earlier
-    of the two here means a clock that is wrong in either direction prunes less, not more: a
-    desk whose clock is fixed after the offset was measured (a dead CMOS battery put it in
-    2000, the offset said +26 years) would otherwise see the year 2052."""
+    of the two here means a clock that is fixed after the offset was measured prunes less, not
+    more: a dead CMOS battery put it in 2000, the offset said +26 years, and once the date is
+    set right desk clock + offset would be 2052. Left uncaught: a clock moved forward since the
+    last ``/hello``, then a prune before the next one (``sync run`` says hello first)."""
     desk_now = desk_now or utcnow()
     return min(desk_now, desk_now + timedelta(seconds=outbox.clock_offset(session)))
 
