@@ -40,7 +40,7 @@ from sync import outbox
 if TYPE_CHECKING:
     from ccdesk.storage.engine import Database
 
-DEFAULT_DAYS = 90
+DEFAULT_DAYS = 90      # as ccdesk.config.Config.sync_retention_days (a test keeps them equal)
 # Rows per transaction: 2,000 rows take ≈ 20 ms (the longest 0.1-0.9 s on the shared development
 # machine), far below the 15 s a desk's intake waits for the write lock, while the per-commit
 # fsync stays a small share of the work (bench/prune.py).

@@ -290,7 +290,7 @@ def test_config_default_and_refusals(tmp_path: Path) -> None:
     from ccdesk.config import Config
     from ccdesk.domain.errors import ValidationError
 
-    assert Config().sync_retention_days == 90
+    assert Config().sync_retention_days == retention.DEFAULT_DAYS == 90
     cfg = tmp_path / "config.toml"
     cfg.write_text("sync_retention_days = 0\n", encoding="utf-8")
     assert Config.load(cfg).sync_retention_days == 0
