@@ -260,14 +260,14 @@ class DeskApp(App[int]):
     def action_command_palette(self) -> None:
         if self.use_command_palette and not CommandPalette.is_open(self):
             self.push_screen(DeskCommandPalette(id="--command-palette",
-                                            placeholder=t("tui.palette.placeholder")))
+                                                placeholder=t("tui.palette.placeholder")))
 
     def _pick_theme(self) -> None:
         """Textual's theme picker with a translated placeholder."""
         from textual.theme import ThemeProvider
 
         self.push_screen(DeskCommandPalette(providers=[ThemeProvider],
-                                        placeholder=t("tui.palette.theme_placeholder")))
+                                            placeholder=t("tui.palette.theme_placeholder")))
 
     def action_help_quit(self) -> None:
         """Ctrl+C: say how to quit, in the user's language (replaces Textual's English toast)."""
