@@ -6,19 +6,39 @@ blink is turned off and workers are awaited before the picture is taken.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+import hashlib
+import os
+import shutil
+import tempfile
+from collections.abc import Awaitable, Callable, Iterator
+from pathlib import Path
 
+import pytest
 from textual.pilot import Pilot
 from textual.widgets import Input, Select
 
 from ccdesk.app import DeskApp
 from ccdesk.demo import seed_demo
+from ccdesk.paths import Paths
 from ccdesk.services.intake import Applicant, ChecklistEntry, Decision, IntakeRequest
 from screens.dossier import DossierScreen
 from tests.ui.conftest import SIZE
 from tests.ui.helpers import settle, type_into
 
 Step = Callable[[Pilot], Awaitable[None]]
+
+
+@pytest.fixture
+def paths() -> Iterator[Paths]:
+    """The settings screen shows the calendar file's path and wraps a long one, which moves
+    its scrollbar: the snapshots' files live in a folder of the same length on every run,
+    whatever number pytest gives its temporary folder (one folder per xdist worker)."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+    tag = hashlib.sha1(worker.encode()).hexdigest()[:8]
+    root = Path(tempfile.gettempdir()) / f"ccdesk-snap-{tag}"
+    shutil.rmtree(root, ignore_errors=True)
+    yield Paths(data_dir=root / "data", config_dir=root / "config")
+    shutil.rmtree(root, ignore_errors=True)
 
 
 def steady(*steps: Step) -> Step:
