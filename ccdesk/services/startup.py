@@ -128,6 +128,8 @@ class ServicesLoader:
             self._future.set_exception(exc)
 
     def get(self) -> Services:
+        if self.is_ready:  # every screen asks, often: no lock once the services are open
+            return self._future.result()
         self.begin()
         future = self._future
         try:

@@ -209,3 +209,28 @@ def assert_invariants(desk: Desk, store: DistrictStore, *, after_crash: bool = F
         else:
             allowed = ("pending", "in_flight") if after_crash else ("pending",)
             assert state in allowed, f"seq {seq} left {state}"
+
+
+def copy_database(source: Path, target: Path) -> None:
+    """A consistent copy of a SQLite file through the online backup API (a backup taken)."""
+    src, dst = sqlite3.connect(source), sqlite3.connect(target)
+    try:
+        src.backup(dst)
+    finally:
+        src.close()
+        dst.close()
+
+
+def restore_district(srv: ServerThread, store: DistrictStore, db_file: Path, backup: Path, *,
+                     new_epoch: bool = False) -> tuple[DistrictStore, ServerThread]:
+    """The district's disaster: stop it, put ``backup`` back over its SQLite file, start again
+    (with a new epoch when the admin starts one)."""
+    srv.stop()
+    store.engine.dispose()
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{db_file}{suffix}").unlink(missing_ok=True)
+    backup.rename(db_file)
+    store = DistrictStore.open(f"sqlite:///{db_file}")
+    if new_epoch:
+        store.set_epoch()
+    return store, ServerThread(store)

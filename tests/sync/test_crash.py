@@ -21,7 +21,13 @@ from sync.bundle import export_bundle, import_ack, import_bundle
 from sync.engine import Backoff, EngineOptions, SyncEngine
 from sync.server.store import DistrictStore
 from tests.sync.faultproxy import FaultProxy, Link
-from tests.sync.helpers import Desk, ServerThread, assert_invariants
+from tests.sync.helpers import (
+    Desk,
+    ServerThread,
+    assert_invariants,
+    copy_database,
+    restore_district,
+)
 
 FAST = EngineOptions(backoff=Backoff(base=0.01, cap=0.05), max_attempts=5, lock_wait=20)
 
@@ -127,20 +133,11 @@ def test_server_restored_from_backup(tmp_path: Path, desk: Desk) -> None:
         engine = SyncEngine(desk.services.ctx, options=FAST)
         assert engine.push().exit_code == 0
         backup = tmp_path / "backup.sqlite3"
-        src, dst = sqlite3.connect(db_file), sqlite3.connect(backup)
-        src.backup(dst)
-        src.close()
-        dst.close()
+        copy_database(db_file, backup)
         desk.intake(4)
         assert engine.push().exit_code == 0
         # Disaster: the district restores last night's backup.
-        srv.stop()
-        store.engine.dispose()
-        for suffix in ("", "-wal", "-shm"):
-            Path(f"{db_file}{suffix}").unlink(missing_ok=True)
-        backup.rename(db_file)
-        store = DistrictStore.open(f"sqlite:///{db_file}")
-        srv = ServerThread(store)
+        store, srv = restore_district(srv, store, db_file, backup)
         proxy.upstream_port = srv.port
         assert len(store.mutation_ids()) == 5
         result = engine.push()
@@ -217,10 +214,7 @@ def _restored_after_pushing(tmp_path: Path, desk: Desk, server: ServerThread
     enrol(desk, server, server.url)
     first_two = desk.intake(2)
     backup = tmp_path / "desk-backup.sqlite3"
-    src, dst = sqlite3.connect(desk.db_path), sqlite3.connect(backup)
-    src.backup(dst)
-    src.close()
-    dst.close()
+    copy_database(desk.db_path, backup)
     desk.intake(3)
     assert SyncEngine(desk.services.ctx, options=FAST).push().exit_code == 0
     path, root, actor = desk.db_path, desk.root, desk.actor

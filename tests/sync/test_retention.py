@@ -27,7 +27,14 @@ from sync import outbox, protocol, retention, service
 from sync.engine import Backoff, EngineOptions, SyncEngine
 from sync.server.store import DistrictStore
 from sync.status import read_status_file
-from tests.sync.helpers import Desk, ServerThread, assert_invariants, make_desk
+from tests.sync.helpers import (
+    Desk,
+    ServerThread,
+    assert_invariants,
+    copy_database,
+    make_desk,
+    restore_district,
+)
 from tests.sync.test_cli import run as cli_run
 
 SQLITE_ONLY = pytest.mark.parametrize("district_url", ["sqlite"], indirect=True)
@@ -337,10 +344,7 @@ def test_server_restored_from_a_backup_older_than_the_window(
     try:
         enrol(desk, srv)
         backup = tmp_path / "backup.sqlite3"        # the district's backup, before any push
-        src, dst = sqlite3.connect(db_file), sqlite3.connect(backup)
-        src.backup(dst)
-        src.close()
-        dst.close()
+        copy_database(db_file, backup)
         desk.intake(5)                              # seqs 1-5
         engine = SyncEngine(desk.services.ctx, options=FAST)
         assert engine.run().exit_code == 0
@@ -349,15 +353,7 @@ def test_server_restored_from_a_backup_older_than_the_window(
         done = engine.run()
         assert (done.exit_code, done.acked, done.pruned) == (0, 3, 5)
         # Disaster: the district restores its old backup (no records from this desk).
-        srv.stop()
-        store.engine.dispose()
-        for suffix in ("", "-wal", "-shm"):
-            Path(f"{db_file}{suffix}").unlink(missing_ok=True)
-        backup.rename(db_file)
-        store = DistrictStore.open(f"sqlite:///{db_file}")
-        if new_epoch:
-            store.set_epoch()
-        srv = ServerThread(store)
+        store, srv = restore_district(srv, store, db_file, backup, new_epoch=new_epoch)
         con = sqlite3.connect(path)
         con.execute("UPDATE sync_state SET upstream_url = ?", (srv.url,))
         con.commit()
