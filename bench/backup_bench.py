@@ -20,6 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from ccdesk.services import Services  # noqa: E402
 from ccdesk.services.intake import Decision  # noqa: E402
+from ccdesk.services.startup import on_start  # noqa: E402
 from ccdesk.storage import backup as bk  # noqa: E402
 from tests.reliability.conftest import Clock, birth_request, make_paths, setup_desk  # noqa: E402
 
@@ -81,9 +82,9 @@ def main() -> None:
         timed("PRAGMA integrity_check (before restore)",
               lambda: bk.integrity_problem(paths.default_db, full=True))
         timed("on_start: check + first backup of the day",
-              lambda: bk.on_start(opened, now=datetime(2026, 11, 23, 7)))
+              lambda: on_start(opened, now=datetime(2026, 11, 23, 7)))
         timed("on_start again the same day (check only)",
-              lambda: bk.on_start(opened, now=datetime(2026, 11, 23, 9)))
+              lambda: on_start(opened, now=datetime(2026, 11, 23, 9)))
         copy = timed("take_backup (online copy + verify)",
                      lambda: bk.take_backup(paths.default_db, paths.backups_dir))
         timed("restore (verify, keep aside, copy in)",

@@ -14,6 +14,7 @@ from ccdesk.paths import Paths, resolve_db_path, resolve_paths
 
 if TYPE_CHECKING:
     from ccdesk.config import Config
+    from ccdesk.forms.service import FormService
     from ccdesk.services import Services
 
 EXIT_USER_ERROR = 2
@@ -45,7 +46,7 @@ class CliState:
         if self._services is None:
             from ccdesk.logs import setup_logging
             from ccdesk.services import Services
-            from ccdesk.storage.backup import on_start
+            from ccdesk.services.startup import on_start
 
             setup_logging(self.paths)
             self._services = Services.open(self.db_path, self.paths)
@@ -54,6 +55,12 @@ class CliState:
                 self.startup_warnings.append(report.backup_error.message())
                 sys.stderr.write(report.backup_error.message() + "\n")
         return self._services
+
+    def forms(self) -> FormService:
+        """The printed forms over :meth:`services` (imported here: only form commands pay)."""
+        from ccdesk.forms.service import FormService
+
+        return FormService(self.services())
 
 
 STATE = CliState()

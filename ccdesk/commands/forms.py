@@ -46,7 +46,7 @@ def render(
     if sum(map(bool, (out, text, to_printer))) > 1:
         fail(t("forms.cli.out_and_text"))
     actor = acting_officer(STATE.services(), as_user, "desk", system_ok=True)
-    forms = STATE.services().forms
+    forms = STATE.forms()
     try:
         if text:
             typer.echo(forms.render_text(dossier, form, regime), nl=False)
@@ -78,7 +78,7 @@ def register(
         fail(t("forms.cli.out_and_text"))
     acting_officer(STATE.services(), as_user, "desk", system_ok=True)
     first, last = _date("--from", start), _date("--to", end)
-    forms = STATE.services().forms
+    forms = STATE.forms()
     try:
         if text:
             typer.echo(forms.register_text(first, last, regime), nl=False)
@@ -109,7 +109,7 @@ def _deliver(data: bytes, out: Path | None, default_name: str) -> None:
         sys.stdout.buffer.write(data)
         sys.stdout.buffer.flush()
         return
-    forms = STATE.services().forms
+    forms = STATE.forms()
     try:
         if out is None:
             path = forms.save(data, default_name)

@@ -66,7 +66,7 @@ def report(
     try:
         chosen = choose_period(period, start, end)
         result = STATE.services().reports.period_report(chosen.start, chosen.end)
-        pdf = STATE.services().forms.report_pdf(result) if as_pdf else None
+        pdf = STATE.forms().report_pdf(result) if as_pdf else None
     except CcdeskError as err:
         fail(err)
     if pdf is not None:
@@ -95,7 +95,7 @@ def write_pdf(pdf: bytes, output: Path | None, period: Period) -> None:
     if output is not None and str(output) == "-":
         sys.stdout.buffer.write(pdf)
         return
-    forms = STATE.services().forms
+    forms = STATE.forms()
     try:
         if output is None:
             output = forms.save(pdf, f"bao-cao-II06a_{period.start:%Y%m%d}-{period.end:%Y%m%d}"

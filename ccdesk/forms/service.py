@@ -1,13 +1,14 @@
 """FormService: the printed forms of a dossier, for the TUI, the CLI and ``ccdesk serve``.
 
-No Textual here. Reach it as ``services.forms`` (built on first use, so the desk's start-up does
-not import fpdf2). Form ids are the numbers of the legal regime: "01".."07" under Circular
-03/2025 (the default), "01".."06" under Circular 01/2018 (see :mod:`ccdesk.forms.kinds`).
+No Textual here. Callers build it over the services, ``FormService(services)``, importing it on
+first use so the desk's start-up does not import fpdf2. Form ids are the numbers of the legal
+regime: "01".."07" under Circular 03/2025 (the default), "01".."06" under Circular 01/2018 (see
+:mod:`ccdesk.forms.kinds`).
 ``regime=None`` means the regime the dossier was received under.
 
 API::
 
-    forms = services.forms
+    forms = FormService(services)
     forms.render_text(code, "01")            # str: the slip preview (pages split by "\\f")
     forms.render_pdf(code, "04", regime=None) # bytes: an A4 PDF, same bytes on every call
     forms.register_pdf(date(2026, 11, 1), date(2026, 11, 30))   # bytes: Sổ theo dõi hồ sơ
@@ -127,7 +128,7 @@ class FormService:
         return period_report(self.services.office.get(), report, Words(lang))
 
     def report_pdf(self, report: PeriodReport, *, lang: str = FORMS_LANGUAGE) -> bytes:
-        """``services.forms.report_pdf(services.reports.period_report(start, end))``."""
+        """``forms.report_pdf(services.reports.period_report(start, end))``."""
         return self.pdf(self.report_document(report, lang=lang))
 
     def pdf(self, document: FormDocument) -> bytes:

@@ -25,7 +25,6 @@ from ccdesk.storage.engine import Database, storage_error
 from ccdesk.storage.migrate import migrate
 
 if TYPE_CHECKING:
-    from ccdesk.forms.service import FormService
     from ccdesk.services.catalog import CatalogService
     from ccdesk.services.dossiers import DossierService
     from ccdesk.services.intake import IntakeService
@@ -73,13 +72,6 @@ class Services:
         from ccdesk.services.reports import ReportService
 
         return ReportService(self.ctx)
-
-    @cached_property
-    def forms(self) -> FormService:
-        """The printed forms; imported on first use so start-up does not pay for fpdf2."""
-        from ccdesk.forms.service import FormService
-
-        return FormService(self)
 
     @property
     def db(self) -> Database:

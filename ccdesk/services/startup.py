@@ -11,15 +11,18 @@ needs a migration and a training sandbox open in one step, before the first scre
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future
 from contextlib import closing
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ccdesk.domain.errors import StorageError
 from ccdesk.storage.migrate import HEAD_REVISION, current_revision
 
 if TYPE_CHECKING:
@@ -27,6 +30,8 @@ if TYPE_CHECKING:
     from ccdesk.paths import Paths
     from ccdesk.services.context import Actor
     from ccdesk.services.facade import Services
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -103,7 +108,6 @@ class ServicesLoader:
 
         def open_services() -> Services:
             from ccdesk.services.facade import Services
-            from ccdesk.storage.backup import start_daily_backup
 
             services = Services.open(db_path, paths, config=config)
             report = start_daily_backup(services)
@@ -172,3 +176,50 @@ def begin_opening(db_path: Path, paths: Paths, config: Config,
     # good backup), exactly as when the desk opens in one step.
     check_database(db_path, paths.backups_dir)
     return ServicesLoader.opening(db_path, paths, config), facts
+
+
+# ---- the day's backup -----------------------------------------------------------------------
+# Here, not in storage/backup.py: its audit line is a service's act, and storage sits below
+# the services (docs/design/README.md, the layers).
+
+@dataclass(frozen=True)
+class StartupReport:
+    """What :func:`on_start` did: the backup taken, or why the day's backup failed."""
+
+    backup: Path | None = None
+    backup_error: StorageError | None = None
+
+
+def on_start(services: Services, now: datetime | None = None) -> StartupReport:
+    """Call once after ``Services.open`` (CLI and app): the quick integrity check, then the
+    day's first backup.
+
+    A damaged database raises :class:`DatabaseDamaged` (nothing should run on it). A backup
+    that cannot be written (full disk, read-only folder) does not stop the desk: it is logged
+    and returned in ``backup_error`` for the caller to show as a warning.
+    """
+    from ccdesk.storage.backup import check_database
+
+    check_database(services.db.path, services.paths.backups_dir)
+    return start_daily_backup(services, now)
+
+
+def start_daily_backup(services: Services, now: datetime | None = None) -> StartupReport:
+    """The day's first backup (and its audit line); a failure is returned, not raised."""
+    from ccdesk.services.context import SYSTEM
+    from ccdesk.services.recording import audit
+    from ccdesk.storage.backup import daily_backup, file_error
+
+    path, backups_dir = services.db.path, services.paths.backups_dir
+    try:
+        taken = daily_backup(path, backups_dir, now)
+    except (StorageError, OSError) as exc:
+        error = exc if isinstance(exc, StorageError) else file_error(exc, backups_dir)
+        if error.key == "core.err.storage":  # nothing more specific: say what failed, and where
+            error = StorageError("reliability.err.copy_failed", path=str(backups_dir))
+        log.error("daily backup failed", extra={"reason": error.key})
+        return StartupReport(backup_error=error)
+    if taken is not None:
+        services.db.write(lambda session: audit(session, services.ctx, SYSTEM, "backup.daily",
+                                                detail=taken.name))
+    return StartupReport(backup=taken)

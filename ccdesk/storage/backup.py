@@ -26,13 +26,9 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from ccdesk.domain.errors import StorageError
 from ccdesk.paths import ensure_private_dir
-
-if TYPE_CHECKING:
-    from ccdesk.services import Services
 
 log = logging.getLogger(__name__)
 
@@ -367,48 +363,6 @@ def daily_backup(db_path: Path, backups_dir: Path, now: datetime | None = None) 
         if removed:
             log.info("backups rotated", extra={"removed": len(removed)})
         return path
-
-
-# ---- start-up -------------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class StartupReport:
-    """What :func:`on_start` did: the backup taken, or why the day's backup failed."""
-
-    backup: Path | None = None
-    backup_error: StorageError | None = None
-
-
-def on_start(services: Services, now: datetime | None = None) -> StartupReport:
-    """Call once after ``Services.open`` (CLI and app): the quick integrity check, then the
-    day's first backup.
-
-    A damaged database raises :class:`DatabaseDamaged` (nothing should run on it). A backup
-    that cannot be written (full disk, read-only folder) does not stop the desk: it is logged
-    and returned in ``backup_error`` for the caller to show as a warning.
-    """
-    check_database(services.db.path, services.paths.backups_dir)
-    return start_daily_backup(services, now)
-
-
-def start_daily_backup(services: Services, now: datetime | None = None) -> StartupReport:
-    """The day's first backup (and its audit line); a failure is returned, not raised."""
-    from ccdesk.services.context import SYSTEM
-    from ccdesk.services.recording import audit
-
-    path, backups_dir = services.db.path, services.paths.backups_dir
-    try:
-        taken = daily_backup(path, backups_dir, now)
-    except (StorageError, OSError) as exc:
-        error = exc if isinstance(exc, StorageError) else file_error(exc, backups_dir)
-        if error.key == "core.err.storage":  # nothing more specific: say what failed, and where
-            error = StorageError("reliability.err.copy_failed", path=str(backups_dir))
-        log.error("daily backup failed", extra={"reason": error.key})
-        return StartupReport(backup_error=error)
-    if taken is not None:
-        services.db.write(lambda session: audit(session, services.ctx, SYSTEM, "backup.daily",
-                                                detail=taken.name))
-    return StartupReport(backup=taken)
 
 
 # ---- restore --------------------------------------------------------------------------------

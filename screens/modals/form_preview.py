@@ -7,7 +7,8 @@ PDF goes to the browser through ``App.deliver_binary``.
 from __future__ import annotations
 
 import io
-from typing import ClassVar
+from functools import cached_property
+from typing import TYPE_CHECKING, ClassVar
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -20,6 +21,9 @@ from textual.widgets.option_list import Option
 from ccdesk.domain.errors import CcdeskError
 from ccdesk.i18n import t
 from ccdesk.services import Actor, Services
+
+if TYPE_CHECKING:
+    from ccdesk.forms.service import FormService
 
 
 class FormPreview(ModalScreen[None]):
@@ -36,6 +40,13 @@ class FormPreview(ModalScreen[None]):
         self.services, self.actor = services, actor
         self.code, self.form_id, self.reprint = code, form_id, reprint
 
+    @cached_property
+    def forms(self) -> FormService:
+        # Imported on first use: the desk's start-up does not pay for the forms.
+        from ccdesk.forms.service import FormService
+
+        return FormService(self.services)
+
     def compose(self) -> ComposeResult:
         with Vertical(classes="modal-box preview-box"):
             yield Label(t("tui.forms.preview", form=self.form_id, code=self.code),
@@ -51,7 +62,7 @@ class FormPreview(ModalScreen[None]):
     @work(exclusive=True, thread=True, group="form-render")
     def _fetch_text(self) -> None:
         try:
-            text = self.services.forms.render_text(self.code, self.form_id)
+            text = self.forms.render_text(self.code, self.form_id)
         except CcdeskError as err:
             self.app.call_from_thread(self._failed, err)
             return
@@ -74,7 +85,7 @@ class FormPreview(ModalScreen[None]):
     def _deliver(self) -> None:
         try:
             if self.app.is_web:
-                data = self.services.forms.render_pdf(self.code, self.form_id)
+                data = self.forms.render_pdf(self.code, self.form_id)
                 if self.reprint:
                     self.services.dossiers.record_reprint(self.actor, self.code, self.form_id)
                 name = f"{self.code}_mau{self.form_id}.pdf"
@@ -82,7 +93,7 @@ class FormPreview(ModalScreen[None]):
                                           save_filename=name, mime_type="application/pdf")
                 message = t("tui.forms.downloaded", name=name)
             else:
-                outcome = self.services.forms.output(self.actor, self.code, self.form_id,
+                outcome = self.forms.output(self.actor, self.code, self.form_id,
                                                      reprint=self.reprint)
                 message = (t("tui.forms.printed", printer=outcome.printer) if outcome.printed
                            else t("tui.forms.saved", path=str(outcome.path)))

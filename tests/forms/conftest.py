@@ -9,12 +9,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import cached_property
 from pathlib import Path
 
 import pytest
 
 from ccdesk.config import Config
 from ccdesk.domain.lifecycle import Action
+from ccdesk.forms.service import FormService
 from ccdesk.paths import Paths
 from ccdesk.services import SYSTEM, Actor, Services
 from ccdesk.services.catalog import BUNDLED_CATALOG
@@ -52,6 +54,10 @@ class Desk:
     def at(self, moment: datetime) -> Desk:
         self.clock.now = moment
         return self
+
+    @cached_property
+    def forms(self) -> FormService:
+        return FormService(self.services)
 
 
 OFFICE = OfficeSettings(governing_body="UBND xã Đông Sơn",

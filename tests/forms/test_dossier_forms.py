@@ -45,7 +45,7 @@ CASES = [(regime.value, form_id, kind) for regime, kinds in FORM_IDS.items()
 def test_every_form_of_both_sets_renders_with_header_code_and_title(scenario, regime, form_id,
                                                                     kind) -> None:
     code = scenario.codes[DOSSIER_FOR[kind]]
-    pdf = scenario.services.forms.render_pdf(code, form_id, regime=regime)
+    pdf = scenario.forms.render_pdf(code, form_id, regime=regime)
     for text in page_texts(pdf):
         for line in HEADER:
             assert line in text
@@ -55,7 +55,7 @@ def test_every_form_of_both_sets_renders_with_header_code_and_title(scenario, re
     # Each copy fits one A4 page: two pages for the slip (kept and given), one for the others.
     assert len(page_texts(pdf)) == (2 if kind == FormKind.SLIP else 1)
     assert metadata(pdf)["/Subject"] == f"Mẫu {form_id} ({regime})"
-    text = scenario.services.forms.render_text(code, form_id, regime=regime)
+    text = scenario.forms.render_text(code, form_id, regime=regime)
     assert TITLES[kind] in text and code in text
     assert max(len(line) for line in text.splitlines()) <= 80
     assert all(width < height for width, height in page_sizes(pdf))   # A4 portrait
@@ -65,7 +65,7 @@ def test_every_form_of_both_sets_renders_with_header_code_and_title(scenario, re
 
 def test_slip_carries_every_field_from_the_database(scenario) -> None:
     d = dossier(scenario, "land")
-    pdf = scenario.services.forms.render_pdf(d.code, "01")
+    pdf = scenario.forms.render_pdf(d.code, "01")
     pages = page_texts(pdf)
     assert len(pages) == 2   # kept and given copies
     assert "(Liên 1: Lưu tại Bộ phận Một cửa)" in pages[0]
@@ -96,7 +96,7 @@ def test_slip_carries_every_field_from_the_database(scenario) -> None:
 
 def test_slip_documents_table_has_quantities_by_form_of_copy(scenario) -> None:
     d = dossier(scenario, "legacy")
-    pdf = scenario.services.forms.render_pdf(d.code, "01")
+    pdf = scenario.forms.render_pdf(d.code, "01")
     (table,) = tables(pdf)
     assert table[0][:3] == ["TT", "Tên giấy tờ", "Số lượng"]
     assert table[1][2:5] == ["Bản chính", "Bản sao chứng thực", "Bản photo"]
@@ -107,14 +107,14 @@ def test_slip_documents_table_has_quantities_by_form_of_copy(scenario) -> None:
 
 def test_slip_qr_code_decodes_to_the_dossier_code_on_both_copies(scenario) -> None:
     code = scenario.codes["land"]
-    pdf = scenario.services.forms.render_pdf(code, "01")
+    pdf = scenario.forms.render_pdf(code, "01")
     assert qr_codes(pdf, page=0) == [code]
     assert qr_codes(pdf, page=1) == [code]
 
 
 def test_supplement_request_lists_each_item_reason_and_the_guide(scenario) -> None:
     d = dossier(scenario, "supplement")
-    (text,) = page_texts(scenario.services.forms.render_pdf(d.code, "02"))
+    (text,) = page_texts(scenario.forms.render_pdf(d.code, "02"))
     rounds = scenario.services.dossiers.detail(d.code).supplements
     items = orjson.loads(rounds[-1].items)
     assert [i["name"] for i in items] == ["Tờ khai cấp Giấy xác nhận tình trạng hôn nhân",
@@ -131,7 +131,7 @@ def test_supplement_request_lists_each_item_reason_and_the_guide(scenario) -> No
 
 def test_refusal_gives_the_reason_the_rules_and_the_contact(scenario) -> None:
     d = dossier(scenario, "refused")
-    (text,) = page_texts(scenario.services.forms.render_pdf(d.code, "03"))
+    (text,) = page_texts(scenario.forms.render_pdf(d.code, "03"))
     assert ("Hồ sơ không đủ điều kiện tiếp nhận, giải quyết với lý do cụ thể như sau: "
             "Trẻ đã được đăng ký khai sinh tại xã khác (trùng đăng ký)") in text
     assert ("Căn cứ quy định tại: Luật Hộ tịch 2014; Nghị định 123/2015/NĐ-CP; "
@@ -144,7 +144,7 @@ def test_refusal_gives_the_reason_the_rules_and_the_contact(scenario) -> None:
 def test_extension_letter_gives_new_due_reason_and_history(scenario) -> None:
     detail = scenario.services.dossiers.detail(scenario.codes["land"])
     d, (first, second) = detail.dossier, detail.extensions
-    (text,) = page_texts(scenario.services.forms.render_pdf(d.code, "04"))
+    (text,) = page_texts(scenario.forms.render_pdf(d.code, "04"))
     assert "V/v xin lỗi và đề nghị gia hạn thời gian giải quyết hồ sơ" in text
     assert "Kính gửi: Ông (Bà) Nguyễn Thị Hường" in text
     assert f"Ngày {fmt_date(d.received_at)}, Trung tâm Phục vụ hành chính công tiếp nhận" in text
@@ -162,7 +162,7 @@ def test_extension_letter_gives_new_due_reason_and_history(scenario) -> None:
 
 def test_extension_letter_under_2018_uses_the_2018_wording(scenario) -> None:
     code = scenario.codes["land"]
-    (text,) = page_texts(scenario.services.forms.render_pdf(code, "04", regime="2018"))
+    (text,) = page_texts(scenario.forms.render_pdf(code, "04", regime="2018"))
     assert "V/v xin lỗi và hẹn lại thời gian trả kết quả giải quyết hồ sơ" in text
     assert "đề nghị gia hạn" not in text
 
@@ -170,7 +170,7 @@ def test_extension_letter_under_2018_uses_the_2018_wording(scenario) -> None:
 def test_stop_notice_gives_reason_and_times(scenario) -> None:
     detail = scenario.services.dossiers.detail(scenario.codes["stopped"])
     d = detail.dossier
-    (text,) = page_texts(scenario.services.forms.render_pdf(d.code, "05"))
+    (text,) = page_texts(scenario.forms.render_pdf(d.code, "05"))
     assert ("Lý do dừng giải quyết: Người yêu cầu có đơn đề nghị dừng để bổ sung giấy tờ ở nước "
             "ngoài") in text
     assert f"Thời điểm dừng giải quyết: {hm(d.closed_at)}" in text
@@ -180,7 +180,7 @@ def test_stop_notice_gives_reason_and_times(scenario) -> None:
 def test_control_sheet_has_one_row_per_hand_off(scenario) -> None:
     detail = scenario.services.dossiers.detail(scenario.codes["land"])
     d = detail.dossier
-    pdf = scenario.services.forms.render_pdf(d.code, "06")
+    pdf = scenario.forms.render_pdf(d.code, "06")
     (text,) = page_texts(pdf)
     assert f"Ngày, giờ nhận hồ sơ: {hm(d.received_at)}" in text
     assert f"Ngày, giờ hẹn trả kết quả: {hm(d.due_at)}" in text
@@ -201,28 +201,28 @@ def test_control_sheet_has_one_row_per_hand_off(scenario) -> None:
 
 def test_2018_set_numbers_the_control_sheet_05(scenario) -> None:
     code = scenario.codes["legacy"]
-    (text,) = page_texts(scenario.services.forms.render_pdf(code, "05"))   # own regime: 2018
+    (text,) = page_texts(scenario.forms.render_pdf(code, "05"))   # own regime: 2018
     assert TITLES[FormKind.CONTROL] in text
-    assert "Mẫu 05 (2018)" == metadata(scenario.services.forms.render_pdf(code, "05"))["/Subject"]
+    assert "Mẫu 05 (2018)" == metadata(scenario.forms.render_pdf(code, "05"))["/Subject"]
     with pytest.raises(FormError) as err:
-        scenario.services.forms.render_pdf(code, "07")
+        scenario.forms.render_pdf(code, "07")
     assert "01, 02, 03, 04, 05, 06" in err.value.message()
 
 
 def test_form_that_does_not_apply_says_why_in_both_languages(scenario) -> None:
     code = scenario.codes["land"]
     with pytest.raises(FormError) as err:
-        scenario.services.forms.render_pdf(code, "03")
+        scenario.forms.render_pdf(code, "03")
     assert err.value.message("vi") == f"Mẫu: hồ sơ {code} không bị từ chối tiếp nhận."
     assert err.value.message("en") == f"Form: dossier {code} was not refused."
     with pytest.raises(FormError) as err:
-        scenario.services.forms.render_text(scenario.codes["supplement"], "01")
+        scenario.forms.render_text(scenario.codes["supplement"], "01")
     assert "Chờ bổ sung" in err.value.message("vi")
 
 
 def test_register_is_not_a_dossier_form(scenario) -> None:
     with pytest.raises(FormError) as err:
-        scenario.services.forms.render_pdf(scenario.codes["land"], "07")
+        scenario.forms.render_pdf(scenario.codes["land"], "07")
     assert "ccdesk forms register" in err.value.message()
 
 
@@ -241,7 +241,7 @@ def test_rare_diacritics_survive_the_round_trip(scenario) -> None:
     for style in ("", "B", "I"):
         doc = FormDocument("01", "2025", "t", datetime(2026, 1, 1),
                            (Page((Paragraph(sample, style=style),)),))
-        (text,) = page_texts(scenario.services.forms.pdf(doc))
+        (text,) = page_texts(scenario.forms.pdf(doc))
         assert flat(text) == flat(sample)
 
 
@@ -256,7 +256,7 @@ def test_characters_outside_the_font_are_counted_never_logged(scenario, caplog) 
     doc = FormDocument("01", "2025", "t", datetime(2026, 1, 1),
                        (Page((Paragraph("Ông (Bà): Lý 李 Hoa"),)),))
     with caplog.at_level(logging.WARNING):
-        pdf = scenario.services.forms.pdf(doc)
+        pdf = scenario.forms.pdf(doc)
     assert pdf[:5] == b"%PDF-"
     assert "李" not in caplog.text and "674e" not in caplog.text.lower()
     assert "1 characters are not in the font" in caplog.text

@@ -27,7 +27,7 @@ def _reprints(desk, code: str) -> int:  # noqa: ANN001
 
 
 def test_reprint_gives_the_same_bytes_and_records_an_event(scenario) -> None:
-    forms, code = scenario.services.forms, scenario.codes["refused"]
+    forms, code = scenario.forms, scenario.codes["refused"]
     first = forms.render_pdf(code, "03")
     assert forms.render_pdf(code, "03") == first
     before = _reprints(scenario, code)
@@ -78,10 +78,10 @@ def test_prints_through_cups_when_the_printer_is_present(scenario, cups) -> None
     spool = cups()
     code = scenario.codes["land"]
     before = _reprints(scenario, code)
-    outcome = scenario.services.forms.output(scenario.officer, code, "04", reprint=True)
+    outcome = scenario.forms.output(scenario.officer, code, "04", reprint=True)
     assert outcome.printed and outcome.printer == "quay1" and outcome.path is None
     assert outcome.job == "request id is quay1-7 (1 file(s))"
-    assert (spool / "job.pdf").read_bytes() == scenario.services.forms.render_pdf(code, "04")
+    assert (spool / "job.pdf").read_bytes() == scenario.forms.render_pdf(code, "04")
     args = (spool / "args").read_text()
     assert args.startswith("-d quay1 -t ccdesk ") and code in args
     assert "Hường" not in args                    # no personal data in the job title
@@ -91,10 +91,10 @@ def test_prints_through_cups_when_the_printer_is_present(scenario, cups) -> None
 def test_saves_the_pdf_when_the_configured_printer_is_missing(scenario, cups) -> None:
     spool = cups(present=False)
     code = scenario.codes["stopped"]
-    outcome = scenario.services.forms.output(scenario.officer, code, "05", reprint=False)
+    outcome = scenario.forms.output(scenario.officer, code, "05", reprint=False)
     assert not outcome.printed
     assert outcome.path.name == f"{code}_mau05_2025.pdf"
-    assert outcome.path.read_bytes() == scenario.services.forms.render_pdf(code, "05")
+    assert outcome.path.read_bytes() == scenario.forms.render_pdf(code, "05")
     assert not (spool / "job.pdf").exists()
 
 
@@ -103,7 +103,7 @@ def test_a_failing_printer_is_reported_with_its_name_and_no_event(scenario, cups
     code = scenario.codes["supplement"]
     before = _reprints(scenario, code)
     with pytest.raises(FormError) as err:
-        scenario.services.forms.output(scenario.officer, code, "02", reprint=True)
+        scenario.forms.output(scenario.officer, code, "02", reprint=True)
     message = err.value.message("vi")
     assert "quay1" in message and "The printer or class does not exist." in message
     assert _reprints(scenario, code) == before
@@ -139,18 +139,18 @@ def test_cli_render_text_and_register(scenario, cli, tmp_path) -> None:
                str(register))
     assert done.exit_code == 0, done.stderr
     assert done.stdout.strip() == f"Đã lưu {register}"
-    assert register.read_bytes() == scenario.services.forms.register_pdf(date(2026, 11, 1),
+    assert register.read_bytes() == scenario.forms.register_pdf(date(2026, 11, 1),
                                                                          date(2026, 11, 30))
     piped = cli("forms", "render", "--dossier", scenario.codes["stopped"], "--form", "05",
                 "--out", "-")
     assert piped.exit_code == 0
-    assert piped.stdout_bytes == scenario.services.forms.render_pdf(scenario.codes["stopped"],
+    assert piped.stdout_bytes == scenario.forms.render_pdf(scenario.codes["stopped"],
                                                                     "05")
     saved = cli("forms", "render", "--dossier", scenario.codes["land"], "--form", "6")
     assert saved.exit_code == 0
     path = scenario.services.paths.forms_dir / f"{scenario.codes['land']}_mau06_2025.pdf"
     assert saved.stdout.strip() == f"Đã lưu {path}"
-    assert path.read_bytes() == scenario.services.forms.render_pdf(scenario.codes["land"], "06")
+    assert path.read_bytes() == scenario.forms.render_pdf(scenario.codes["land"], "06")
 
 
 def test_cli_report_pdf(scenario, cli, tmp_path) -> None:
@@ -192,7 +192,7 @@ def test_another_process_renders_the_same_bytes(scenario, shared_paths, tmp_path
                            "--form", "01", "--out", str(out)],
                           capture_output=True, env=env, timeout=120, check=False)
     assert done.returncode == 0, done.stderr.decode()
-    assert out.read_bytes() == scenario.services.forms.render_pdf(code, "01")
+    assert out.read_bytes() == scenario.forms.render_pdf(code, "01")
 
 
 def test_an_unwritable_forms_folder_is_a_message(scenario, monkeypatch, tmp_path) -> None:
@@ -202,7 +202,7 @@ def test_an_unwritable_forms_folder_is_a_message(scenario, monkeypatch, tmp_path
     paths = type(scenario.services.paths)(data_dir=blocker, config_dir=tmp_path / "config")
     monkeypatch.setattr(scenario.services, "paths", paths)
     with pytest.raises(FormError) as err:
-        scenario.services.forms.output(scenario.officer, scenario.codes["land"], "06",
+        scenario.forms.output(scenario.officer, scenario.codes["land"], "06",
                                        reprint=False)
     assert err.value.message("vi").startswith(f"Không lưu được tệp {blocker / 'forms'}")
 
@@ -211,7 +211,7 @@ def test_a_rebuilt_font_cache_gives_identical_fonts(scenario, tmp_path) -> None:
     """Reprints stay identical after the font cache is rebuilt (new machine, cleared cache)."""
     from ccdesk.forms.fonts import font_files
 
-    shared = font_files(scenario.services.forms.font_dir)
+    shared = font_files(scenario.forms.font_dir)
     rebuilt = font_files(tmp_path / "fonts")
     for style, path in shared.styles().items():
         assert rebuilt.styles()[style].read_bytes() == path.read_bytes()

@@ -15,7 +15,7 @@ DAY = date(2026, 11, 23)
 
 
 def test_register_lists_every_dossier_received_in_the_range(scenario) -> None:
-    forms = scenario.services.forms
+    forms = scenario.forms
     pdf = forms.register_pdf(date(2026, 11, 1), date(2026, 11, 30))
     width, height = page_sizes(pdf)[0]
     assert width > height                      # landscape: 15 columns
@@ -40,7 +40,7 @@ def test_register_lists_every_dossier_received_in_the_range(scenario) -> None:
 
 
 def test_register_of_an_empty_range_and_a_2018_register(scenario) -> None:
-    forms = scenario.services.forms
+    forms = scenario.forms
     (text,) = page_texts(forms.register_pdf(date(2026, 10, 1), date(2026, 10, 31)))
     assert "Tổng số hồ sơ trong sổ: 0." in text
     pdf = forms.register_pdf(DAY, DAY, regime="2018")
@@ -53,7 +53,7 @@ def test_register_of_an_empty_range_and_a_2018_register(scenario) -> None:
 def test_text_slip_has_the_same_fields_and_fits_80_columns(scenario) -> None:
     code = scenario.codes["land"]
     d = scenario.services.dossiers.detail(code).dossier
-    text = scenario.services.forms.render_text(code, "01")
+    text = scenario.forms.render_text(code, "01")
     pages = text.split(PAGE_BREAK)
     assert len(pages) == 2
     assert all(len(line) <= PORTRAIT_WIDTH for line in text.splitlines())
@@ -71,14 +71,14 @@ def test_text_slip_has_the_same_fields_and_fits_80_columns(scenario) -> None:
 
 
 def test_text_register_fits_a_wide_line_printer(scenario) -> None:
-    text = scenario.services.forms.register_text(date(2026, 11, 1), date(2026, 11, 30))
+    text = scenario.forms.register_text(date(2026, 11, 1), date(2026, 11, 30))
     assert all(len(line) <= LANDSCAPE_WIDTH for line in text.splitlines())
     assert "23/11/2026" in text
     assert "Tổng số hồ sơ trong sổ: 5." in flat(text)
 
 
 def test_forms_can_be_previewed_in_english_for_training(scenario) -> None:
-    text = flat(scenario.services.forms.render_text(scenario.codes["refused"], "03", lang="en"))
+    text = flat(scenario.forms.render_text(scenario.codes["refused"], "03", lang="en"))
     assert "REFUSAL TO ACCEPT THE DOSSIER" in text
     assert "SOCIALIST REPUBLIC OF VIETNAM" in text
     assert "Trẻ đã được đăng ký khai sinh tại xã khác" in text   # stored data stays as typed

@@ -19,7 +19,7 @@ def _numbers(counts) -> list[str]:  # noqa: ANN001 - Counts
 
 def test_report_pdf_has_every_row_and_figure_of_the_period_report(scenario) -> None:
     report = scenario.services.reports.period_report(START, END)
-    pdf = scenario.services.forms.report_pdf(report)
+    pdf = scenario.forms.report_pdf(report)
     width, height = page_sizes(pdf)[0]
     assert width > height
     assert metadata(pdf)["/Subject"].startswith("Mẫu II.06a")

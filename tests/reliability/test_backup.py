@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 from ccdesk.domain.errors import StorageError
 from ccdesk.services import Services
+from ccdesk.services.startup import on_start
 from ccdesk.storage import backup as bk
 from tests.reliability.conftest import Desk, db_dump, intake, table_counts
 
@@ -78,8 +79,8 @@ def test_daily_backup_once_a_day_and_rotated_over_40_days(desk: Desk) -> None:
 
 
 def test_on_start_takes_the_days_backup_once_and_audits_it(desk: Desk) -> None:
-    first = bk.on_start(desk.services, now=datetime(2026, 11, 23, 7, 0)).backup
-    again = bk.on_start(desk.services, now=datetime(2026, 11, 23, 13, 0)).backup
+    first = on_start(desk.services, now=datetime(2026, 11, 23, 7, 0)).backup
+    again = on_start(desk.services, now=datetime(2026, 11, 23, 13, 0)).backup
     assert first is not None and again is None
     con = sqlite3.connect(desk.db_path)
     rows = con.execute("SELECT officer_username, detail FROM auditlog "
@@ -213,7 +214,7 @@ def _damage_pages(path: Path) -> None:
 def test_a_backup_that_cannot_be_written_warns_but_does_not_stop_the_desk(
         desk: Desk, cli: object) -> None:
     desk.paths.backups_dir.write_text("a file where the backups folder should be")
-    report = bk.on_start(desk.services, now=datetime(2026, 11, 23, 7, 0))
+    report = on_start(desk.services, now=datetime(2026, 11, 23, 7, 0))
     assert report.backup is None and report.backup_error is not None
     assert str(desk.paths.backups_dir) in report.backup_error.message("en")
     assert "Could not write the copy" in report.backup_error.message("en")

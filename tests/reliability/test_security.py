@@ -14,6 +14,7 @@ from sqlalchemy import event, text
 from ccdesk.domain.errors import InvalidInput, PermissionDenied, StorageError
 from ccdesk.domain.lifecycle import Action
 from ccdesk.domain.validation import LIMITS
+from ccdesk.forms.service import FormService
 from ccdesk.paths import Paths
 from ccdesk.services import SYSTEM, Services, recording
 from ccdesk.services.context import detect_terminal
@@ -328,7 +329,7 @@ def test_saved_forms_are_owner_only_whatever_the_umask(desk: Desk) -> None:
     code = intake(desk, desk.actor("off1"))
     old = os.umask(0)
     try:
-        outcome = desk.services.forms.output(desk.actor("off1"), code, "01", reprint=False)
+        outcome = FormService(desk.services).output(desk.actor("off1"), code, "01", reprint=False)
     finally:
         os.umask(old)
     assert outcome.path is not None and outcome.path.exists()
