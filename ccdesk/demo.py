@@ -35,10 +35,10 @@ from sqlmodel import Session
 from ccdesk.domain.calendar import TimeKind, WorkCalendar
 from ccdesk.domain.catalog import FeeKind, Requirement
 from ccdesk.domain.codes import counter_key, format_code
-from ccdesk.domain.errors import CcdeskError
+from ccdesk.domain.errors import CcdeskError, ValidationError
 from ccdesk.domain.lifecycle import Action, Regime, Status, next_status
-from ccdesk.domain.reports import ValidationError
 from ccdesk.domain.validation import CCCD_PROVINCES
+from ccdesk.domain.vocabulary import Channel, Delivery, RatingLevel
 from ccdesk.ids import uuid7
 from ccdesk.models import (
     AuditLog,
@@ -97,8 +97,10 @@ PROCEDURE_WEIGHTS = {"2.000815": 30, "2.000884": 8, "1.001193": 12, "2.000635": 
                      "1.004873": 8, "1.000656": 4, "1.000894": 4, "1.004859": 3,
                      "1.004884": 2, "2.000908": 3, "1.012783": 3}
 OTHER_PROCEDURE_WEIGHT = 1.5
-CHANNELS = (("direct", 68), ("postal", 4), ("online_full", 12), ("online_partial", 16))
-RATINGS = (("very_satisfied", 55), ("satisfied", 40), ("dissatisfied", 5))
+CHANNELS = ((Channel.DIRECT, 68), (Channel.POSTAL, 4), (Channel.ONLINE_FULL, 12),
+            (Channel.ONLINE_PARTIAL, 16))
+RATINGS = ((RatingLevel.VERY_SATISFIED, 55), (RatingLevel.SATISFIED, 40),
+           (RatingLevel.DISSATISFIED, 5))
 PROVINCIAL_FEES = (10_000, 15_000, 20_000, 25_000, 30_000, 50_000)
 
 DEMO_OFFICE = {"governing_body": "UBND XÃ AN BÌNH", "unit_name":
@@ -357,8 +359,8 @@ class _Simulator:
             "original_due_at": None, "status": None, "paused_at": None, "resume_status": None,
             "supplement_rounds": 0, "handling_body": info.handling_body, "handed_off_at": None,
             "result_back_at": None, "ready_at": None, "returned_at": None, "closed_at": None,
-            "delivery": "post" if channel == "postal" else (
-                "online" if channel == "online_full" else "desk"),
+            "delivery": Delivery.POST if channel == Channel.POSTAL else (
+                Delivery.ONLINE if channel == Channel.ONLINE_FULL else Delivery.DESK),
             "fee_amount": 0, "received_by": officer, "extensions": 0, "updated_at": received,
         }
         played = _Played(dossier=d, checklist=[], events=[], changes=[])

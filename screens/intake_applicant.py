@@ -20,10 +20,9 @@ from ccdesk.domain.validation import (
     validate_email,
     validate_full_name,
 )
+from ccdesk.domain.vocabulary import Channel, Delivery
 from ccdesk.i18n import fmt_date, t
 from ccdesk.services.intake import (
-    CHANNELS,
-    DELIVERIES,
     MAX_SETS,
     Applicant,
     validate_applicant,
@@ -69,12 +68,12 @@ class ApplicantStep(DeskScreen):
             yield self._input("phone", CoreValidator(normalise_phone))
             yield self._input("email", CoreValidator(validate_email))
             yield self._input("address", CoreValidator(lambda v: clean_text(v, "address")))
-            yield self._select("channel", [(t(f"core.channel.{c}"), c) for c in CHANNELS],
-                               "direct")
+            yield self._select("channel", [(c.label(), c.value) for c in Channel],
+                               Channel.DIRECT.value)
             yield self._input("sets", CoreValidator(lambda v: parse_count(v, "sets", 1,
                                                                            MAX_SETS)), "1")
-            yield self._select("delivery", [(t(f"core.delivery.{d}"), d) for d in DELIVERIES],
-                               "desk")
+            yield self._select("delivery", [(d.label(), d.value) for d in Delivery],
+                               Delivery.DESK.value)
             yield self._input("owner_name", placeholder=t("tui.intake.owner_hint"))
             yield self._input("owner_address")
             if procedure.fee.kind == FeeKind.PROVINCIAL:

@@ -19,8 +19,8 @@ from textual.widgets import Checkbox, DataTable, Input, Label, Select
 
 from ccdesk.domain.errors import CcdeskError, InvalidInput, ValidationError
 from ccdesk.domain.lifecycle import Status
+from ccdesk.domain.vocabulary import Channel
 from ccdesk.i18n import fmt_datetime, t
-from ccdesk.services.intake import CHANNELS
 from ccdesk.services.search import SORTS, PageKey, RegisterFilter, RegisterPage
 from screens.base import DeskScreen
 from screens.dossier import DossierScreen
@@ -61,7 +61,7 @@ class RegisterScreen(DeskScreen):
                 with Horizontal(classes="register-line"):
                     yield Select([(t(f"core.status.{s.value}"), s.value) for s in Status],
                                  prompt=t("tui.register.any_status"), id="status", compact=True)
-                    yield Select([(t(f"core.channel.{c}"), c) for c in CHANNELS],
+                    yield Select([(c.label(), c.value) for c in Channel],
                                  prompt=t("tui.register.any_channel"), id="channel",
                                  compact=True)
                     yield Select([(f, f) for f in fields], prompt=t("tui.register.any_field"),

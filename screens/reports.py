@@ -16,6 +16,7 @@ from textual.widgets import DataTable, Input, Label, Static
 
 from ccdesk.domain.errors import CcdeskError, InvalidInput, ValidationError
 from ccdesk.domain.reports import Counts
+from ccdesk.domain.vocabulary import RatingLevel
 from ccdesk.i18n import fmt_date, fmt_money, t
 from ccdesk.services.reports import PeriodReport
 from screens.base import DeskScreen
@@ -129,5 +130,4 @@ class ReportsScreen(DeskScreen):
         self.query_one("#report-channels", Static).update(bar_chart(
             [(t(f"core.channel.{name}"), count) for name, count in report.channels.items()]))
         self.query_one("#report-satisfaction", Static).update(bar_chart(
-            [(t(f"core.rating.{level}"), getattr(sat, level))
-             for level in ("very_satisfied", "satisfied", "dissatisfied")]))
+            [(level.label(), getattr(sat, level)) for level in RatingLevel]))

@@ -20,16 +20,19 @@ from typing import Any
 import httpx
 
 from sync import keys, protocol
+from sync.failures import FailureKind
 
-RETRY, AMBIGUOUS, TOO_LARGE, AUTH, REFUSED, GONE, INTERNAL = (
-    "retry", "ambiguous", "too_large", "auth", "refused", "gone", "internal")
+# The engine's short names for the kinds.
+RETRY, AMBIGUOUS, TOO_LARGE = FailureKind.RETRY, FailureKind.AMBIGUOUS, FailureKind.TOO_LARGE
+AUTH, REFUSED, GONE, INTERNAL = (FailureKind.AUTH, FailureKind.REFUSED, FailureKind.GONE,
+                                 FailureKind.INTERNAL)
 AUTH_CODES = frozenset({"revoked", "unknown_device", "bad_signature", "unauthenticated"})
 
 
 class SyncFailure(Exception):
     """A failed exchange: ``code`` is stable (logs, ``sync status``), ``kind`` drives the engine."""
 
-    def __init__(self, code: str, kind: str, *, http_status: int = 0,
+    def __init__(self, code: str, kind: FailureKind, *, http_status: int = 0,
                  retry_after: float | None = None, bytes_wire: int = 0) -> None:
         super().__init__(code)
         self.code, self.kind, self.http_status = code, kind, http_status

@@ -16,13 +16,14 @@ import orjson
 from sqlmodel import Session, select
 
 from ccdesk.domain.lifecycle import Action
+from ccdesk.domain.vocabulary import ChangeKind, CorrectableField
 from ccdesk.models import Dossier, DossierEvent
 from ccdesk.services.context import SYSTEM, DeskContext
 from ccdesk.services.recording import audit
 from ccdesk.storage.outbox import canonical_json, utcnow
 from sync.state import SyncConflict, SyncInbox
 
-CORRECTABLE = ("due_at", "handling_body", "fee_amount", "delivery")
+CORRECTABLE = CorrectableField.values()
 DATETIME_FIELDS = ("due_at",)
 
 
@@ -56,7 +57,7 @@ def write_upstream_update(session: Session, ctx: DeskContext, dossier: Dossier,
     from_status = dossier.status
     data = change.get("data") or {}
     changed: dict[str, Any] = {}
-    if change.get("kind") == "correction":
+    if change.get("kind") == ChangeKind.CORRECTION:
         for name in CORRECTABLE:
             if name in data:
                 value = data[name]
@@ -64,7 +65,7 @@ def write_upstream_update(session: Session, ctx: DeskContext, dossier: Dossier,
                     value = datetime.fromisoformat(value)
                 setattr(dossier, name, value)
                 changed[name] = data[name]
-    if change.get("kind") == "result" and from_status == "handed_off":
+    if change.get("kind") == ChangeKind.RESULT and from_status == "handed_off":
         dossier.result_back_at = now
         changed["result_back_at"] = now.isoformat()
     if change["status"] != from_status:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
@@ -18,6 +20,13 @@ if TYPE_CHECKING:
     from ccdesk.services import Services
 
 EXIT_USER_ERROR = 2
+
+# The optional parts of ccdesk (pyproject.toml [project.optional-dependencies]) and the modules
+# each brings: the desk installs without them.
+EXTRAS: dict[str, tuple[str, ...]] = {
+    "server": ("fastapi", "starlette", "uvicorn", "psycopg", "psycopg_binary"),
+    "serve": ("textual_serve", "aiohttp"),
+}
 
 
 @dataclass
@@ -68,6 +77,21 @@ STATE = CliState()
 
 def print_json(data: object) -> None:
     sys.stdout.write(orjson.dumps(data, option=orjson.OPT_INDENT_2).decode() + "\n")
+
+
+@contextmanager
+def requires_extra(extra: str) -> Iterator[None]:
+    """Run the part of a command that needs ``ccdesk[extra]``: when that part is not installed,
+    say so and how to install it (exit 2) instead of an ImportError traceback."""
+    try:
+        yield
+    except ImportError as exc:
+        missing = (exc.name or "").partition(".")[0]
+        if missing not in EXTRAS[extra]:
+            raise
+        from ccdesk.i18n import t
+
+        fail(t("core.extras.missing", extra=extra, module=missing))
 
 
 def fail(error: CcdeskError | str, code: int = EXIT_USER_ERROR) -> NoReturn:

@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from ccdesk.commands.common import STATE, fail, print_json
+from ccdesk.commands.common import STATE, fail, print_json, requires_extra
 from ccdesk.i18n import t
 
 app = typer.Typer(help="Máy chủ cấp trên mẫu / the reference district server.",
@@ -35,7 +35,8 @@ def _store(db: str | None, **options: object):  # noqa: ANN202 - DistrictStore
     from sync.server.store import DistrictStore
 
     try:
-        return DistrictStore.open(_url(db), **options)
+        with requires_extra("server"):  # a PostgreSQL URL needs psycopg
+            return DistrictStore.open(_url(db), **options)
     except Exception as exc:  # noqa: BLE001 - unreachable database: say which, no traceback
         fail(f"--db {_safe(_url(db))}: {type(exc).__name__}: {str(exc).splitlines()[0]}")
 
@@ -61,9 +62,10 @@ def serve(host: Annotated[str, typer.Option("--host")] = "127.0.0.1",
           max_batch_bytes: Annotated[int | None, typer.Option("--max-batch-bytes")] = None,
           ) -> None:
     """Chạy máy chủ / run the server (FastAPI + uvicorn)."""
-    import uvicorn
+    with requires_extra("server"):
+        import uvicorn
 
-    from sync.server.app import create_app
+        from sync.server.app import create_app
 
     options: dict[str, object] = {"accept_demo": accept_demo}
     if preferred_batch_bytes:

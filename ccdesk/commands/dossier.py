@@ -8,8 +8,7 @@ import typer
 
 from ccdesk.commands.common import STATE, fail, print_json
 from ccdesk.commands.identity import AsOption, acting_officer
-from ccdesk.domain.errors import CcdeskError
-from ccdesk.domain.reports import ValidationError
+from ccdesk.domain.errors import CcdeskError, ValidationError
 
 if TYPE_CHECKING:
     from ccdesk.services.dossiers import DossierDetail

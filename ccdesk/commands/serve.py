@@ -13,7 +13,7 @@ from typing import Annotated
 
 import typer
 
-from ccdesk.commands.common import STATE
+from ccdesk.commands.common import STATE, requires_extra
 
 LOOPBACK = "127.0.0.1"
 
@@ -42,6 +42,8 @@ def serve(
     port: Annotated[int, typer.Option("--port", min=1, max=65535)] = 8000,
 ) -> None:
     """Serve the desk to a browser (127.0.0.1:8000 by default)."""
+    with requires_extra("serve"):  # before anything is printed
+        import textual_serve.server  # noqa: F401
     from ccdesk.app import serve_in_browser  # the app's wiring lives in the composition root
     from ccdesk.i18n import t
 

@@ -5,6 +5,11 @@ from __future__ import annotations
 
 from ccdesk.i18n import t
 
+# Where the label of an error's field comes from, by the area of its message key: reports,
+# search and demo commands name their own inputs (``reports.field.*``: period, sort, page...);
+# every other area names the dossier's fields (``core.field.*``).
+_FIELD_LABELS = {"reports": "reports.field"}
+
 
 class CcdeskError(Exception):
     """Base of the errors that are shown to a person rather than as a traceback."""
@@ -18,7 +23,8 @@ class CcdeskError(Exception):
     def message(self, lang: str | None = None) -> str:
         text = t(self.key, lang=lang, **self.params)
         if self.field:
-            return f"{t('core.field.' + self.field, lang=lang)}: {text}"
+            labels = _FIELD_LABELS.get(self.key.partition(".")[0], "core.field")
+            return f"{t(f'{labels}.{self.field}', lang=lang)}: {text}"
         return text
 
     def __str__(self) -> str:

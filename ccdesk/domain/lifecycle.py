@@ -16,37 +16,9 @@ from __future__ import annotations
 from enum import StrEnum
 
 from ccdesk.domain.errors import TransitionError
+from ccdesk.domain.vocabulary import FINAL_STATUSES, RUNNING_STATUSES, Regime, Status
 
-
-class Regime(StrEnum):
-    R2025 = "2025"  # Decree 118/2025/NĐ-CP, Circular 03/2025/TT-VPCP
-    R2018 = "2018"  # Decree 61/2018/NĐ-CP (amended by 107/2021), Circular 01/2018/TT-VPCP
-
-
-class Status(StrEnum):
-    RECEIVED = "received"
-    WAITING_SUPPLEMENT = "waiting_supplement"
-    REFUSED = "refused"
-    IN_PROGRESS = "in_progress"
-    HANDED_OFF = "handed_off"
-    RESULT_READY = "result_ready"
-    RETURNED = "returned"
-    STOPPED = "stopped"
-    WITHDRAWN = "withdrawn"
-
-    @property
-    def is_final(self) -> bool:
-        return self in FINAL_STATUSES
-
-    @property
-    def is_open(self) -> bool:
-        return not self.is_final
-
-
-FINAL_STATUSES = frozenset({Status.REFUSED, Status.RETURNED, Status.STOPPED, Status.WITHDRAWN})
-# States in which the desk still owes the citizen a result within the due time.
-RUNNING_STATUSES = frozenset({Status.RECEIVED, Status.IN_PROGRESS, Status.HANDED_OFF,
-                              Status.RESULT_READY})
+__all__ = ["FINAL_STATUSES", "RUNNING_STATUSES", "Action", "Regime", "Status"]
 
 
 class Action(StrEnum):

@@ -29,27 +29,16 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from enum import StrEnum
 
-from ccdesk.domain.errors import ValidationError as _CoreValidationError
-from ccdesk.i18n import t
+from ccdesk.domain.errors import ValidationError
+from ccdesk.domain.vocabulary import ONLINE_CHANNELS, Channel, RatingLevel, Regime
 
-ONLINE_CHANNELS = frozenset({"online_full", "online_partial"})
-CHANNELS = ("direct", "postal", "online_full", "online_partial")
+__all__ = ["ONLINE_CHANNELS", "ValidationError"]
+
+CHANNELS = Channel.values()   # the order of the report's channel columns (plain str: JSON keys)
 # Regimes whose Mẫu 04 may move the due time when sent in time (Decree 118/2025 art. on
 # extension requests); the 2018 apology letter only promises a new date.
-EXTENSION_MOVES_DUE = frozenset({"2025"})
-SATISFIED_LEVELS = ("very_satisfied", "satisfied")
-RATING_LEVELS = ("very_satisfied", "satisfied", "dissatisfied")
-
-
-class ValidationError(_CoreValidationError):
-    """Bad input to a report, search or demo command; field names come from this area's
-    catalogue (``reports.field.*``) so the core's list of fields stays its own."""
-
-    def message(self, lang: str | None = None) -> str:
-        text = t(self.key, lang=lang, **self.params)
-        if self.field:
-            return f"{t('reports.field.' + self.field, lang=lang)}: {text}"
-        return text
+EXTENSION_MOVES_DUE = frozenset({Regime.R2025})
+RATING_LEVELS = RatingLevel.values()
 
 
 class ReceivedAs(StrEnum):

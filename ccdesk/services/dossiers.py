@@ -16,6 +16,7 @@ from sqlmodel import Session, select
 from ccdesk.domain.errors import NotFound, ValidationError
 from ccdesk.domain.lifecycle import SUPPLEMENT_WARN_ROUND, Action, Regime, Status, next_status
 from ccdesk.domain.validation import clean_text
+from ccdesk.domain.vocabulary import RatingLevel
 from ccdesk.models import (
     ChecklistItem,
     Dossier,
@@ -30,7 +31,7 @@ from ccdesk.services.context import Actor, DeskContext
 from ccdesk.services.intake import MissingItem
 from ccdesk.services.recording import load_office, record_event
 
-RATINGS = ("very_satisfied", "satisfied", "dissatisfied")
+RATINGS = RatingLevel.values()
 REASON_REQUIRED = frozenset({Action.STOP, Action.WITHDRAW, Action.EXTEND,
                              Action.REQUEST_SUPPLEMENT})
 

@@ -28,14 +28,15 @@ from ccdesk.domain.validation import (
     validate_email,
     validate_full_name,
 )
+from ccdesk.domain.vocabulary import Channel, Delivery
 from ccdesk.models import ChecklistItem, CodeCounter, Dossier, Office, SupplementRound
 from ccdesk.services.catalog import ProcedureInfo, version_info
 from ccdesk.services.context import Actor, DeskContext
 from ccdesk.services.recording import load_office, record_event
 from ccdesk.text import fold
 
-CHANNELS = ("direct", "postal", "online_full", "online_partial")
-DELIVERIES = ("desk", "post", "online")
+CHANNELS = Channel.values()
+DELIVERIES = Delivery.values()
 MAX_SETS = 99
 
 
@@ -80,7 +81,7 @@ class IntakeRequest:
     checklist: list[ChecklistEntry] = field(default_factory=list)
     owner_name: str = ""
     owner_address: str = ""
-    channel: str = "direct"
+    channel: str = Channel.DIRECT
     sets: int = 1
     delivery: str = "desk"
     needs_verification: bool = False

@@ -23,13 +23,14 @@ from typing import Any
 import orjson
 from sqlalchemy import text
 
+from ccdesk.domain.errors import ValidationError
 from ccdesk.domain.lifecycle import RUNNING_STATUSES, Status
-from ccdesk.domain.reports import ValidationError
+from ccdesk.domain.vocabulary import Channel
 from ccdesk.services.context import DeskContext
 from ccdesk.text import fold
 
 SORTS = ("newest", "due", "overdue")
-CHANNELS = ("direct", "postal", "online_full", "online_partial")
+CHANNELS = Channel.values()
 MAX_LIMIT = 1000
 # Written exactly as in migration 0002_search so SQLite uses the expression index.
 DUE_KEY = "COALESCE(d.due_at, '9999-12-31 23:59:59')"

@@ -11,16 +11,16 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Label
 
+from ccdesk.domain.vocabulary import RatingLevel
 from ccdesk.i18n import t
-from ccdesk.services.dossiers import RATINGS
 
 
 class RatingModal(ModalScreen[str | None]):
-    """Dismisses with a level of ``RATINGS`` or ``None`` when the citizen declines."""
+    """Dismisses with a :class:`RatingLevel` value or ``None`` when the citizen declines."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
         *[Binding(str(n), f"rate('{level}')", f"core.rating.{level}", id=f"rate_{level}")
-          for n, level in enumerate(RATINGS, start=1)],
+          for n, level in enumerate(RatingLevel.values(), start=1)],
         Binding("escape", "skip", "tui.key.skip", id="skip"),
     ]
 
@@ -30,8 +30,8 @@ class RatingModal(ModalScreen[str | None]):
     def compose(self) -> ComposeResult:
         with Vertical(classes="modal-box"):
             yield Label(t("tui.rating.question"), classes="modal-title")
-            for n, level in enumerate(RATINGS, start=1):
-                yield Button(f"{n}. {t('core.rating.' + level)}", id=level)
+            for n, level in enumerate(RatingLevel, start=1):
+                yield Button(f"{n}. {level.label()}", id=level.value)
             yield Label(t("tui.rating.hint"), classes="modal-detail")
 
     @on(Button.Pressed)

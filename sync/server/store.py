@@ -20,6 +20,7 @@ from sqlalchemy import bindparam, create_engine, event, func, insert, select, up
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError, OperationalError
 
+from ccdesk.domain.vocabulary import ChangeKind, CorrectableField, Status
 from ccdesk.ids import uuid7
 from sync import keys, protocol
 from sync.protocol import APPLIED, CONFLICT, DUPLICATE, OP_CREATE, OP_EVENT, REJECTED
@@ -41,10 +42,9 @@ M = DistrictMutation.__table__
 META = DistrictMeta.__table__
 X = DistrictDossier.__table__
 
-STATUSES = ("received", "waiting_supplement", "refused", "in_progress", "handed_off",
-            "result_ready", "returned", "stopped", "withdrawn")
-CHANGE_KINDS = ("result", "status", "correction")
-CORRECTABLE = ("due_at", "handling_body", "fee_amount", "delivery")
+STATUSES = Status.values()
+CHANGE_KINDS = ChangeKind.values()
+CORRECTABLE = CorrectableField.values()
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"   # no 0/O, 1/I: read aloud over the phone
 
 
@@ -436,7 +436,7 @@ class DistrictStore:
             raise DistrictError(400, "bad_kind", f"kind must be one of {CHANGE_KINDS}")
         if status and status not in STATUSES:
             raise DistrictError(400, "bad_status", f"unknown status {status!r}")
-        bad = [k for k in data if kind == "correction" and k not in CORRECTABLE]
+        bad = [k for k in data if kind == ChangeKind.CORRECTION and k not in CORRECTABLE]
         if bad:
             raise DistrictError(400, "bad_field", f"not correctable: {', '.join(bad)}")
 
@@ -446,7 +446,7 @@ class DistrictStore:
             if row is None:
                 raise DistrictError(404, "unknown_dossier")
             new_status = status or row.status
-            if kind == "result" and not status and row.status == "handed_off":
+            if kind == ChangeKind.RESULT and not status and row.status == Status.HANDED_OFF:
                 new_status = "in_progress"   # the body's result is back at the desk
             values = {"change_id": uuid7(), "commune_code": row.commune_code,
                       "dossier_code": dossier_code, "kind": kind, "base_status": row.status,

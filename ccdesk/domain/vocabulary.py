@@ -1,0 +1,125 @@
+"""The desk's vocabulary, defined once: the values a dossier's fields take, shared by the desk's
+services, the CLI, the screens, the sync client and the reference server.
+
+They are ``StrEnum`` members, so each *is* the string stored in SQLite, sent on the wire and
+printed in ``--json`` output (``Channel.DIRECT == "direct"``): changing a value here changes
+stored data and the protocol, so values never change; labels go through :meth:`label`
+(``core.<subject>.<value>`` in ``ccdesk/locales``).
+
+Imports nothing of the desk but the translations, so the server can use it too.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from ccdesk.i18n import t
+
+
+class _Labelled(StrEnum):
+    """A value with a label in the user's language: ``core.<table>.<value>``."""
+
+    def label(self, lang: str | None = None) -> str:
+        return t(f"core.{_LABEL_TABLES[type(self).__name__]}.{self.value}", lang=lang)
+
+    @classmethod
+    def values(cls) -> tuple[str, ...]:
+        """The stored strings, in declaration order (for messages listing what is allowed)."""
+        return tuple(member.value for member in cls)
+
+
+class Regime(StrEnum):
+    """The legal regime a dossier was received under."""
+
+    R2025 = "2025"  # Decree 118/2025/NĐ-CP, Circular 03/2025/TT-VPCP
+    R2018 = "2018"  # Decree 61/2018/NĐ-CP (amended by 107/2021), Circular 01/2018/TT-VPCP
+
+
+class Status(_Labelled):
+    """Where a dossier stands (the state machine is :mod:`ccdesk.domain.lifecycle`)."""
+
+    RECEIVED = "received"
+    WAITING_SUPPLEMENT = "waiting_supplement"
+    REFUSED = "refused"
+    IN_PROGRESS = "in_progress"
+    HANDED_OFF = "handed_off"
+    RESULT_READY = "result_ready"
+    RETURNED = "returned"
+    STOPPED = "stopped"
+    WITHDRAWN = "withdrawn"
+
+    @property
+    def is_final(self) -> bool:
+        return self in FINAL_STATUSES
+
+    @property
+    def is_open(self) -> bool:
+        return not self.is_final
+
+
+FINAL_STATUSES = frozenset({Status.REFUSED, Status.RETURNED, Status.STOPPED, Status.WITHDRAWN})
+# States in which the desk still owes the citizen a result within the due time.
+RUNNING_STATUSES = frozenset({Status.RECEIVED, Status.IN_PROGRESS, Status.HANDED_OFF,
+                              Status.RESULT_READY})
+
+
+class Channel(_Labelled):
+    """How the dossier reached the desk (the II.06a report splits its counts by these)."""
+
+    DIRECT = "direct"
+    POSTAL = "postal"
+    ONLINE_FULL = "online_full"
+    ONLINE_PARTIAL = "online_partial"
+
+    @property
+    def is_online(self) -> bool:
+        return self in ONLINE_CHANNELS
+
+
+ONLINE_CHANNELS = frozenset({Channel.ONLINE_FULL, Channel.ONLINE_PARTIAL})
+
+
+class Delivery(_Labelled):
+    """How the citizen gets the result."""
+
+    DESK = "desk"
+    POST = "post"
+    ONLINE = "online"
+
+
+class RatingLevel(_Labelled):
+    """The citizen's satisfaction with the handling of the dossier."""
+
+    VERY_SATISFIED = "very_satisfied"
+    SATISFIED = "satisfied"
+    DISSATISFIED = "dissatisfied"
+
+    @property
+    def is_satisfied(self) -> bool:
+        return self in SATISFIED_RATINGS
+
+
+SATISFIED_RATINGS = frozenset({RatingLevel.VERY_SATISFIED, RatingLevel.SATISFIED})
+
+
+class CorrectableField(_Labelled):
+    """The dossier fields the district may correct (a ``correction`` change pulled by the desk);
+    anything else in a correction is refused by the server and ignored by the desk."""
+
+    DUE_AT = "due_at"
+    HANDLING_BODY = "handling_body"
+    FEE_AMOUNT = "fee_amount"
+    DELIVERY = "delivery"
+
+
+class ChangeKind(StrEnum):
+    """What a change recorded by the district tells the desk (``GET /changes``)."""
+
+    RESULT = "result"
+    STATUS = "status"
+    CORRECTION = "correction"
+
+
+# The translation table of each labelled vocabulary (``core.<table>.<value>``).
+_LABEL_TABLES = {"Status": "status", "Channel": "channel", "Delivery": "delivery",
+             "RatingLevel": "rating", "CorrectableField": "correctable_field"}
