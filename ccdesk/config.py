@@ -17,9 +17,11 @@ Example::
 from __future__ import annotations
 
 import tomllib
+from collections.abc import MutableMapping
 from dataclasses import asdict, dataclass, field
 from datetime import time
 from pathlib import Path
+from typing import Any
 
 from ccdesk.domain.calendar import OfficeHours
 from ccdesk.domain.errors import ValidationError
@@ -66,10 +68,21 @@ class Config:
         return config
 
     def save(self, path: Path) -> None:
-        import tomli_w
+        """Write the settings into ``path``, changing only the values that changed: the user's
+        comments, layout and keys ccdesk does not know stay as they were."""
+        import tomlkit
+        from tomlkit.exceptions import TOMLKitError
 
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(tomli_w.dumps(asdict(self)), encoding="utf-8")
+        try:
+            document = tomlkit.parse(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            document = tomlkit.document()
+        except (TOMLKitError, UnicodeDecodeError) as exc:
+            # Edited into a broken file since the desk read it: never write over it.
+            raise ValidationError("core.err.toml_syntax", file=str(path), detail=str(exc)) from exc
+        _merge(document, asdict(self))
+        path.write_text(tomlkit.dumps(document), encoding="utf-8")
 
     def hours(self) -> OfficeHours:
         raw = self.office_hours
@@ -82,6 +95,16 @@ class Config:
                                _time(afternoon[1]), _time(cutoff))
         except (TypeError, ValueError, IndexError, KeyError, AttributeError) as exc:
             raise ValidationError("core.err.office_hours", field="office_hours") from exc
+
+
+def _merge(table: MutableMapping[str, Any], values: dict[str, Any]) -> None:
+    """Set each changed value in ``table`` (a tomlkit document or table), leaving the rest."""
+    for key, value in values.items():
+        current = table.get(key)
+        if isinstance(value, dict) and isinstance(current, MutableMapping):
+            _merge(current, value)
+        elif key not in table or current != value:
+            table[key] = value
 
 
 def _time(value: object) -> time:

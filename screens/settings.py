@@ -153,3 +153,5 @@ class SettingsScreen(DeskScreen):
         except OSError as exc:
             self.notify(t("tui.settings.config_unwritable", path=str(self.config_path),
                           detail=type(exc).__name__), severity="error")
+        except CcdeskError as err:  # the file was broken by hand since the desk read it
+            self.notify(err.message(), severity="error")

@@ -16,16 +16,19 @@ from enum import StrEnum
 from ccdesk.i18n import t
 
 
-class _Labelled(StrEnum):
+class _Vocabulary(StrEnum):
+    @classmethod
+    def values(cls) -> tuple[str, ...]:
+        """The stored strings as plain ``str``, in declaration order (for messages listing what
+        is allowed, and dictionary keys orjson writes)."""
+        return tuple(member.value for member in cls)
+
+
+class _Labelled(_Vocabulary):
     """A value with a label in the user's language: ``core.<table>.<value>``."""
 
     def label(self, lang: str | None = None) -> str:
         return t(f"core.{_LABEL_TABLES[type(self).__name__]}.{self.value}", lang=lang)
-
-    @classmethod
-    def values(cls) -> tuple[str, ...]:
-        """The stored strings, in declaration order (for messages listing what is allowed)."""
-        return tuple(member.value for member in cls)
 
 
 class Regime(StrEnum):
@@ -112,7 +115,7 @@ class CorrectableField(_Labelled):
     DELIVERY = "delivery"
 
 
-class ChangeKind(StrEnum):
+class ChangeKind(_Vocabulary):
     """What a change recorded by the district tells the desk (``GET /changes``)."""
 
     RESULT = "result"

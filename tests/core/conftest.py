@@ -1,64 +1,39 @@
-"""Fixtures for the core: a real SQLite file per test, a settable clock, a set-up office."""
+"""Fixtures for the core: a real SQLite file per test (a copy of a session template, see
+tests/conftest.py), the kit's clock, a set-up office."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
-from pathlib import Path
+from collections.abc import Iterator
 
 import pytest
 
 from ccdesk.paths import Paths
-from ccdesk.services import SYSTEM, Actor, Services
-from ccdesk.services.catalog import BUNDLED_CATALOG
-from ccdesk.services.office import OfficeSettings
-
-AGENCY = "000.17.22.H56"
-
-
-class FakeClock:
-    """Local wall-clock time the test controls."""
-
-    def __init__(self, start: datetime) -> None:
-        self.now = start
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **delta: float) -> None:
-        self.now += timedelta(**delta)
+from ccdesk.services import Actor, Services
+from tests.conftest import (  # noqa: F401 - the kit's names, kept importable from here
+    AGENCY,
+    DatabaseTemplates,
+    FakeClock,
+    open_copy,
+    set_up_office,
+)
 
 
 @pytest.fixture
-def paths(tmp_path: Path) -> Paths:
-    return Paths(data_dir=tmp_path / "data", config_dir=tmp_path / "config")
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock(datetime(2026, 11, 23, 9, 15))  # a Monday
-
-
-@pytest.fixture
-def services(paths: Paths, clock: FakeClock) -> Services:
-    svc = Services.open(paths.default_db, paths, clock=clock)
+def services(request: pytest.FixtureRequest, paths: Paths, clock: FakeClock,
+             db_templates: DatabaseTemplates) -> Iterator[Services]:
+    """A migrated database file of the test's own. A test that also asks for ``desk`` (or
+    ``officer``/``lead``) gets a copy of the set-up desk instead: ``desk`` is this object."""
+    wants_desk = "desk" in request.fixturenames
+    template = db_templates.desk if wants_desk else db_templates.migrated
+    svc = open_copy(template, paths, clock)
     yield svc
     svc.close()
 
 
-def set_up_office(svc: Services, **overrides: str) -> None:
-    settings = OfficeSettings(governing_body="UBND XÃ AN PHÚ",
-                              unit_name="TRUNG TÂM PHỤC VỤ HÀNH CHÍNH CÔNG",
-                              agency_code=AGENCY, place_name="An Phú", **overrides)
-    svc.office.update(SYSTEM, settings, complete_setup=True)
-    svc.catalog.import_file(BUNDLED_CATALOG)
-
-
 @pytest.fixture
 def desk(services: Services) -> Services:
-    """An office that is set up, with the bundled catalogue and two officers."""
-    set_up_office(services)
-    services.officers.add(SYSTEM, "lan", "Nguyễn Thị Lan", "officer", "1234")
-    services.officers.add(SYSTEM, "hung", "Trần Văn Hùng", "lead", "5678")
+    """An office that is set up, with the bundled catalogue and two officers: ``lan``
+    (officer, PIN 1234) and ``hung`` (lead, PIN 5678)."""
     return services
 
 

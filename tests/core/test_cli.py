@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import orjson
@@ -12,14 +11,8 @@ import pytest
 
 from ccdesk import __version__
 from ccdesk.services.catalog import BUNDLED_CATALOG
-
-CCDESK = str(Path(sys.executable).with_name("ccdesk"))
-
-
-def run(*args: str, home: Path, lang: str = "vi") -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "CCDESK_HOME": str(home), "CCDESK_LANG": lang}
-    env.pop("CCDESK_DB", None)
-    return subprocess.run([CCDESK, *args], capture_output=True, text=True, env=env, timeout=60)
+from tests.conftest import CCDESK
+from tests.conftest import run_ccdesk as run
 
 
 def test_version(tmp_path: Path) -> None:

@@ -10,11 +10,9 @@ from ccdesk.domain.reports import DossierFacts, ExtensionFacts
 from ccdesk.services import Services
 from tests.core.conftest import (  # noqa: F401 - fixtures re-exported for this folder
     FakeClock,
-    clock,
     desk,
     lead,
     officer,
-    paths,
     services,
     set_up_office,
 )

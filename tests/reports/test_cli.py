@@ -5,25 +5,22 @@ from __future__ import annotations
 
 import csv
 import io
-import os
 import subprocess
-import sys
 from datetime import date, timedelta
 from pathlib import Path
 
 import orjson
 import pytest
 
-CCDESK = str(Path(sys.executable).with_name("ccdesk"))
+from tests.conftest import run_ccdesk
+
 COUNT_KEYS = {"received": {"total", "online", "direct_postal", "carried_over"},
               "resolved": {"total", "early", "on_time", "late"},
               "in_progress": {"total", "within", "overdue"}}
 
 
 def run(home: Path, *args: str, lang: str = "vi") -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "CCDESK_HOME": str(home), "CCDESK_LANG": lang}
-    env.pop("CCDESK_DB", None)
-    return subprocess.run([CCDESK, *args], capture_output=True, text=True, env=env, timeout=120)
+    return run_ccdesk(*args, home=home, lang=lang)
 
 
 @pytest.fixture(scope="module")
