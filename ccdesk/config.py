@@ -34,7 +34,7 @@ class Config:
     printer: str = ""
     upstream_url: str = ""
     # Days an acknowledged outbox row is kept, so a district restored from an older backup can
-    # be sent it again (sync.md F3); then ``sync run`` drops it. 0 keeps every row forever.
+    # be sent it again (SF-SERVER-RESTORED); then ``sync run`` drops it. 0 keeps every row forever.
     sync_retention_days: int = 90
     theme: str = "textual-dark"
     office_hours: dict[str, object] = field(default_factory=dict)

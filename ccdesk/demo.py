@@ -9,10 +9,10 @@ leaves open, waiting and overdue dossiers at the end.
 Rows go in through SQLAlchemy Core ``executemany`` inside one ``BEGIN IMMEDIATE`` transaction
 (perf-notes: ORM sessions cost ~2.4 ms per intake, far too slow for a million dossiers).
 
-Outbox rows: a training sandbox never gets any (sync.md). A demo database that is not a training
-sandbox gets one row per change, exactly as real intake would write, because demo databases are
-what sync tests and benchmarks push to ``--accept-demo`` upstreams; benchmarks that only measure
-search may turn them off with ``outbox=False``.
+Outbox rows: a training sandbox never gets any (docs/sync.md). A demo database that is not a
+training sandbox gets one row per change, exactly as real intake would write, because demo
+databases are what sync tests and benchmarks push to ``--accept-demo`` upstreams; benchmarks that
+only measure search may turn them off with ``outbox=False``.
 """
 
 from __future__ import annotations

@@ -236,7 +236,8 @@ class CodeCounter(SQLModel, table=True):
 
 
 class Outbox(SQLModel, table=True):
-    """The transactional outbox (sync.md): one immutable row per domain change."""
+    """The transactional outbox: one immutable row per domain change
+    (docs/design/sync-failures.md)."""
 
     model_config = DEFERRED
 

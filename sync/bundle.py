@@ -1,4 +1,4 @@
-"""USB bundles for communes without a link (F14, after ODK Briefcase).
+"""USB bundles for communes without a link (SF-BUNDLE-TWICE, after ODK Briefcase).
 
 A bundle is a zip named ``<commune>_<device>_<from>-<to>.ccbundle`` holding ``manifest.json``
 (ids, seq range, count, sha256 of the records), ``manifest.sig`` (the device's Ed25519 signature
@@ -206,7 +206,8 @@ def import_bundle(store: DistrictStore, data: bytes, chunk_records: int = CHUNK)
 
 
 def _seq(record: Any) -> Any:
-    """A record's seq, tolerating a malformed record (the server rejects it on its own, F6)."""
+    """A record's seq, tolerating a malformed record (the server rejects it on its own,
+    SF-POISON-RECORD)."""
     return record.get("seq") if isinstance(record, dict) else None
 
 

@@ -1,11 +1,12 @@
-"""The HTTP side of the desk: one method per endpoint, every failure classified (F9, F13).
+"""The HTTP side of the desk: one method per endpoint, every failure classified
+(SF-REPEATING-ERROR, SF-CAPTIVE-PORTAL).
 
 Failures are :class:`SyncFailure` with a stable ``code``; ``kind`` says what the engine does
 next: ``retry`` (network, 5xx, 429/503 with ``Retry-After``), ``ambiguous`` (the request may have
-reached the server: ask ``GET /batches/{id}`` before re-sending), ``too_large`` (split, F4),
-``auth`` (stop the run, exit 30), ``refused`` (stop, a person must act: exit 40), ``gone`` (pull
-cursor unknown: resync), ``internal`` (exit 50). httpx is imported here only, never by the desk
-at start-up.
+reached the server: ask ``GET /batches/{id}`` before re-sending), ``too_large`` (split,
+SF-BATCH-TOO-LARGE), ``auth`` (stop the run, exit 30), ``refused`` (stop, a person must act:
+exit 40), ``gone`` (pull cursor unknown: resync), ``internal`` (exit 50). httpx is imported here
+only, never by the desk at start-up.
 """
 
 from __future__ import annotations

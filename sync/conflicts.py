@@ -1,4 +1,5 @@
-"""Listing and settling conflicts (F11): a person decides, nothing is overwritten silently.
+"""Listing and settling conflicts (SF-LOST-CONFLICT): a person decides, nothing is overwritten
+silently.
 
 * A **pull** conflict is an upstream change for a dossier the desk has moved on since. Taking
   ``upstream`` applies it now (with its ``upstream_update`` event); taking ``local`` keeps the

@@ -1,11 +1,12 @@
-"""Push and pull runs (sync.md, "Client behaviour").
+"""Push and pull runs (docs/design/sync-failures.md).
 
-A run takes the sync lock (one process at a time, F7), returns rows a crash left in flight to
-pending, says hello (auth, epoch, clock offset, limits), then drains the outbox in batches sized
-by bytes, each batch marked in flight in one transaction and settled from the per-record results
-in another (F2). Network failures back off with full jitter and honour ``Retry-After``; a reply
-that may have been lost is recovered with ``GET /batches/{id}`` before anything is re-sent (F1);
-413 halves the batch (F4); auth failures stop the run (F9). The exit code follows the contract in
+A run takes the sync lock (one process at a time, SF-STUCK-IN-FLIGHT), returns rows a crash left in
+flight to pending, says hello (auth, epoch, clock offset, limits), then drains the outbox in
+batches sized by bytes, each batch marked in flight in one transaction and settled from the
+per-record results in another (SF-EARLY-ACK). Network failures back off with full jitter and
+honour ``Retry-After``; a reply that may have been lost is recovered with ``GET /batches/{id}``
+before anything is re-sent (SF-LOST-REPLY); 413 halves the batch (SF-BATCH-TOO-LARGE); auth
+failures stop the run (SF-REPEATING-ERROR). The exit code follows the contract in
 ``docs/sync.md``: 0 synced, 10 partial, 20 network unavailable, 30 auth/revoked, 40 needs a human,
 50 internal error.
 """
@@ -257,7 +258,8 @@ class SyncEngine:
                                            self.options.read_timeout))
 
     def _handshake(self, client: SyncClient, state: SyncState, result: RunResult) -> dict:
-        """``GET /hello``: auth, limits, clock offset, and the server-restore check (F3)."""
+        """``GET /hello``: auth, limits, clock offset, and the server-restore check
+        (SF-SERVER-RESTORED)."""
         reply = self._exchange(lambda: client.hello(), "hello")
         data = reply.data
         with self.db.session() as session:
@@ -370,7 +372,7 @@ class SyncEngine:
                             self._unmark(upcoming, "not_sent")
                         raise
                 future = None
-                if outcome is None:            # 413: halve and try again (F4)
+                if outcome is None:            # 413: halve and try again (SF-BATCH-TOO-LARGE)
                     if upcoming is not None:
                         self._unmark(upcoming, "not_sent")
                     buffer = []
@@ -392,7 +394,7 @@ class SyncEngine:
                 except BaseException:
                     if future is not None:
                         # Let the request on the wire end; its rows stay in flight and return
-                        # to pending at the next start, like after a crash (F7).
+                        # to pending at the next start, like after a crash (SF-STUCK-IN-FLIGHT).
                         futures_wait([future])
                     raise
                 result.batches += 1
@@ -421,7 +423,8 @@ class SyncEngine:
 
     def _drop_damaged(self, rows: list[outbox.OutboxRow],
                       result: RunResult) -> list[outbox.OutboxRow]:
-        """A payload that no longer matches its digest is quarantined, never sent (F6, F8)."""
+        """A payload that no longer matches its digest is quarantined, never sent
+        (SF-POISON-RECORD, SF-EDIT-AFTER-SEND)."""
         intact = [row.intact for row in rows]   # one sha256 per payload, not two
         damaged = [row.seq for row, ok in zip(rows, intact, strict=True) if not ok]
         if damaged:
@@ -534,7 +537,7 @@ class SyncEngine:
                     outcomes.append((row.seq, outbox.QUARANTINED, reason))
                     result.quarantined += 1
                 else:
-                    missing.append(row.seq)   # no result for it: never acked without one (F2)
+                    missing.append(row.seq)   # no result: never acked without one (SF-EARLY-ACK)
             # Acked rows become a seq range and the batch's flight ends: no row is rewritten.
             outbox.settle(session, outcomes, now, batch_id=batch_id)
             if missing:

@@ -3,8 +3,8 @@
 Each change is applied in the desk's transaction together with its ``upstream_update`` event,
 an audit line, the inbox row that makes a re-delivery harmless, and the cursor move. If the desk
 has moved the dossier on since the district's view (``base_status``), nothing is overwritten: a
-conflict is stored for a person (F11). Upstream changes write no outbox row: the district already
-has them, and echoing them back would only cost airtime.
+conflict is stored for a person (SF-LOST-CONFLICT). Upstream changes write no outbox row: the
+district already has them, and echoing them back would only cost airtime.
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""One sync process per database at a time (F7): an advisory ``flock`` beside the file.
+"""One sync process per database at a time (SF-STUCK-IN-FLIGHT): an advisory ``flock`` beside
+the file.
 
 The kernel drops the lock when the holder dies, even by ``kill -9``, so a crash never leaves a
 stale lock behind and the next run can resume within seconds.

@@ -1,8 +1,9 @@
-"""State transitions of outbox rows, owned by sync (sync.md, "Client storage").
+"""State transitions of outbox rows, owned by sync (docs/design/sync-failures.md).
 
 ``pending → in_flight → acked | conflict | quarantined``; ``in_flight → pending`` at start after a
-crash (F7); ``acked → pending`` when the server lost them (F3). A row is acked only on a per-record
-result from the server or a signed ack file (F2). Payloads are never touched (a trigger forbids it).
+crash (SF-STUCK-IN-FLIGHT); ``acked → pending`` when the server lost them (SF-SERVER-RESTORED).
+A row is acked only on a per-record result from the server or a signed ack file (SF-EARLY-ACK).
+Payloads are never touched (a trigger forbids it).
 
 How states are stored (migration ``0005_outbox_ranges``, ``ccdesk/storage/outbox.py``): a batch in
 flight is one ``outbox_in_flight`` row (its seq range), and acknowledged rows are
@@ -113,7 +114,7 @@ def recover_in_flight(session: Session) -> int:
 
 def pending_rows(session: Session, limit: int, after_seq: int = 0, *,
                  one_gap: bool = False) -> list[OutboxRow]:
-    """The oldest waiting rows in device-seq order (never ordered by the client clock, F12):
+    """The oldest waiting rows in device-seq order (never by the client clock, SF-WRONG-CLOCK):
     stored-pending rows outside every acknowledged and in-flight range.
 
     The ranges are few, so this reads gap by gap (one index seek each) instead of filtering a
@@ -208,8 +209,8 @@ def _log_ack(session: Session, first: int, last: int, now: datetime) -> None:
 
     The time is the server's clock as last measured (desk clock + offset), not the desk's own:
     a desk whose clock fell back to 2000 after a power cut would otherwise stamp fresh
-    acknowledgements 26 years old, and prune them as soon as the clock is fixed (F12). A span
-    that follows the newest one on the same day joins it, so the log stays about a row a day;
+    acknowledgements 26 years old, and prune them as soon as the clock is fixed (SF-WRONG-CLOCK).
+    A span that follows the newest one on the same day joins it, so the log stays about a row a day;
     the joined span may cover rows acknowledged earlier that day, which only keeps them longer."""
     stamp = now + timedelta(seconds=clock_offset(session))
     newest = _sql(session, "SELECT id, first_seq, last_seq, acked_at FROM outbox_ack_log "
@@ -316,7 +317,7 @@ def _cut(session: Session, seqs: Iterable[int]) -> None:
 
 
 def quarantine(session: Session, seq: int, reason: str) -> None:
-    """Hold one row with its reason; the rest of the queue goes on (F6)."""
+    """Hold one row with its reason; the rest of the queue goes on (SF-POISON-RECORD)."""
     session.connection().execute(
         update(T).where(T.c.device_seq == seq).values(state=QUARANTINED, last_error=reason))
 
@@ -340,7 +341,8 @@ def release(session: Session, seqs: list[int] | None = None) -> int:
 
 
 def resend_after(session: Session, server_seq: int) -> int:
-    """The server lost rows past ``server_seq`` (restored from a backup): send them again (F3)."""
+    """The server lost rows past ``server_seq`` (restored from a backup): send them again
+    (SF-SERVER-RESTORED)."""
     by_range = _sql(session, "SELECT COALESCE(SUM((SELECT COUNT(*) FROM outbox o "
                     "WHERE o.state = 'pending' AND o.device_seq BETWEEN MAX(a.first_seq, ?) "
                     "AND a.last_seq)), 0) FROM outbox_acked a WHERE a.last_seq > ?",

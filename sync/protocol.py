@@ -1,14 +1,15 @@
-"""The wire protocol shared by client and server (``/api/sync/v1``), see ``shared/sync.md``.
+"""The wire protocol shared by client and server (``/api/sync/v1``), see
+``docs/design/sync-failures.md``.
 
 Bodies are JSON (orjson), compressed with zstd or gzip (``Content-Encoding``). Requests of an
 enrolled device are signed with its Ed25519 key over ``METHOD``, path with query, the sha256 of
 the body as sent and a timestamp; the server keeps only public keys. The timestamp is logged,
-never checked against the server clock: a desk's clock may be years off (F12), and batches are
-idempotent, so a replayed request changes nothing.
+never checked against the server clock: a desk's clock may be years off (SF-WRONG-CLOCK), and
+batches are idempotent, so a replayed request changes nothing.
 
 Per-record results: ``applied`` | ``duplicate`` | ``conflict`` | ``rejected`` (with ``code`` and
 ``message``). A batch reply echoes ``batch_id`` and ``digest`` (the sha256 of the request body as
-sent): a 2xx without that echo is a captive portal, never a success (F13).
+sent): a 2xx without that echo is a captive portal, never a success (SF-CAPTIVE-PORTAL).
 """
 
 from __future__ import annotations
@@ -162,7 +163,8 @@ def batch_json(batch_id: str, device_id: str, commune: str, demo: bool, seen_cur
 
 
 def is_batch_reply(reply: Any, batch_id: str, digest: str) -> bool:
-    """True only for a genuine server reply to this batch (F13: captive portals say 200 too)."""
+    """True only for a genuine server reply to this batch (SF-CAPTIVE-PORTAL: portals say 200
+    too)."""
     return (isinstance(reply, dict) and reply.get("service") == SERVICE_NAME
             and reply.get("batch_id") == batch_id and reply.get("digest") == digest
             and isinstance(reply.get("results"), list))

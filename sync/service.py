@@ -146,7 +146,8 @@ def explain(code: str, lang: str | None = None) -> tuple[str, str]:
 
 
 def probe(url: str, timeout: float = 3.0) -> bool:
-    """A cheap reachability probe (TCP connect to the upstream), for ``sync watch`` (F10)."""
+    """A cheap reachability probe (TCP connect to the upstream), for ``sync watch``
+    (SF-LINK-RETURNS)."""
     import socket
     from urllib.parse import urlsplit
 

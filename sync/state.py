@@ -56,7 +56,7 @@ class SyncAttempt(SQLModel, table=True):
 
 
 class SyncConflict(SQLModel, table=True):
-    """A disagreement kept for a person to settle (F11): never silently overwritten."""
+    """A disagreement kept for a person to settle (SF-LOST-CONFLICT): never silently overwritten."""
 
     __tablename__ = "sync_conflict"
 

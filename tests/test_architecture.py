@@ -1,4 +1,4 @@
-"""Import contracts (style.md): the core and sync never load Textual or the screens."""
+"""Import contracts (docs/design/style.md): the core and sync never load Textual or the screens."""
 
 from __future__ import annotations
 

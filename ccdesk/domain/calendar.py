@@ -1,4 +1,4 @@
-"""Working days and due times (domain.md §4, §10).
+"""Working days and due times (docs/design/domain-rules.md, working days).
 
 A working day is Monday-Friday, minus Vietnam's public holidays and official substitute days off
 (the ``holidays`` package, lunar dates included), plus the make-up working Saturdays it knows

@@ -1,4 +1,4 @@
-"""Dossier codes (domain.md §3): ``<agency>-<yymmdd>-<nnnn>`` by default.
+"""Dossier codes: ``<agency>-<yymmdd>-<nnnn>`` by default (docs/design/domain-rules.md, codes).
 
 The pattern is configurable. Placeholders: ``{agency}``, ``{device}``, ``{yymmdd}``,
 ``{yyyymmdd}``, ``{seq:04}`` (any width). The sequence runs per *counter key* = the code with

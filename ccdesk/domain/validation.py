@@ -2,7 +2,8 @@
 
 Citizen ID (CCCD, 12 digits) is ``PPP G YY NNNNNN``: province of birth registration (old
 63-province codes), a century-and-sex digit, the birth year's last two digits, six digits.
-There is *no* check digit (domain.md §9), so only structure and plausibility are checked.
+There is *no* check digit (docs/design/domain-rules.md, identifiers), so only structure and
+plausibility are checked.
 """
 
 from __future__ import annotations

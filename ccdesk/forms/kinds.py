@@ -1,4 +1,4 @@
-"""Which form number means what, in each legal regime (domain.md §2).
+"""Which form number means what, in each legal regime (docs/design/domain-rules.md, forms).
 
 Circular 03/2025/TT-VPCP numbers seven forms (Mẫu 01-07) and adds the notice of stopping;
 Circular 01/2018/TT-VPCP numbers six (Mẫu 01-06) and has no stop notice, so its control sheet is

@@ -1,9 +1,10 @@
 """Adding the office's own calendar corrections (``calendar.toml``) from the desk's settings.
 
 The government announces extra days off and make-up working Saturdays each year; the
-``holidays`` package cannot know them (domain.md §10). A lead or IT officer adds them here. The
-file is rewritten whole (comments in it are not kept) and the running calendar is reloaded, so
-the next due time counts the new day; due times already given never change.
+``holidays`` package cannot know them (docs/design/domain-rules.md, working days). A lead or IT
+officer adds them here. The file is rewritten whole (comments in it are not kept) and the running
+calendar is reloaded, so the next due time counts the new day; due times already given never
+change.
 """
 
 from __future__ import annotations

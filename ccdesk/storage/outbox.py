@@ -1,4 +1,4 @@
-"""Writing the transactional outbox (sync.md, "Client storage").
+"""Writing the transactional outbox (docs/design/sync-failures.md, the desk's side).
 
 Every domain change calls :func:`record_change` inside the same transaction as the change, so a
 dossier is never committed without its outbox row nor the reverse. Payloads are canonical JSON

@@ -105,7 +105,7 @@ async def _lifespan(_app: FastAPI) -> AsyncIterator[None]:
 def create_app(store: DistrictStore) -> FastAPI:
     """The ASGI application over ``store``."""
     app = FastAPI(title="ccdesk district server", version=str(protocol.API_VERSION),
-                  description="Reference upstream for ccdesk commune desks (sync.md).",
+                  description="Reference upstream for ccdesk commune desks.",
                   lifespan=_lifespan)
 
     @app.exception_handler(DistrictError)
@@ -161,7 +161,7 @@ def create_app(store: DistrictStore) -> FastAPI:
     async def post_batch(request: Request) -> Response:
         length = int(request.headers.get("content-length") or 0)
         if length > store.max_batch_bytes:
-            # Refuse before reading: the client halves the batch (F4).
+            # Refuse before reading: the client halves the batch (SF-BATCH-TOO-LARGE).
             return _error(DistrictError(413, "too_large"))
         body = await request.body()
         if len(body) > store.max_batch_bytes:

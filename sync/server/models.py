@@ -1,7 +1,7 @@
 """Tables of the district server, on their own metadata (``DistrictModel.metadata``).
 
 The same models and migrations serve SQLite (a district with a few communes) and PostgreSQL (a
-province with hundreds). Times are naive UTC, taken from the server's clock only (F12).
+province with hundreds). Times are naive UTC, taken from the server's clock only (SF-WRONG-CLOCK).
 """
 
 from __future__ import annotations
@@ -62,7 +62,8 @@ class DistrictMutation(DistrictModel, table=True):
     __tablename__ = "district_mutation"
     __table_args__ = (Index("ix_district_mutation_device_seq", "device_id", "device_seq"),)
 
-    mutation_id: str = Field(primary_key=True)  # unique: every mutation is here exactly once (F1)
+    # Unique: every mutation is here exactly once (SF-LOST-REPLY).
+    mutation_id: str = Field(primary_key=True)
     device_id: str
     device_seq: int = Field(sa_column=Column(BigInteger, nullable=False))
     commune_code: str = Field(index=True)

@@ -1,10 +1,11 @@
 """The district server's rules, independent of HTTP: enrolment, idempotent batch apply, upstream
-changes, bundles and statistics. One database transaction per batch (F1, F2).
+changes, bundles and statistics. One database transaction per batch (SF-LOST-REPLY, SF-EARLY-ACK).
 
-Idempotency works at two levels: a batch id replays its stored reply (lost reply, F1), and each
+Idempotency works at two levels: a batch id replays its stored reply (SF-LOST-REPLY), and each
 ``mutation_id`` is a primary key, so a record re-sent in another batch comes back ``duplicate``.
-Rejected records are not stored: the desk quarantines them with the reason (F6), and a person may
-send them again after a fix. Conflicts are stored and answered ``conflict`` (F11).
+Rejected records are not stored: the desk quarantines them with the reason (SF-POISON-RECORD),
+and a person may send them again after a fix. Conflicts are stored and answered ``conflict``
+(SF-LOST-CONFLICT).
 """
 
 from __future__ import annotations
@@ -141,7 +142,8 @@ class DistrictStore:
         return self.engine.begin()
 
     def _retrying(self, work: Any) -> Any:
-        """Run ``work(conn)`` in a transaction; a race with a twin request is retried (F1)."""
+        """Run ``work(conn)`` in a transaction; a race with a twin request is retried
+        (SF-LOST-REPLY)."""
         for attempt in range(6):
             try:
                 with self._tx() as conn:
@@ -162,7 +164,8 @@ class DistrictStore:
         return keys.sign(self._signing_key, message)
 
     def set_epoch(self, epoch: str | None = None) -> str:
-        """Start a new epoch (after restoring from a backup): devices re-send what it lost (F3)."""
+        """Start a new epoch (after restoring from a backup): devices re-send what it lost
+        (SF-SERVER-RESTORED)."""
         value = epoch or uuid7()
         with self._tx() as conn:
             conn.execute(update(META).where(META.c.key == "epoch").values(value=value))
@@ -399,7 +402,7 @@ class DistrictStore:
         if current is None:
             return _rejected(rid, seq, "unknown_dossier", "dossier not created upstream yet")
         # Optimistic concurrency: the district changed the dossier after the desk last pulled,
-        # and the desk acted from another state: keep both, decide by a person (F11).
+        # and the desk acted from another state: keep both, decide by a person (SF-LOST-CONFLICT).
         if current["district_seq"] > seen_cursor and ev.get("from_status") != current["status"]:
             return {"seq": seq, "id": rid, "result": CONFLICT, "code": "district_changed",
                     "message": f"district set {current['status']}", "_store": True,

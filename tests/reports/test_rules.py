@@ -1,4 +1,5 @@
-"""II.06a rules on hand-built dossiers: every column and the edge cases (domain.md §5)."""
+"""II.06a rules on hand-built dossiers: every column and the edge cases
+(docs/design/domain-rules.md, on time)."""
 
 from __future__ import annotations
 

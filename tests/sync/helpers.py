@@ -1,5 +1,6 @@
 """Shared helpers of the sync tests: a real district server on a free 127.0.0.1 port, real desk
-databases with real intakes, and the invariants of sync.md checked against both sides."""
+databases with real intakes, and the sync invariants (docs/design/sync-failures.md) checked
+against both sides."""
 
 from __future__ import annotations
 
@@ -193,9 +194,9 @@ def make_desk(root: Path, *, commune: str = COMMUNE, agency: str = "000.17.22.H5
 
 
 def assert_invariants(desk: Desk, store: DistrictStore, *, after_crash: bool = False) -> None:
-    """sync.md: every mutation id on the server exactly once; every client row acked or held
-    with a reason; nothing acked without the server having it. Right after a crash, rows may
-    still be in flight (the next run returns them to pending)."""
+    """docs/design/sync-failures.md: every mutation id on the server exactly once; every client
+    row acked or held with a reason; nothing acked without the server having it. Right after a
+    crash, rows may still be in flight (the next run returns them to pending)."""
     server_ids = store.mutation_ids()
     assert len(server_ids) == len(set(server_ids))
     server = set(server_ids)

@@ -1,5 +1,5 @@
-"""Import contracts of sync (style.md): no Textual anywhere in sync, and the module the desk
-imports (sync.service) loads neither httpx nor the server stack until a run starts."""
+"""Import contracts of sync (docs/design/style.md): no Textual anywhere in sync, and the module
+the desk imports (sync.service) loads neither httpx nor the server stack until a run starts."""
 
 from __future__ import annotations
 

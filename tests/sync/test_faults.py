@@ -1,4 +1,5 @@
-"""Fault scenarios of sync.md through a real fault proxy, each checked against the invariants."""
+"""Fault scenarios of docs/design/sync-failures.md through a real fault proxy, each checked
+against the invariants."""
 
 from __future__ import annotations
 

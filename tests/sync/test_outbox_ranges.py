@@ -179,7 +179,7 @@ class RangesMachine(RuleBasedStateMachine):
 
     @rule()
     def crash_and_restart(self) -> None:
-        """kill -9 at any point, then the next run's start (F7)."""
+        """kill -9 at any point, then the next run's start (SF-STUCK-IN-FLIGHT)."""
         self.db.write(outbox.recover_in_flight)
         for seq in [s for ss in self.flights.values() for s in ss]:
             self.model[seq] = PENDING
@@ -205,7 +205,8 @@ class RangesMachine(RuleBasedStateMachine):
     @precondition(lambda self: not self.flights)
     @rule(data=st.data())
     def server_restored(self, data: st.DataObject) -> None:
-        """The server lost everything after some seq: acked rows past it are re-sent (F3)."""
+        """The server lost everything after some seq: acked rows past it are re-sent
+        (SF-SERVER-RESTORED)."""
         # Drawn as a position: seq values differ between examples (AUTOINCREMENT).
         keys = sorted(set(self.model) | self.pruned)
         at = data.draw(st.integers(0, len(keys)))

@@ -1,5 +1,6 @@
 """Hypothesis stateful test: intakes, transitions, pushes and pulls under faults, district
-edits and crashes, interleaved; the sync.md invariants hold after every step."""
+edits and crashes, interleaved; the sync invariants (docs/design/sync-failures.md) hold after
+every step."""
 
 from __future__ import annotations
 

@@ -11,8 +11,9 @@ from ccdesk.models import Office, Officer
 
 
 def header(words: Words, office: Office, dated: datetime, number: str = "") -> Header:
-    """The standard heading (domain.md §2): governing body and unit left, motto right, then
-    "Số: …" and the place-and-date line. Units are printed in capitals as the law writes them."""
+    """The standard heading (docs/design/domain-rules.md, forms): governing body and unit left,
+    motto right, then "Số: …" and the place-and-date line. Units are printed in capitals as the
+    law writes them."""
     return Header(governing_body=(office.governing_body or BLANK).upper(),
                   unit_name=(office.unit_name or BLANK).upper(),
                   motto_country=words("header.country"), motto_words=words("header.motto"),

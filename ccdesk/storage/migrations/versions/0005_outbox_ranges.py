@@ -5,7 +5,7 @@ row carries its whole payload, so a push rewrote the table twice over (most of t
 and disk traffic in a push). The happy path now writes one small row per batch instead:
 
 * ``outbox_in_flight``: one row per batch on the wire (its seq range); deleted when the batch is
-  settled, or at the next start after a crash (F7: its rows are pending again).
+  settled, or at the next start after a crash (SF-STUCK-IN-FLIGHT: its rows are pending again).
 * ``outbox_acked``: disjoint seq ranges; an outbox row whose stored state is ``pending`` and
   whose seq lies in one of them is acknowledged. Held rows (quarantined, conflict) keep their
   state per row, as before.

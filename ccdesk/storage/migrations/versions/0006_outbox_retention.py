@@ -1,7 +1,7 @@
 """outbox retention: when rows were acknowledged, which were pruned, and a guard on deleting
 
 Acknowledged outbox rows are kept for a retention window (config ``sync_retention_days``) so a
-district server restored from an older backup can be sent what it lost (sync.md, F3), then
+district server restored from an older backup can be sent what it lost (SF-SERVER-RESTORED), then
 dropped (``sync/retention.py``). Three things make that safe:
 
 * ``outbox_ack_log``: seq spans acknowledged together and when, in the server's clock as the
