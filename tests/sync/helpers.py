@@ -73,16 +73,31 @@ class ServerThread:
 
 
 def pg_url() -> str | None:
-    """A reachable PostgreSQL URL, or None."""
-    url = os.environ.get("CCDESK_TEST_PG_URL", PG_DEFAULT)
-    try:
-        import psycopg
+    """The PostgreSQL URL of the tests, or None when nothing listens there (the only reason to
+    skip). A server that answers with an error (unknown database or role, too many clients) is
+    a broken set-up, not an absent one: the error goes to the test, which fails."""
+    import psycopg
+    from psycopg.conninfo import conninfo_to_dict
 
-        dsn = url.replace("postgresql+psycopg://", "postgresql://")
-        with psycopg.connect(dsn, connect_timeout=2):
-            return url
-    except Exception:   # noqa: BLE001 - any failure means "not reachable"
+    url = os.environ.get("CCDESK_TEST_PG_URL", PG_DEFAULT)
+    dsn = url.replace("postgresql+psycopg://", "postgresql://")
+    info = conninfo_to_dict(dsn)
+    host, port = str(info.get("host") or "localhost"), int(info.get("port") or 5432)
+    if not _listening(host, port):
         return None
+    with psycopg.connect(dsn, connect_timeout=5):
+        return url
+
+
+def _listening(host: str, port: int) -> bool:
+    """Whether a PostgreSQL server listens at ``host`` (a name, an address or a socket folder)."""
+    if host.startswith("/"):
+        return Path(host, f".s.PGSQL.{port}").exists()
+    try:
+        with socket.create_connection((host, port), timeout=2):
+            return True
+    except OSError:
+        return False
 
 
 @dataclass
