@@ -37,7 +37,7 @@ class Config:
     # be sent it again (SF-SERVER-RESTORED); then ``sync run`` drops it. 0 keeps every row forever.
     sync_retention_days: int = 90
     theme: str = "textual-dark"
-    office_hours: dict[str, object] = field(default_factory=dict)
+    office_hours: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
     def load(cls, path: Path) -> Config:

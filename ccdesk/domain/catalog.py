@@ -30,6 +30,7 @@ import tomllib
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
+from typing import Any, TypeVar
 
 import orjson
 
@@ -39,6 +40,7 @@ from ccdesk.domain.tomlsource import TomlLocator
 from ccdesk.text import nfc
 
 PROCEDURE_CODE = re.compile(r"^\d\.\d{6}$")
+E = TypeVar("E", bound=StrEnum)
 DESK = "desk"
 
 
@@ -159,7 +161,7 @@ class _Reader:
         self.locator = locator
         self.errors: list[ValidationError] = []
 
-    def error(self, path: tuple, key: str, **params: object) -> None:
+    def error(self, path: tuple, key: str, **params: Any) -> None:
         line = self.locator.line_of(path) or 1
         where = ".".join(str(p) for p in path)
         self.errors.append(ValidationError(key, file=self.source, line=line, where=where,
@@ -193,11 +195,11 @@ class _Reader:
             return minimum
         return value
 
-    def choice(self, table: dict, path: tuple, name: str, enum: type[StrEnum],
-               default: StrEnum | None = None) -> StrEnum:
+    def choice(self, table: dict, path: tuple, name: str, enum: type[E],
+               default: E | None = None) -> E:
         value = table.get(name, default)
         try:
-            return enum(value)
+            return enum(str(value))
         except ValueError:
             self.error(path + (name,), "core.err.catalog_choice",
                        allowed=", ".join(e.value for e in enum), value=str(value))
