@@ -5,7 +5,7 @@
   for each test, so a test pays for a file copy instead of migrations and argon2 hashes:
   ``open_copy(db_templates.migrated, paths, clock)`` or ``db_templates.desk`` (office headers,
   the bundled catalogue, officer ``lan``/1234 and lead ``hung``/5678).
-- ``make_dossier``: one intake through the real intake service, with sensible defaults.
+- ``submit_intake``: one intake through the real intake service, with sensible defaults.
 - ``run_ccdesk``: the installed ``ccdesk`` command in a child process, under its own
   ``CCDESK_HOME``; ``without=("uvicorn",)`` runs it as if those modules were not installed.
 
@@ -23,6 +23,7 @@ from contextlib import closing
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -137,24 +138,16 @@ def open_copy(template: Path, paths: Paths, clock: Callable[[], datetime]) -> Se
 
 # ---- intake ---------------------------------------------------------------------------------
 
-MakeDossier = Callable[..., IntakeResult]
-
-
-@pytest.fixture
-def make_dossier() -> MakeDossier:
-    """``make_dossier(services, actor, procedure="2.000884", applicant=CITIZEN,
-    complete=True, decision=Decision.ACCEPT, **request_fields)``: one intake through the real
-    service. ``complete`` ticks every listed document 1..``documents``; ``False`` leaves the
-    last one missing (pair it with ``Decision.SUPPLEMENT``)."""
-
-    def make(services: Services, actor: Actor, procedure: str = "2.000884", *,
-             applicant: Applicant = CITIZEN, complete: bool = True, documents: int = 2,
-             decision: Decision = Decision.ACCEPT, **fields: object) -> IntakeResult:
-        entries = [ChecklistEntry(n, complete or n < documents) for n in range(1, documents + 1)]
-        request = IntakeRequest(procedure, applicant, entries, **fields)  # type: ignore[arg-type]
-        return services.intake.submit(actor, request, decision)
-
-    return make
+def submit_intake(services: Services, actor: Actor, procedure: str = "2.000884", *,
+                  applicant: Applicant = CITIZEN, documents: int = 2, missing: Iterable[int] = (),
+                  decision: Decision = Decision.ACCEPT, reason: str = "",
+                  **fields: Any) -> IntakeResult:
+    """One intake through the real intake service: documents 1..``documents`` ticked except
+    those in ``missing``; ``fields`` go to :class:`IntakeRequest` (channel, fee_amount...)."""
+    absent = set(missing)
+    entries = [ChecklistEntry(n, n not in absent) for n in range(1, documents + 1)]
+    request = IntakeRequest(procedure, applicant, entries, **fields)
+    return services.intake.submit(actor, request, decision, reason=reason)
 
 
 # ---- the command line -----------------------------------------------------------------------

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import orjson
+import pytest
 
 from ccdesk.services import Services
 
@@ -15,6 +16,7 @@ INTAKES_PER_DESK = 1000
 ROOT = Path(__file__).resolve().parents[2]
 
 
+@pytest.mark.slow  # 2 x 1,000 intakes in child processes: about 25 s
 def test_two_processes_get_unique_codes_and_no_errors(desk: Services, paths, tmp_path) -> None:
     db = str(desk.db.path)
     desk.close()

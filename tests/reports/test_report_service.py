@@ -11,10 +11,9 @@ from ccdesk.domain.reports import Counts
 from ccdesk.services import SYSTEM, Actor, Services
 from ccdesk.services.intake import (
     Applicant,
-    ChecklistEntry,
     Decision,
-    IntakeRequest,
 )
+from tests.conftest import submit_intake
 from tests.core.conftest import FakeClock
 from tests.reports.conftest import make_desk
 
@@ -24,11 +23,10 @@ PERSON = Applicant("Phạm Văn Khoa", "001085012345", phone="0912345678")
 
 def submit(desk: Services, actor: Actor, procedure: str, channel: str = "direct",
            decision: Decision = Decision.ACCEPT, reason: str = "") -> str:
-    complete = decision != Decision.SUPPLEMENT
-    request = IntakeRequest(procedure, PERSON, [ChecklistEntry(1, complete),
-                                                ChecklistEntry(2, True)],
-                            channel=channel, fee_amount=50_000 if procedure == LAND else None)
-    return desk.intake.submit(actor, request, decision, reason=reason).dossier.code
+    missing = (1,) if decision == Decision.SUPPLEMENT else ()
+    return submit_intake(desk, actor, procedure, applicant=PERSON, missing=missing,
+                         decision=decision, reason=reason, channel=channel,
+                         fee_amount=50_000 if procedure == LAND else None).dossier.code
 
 
 @pytest.fixture(scope="module")

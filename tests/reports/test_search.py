@@ -14,8 +14,9 @@ from sqlalchemy import text
 from ccdesk.demo import seed_demo
 from ccdesk.domain.reports import ValidationError
 from ccdesk.services import Actor, Services
-from ccdesk.services.intake import Applicant, ChecklistEntry, Decision, IntakeRequest
+from ccdesk.services.intake import Applicant
 from ccdesk.services.search import PageKey, RegisterFilter, match_expression
+from tests.conftest import submit_intake
 from tests.reports.conftest import make_desk
 
 PEOPLE = [
@@ -28,9 +29,7 @@ PEOPLE = [
 
 
 def intake(desk: Services, officer: Actor, person: Applicant, channel: str = "direct") -> str:
-    request = IntakeRequest("2.000884", person, [ChecklistEntry(1, True), ChecklistEntry(2, True)],
-                            channel=channel)
-    return desk.intake.submit(officer, request, Decision.ACCEPT).dossier.code
+    return submit_intake(desk, officer, applicant=person, channel=channel).dossier.code
 
 
 @pytest.fixture(scope="module")
