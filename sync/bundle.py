@@ -25,8 +25,9 @@ from sqlmodel import Session, select
 
 from ccdesk.ids import uuid7
 from ccdesk.models import Office, Outbox
-from ccdesk.storage.outbox import utcnow
-from sync import keys, outbox, protocol
+from ccdesk.storage.outbox import states as outbox
+from ccdesk.storage.outbox.write import utcnow
+from sync import keys, protocol
 from sync.state import SyncConflict, SyncState
 
 if TYPE_CHECKING:

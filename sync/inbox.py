@@ -19,7 +19,7 @@ from ccdesk.domain.lifecycle import Action
 from ccdesk.models import Dossier, DossierEvent
 from ccdesk.services.context import SYSTEM, DeskContext
 from ccdesk.services.recording import audit
-from ccdesk.storage.outbox import canonical_json, utcnow
+from ccdesk.storage.outbox.write import canonical_json, utcnow
 from sync.state import SyncConflict, SyncInbox
 
 CORRECTABLE = ("due_at", "handling_body", "fee_amount", "delivery")

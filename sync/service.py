@@ -20,9 +20,9 @@ from typing import TYPE_CHECKING
 from sqlmodel import Session
 
 from ccdesk.models import Office
-from ccdesk.storage.outbox import utcnow
+from ccdesk.storage.outbox.status import CLOCK_WARN_SECONDS, SyncStatus, read_status_file
+from ccdesk.storage.outbox.write import utcnow
 from sync.state import SyncState
-from sync.status import CLOCK_WARN_SECONDS, SyncStatus, read_status_file
 
 if TYPE_CHECKING:
     from ccdesk.services import Services

@@ -42,7 +42,7 @@ def _finish(result, as_json: bool, *, pushed: bool = True, pulled: bool = False)
             typer.echo(t("sync.run.codes_upstream_only", count=result.codes_upstream_only,
                          codes=", ".join(result.upstream_only_codes)))
         if result.pruned_lost:
-            from sync.retention import describe
+            from ccdesk.storage.outbox.retention import describe
 
             typer.echo(t("sync.run.pruned_lost", count=result.pruned_lost,
                          seqs=describe(result.pruned_lost_seqs)), err=True)
@@ -79,7 +79,7 @@ def _engine(max_time: float | None = None):  # noqa: ANN202 - sync.engine.SyncEn
 @app.command()
 def status(as_json: JsonOpt = False) -> None:
     """Tình trạng (không cần mạng) / status, offline and instant."""
-    from sync.status import read_status_file
+    from ccdesk.storage.outbox.status import read_status_file
 
     st = read_status_file(STATE.db_path)
     if st is None:   # a new or older database: open (and migrate) it the usual way
@@ -107,7 +107,7 @@ def status(as_json: JsonOpt = False) -> None:
     if st.pruned:
         lines.append(f"  {t('sync.status.pruned')}: {st.pruned}")
     if st.pruned_lost:
-        from sync.retention import describe
+        from ccdesk.storage.outbox.retention import describe
 
         lines.append(t("sync.status.pruned_lost", count=st.pruned_lost,
                        seqs=describe([(a, b) for a, b in st.pruned_lost_seqs])))
@@ -208,9 +208,9 @@ def prune(dry_run: Annotated[bool, typer.Option("--dry-run", help="count only")]
     """Xoá bản ghi đã xác nhận quá thời hạn lưu / drop acknowledged records past the retention
     window (config sync_retention_days; `sync run` does it too)."""
     from ccdesk.services.recording import audit
+    from ccdesk.storage.outbox.retention import prune as do_prune
     from sync.engine import EngineOptions, lock_path_for
     from sync.lock import LockBusy, SyncLock
-    from sync.retention import prune as do_prune
 
     services = STATE.services()
     # Like `sync run`, it may run unattended as the system; --as names an officer, who must
@@ -269,7 +269,7 @@ def quarantine(retry: Annotated[list[int] | None, typer.Option("--retry", help="
                retry_all: Annotated[bool, typer.Option("--retry-all")] = False,
                as_json: JsonOpt = False) -> None:
     """Bản ghi cách ly; --retry SEQ để gửi lại / quarantined records; --retry to resend."""
-    from sync import outbox
+    from ccdesk.storage.outbox import states as outbox
 
     db = STATE.services().db
     if retry or retry_all:

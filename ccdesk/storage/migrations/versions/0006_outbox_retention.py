@@ -2,7 +2,7 @@
 
 Acknowledged outbox rows are kept for a retention window (config ``sync_retention_days``) so a
 district server restored from an older backup can be sent what it lost (sync.md, F3), then
-dropped (``sync/retention.py``). Three things make that safe:
+dropped (``ccdesk/storage/outbox/retention.py``). Three things make that safe:
 
 * ``outbox_ack_log``: seq spans acknowledged together and when, in the server's clock as the
   desk measured it. The ``outbox_acked`` ranges cannot say when: neighbouring ranges merge into
