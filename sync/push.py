@@ -265,7 +265,7 @@ class Pusher:
                     session.add(SyncConflict(at=now, side="push", dossier_code=row.entity_id,
                                              mutation_id=row.mutation_id,
                                              upstream_status=r.upstream_status,
-                                             detail=protocol.dumps(_as_sent(r)).decode()))
+                                             detail=protocol.dumps(replies.as_sent(r)).decode()))
                 elif kind == protocol.REJECTED:
                     reason = f"{r.code or 'rejected'}: {r.message}"[:300]
                     outcomes.append((row.seq, outbox.QUARANTINED, reason))
@@ -296,9 +296,3 @@ class Pusher:
                             http_status=reply.http_status, outcome="ok",
                             rtt_ms=int(reply.rtt_s * 1000), acked=result.acked,
                             quarantined=result.quarantined, conflicts=result.conflicts)
-
-
-def _as_sent(r: replies.RecordResult) -> dict[str, object]:
-    """A checked result with the wire's keys (kept with a push conflict for a person)."""
-    return {"seq": r.seq, "id": r.mutation_id, "result": r.result, "code": r.code,
-            "message": r.message, "upstream_status": r.upstream_status}

@@ -33,6 +33,9 @@ MAX_TEXT_CHARS = 300
 MIN_BATCH_BYTES = 1024
 MAX_BATCH_BYTES = 64 * 1024 * 1024
 MAX_ITEMS = 10_000                     # changes or codes in one reply (the desk asks for fewer)
+# An ack file answers a whole USB bundle: a commune offline for a year writes tens of thousands.
+MAX_ACK_RESULTS = 1_000_000
+MAX_ACK_FILE_BYTES = 128 * 1024 * 1024
 _ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:/#+=\-]*")
 STATUSES = frozenset({"received", "waiting_supplement", "refused", "in_progress", "handed_off",
                       "result_ready", "returned", "stopped", "withdrawn"})
@@ -93,10 +96,10 @@ def _dict(endpoint: str, field: str, value: Any) -> dict[str, Any]:
     return value
 
 
-def _list(endpoint: str, field: str, value: Any) -> list[Any]:
-    if not isinstance(value, list) or len(value) > MAX_ITEMS:
+def _list(endpoint: str, field: str, value: Any, limit: int = MAX_ITEMS) -> list[Any]:
+    if not isinstance(value, list) or len(value) > limit:
         raise BadUpstreamValue(endpoint, field, type(value).__name__,
-                               f"a list of at most {MAX_ITEMS}")
+                               f"a list of at most {limit}")
     return value
 
 
@@ -233,10 +236,10 @@ class RecordResult:
     upstream_status: str = ""
 
 
-def record_results(where: str, items: Any) -> dict[int, RecordResult]:
+def record_results(where: str, items: Any, limit: int = MAX_ITEMS) -> dict[int, RecordResult]:
     """The per-record results of a batch reply or an ack file, by seq."""
     out: dict[int, RecordResult] = {}
-    for i, item in enumerate(_list(where, "results", items)):
+    for i, item in enumerate(_list(where, "results", items, limit)):
         at = f"results[{i}]"
         item = _dict(where, at, item)
         mutation = item.get("id")
@@ -250,6 +253,12 @@ def record_results(where: str, items: Any) -> dict[int, RecordResult]:
             upstream_status=_text(where, f"{at}.upstream_status", item.get("upstream_status"),
                                   MAX_ID_CHARS))
     return out
+
+
+def as_sent(r: RecordResult) -> dict[str, Any]:
+    """A checked result with the wire's keys (kept with a push conflict for a person)."""
+    return {"seq": r.seq, "id": r.mutation_id, "result": r.result, "code": r.code,
+            "message": r.message, "upstream_status": r.upstream_status}
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -17,16 +17,20 @@ from ccdesk.commands.common import STATE, fail, print_json
 from ccdesk.commands.identity import AsOption, acting_officer
 from ccdesk.i18n import t
 
+if TYPE_CHECKING:
+    from ccdesk.services import Services
+    from ccdesk.services.context import Actor
+
 app = typer.Typer(help="Đồng bộ với hệ thống cấp trên / sync with the upstream.",
                   no_args_is_help=True)
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="JSON output for scripts")]
 
 
-def _say_error(code: str) -> None:
+def _say_error(code: str, detail: str = "") -> None:
     from sync.service import explain
 
-    message, hint = explain(code)
+    message, hint = explain(code, detail=detail)
     typer.echo(message, err=True)
     if hint:
         typer.echo(t("sync.doctor.fix", hint=hint), err=True)
@@ -60,7 +64,7 @@ def _finish(result, as_json: bool, *, pushed: bool = True, pulled: bool = False)
         if result.exit_code == 0:
             typer.echo(t("sync.run.ok"))
         elif result.error:
-            _say_error(result.error)
+            _say_error(result.error, result.detail)
     raise typer.Exit(result.exit_code)
 
 
@@ -130,18 +134,42 @@ def _age(seconds: int) -> str:
     return (f"{days}d " if days else "") + f"{hours:02}:{rest // 60:02}:{rest % 60:02}"
 
 
+def _acting(services: Services, as_user: str | None) -> Actor:
+    """Who a sync command that a person runs acts as (enrol, resolve, release, export). Like
+    `officer` and `catalog import`: --as an officer holding the sync permission (IT), or the
+    system account while the desk has no IT officer yet (first set-up). Unattended runs
+    (run, push, pull, prune) keep acting as the system."""
+    return acting_officer(services, as_user, "sync", bootstrap=True)
+
+
+def _audit(services: Services, actor: Actor, action: str, detail: str = "") -> None:
+    """The audit line of a done sync action (ids and counts only, never personal data)."""
+    from ccdesk.services.recording import audit
+
+    services.db.write(lambda session: audit(session, services.ctx, actor, action,
+                                            detail=detail))
+
+
 @app.command()
 def enroll(url: Annotated[str, typer.Option("--url", help="https://… of the upstream")],
-           code: Annotated[str, typer.Option("--code", help="one-time code")]) -> None:
+           code: Annotated[str, typer.Option("--code", help="one-time code")],
+           as_user: AsOption = None) -> None:
     """Đăng ký máy với cấp trên / enrol this device with a one-time code."""
     from sync.service import EnrollError
     from sync.service import enroll as do_enroll
+    from sync.service import status as read
 
+    services = STATE.services()
+    actor = _acting(services, as_user)
     try:
-        state = do_enroll(STATE.services(), url, code)
+        state = do_enroll(services, url, code)
     except EnrollError as err:
-        _say_error(err.code)
+        _say_error(err.code, err.detail)
+        before = read(services)
+        if before.enrolled and not before.revoked:
+            typer.echo(t("sync.enrolment.kept", url=before.upstream), err=True)
         raise typer.Exit(err.exit_code) from None
+    _audit(services, actor, "sync.enroll", f"commune={state.commune_code}")
     typer.echo(t("sync.run.enrolled", device=state.device_id, commune=state.commune_code))
 
 
@@ -267,13 +295,16 @@ def log_(limit: Annotated[int, typer.Option("--limit")] = 50, as_json: JsonOpt =
 @app.command()
 def quarantine(retry: Annotated[list[int] | None, typer.Option("--retry", help="seq")] = None,
                retry_all: Annotated[bool, typer.Option("--retry-all")] = False,
-               as_json: JsonOpt = False) -> None:
+               as_json: JsonOpt = False, as_user: AsOption = None) -> None:
     """Bản ghi cách ly; --retry SEQ để gửi lại / quarantined records; --retry to resend."""
     from ccdesk.storage.outbox import states as outbox
 
-    db = STATE.services().db
+    services = STATE.services()
+    db = services.db
     if retry or retry_all:
+        actor = _acting(services, as_user)
         count = db.write(lambda s: outbox.release(s, None if retry_all else list(retry or [])))
+        _audit(services, actor, "sync.quarantine.release", f"rows={count}")
         typer.echo(t("sync.quarantine.released", count=count))
         return
     with db.session() as session:
@@ -294,7 +325,7 @@ def quarantine(retry: Annotated[list[int] | None, typer.Option("--retry", help="
 def conflicts(resolve: Annotated[int | None, typer.Option("--resolve", help="conflict no.")]
               = None,
               take: Annotated[str, typer.Option("--take", help="upstream | local")] = "upstream",
-              as_json: JsonOpt = False) -> None:
+              as_json: JsonOpt = False, as_user: AsOption = None) -> None:
     """Xung đột với cấp trên / conflicts with the upstream (kept, never overwritten)."""
     from sync.conflicts import ConflictError, open_conflicts, resolve_conflict
 
@@ -302,10 +333,12 @@ def conflicts(resolve: Annotated[int | None, typer.Option("--resolve", help="con
     if resolve is not None:
         if take not in ("upstream", "local"):
             fail(t("sync.err.bad_take"))
+        actor = _acting(services, as_user)
         try:
-            resolve_conflict(services.ctx, resolve, take)
+            resolve_conflict(services.ctx, resolve, take, actor)
         except ConflictError:
             fail(t("sync.err.no_conflict", id=resolve), code=40)
+        _audit(services, actor, "sync.conflict.resolve", f"conflict={resolve} take={take}")
         typer.echo(t("sync.conflicts.resolved", id=resolve, take=take))
         return
     rows = open_conflicts(services.db)
@@ -352,12 +385,14 @@ def doctor(as_json: JsonOpt = False) -> None:
 
 @app.command("export")
 def export(out: Annotated[Path, typer.Option("--out", help="folder, e.g. the USB stick")]
-           = Path(".")) -> None:
+           = Path("."), as_user: AsOption = None) -> None:
     """Ghi gói dữ liệu ký số ra USB / write a signed bundle for a USB stick."""
     from sync.bundle import BundleError, export_bundle
 
+    services = STATE.services()
+    actor = _acting(services, as_user)
     try:
-        written = export_bundle(STATE.services().db, out)
+        written = export_bundle(services.db, out)
     except BundleError as err:
         _say_error(err.code)
         raise typer.Exit(40) from None
@@ -365,6 +400,7 @@ def export(out: Annotated[Path, typer.Option("--out", help="folder, e.g. the USB
         typer.echo(t("sync.bundle.empty"))
         return
     file, count, first, last = written
+    _audit(services, actor, "sync.export", f"rows={count} seqs={first}-{last}")
     typer.echo(t("sync.bundle.written", file=file, count=count, first=first, last=last))
 
 
@@ -373,12 +409,21 @@ def import_ack(file: Annotated[Path, typer.Argument(help="ack file from the dist
     """Áp dụng tệp xác nhận của cấp trên / apply the district's ack file."""
     from sync.bundle import BundleError
     from sync.bundle import import_ack as apply_ack
+    from sync.replies import MAX_ACK_FILE_BYTES
 
     try:
-        counts = apply_ack(STATE.services().db, file.read_bytes())
+        with file.open("rb") as fh:   # bounded: an ack file is never this large
+            data = fh.read(MAX_ACK_FILE_BYTES + 1)
     except OSError:
         fail(t("sync.err.bad_ack", file=file))
-    except BundleError:
+    if len(data) > MAX_ACK_FILE_BYTES:
+        fail(t("sync.err.bad_ack", file=file), code=40)
+    try:
+        counts = apply_ack(STATE.services().db, data)
+    except BundleError as err:
+        if err.code == "bad_upstream_value":
+            _say_error(err.code, err.message)
+            raise typer.Exit(40) from None
         fail(t("sync.err.bad_ack", file=file), code=40)
     typer.echo(t("sync.bundle.acked", **counts))
     raise typer.Exit(40 if counts["quarantined"] or counts["conflicts"] else 0)
