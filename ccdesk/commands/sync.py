@@ -25,6 +25,7 @@ app = typer.Typer(help="Đồng bộ với hệ thống cấp trên / sync with 
                   no_args_is_help=True)
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="JSON output for scripts")]
+WATCH_BACKOFF_CAP = 900.0   # seconds: the longest pause of `sync watch` after failed runs
 
 
 def _say_error(code: str, detail: str = "") -> None:
@@ -203,9 +204,14 @@ def watch(interval: Annotated[float, typer.Option("--interval", help="seconds")]
           until_synced: Annotated[bool, typer.Option("--until-synced")] = False,
           max_time: Annotated[float | None, typer.Option("--max-time")] = None) -> None:
     """Chờ có mạng rồi đồng bộ / wait for the network, sync when it is there."""
+    from ccdesk.retry import RetryPolicy
     from sync.service import probe
     from sync.service import status as read
 
+    # A failed run backs off with the one retry policy (full jitter, never sooner than the
+    # interval), so many desks coming back after a district outage do not retry in step.
+    policy = RetryPolicy(base=interval, cap=max(interval, WATCH_BACKOFF_CAP))
+    failures = 0
     started = time.monotonic()
     waiting_said = False
     while True:
@@ -222,12 +228,13 @@ def watch(interval: Annotated[float, typer.Option("--interval", help="seconds")]
                 _finish(result, False, pulled=True)
             if result.exit_code == 30:
                 _finish(result, False, pulled=True)
+            failures = 0 if result.exit_code in (0, 40) else failures + 1
         elif not waiting_said:
             typer.echo(t("sync.run.watch_wait"))
             waiting_said = True
         if max_time is not None and time.monotonic() - started > max_time:
             raise typer.Exit(20 if waiting_said else 10)
-        time.sleep(interval)
+        time.sleep(max(interval, policy.delay(failures)) if failures else interval)
 
 
 @app.command()
