@@ -139,13 +139,17 @@ def _hello(services: Services, report: Report) -> None:
     except SyncFailure as failure:
         report.checks.append(Check("hello", False, failure.code, cause=failure.code))
         return
-    report.checks.append(Check("hello", True, reply.data.get("epoch", "")))
     from ccdesk.storage.outbox.write import utcnow
-    from sync.replies import parse_utc
+    from sync import replies
 
-    server_time = parse_utc(reply.data.get("server_time"))
-    if server_time is not None:
-        offset = (server_time - utcnow()).total_seconds()
+    try:
+        hello = replies.hello(reply.data)   # shown to a person: checked and bounded first
+    except replies.BadUpstreamValue as bad:
+        report.checks.append(Check("hello", False, bad.detail, cause=bad.code))
+        return
+    report.checks.append(Check("hello", True, hello.epoch))
+    if hello.server_time is not None:
+        offset = (hello.server_time - utcnow()).total_seconds()
         ok = abs(offset) <= CLOCK_WARN_SECONDS
         report.checks.append(Check("clock", ok, f"{round(offset)} s",
                                    cause="" if ok else "clock"))
