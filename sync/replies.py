@@ -80,6 +80,17 @@ def _text(endpoint: str, field: str, value: Any, limit: int = MAX_TEXT_CHARS) ->
     return value
 
 
+def _message(endpoint: str, field: str, value: Any) -> str:
+    """A server's free-text explanation, kept for a person: any text, flattened to one line
+    and cut to :data:`MAX_TEXT_CHARS` (a long message is no reason to refuse a reply)."""
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise BadUpstreamValue(endpoint, field, value, "text")
+    flat = "".join(" " if ord(ch) < 32 or ord(ch) == 127 else ch for ch in value[:2000])
+    return flat[:MAX_TEXT_CHARS]
+
+
 def _bool(endpoint: str, field: str, value: Any) -> bool:
     if value is None:
         return False
@@ -249,9 +260,11 @@ def record_results(where: str, items: Any, limit: int = MAX_ITEMS) -> dict[int, 
             result=_one_of(where, f"{at}.result", item.get("result"),
                            frozenset(protocol.RESULTS)),
             code=_text(where, f"{at}.code", item.get("code"), MAX_ID_CHARS),
-            message=_text(where, f"{at}.message", item.get("message"), 1000)[:MAX_TEXT_CHARS],
-            upstream_status=_text(where, f"{at}.upstream_status", item.get("upstream_status"),
-                                  MAX_ID_CHARS))
+            message=_message(where, f"{at}.message", item.get("message")),
+            # A push conflict's upstream status becomes the starting state of the desk's
+            # keep_local event (sync/conflicts.py): only a known status, or none.
+            upstream_status=_one_of(where, f"{at}.upstream_status",
+                                    item.get("upstream_status") or "", STATUSES | {""}))
     return out
 
 

@@ -134,11 +134,20 @@ def test_the_message_names_the_value_in_both_languages(lang: str, words: str) ->
     [{"seq": 1, "id": "m", "result": "accepted"}],
     [{"seq": 1, "id": "x" * 65, "result": "applied"}],
     [{"seq": 1, "id": "m", "result": "conflict", "upstream_status": "\x00"}],
+    [{"seq": 1, "id": "m", "result": "conflict", "upstream_status": "hacked"}],
+    [{"seq": 1, "id": "m", "result": "rejected", "code": "bad\ncode"}],
+    [{"seq": 1, "id": "m", "result": "rejected", "message": ["not", "text"]}],
     "not a list",
 ])
 def test_batch_results_out_of_range_are_refused(results: object) -> None:
     with pytest.raises(replies.BadUpstreamValue):
         replies.record_results("batch", results)
+
+
+def test_a_long_rejection_message_is_kept_on_one_line_not_refused() -> None:
+    results = replies.record_results("batch", [{"seq": 1, "id": "m", "result": "rejected",
+                                                "code": "bad_field", "message": "a\nb" * 900}])
+    assert results[1].message == ("a b" * 100) and results[1].code == "bad_field"
 
 
 def test_hello_limits_cursors_and_epochs_are_bounded() -> None:
