@@ -1,4 +1,5 @@
-"""Pruning acknowledged outbox rows past the retention window (``sync/retention.py``): prints
+"""Pruning acknowledged outbox rows past the retention window
+(``ccdesk/storage/outbox/retention.py``): prints
 its figures, asserts nothing.
 
 Builds a desk database (real migrations) holding ``--rows`` outbox rows with realistic payloads
@@ -40,8 +41,8 @@ sys.path.insert(0, str(ROOT))
 from ccdesk.paths import Paths  # noqa: E402
 from ccdesk.services import Services  # noqa: E402
 from ccdesk.storage.engine import Database  # noqa: E402
-from ccdesk.storage.outbox import utcnow  # noqa: E402
-from sync import retention  # noqa: E402
+from ccdesk.storage.outbox import retention  # noqa: E402
+from ccdesk.storage.outbox.write import utcnow  # noqa: E402
 
 FAMILY = ["Nguyễn", "Trần", "Lê", "Phạm", "Hoàng", "Huỳnh", "Phan", "Vũ", "Võ", "Đặng", "Bùi"]
 MIDDLE = ["Văn", "Thị", "Hữu", "Đức", "Minh", "Ngọc", "Thanh", "Quốc", "Gia", "Xuân"]

@@ -25,8 +25,9 @@ from sqlmodel import Session, select
 
 from ccdesk.ids import uuid7
 from ccdesk.models import Office, Outbox
-from ccdesk.storage.outbox import utcnow
-from sync import keys, outbox, protocol
+from ccdesk.storage.outbox import states as outbox
+from ccdesk.storage.outbox.write import utcnow
+from sync import keys, protocol, replies
 from sync.state import SyncConflict, SyncState
 
 if TYPE_CHECKING:
@@ -98,14 +99,17 @@ def import_ack(db: Database, data: bytes) -> dict[str, int]:
             or ack.get("device_id") != state.device_id \
             or not keys.verify(state.server_public_key, ack_text.encode(), signature):
         raise BundleError("bad_ack")
-    counts = {"acked": 0, "quarantined": 0, "conflicts": 0}
+    try:
+        results = replies.record_results("ack", ack.get("results", []),
+                                         replies.MAX_ACK_RESULTS)
+    except replies.BadUpstreamValue as bad:
+        raise BundleError(bad.code, bad.detail) from bad
     now = utcnow()
 
-    def work(session: Session) -> None:
-        results = {r.get("seq"): r for r in ack.get("results", []) if isinstance(r, dict)}
-        seqs = [seq for seq in results if isinstance(seq, int)]
+    def work(session: Session) -> dict[str, int]:
+        counts = {"acked": 0, "quarantined": 0, "conflicts": 0}
         # Rows not acknowledged yet (acknowledgement may be a seq range, not a row's state).
-        waiting = sorted(seq for seq, state in outbox.states_of(session, seqs).items()
+        waiting = sorted(seq for seq, state in outbox.states_of(session, results).items()
                          if state != outbox.ACKED)
         rows = [row for start in range(0, len(waiting), 500)
                 for row in session.exec(select(Outbox).where(
@@ -113,26 +117,27 @@ def import_ack(db: Database, data: bytes) -> dict[str, int]:
         outcomes = []
         for row in rows:
             r = results[row.device_seq]
-            if r.get("id") != row.mutation_id:
+            if r.mutation_id != row.mutation_id:
                 continue
-            if r.get("result") in (protocol.APPLIED, protocol.DUPLICATE):
+            if r.result in (protocol.APPLIED, protocol.DUPLICATE):
                 outcomes.append((row.device_seq, outbox.ACKED, ""))
                 counts["acked"] += 1
-            elif r.get("result") == protocol.CONFLICT:
+            elif r.result == protocol.CONFLICT:
                 outcomes.append((row.device_seq, outbox.CONFLICT, "conflict: bundle"))
                 session.add(SyncConflict(at=now, side="push", dossier_code=row.entity_id,
                                          mutation_id=row.mutation_id,
-                                         upstream_status=str(r.get("upstream_status", "")),
-                                         detail=protocol.dumps(r).decode()))
+                                         upstream_status=r.upstream_status,
+                                         detail=protocol.dumps(replies.as_sent(r)).decode()))
                 counts["conflicts"] += 1
-            elif r.get("result") == protocol.REJECTED:
-                reason = f"{r.get('code', 'rejected')}: {r.get('message', '')}"[:300]
+            elif r.result == protocol.REJECTED:
+                reason = f"{r.code or 'rejected'}: {r.message}"[:300]
                 outcomes.append((row.device_seq, outbox.QUARANTINED, reason))
                 counts["quarantined"] += 1
         outbox.settle(session, outcomes, now)
+        return counts
 
-    db.write(work)
-    return counts
+    # The counts come back from the committed transaction: a retry on a lock error counts once.
+    return db.write(work)
 
 
 # ---- district side ------------------------------------------------------------------------

@@ -22,8 +22,8 @@ from ccdesk.models import Dossier, Outbox
 from ccdesk.services.context import SYSTEM, Actor, DeskContext
 from ccdesk.services.recording import load_office, record_event
 from ccdesk.storage.engine import Database
-from ccdesk.storage.outbox import utcnow
-from sync import outbox
+from ccdesk.storage.outbox import states as outbox
+from ccdesk.storage.outbox.write import utcnow
 from sync.inbox import write_upstream_update
 from sync.state import SyncConflict
 

@@ -20,7 +20,7 @@ from sync.service import status as read_status
 
 if TYPE_CHECKING:
     from ccdesk.services import Services
-    from sync.status import SyncStatus
+    from ccdesk.storage.outbox.status import SyncStatus
 
 MIN_FREE_MB = 200
 
@@ -73,7 +73,7 @@ def diagnose(services: Services, timeout: float = 5.0) -> Report:
     report.checks.append(Check("enrolled", True, st.upstream))
     _reachable(services, st, report, timeout)
     if st.pruned_lost:
-        from sync.retention import describe
+        from ccdesk.storage.outbox.retention import describe
 
         reported = st.last_error == "pruned_lost"
         report.checks.append(Check(
@@ -139,13 +139,17 @@ def _hello(services: Services, report: Report) -> None:
     except SyncFailure as failure:
         report.checks.append(Check("hello", False, failure.code, cause=failure.code))
         return
-    report.checks.append(Check("hello", True, reply.data.get("epoch", "")))
-    from sync.engine import _parse_utc
-    from sync.outbox import utcnow
+    from ccdesk.storage.outbox.write import utcnow
+    from sync import replies
 
-    server_time = _parse_utc(reply.data.get("server_time"))
-    if server_time is not None:
-        offset = (server_time - utcnow()).total_seconds()
+    try:
+        hello = replies.hello(reply.data)   # shown to a person: checked and bounded first
+    except replies.BadUpstreamValue as bad:
+        report.checks.append(Check("hello", False, bad.detail, cause=bad.code))
+        return
+    report.checks.append(Check("hello", True, hello.epoch))
+    if hello.server_time is not None:
+        offset = (hello.server_time - utcnow()).total_seconds()
         ok = abs(offset) <= CLOCK_WARN_SECONDS
         report.checks.append(Check("clock", ok, f"{round(offset)} s",
                                    cause="" if ok else "clock"))

@@ -20,7 +20,7 @@ from ccdesk.domain.vocabulary import ChangeKind, CorrectableField
 from ccdesk.models import Dossier, DossierEvent
 from ccdesk.services.context import SYSTEM, DeskContext
 from ccdesk.services.recording import audit
-from ccdesk.storage.outbox import canonical_json, utcnow
+from ccdesk.storage.outbox.write import canonical_json, utcnow
 from sync.state import SyncConflict, SyncInbox
 
 CORRECTABLE = CorrectableField.values()

@@ -10,7 +10,7 @@ from typing import Any
 
 import orjson
 
-from ccdesk.storage.outbox import utcnow
+from ccdesk.storage.outbox.write import utcnow
 
 
 class JsonLineLog:

@@ -20,9 +20,9 @@ from typing import TYPE_CHECKING
 from sqlmodel import Session
 
 from ccdesk.models import Office
-from ccdesk.storage.outbox import utcnow
+from ccdesk.storage.outbox.status import CLOCK_WARN_SECONDS, SyncStatus, read_status_file
+from ccdesk.storage.outbox.write import utcnow
 from sync.state import SyncState
-from sync.status import CLOCK_WARN_SECONDS, SyncStatus, read_status_file
 
 if TYPE_CHECKING:
     from ccdesk.services import Services
@@ -61,15 +61,17 @@ def run_once(services: Services, progress: Callable[[int, int], None] | None = N
 class EnrollError(Exception):
     """Enrolment failed; ``code`` is stable and ``exit_code`` follows the contract."""
 
-    def __init__(self, code: str, exit_code: int) -> None:
+    def __init__(self, code: str, exit_code: int, detail: str = "") -> None:
         super().__init__(code)
-        self.code, self.exit_code = code, exit_code
+        self.code, self.exit_code, self.detail = code, exit_code, detail
 
 
 def enroll(services: Services, url: str, code: str) -> SyncState:
     """Enrol this device at ``url`` with a one-time ``code``; the key pair is made here and
-    only its public half is sent. Re-enrolling (new code) replaces the credential."""
-    from sync import keys
+    only its public half is sent. The working identity (key, address, commune) is replaced only
+    once the upstream confirms the new one: a failed attempt leaves the desk syncing as before.
+    """
+    from sync import keys, replies
     from sync.client import AUTH, REFUSED, SyncClient, SyncFailure
 
     office = services.office.get()
@@ -77,12 +79,8 @@ def enroll(services: Services, url: str, code: str) -> SyncState:
         raise EnrollError("training", 40)
     if not url.startswith(("https://", "http://")):
         raise EnrollError("bad_url", 2)
-    with services.db.session() as session:
-        current = session.get(SyncState, 1)
-    # Keep the key of an earlier attempt with this code: a retry after a lost reply must match.
-    pem = current.private_key if current and current.private_key and not current.enrolled_at \
-        else keys.new_private_key()
-    _save_pending_key(services, pem, url)
+    url = url.rstrip("/")
+    pem = _pending_key(services, url)
     try:
         with SyncClient(url, office.device_id) as client:
             reply = client.enroll(code.strip(), keys.public_of(pem), office.is_demo)
@@ -94,51 +92,73 @@ def enroll(services: Services, url: str, code: str) -> SyncState:
     data = reply.data
     if not isinstance(data, dict) or data.get("device_id") != office.device_id:
         raise EnrollError("captive_portal", 20)
+    try:
+        confirmed = replies.enrolment(data)
+    except replies.BadUpstreamValue as bad:
+        raise EnrollError(bad.code, 40, bad.detail) from bad
 
     def work(session: Session) -> SyncState:
         row = session.get(SyncState, 1) or SyncState(id=1)
-        row.upstream_url = url.rstrip("/")
+        row.upstream_url = url
         row.device_id = office.device_id
-        row.commune_code = data["commune"]
+        row.commune_code = confirmed.commune
         row.private_key = pem
-        row.server_public_key = data.get("server_public_key", "")
-        row.server_epoch = data.get("epoch", "")
+        row.pending_private_key, row.pending_url = "", ""
+        row.server_public_key = confirmed.server_public_key
+        row.server_epoch = confirmed.epoch
         row.enrolled_at = utcnow()
         row.revoked = False
         row.last_error = ""
         session.add(row)
         office_row = session.get(Office, 1)
         if office_row is not None and not office_row.commune_code:
-            office_row.commune_code = data["commune"]
+            office_row.commune_code = confirmed.commune
             session.add(office_row)
         return row
 
     return services.db.write(work)
 
 
-def _save_pending_key(services: Services, pem: str, url: str) -> None:
-    def work(session: Session) -> None:
+def _pending_key(services: Services, url: str) -> str:
+    """The key to enrol with at ``url``, saved as pending before it is sent: a retry after a
+    lost reply must send the same key, which the upstream may already hold. The working key
+    and address stay as they are until the upstream confirms."""
+    from sync import keys
+
+    def work(session: Session) -> str:
         row = session.get(SyncState, 1) or SyncState(id=1)
-        if row.enrolled_at is None or row.upstream_url != url.rstrip("/"):
-            row.private_key = pem
-            row.enrolled_at = None
+        if row.pending_private_key and row.pending_url == url:
+            return row.pending_private_key
+        if not row.pending_private_key and row.private_key and row.enrolled_at is None \
+                and row.upstream_url in ("", url):
+            # An attempt saved before migration 0007 kept its key as the working one.
+            row.pending_private_key = row.private_key
+        else:
+            row.pending_private_key = keys.new_private_key()
+        row.pending_url = url
         session.add(row)
+        return row.pending_private_key
 
-    services.db.write(work)
+    return services.db.write(work)
 
 
-def explain(code: str, lang: str | None = None) -> tuple[str, str]:
-    """The user's-language message and one-line fix hint for a stable error code."""
+def explain(code: str, lang: str | None = None, detail: str = "") -> tuple[str, str]:
+    """The user's-language message and one-line fix hint for a stable error code
+    (``detail``: where, for codes whose message names it)."""
     from ccdesk.i18n import catalogue, get_language, t
 
     lang = lang or get_language()
     known = catalogue(lang)
-    params: dict[str, object] = {"code": code}
+    params: dict[str, object] = {"code": code, "detail": detail or "—"}
     key = code
     if code.startswith("internal:"):
         key = "internal"
     elif code.startswith("http_") and code[5:].isdigit():
         key, params["status"] = "server_error", code[5:]
+    if f"sync.err.{key}" not in known and f"sync.{key}.message" in known:
+        # A failure with a table of its own: ``sync.<code>.message`` and ``.hint``.
+        hint = t(f"sync.{key}.hint", lang=lang) if f"sync.{key}.hint" in known else ""
+        return t(f"sync.{key}.message", lang=lang, **params), hint
     if f"sync.err.{key}" not in known:
         key = "internal"
     hint = t(f"sync.hint.{key}", lang=lang) if f"sync.hint.{key}" in known else ""

@@ -22,6 +22,11 @@ class SyncState(SQLModel, table=True):
     device_id: str = ""
     commune_code: str = ""
     private_key: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    # An enrolment in progress (migration 0007): its key and address, kept apart from the
+    # working ones until the upstream confirms it, so a failed attempt loses nothing.
+    pending_private_key: str = Field(default="", sa_column=Column(Text, nullable=False,
+                                                                  default=""))
+    pending_url: str = ""
     server_public_key: str = ""
     server_epoch: str = ""
     pull_cursor: int = 0

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -17,16 +17,21 @@ from ccdesk.commands.common import STATE, fail, print_json
 from ccdesk.commands.identity import AsOption, acting_officer
 from ccdesk.i18n import t
 
+if TYPE_CHECKING:
+    from ccdesk.services import Services
+    from ccdesk.services.context import Actor
+
 app = typer.Typer(help="Đồng bộ với hệ thống cấp trên / sync with the upstream.",
                   no_args_is_help=True)
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="JSON output for scripts")]
+WATCH_BACKOFF_CAP = 900.0   # seconds: the longest pause of `sync watch` after failed runs
 
 
-def _say_error(code: str) -> None:
+def _say_error(code: str, detail: str = "") -> None:
     from sync.service import explain
 
-    message, hint = explain(code)
+    message, hint = explain(code, detail=detail)
     typer.echo(message, err=True)
     if hint:
         typer.echo(t("sync.doctor.fix", hint=hint), err=True)
@@ -42,7 +47,7 @@ def _finish(result, as_json: bool, *, pushed: bool = True, pulled: bool = False)
             typer.echo(t("sync.run.codes_upstream_only", count=result.codes_upstream_only,
                          codes=", ".join(result.upstream_only_codes)))
         if result.pruned_lost:
-            from sync.retention import describe
+            from ccdesk.storage.outbox.retention import describe
 
             typer.echo(t("sync.run.pruned_lost", count=result.pruned_lost,
                          seqs=describe(result.pruned_lost_seqs)), err=True)
@@ -60,7 +65,7 @@ def _finish(result, as_json: bool, *, pushed: bool = True, pulled: bool = False)
         if result.exit_code == 0:
             typer.echo(t("sync.run.ok"))
         elif result.error:
-            _say_error(result.error)
+            _say_error(result.error, result.detail)
     raise typer.Exit(result.exit_code)
 
 
@@ -79,7 +84,7 @@ def _engine(max_time: float | None = None):  # noqa: ANN202 - sync.engine.SyncEn
 @app.command()
 def status(as_json: JsonOpt = False) -> None:
     """Tình trạng (không cần mạng) / status, offline and instant."""
-    from sync.status import read_status_file
+    from ccdesk.storage.outbox.status import read_status_file
 
     st = read_status_file(STATE.db_path)
     if st is None:   # a new or older database: open (and migrate) it the usual way
@@ -107,7 +112,7 @@ def status(as_json: JsonOpt = False) -> None:
     if st.pruned:
         lines.append(f"  {t('sync.status.pruned')}: {st.pruned}")
     if st.pruned_lost:
-        from sync.retention import describe
+        from ccdesk.storage.outbox.retention import describe
 
         lines.append(t("sync.status.pruned_lost", count=st.pruned_lost,
                        seqs=describe([(a, b) for a, b in st.pruned_lost_seqs])))
@@ -130,18 +135,42 @@ def _age(seconds: int) -> str:
     return (f"{days}d " if days else "") + f"{hours:02}:{rest // 60:02}:{rest % 60:02}"
 
 
+def _acting(services: Services, as_user: str | None) -> Actor:
+    """Who a sync command that a person runs acts as (enrol, resolve, release, export). Like
+    `officer` and `catalog import`: --as an officer holding the sync permission (IT), or the
+    system account while the desk has no IT officer yet (first set-up). Unattended runs
+    (run, push, pull, prune) keep acting as the system."""
+    return acting_officer(services, as_user, "sync", bootstrap=True)
+
+
+def _audit(services: Services, actor: Actor, action: str, detail: str = "") -> None:
+    """The audit line of a done sync action (ids and counts only, never personal data)."""
+    from ccdesk.services.recording import audit
+
+    services.db.write(lambda session: audit(session, services.ctx, actor, action,
+                                            detail=detail))
+
+
 @app.command()
 def enroll(url: Annotated[str, typer.Option("--url", help="https://… of the upstream")],
-           code: Annotated[str, typer.Option("--code", help="one-time code")]) -> None:
+           code: Annotated[str, typer.Option("--code", help="one-time code")],
+           as_user: AsOption = None) -> None:
     """Đăng ký máy với cấp trên / enrol this device with a one-time code."""
     from sync.service import EnrollError
     from sync.service import enroll as do_enroll
+    from sync.service import status as read
 
+    services = STATE.services()
+    actor = _acting(services, as_user)
     try:
-        state = do_enroll(STATE.services(), url, code)
+        state = do_enroll(services, url, code)
     except EnrollError as err:
-        _say_error(err.code)
+        _say_error(err.code, err.detail)
+        before = read(services)
+        if before.enrolled and not before.revoked:
+            typer.echo(t("sync.enrolment.kept", url=before.upstream), err=True)
         raise typer.Exit(err.exit_code) from None
+    _audit(services, actor, "sync.enroll", f"commune={state.commune_code}")
     typer.echo(t("sync.run.enrolled", device=state.device_id, commune=state.commune_code))
 
 
@@ -175,9 +204,14 @@ def watch(interval: Annotated[float, typer.Option("--interval", help="seconds")]
           until_synced: Annotated[bool, typer.Option("--until-synced")] = False,
           max_time: Annotated[float | None, typer.Option("--max-time")] = None) -> None:
     """Chờ có mạng rồi đồng bộ / wait for the network, sync when it is there."""
+    from ccdesk.retry import RetryPolicy
     from sync.service import probe
     from sync.service import status as read
 
+    # A failed run backs off with the one retry policy (full jitter, never sooner than the
+    # interval), so many desks coming back after a district outage do not retry in step.
+    policy = RetryPolicy(base=interval, cap=max(interval, WATCH_BACKOFF_CAP))
+    failures = 0
     started = time.monotonic()
     waiting_said = False
     while True:
@@ -194,12 +228,13 @@ def watch(interval: Annotated[float, typer.Option("--interval", help="seconds")]
                 _finish(result, False, pulled=True)
             if result.exit_code == 30:
                 _finish(result, False, pulled=True)
+            failures = 0 if result.exit_code in (0, 40) else failures + 1
         elif not waiting_said:
             typer.echo(t("sync.run.watch_wait"))
             waiting_said = True
         if max_time is not None and time.monotonic() - started > max_time:
             raise typer.Exit(20 if waiting_said else 10)
-        time.sleep(interval)
+        time.sleep(max(interval, policy.delay(failures)) if failures else interval)
 
 
 @app.command()
@@ -208,9 +243,9 @@ def prune(dry_run: Annotated[bool, typer.Option("--dry-run", help="count only")]
     """Xoá bản ghi đã xác nhận quá thời hạn lưu / drop acknowledged records past the retention
     window (config sync_retention_days; `sync run` does it too)."""
     from ccdesk.services.recording import audit
+    from ccdesk.storage.outbox.retention import prune as do_prune
     from sync.engine import EngineOptions, lock_path_for
     from sync.lock import LockBusy, SyncLock
-    from sync.retention import prune as do_prune
 
     services = STATE.services()
     # Like `sync run`, it may run unattended as the system; --as names an officer, who must
@@ -267,13 +302,16 @@ def log_(limit: Annotated[int, typer.Option("--limit")] = 50, as_json: JsonOpt =
 @app.command()
 def quarantine(retry: Annotated[list[int] | None, typer.Option("--retry", help="seq")] = None,
                retry_all: Annotated[bool, typer.Option("--retry-all")] = False,
-               as_json: JsonOpt = False) -> None:
+               as_json: JsonOpt = False, as_user: AsOption = None) -> None:
     """Bản ghi cách ly; --retry SEQ để gửi lại / quarantined records; --retry to resend."""
-    from sync import outbox
+    from ccdesk.storage.outbox import states as outbox
 
-    db = STATE.services().db
+    services = STATE.services()
+    db = services.db
     if retry or retry_all:
+        actor = _acting(services, as_user)
         count = db.write(lambda s: outbox.release(s, None if retry_all else list(retry or [])))
+        _audit(services, actor, "sync.quarantine.release", f"rows={count}")
         typer.echo(t("sync.quarantine.released", count=count))
         return
     with db.session() as session:
@@ -294,7 +332,7 @@ def quarantine(retry: Annotated[list[int] | None, typer.Option("--retry", help="
 def conflicts(resolve: Annotated[int | None, typer.Option("--resolve", help="conflict no.")]
               = None,
               take: Annotated[str, typer.Option("--take", help="upstream | local")] = "upstream",
-              as_json: JsonOpt = False) -> None:
+              as_json: JsonOpt = False, as_user: AsOption = None) -> None:
     """Xung đột với cấp trên / conflicts with the upstream (kept, never overwritten)."""
     from sync.conflicts import ConflictError, open_conflicts, resolve_conflict
 
@@ -302,10 +340,12 @@ def conflicts(resolve: Annotated[int | None, typer.Option("--resolve", help="con
     if resolve is not None:
         if take not in ("upstream", "local"):
             fail(t("sync.err.bad_take"))
+        actor = _acting(services, as_user)
         try:
-            resolve_conflict(services.ctx, resolve, take)
+            resolve_conflict(services.ctx, resolve, take, actor)
         except ConflictError:
             fail(t("sync.err.no_conflict", id=resolve), code=40)
+        _audit(services, actor, "sync.conflict.resolve", f"conflict={resolve} take={take}")
         typer.echo(t("sync.conflicts.resolved", id=resolve, take=take))
         return
     rows = open_conflicts(services.db)
@@ -352,12 +392,14 @@ def doctor(as_json: JsonOpt = False) -> None:
 
 @app.command("export")
 def export(out: Annotated[Path, typer.Option("--out", help="folder, e.g. the USB stick")]
-           = Path(".")) -> None:
+           = Path("."), as_user: AsOption = None) -> None:
     """Ghi gói dữ liệu ký số ra USB / write a signed bundle for a USB stick."""
     from sync.bundle import BundleError, export_bundle
 
+    services = STATE.services()
+    actor = _acting(services, as_user)
     try:
-        written = export_bundle(STATE.services().db, out)
+        written = export_bundle(services.db, out)
     except BundleError as err:
         _say_error(err.code)
         raise typer.Exit(40) from None
@@ -365,6 +407,7 @@ def export(out: Annotated[Path, typer.Option("--out", help="folder, e.g. the USB
         typer.echo(t("sync.bundle.empty"))
         return
     file, count, first, last = written
+    _audit(services, actor, "sync.export", f"rows={count} seqs={first}-{last}")
     typer.echo(t("sync.bundle.written", file=file, count=count, first=first, last=last))
 
 
@@ -373,12 +416,21 @@ def import_ack(file: Annotated[Path, typer.Argument(help="ack file from the dist
     """Áp dụng tệp xác nhận của cấp trên / apply the district's ack file."""
     from sync.bundle import BundleError
     from sync.bundle import import_ack as apply_ack
+    from sync.replies import MAX_ACK_FILE_BYTES
 
     try:
-        counts = apply_ack(STATE.services().db, file.read_bytes())
+        with file.open("rb") as fh:   # bounded: an ack file is never this large
+            data = fh.read(MAX_ACK_FILE_BYTES + 1)
     except OSError:
         fail(t("sync.err.bad_ack", file=file))
-    except BundleError:
+    if len(data) > MAX_ACK_FILE_BYTES:
+        fail(t("sync.err.bad_ack", file=file), code=40)
+    try:
+        counts = apply_ack(STATE.services().db, data)
+    except BundleError as err:
+        if err.code == "bad_upstream_value":
+            _say_error(err.code, err.message)
+            raise typer.Exit(40) from None
         fail(t("sync.err.bad_ack", file=file), code=40)
     typer.echo(t("sync.bundle.acked", **counts))
     raise typer.Exit(40 if counts["quarantined"] or counts["conflicts"] else 0)

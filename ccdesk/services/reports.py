@@ -26,7 +26,7 @@ from ccdesk.domain.reports import (
 )
 from ccdesk.services.context import DeskContext
 from ccdesk.services.search import db_time
-from ccdesk.storage.outbox_sql import UNSYNCED_COUNT_SQL
+from ccdesk.storage.outbox.sql import UNSYNCED_COUNT_SQL
 
 _RUNNING = ", ".join(f"'{s.value}'" for s in sorted(RUNNING_STATUSES))
 _ONLINE = ", ".join(f"'{c}'" for c in sorted(ONLINE_CHANNELS))

@@ -9,7 +9,6 @@
 
 from __future__ import annotations
 
-import random
 import sqlite3
 import time
 from collections.abc import Callable, Iterator
@@ -23,9 +22,12 @@ from sqlalchemy.exc import OperationalError
 from sqlmodel import Session
 
 from ccdesk.domain.errors import StorageError
+from ccdesk.retry import RetryPolicy
 
 BUSY_TIMEOUT_MS = 15_000
 WRITE_ATTEMPTS = 8
+# After SQLite's own busy wait has run out: short jittered retries (ccdesk/retry.py).
+WRITE_RETRY = RetryPolicy(base=0.025, cap=0.4, max_attempts=WRITE_ATTEMPTS)
 T = TypeVar("T")
 
 
@@ -98,16 +100,17 @@ class Database:
         A lock still held by another desk after the busy timeout is retried with jitter before
         giving up, so a person never sees "database is locked" under ordinary contention.
         """
-        for attempt in range(WRITE_ATTEMPTS):
+        attempt = 0
+        while True:
             try:
                 with self._write_session() as session:
                     return work(session)
             except OperationalError as exc:
-                if is_locked_error(exc) and attempt < WRITE_ATTEMPTS - 1:
-                    time.sleep(random.uniform(0.01, 0.05 * (attempt + 1)))
+                attempt += 1
+                if is_locked_error(exc) and not WRITE_RETRY.gives_up(attempt):
+                    time.sleep(WRITE_RETRY.delay(attempt))
                     continue
                 raise storage_error(exc, self.path) from exc
-        raise AssertionError("unreachable")
 
     def dispose(self) -> None:
         self.engine.dispose()

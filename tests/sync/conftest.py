@@ -3,11 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
 from sync.server.store import DistrictStore
-from tests.sync.helpers import Desk, PgSchema, ServerThread, make_desk, pg_url
+from tests.sync.helpers import (
+    Desk,
+    PgSchema,
+    ServerThread,
+    ThreadDistrict,
+    make_desk,
+    pg_url,
+)
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.pg)])
@@ -54,3 +62,25 @@ def desk(tmp_path) -> Iterator[Desk]:  # noqa: ANN001
     d = make_desk(tmp_path / "desk")
     yield d
     d.close()
+
+
+@pytest.fixture
+def district(tmp_path: Path) -> Iterator[ThreadDistrict]:
+    """The same server ``district serve`` runs, in a thread (see the watch test for the
+    real subprocess)."""
+    from sync.server.store import DistrictStore, default_url
+    from tests.sync.helpers import ServerThread
+
+    home = tmp_path / "district"
+    store = DistrictStore.open(default_url(home / "data"))
+    srv = ServerThread(store)
+    yield ThreadDistrict(home, srv.url)
+    srv.stop()
+    store.engine.dispose()
+
+
+@pytest.fixture
+def cli_desk(tmp_path: Path) -> Iterator[Desk]:
+    desk = make_desk(tmp_path / "desk")
+    yield desk
+    desk.close()

@@ -127,6 +127,14 @@ class PgSchema:
 
 
 @dataclass
+class ThreadDistrict:
+    """A district server in a thread, with the home its ``ccdesk district`` commands use."""
+
+    home: Path
+    url: str
+
+
+@dataclass
 class Desk:
     """A commune desk database with the catalogue loaded and one lead officer."""
 

@@ -30,6 +30,17 @@ def test_desk_side_import_stays_light() -> None:
     assert not {"httpx", "fastapi", "uvicorn", "textual"} & modules
 
 
+def test_the_outbox_package_keeps_its_layers() -> None:
+    """Services write outbox rows without loading sync or httpx; ``sync status`` reads the
+    counts without loading SQLAlchemy; the retention code no longer imports the engine."""
+    written = loaded_after("import ccdesk.services.intake, ccdesk.storage.outbox.write")
+    assert not {"sync", "httpx", "textual"} & written
+    status = loaded_after("import ccdesk.storage.outbox.status")
+    assert not {"sqlalchemy", "sqlmodel", "sync", "httpx"} & status
+    pruning = loaded_after("import ccdesk.storage.outbox.retention")
+    assert not {"sync", "httpx"} & pruning
+
+
 def test_sync_messages_have_the_same_keys_in_both_languages() -> None:
     def keys(table: dict, prefix: str = "") -> set[str]:
         out: set[str] = set()

@@ -7,15 +7,13 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 import orjson
-import pytest
 
-from tests.sync.helpers import Desk, make_desk
+from tests.sync.helpers import Desk, ThreadDistrict
 
 
 def free_port() -> int:
@@ -31,7 +29,7 @@ class Ran:
     stderr: str
 
 
-def run(home: Path, *args: str, lang: str = "en") -> Ran:
+def run(home: Path, *args: str, lang: str = "en", env: dict[str, str] | None = None) -> Ran:
     """The real ``ccdesk`` command line, in-process (a subprocess costs ~2 s of imports here;
     the kill and watch tests use real subprocesses)."""
     from typer.testing import CliRunner
@@ -46,7 +44,8 @@ def run(home: Path, *args: str, lang: str = "en") -> Ran:
     try:
         result = CliRunner().invoke(app, list(args), env={"CCDESK_LANG": lang,
                                                           "CCDESK_HOME": str(home),
-                                                          "CCDESK_DB": None})
+                                                          "CCDESK_DB": None, "CCDESK_USER": None,
+                                                          "CCDESK_PIN": None, **(env or {})})
     finally:
         if STATE._services is not None:
             STATE._services.close()
@@ -80,34 +79,6 @@ class District:
     def stop(self) -> None:
         self.proc.terminate()
         self.proc.wait(10)
-
-
-@dataclass
-class ThreadDistrict:
-    home: Path
-    url: str
-
-
-@pytest.fixture
-def district(tmp_path: Path) -> Iterator[ThreadDistrict]:
-    """The same server ``district serve`` runs, in a thread (see the watch test for the
-    real subprocess)."""
-    from sync.server.store import DistrictStore, default_url
-    from tests.sync.helpers import ServerThread
-
-    home = tmp_path / "district"
-    store = DistrictStore.open(default_url(home / "data"))
-    srv = ServerThread(store)
-    yield ThreadDistrict(home, srv.url)
-    srv.stop()
-    store.engine.dispose()
-
-
-@pytest.fixture
-def cli_desk(tmp_path: Path) -> Iterator[Desk]:
-    desk = make_desk(tmp_path / "desk")
-    yield desk
-    desk.close()
 
 
 def test_enrol_push_status_stats_revoke(district: ThreadDistrict, cli_desk: Desk) -> None:

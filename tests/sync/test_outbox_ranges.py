@@ -17,10 +17,12 @@ from hypothesis import HealthCheck, event, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
-from ccdesk.storage.outbox import utcnow
-from sync import outbox, protocol, retention
+from ccdesk.storage.outbox import retention
+from ccdesk.storage.outbox import states as outbox
+from ccdesk.storage.outbox.status import read_status_file
+from ccdesk.storage.outbox.write import utcnow
+from sync import protocol
 from sync.engine import Backoff, EngineOptions, SyncEngine
-from sync.status import read_status_file
 from tests.sync.helpers import Desk, ServerThread, assert_invariants, make_desk
 
 SQLITE_ONLY = pytest.mark.parametrize("district_url", ["sqlite"], indirect=True)

@@ -22,11 +22,13 @@ from pathlib import Path
 import orjson
 import pytest
 
-from ccdesk.storage.outbox import utcnow
-from sync import outbox, protocol, retention, service
+from ccdesk.storage.outbox import retention
+from ccdesk.storage.outbox import states as outbox
+from ccdesk.storage.outbox.status import read_status_file
+from ccdesk.storage.outbox.write import utcnow
+from sync import protocol, service
 from sync.engine import Backoff, EngineOptions, SyncEngine
 from sync.server.store import DistrictStore
-from sync.status import read_status_file
 from tests.sync.helpers import (
     Desk,
     ServerThread,
@@ -466,7 +468,7 @@ def test_kill_mid_prune_at_random_times(desk: Desk) -> None:
     age_acks(path, 100)
     acked = (set(seqs[:2500]) | set(seqs[3000:5500])) - {seqs[1000]}
     child = ("import sys; from pathlib import Path; from ccdesk.storage.engine import Database; "
-             "from sync import retention; "
+             "from ccdesk.storage.outbox import retention; "
              "retention.prune(Database(Path(sys.argv[1])), 90, chunk_rows=97)")
     for _ in range(3):
         proc = subprocess.Popen([sys.executable, "-c", child, str(path)])
@@ -485,7 +487,7 @@ def test_migration_0006_downgrade_and_upgrade(tmp_path: Path) -> None:
 
     from ccdesk.storage.migrate import HEAD_REVISION, alembic_config, current_revision, script_head
 
-    assert script_head() == HEAD_REVISION == "0006_outbox_retention"
+    assert script_head() == HEAD_REVISION
     desk = make_desk(tmp_path / "desk")
     path, db = desk.db_path, desk.services.db
     try:

@@ -13,8 +13,8 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
-import sync.engine as engine_module
 from ccdesk.domain.errors import CcdeskError
+from ccdesk.storage import crashpoint
 from sync import service
 from sync.engine import Backoff, EngineOptions, SyncEngine
 from sync.server.store import DistrictStore
@@ -106,14 +106,14 @@ class SyncMachine(RuleBasedStateMachine):
             if name == point:
                 raise SimulatedCrash(name)
 
-        original = engine_module.crash_point
-        engine_module.crash_point = crash_point
+        original = crashpoint.crash_point
+        crashpoint.crash_point = crash_point
         try:
             self.engine.push()
         except SimulatedCrash:
             pass
         finally:
-            engine_module.crash_point = original
+            crashpoint.crash_point = original
 
     @invariant()
     def sync_invariants(self) -> None:

@@ -1,8 +1,8 @@
 """outbox retention: when rows were acknowledged, which were pruned, and a guard on deleting
 
 Acknowledged outbox rows are kept for a retention window (config ``sync_retention_days``) so a
-district server restored from an older backup can be sent what it lost (SF-SERVER-RESTORED), then
-dropped (``sync/retention.py``). Three things make that safe:
+district server restored from an older backup can be sent what it lost (SF-SERVER-RESTORED, docs/design/sync-failures.md), then
+dropped (``ccdesk/storage/outbox/retention.py``). Three things make that safe:
 
 * ``outbox_ack_log``: seq spans acknowledged together and when, in the server's clock as the
   desk measured it. The ``outbox_acked`` ranges cannot say when: neighbouring ranges merge into

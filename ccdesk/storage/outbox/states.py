@@ -1,11 +1,10 @@
-"""State transitions of outbox rows, owned by sync (docs/design/sync-failures.md).
+"""State transitions of outbox rows, which the sync engine drives (docs/sync.md, "Client storage").
 
 ``pending → in_flight → acked | conflict | quarantined``; ``in_flight → pending`` at start after a
-crash (SF-STUCK-IN-FLIGHT); ``acked → pending`` when the server lost them (SF-SERVER-RESTORED).
-A row is acked only on a per-record result from the server or a signed ack file (SF-EARLY-ACK).
-Payloads are never touched (a trigger forbids it).
+crash (SF-STUCK-IN-FLIGHT); ``acked → pending`` when the server lost them (SF-SERVER-RESTORED). A row is acked only on a per-record
+result from the server or a signed ack file (SF-EARLY-ACK). Payloads are never touched (a trigger forbids it).
 
-How states are stored (migration ``0005_outbox_ranges``, ``ccdesk/storage/outbox.py``): a batch in
+How states are stored (migration ``0005_outbox_ranges``): a batch in
 flight is one ``outbox_in_flight`` row (its seq range), and acknowledged rows are
 ``outbox_acked`` seq ranges over rows whose stored state stays ``pending``. Only held rows
 (quarantined, conflict) and rows a person settles get a state of their own. A push of
@@ -18,7 +17,7 @@ one was acknowledged by a per-record result; a row released from quarantine or r
 server restore is cut out of them. In-flight ranges are disjoint and never overlap an
 acknowledged one (a batch takes only rows outside both).
 
-Retention (migration ``0006_outbox_retention``, :mod:`sync.retention`): every settle that
+Retention (migration ``0006_outbox_retention``, :mod:`.retention`): every settle that
 acknowledges rows also notes their seq span and the time in ``outbox_ack_log``; acknowledged
 rows older than the window may be deleted, and ``outbox_pruned`` keeps which seqs were. A range
 may therefore describe seqs whose rows are gone: every reader here counts or reads the rows it
@@ -35,17 +34,17 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import bindparam, update
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from ccdesk.models import Outbox
-from ccdesk.storage.outbox import utcnow
-from ccdesk.storage.outbox_sql import (
+from ccdesk.storage.outbox.sql import (
     ACKED_COUNT_SQL,
     HELD_COUNTS_SQL,
     IN_FLIGHT_COUNT_SQL,
     OLDEST_UNSYNCED_SQL,
     UNSYNCED_COUNT_SQL,
 )
+from ccdesk.storage.outbox.write import utcnow
 
 PENDING, IN_FLIGHT, ACKED = "pending", "in_flight", "acked"
 CONFLICT, QUARANTINED = "conflict", "quarantined"
@@ -114,7 +113,7 @@ def recover_in_flight(session: Session) -> int:
 
 def pending_rows(session: Session, limit: int, after_seq: int = 0, *,
                  one_gap: bool = False) -> list[OutboxRow]:
-    """The oldest waiting rows in device-seq order (never by the client clock, SF-WRONG-CLOCK):
+    """The oldest waiting rows in device-seq order (never ordered by the client clock, SF-WRONG-CLOCK):
     stored-pending rows outside every acknowledged and in-flight range.
 
     The ranges are few, so this reads gap by gap (one index seek each) instead of filtering a
@@ -209,8 +208,8 @@ def _log_ack(session: Session, first: int, last: int, now: datetime) -> None:
 
     The time is the server's clock as last measured (desk clock + offset), not the desk's own:
     a desk whose clock fell back to 2000 after a power cut would otherwise stamp fresh
-    acknowledgements 26 years old, and prune them as soon as the clock is fixed (SF-WRONG-CLOCK).
-    A span that follows the newest one on the same day joins it, so the log stays about a row a day;
+    acknowledgements 26 years old, and prune them as soon as the clock is fixed (SF-WRONG-CLOCK). A span
+    that follows the newest one on the same day joins it, so the log stays about a row a day;
     the joined span may cover rows acknowledged earlier that day, which only keeps them longer."""
     stamp = now + timedelta(seconds=clock_offset(session))
     newest = _sql(session, "SELECT id, first_seq, last_seq, acked_at FROM outbox_ack_log "
@@ -341,8 +340,7 @@ def release(session: Session, seqs: list[int] | None = None) -> int:
 
 
 def resend_after(session: Session, server_seq: int) -> int:
-    """The server lost rows past ``server_seq`` (restored from a backup): send them again
-    (SF-SERVER-RESTORED)."""
+    """The server lost rows past ``server_seq`` (restored from a backup): send them again (SF-SERVER-RESTORED)."""
     by_range = _sql(session, "SELECT COALESCE(SUM((SELECT COUNT(*) FROM outbox o "
                     "WHERE o.state = 'pending' AND o.device_seq BETWEEN MAX(a.first_seq, ?) "
                     "AND a.last_seq)), 0) FROM outbox_acked a WHERE a.last_seq > ?",
@@ -376,7 +374,7 @@ def oldest_pending_time(session: Session) -> datetime | None:
 def max_acked_seq(session: Session) -> int:
     """The highest acknowledged seq (compared with the server's view in ``/hello``), counting
     rows pruned after the retention window: the server must still have them, and if it says it
-    does not, the desk has to notice (``sync.retention.note_lost``)."""
+    does not, the desk has to notice (:func:`.retention.note_lost`)."""
     best = max(
         _sql(session, "SELECT MAX(device_seq) FROM outbox WHERE state = 'acked'").scalar() or 0,
         _sql(session, "SELECT MAX(last_seq) FROM outbox_pruned WHERE lost_at IS NULL").scalar()
@@ -412,9 +410,7 @@ def states_of(session: Session, seqs: Iterable[int]) -> dict[int, str]:
 
 def listed(session: Session, state: str, limit: int = 200) -> list[Outbox]:
     """Held rows in one state, oldest first (for ``sync quarantine`` and ``sync conflicts``)."""
-    from sqlmodel import select as sm_select
-
     if state not in HELD:
         raise ValueError(f"only held states are stored per row: {state!r}")
-    return list(session.exec(sm_select(Outbox).where(Outbox.state == state)
+    return list(session.exec(select(Outbox).where(Outbox.state == state)
                              .order_by(Outbox.device_seq).limit(limit)).all())

@@ -2,7 +2,7 @@
 
 No network, no SQLAlchemy: cron and monitoring call it often, and it must answer offline in
 well under a second even on a slow machine. The same function backs
-:func:`sync.service.status` for the desk, so both always agree.
+``sync.service.status`` for the desk, so both always agree.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from ccdesk.storage.outbox_sql import (
+from ccdesk.storage.outbox.sql import (
     ACKED_COUNT_SQL,
     HELD_COUNTS_SQL,
     IN_FLIGHT_COUNT_SQL,
@@ -87,7 +87,7 @@ def read_status_file(db_path: Path, now: datetime | None = None) -> SyncStatus |
             "last_success_at, last_error, last_error_at, server_epoch, pull_cursor, "
             "clock_offset_s FROM sync_state WHERE id = 1").fetchone() \
             or ("", "", "", None, 0, None, "", None, "", 0, None)
-        # Acknowledged rows are seq ranges (ccdesk/storage/outbox.py): count by range.
+        # Acknowledged rows are seq ranges (.states): count by range.
         counts = dict(con.execute(HELD_COUNTS_SQL))
         unsynced = con.execute(UNSYNCED_COUNT_SQL).fetchone()[0] or 0
         counts["in_flight"] = con.execute(IN_FLIGHT_COUNT_SQL).fetchone()[0] or 0

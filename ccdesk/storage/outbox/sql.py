@@ -1,4 +1,4 @@
-"""SQL that reads outbox rows by sync state (see :mod:`ccdesk.storage.outbox`).
+"""SQL that reads outbox rows by sync state (see :mod:`.states`).
 
 A stored-``pending`` row inside an ``outbox_acked`` seq range is acknowledged; inside an
 ``outbox_in_flight`` range it is in flight; held rows keep their own state. No imports: the

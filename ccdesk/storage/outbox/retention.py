@@ -1,4 +1,4 @@
-"""Dropping acknowledged outbox rows after a retention window (SF-SERVER-RESTORED, docs/sync.md).
+"""Dropping acknowledged outbox rows after a retention window (SF-SERVER-RESTORED, docs/design/sync-failures.md).
 
 The desk keeps acknowledged rows for ``sync_retention_days`` (config; default 90; 0 keeps them
 forever) so that a district server restored from an older backup can be sent again what it
@@ -34,8 +34,9 @@ from typing import TYPE_CHECKING, Any
 import orjson
 from sqlmodel import Session
 
-from ccdesk.storage.outbox import utcnow
-from sync import outbox
+from ccdesk.storage import crashpoint
+from ccdesk.storage.outbox import states as outbox
+from ccdesk.storage.outbox.write import utcnow
 
 if TYPE_CHECKING:
     from ccdesk.storage.engine import Database
@@ -117,7 +118,7 @@ def prune(db: Database, window_days: int, *, now: datetime | None = None,
         if done is None:
             break
         result.longest_chunk_s = max(result.longest_chunk_s, time.monotonic() - locked_at)
-        _crash_point("prune_after_chunk")
+        crashpoint.crash_point("prune_after_chunk")
         if pause_s:
             time.sleep(pause_s)
         count, nbytes, first, last = done
@@ -250,7 +251,7 @@ def _prune_chunk(session: Session, cutoff: datetime, after: int,
     if deleted != len(seqs):                 # cannot happen inside one transaction; never guess
         raise RuntimeError(f"prune deleted {deleted} of {len(seqs)} rows")
     _record_runs(session, seqs)
-    _crash_point("prune_in_chunk")           # before the commit: the chunk must roll back
+    crashpoint.crash_point("prune_in_chunk")   # before the commit: the chunk must roll back
     return len(seqs), sum(n or 0 for _s, n in found), seqs[0], seqs[-1]
 
 
@@ -292,12 +293,6 @@ def _count(session: Session, cutoff: datetime, result: PruneResult) -> None:
             result.first_seq = first if result.first_seq is None else min(result.first_seq,
                                                                            first)
             result.last_seq = last if result.last_seq is None else max(result.last_seq, last)
-
-
-def _crash_point(name: str) -> None:
-    from sync.engine import crash_point  # here: the engine imports this module
-
-    crash_point(name)
 
 
 def _forget_old_spans(session: Session, cutoff: datetime) -> None:

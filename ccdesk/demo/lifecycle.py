@@ -1,211 +1,42 @@
-"""Realistic sample data for training sandboxes, demos and benchmarks (``ccdesk demo seed``).
+"""The lifecycle simulator of demo data: when dossiers arrive, and what happens to each.
 
 Every dossier is played through the real state machine (:func:`next_status`) on the office's
-working-day calendar, so statuses, events, checklists, supplement rounds, extensions (Mẫu 04) and
-ratings agree with one another and with what the services would have written. Nothing is dated
-after "now": a lifecycle whose next step lies in the future simply stops there, which is what
-leaves open, waiting and overdue dossiers at the end.
-
-Rows go in through SQLAlchemy Core ``executemany`` inside one ``BEGIN IMMEDIATE`` transaction
-(perf-notes: ORM sessions cost ~2.4 ms per intake, far too slow for a million dossiers).
-
-Outbox rows: a training sandbox never gets any (docs/sync.md). A demo database that is not a
-training sandbox gets one row per change, exactly as real intake would write, because demo
-databases are what sync tests and benchmarks push to ``--accept-demo`` upstreams; benchmarks that
-only measure search may turn them off with ``outbox=False``.
+working-day calendar, so statuses, events, checklists, supplement rounds, extensions (Mẫu 04)
+and ratings agree with one another and with what the services would have written. Nothing is
+dated after "now": a lifecycle whose next step lies in the future simply stops there, which is
+what leaves open, waiting and overdue dossiers at the end. Times are the desk's local time.
 """
 
 from __future__ import annotations
 
 import bisect
-import hashlib
 import itertools
-import operator
 import random
-import time as wallclock
-from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import orjson
-from sqlalchemy import Date, DateTime, func, select, text
-from sqlmodel import Session
 
+from ccdesk.demo.people import People, Weighted, pick, weighted
 from ccdesk.domain.calendar import TimeKind, WorkCalendar
 from ccdesk.domain.catalog import FeeKind, Requirement
-from ccdesk.domain.codes import counter_key, format_code
-from ccdesk.domain.errors import CcdeskError, ValidationError
 from ccdesk.domain.lifecycle import Action, Regime, Status, next_status
-from ccdesk.domain.validation import CCCD_PROVINCES
-from ccdesk.domain.vocabulary import Channel, Delivery, RatingLevel
-from ccdesk.ids import uuid7
-from ccdesk.models import (
-    AuditLog,
-    ChecklistItem,
-    CodeCounter,
-    Dossier,
-    DossierEvent,
-    Extension,
-    Office,
-    Officer,
-    Outbox,
-    Procedure,
-    ProcedureVersion,
-    Rating,
-    SupplementRound,
-)
-from ccdesk.services.catalog import BUNDLED_CATALOG, ProcedureInfo, version_info
-from ccdesk.services.context import SYSTEM
-from ccdesk.storage.outbox import PRIVATE_COLUMNS, canonical_json, utcnow
-from ccdesk.text import fold
-
-if TYPE_CHECKING:
-    from ccdesk.services import Services
-
-MAX_DOSSIERS = 5_000_000
-CHUNK = 5_000
-
-# Family names by their share of the population (approximate published frequencies; "Hoàng /
-# Huỳnh" and "Vũ / Võ" are one name written differently in the North and the South).
-FAMILY_NAMES: tuple[tuple[str, float], ...] = (
-    ("Nguyễn", 38.4), ("Trần", 12.1), ("Lê", 9.5), ("Phạm", 7.0), ("Hoàng", 3.0),
-    ("Huỳnh", 2.1), ("Phan", 4.5), ("Vũ", 2.0), ("Võ", 1.9), ("Đặng", 2.1), ("Bùi", 2.0),
-    ("Đỗ", 1.4), ("Hồ", 1.3), ("Ngô", 1.3), ("Dương", 1.0), ("Lý", 0.5), ("Đinh", 0.9),
-    ("Trương", 0.9), ("Đào", 0.6), ("Mai", 0.5), ("Lương", 0.5), ("Lâm", 0.4), ("Hà", 0.5),
-    ("Tạ", 0.3), ("Cao", 0.3), ("Chu", 0.3), ("Trịnh", 0.6), ("Quách", 0.2), ("Kiều", 0.1),
-)
-MIDDLE_MALE = ("Văn", "Văn", "Văn", "Đức", "Minh", "Quang", "Hữu", "Công", "Thành", "Xuân",
-               "Ngọc", "Tuấn", "Đình", "Trọng")
-MIDDLE_FEMALE = ("Thị", "Thị", "Thị", "Ngọc", "Thu", "Thanh", "Minh", "Hồng", "Phương", "Kim",
-                 "Bảo", "Diệu", "Thùy")
-GIVEN_MALE = ("Anh", "Hùng", "Dũng", "Cường", "Hải", "Long", "Nam", "Quân", "Sơn", "Tuấn",
-              "Việt", "Đức", "Thắng", "Hòa", "Hoà", "Khoa", "Phúc", "Tài", "Trung", "Huy",
-              "Đạt", "Bình", "Khánh", "Lộc", "Toàn", "Thịnh", "Hiếu", "Đông")
-GIVEN_FEMALE = ("Hoa", "Lan", "Hương", "Mai", "Linh", "Trang", "Thảo", "Ngọc", "Hà", "Hằng",
-                "Nhung", "Yến", "Vy", "Hòa", "Oanh", "Dung", "Thủy", "Tuyết", "Nga", "Hạnh",
-                "Huyền", "Quỳnh", "Ánh", "Loan", "Đào", "Nhi")
-# Mobile prefixes in use (Viettel, Vinaphone, MobiFone, Vietnamobile, Gmobile).
-MOBILE_PREFIXES = ("032", "033", "034", "035", "036", "037", "038", "039", "070", "076", "077",
-                   "078", "079", "081", "082", "083", "084", "085", "086", "088", "089", "090",
-                   "091", "093", "094", "096", "097", "098", "056", "058", "059")
-HAMLETS = ("Thôn Đông", "Thôn Tây", "Thôn Trung", "Thôn Hạ", "Xóm Mới", "Thôn Đồng Tâm",
-           "Thôn An Phú", "Khu phố 1", "Khu phố 2", "Tổ dân phố 3", "Ấp Bình Lợi")
+from ccdesk.models import Office
+from ccdesk.services.catalog import ProcedureInfo
 
 # How often each procedure is asked for at a commune desk: certification and civil status lead.
 PROCEDURE_WEIGHTS = {"2.000815": 30, "2.000884": 8, "1.001193": 12, "2.000635": 10,
                      "1.004873": 8, "1.000656": 4, "1.000894": 4, "1.004859": 3,
                      "1.004884": 2, "2.000908": 3, "1.012783": 3}
 OTHER_PROCEDURE_WEIGHT = 1.5
-CHANNELS = ((Channel.DIRECT, 68), (Channel.POSTAL, 4), (Channel.ONLINE_FULL, 12),
-            (Channel.ONLINE_PARTIAL, 16))
-RATINGS = ((RatingLevel.VERY_SATISFIED, 55), (RatingLevel.SATISFIED, 40),
-           (RatingLevel.DISSATISFIED, 5))
+CHANNELS = (("direct", 68), ("postal", 4), ("online_full", 12), ("online_partial", 16))
+RATINGS = (("very_satisfied", 55), ("satisfied", 40), ("dissatisfied", 5))
 PROVINCIAL_FEES = (10_000, 15_000, 20_000, 25_000, 30_000, 50_000)
 
-DEMO_OFFICE = {"governing_body": "UBND XÃ AN BÌNH", "unit_name":
-               "TRUNG TÂM PHỤC VỤ HÀNH CHÍNH CÔNG", "place_name": "An Bình",
-               "agency_code": "000.00.00.H99"}
 
 
-class RealDataPresent(CcdeskError):
-    """The database holds real dossiers: seeding would mix invented people into them."""
-
-
-@dataclass(frozen=True)
-class SeedReport:
-    """What one ``seed_demo`` run wrote."""
-
-    dossiers: int
-    events: int
-    checklist_items: int
-    ratings: int
-    extensions: int
-    supplement_rounds: int
-    outbox_rows: int
-    first_day: date
-    last_day: date
-    seconds: float
-    by_status: dict[str, int] = field(default_factory=dict)
-
-
-def seed_demo(services: Services, dossiers: int, days: int = 90, seed: int | None = None,
-              force: bool = False, outbox: bool | None = None) -> SeedReport:
-    """Fill the database with ``dossiers`` invented dossiers received over the last ``days`` days.
-
-    Refuses (``RealDataPresent``) a database that already holds dossiers of a real desk unless
-    ``force``; adds to an existing demo database freely. Marks the office as demo data.
-    ``outbox=None`` writes outbox rows unless the database is a training sandbox.
-    """
-    if not 1 <= dossiers <= MAX_DOSSIERS:
-        raise ValidationError("reports.err.range", field="dossiers", low=1, high=MAX_DOSSIERS)
-    if not 1 <= days <= 3660:
-        raise ValidationError("reports.err.range", field="days", low=1, high=3660)
-    started = wallclock.perf_counter()
-    _ensure_catalog(services)
-    ctx = services.ctx
-    rng = random.Random(seed)
-    now = ctx.now()
-
-    def work(session: Session) -> SeedReport:
-        office = session.get(Office, 1)
-        real = session.execute(select(func.count()).select_from(Dossier)).scalar_one()
-        if real and not office.is_demo and not force:
-            raise RealDataPresent("reports.err.real_data", count=real)
-        for key, value in DEMO_OFFICE.items():
-            if not getattr(office, key):
-                setattr(office, key, value)
-        office.is_demo = True
-        session.add(office)
-        session.flush()
-        write_outbox = (not office.is_training) if outbox is None else (
-            outbox and not office.is_training)
-        sim = _Simulator(rng, ctx.calendar, now, _procedures(session), _officer_ids(session),
-                         office)
-        writer = _BulkWriter(session, office, write_outbox)
-        times = _receipt_times(rng, ctx.calendar, now, days, dossiers)
-        for chunk in _chunks(times, CHUNK):
-            writer.write([sim.play(at) for at in chunk])
-        writer.finish()
-        session.add(AuditLog(at=utcnow(), officer_username=SYSTEM.username, action="demo.seed",
-                             terminal=ctx.terminal,
-                             detail=f"dossiers={dossiers} days={days} outbox={write_outbox}"))
-        return SeedReport(dossiers=dossiers, events=writer.counts["events"],
-                          checklist_items=writer.counts["checklist"],
-                          ratings=writer.counts["ratings"],
-                          extensions=writer.counts["extensions"],
-                          supplement_rounds=writer.counts["supplements"],
-                          outbox_rows=writer.counts["outbox"], first_day=times[0].date(),
-                          last_day=times[-1].date(),
-                          seconds=round(wallclock.perf_counter() - started, 2),
-                          by_status=dict(sorted(writer.by_status.items())))
-
-    return ctx.db.write(work)
-
-
-def _ensure_catalog(services: Services) -> None:
-    """Demo data uses the bundled catalogue when the database has none yet."""
-    if services.catalog.count() == 0:
-        services.catalog.import_file(BUNDLED_CATALOG, SYSTEM)
-
-
-def _procedures(session: Session) -> list[ProcedureInfo]:
-    rows = session.execute(select(Procedure).where(Procedure.active)
-                           .where(Procedure.current_version_id.is_not(None))
-                           .order_by(Procedure.code)).scalars().all()
-    return [version_info(session, session.get(ProcedureVersion, p.current_version_id))
-            for p in rows]
-
-
-def _officer_ids(session: Session) -> list[int | None]:
-    ids = session.execute(select(Officer.id).where(Officer.active).where(
-        Officer.role.in_(("officer", "lead", "trainer")))).scalars().all()
-    # No officer yet (a fresh sandbox): demo officers are not invented, because the first
-    # officer of a database is the one set-up creates; dossiers then have no receiving officer.
-    return list(ids) or [None]
-
-
-def _receipt_times(rng: random.Random, calendar: WorkCalendar, now: datetime, days: int,
+def receipt_times(rng: random.Random, calendar: WorkCalendar, now: datetime, days: int,
                    count: int) -> list[datetime]:
     """``count`` receipt times on working days of the last ``days`` days, sorted, none future.
 
@@ -241,19 +72,8 @@ def _seconds(t: time) -> int:
     return t.hour * 3600 + t.minute * 60 + t.second
 
 
-def _chunks(items: Sequence[datetime], size: int) -> Iterator[Sequence[datetime]]:
-    for i in range(0, len(items), size):
-        yield items[i:i + size]
-
-
-def _weighted(pairs: Sequence[tuple[Any, float]]) -> tuple[list[Any], list[float]]:
-    values = [v for v, _ in pairs]
-    cumulative = list(itertools.accumulate(w for _, w in pairs))
-    return values, cumulative
-
-
 @dataclass
-class _Played:
+class Played:
     """One simulated dossier and everything that belongs with it."""
 
     dossier: dict[str, Any]
@@ -265,7 +85,7 @@ class _Played:
     rating: dict[str, Any] | None = None
 
 
-class _Simulator:
+class Simulator:
     """Plays one dossier's life from intake up to ``now`` through the real state machine."""
 
     def __init__(self, rng: random.Random, calendar: WorkCalendar, now: datetime,
@@ -277,34 +97,14 @@ class _Simulator:
         self.regime = Regime(office.regime)
         weights = [PROCEDURE_WEIGHTS.get(p.code, OTHER_PROCEDURE_WEIGHT) for p in procedures]
         self.procedures, self._proc_cum = procedures, list(itertools.accumulate(weights))
-        self._family = _weighted(FAMILY_NAMES)
-        self._channels = _weighted(CHANNELS)
-        self._ratings = _weighted(RATINGS)
+        self.people = People(rng, now.year)
+        self._channels = weighted(CHANNELS)
+        self._ratings = weighted(RATINGS)
         self._due_cache: dict[tuple, datetime] = {}
 
     # ---- random helpers ------------------------------------------------------------------
-    def _pick(self, weighted: tuple[list[Any], list[float]]) -> Any:
-        values, cumulative = weighted
-        return values[bisect.bisect(cumulative, self.rng.random() * cumulative[-1])]
-
-    def _person(self) -> tuple[str, str, date]:
-        rng = self.rng
-        female = rng.random() < 0.52
-        family = self._pick(self._family)
-        middle = rng.choice(MIDDLE_FEMALE if female else MIDDLE_MALE)
-        given = rng.choice(GIVEN_FEMALE if female else GIVEN_MALE)
-        name = f"{family} {middle} {given}" if rng.random() < 0.93 else f"{family} {given}"
-        year = rng.randint(max(1935, self.now.year - 85), self.now.year - 16)
-        born = date(year, rng.randint(1, 12), rng.randint(1, 28))
-        century_digit = (0 if year < 2000 else 2) + (1 if female else 0)
-        province = rng.choice(_PROVINCES)
-        number = f"{province}{century_digit}{year % 100:02d}{rng.randrange(1_000_000):06d}"
-        return name, number, born
-
-    def _phone(self) -> str:
-        if self.rng.random() < 0.15:
-            return ""
-        return self.rng.choice(MOBILE_PREFIXES) + f"{self.rng.randrange(10_000_000):07d}"
+    def _pick(self, choices: Weighted) -> Any:
+        return pick(self.rng, choices)
 
     def _later(self, at: datetime, min_minutes: int, max_minutes: int) -> datetime:
         """A moment a few minutes to hours after ``at``, inside office hours."""
@@ -341,10 +141,10 @@ class _Simulator:
         return due if same_day else datetime.combine(due.date(), at.time())
 
     # ---- one dossier ---------------------------------------------------------------------
-    def play(self, received: datetime) -> _Played:
+    def play(self, received: datetime) -> Played:
         rng = self.rng
         info = self.procedures[bisect.bisect(self._proc_cum, rng.random() * self._proc_cum[-1])]
-        name, number, born = self._person()
+        name, number, born = self.people.person()
         officer = rng.choice(self.officers)
         channel = self._pick(self._channels)
         verify = info.time.verification_days > 0 and rng.random() < 0.2
@@ -352,18 +152,18 @@ class _Simulator:
             "procedure_version_id": info.version_id, "procedure_code": info.code,
             "field": info.field, "regime": self.regime.value, "applicant_name": name,
             "applicant_id_number": number, "applicant_id_type": "cccd", "applicant_dob": born,
-            "applicant_phone": self._phone(), "applicant_email": "",
-            "applicant_address": f"{rng.choice(HAMLETS)}, xã An Bình", "owner_name": "",
+            "applicant_phone": self.people.phone(), "applicant_email": "",
+            "applicant_address": self.people.address(), "owner_name": "",
             "owner_address": "", "channel": channel, "sets": 1, "needs_verification": verify,
             "received_at": received, "accepted_at": None, "due_at": None,
             "original_due_at": None, "status": None, "paused_at": None, "resume_status": None,
             "supplement_rounds": 0, "handling_body": info.handling_body, "handed_off_at": None,
             "result_back_at": None, "ready_at": None, "returned_at": None, "closed_at": None,
-            "delivery": Delivery.POST if channel == Channel.POSTAL else (
-                Delivery.ONLINE if channel == Channel.ONLINE_FULL else Delivery.DESK),
+            "delivery": "post" if channel == "postal" else (
+                "online" if channel == "online_full" else "desk"),
             "fee_amount": 0, "received_by": officer, "extensions": 0, "updated_at": received,
         }
-        played = _Played(dossier=d, checklist=[], events=[], changes=[])
+        played = Played(dossier=d, checklist=[], events=[], changes=[])
         life = _Life(self, played, info, officer)
         roll = rng.random()
         if roll < 0.025:
@@ -378,13 +178,10 @@ class _Simulator:
         return played
 
 
-_PROVINCES = tuple(sorted(CCCD_PROVINCES))
-
-
 class _Life:
     """The steps of one dossier; each step is applied only if it happened by ``now``."""
 
-    def __init__(self, sim: _Simulator, played: _Played, info: ProcedureInfo,
+    def __init__(self, sim: Simulator, played: Played, info: ProcedureInfo,
                  officer: int | None) -> None:
         self.sim, self.p, self.info, self.officer = sim, played, info, officer
         self.d = played.dossier
@@ -617,147 +414,3 @@ def _timeliness(due: datetime | None, returned: datetime) -> str:
     from ccdesk.services.dossiers import timeliness
 
     return timeliness(due, returned)
-
-
-_SNAPSHOT_COLUMNS = tuple(c.name for c in Dossier.__table__.columns
-                          if c.name not in PRIVATE_COLUMNS)
-
-
-class _BulkWriter:
-    """Numbers the played dossiers and writes them with Core ``executemany``."""
-
-    def __init__(self, session: Session, office: Office, outbox: bool) -> None:
-        self.session, self.office, self.outbox = session, office, outbox
-        self.conn = session.connection()
-        self.next_id = (self.conn.execute(select(func.max(Dossier.id))).scalar() or 0) + 1
-        self.counters = {row.key: row.last_seq for row in
-                         self.conn.execute(select(CodeCounter.key, CodeCounter.last_seq))}
-        self.touched: set[str] = set()
-        self.counts = dict.fromkeys(("events", "checklist", "ratings", "extensions",
-                                     "supplements", "outbox"), 0)
-        self.by_status: dict[str, int] = {}
-
-    def _code(self, day: date) -> str:
-        o = self.office
-        key = counter_key(o.code_pattern, o.agency_code, o.device_prefix, day)
-        seq = self.counters.get(key, 0) + 1
-        self.counters[key] = seq
-        self.touched.add(key)
-        return format_code(o.code_pattern, o.agency_code, o.device_prefix, day, seq)
-
-    def write(self, played: list[_Played]) -> None:
-        dossiers, items, events, rounds, exts, ratings, outbox = [], [], [], [], [], [], []
-        for p in played:
-            d = p.dossier
-            d["id"] = self.next_id
-            self.next_id += 1
-            d["code"] = self._code(d["received_at"].date())
-            d["search_text"] = fold(" ".join(filter(None, (
-                d["code"], d["applicant_name"], d["owner_name"], d["applicant_id_number"],
-                d["applicant_phone"]))))
-            dossiers.append(d)
-            self.by_status[d["status"]] = self.by_status.get(d["status"], 0) + 1
-            items += [item | {"dossier_id": d["id"]} for item in p.checklist]
-            for event in p.events:
-                events.append(event | {"dossier_id": d["id"],
-                                       "data": canonical_json(event["data"]).decode()})
-            rounds += [r | {"dossier_id": d["id"]} for r in p.supplements]
-            exts += [e | {"dossier_id": d["id"]} for e in p.extensions]
-            if p.rating:
-                ratings.append(p.rating | {"dossier_id": d["id"]})
-            if self.outbox:
-                outbox += _outbox_rows(p)
-        for model, rows, name in ((Dossier, dossiers, None), (ChecklistItem, items, "checklist"),
-                                  (DossierEvent, events, "events"),
-                                  (SupplementRound, rounds, "supplements"),
-                                  (Extension, exts, "extensions"), (Rating, ratings, "ratings"),
-                                  (Outbox, outbox, "outbox")):
-            if rows:
-                _insert_many(self.conn, model.__table__, rows)
-                if name:
-                    self.counts[name] += len(rows)
-
-    def finish(self) -> None:
-        """Move the day counters past the numbers used, so real intake never reuses a code."""
-        rows = [{"key": k, "last_seq": self.counters[k]} for k in sorted(self.touched)]
-        if rows:
-            self.conn.execute(text(
-                "INSERT INTO codecounter(key, last_seq) VALUES (:key, :last_seq) "
-                "ON CONFLICT(key) DO UPDATE SET last_seq = max(last_seq, excluded.last_seq)"),
-                rows)
-
-
-def _insert_many(conn: Any, table: Any, rows: list[dict[str, Any]]) -> None:
-    """One driver-level ``executemany``: SQLAlchemy's per-row parameter processing costs more
-    than SQLite's insert itself at a million rows. Values are stored as SQLAlchemy's SQLite
-    types store them, so the ORM reads these rows back as its own: datetimes as
-    ``YYYY-MM-DD HH:MM:SS.ffffff``, dates ISO, booleans 0/1."""
-    columns = list(rows[0])
-    types = {c.name: c.type for c in table.columns}
-    stamps = [i for i, c in enumerate(columns) if isinstance(types[c], (DateTime, Date))]
-    get = operator.itemgetter(*columns)
-    values = []
-    for row in rows:
-        item = list(get(row))
-        for i in stamps:
-            if item[i] is not None:
-                item[i] = (item[i].isoformat(" ", "microseconds")
-                           if isinstance(item[i], datetime) else item[i].isoformat())
-        values.append(tuple(item))
-    sql = (f"INSERT INTO {table.name} ({', '.join(columns)}) "
-           f"VALUES ({', '.join('?' * len(columns))})")
-    conn.exec_driver_sql(sql, values)
-
-
-def _outbox_rows(p: _Played) -> list[dict[str, Any]]:
-    """The rows real intake and actions would have written (payload contract in outbox.py)."""
-    d = p.dossier
-    rows = []
-    created = {k: d[k] for k in _SNAPSHOT_COLUMNS}
-    created.update(p.changes[0])  # snapshot at intake: later changes are separate mutations
-    for key in _later_keys(p):
-        created[key] = _intake_value(p, key)
-    created["updated_at"] = p.events[0]["at"]
-    for i, event in enumerate(p.events):
-        event_payload = {"action": event["action"], "at": event["at"],
-                         "from_status": event["from_status"], "to_status": event["to_status"],
-                         "reason": event["reason"], "data": event["data"],
-                         "officer": "demo"}
-        if i == 0:
-            op, payload = "dossier.create", {
-                "dossier": created, "checklist": [
-                    {k: v for k, v in item.items() if k not in ("id", "dossier_id")}
-                    for item in p.checklist],
-                "event": event_payload}
-        else:
-            op, payload = "dossier.event", {"code": d["code"], "event": event_payload,
-                                            "changes": p.changes[i]}
-        blob = canonical_json(payload)
-        rows.append({"mutation_id": uuid7(), "entity": "dossier", "entity_id": d["code"],
-                     "op": op, "payload": blob.decode(),
-                     "payload_sha256": hashlib.sha256(blob).hexdigest(),
-                     "changed_fields": orjson.dumps(sorted(p.changes[i])).decode(),
-                     "client_time": event["at"], "state": "pending", "attempts": 0,
-                     "last_error": ""})
-    return rows
-
-
-_INTAKE_DEFAULTS = {"accepted_at": None, "due_at": None, "original_due_at": None,
-                    "paused_at": None, "resume_status": None, "supplement_rounds": 0,
-                    "handed_off_at": None, "result_back_at": None, "ready_at": None,
-                    "returned_at": None, "closed_at": None, "fee_amount": 0, "extensions": 0}
-
-
-def _later_keys(p: _Played) -> set[str]:
-    keys: set[str] = set()
-    for changes in p.changes[1:]:
-        keys.update(changes)
-    return keys - set(p.changes[0])
-
-
-def _intake_value(p: _Played, key: str) -> Any:
-    if key == "status":
-        return p.events[0]["to_status"]
-    if key == "updated_at":
-        return p.events[0]["at"]
-    return _INTAKE_DEFAULTS.get(key, p.dossier[key])
