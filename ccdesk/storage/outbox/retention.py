@@ -1,4 +1,5 @@
-"""Dropping acknowledged outbox rows after a retention window (SF-SERVER-RESTORED, docs/design/sync-failures.md).
+"""Dropping acknowledged outbox rows after a retention window (SF-SERVER-RESTORED,
+docs/design/sync-failures.md).
 
 The desk keeps acknowledged rows for ``sync_retention_days`` (config; default 90; 0 keeps them
 forever) so that a district server restored from an older backup can be sent again what it

@@ -1,8 +1,9 @@
 """State transitions of outbox rows, which the sync engine drives (docs/sync.md, "Client storage").
 
-``pending → in_flight → acked | conflict | quarantined``; ``in_flight → pending`` at start after a
-crash (SF-STUCK-IN-FLIGHT); ``acked → pending`` when the server lost them (SF-SERVER-RESTORED). A row is acked only on a per-record
-result from the server or a signed ack file (SF-EARLY-ACK). Payloads are never touched (a trigger forbids it).
+``pending → in_flight → acked | conflict | quarantined``; ``in_flight → pending`` at start
+after a crash (SF-STUCK-IN-FLIGHT); ``acked → pending`` when the server lost them
+(SF-SERVER-RESTORED). A row is acked only on a per-record result from the server or a signed
+ack file (SF-EARLY-ACK). Payloads are never touched (a trigger forbids it).
 
 How states are stored (migration ``0005_outbox_ranges``): a batch in
 flight is one ``outbox_in_flight`` row (its seq range), and acknowledged rows are
@@ -113,8 +114,8 @@ def recover_in_flight(session: Session) -> int:
 
 def pending_rows(session: Session, limit: int, after_seq: int = 0, *,
                  one_gap: bool = False) -> list[OutboxRow]:
-    """The oldest waiting rows in device-seq order (never ordered by the client clock, SF-WRONG-CLOCK):
-    stored-pending rows outside every acknowledged and in-flight range.
+    """The oldest waiting rows in device-seq order (never ordered by the client clock,
+    SF-WRONG-CLOCK): stored-pending rows outside every acknowledged and in-flight range.
 
     The ranges are few, so this reads gap by gap (one index seek each) instead of filtering a
     million acknowledged rows; plain driver SQL, because the rows go straight into a batch.
@@ -208,8 +209,8 @@ def _log_ack(session: Session, first: int, last: int, now: datetime) -> None:
 
     The time is the server's clock as last measured (desk clock + offset), not the desk's own:
     a desk whose clock fell back to 2000 after a power cut would otherwise stamp fresh
-    acknowledgements 26 years old, and prune them as soon as the clock is fixed (SF-WRONG-CLOCK). A span
-    that follows the newest one on the same day joins it, so the log stays about a row a day;
+    acknowledgements 26 years old, and prune them as soon as the clock is fixed
+    (SF-WRONG-CLOCK). A span that follows the newest one on the same day joins it, so the log stays about a row a day;
     the joined span may cover rows acknowledged earlier that day, which only keeps them longer."""
     stamp = now + timedelta(seconds=clock_offset(session))
     newest = _sql(session, "SELECT id, first_seq, last_seq, acked_at FROM outbox_ack_log "
