@@ -1,8 +1,9 @@
 """Push and pull runs (docs/sync.md, "Client behaviour").
 
-A run takes the sync lock (one process at a time, SF-STUCK-IN-FLIGHT), returns rows a crash left in flight to
-pending, says hello (sync/handshake.py), drains the outbox (sync/push.py), applies the
-upstream's changes (sync/pull.py) and drops acknowledged rows past the retention window.
+A run takes the sync lock (one process at a time, SF-STUCK-IN-FLIGHT), returns rows a crash
+left in flight to pending, says hello (sync/handshake.py), drains the outbox (sync/push.py),
+applies the upstream's changes (sync/pull.py) and drops acknowledged rows past the retention
+window.
 Exchanges are retried by the one retry policy (sync/link.py, ccdesk/retry.py); every value a
 reply carries is checked first (sync/replies.py). The exit code follows the contract in
 ``docs/sync.md``: 0 synced, 10 partial, 20 network unavailable, 30 auth/revoked, 40 needs a

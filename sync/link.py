@@ -3,8 +3,8 @@
 An idempotent exchange failing with a network error, a 5xx or a 429 is retried after the
 policy's delay (full jitter, or the server's ``Retry-After``), bounded by the run's time limit;
 after ``max_attempts`` failures in a row, or at the time limit, the run stops with 20. Auth
-failures stop it with 30 (SF-REPEATING-ERROR), refusals with 40. Every exchange is logged (``sync log`` and the
-JSON-lines file) without personal data.
+failures stop it with 30 (SF-REPEATING-ERROR), refusals with 40. Every exchange is logged
+(``sync log`` and the JSON-lines file) without personal data.
 """
 
 from __future__ import annotations

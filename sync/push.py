@@ -1,8 +1,9 @@
 """Pushing the outbox (docs/sync.md, "Client behaviour").
 
 Rows go in batches sized by compressed bytes, each batch marked in flight in one transaction
-and settled from the per-record results in another (SF-EARLY-ACK). A reply that may have been lost is
-recovered with ``GET /batches/{id}`` before anything is re-sent (SF-LOST-REPLY); 413 halves the batch (SF-BATCH-TOO-LARGE).
+and settled from the per-record results in another (SF-EARLY-ACK). A reply that may have been
+lost is recovered with ``GET /batches/{id}`` before anything is re-sent (SF-LOST-REPLY); 413
+halves the batch (SF-BATCH-TOO-LARGE).
 Each transaction's work only touches the session and returns what it did; the run's counters
 move after the commit, so a transaction retried on a lock error counts once.
 """
@@ -149,7 +150,8 @@ class Pusher:
 
     def _drop_damaged(self, rows: list[outbox.OutboxRow],
                       result: RunResult) -> list[outbox.OutboxRow]:
-        """A payload that no longer matches its digest is quarantined, never sent (SF-POISON-RECORD, SF-EDIT-AFTER-SEND)."""
+        """A payload that no longer matches its digest is quarantined, never sent
+        (SF-POISON-RECORD, SF-EDIT-AFTER-SEND)."""
         intact = [row.intact for row in rows]   # one sha256 per payload, not two
         damaged = [row.seq for row, ok in zip(rows, intact, strict=True) if not ok]
         if not damaged:
@@ -270,7 +272,8 @@ class Pusher:
                     reason = f"{r.code or 'rejected'}: {r.message}"[:300]
                     outcomes.append((row.seq, outbox.QUARANTINED, reason))
                 else:
-                    missing.append(row.seq)   # no result for it: never acked without one (SF-EARLY-ACK)
+                    # No result for it: never acknowledged without one (SF-EARLY-ACK).
+                    missing.append(row.seq)
                     continue
                 counts[kind] += 1
             # Acked rows become a seq range and the batch's flight ends: no row is rewritten.

@@ -210,8 +210,9 @@ def _log_ack(session: Session, first: int, last: int, now: datetime) -> None:
     The time is the server's clock as last measured (desk clock + offset), not the desk's own:
     a desk whose clock fell back to 2000 after a power cut would otherwise stamp fresh
     acknowledgements 26 years old, and prune them as soon as the clock is fixed
-    (SF-WRONG-CLOCK). A span that follows the newest one on the same day joins it, so the log stays about a row a day;
-    the joined span may cover rows acknowledged earlier that day, which only keeps them longer."""
+    (SF-WRONG-CLOCK). A span that follows the newest one on the same day joins it, so the
+    log stays about a row a day; the joined span may cover rows acknowledged earlier that
+    day, which only keeps them longer."""
     stamp = now + timedelta(seconds=clock_offset(session))
     newest = _sql(session, "SELECT id, first_seq, last_seq, acked_at FROM outbox_ack_log "
                   "ORDER BY id DESC LIMIT 1").fetchone()
@@ -341,7 +342,8 @@ def release(session: Session, seqs: list[int] | None = None) -> int:
 
 
 def resend_after(session: Session, server_seq: int) -> int:
-    """The server lost rows past ``server_seq`` (restored from a backup): send them again (SF-SERVER-RESTORED)."""
+    """The server lost rows past ``server_seq`` (restored from a backup): send them again
+    (SF-SERVER-RESTORED)."""
     by_range = _sql(session, "SELECT COALESCE(SUM((SELECT COUNT(*) FROM outbox o "
                     "WHERE o.state = 'pending' AND o.device_seq BETWEEN MAX(a.first_seq, ?) "
                     "AND a.last_seq)), 0) FROM outbox_acked a WHERE a.last_seq > ?",
