@@ -85,7 +85,8 @@ def enroll(services: Services, url: str, code: str) -> SyncState:
     _save_pending_key(services, pem, url)
     try:
         with SyncClient(url, office.device_id) as client:
-            reply = client.enroll(code.strip(), keys.public_of(pem), office.is_demo)
+            reply = client.enroll(code.strip(), keys.public_of(pem), office.is_demo,
+                                  office.commune_code)
     except SyncFailure as failure:
         exit_code = {AUTH: 30, REFUSED: 30}.get(failure.kind, 20)
         if failure.code in ("demo_refused",):
@@ -94,6 +95,8 @@ def enroll(services: Services, url: str, code: str) -> SyncState:
     data = reply.data
     if not isinstance(data, dict) or data.get("device_id") != office.device_id:
         raise EnrollError("captive_portal", 20)
+    if office.commune_code and data.get("commune") != office.commune_code:
+        raise EnrollError("wrong_commune", 30)   # a desk set up for one commune keeps it
 
     def work(session: Session) -> SyncState:
         row = session.get(SyncState, 1) or SyncState(id=1)

@@ -46,6 +46,18 @@ class DistrictEnrollCode(DistrictModel, table=True):
     used_at: datetime | None = Field(default=None, sa_type=DateTime)
     device_id: str | None = None
     public_key: str | None = None
+    # Set only for a re-key code: the one existing device it may rebind (``enroll-code --device``).
+    rebind_device_id: str | None = None
+
+
+class DistrictNonce(DistrictModel, table=True):
+    """Nonces of signed requests seen inside the replay window (docs/relay-security.md)."""
+
+    __tablename__ = "district_nonce"
+
+    device_id: str = Field(primary_key=True)
+    nonce: str = Field(primary_key=True)
+    seen_at: datetime = Field(sa_type=DateTime, index=True)
 
 
 class DistrictBatch(DistrictModel, table=True):
