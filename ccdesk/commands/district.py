@@ -87,11 +87,15 @@ def serve(host: Annotated[str, typer.Option("--host")] = "127.0.0.1",
           max_batch_bytes: Annotated[int | None, typer.Option("--max-batch-bytes")] = None,
           docs: Annotated[bool, typer.Option("--docs", help="serve /docs and /openapi.json")
                           ] = False,
+          body_timeout: Annotated[float, typer.Option(
+              "--body-timeout", help="seconds a request body may stall before a 408", min=0.1)
+          ] = 60.0,
           ) -> None:
     """Chạy máy chủ / run the server (FastAPI + uvicorn)."""
     import uvicorn
 
     from sync.server.app import create_app
+    from sync.server.body import Limits
     from sync.server.logs import uvicorn_log_config
 
     options: dict[str, object] = {"accept_demo": accept_demo}
@@ -104,7 +108,8 @@ def serve(host: Annotated[str, typer.Option("--host")] = "127.0.0.1",
                  db=_safe(str(store.engine.url))))
     if docs:
         typer.echo(t("sync.relay.docs", host=host, port=port))
-    uvicorn.run(create_app(store, docs=docs), host=host, port=port,
+    limits = Limits(max_batch_bytes=store.max_batch_bytes, idle_timeout_s=body_timeout)
+    uvicorn.run(create_app(store, docs=docs, limits=limits), host=host, port=port,
                 log_config=uvicorn_log_config(), log_level="warning", access_log=False)
 
 

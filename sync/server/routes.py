@@ -22,8 +22,9 @@ from sync.server.body import Limits, check_length, decode_json, read_body
 from sync.server.store import MAX_INT64, DistrictError, DistrictStore, utcnow
 
 DISTRICT_PREFIX = "/api/district/v1"
-SEQ = Query(0, ge=0, le=MAX_INT64)
-PAGE = Query(500, ge=-MAX_INT64, le=MAX_INT64)
+# Numbers that reach SQL stay inside BIGINT (a 2**70 cursor was a 500).
+Seq = Annotated[int, Query(ge=0, le=MAX_INT64)]
+Page = Annotated[int, Query(ge=-MAX_INT64, le=MAX_INT64)]
 
 
 class EnrollRequest(BaseModel):
@@ -158,14 +159,14 @@ async def get_batch(batch_id: str, request: Request, store: Store, auth: NoBody)
 
 @sync_router.get("/issued-codes")
 async def issued_codes(request: Request, store: Store, auth: NoBody,
-                       after_seq: int = SEQ, limit: int = PAGE) -> Response:
+                       after_seq: Seq = 0, limit: Page = 1000) -> Response:
     return reply(request, await run_in_threadpool(store.issued_codes, auth.device, after_seq,
                                                   max(1, min(limit, 5000))))
 
 
 @sync_router.get("/changes")
 async def changes(request: Request, store: Store, auth: NoBody,
-                  cursor: int = SEQ, limit: int = PAGE) -> Response:
+                  cursor: Seq = 0, limit: Page = 500) -> Response:
     return reply(request, await run_in_threadpool(store.changes, auth.device, cursor,
                                                   max(1, min(limit, 2000))))
 
