@@ -30,7 +30,7 @@ from sync.server.store import Device, DistrictError, DistrictStore
 CRASH_ENV = "CCDESK_DISTRICT_CRASH_AFTER_CHUNK"
 MAX_MANIFEST_BYTES = 64 * 1024
 MAX_SIGNATURE_BYTES = 256
-MAX_BUNDLE_FILE_BYTES = 256 * 1024 * 1024         # what `district import` reads from a file
+MAX_BUNDLE_FILE_BYTES = 64 * 1024 * 1024          # what `district import` reads from a file
 MAX_RECORDS_BYTES = 512 * 1024 * 1024             # the records once decompressed
 
 
@@ -53,6 +53,8 @@ def _gunzip(data: bytes, limit: int) -> bytes:
         raise BundleError("bad_bundle", f"records are larger than {limit} bytes uncompressed")
     if not inflater.eof:
         raise BundleError("bad_bundle", "records are truncated")
+    if inflater.unused_data:   # the desk writes one gzip member (sync/bundle.py)
+        raise BundleError("bad_bundle", "unexpected data after the records")
     return out
 
 
