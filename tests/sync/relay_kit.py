@@ -102,3 +102,21 @@ def raw_request(port: int, head: bytes, body: bytes = b"", *, wait: float = 10) 
         except TimeoutError:
             pass
     return b"".join(chunks)
+
+
+_POISON = {
+    "sqlite": ["CREATE TRIGGER poison BEFORE INSERT ON district_mutation "
+               "WHEN NEW.entity_id = 'POISON-1' BEGIN SELECT RAISE(ABORT, 'refused'); END"],
+    "postgresql": ["CREATE FUNCTION poison() RETURNS trigger AS $$ BEGIN "
+                   "IF NEW.entity_id = 'POISON-1' THEN RAISE EXCEPTION 'refused'; END IF; "
+                   "RETURN NEW; END $$ LANGUAGE plpgsql",
+                   "CREATE TRIGGER poison BEFORE INSERT ON district_mutation "
+                   "FOR EACH ROW EXECUTE FUNCTION poison()"],
+}
+
+
+def install_poison(store: DistrictStore) -> None:
+    """A record the database itself refuses (a trigger), whatever the relay checked first."""
+    with store.engine.begin() as conn:
+        for statement in _POISON[store.engine.dialect.name]:
+            conn.exec_driver_sql(statement)

@@ -17,7 +17,7 @@ from sync import keys, protocol, service
 from sync.server.models import DistrictDevice, DistrictDossier
 from sync.server.store import DistrictStore
 from tests.sync.helpers import COMMUNE, ServerThread, make_desk
-from tests.sync.relay_kit import Device, create, enrol, event, results
+from tests.sync.relay_kit import Device, create, enrol, event, install_poison, results
 
 OTHER_COMMUNE = "26735"
 
@@ -220,24 +220,6 @@ def test_malformed_bodies_get_a_4xx_in_the_protocols_form(server: ServerThread, 
     assert 400 <= answer.status_code < 500, answer.text
     assert answer.json()["service"] == protocol.SERVICE_NAME and answer.json()["error"]
     assert server.store.mutation_ids() == []
-
-
-_POISON = {
-    "sqlite": ["CREATE TRIGGER poison BEFORE INSERT ON district_mutation "
-               "WHEN NEW.entity_id = 'POISON-1' BEGIN SELECT RAISE(ABORT, 'refused'); END"],
-    "postgresql": ["CREATE FUNCTION poison() RETURNS trigger AS $$ BEGIN "
-                   "IF NEW.entity_id = 'POISON-1' THEN RAISE EXCEPTION 'refused'; END IF; "
-                   "RETURN NEW; END $$ LANGUAGE plpgsql",
-                   "CREATE TRIGGER poison BEFORE INSERT ON district_mutation "
-                   "FOR EACH ROW EXECUTE FUNCTION poison()"],
-}
-
-
-def install_poison(store: DistrictStore) -> None:
-    """A record the database itself refuses (a trigger), whatever the relay checked first."""
-    with store.engine.begin() as conn:
-        for statement in _POISON[store.engine.dialect.name]:
-            conn.exec_driver_sql(statement)
 
 
 def test_a_record_the_database_refuses_fails_alone(server: ServerThread) -> None:
