@@ -15,6 +15,7 @@ from typing import Any
 
 import zstandard
 from fastapi import Request
+from starlette.requests import ClientDisconnect
 
 from sync import protocol
 from sync.server.store import DistrictError
@@ -55,6 +56,8 @@ async def read_body(request: Request, limit: int, idle_timeout_s: float) -> byte
             break
         except TimeoutError as exc:
             raise DistrictError(408, "body_timeout", "the body stopped arriving") from exc
+        except ClientDisconnect as exc:   # nobody to answer; not an error of the relay's
+            raise DistrictError(400, "disconnected", "the client went away") from exc
         total += len(chunk)
         if total > limit:
             raise DistrictError(413, "too_large")
