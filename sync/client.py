@@ -19,6 +19,7 @@ from typing import Any
 
 import httpx
 
+from ccdesk import __version__
 from sync import keys, protocol
 
 RETRY, AMBIGUOUS, TOO_LARGE, AUTH, REFUSED, GONE, INTERNAL = (
@@ -85,7 +86,7 @@ class SyncClient:
         self.http = httpx.Client(base_url=self.base_url, timeout=timeout or timeouts(),
                                  verify=True, follow_redirects=False,
                                  headers={"Accept-Encoding": "zstd, gzip",
-                                          "User-Agent": "ccdesk-sync/1"})
+                                          "User-Agent": f"ccdesk-sync/1 ccdesk/{__version__}"})
 
     def close(self) -> None:
         self.http.close()
@@ -104,8 +105,11 @@ class SyncClient:
                               | ({"commune": commune} if commune else {}))
         return self._send("POST", "/devices/enroll", body, signed=False)
 
-    def hello(self) -> Exchange:
-        reply = self._send("GET", "/hello")
+    def hello(self, desk_status: dict[str, int] | None = None) -> Exchange:
+        """``desk_status``: the desk's own counts (pending, oldest_pending_s, quarantined,
+        conflicts), in the signed query, for the relay's ``district health``."""
+        query = "&".join(f"{k}={int(v)}" for k, v in sorted((desk_status or {}).items()))
+        reply = self._send("GET", "/hello" + (f"?{query}" if query else ""))
         if not (isinstance(reply.data, dict) and reply.data.get("service")
                 == protocol.SERVICE_NAME and "epoch" in reply.data):
             raise SyncFailure("captive_portal", RETRY, http_status=reply.http_status)
@@ -156,7 +160,8 @@ class SyncClient:
 
     def _signed_headers(self, method: str, path_qs: str, body: bytes) -> dict[str, str]:
         return keys.request_headers(self.private_key, self.device_id, method, path_qs, body,
-                                    self.clock().astimezone(UTC) + self.clock_offset)
+                                    self.clock().astimezone(UTC) + self.clock_offset) | {
+            protocol.H_CLOCK_OFFSET: f"{self.clock_offset.total_seconds():.1f}"}
 
     def _learnt_clock(self, response: httpx.Response, content: bytes) -> bool:
         """True when the server refused our timestamp and told its time: sign again with the

@@ -37,6 +37,7 @@ H_DEVICE = "X-Ccdesk-Device"
 H_TIME = "X-Ccdesk-Time"
 H_SIGNATURE = "X-Ccdesk-Signature"
 H_NONCE = "X-Ccdesk-Nonce"
+H_CLOCK_OFFSET = "X-Ccdesk-Clock-Offset"   # seconds the client added to its clock (diagnostics)
 REPLAY_WINDOW_S = 300   # a signed request is good this long either side of the server's clock
 H_DIGEST = "X-Ccdesk-Digest"
 H_IDEMPOTENCY = "Idempotency-Key"

@@ -229,3 +229,58 @@ def stats(db: DbOpt = None, db_file: DbFileOpt = None,
     for r in rows:
         typer.echo(f"{r['commune']}  {r['dossiers']:>8}  {r['events']:>8}  {r['mutations']:>8}  "
                    f"{r['last_push_at'] or '—'}")
+
+
+HEALTH_COLUMNS = ("commune", "device_id", "status", "last_contact_at", "silent_s",
+                  "records_waiting", "oldest_waiting_s", "quarantined", "conflicts",
+                  "relay_conflicts", "app_version", "clock_offset_s", "received_through_seq",
+                  "last_push_at", "reported_at")
+
+
+@app.command()
+def health(db: DbOpt = None, db_file: DbFileOpt = None,
+           as_json: Annotated[bool, typer.Option("--json")] = False,
+           as_csv: Annotated[bool, typer.Option("--csv")] = False) -> None:
+    """Tình trạng các máy / one row per commune and device: last contact, waiting, conflicts."""
+    rows = _store(db, db_file).health()
+    if as_json:
+        print_json(rows)
+        return
+    if as_csv:
+        import csv
+        import sys
+
+        writer = csv.DictWriter(sys.stdout, fieldnames=HEALTH_COLUMNS, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+        return
+    typer.echo(t("sync.health.title"))
+    header = [t(f"sync.health.{key}") for key in ("commune", "device", "last_contact",
+                                                  "waiting", "oldest", "quarantined",
+                                                  "conflicts", "version", "clock")]
+    table = [header] + [_health_cells(r) for r in rows]
+    widths = [max(len(row[i]) for row in table) for i in range(len(header))]
+    for row in table:
+        typer.echo("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)))
+
+
+def _health_cells(row: dict[str, object]) -> list[str]:
+    def shown(value: object) -> str:
+        return "—" if value is None else str(value)
+
+    device = str(row["device_id"])[:8]
+    if row["status"] != "active":
+        device += f" ({t('sync.health.revoked')})"
+    oldest = row["oldest_waiting_s"]
+    return [str(row["commune"]), device,
+            str(row["last_contact_at"] or t("sync.health.never")),
+            shown(row["records_waiting"]),
+            _duration(oldest) if isinstance(oldest, int) else "—",
+            shown(row["quarantined"]),
+            f"{shown(row['conflicts'])} / {row['relay_conflicts']}",
+            shown(row["app_version"]), shown(row["clock_offset_s"])]
+
+
+def _duration(seconds: int) -> str:
+    days, rest = divmod(seconds, 86400)
+    return (f"{days}d " if days else "") + f"{rest // 3600:02}:{rest % 3600 // 60:02}"

@@ -22,6 +22,7 @@ from sync.server.body import Limits, check_length, read_body
 from sync.server.store import TOKEN, Device, DistrictError, DistrictStore, utcnow
 
 NONCE = re.compile(r"[A-Za-z0-9_\-]{16,64}")
+USER_AGENT = re.compile(r"[ -~]{1,80}")            # printable ASCII, short: shown by health
 SIGNATURE = re.compile(r"[A-Za-z0-9_\-]{86}")    # 64 bytes, base64url unpadded
 
 
@@ -49,7 +50,7 @@ def signed(limit_of: Callable[[Limits], int]) -> Callable[[Request], Awaitable[S
         limit = limit_of(limits)
         check_length(request, limit)
         device_id, stamp, nonce, signature = _signing_headers(request)
-        _check_window(stamp, store)
+        when = _check_window(stamp, store)
         device = await run_in_threadpool(store.device, device_id)
         body = await read_body(request, limit, limits.idle_timeout_s) if limit else b""
         message = protocol.signing_message(request.method, _path_qs(request),
@@ -60,7 +61,8 @@ def signed(limit_of: Callable[[Limits], int]) -> Callable[[Request], Awaitable[S
         if device.status != "active":
             raise DistrictError(401, "revoked")
         await run_in_threadpool(store.remember_nonce, device_id, nonce,
-                                timedelta(seconds=store.replay_window_s))
+                                timedelta(seconds=store.replay_window_s),
+                                _seen(request, when))
         return Signed(device, body)
 
     return dependency
@@ -79,7 +81,21 @@ def _signing_headers(request: Request) -> tuple[str, str, str, str]:
     return device_id, stamp, nonce, signature
 
 
-def _check_window(stamp: str, store: DistrictStore) -> None:
+def _seen(request: Request, when: datetime) -> dict[str, object]:
+    """What ``district health`` shows of a signed request: the desk's version, and its clock's
+    offset (server minus desk: the stamp's lag plus the offset the client corrected by)."""
+    try:
+        corrected = float(request.headers.get(protocol.H_CLOCK_OFFSET, "0"))
+    except ValueError:
+        corrected = 0.0
+    if not abs(corrected) < 1e10:   # also NaN
+        corrected = 0.0
+    agent = request.headers.get("user-agent", "")
+    return {"clock_offset_s": (utcnow() - when).total_seconds() + corrected,
+            "app_version": agent if USER_AGENT.fullmatch(agent) else None}
+
+
+def _check_window(stamp: str, store: DistrictStore) -> datetime:
     """A 401 ``clock_skew`` with the server's time when ``stamp`` is outside the window: an
     old request replayed, or a desk whose clock is off (its client corrects and signs again)."""
     now = utcnow()
@@ -92,6 +108,7 @@ def _check_window(stamp: str, store: DistrictStore) -> None:
     if when is None or abs((now - when).total_seconds()) > store.replay_window_s:
         raise DistrictError(401, "clock_skew", "the request's time is outside the window",
                             extra={"server_time": now.isoformat() + "Z"})
+    return when
 
 
 def _path_qs(request: Request) -> str:

@@ -35,6 +35,13 @@ class DistrictDevice(DistrictModel, table=True):
     enrolled_at: datetime = Field(sa_type=DateTime)
     revoked_at: datetime | None = Field(default=None, sa_type=DateTime)
     last_push_at: datetime | None = Field(default=None, sa_type=DateTime)
+    # For ``district health``: the last signed request, the desk's version and clock offset
+    # (seconds, server minus desk), and its own counts as it last reported them on /hello.
+    last_seen_at: datetime | None = Field(default=None, sa_type=DateTime)
+    app_version: str | None = None
+    clock_offset_s: float | None = None
+    desk_status: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    desk_status_at: datetime | None = Field(default=None, sa_type=DateTime)
 
 
 class DistrictEnrollCode(DistrictModel, table=True):

@@ -112,9 +112,18 @@ sync_router = APIRouter(prefix=API_PREFIX)
 district_router = APIRouter(prefix=DISTRICT_PREFIX)
 
 
+Count = Annotated[int | None, Query(ge=0, le=2**31)]
+
+
 @sync_router.get("/hello")
-async def hello(request: Request, store: Store, auth: NoBody) -> Response:
-    return reply(request, await run_in_threadpool(store.hello, auth.device))
+async def hello(request: Request, store: Store, auth: NoBody, pending: Count = None,
+                oldest_pending_s: Count = None, quarantined: Count = None,
+                conflicts: Count = None) -> Response:
+    # The desk's own counts, in the signed query, kept for ``district health``.
+    status = {k: v for k, v in (("pending", pending), ("oldest_pending_s", oldest_pending_s),
+                                ("quarantined", quarantined), ("conflicts", conflicts))
+              if v is not None}
+    return reply(request, await run_in_threadpool(store.hello, auth.device, status or None))
 
 
 @sync_router.post("/devices/enroll", openapi_extra=_schema(EnrollRequest))

@@ -332,13 +332,17 @@ class DistrictStore:
             raise DistrictError(401, "revoked")
         return device
 
-    def remember_nonce(self, device_id: str, nonce: str, window: timedelta) -> None:
+    def remember_nonce(self, device_id: str, nonce: str, window: timedelta,
+                       seen: dict[str, Any] | None = None) -> None:
         """Record a signed request's nonce; a nonce seen inside the window is a replay (409).
-        Nonces older than twice the window are pruned: their timestamps are refused anyway."""
+        Nonces older than twice the window are pruned: their timestamps are refused anyway.
+        ``seen`` (app version, clock offset) goes on the device's row for ``district health``."""
         now = utcnow()
         try:
             with self._tx() as conn:
                 conn.execute(insert(N).values(device_id=device_id, nonce=nonce, seen_at=now))
+                conn.execute(update(D).where(D.c.device_id == device_id)
+                             .values(last_seen_at=now, **(seen or {})))
         except IntegrityError as exc:
             raise DistrictError(409, "replayed", "this signed request was already received"
                                 ) from exc
@@ -350,7 +354,13 @@ class DistrictStore:
         return conn.execute(select(func.max(M.c.device_seq))
                             .where(M.c.device_id == device_id)).scalar() or 0
 
-    def hello(self, device: Device) -> dict[str, Any]:
+    def hello(self, device: Device, desk_status: dict[str, int] | None = None
+              ) -> dict[str, Any]:
+        """The handshake reply; ``desk_status`` (the desk's own counts) is kept for health."""
+        if desk_status:
+            with self._tx() as conn:
+                conn.execute(update(D).where(D.c.device_id == device.device_id).values(
+                    desk_status=orjson.dumps(desk_status).decode(), desk_status_at=utcnow()))
         with self.engine.connect() as conn:
             through = self.received_through(conn, device.device_id)
             head = conn.execute(select(func.max(C.c.seq))).scalar() or 0
@@ -674,6 +684,21 @@ class DistrictStore:
                  "last_push_at": pushes[c].isoformat() + "Z" if pushes.get(c) else None}
                 for c in communes]
 
+    def health(self) -> list[dict[str, Any]]:
+        """One row per device, by commune: when the relay last heard from it, what it last said
+        about its own queue, the conflicts stored for it, its version and clock offset."""
+        now = utcnow()
+        with self.engine.connect() as conn:
+            conflicts = dict(conn.execute(select(M.c.device_id, func.count())
+                                          .where(M.c.result == CONFLICT)
+                                          .group_by(M.c.device_id)).all())
+            received = dict(conn.execute(select(M.c.device_id, func.max(M.c.device_seq))
+                                         .group_by(M.c.device_id)).all())
+            devices = conn.execute(select(D).order_by(D.c.commune_code, D.c.device_id)
+                                   ).mappings().all()
+        return [_health_row(d, now, int(conflicts.get(d["device_id"], 0)),
+                            int(received.get(d["device_id"]) or 0)) for d in devices]
+
     def mutation_ids(self) -> list[str]:
         """Every stored mutation id (tests and the soak check 'exactly once' with it)."""
         with self.engine.connect() as conn:
@@ -715,6 +740,34 @@ def _stored_row(record: dict[str, Any], outcome: dict[str, Any],
 def _locked(conn: Connection, statement: Any) -> Any:
     """``statement … FOR UPDATE`` on PostgreSQL; SQLite's BEGIN IMMEDIATE already serialises."""
     return statement.with_for_update() if conn.dialect.name == "postgresql" else statement
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat(timespec="seconds") + "Z" if value else None
+
+
+def _health_row(device: Any, now: datetime, relay_conflicts: int,
+                received_through: int) -> dict[str, Any]:
+    reported: dict[str, Any] = {}
+    if device["desk_status"]:
+        try:
+            reported = orjson.loads(device["desk_status"])
+        except ValueError:
+            reported = {}
+    seen = device["last_seen_at"]
+    offset = device["clock_offset_s"]
+    return {"commune": device["commune_code"], "device_id": device["device_id"],
+            "status": device["status"], "last_contact_at": _iso(seen),
+            "silent_s": int((now - seen).total_seconds()) if seen else None,
+            "last_push_at": _iso(device["last_push_at"]),
+            "received_through_seq": received_through,
+            "records_waiting": reported.get("pending"),
+            "oldest_waiting_s": reported.get("oldest_pending_s"),
+            "quarantined": reported.get("quarantined"),
+            "conflicts": reported.get("conflicts"), "relay_conflicts": relay_conflicts,
+            "reported_at": _iso(device["desk_status_at"]),
+            "app_version": device["app_version"],
+            "clock_offset_s": round(offset, 1) if offset is not None else None}
 
 
 def _mark(conn: Connection) -> str:

@@ -186,3 +186,44 @@ def test_a_database_password_belongs_in_a_file(tmp_path: Path) -> None:
                   f"postgresql+psycopg://relay:{secret}@127.0.0.1:1/none")
     assert refused.returncode == 2 and "visible" in refused.stderr
     assert secret not in refused.stderr + refused.stdout
+
+
+# ---- district health ----------------------------------------------------------------------------
+
+def test_district_health_shows_each_device_of_each_commune(server, tmp_path: Path) -> None:  # noqa: ANN001
+    import csv
+    import io
+    from datetime import datetime, timedelta
+
+    from sync.client import SyncClient
+    from tests.sync.relay_kit import event
+
+    store = server.store
+    talking = enrol(store, server.url)
+    silent = enrol(store, server.url, commune="26735")
+    talking.batch([create(1, "HEALTH-1")])
+    store.record_change("HEALTH-1", "status", "stopped")
+    talking.batch([event(2, "HEALTH-1", "received", "in_progress")])    # a conflict
+    ahead = timedelta(hours=1)   # then the desk, whose clock runs an hour fast, says hello
+    client = SyncClient(server.url, talking.device_id, talking.pem,
+                        clock=lambda: datetime.now() + ahead)
+    try:
+        client.hello({"pending": 7, "oldest_pending_s": 3600, "quarantined": 1, "conflicts": 2})
+    finally:
+        client.close()
+    url = str(store.engine.url.render_as_string(hide_password=False))
+    rows = orjson.loads(run(tmp_path, "district", "health", "--json", "--db", url).stdout)
+    by_device = {r["device_id"]: r for r in rows}
+    mine, theirs = by_device[talking.device_id], by_device[silent.device_id]
+    assert (mine["commune"], theirs["commune"]) == ("26734", "26735")
+    assert (mine["records_waiting"], mine["oldest_waiting_s"], mine["quarantined"],
+            mine["conflicts"], mine["relay_conflicts"]) == (7, 3600, 1, 2, 1)
+    assert abs(mine["clock_offset_s"] + 3600) < 30
+    assert mine["app_version"].startswith("ccdesk-sync/1") and mine["received_through_seq"] == 2
+    assert mine["last_contact_at"] and 0 <= mine["silent_s"] < 60
+    assert theirs["last_contact_at"] is None and theirs["records_waiting"] is None
+    table = list(csv.DictReader(io.StringIO(run(tmp_path, "district", "health", "--csv",
+                                                "--db", url).stdout)))
+    assert {r["device_id"] for r in table} == {talking.device_id, silent.device_id}
+    text = run(tmp_path, "district", "health", "--db", url).stdout
+    assert "never" in text and "26735" in text and "2 / 1" in text

@@ -1,4 +1,4 @@
-"""relay security: enrolment codes bound to a device for a re-key, a nonce table against replay
+"""relay security: re-key codes, a nonce table against replay, what `district health` shows
 
 Revision ID: d0002_relay_security
 Revises: d0001_district
@@ -25,9 +25,20 @@ def upgrade() -> None:
                     sa.Column("nonce", sa.String(), primary_key=True),
                     sa.Column("seen_at", sa.DateTime(), nullable=False))
     op.create_index("ix_district_nonce_seen_at", "district_nonce", ["seen_at"])
+    # Seen by the relay on every signed request, and reported by the desk on /hello.
+    with op.batch_alter_table("district_device") as batch:
+        batch.add_column(sa.Column("last_seen_at", sa.DateTime(), nullable=True))
+        batch.add_column(sa.Column("app_version", sa.String(), nullable=True))
+        batch.add_column(sa.Column("clock_offset_s", sa.Float(), nullable=True))
+        batch.add_column(sa.Column("desk_status", sa.Text(), nullable=True))
+        batch.add_column(sa.Column("desk_status_at", sa.DateTime(), nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("district_device") as batch:
+        for column in ("desk_status_at", "desk_status", "clock_offset_s", "app_version",
+                       "last_seen_at"):
+            batch.drop_column(column)
     op.drop_index("ix_district_nonce_seen_at", table_name="district_nonce")
     op.drop_table("district_nonce")
     with op.batch_alter_table("district_enroll_code") as batch:
