@@ -5,20 +5,16 @@ A bundle is a zip named ``<commune>_<device>_<from>-<to>.ccbundle`` holding ``ma
 of the manifest) and ``records.jsonl.gz`` (the same records as a push). Exporting changes no
 state: rows are acked only when the district's signed ack file comes back (``sync import-ack``).
 
-The district imports in chunks, each one an idempotent batch (``<bundle id>:<n>``), so a bundle
-imported twice, or killed half-way and imported again, puts every record on the server once.
+The district's side (reading, checking and importing a bundle) is :mod:`sync.server.bundles`:
+the desk never imports the server.
 """
 
 from __future__ import annotations
 
 import gzip
-import io
-import struct
 import zipfile
-import zlib
-from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import orjson
 from sqlmodel import Session, select
@@ -32,12 +28,10 @@ from sync.state import SyncConflict, SyncState
 
 if TYPE_CHECKING:
     from ccdesk.storage.engine import Database
-    from sync.server.store import DistrictStore
 
 BUNDLE_FORMAT = "ccdesk-bundle/1"
 ACK_FORMAT = "ccdesk-ack/1"
-CHUNK = 1000
-CRASH_ENV = "CCDESK_DISTRICT_CRASH_AFTER_CHUNK"
+CHUNK = 1000   # records per district transaction when a bundle is imported
 
 
 class BundleError(Exception):
@@ -138,88 +132,3 @@ def import_ack(db: Database, data: bytes) -> dict[str, int]:
 
     # The counts come back from the committed transaction: a retry on a lock error counts once.
     return db.write(work)
-
-
-# ---- district side ------------------------------------------------------------------------
-def read_bundle(data: bytes) -> tuple[dict[str, Any], bytes, str, list[dict[str, Any]]]:
-    try:
-        with zipfile.ZipFile(io.BytesIO(data)) as zf:
-            manifest_raw = zf.read("manifest.json")
-            signature = zf.read("manifest.sig").decode()
-            records_gz = zf.read("records.jsonl.gz")
-        manifest = orjson.loads(manifest_raw)
-        if not isinstance(manifest, dict):
-            raise BundleError("bad_bundle", "the manifest is not a JSON object")
-        if manifest.get("format") != BUNDLE_FORMAT:
-            raise BundleError("bad_bundle", "unknown format")
-        if protocol.sha256_hex(records_gz) != manifest.get("records_sha256"):
-            raise BundleError("bad_bundle", "records do not match the manifest")
-        lines = gzip.decompress(records_gz).splitlines()
-        records = [orjson.loads(line) for line in lines if line.strip()]
-    except BundleError:
-        raise
-    except (zipfile.BadZipFile, KeyError, ValueError, OSError, EOFError, NotImplementedError,
-            RuntimeError, zlib.error, struct.error) as exc:
-        # zipfile reports damaged headers in many ways (unsupported method, "encrypted"…).
-        raise BundleError("bad_bundle", "not a readable ccdesk bundle") from exc
-    if len(records) != manifest.get("count"):
-        raise BundleError("bad_bundle", "record count does not match the manifest")
-    return manifest, manifest_raw, signature, records
-
-
-def import_bundle(store: DistrictStore, data: bytes, chunk_records: int = CHUNK) -> bytes:
-    """Import a bundle idempotently and return the signed ack file; each ``chunk_records``
-    records are one transaction (an idempotent batch), so a killed import resumes cleanly."""
-    import os
-
-    from sync.server.store import DistrictError
-
-    manifest, manifest_raw, signature, records = read_bundle(data)
-    try:
-        device = store.device(str(manifest.get("device_id")))
-    except DistrictError as exc:
-        raise BundleError("bad_bundle", "unknown device") from exc
-    if not keys.verify(device.public_key, manifest_raw, signature):
-        raise BundleError("bad_bundle", "signature does not match the device")
-    if device.status != "active":
-        raise BundleError("revoked", "device revoked")
-    results: list[dict[str, Any]] = []
-    for n, start in enumerate(range(0, len(records), chunk_records)):
-        chunk = records[start:start + chunk_records]
-        body = {"batch_id": f"{manifest['bundle_id']}:{n}", "device_id": device.device_id,
-                "commune": manifest.get("commune"), "demo": bool(manifest.get("demo")),
-                "first_seq": _seq(chunk[0]), "last_seq": _seq(chunk[-1]),
-                "records": chunk}
-        digest = protocol.sha256_hex(protocol.dumps(chunk))
-        try:
-            reply = store.apply_batch(device, body, digest)
-        except DistrictError as exc:
-            raise BundleError(exc.code, exc.message) from exc
-        ids = {r["seq"]: r.get("id") for r in chunk
-               if isinstance(r, dict) and isinstance(r.get("seq"), int)}
-        # The ack names every mutation id, so the desk acks exactly the rows the district has.
-        results.extend(dict(r, id=r.get("id") or (ids.get(r["seq"]) if isinstance(
-            r.get("seq"), int) else None)) for r in reply["results"])
-        if os.environ.get(CRASH_ENV) == str(n + 1):
-            import signal
-
-            os.kill(os.getpid(), signal.SIGKILL)
-    ack = protocol.dumps({"format": ACK_FORMAT, "bundle_id": manifest["bundle_id"],
-                          "device_id": device.device_id, "epoch": store.epoch,
-                          "at": datetime.now().isoformat(), "results": results}).decode()
-    return protocol.dumps({"ack": ack, "signature": store.sign(ack.encode())})
-
-
-def _seq(record: Any) -> Any:
-    """A record's seq, tolerating a malformed record (the server rejects it on its own,
-    SF-POISON-RECORD)."""
-    return record.get("seq") if isinstance(record, dict) else None
-
-
-def ack_counts(ack_file: bytes) -> dict[str, int]:
-    """Counts by result in an ack file (for the district's own message)."""
-    ack = orjson.loads(orjson.loads(ack_file)["ack"])
-    counts = dict.fromkeys(protocol.RESULTS, 0)
-    for r in ack["results"]:
-        counts[r["result"]] = counts.get(r["result"], 0) + 1
-    return counts

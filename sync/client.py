@@ -15,11 +15,12 @@ import hashlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 
+from ccdesk import __version__
 from sync import keys, protocol
 from sync.failures import FailureKind
 
@@ -82,12 +83,14 @@ class SyncClient:
         self.base_url = base_url.rstrip("/")
         self.device_id = device_id
         self.private_key = private_key
-        self.clock = clock or (lambda: datetime.now())
+        self.clock = clock or (lambda: datetime.now(UTC))
+        # The server's clock minus ours, learnt from a ``clock_skew`` refusal (signing only).
+        self.clock_offset = timedelta(0)
         # https is verified (certifi bundle); http only for loopback/LAN test setups.
         self.http = httpx.Client(base_url=self.base_url, timeout=timeout or timeouts(),
                                  verify=True, follow_redirects=False,
                                  headers={"Accept-Encoding": "zstd, gzip",
-                                          "User-Agent": "ccdesk-sync/1"})
+                                          "User-Agent": f"ccdesk-sync/1 ccdesk/{__version__}"})
 
     def close(self) -> None:
         self.http.close()
@@ -99,13 +102,18 @@ class SyncClient:
         self.close()
 
     # ---- endpoints ------------------------------------------------------------------------
-    def enroll(self, code: str, public_key: str, demo: bool) -> Exchange:
+    def enroll(self, code: str, public_key: str, demo: bool, commune: str = "") -> Exchange:
+        # ``commune``: the server refuses a code issued for another commune before spending it.
         body = protocol.dumps({"code": code, "device_id": self.device_id,
-                               "public_key": public_key, "demo": demo})
+                               "public_key": public_key, "demo": demo}
+                              | ({"commune": commune} if commune else {}))
         return self._send("POST", "/devices/enroll", body, signed=False)
 
-    def hello(self) -> Exchange:
-        reply = self._send("GET", "/hello")
+    def hello(self, desk_status: dict[str, int] | None = None) -> Exchange:
+        """``desk_status``: the desk's own counts (pending, oldest_pending_s, quarantined,
+        conflicts), in the signed query, for the relay's ``district health``."""
+        query = "&".join(f"{k}={int(v)}" for k, v in sorted((desk_status or {}).items()))
+        reply = self._send("GET", "/hello" + (f"?{query}" if query else ""))
         if not (isinstance(reply.data, dict) and reply.data.get("service")
                 == protocol.SERVICE_NAME and "epoch" in reply.data):
             raise SyncFailure("captive_portal", RETRY, http_status=reply.http_status)
@@ -155,15 +163,29 @@ class SyncClient:
         return reply
 
     def _signed_headers(self, method: str, path_qs: str, body: bytes) -> dict[str, str]:
-        stamp = self.clock().isoformat()
-        message = protocol.signing_message(method, path_qs, hashlib.sha256(body).hexdigest(),
-                                           stamp, self.device_id)
-        return {protocol.H_DEVICE: self.device_id, protocol.H_TIME: stamp,
-                protocol.H_SIGNATURE: keys.sign(self.private_key, message)}
+        return keys.request_headers(self.private_key, self.device_id, method, path_qs, body,
+                                    self.clock().astimezone(UTC) + self.clock_offset) | {
+            protocol.H_CLOCK_OFFSET: f"{self.clock_offset.total_seconds():.1f}"}
+
+    def _learnt_clock(self, response: httpx.Response, content: bytes) -> bool:
+        """True when the server refused our timestamp and told its time: sign again with the
+        offset (a desk clock may be years off, F12; the server still sees a fresh stamp)."""
+        if response.status_code != 401:
+            return False
+        try:
+            data = protocol.loads(content)
+            server_time = datetime.fromisoformat(data["server_time"])
+        except (ValueError, KeyError, TypeError):
+            return False
+        if data.get("error") != "clock_skew" or data.get("service") != protocol.SERVICE_NAME:
+            return False
+        server_time = server_time if server_time.tzinfo else server_time.replace(tzinfo=UTC)
+        self.clock_offset = server_time - self.clock().astimezone(UTC)
+        return True
 
     def _send(self, method: str, path: str, body: bytes = b"", *,
               headers: dict[str, str] | None = None, signed: bool = True,
-              ambiguous: bool = False) -> Exchange:
+              ambiguous: bool = False, resign: bool = True) -> Exchange:
         request = self.http.build_request(method, protocol.API_PREFIX + path, content=body,
                                           headers=headers or {})
         if signed:
@@ -183,9 +205,13 @@ class SyncClient:
         rtt = time.monotonic() - started
         sent = len(body)
         received = response.num_bytes_downloaded
+        if signed and resign and self._learnt_clock(response, content):
+            return self._send(method, path, body, headers=headers, ambiguous=ambiguous,
+                              resign=False)
         if response.status_code >= 300:
             failure = _http_failure(response, content, sent)
-            if ambiguous and failure.kind == RETRY and response.status_code >= 500:
+            if ambiguous and failure.kind == RETRY and (response.status_code >= 500
+                                                        or failure.code == "replayed"):
                 failure.kind = AMBIGUOUS   # a 5xx may come after the commit: ask before re-sending
             raise failure
         try:
@@ -216,6 +242,9 @@ def _http_failure(response: httpx.Response, content: bytes, sent: int) -> SyncFa
     retry_after = parse_retry_after(response.headers.get("retry-after"))
     if status == 413:
         return SyncFailure("too_large", TOO_LARGE, http_status=status, bytes_wire=sent)
+    if code == "replayed" and genuine:
+        # The network delivered this signed request twice: sign afresh (a new nonce) and retry.
+        return SyncFailure("replayed", RETRY, http_status=status, bytes_wire=sent)
     if status in (429, 502, 503, 504) or status >= 500:
         return SyncFailure(f"http_{status}", RETRY, http_status=status,
                            retry_after=retry_after, bytes_wire=sent)

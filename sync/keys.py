@@ -3,10 +3,15 @@
 
 from __future__ import annotations
 
+import hashlib
+import secrets
+from datetime import UTC, datetime
+
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
+from sync import protocol
 from sync.protocol import b64, unb64
 
 
@@ -44,3 +49,16 @@ def verify(public_b64: str, message: bytes, signature_b64: str) -> bool:
         return True
     except (InvalidSignature, ValueError, TypeError):
         return False
+
+
+def request_headers(pem: str, device_id: str, method: str, path_qs: str, body: bytes,
+                    now: datetime) -> dict[str, str]:
+    """The headers that sign one request: device, UTC time, a fresh nonce and the signature
+    over all of them with the method, path and body digest (docs/relay-security.md). A naive
+    ``now`` is taken as local time."""
+    stamp = now.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    nonce = secrets.token_urlsafe(16)
+    message = protocol.signing_message(method, path_qs, hashlib.sha256(body).hexdigest(),
+                                       stamp, device_id, nonce)
+    return {protocol.H_DEVICE: device_id, protocol.H_TIME: stamp, protocol.H_NONCE: nonce,
+            protocol.H_SIGNATURE: sign(pem, message)}

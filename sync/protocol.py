@@ -3,9 +3,11 @@
 
 Bodies are JSON (orjson), compressed with zstd or gzip (``Content-Encoding``). Requests of an
 enrolled device are signed with its Ed25519 key over ``METHOD``, path with query, the sha256 of
-the body as sent and a timestamp; the server keeps only public keys. The timestamp is logged,
-never checked against the server clock: a desk's clock may be years off (SF-WRONG-CLOCK), and
-batches are idempotent, so a replayed request changes nothing.
+the body as sent, a UTC timestamp and a random nonce; the server keeps only public keys. The
+server refuses a timestamp outside its replay window (``clock_skew``, with its own time: the
+client corrects its offset and signs again, so a desk clock years off still works,
+SF-WRONG-CLOCK) and a nonce it has already seen inside the window (``replayed``), see
+docs/relay-security.md.
 
 Per-record results: ``applied`` | ``duplicate`` | ``conflict`` | ``rejected`` (with ``code`` and
 ``message``). A batch reply echoes ``batch_id`` and ``digest`` (the sha256 of the request body as
@@ -36,6 +38,9 @@ MAX_DECOMPRESSED_BYTES = 64 * 1024 * 1024      # zip-bomb guard on the server
 H_DEVICE = "X-Ccdesk-Device"
 H_TIME = "X-Ccdesk-Time"
 H_SIGNATURE = "X-Ccdesk-Signature"
+H_NONCE = "X-Ccdesk-Nonce"
+H_CLOCK_OFFSET = "X-Ccdesk-Clock-Offset"   # seconds the client added to its clock (diagnostics)
+REPLAY_WINDOW_S = 300   # a signed request is good this long either side of the server's clock
 H_DIGEST = "X-Ccdesk-Digest"
 H_IDEMPOTENCY = "Idempotency-Key"
 
@@ -112,9 +117,10 @@ def _read_limited(reader: Any, limit: int) -> bytes:
 
 
 def signing_message(method: str, path_qs: str, body_digest: str, timestamp: str,
-                    device_id: str) -> bytes:
+                    device_id: str, nonce: str = "") -> bytes:
     """The bytes a device signs for one request."""
-    return "\n".join((method.upper(), path_qs, body_digest, timestamp, device_id)).encode()
+    return "\n".join((method.upper(), path_qs, body_digest, timestamp, device_id,
+                      nonce)).encode()
 
 
 def b64(data: bytes) -> str:

@@ -83,7 +83,8 @@ def enroll(services: Services, url: str, code: str) -> SyncState:
     pem = _pending_key(services, url)
     try:
         with SyncClient(url, office.device_id) as client:
-            reply = client.enroll(code.strip(), keys.public_of(pem), office.is_demo)
+            reply = client.enroll(code.strip(), keys.public_of(pem), office.is_demo,
+                                  office.commune_code)
     except SyncFailure as failure:
         exit_code = {AUTH: 30, REFUSED: 30}.get(failure.kind, 20)
         if failure.code in ("demo_refused",):
@@ -96,6 +97,8 @@ def enroll(services: Services, url: str, code: str) -> SyncState:
         confirmed = replies.enrolment(data)
     except replies.BadUpstreamValue as bad:
         raise EnrollError(bad.code, 40, bad.detail) from bad
+    if office.commune_code and confirmed.commune_code != office.commune_code:
+        raise EnrollError("wrong_commune", 30)   # a desk set up for one commune keeps it
 
     def work(session: Session) -> SyncState:
         row = session.get(SyncState, 1) or SyncState(id=1)

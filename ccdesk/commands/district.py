@@ -1,29 +1,40 @@
 """``ccdesk district …``: the reference district (upstream) server and its admin commands.
 
 ``--db`` takes a SQLAlchemy URL: SQLite in the data dir by default, or
-``postgresql+psycopg://user@host/db`` for a province with hundreds of communes.
+``postgresql+psycopg://user@host/db`` for a province with hundreds of communes. A URL with a
+password belongs in ``CCDESK_DISTRICT_DB`` or a file (``--db-file``), never on the command line
+(``ps`` shows it to every user); libpq's ``PGPASSWORD`` and ``~/.pgpass`` work too.
 """
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from ccdesk.commands.common import STATE, fail, print_json, requires_extra
+from ccdesk.commands.secrets import from_environment, read_secret_file, warn_on_command_line
 from ccdesk.i18n import t
 
 app = typer.Typer(help="Máy chủ cấp trên mẫu / the reference district server.",
                   no_args_is_help=True)
 
+DB_ENV = "CCDESK_DISTRICT_DB"
 DbOpt = Annotated[str | None, typer.Option("--db", help="sqlite:///… or postgresql+psycopg://…",
-                                           envvar="CCDESK_DISTRICT_DB")]
+                                           envvar=DB_ENV)]
+DbFileOpt = Annotated[Path | None, typer.Option(
+    "--db-file", help="a file holding the --db URL (keeps its password out of ps)")]
 
 
-def _url(db: str | None) -> str:
+def _url(db: str | None, db_file: Path | None = None) -> str:
     from sync.server.store import default_url
 
+    if db_file is not None:
+        db = read_secret_file(db_file)
+    elif db is not None and not from_environment(db, DB_ENV) and _has_password(db):
+        warn_on_command_line("--db", f"--db-file or {DB_ENV}")
     if db is None:
         return default_url(STATE.paths.data_dir)
     if "://" not in db:   # a plain path means a SQLite file
@@ -31,14 +42,28 @@ def _url(db: str | None) -> str:
     return db
 
 
-def _store(db: str | None, **options: object):  # noqa: ANN202 - DistrictStore
-    from sync.server.store import DistrictStore
+def _has_password(url: str) -> bool:
+    from sqlalchemy.engine import make_url
 
     try:
+        return bool(make_url(url).password)
+    except Exception:  # noqa: BLE001 - not a URL: no password in it
+        return False
+
+
+def _store(db: str | None, db_file: Path | None = None,
+           **options: object):  # noqa: ANN202 - DistrictStore
+    from sync.server.store import DistrictStore
+
+    url = _url(db, db_file)
+    try:
         with requires_extra("server"):  # a PostgreSQL URL needs psycopg
-            return DistrictStore.open(_url(db), **options)
+            return DistrictStore.open(url, **options)
     except Exception as exc:  # noqa: BLE001 - unreachable database: say which, no traceback
-        fail(f"--db {_safe(_url(db))}: {type(exc).__name__}: {str(exc).splitlines()[0]}")
+        from ccdesk.logs import redact
+
+        fail(f"--db {_safe(url)}: {type(exc).__name__}: "
+             f"{redact(str(exc).splitlines()[0] if str(exc) else '')}")
 
 
 def _safe(url: str) -> str:
@@ -55,63 +80,86 @@ def _safe(url: str) -> str:
 def serve(host: Annotated[str, typer.Option("--host")] = "127.0.0.1",
           port: Annotated[int, typer.Option("--port")] = 8700,
           db: DbOpt = None,
+          db_file: DbFileOpt = None,
           accept_demo: Annotated[bool, typer.Option("--accept-demo",
                                                     help="accept demo databases")] = False,
           preferred_batch_bytes: Annotated[int | None, typer.Option(
               "--preferred-batch-bytes")] = None,
           max_batch_bytes: Annotated[int | None, typer.Option("--max-batch-bytes")] = None,
+          docs: Annotated[bool, typer.Option("--docs", help="serve /docs and /openapi.json")
+                          ] = False,
+          body_timeout: Annotated[float, typer.Option(
+              "--body-timeout", help="seconds a request body may stall before a 408", min=0.1)
+          ] = 60.0,
           ) -> None:
     """Chạy máy chủ / run the server (FastAPI + uvicorn)."""
     with requires_extra("server"):
         import uvicorn
 
         from sync.server.app import create_app
+        from sync.server.body import Limits
+        from sync.server.logs import uvicorn_log_config
 
     options: dict[str, object] = {"accept_demo": accept_demo}
     if preferred_batch_bytes:
         options["preferred_batch_bytes"] = preferred_batch_bytes
     if max_batch_bytes:
         options["max_batch_bytes"] = max_batch_bytes
-    store = _store(db, **options)
-    typer.echo(t("sync.district.serving", host=host, port=port, db=_safe(_url(db))))
-    uvicorn.run(create_app(store), host=host, port=port, log_level="warning",
-                access_log=False)
+    store = _store(db, db_file, **options)
+    typer.echo(t("sync.district.serving", host=host, port=port,
+                 db=_safe(str(store.engine.url))))
+    if docs:
+        typer.echo(t("sync.relay.docs", host=host, port=port))
+    limits = Limits(max_batch_bytes=store.max_batch_bytes, idle_timeout_s=body_timeout)
+    uvicorn.run(create_app(store, docs=docs, limits=limits), host=host, port=port,
+                log_config=uvicorn_log_config(), log_level="warning", access_log=False)
 
 
 @app.command("enroll-code")
 def enroll_code(commune: Annotated[str, typer.Option("--commune", help="5-digit code")],
-                db: DbOpt = None) -> None:
+                device: Annotated[str | None, typer.Option(
+                    "--device", help="re-key this enrolled device (its commune's code only)")
+                ] = None,
+                db: DbOpt = None, db_file: DbFileOpt = None) -> None:
     """Cấp mã đăng ký dùng một lần / issue a one-time enrolment code (last line)."""
     from sync.server.store import DistrictError
 
     try:
-        code = _store(db).issue_enroll_code(commune.strip())
-    except DistrictError:
+        code = _store(db, db_file).issue_enroll_code(commune.strip(), device)
+    except DistrictError as err:
+        if err.code == "unknown_device":
+            fail(t("sync.err.no_device", device=device))
+        if err.code == "wrong_commune":
+            fail(t("sync.err.wrong_commune"))
         fail(t("sync.err.bad_commune"))
-    typer.echo(t("sync.district.code", commune=commune))
+    if device is None:
+        typer.echo(t("sync.district.code", commune=commune))
+    else:
+        typer.echo(t("sync.relay.rekey_code", device=device, commune=commune))
     typer.echo(code)
 
 
 @app.command()
-def revoke(device: Annotated[str, typer.Argument(help="device id")], db: DbOpt = None) -> None:
+def revoke(device: Annotated[str, typer.Argument(help="device id")], db: DbOpt = None,
+           db_file: DbFileOpt = None) -> None:
     """Thu hồi một máy / revoke a device (its data stays)."""
-    if not _store(db).revoke(device):
+    if not _store(db, db_file).revoke(device):
         fail(t("sync.err.no_device", device=device))
     typer.echo(t("sync.district.revoked", device=device))
 
 
 @app.command("admin-token")
-def admin_token(db: DbOpt = None) -> None:
+def admin_token(db: DbOpt = None, db_file: DbFileOpt = None) -> None:
     """Cấp mã quản trị để ghi thay đổi qua API / issue the district admin API token."""
-    token = _store(db).new_admin_token()
+    token = _store(db, db_file).new_admin_token()
     typer.echo(t("sync.district.token"))
     typer.echo(token)
 
 
 @app.command("new-epoch")
-def new_epoch(db: DbOpt = None) -> None:
+def new_epoch(db: DbOpt = None, db_file: DbFileOpt = None) -> None:
     """Sau khi khôi phục từ bản sao lưu / after restoring this database from a backup."""
-    typer.echo(t("sync.district.epoch", epoch=_store(db).set_epoch()))
+    typer.echo(t("sync.district.epoch", epoch=_store(db, db_file).set_epoch()))
 
 
 @app.command("record-change")
@@ -119,7 +167,7 @@ def record_change(code: Annotated[str, typer.Argument(help="dossier code")],
                   kind: Annotated[str, typer.Option("--kind", help="result|status|correction")],
                   status: Annotated[str, typer.Option("--status")] = "",
                   data: Annotated[str, typer.Option("--data", help="JSON object")] = "{}",
-                  db: DbOpt = None) -> None:
+                  db: DbOpt = None, db_file: DbFileOpt = None) -> None:
     """Ghi kết quả/trạng thái/đính chính cho hồ sơ / record an upstream change."""
     import orjson
 
@@ -132,7 +180,7 @@ def record_change(code: Annotated[str, typer.Argument(help="dossier code")],
     except ValueError:
         fail(t("sync.err.bad_data"))
     try:
-        change = _store(db).record_change(code, kind, status, fields)
+        change = _store(db, db_file).record_change(code, kind, status, fields)
     except DistrictError as err:
         if err.code == "unknown_dossier":
             fail(t("sync.err.unknown_dossier", code=code))
@@ -146,32 +194,95 @@ def import_(bundle: Annotated[Path, typer.Argument(help=".ccbundle file")],
             out: Annotated[Path | None, typer.Option("--out", help="ack file")] = None,
             chunk: Annotated[int, typer.Option("--chunk-records",
                                                help="records per transaction")] = 1000,
-            db: DbOpt = None) -> None:
+            db: DbOpt = None, db_file: DbFileOpt = None) -> None:
     """Nhập gói USB (an toàn khi nhập lại) / import a USB bundle idempotently."""
-    from sync.bundle import BundleError, ack_counts, import_bundle
+    from sync.bundle import BundleError
+    from sync.server.bundles import MAX_BUNDLE_FILE_BYTES, ack_counts, import_bundle
 
     try:
-        data = bundle.read_bytes()
+        with bundle.open("rb") as handle:   # bounded: /dev/zero must not fill the memory
+            data = handle.read(MAX_BUNDLE_FILE_BYTES + 1)
     except OSError:
         fail(t("sync.err.bad_bundle", file=bundle))
+    if len(data) > MAX_BUNDLE_FILE_BYTES:
+        fail(t("sync.err.bad_bundle", file=bundle), code=40)
     try:
-        ack = import_bundle(_store(db), data, max(1, chunk))
+        ack = import_bundle(_store(db, db_file), data, max(1, chunk))
     except BundleError:
         fail(t("sync.err.bad_bundle", file=bundle), code=40)
     target = out or bundle.with_name(bundle.name + ".ack.json")
     tmp = target.with_name(target.name + ".tmp")
-    tmp.write_bytes(ack)
+    # The ack names every mutation id and result: owner-only, like the desk's files.
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(ack)
     tmp.replace(target)
     typer.echo(t("sync.bundle.imported", file=target, **ack_counts(ack)))
 
 
 @app.command()
-def stats(db: DbOpt = None, as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+def stats(db: DbOpt = None, db_file: DbFileOpt = None,
+          as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """Số liệu theo xã / per commune: dossiers, events, mutations, last push."""
-    rows = _store(db).stats()
+    rows = _store(db, db_file).stats()
     if as_json:
         print_json(rows)
         return
     for r in rows:
         typer.echo(f"{r['commune']}  {r['dossiers']:>8}  {r['events']:>8}  {r['mutations']:>8}  "
                    f"{r['last_push_at'] or '—'}")
+
+
+HEALTH_COLUMNS = ("commune", "device_id", "status", "last_contact_at", "silent_s",
+                  "records_waiting", "oldest_waiting_s", "quarantined", "conflicts",
+                  "relay_conflicts", "app_version", "clock_offset_s", "received_through_seq",
+                  "last_push_at", "reported_at")
+
+
+@app.command()
+def health(db: DbOpt = None, db_file: DbFileOpt = None,
+           as_json: Annotated[bool, typer.Option("--json")] = False,
+           as_csv: Annotated[bool, typer.Option("--csv")] = False) -> None:
+    """Tình trạng các máy / one row per commune and device: last contact, waiting, conflicts."""
+    rows = _store(db, db_file).health()
+    if as_json:
+        print_json(rows)
+        return
+    if as_csv:
+        import csv
+        import sys
+
+        writer = csv.DictWriter(sys.stdout, fieldnames=HEALTH_COLUMNS, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+        return
+    typer.echo(t("sync.health.title"))
+    header = [t(f"sync.health.{key}") for key in ("commune", "device", "last_contact",
+                                                  "waiting", "oldest", "quarantined",
+                                                  "conflicts", "version", "clock")]
+    table = [header] + [_health_cells(r) for r in rows]
+    widths = [max(len(row[i]) for row in table) for i in range(len(header))]
+    for row in table:
+        typer.echo("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)))
+
+
+def _health_cells(row: dict[str, object]) -> list[str]:
+    def shown(value: object) -> str:
+        return "—" if value is None else str(value)
+
+    device = str(row["device_id"])[:8]
+    if row["status"] != "active":
+        device += f" ({t('sync.health.revoked')})"
+    oldest = row["oldest_waiting_s"]
+    return [str(row["commune"]), device,
+            str(row["last_contact_at"] or t("sync.health.never")),
+            shown(row["records_waiting"]),
+            _duration(oldest) if isinstance(oldest, int) else "—",
+            shown(row["quarantined"]),
+            f"{shown(row['conflicts'])} / {row['relay_conflicts']}",
+            shown(row["app_version"]), shown(row["clock_offset_s"])]
+
+
+def _duration(seconds: int) -> str:
+    days, rest = divmod(seconds, 86400)
+    return (f"{days}d " if days else "") + f"{rest // 3600:02}:{rest % 3600 // 60:02}"

@@ -153,15 +153,26 @@ def _audit(services: Services, actor: Actor, action: str, detail: str = "") -> N
 
 @app.command()
 def enroll(url: Annotated[str, typer.Option("--url", help="https://… of the upstream")],
-           code: Annotated[str, typer.Option("--code", help="one-time code")],
+           code: Annotated[str | None, typer.Option(
+               "--code", help="one-time code (visible in ps: prefer --code-file)",
+               envvar="CCDESK_ENROLL_CODE")] = None,
+           code_file: Annotated[Path | None, typer.Option(
+               "--code-file", help="a file holding the one-time code")] = None,
            as_user: AsOption = None) -> None:
     """Đăng ký máy với cấp trên / enrol this device with a one-time code."""
+    from ccdesk.commands.secrets import from_environment, read_secret_file, warn_on_command_line
     from sync.service import EnrollError
     from sync.service import enroll as do_enroll
     from sync.service import status as read
 
     services = STATE.services()
     actor = _acting(services, as_user)
+    if code_file is not None:
+        code = read_secret_file(code_file)
+    elif code is None:
+        fail(t("sync.relay.no_code"))
+    elif not from_environment(code, "CCDESK_ENROLL_CODE"):
+        warn_on_command_line("--code", "--code-file or CCDESK_ENROLL_CODE")
     try:
         state = do_enroll(services, url, code)
     except EnrollError as err:

@@ -35,6 +35,13 @@ class DistrictDevice(DistrictModel, table=True):
     enrolled_at: datetime = Field(sa_type=DateTime)
     revoked_at: datetime | None = Field(default=None, sa_type=DateTime)
     last_push_at: datetime | None = Field(default=None, sa_type=DateTime)
+    # For ``district health``: the last signed request, the desk's version and clock offset
+    # (seconds, server minus desk), and its own counts as it last reported them on /hello.
+    last_seen_at: datetime | None = Field(default=None, sa_type=DateTime)
+    app_version: str | None = None
+    clock_offset_s: float | None = None
+    desk_status: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    desk_status_at: datetime | None = Field(default=None, sa_type=DateTime)
 
 
 class DistrictEnrollCode(DistrictModel, table=True):
@@ -46,6 +53,18 @@ class DistrictEnrollCode(DistrictModel, table=True):
     used_at: datetime | None = Field(default=None, sa_type=DateTime)
     device_id: str | None = None
     public_key: str | None = None
+    # Set only for a re-key code: the one existing device it may rebind (``enroll-code --device``).
+    rebind_device_id: str | None = None
+
+
+class DistrictNonce(DistrictModel, table=True):
+    """Nonces of signed requests seen inside the replay window (docs/relay-security.md)."""
+
+    __tablename__ = "district_nonce"
+
+    device_id: str = Field(primary_key=True)
+    nonce: str = Field(primary_key=True)
+    seen_at: datetime = Field(sa_type=DateTime, index=True)
 
 
 class DistrictBatch(DistrictModel, table=True):

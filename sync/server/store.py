@@ -11,15 +11,20 @@ and a person may send them again after a fix. Conflicts are stored and answered 
 from __future__ import annotations
 
 import hashlib
+import logging
+import os
+import re
 import secrets
+import stat
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import orjson
 from sqlalchemy import bindparam, create_engine, event, func, insert, select, update
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
 from ccdesk.domain.vocabulary import ChangeKind, CorrectableField, Status
 from ccdesk.ids import uuid7
@@ -33,6 +38,7 @@ from sync.server.models import (
     DistrictEnrollCode,
     DistrictMeta,
     DistrictMutation,
+    DistrictNonce,
 )
 
 B = DistrictBatch.__table__
@@ -41,6 +47,7 @@ D = DistrictDevice.__table__
 E = DistrictEnrollCode.__table__
 M = DistrictMutation.__table__
 META = DistrictMeta.__table__
+N = DistrictNonce.__table__
 X = DistrictDossier.__table__
 
 STATUSES = Status.values()
@@ -48,13 +55,25 @@ CHANGE_KINDS = ChangeKind.values()
 CORRECTABLE = CorrectableField.values()
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"   # no 0/O, 1/I: read aloud over the phone
 
+# What the relay accepts from outside before any of it reaches SQL (docs/relay-security.md).
+# Dossier codes: the desk's code pattern is ``{agency}-{yymmdd}-{seq}`` by default; agency codes
+# are letters, digits, dots and dashes (ccdesk/domain/codes.py). No slash, no space, no markup.
+DOSSIER_CODE = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9.\-]{0,94}[A-Za-z0-9])?")
+TOKEN = re.compile(r"[A-Za-z0-9._:\-]{1,80}")          # mutation, batch and device ids
+PUBLIC_KEY = re.compile(r"[A-Za-z0-9_\-]{43}")          # raw Ed25519 public key, base64url
+COMMUNE = re.compile(r"\d{5}")
+MAX_INT64 = 2**63 - 1                                   # BIGINT columns on both databases
+log = logging.getLogger(__name__)
+
 
 class DistrictError(Exception):
     """A refusal with an HTTP status and a stable code (the client maps codes to exit codes)."""
 
-    def __init__(self, status: int, code: str, message: str = "") -> None:
+    def __init__(self, status: int, code: str, message: str = "",
+                 extra: dict[str, Any] | None = None) -> None:
         super().__init__(code)
         self.status, self.code, self.message = status, code, message or code
+        self.extra = extra or {}
 
 
 @dataclass(frozen=True)
@@ -84,13 +103,45 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: object) -> None:
 
 
 def make_engine(url: str) -> Engine:
-    """SQLite with WAL and ``BEGIN IMMEDIATE`` (one writer, no upgrade deadlock), or PostgreSQL."""
+    """SQLite with WAL and ``BEGIN IMMEDIATE`` (one writer, no upgrade deadlock), or PostgreSQL.
+
+    ``hide_parameters``: a database error must never print a batch's values (names, ID numbers,
+    phones) into the server's log or a traceback (docs/relay-security.md)."""
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30},
+                               hide_parameters=True)
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN IMMEDIATE"))
         return engine
-    return create_engine(url, pool_size=8, max_overflow=16, pool_pre_ping=True)
+    return create_engine(url, pool_size=8, max_overflow=16, pool_pre_ping=True,
+                         hide_parameters=True)
+
+
+def private_sqlite_file(path: Path) -> None:
+    """Make the district's SQLite file owner-only (0600): it holds every commune's personal data
+    and the server's signing key. Missing folders are created 0700; an existing folder is never
+    chmodded, and only a regular file this user owns is (never ``/dev/…`` or a stranger's)."""
+    missing = []
+    folder = path.parent
+    while not folder.exists():
+        missing.append(folder)
+        folder = folder.parent
+    for created in reversed(missing):
+        try:
+            created.mkdir(mode=0o700)
+        except FileExistsError:
+            continue
+        created.chmod(0o700)   # mkdir's mode is filtered by the umask
+    if not path.exists():
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    for file in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+        try:
+            info = file.lstat()
+        except FileNotFoundError:
+            continue
+        if stat.S_ISREG(info.st_mode) and info.st_uid == os.geteuid() \
+                and stat.S_IMODE(info.st_mode) & 0o077:
+            file.chmod(0o600)
 
 
 def normalise_code(code: str) -> str:
@@ -106,11 +157,13 @@ class DistrictStore:
 
     def __init__(self, engine: Engine, *, accept_demo: bool = False,
                  preferred_batch_bytes: int = protocol.DEFAULT_PREFERRED_BATCH_BYTES,
-                 max_batch_bytes: int = protocol.DEFAULT_MAX_BATCH_BYTES) -> None:
+                 max_batch_bytes: int = protocol.DEFAULT_MAX_BATCH_BYTES,
+                 replay_window_s: int = protocol.REPLAY_WINDOW_S) -> None:
         self.engine = engine
         self.accept_demo = accept_demo
         self.preferred_batch_bytes = preferred_batch_bytes
         self.max_batch_bytes = max_batch_bytes
+        self.replay_window_s = replay_window_s
         self.epoch = ""
         self._signing_key = ""
 
@@ -120,9 +173,7 @@ class DistrictStore:
         from sync.server.migrate import upgrade
 
         if url.startswith("sqlite:///"):
-            from pathlib import Path
-
-            Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+            private_sqlite_file(Path(url.removeprefix("sqlite:///").split("?")[0]))
         engine = make_engine(url)
         upgrade(engine)
         store = cls(engine, **options)
@@ -173,14 +224,26 @@ class DistrictStore:
         return value
 
     # ---- administration -------------------------------------------------------------------
-    def issue_enroll_code(self, commune_code: str) -> str:
-        """A one-time enrolment code for a device of ``commune_code`` (only its hash is kept)."""
-        if not (commune_code.isdigit() and len(commune_code) == 5):
+    def issue_enroll_code(self, commune_code: str, rebind_device: str | None = None) -> str:
+        """A one-time enrolment code for a device of ``commune_code`` (only its hash is kept).
+
+        A plain code enrols only a device id this server has never seen. ``rebind_device``
+        makes a re-key code: it replaces the key of that one existing device of the same
+        commune (IT rotating a desk's key, docs/relay-security.md)."""
+        if not COMMUNE.fullmatch(commune_code):
             raise DistrictError(400, "bad_commune", "commune code must be 5 digits")
         raw = "".join(secrets.choice(CODE_ALPHABET) for _ in range(12))
         with self._tx() as conn:
+            if rebind_device is not None:
+                row = conn.execute(select(D.c.commune_code)
+                                   .where(D.c.device_id == rebind_device)).first()
+                if row is None:
+                    raise DistrictError(404, "unknown_device")
+                if row.commune_code != commune_code:
+                    raise DistrictError(400, "wrong_commune",
+                                        "the device belongs to another commune")
             conn.execute(insert(E).values(code_hash=_hash(raw), commune_code=commune_code,
-                                          created_at=utcnow()))
+                                          created_at=utcnow(), rebind_device_id=rebind_device))
         return "-".join(raw[i:i + 4] for i in range(0, 12, 4))
 
     def new_admin_token(self) -> str:
@@ -203,29 +266,49 @@ class DistrictStore:
         return bool(done)
 
     # ---- devices --------------------------------------------------------------------------
-    def enroll(self, code: str, device_id: str, public_key: str, demo: bool) -> Device:
+    def enroll(self, code: str, device_id: str, public_key: str, demo: bool,
+               commune: str = "") -> Device:
         """Exchange a one-time code for an enrolled device. A retry after a lost reply (same
-        device, same key) succeeds again; any other reuse of the code is refused."""
-        if not device_id or len(device_id) > 64 or not public_key:
+        device, same key) succeeds again; any other reuse of the code is refused.
+
+        An enrolment never rebinds an existing device (that would hand its name, commune and
+        dossier codes to whoever holds any unused code): only a re-key code issued for that
+        device may. ``commune``, sent by the desk, must be the code's commune; a mismatch is
+        refused before the code is spent."""
+        if not TOKEN.fullmatch(device_id or "") or len(device_id) > 64 \
+                or not PUBLIC_KEY.fullmatch(public_key or "") or len(code) > 64:
             raise DistrictError(400, "bad_request")
+        if commune and not COMMUNE.fullmatch(commune):
+            raise DistrictError(400, "bad_commune", "commune code must be 5 digits")
         if demo and not self.accept_demo:
             raise DistrictError(403, "demo_refused")
 
         def work(conn: Connection) -> Device:
-            row = conn.execute(select(E).where(E.c.code_hash == _hash(normalise_code(code)))
-                               ).mappings().first()
+            row = conn.execute(_locked(conn, select(E).where(
+                E.c.code_hash == _hash(normalise_code(code))))).mappings().first()
             if row is None:
                 raise DistrictError(403, "bad_code")
+            if commune and row["commune_code"] != commune:
+                raise DistrictError(403, "wrong_commune",
+                                    "this code was issued for another commune")
             if row["used_at"] is not None:
                 if row["device_id"] == device_id and row["public_key"] == public_key:
                     return self._device(conn, device_id)
                 raise DistrictError(403, "code_used")
+            known = conn.execute(_locked(conn, select(D.c.commune_code).where(
+                D.c.device_id == device_id))).first()
+            if row["rebind_device_id"] != (device_id if known is not None else None):
+                # A plain code for a known device, or a re-key code for another device.
+                raise DistrictError(403, "device_exists" if known is not None else "bad_code",
+                                    "this device is already enrolled: ask the district for a "
+                                    "re-key code" if known is not None else "")
             conn.execute(update(E).where(E.c.code_hash == row["code_hash"])
                          .values(used_at=utcnow(), device_id=device_id, public_key=public_key))
             values = {"commune_code": row["commune_code"], "public_key": public_key,
                       "status": "active", "demo": demo, "revoked_at": None}
-            if conn.execute(update(D).where(D.c.device_id == device_id)
-                            .values(**values)).rowcount == 0:
+            if known is not None:
+                conn.execute(update(D).where(D.c.device_id == device_id).values(**values))
+            else:
                 conn.execute(insert(D).values(device_id=device_id, enrolled_at=utcnow(),
                                               **values))
             return self._device(conn, device_id)
@@ -252,11 +335,35 @@ class DistrictStore:
             raise DistrictError(401, "revoked")
         return device
 
+    def remember_nonce(self, device_id: str, nonce: str, window: timedelta,
+                       seen: dict[str, Any] | None = None) -> None:
+        """Record a signed request's nonce; a nonce seen inside the window is a replay (409).
+        Nonces older than twice the window are pruned: their timestamps are refused anyway.
+        ``seen`` (app version, clock offset) goes on the device's row for ``district health``."""
+        now = utcnow()
+        try:
+            with self._tx() as conn:
+                conn.execute(insert(N).values(device_id=device_id, nonce=nonce, seen_at=now))
+                conn.execute(update(D).where(D.c.device_id == device_id)
+                             .values(last_seen_at=now, **(seen or {})))
+        except IntegrityError as exc:
+            raise DistrictError(409, "replayed", "this signed request was already received"
+                                ) from exc
+        if secrets.randbelow(256) == 0:   # now and then: a cheap delete on an indexed column
+            with self._tx() as conn:
+                conn.execute(N.delete().where(N.c.seen_at < now - 2 * window))
+
     def received_through(self, conn: Connection, device_id: str) -> int:
         return conn.execute(select(func.max(M.c.device_seq))
                             .where(M.c.device_id == device_id)).scalar() or 0
 
-    def hello(self, device: Device) -> dict[str, Any]:
+    def hello(self, device: Device, desk_status: dict[str, int] | None = None
+              ) -> dict[str, Any]:
+        """The handshake reply; ``desk_status`` (the desk's own counts) is kept for health."""
+        if desk_status:
+            with self._tx() as conn:
+                conn.execute(update(D).where(D.c.device_id == device.device_id).values(
+                    desk_status=orjson.dumps(desk_status).decode(), desk_status_at=utcnow()))
         with self.engine.connect() as conn:
             through = self.received_through(conn, device.device_id)
             head = conn.execute(select(func.max(C.c.seq))).scalar() or 0
@@ -288,12 +395,14 @@ class DistrictStore:
     def apply_batch(self, device: Device, body: Any, digest: str) -> dict[str, Any]:
         """Apply one batch in one transaction and store its reply; a replay returns it."""
         if not isinstance(body, dict) or not isinstance(body.get("batch_id"), str) \
-                or not isinstance(body.get("records"), list) or not body["batch_id"] \
-                or len(body["batch_id"]) > 80:
+                or not isinstance(body.get("records"), list) \
+                or not TOKEN.fullmatch(body["batch_id"]):
             raise DistrictError(400, "bad_batch", "batch_id and records are required")
         return self._retrying(lambda conn: self._apply(conn, device, body, digest))
 
     def stored_batch(self, device: Device, batch_id: str) -> dict[str, Any] | None:
+        if not TOKEN.fullmatch(batch_id):
+            return None
         with self.engine.connect() as conn:
             row = conn.execute(select(B.c.result).where(B.c.batch_id == batch_id,
                                                         B.c.device_id == device.device_id)
@@ -315,44 +424,21 @@ class DistrictStore:
                                 "a device may only send its own commune's records")
         if (body.get("demo") or device.demo) and not self.accept_demo:
             raise DistrictError(403, "demo_refused")
-        seen_cursor = body.get("seen_cursor") if isinstance(body.get("seen_cursor"), int) else 0
+        cursor = body.get("seen_cursor")
+        seen_cursor = cursor if isinstance(cursor, int) and not isinstance(cursor, bool) else 0
         now = utcnow()
         records = body["records"]
-        ids = [r["id"] for r in records if isinstance(r, dict) and isinstance(r.get("id"), str)]
-        existing = dict(_select_in(conn, "SELECT mutation_id, result FROM district_mutation "
-                                   "WHERE mutation_id IN ({})", ids))
-        codes = list({r["entity_id"] for r in records
-                      if isinstance(r, dict) and isinstance(r.get("entity_id"), str)})
-        dossiers: dict[str, dict[str, Any]] = {}
-        for code, commune, status, last_seq, district_seq, events in _select_in(
-                conn, "SELECT code, commune_code, status, last_device_seq, district_seq, events "
-                "FROM district_dossier WHERE code IN ({})", codes):
-            dossiers[code] = {"code": code, "commune_code": commune, "status": status,
-                              "last_device_seq": last_seq, "district_seq": district_seq,
-                              "events": events, "new": False, "dirty": False}
-        results: list[dict[str, Any]] = []
-        # Rows in MUTATION_COLUMNS order: built as tuples, the driver's executemany takes them
-        # as they are (no per-row dict, no per-column lookup).
-        mutations: list[tuple[Any, ...]] = []
-        device_id, commune_code, stamp = device.device_id, device.commune_code, _db_time(conn, now)
-        dumps, sort_keys = orjson.dumps, orjson.OPT_SORT_KEYS
-        for record in records:
-            outcome = self._check(record, existing, dossiers, device, seen_cursor)
-            results.append(outcome)
-            if outcome["result"] in (APPLIED, CONFLICT) and outcome.pop("_store", False):
-                payload_bytes = dumps(record["payload"], option=sort_keys)
-                payload = payload_bytes.decode()
-                snapshot_of = outcome.pop("_snapshot_of", None)
-                if snapshot_of is not None:
-                    dossiers[snapshot_of]["snapshot"] = payload
-                mutations.append((record["id"], device_id, record["seq"], commune_code,
-                                  record["entity_id"], record["op"], payload,
-                                  hashlib.sha256(payload_bytes).hexdigest(), outcome["result"],
-                                  batch_id, stamp))
-                existing[record["id"]] = outcome["result"]
-        self._write_dossiers(conn, dossiers, now)
-        if mutations:
-            _insert_rows(conn, M, MUTATION_COLUMNS, mutations)
+        batch = _Batch(device, batch_id, seen_cursor, _db_time(conn, now))
+        try:
+            # The fast path: every row in one executemany, inside a savepoint.
+            with conn.begin_nested():
+                results = self._apply_all(conn, batch, records, now)
+        except OperationalError:
+            raise   # a lock or serialisation failure: _retrying runs the batch again
+        except DBAPIError:
+            # One record the database refused (a value it cannot store): redo the batch a
+            # record at a time, each in its own savepoint, so only that record is rejected.
+            results = self._apply_each(conn, batch, records, now)
         conn.execute(update(D).where(D.c.device_id == device.device_id)
                      .values(last_push_at=now))
         reply = {"service": protocol.SERVICE_NAME, "batch_id": batch_id, "digest": digest,
@@ -364,37 +450,112 @@ class DistrictStore:
                                       received_at=now))
         return reply
 
+    def _load(self, conn: Connection, records: list[Any]
+              ) -> tuple[dict[str, str], dict[str, dict[str, Any]]]:
+        """The stored results of the batch's mutation ids and its dossiers, the dossier rows
+        locked (``FOR UPDATE`` on PostgreSQL, in code order so two batches cannot deadlock):
+        under READ COMMITTED a district change committed after a plain read would be
+        overwritten without a conflict, and two batches would lose each other's event counts.
+        SQLite's ``BEGIN IMMEDIATE`` already serialises writers."""
+        ids = [r["id"] for r in records if isinstance(r, dict) and isinstance(r.get("id"), str)
+               and TOKEN.fullmatch(r["id"])]
+        existing = dict(_select_in(conn, "SELECT mutation_id, result FROM district_mutation "
+                                   "WHERE mutation_id IN ({})", ids))
+        codes = sorted({r["entity_id"] for r in records if isinstance(r, dict)
+                        and isinstance(r.get("entity_id"), str)
+                        and DOSSIER_CODE.fullmatch(r["entity_id"])})
+        lock = " ORDER BY code FOR UPDATE" if conn.dialect.name == "postgresql" else ""
+        dossiers: dict[str, dict[str, Any]] = {}
+        for code, commune, status, last_seq, district_seq, events in _select_in(
+                conn, "SELECT code, commune_code, status, last_device_seq, district_seq, events "
+                "FROM district_dossier WHERE code IN ({})" + lock, codes):
+            dossiers[code] = {"code": code, "commune_code": commune, "status": status,
+                              "last_device_seq": last_seq, "district_seq": district_seq,
+                              "events": events, "new": False, "dirty": False}
+        return existing, dossiers
+
+    def _apply_all(self, conn: Connection, batch: _Batch, records: list[Any],
+                   now: datetime) -> list[dict[str, Any]]:
+        existing, dossiers = self._load(conn, records)
+        results: list[dict[str, Any]] = []
+        # Rows in MUTATION_COLUMNS order: built as tuples, the driver's executemany takes them
+        # as they are (no per-row dict, no per-column lookup).
+        mutations: list[tuple[Any, ...]] = []
+        for record in records:
+            outcome = self._check(record, existing, dossiers, batch.device, batch.seen_cursor)
+            results.append(outcome)
+            row = _stored_row(record, outcome, dossiers, batch)
+            if row is not None:
+                mutations.append(row)
+                existing[record["id"]] = outcome["result"]
+        self._write_dossiers(conn, dossiers, now)
+        if mutations:
+            _insert_rows(conn, M, MUTATION_COLUMNS, mutations)
+        return results
+
+    def _apply_each(self, conn: Connection, batch: _Batch, records: list[Any],
+                    now: datetime) -> list[dict[str, Any]]:
+        """The slow path: each stored record (its mutation row and its dossier's row) in its
+        own savepoint; a record the database refuses is rejected ``unstorable`` on its own."""
+        existing, dossiers = self._load(conn, records)
+        results: list[dict[str, Any]] = []
+        for record in records:
+            code = record.get("entity_id") if isinstance(record, dict) else None
+            before = dict(dossiers[code]) if isinstance(code, str) and code in dossiers else None
+            outcome = self._check(record, existing, dossiers, batch.device, batch.seen_cursor)
+            row = _stored_row(record, outcome, dossiers, batch)
+            if row is not None:
+                try:
+                    with conn.begin_nested():
+                        _insert_rows(conn, M, MUTATION_COLUMNS, [row])
+                        self._write_dossiers(conn, {code: dossiers[code]}, now)
+                    dossiers[code]["new"] = dossiers[code]["dirty"] = False
+                    existing[record["id"]] = outcome["result"]
+                except OperationalError:
+                    raise
+                except DBAPIError as exc:
+                    if isinstance(exc, IntegrityError) and _select_in(
+                            conn, "SELECT 1 FROM district_mutation WHERE mutation_id IN ({})",
+                            [record["id"]]):
+                        raise   # a twin request stored it meanwhile: _retrying replays
+                    if before is None:
+                        dossiers.pop(code, None)
+                    else:
+                        dossiers[code] = before
+                    # The error's class only: its text may quote the record's values.
+                    log.warning("record refused by the database: batch %s seq %s (%s)",
+                                batch.batch_id, record.get("seq"), type(exc.orig).__name__)
+                    outcome = _rejected(record["id"], record["seq"], "unstorable",
+                                        "the district could not store this record")
+            results.append(outcome)
+        return results
+
     def _check(self, record: Any, existing: dict[str, str], dossiers: dict[str, dict[str, Any]],
                device: Device, seen_cursor: int) -> dict[str, Any]:
         """The result for one record; updates the in-memory dossier views it applies to."""
         if not isinstance(record, dict):
             return _rejected(None, None, "malformed", "record is not an object")
         rid, seq = record.get("id"), record.get("seq")
-        if not isinstance(rid, str) or not 1 <= len(rid) <= 64 or not isinstance(seq, int) \
-                or isinstance(seq, bool) or seq < 1:
-            return _rejected(rid, seq, "malformed", "id and seq are required")
+        if not isinstance(rid, str) or not TOKEN.fullmatch(rid) or len(rid) > 64 \
+                or not isinstance(seq, int) or isinstance(seq, bool) or not 1 <= seq <= MAX_INT64:
+            return _rejected(rid if isinstance(rid, str) and TOKEN.fullmatch(rid) else None,
+                             seq if isinstance(seq, int) and abs(seq) <= MAX_INT64 else None,
+                             "malformed", "id and seq are required")
         if rid in existing:
             return {"seq": seq, "result": CONFLICT if existing[rid] == CONFLICT else DUPLICATE}
         op, code, payload = record.get("op"), record.get("entity_id"), record.get("payload")
         if op not in (OP_CREATE, OP_EVENT):
-            return _rejected(rid, seq, "unknown_op", f"unknown operation {op!r}")
-        if not isinstance(code, str) or not code or not isinstance(payload, dict):
+            return _rejected(rid, seq, "unknown_op", "unknown operation")
+        if not isinstance(code, str) or not isinstance(payload, dict):
             return _rejected(rid, seq, "malformed", "entity_id and payload are required")
+        if not DOSSIER_CODE.fullmatch(code):
+            return _rejected(rid, seq, "bad_code", "not a dossier code (letters, digits, dots "
+                             "and dashes, at most 96)")
         current = dossiers.get(code)
         if current is not None and current["commune_code"] != device.commune_code:
             return _rejected(rid, seq, "foreign_dossier", "dossier belongs to another commune")
         if op == OP_CREATE:
-            snap = payload.get("dossier")
-            if not isinstance(snap, dict) or snap.get("code") != code \
-                    or snap.get("status") not in STATUSES:
-                return _rejected(rid, seq, "malformed", "dossier.code and status are required")
-            if current is not None:
-                return _rejected(rid, seq, "dossier_exists", "dossier already created")
-            dossiers[code] = {"code": code, "commune_code": device.commune_code,
-                              "status": snap["status"], "last_device_seq": seq,
-                              "district_seq": 0, "events": 1, "new": True, "dirty": True,
-                              "snapshot": ""}
-            return {"seq": seq, "result": APPLIED, "_store": True, "_snapshot_of": code}
+            return self._check_create(rid, seq, code, payload, current, dossiers, device)
         ev = payload.get("event")
         if payload.get("code") != code or not isinstance(ev, dict) \
                 or ev.get("to_status") not in STATUSES:
@@ -413,6 +574,22 @@ class DistrictStore:
             current["status"] = ev["to_status"]
             current["last_device_seq"] = seq
         return {"seq": seq, "result": APPLIED, "_store": True}
+
+    @staticmethod
+    def _check_create(rid: str, seq: int, code: str, payload: dict[str, Any],
+                      current: dict[str, Any] | None, dossiers: dict[str, dict[str, Any]],
+                      device: Device) -> dict[str, Any]:
+        snap = payload.get("dossier")
+        if not isinstance(snap, dict) or snap.get("code") != code \
+                or snap.get("status") not in STATUSES:
+            return _rejected(rid, seq, "malformed", "dossier.code and status are required")
+        if current is not None:
+            return _rejected(rid, seq, "dossier_exists", "dossier already created")
+        dossiers[code] = {"code": code, "commune_code": device.commune_code,
+                          "status": snap["status"], "last_device_seq": seq,
+                          "district_seq": 0, "events": 1, "new": True, "dirty": True,
+                          "snapshot": ""}
+        return {"seq": seq, "result": APPLIED, "_store": True, "_snapshot_of": code}
 
     def _write_dossiers(self, conn: Connection, dossiers: dict[str, dict[str, Any]],
                         now: datetime) -> None:
@@ -443,9 +620,14 @@ class DistrictStore:
         if bad:
             raise DistrictError(400, "bad_field", f"not correctable: {', '.join(bad)}")
 
+        if not DOSSIER_CODE.fullmatch(dossier_code):
+            raise DistrictError(404, "unknown_dossier")
+
         def work(conn: Connection) -> dict[str, Any]:
-            row = conn.execute(select(X.c.commune_code, X.c.status)
-                               .where(X.c.code == dossier_code)).first()
+            # Locked: a batch applying a desk event to this dossier waits, then sees this
+            # change and answers ``conflict`` (docs/relay-security.md, lost updates).
+            row = conn.execute(_locked(conn, select(X.c.commune_code, X.c.status)
+                                       .where(X.c.code == dossier_code))).first()
             if row is None:
                 raise DistrictError(404, "unknown_dossier")
             new_status = status or row.status
@@ -505,6 +687,21 @@ class DistrictStore:
                  "last_push_at": pushes[c].isoformat() + "Z" if pushes.get(c) else None}
                 for c in communes]
 
+    def health(self) -> list[dict[str, Any]]:
+        """One row per device, by commune: when the relay last heard from it, what it last said
+        about its own queue, the conflicts stored for it, its version and clock offset."""
+        now = utcnow()
+        with self.engine.connect() as conn:
+            conflicts = dict(conn.execute(select(M.c.device_id, func.count())
+                                          .where(M.c.result == CONFLICT)
+                                          .group_by(M.c.device_id)).all())
+            received = dict(conn.execute(select(M.c.device_id, func.max(M.c.device_seq))
+                                         .group_by(M.c.device_id)).all())
+            devices = conn.execute(select(D).order_by(D.c.commune_code, D.c.device_id)
+                                   ).mappings().all()
+        return [_health_row(d, now, int(conflicts.get(d["device_id"], 0)),
+                            int(received.get(d["device_id"]) or 0)) for d in devices]
+
     def mutation_ids(self) -> list[str]:
         """Every stored mutation id (tests and the soak check 'exactly once' with it)."""
         with self.engine.connect() as conn:
@@ -515,6 +712,65 @@ MUTATION_COLUMNS = ("mutation_id", "device_id", "device_seq", "commune_code", "e
                     "payload", "payload_sha256", "result", "batch_id", "received_at")
 DOSSIER_COLUMNS = ("code", "commune_code", "status", "last_device_seq", "district_seq", "events",
                    "snapshot", "updated_at")
+
+
+@dataclass(frozen=True)
+class _Batch:
+    """What every stored row of one batch shares."""
+
+    device: Device
+    batch_id: str
+    seen_cursor: int
+    stamp: Any
+
+
+def _stored_row(record: dict[str, Any], outcome: dict[str, Any],
+                dossiers: dict[str, dict[str, Any]], batch: _Batch) -> tuple[Any, ...] | None:
+    """The mutation row to store for ``record`` (MUTATION_COLUMNS order), or None."""
+    if outcome["result"] not in (APPLIED, CONFLICT) or not outcome.pop("_store", False):
+        return None
+    payload_bytes = orjson.dumps(record["payload"], option=orjson.OPT_SORT_KEYS)
+    payload = payload_bytes.decode()
+    snapshot_of = outcome.pop("_snapshot_of", None)
+    if snapshot_of is not None:
+        dossiers[snapshot_of]["snapshot"] = payload
+    return (record["id"], batch.device.device_id, record["seq"], batch.device.commune_code,
+            record["entity_id"], record["op"], payload,
+            hashlib.sha256(payload_bytes).hexdigest(), outcome["result"], batch.batch_id,
+            batch.stamp)
+
+
+def _locked(conn: Connection, statement: Any) -> Any:
+    """``statement … FOR UPDATE`` on PostgreSQL; SQLite's BEGIN IMMEDIATE already serialises."""
+    return statement.with_for_update() if conn.dialect.name == "postgresql" else statement
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat(timespec="seconds") + "Z" if value else None
+
+
+def _health_row(device: Any, now: datetime, relay_conflicts: int,
+                received_through: int) -> dict[str, Any]:
+    reported: dict[str, Any] = {}
+    if device["desk_status"]:
+        try:
+            reported = orjson.loads(device["desk_status"])
+        except ValueError:
+            reported = {}
+    seen = device["last_seen_at"]
+    offset = device["clock_offset_s"]
+    return {"commune": device["commune_code"], "device_id": device["device_id"],
+            "status": device["status"], "last_contact_at": _iso(seen),
+            "silent_s": int((now - seen).total_seconds()) if seen else None,
+            "last_push_at": _iso(device["last_push_at"]),
+            "received_through_seq": received_through,
+            "records_waiting": reported.get("pending"),
+            "oldest_waiting_s": reported.get("oldest_pending_s"),
+            "quarantined": reported.get("quarantined"),
+            "conflicts": reported.get("conflicts"), "relay_conflicts": relay_conflicts,
+            "reported_at": _iso(device["desk_status_at"]),
+            "app_version": device["app_version"],
+            "clock_offset_s": round(offset, 1) if offset is not None else None}
 
 
 def _mark(conn: Connection) -> str:

@@ -24,6 +24,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from sync import bundle, keys, protocol, service
+from sync.server.bundles import import_bundle
 from sync.server.store import DistrictStore
 from tests.sync.helpers import COMMUNE, Desk, ServerThread, make_desk
 
@@ -114,7 +115,7 @@ records = st.one_of(
 def _import_outcome(up: Upstream, data: bytes) -> None:
     before = district_state(up.store)
     try:
-        ack = bundle.import_bundle(up.store, data)
+        ack = import_bundle(up.store, data)
     except bundle.BundleError as err:
         assert err.code in BUNDLE_CODES and err.message, (err.code, err.message)
         assert district_state(up.store) == before
@@ -202,13 +203,10 @@ def test_fuzz_ack_file_on_the_desk(upstream: Upstream, blob: bytes) -> None:
 
 def _signed(up: Upstream, method: str, path: str, body: bytes,
             device_id: str | None = None, key: str | None = None) -> dict[str, str]:
-    stamp = datetime.now().isoformat()
     device = up.device_id if device_id is None else device_id
-    message = protocol.signing_message(method, protocol.API_PREFIX + path,
-                                       hashlib.sha256(body).hexdigest(), stamp, device)
-    return {protocol.H_DEVICE: device, protocol.H_TIME: stamp,
-            protocol.H_SIGNATURE: keys.sign(key or up.private_key, message),
-            "Content-Type": "application/json"}
+    return keys.request_headers(key or up.private_key, device, method,
+                                protocol.API_PREFIX + path, body, datetime.now()
+                                ) | {"Content-Type": "application/json"}
 
 
 def _post(up: Upstream, path: str, body: bytes, headers: dict[str, str]) -> httpx.Response:

@@ -44,14 +44,14 @@ def free_socket() -> socket.socket:
 class ServerThread:
     """uvicorn serving a :class:`DistrictStore` in a thread, on a socket we bound ourselves."""
 
-    def __init__(self, store: DistrictStore, port: int = 0) -> None:
+    def __init__(self, store: DistrictStore, port: int = 0, **app_options: object) -> None:
         self.store = store
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self.sock.bind(("127.0.0.1", port))
         self.port = self.sock.getsockname()[1]
-        config = uvicorn.Config(create_app(store), log_level="warning", lifespan="off",
-                                access_log=False)
+        config = uvicorn.Config(create_app(store, **app_options), log_level="warning",
+                                lifespan="off", access_log=False)
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self.sock]},
                                        daemon=True)

@@ -17,8 +17,9 @@ import orjson
 import pytest
 
 from sync import service
-from sync.bundle import export_bundle, import_ack, import_bundle
+from sync.bundle import export_bundle, import_ack
 from sync.engine import Backoff, EngineOptions, SyncEngine
+from sync.server.bundles import import_bundle
 from sync.server.store import DistrictStore
 from tests.sync.faultproxy import FaultProxy, Link
 from tests.sync.helpers import (

@@ -264,10 +264,17 @@ def test_batch_replay_returns_the_stored_reply(desk: Desk, server: ServerThread)
     client.close()
 
 
-def test_openapi_schema_is_published(server: ServerThread) -> None:
-    schema = httpx.get(server.url + "/openapi.json").json()
-    assert "/api/sync/v1/batches" in schema["paths"]
-    assert "/api/sync/v1/hello" in schema["paths"]
+def test_openapi_schema_is_published_only_when_asked(server: ServerThread) -> None:
+    for path in ("/openapi.json", "/docs", "/redoc"):
+        assert httpx.get(server.url + path).status_code == 404
+    docs = ServerThread(server.store, docs=True)
+    try:
+        schema = httpx.get(docs.url + "/openapi.json").json()
+        assert "/api/sync/v1/batches" in schema["paths"]
+        assert "/api/sync/v1/hello" in schema["paths"]
+        assert httpx.get(docs.url + "/docs").status_code == 200
+    finally:
+        docs.stop()
 
 
 def test_district_api_records_a_change_the_desk_pulls(desk: Desk, server: ServerThread) -> None:

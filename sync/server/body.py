@@ -1,0 +1,82 @@
+"""Request bodies under limits (docs/relay-security.md, "Body limits").
+
+A body is refused on its ``Content-Length`` before a byte of it is read, then read as a stream
+that stops at the limit (a chunked upload has no length to trust), with an idle timeout between
+chunks so a stalled client cannot hold a worker; decompression stops at its own limit. Nothing is
+decompressed before the request's signature has been checked (see :mod:`sync.server.auth`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import zlib
+from dataclasses import dataclass
+from typing import Any
+
+import zstandard
+from fastapi import Request
+from starlette.requests import ClientDisconnect
+
+from sync import protocol
+from sync.server.store import DistrictError
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Byte limits per kind of request and the idle timeout while a body arrives."""
+
+    max_batch_bytes: int = protocol.DEFAULT_MAX_BATCH_BYTES
+    max_bundle_bytes: int = 64 * 1024 * 1024
+    max_small_bytes: int = 64 * 1024          # enrolment, a district change
+    max_decompressed_bytes: int = protocol.MAX_DECOMPRESSED_BYTES
+    idle_timeout_s: float = 60.0              # 64 KiB takes 16 s at 32 kbps: a chunk is smaller
+
+
+def check_length(request: Request, limit: int) -> None:
+    """Refuse on the declared length alone: 413 beyond ``limit``, 400 when it is not a number."""
+    declared = request.headers.get("content-length")
+    if declared is None:
+        return
+    if not declared.isdigit():
+        raise DistrictError(400, "bad_body", "Content-Length is not a number")
+    if int(declared) > limit:
+        raise DistrictError(413, "too_large")
+
+
+async def read_body(request: Request, limit: int, idle_timeout_s: float) -> bytes:
+    """The body, read chunk by chunk and refused (413) as soon as it passes ``limit``; 408 when
+    no chunk arrives for ``idle_timeout_s``."""
+    chunks: list[bytes] = []
+    total = 0
+    stream = request.stream().__aiter__()
+    while True:
+        try:
+            chunk = await asyncio.wait_for(stream.__anext__(), idle_timeout_s)
+        except StopAsyncIteration:
+            break
+        except TimeoutError as exc:
+            raise DistrictError(408, "body_timeout", "the body stopped arriving") from exc
+        except ClientDisconnect as exc:   # nobody to answer; not an error of the relay's
+            raise DistrictError(400, "disconnected", "the client went away") from exc
+        total += len(chunk)
+        if total > limit:
+            raise DistrictError(413, "too_large")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def decode_json(body: bytes, encoding: str, limit: int) -> Any:
+    """Decompress (at most ``limit`` bytes out) and parse: 400 for anything malformed (a bad
+    gzip or zstd stream, invalid JSON, an integer beyond 64 bits), 413 beyond the limit."""
+    try:
+        raw = protocol.decompress(body, encoding, limit)
+    except ValueError as exc:
+        if "too large" in str(exc):
+            raise DistrictError(413, "too_large") from exc
+        raise DistrictError(400, "bad_body", "body is not valid compressed JSON") from exc
+    except (zlib.error, zstandard.ZstdError, EOFError, OSError) as exc:
+        raise DistrictError(400, "bad_body", "body is not valid compressed JSON") from exc
+    try:
+        return protocol.loads(raw)
+    except ValueError as exc:
+        raise DistrictError(400, "bad_body", "body is not valid JSON") from exc
