@@ -97,7 +97,7 @@ def enroll(services: Services, url: str, code: str) -> SyncState:
         confirmed = replies.enrolment(data)
     except replies.BadUpstreamValue as bad:
         raise EnrollError(bad.code, 40, bad.detail) from bad
-    if office.commune_code and confirmed.commune_code != office.commune_code:
+    if office.commune_code and confirmed.commune != office.commune_code:
         raise EnrollError("wrong_commune", 30)   # a desk set up for one commune keeps it
 
     def work(session: Session) -> SyncState:
