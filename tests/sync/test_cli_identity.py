@@ -10,7 +10,7 @@ import orjson
 import pytest
 
 from ccdesk.services.context import SYSTEM
-from tests.sync.helpers import Desk, ThreadDistrict
+from tests.sync.helpers import COMMUNE, Desk, ThreadDistrict
 from tests.sync.test_cli import free_port, run
 
 IT_PIN = "24681357"
@@ -18,7 +18,7 @@ IT_PIN = "24681357"
 
 def enrol(district: ThreadDistrict, desk: Desk, *extra: str, env: dict | None = None) -> int:
     code = run(district.home, "district", "enroll-code", "--commune",
-               "26734").stdout.split()[-1]
+               COMMUNE).stdout.split()[-1]
     return run(desk.root, "sync", "enroll", "--url", district.url, "--code", code, *extra,
                env=env).returncode
 
@@ -48,8 +48,12 @@ def test_a_failed_enrolment_keeps_the_working_identity(district: ThreadDistrict,
     status = orjson.loads(run(home, "sync", "status", "--json").stdout)
     assert status["enrolled"] and status["upstream"] == district.url
     assert district.url in dead.stderr                     # "keeps its previous enrolment"
-    # A second enrolment that works replaces the identity (the new key signs from then on).
-    assert enrol(district, cli_desk) == 0
+    # A plain code never rebinds an enrolled device; a re-key code issued for this device
+    # replaces its identity (the new key signs from then on).
+    assert enrol(district, cli_desk) == 30
+    rekey = run(district.home, "district", "enroll-code", "--commune", COMMUNE, "--device",
+                cli_desk.services.office.get().device_id).stdout.split()[-1]
+    assert run(home, "sync", "enroll", "--url", district.url, "--code", rekey).returncode == 0
     cli_desk.intake(1)
     assert run(home, "sync", "push").returncode == 0
 
