@@ -247,3 +247,20 @@ def test_cli_import_then_list_marks_sources_and_provisional_days(tmp_path: Path)
     assert off["2026-11-24"]["provisional"] is True and off["2026-11-24"]["reason"]
     assert off["2026-01-02"]["document"].endswith("12729/VPCP-KGVX của Văn phòng Chính phủ")
     assert off["2026-01-02"]["provisional"] is False
+
+
+def test_migration_0009_down_and_up(desk: Services, lead: Actor, tmp_path: Path) -> None:
+    from alembic import command
+
+    from ccdesk.storage.migrate import alembic_config, current_revision
+
+    path = tmp_path / "lich.toml"
+    path.write_text(newer_edition(), encoding="utf-8")
+    import_schedule_file(desk, path, lead)
+    desk.close()
+    cfg = alembic_config(f"sqlite:///{desk.db.path}")
+    command.downgrade(cfg, "0006_outbox_retention")
+    assert current_revision(desk.db.path) == "0006_outbox_retention"
+    assert not rows(desk.db.path, "SELECT name FROM sqlite_master WHERE name = 'official_calendar'")
+    command.upgrade(cfg, "head")
+    assert rows(desk.db.path, "SELECT count(*) FROM official_calendar") == [(0,)]
