@@ -106,7 +106,8 @@ def build_calendar(db: Database, paths: Paths, config: Config) -> WorkCalendar:
 def apply_schedule(services: Services, schedule: OfficialSchedule, *, origin: str,
                    actor: Actor = SYSTEM) -> ScheduleResult:
     """Store ``schedule`` if it is newer than the one in force, in one transaction with its
-    audit line, then rebuild the running calendar."""
+    audit line, then rebuild the running calendar. An import from a file is audited whatever
+    the outcome; a relay resending what the desk has writes nothing."""
     if origin not in ORIGINS:
         raise ValueError(f"unknown origin {origin!r}")
 
@@ -121,6 +122,8 @@ def apply_schedule(services: Services, schedule: OfficialSchedule, *, origin: st
                 " imported_by) VALUES (:version, :sha, :content, :origin, :at, :by)"),
                 {"version": schedule.version, "sha": schedule.digest, "content": schedule.text,
                  "origin": origin, "at": utcnow(), "by": actor.username})
+        if outcome != Outcome.APPLIED and origin != "import":
+            return ScheduleResult(outcome, schedule.version, in_force.version)  # a resend
         audit(session, services.ctx, actor, "calendar.import",
               detail=f"version={schedule.version.isoformat()} outcome={outcome.value} "
                      f"origin={origin} sha256={schedule.digest[:16]}")

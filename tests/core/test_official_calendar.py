@@ -205,6 +205,9 @@ def test_a_relayed_payload_is_applied_and_an_older_one_ignored(desk: Services) -
     stale = schedule_payload(bundled_schedule())
     assert apply_schedule_payload(desk, stale).outcome == Outcome.OLDER
     assert rows(desk.db.path, "SELECT origin FROM official_calendar") == [("usb",)]
+    assert apply_schedule_payload(desk, payload).outcome == Outcome.UNCHANGED
+    assert rows(desk.db.path, "SELECT count(*) FROM auditlog WHERE action = 'calendar.import'"
+                ) == [(1,)]  # resends leave no trace
 
 
 @pytest.mark.parametrize("tamper", [
