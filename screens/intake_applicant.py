@@ -80,6 +80,10 @@ class ApplicantStep(DeskScreen):
                 yield self._input("fee_amount",
                                   CoreValidator(lambda v: parse_money(v, "fee_amount")),
                                   placeholder=t("tui.intake.fee_hint"))
+            if procedure.fee.kind == FeeKind.FREE_ON_TIME:  # late registration: entered
+                yield self._input("fee_amount",
+                                  CoreValidator(lambda v: parse_money(v, "fee_amount")),
+                                  placeholder=t("core.catalog_fee.late_hint"))
             if procedure.fee.kind == FeeKind.PER_PAGE:
                 yield self._input("pages", CoreValidator(lambda v: parse_count(v, "pages", 1,
                                                                                 9999)), "1")
@@ -202,7 +206,8 @@ class ApplicantStep(DeskScreen):
         request.owner_address = self._value("owner_address")
         if self.query("#fee_amount"):
             request.fee_amount = parsed(parse_money, self._value("fee_amount"), "fee_amount")
-            if request.fee_amount is None and not any(e.field == "fee_amount" for e in errors):
+            if request.fee_amount is None and self.draft.procedure.fee.kind == FeeKind.PROVINCIAL \
+                    and not any(e.field == "fee_amount" for e in errors):
                 errors.append(ValidationError("core.err.fee_required", field="fee_amount"))
         if self.query("#pages"):
             request.pages = parsed(parse_count, self._value("pages"), "pages", 1, 9999) or 1

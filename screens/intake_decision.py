@@ -14,7 +14,7 @@ from textual.widgets import Button, Input, Label, Static
 from ccdesk.domain.errors import CcdeskError
 from ccdesk.domain.lifecycle import Regime
 from ccdesk.forms.kinds import FormKind, form_id_of
-from ccdesk.i18n import fmt_datetime, t
+from ccdesk.i18n import fmt_date, fmt_datetime, t
 from ccdesk.services.intake import Decision, IntakeResult, MissingItem
 from screens.base import DeskScreen
 from screens.intake_draft import IntakeDraft
@@ -60,6 +60,12 @@ class DecisionStep(DeskScreen):
             else:
                 yield Static(t("tui.intake.due_preview", due=fmt_datetime(self._due())),
                              id="decision-due", classes="success")
+                if provisional := self.services.intake.preview_due_time(
+                        draft.procedure, needs_verification=request.needs_verification
+                        ).provisional:
+                    yield Static(t("core.official_calendar.provisional_days", days=", ".join(
+                        fmt_date(s.day) for s in provisional)), id="decision-provisional",
+                        classes="warning")
             yield FormField(t("tui.intake.extra_item"),
                             Input(id="extra_item", compact=True), name="extra_item")
             yield FormField(t("core.field.reason"), Input(id="reason", compact=True),

@@ -32,12 +32,17 @@ def _read(path: Path):  # noqa: ANN202 - Catalog
 
 @app.command("check")
 def check(file: FileArg) -> None:
-    """Validate a catalogue file; every error names the file, line and field."""
+    """Validate a catalogue file; every error names the file, line and field. Entries without
+    a source (or a date they were checked) are warned about; they do not fail the check."""
     from ccdesk.i18n import t
 
     catalog = _read(file)
+    for warning in catalog.warnings:
+        typer.echo(t("cli.catalog_warning.line", message=warning.message()))
     typer.echo(t("cli.catalog.ok", file=str(file), count=len(catalog.procedures),
                  version=catalog.version))
+    if catalog.warnings:
+        typer.echo(t("cli.catalog_warning.count", count=len(catalog.warnings)))
 
 
 @app.command("import")

@@ -11,8 +11,10 @@ A catalogue is a TOML file (format documented in ``docs/catalog.md``)::
     legal_basis = "..."
     effective_from = 2025-07-01  # optional effective_to
     verify = "..."               # reminder to check against the province's published list
+    source = "..."               # where it was taken from: national TTHC code page or decision
+    checked = 2026-12-01         # when a person last compared it with that source
     time = { kind = "same_day", days = 0, verification_days = 5 }
-    fee = { kind = "free", exemptions = ["..."] }
+    fee = { kind = "free_on_time", exemptions = ["..."] }
     [[procedure.documents]]
     name = "Tờ khai đăng ký khai sinh"
     form = "original"            # original | certified_copy | photocopy | show
@@ -20,6 +22,7 @@ A catalogue is a TOML file (format documented in ``docs/catalog.md``)::
     requirement = "required"     # required | optional | conditional (+ condition = "...")
 
 Parsing collects *every* error with file, line and field, so one check run lists them all.
+Entries without a ``source`` (or never ``checked``) are valid but produce warnings.
 """
 
 from __future__ import annotations
@@ -63,6 +66,10 @@ class FeeKind(StrEnum):
     PER_COPY = "per_copy"    # amount × copies
     PER_PAGE = "per_page"    # tiers by page number, optional cap per copy
     PROVINCIAL = "provincial"  # set by the provincial council: the officer enters it
+    # Free when registered on time; a late registration pays the provincial rate, which the
+    # officer enters (Civil Status Law 2014 art. 11(1): only on-time birth and death
+    # registration are exempt).
+    FREE_ON_TIME = "free_on_time"
 
 
 @dataclass(frozen=True)
@@ -84,6 +91,8 @@ class FeeRule:
         """The fee in đồng; ``None`` when the officer must enter it (provincial rate)."""
         if self.kind == FeeKind.FREE:
             return 0
+        if self.kind == FeeKind.FREE_ON_TIME:
+            return entered or 0
         if self.kind == FeeKind.FIXED:
             return self.amount
         if self.kind == FeeKind.PER_COPY:
@@ -124,14 +133,25 @@ class ProcedureSpec:
     effective_from: date | None = None
     effective_to: date | None = None
     verify: str = ""
+    source: str = ""                 # national TTHC code page or the decision it comes from
+    checked: date | None = None      # when a person last compared the entry with its source
 
     @property
     def handled_at_desk(self) -> bool:
         return self.handling_body == DESK
 
+    def in_force(self, on: date) -> bool:
+        """Whether the procedure applies on ``on`` (e.g. the poverty procedures repealed from
+        01/01/2027 carry ``effective_to = 2026-12-31``)."""
+        return ((self.effective_from is None or self.effective_from <= on)
+                and (self.effective_to is None or on <= self.effective_to))
+
     def content_hash(self) -> str:
-        """Identity of this version's content: a changed procedure gets a new version."""
-        blob = orjson.dumps(asdict(self), option=orjson.OPT_SORT_KEYS, default=str)
+        """Identity of this version's rules: a changed procedure gets a new version. Where the
+        entry was sourced and when it was checked are provenance, not rules: re-checking an
+        entry does not make a new version."""
+        rules = {k: v for k, v in asdict(self).items() if k not in ("source", "checked")}
+        blob = orjson.dumps(rules, option=orjson.OPT_SORT_KEYS, default=str)
         return hashlib.sha256(blob).hexdigest()
 
 
@@ -139,6 +159,7 @@ class ProcedureSpec:
 class Catalog:
     version: str
     procedures: list[ProcedureSpec] = field(default_factory=list)
+    warnings: list[ValidationError] = field(default_factory=list)  # valid, but worth fixing
 
 
 class CatalogInvalid(CcdeskError):
@@ -160,12 +181,18 @@ class _Reader:
         self.source = source
         self.locator = locator
         self.errors: list[ValidationError] = []
+        self.warnings: list[ValidationError] = []
 
     def error(self, path: tuple, key: str, **params: Any) -> None:
+        self.errors.append(self._located(path, key, **params))
+
+    def warn(self, path: tuple, key: str, **params: Any) -> None:
+        self.warnings.append(self._located(path, key, **params))
+
+    def _located(self, path: tuple, key: str, **params: Any) -> ValidationError:
         line = self.locator.line_of(path) or 1
         where = ".".join(str(p) for p in path)
-        self.errors.append(ValidationError(key, file=self.source, line=line, where=where,
-                                           **params))
+        return ValidationError(key, file=self.source, line=line, where=where, **params)
 
     def text(self, table: dict, path: tuple, name: str, *, required: bool = True,
              limit: int = 500) -> str:
@@ -249,6 +276,7 @@ def parse_catalog(text: str, source: str = "catalog.toml") -> Catalog:
         catalog.procedures.append(spec)
     if reader.errors:
         raise CatalogInvalid(source, reader.errors)
+    catalog.warnings = reader.warnings
     return catalog
 
 
@@ -268,6 +296,12 @@ def _procedure(r: _Reader, entry: dict, path: tuple) -> ProcedureSpec:
     effective_to = r.day(entry, path, "effective_to")
     if effective_from and effective_to and effective_to < effective_from:
         r.error(path + ("effective_to",), "core.err.catalog_dates")
+    source = r.text(entry, path, "source", required=False, limit=500)
+    checked = r.day(entry, path, "checked")
+    if not source:
+        r.warn(path + ("code",), "core.catalog_source.no_source", code=code)
+    elif checked is None:
+        r.warn(path + ("source",), "core.catalog_source.not_checked", code=code)
     documents = entry.get("documents", [])
     if not isinstance(documents, list) or not documents:
         r.error(path + ("documents",), "core.err.catalog_no_documents")
@@ -285,6 +319,8 @@ def _procedure(r: _Reader, entry: dict, path: tuple) -> ProcedureSpec:
         effective_from=effective_from,
         effective_to=effective_to,
         verify=r.text(entry, path, "verify", required=False),
+        source=source,
+        checked=checked,
     )
 
 

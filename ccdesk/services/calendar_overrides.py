@@ -14,11 +14,12 @@ from typing import TYPE_CHECKING
 
 import tomli_w
 
-from ccdesk.domain.calendar import CalendarOverrides, SpecialDay, load_calendar
+from ccdesk.domain.calendar import CalendarOverrides, SpecialDay
 from ccdesk.domain.errors import ValidationError
 from ccdesk.domain.validation import clean_text
 from ccdesk.paths import ensure_private_dir
 from ccdesk.services.context import Actor
+from ccdesk.services.official_calendar import build_calendar
 
 if TYPE_CHECKING:
     from ccdesk.services import Services
@@ -46,6 +47,5 @@ def add_special_day(services: Services, actor: Actor, kind: str, day: date | Non
             for k in KINDS}
     ensure_private_dir(path.parent)
     path.write_text(tomli_w.dumps(data), encoding="utf-8")
-    services.ctx.calendar = load_calendar(path, services.config.hours(),
-                                          services.config.language)
+    services.ctx.calendar = build_calendar(services.db, services.paths, services.config)
     return overrides

@@ -134,13 +134,19 @@ class CatalogService:
         return "updated" if latest else "added"
 
     def search(self, query: str = "", limit: int = 50) -> list[Procedure]:
-        """Procedures whose code, name or field contain every word of ``query``, accents ignored:
-        "khai sinh" and "dang ky" both find "Đăng ký khai sinh"."""
+        """Procedures in force today whose code, name or field contain every word of ``query``,
+        accents ignored: "khai sinh" and "dang ky" both find "Đăng ký khai sinh"."""
         words = fold(query).split()
+        today = self.ctx.now().date()
         with self.ctx.db.session() as session:
-            rows = session.exec(select(Procedure).where(Procedure.active)
-                                .order_by(Procedure.field, Procedure.code)).all()
-        hits = [p for p in rows if all(w in p.name_folded for w in words)]
+            rows = session.exec(
+                select(Procedure, ProcedureVersion.effective_to)
+                .join(ProcedureVersion, ProcedureVersion.id == Procedure.current_version_id)
+                .where(Procedure.active).order_by(Procedure.field, Procedure.code)).all()
+        # A procedure past its effective_to (e.g. repealed from 01/01/2027) is not offered for
+        # new dossiers; dossiers already received keep their version.
+        hits = [p for p, ends in rows if (ends is None or today <= ends)
+                and all(w in p.name_folded for w in words)]
         return hits[:limit]
 
     def procedure(self, code: str) -> ProcedureInfo:

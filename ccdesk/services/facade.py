@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING
 from sqlalchemy.exc import DatabaseError as SQLAlchemyDatabaseError
 
 from ccdesk.config import Config
-from ccdesk.domain.calendar import load_calendar
 from ccdesk.paths import Paths, ensure_private_dir
 from ccdesk.services.context import DeskContext
 from ccdesk.services.office import OfficeService
@@ -93,8 +92,9 @@ class Services:
             raise storage_error(exc, db_path) from exc
         except OSError as exc:
             raise file_error(exc, db_path) from exc
-        calendar = load_calendar(paths.calendar_file, config.hours(), config.language)
-        ctx = DeskContext(db=database, calendar=calendar)
+        from ccdesk.services.official_calendar import build_calendar
+
+        ctx = DeskContext(db=database, calendar=build_calendar(database, paths, config))
         if clock is not None:
             ctx.clock = clock
         services = cls(ctx=ctx, paths=paths, config=config)

@@ -15,6 +15,7 @@ from enum import StrEnum
 import orjson
 from sqlmodel import Session, col, select
 
+from ccdesk.domain.calendar import DueTime
 from ccdesk.domain.catalog import DocForm, FeeKind, Requirement
 from ccdesk.domain.codes import counter_key, format_code, split_code
 from ccdesk.domain.errors import InvalidInput, ValidationError
@@ -133,6 +134,13 @@ class IntakeService:
         """The due time the slip would print if the dossier were accepted now."""
         return self.ctx.calendar.due_at(received_at or self.ctx.now(), procedure.time,
                                         needs_verification)
+
+    def preview_due_time(self, procedure: ProcedureInfo, received_at: datetime | None = None,
+                         needs_verification: bool = False) -> DueTime:
+        """``preview_due`` with the provisional days (no official text yet) it crosses, so the
+        officer is told before printing (docs/calendar.md)."""
+        return self.ctx.calendar.due(received_at or self.ctx.now(), procedure.time,
+                                     needs_verification)
 
     def lookup_citizen(self, id_number: str) -> Applicant | None:
         """A returning citizen: name, phone and address from their latest dossier."""

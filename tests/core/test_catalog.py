@@ -38,7 +38,9 @@ def test_fee_rules() -> None:
     assert copy_fee.compute(pages=500) == 200_000       # capped per copy
     assert copy_fee.compute(pages=500, copies=2) == 400_000
     assert by_code["2.000635"].fee.compute(copies=3) == 24_000
-    assert by_code["1.001193"].fee.compute() == 0
+    assert by_code["1.000894"].fee.compute() == 0      # marriage: free
+    assert by_code["1.001193"].fee.compute() == 0      # birth on time: free
+    assert by_code["1.001193"].fee.compute(entered=8000) == 8000  # late: the entered rate
     assert by_code["1.004873"].fee.compute() is None     # provincial rate: officer enters it
 
 

@@ -59,7 +59,7 @@ def test_a_changed_procedure_never_changes_received_dossiers(desk: Services, off
 def test_import_is_all_or_nothing(desk: Services, tmp_path: Path) -> None:
     before = _count(desk.db.path, "procedureversion")
     text = BUNDLED_CATALOG.read_text(encoding="utf-8")
-    bad = text.replace('catalog_version = "2026.11-start"', 'catalog_version = "v3"').replace(
+    bad = text.replace('catalog_version = "2026.12-start"', 'catalog_version = "v3"').replace(
         'name = "Đăng ký khai tử"', 'name = "Đăng ký khai tử (v3)"')
     bad += '\n[[procedure]]\ncode = "9.999999"\nname = "x"\nfield = "y"\nlegal_basis = "z"\n' \
            'time = { kind = "weeks" }\nfee = { kind = "free" }\n' \

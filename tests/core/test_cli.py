@@ -26,7 +26,10 @@ def test_calendar_due_prints_iso_as_last_line(tmp_path: Path) -> None:
     assert out.stdout.strip().splitlines()[-1] == "2026-11-23T17:00"
     out = run("calendar", "due", "--received", "2026-11-21 10:00", "--days", "3", "--json",
               home=tmp_path)
-    assert orjson.loads(out.stdout) == {"due_at": "2026-11-27T10:00"}
+    # a Saturday receipt counts from Monday's opening (07:30); 24/11 is a provisional day off
+    data = orjson.loads(out.stdout)
+    assert data["due_at"] == "2026-11-27T07:30"
+    assert [d["date"] for d in data["provisional"]] == ["2026-11-24"]
 
 
 def test_calendar_due_rejects_bad_input_clearly(tmp_path: Path) -> None:
@@ -46,7 +49,7 @@ def test_calendar_list_uses_overrides(tmp_path: Path) -> None:
     off = {d["date"]: d["name"] for d in data["days_off"]}
     assert off["2026-12-31"] == "Nghỉ cuối năm"
     assert "2026-02-17" in off
-    assert {"date": "2026-08-22"} .items() <= data["working_days"][0].items()
+    assert {"2026-01-10", "2026-08-22"} <= {d["date"] for d in data["working_days"]}
 
 
 def test_calendar_override_error_names_file_and_line(tmp_path: Path) -> None:

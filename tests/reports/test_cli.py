@@ -114,7 +114,9 @@ def test_search_then_show(home: Path) -> None:
     readable = run(home, "dossier", "show", code, lang="en")
     assert readable.returncode == 0, readable.stderr
     assert code in readable.stdout and "History" in readable.stdout
-    assert "Accepted" in readable.stdout or "Supplement requested" in readable.stdout
+    # the first event of any dossier: which one depends on the seeded draws
+    assert any(first in readable.stdout for first in ("Accepted", "Supplement requested",
+                                                      "Refused"))
 
 
 def test_pdf_report_parses_back_with_the_same_figures(home: Path, tmp_path: Path) -> None:
