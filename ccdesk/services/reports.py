@@ -21,6 +21,7 @@ from typing import Any
 import orjson
 from sqlalchemy import text
 
+from ccdesk.domain.indicators import MAX_SUPPLEMENTS_ON_TIME, Indicators766, OnTime766
 from ccdesk.domain.lifecycle import RUNNING_STATUSES, Action, Status
 from ccdesk.domain.reports import (
     CHANNELS,
@@ -225,6 +226,38 @@ class ReportService:
         return PeriodReport(period=period, generated_at=now, groups=groups, total=total,
                             channels=channels, satisfaction=satisfaction, fees_collected=fees,
                             guidance=guidance)
+
+    def indicators_766(self, start: date, end: date) -> Indicators766:
+        """The desk-side Decision 766 indicators (on time, channels, satisfaction)."""
+        return indicators_766(self.ctx, start, end)
+
+
+_INDICATORS_SQL = f"""
+SELECT SUM(ended), SUM(ended AND rf_end_class < 2 AND supplement_rounds <= :max_rounds),
+  {", ".join(f"SUM(received AND rf_channel = {i})" for i in range(len(CHANNEL_CODES)))}
+FROM (SELECT d.rf_end_day >= :s AND d.rf_end_day <= :e AND d.rf_end_class < 3
+               AND d.rf_accepted_day IS NOT NULL AS ended,
+             d.rf_received_day >= :s AS received, d.rf_end_class, d.rf_channel,
+             d.supplement_rounds
+      FROM dossier d INDEXED BY ix_dossier_facts
+      WHERE d.rf_received_day IS NOT NULL AND d.rf_received_day <= :e
+        AND (d.rf_end_day IS NULL OR d.rf_end_day >= :s) LIMIT -1)
+"""
+
+
+def indicators_766(ctx: DeskContext, start: date, end: date) -> Indicators766:
+    """The desk-side Decision 766 indicators for ``start``..``end`` (domain.indicators)."""
+    period = Period(start, end)
+    params = {"s": period.start.toordinal(), "e": period.end.toordinal(),
+              "start": db_time(period.start_at), "end": db_time(period.end_at),
+              "max_rounds": MAX_SUPPLEMENTS_ON_TIME}
+    with ctx.db.engine.connect() as conn:
+        ended, on_time, *channels = conn.execute(text(_INDICATORS_SQL), params).one()
+        satisfaction = _satisfaction(conn, params)
+    return Indicators766(
+        period=period, on_time=OnTime766(ended or 0, on_time or 0),
+        channels={c: n or 0 for c, n in zip(CHANNEL_CODES, channels, strict=True)},
+        dissatisfied=satisfaction.dissatisfied, ratings=satisfaction.total)
 
 
 def _replay(conn, ids: list[int], period: Period,  # noqa: ANN001

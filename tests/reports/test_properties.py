@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from sqlalchemy import text
 from sqlmodel import select
 
+from ccdesk.domain.indicators import tally_766
 from ccdesk.domain.reports import DossierFacts, ExtensionFacts, Period, classify, tally
 from ccdesk.models import Dossier, DossierEvent, Extension, ProcedureVersion
 from ccdesk.paths import Paths
@@ -124,6 +125,11 @@ def _check(svc: Services, items: list[Life], period: Period, now: datetime) -> N
     received_in_period = [f for f in counted_in_period
                           if period.start_at <= f.received_at < period.end_at]
     assert sum(report.channels.values()) == len(received_in_period)
+    indicators = svc.reports.indicators_766(period.start, period.end)
+    expected = tally_766([f for _, f in facts], period)
+    assert (indicators.on_time.ended, indicators.on_time.on_time) == (expected.ended,
+                                                                      expected.on_time)
+    assert indicators.channels == report.channels
 
 
 @settings(max_examples=80, deadline=None,
