@@ -157,6 +157,7 @@ def report_json(r: PeriodReport) -> dict[str, Any]:
 def show_indicators(which: str, period: str | None, start: str | None, end: str | None,
                     as_json: bool, output: Path | None) -> None:
     """``--indicators 766``: the desk-side Decision 766 indicators, as a list or JSON."""
+    from ccdesk.domain.indicators import indicator_lines
     from ccdesk.i18n import t
 
     try:
@@ -177,7 +178,7 @@ def show_indicators(which: str, period: str | None, start: str | None, end: str 
         return
     lines = [t("reports.indicators.title", start=_day(result.period.start),
                end=_day(result.period.end))]
-    lines += [f"  {label}: {value}" for label, value in indicator_lines(result)]
+    lines += [f"  {label}: {value}" for label, value in indicator_lines(result, _percent)]
     text = "\n".join(lines) + "\n"
     if output:
         output.write_text(text, encoding="utf-8")
@@ -189,28 +190,6 @@ def _day(value: date) -> str:
     from ccdesk.i18n import fmt_date
 
     return fmt_date(value)
-
-
-def indicator_lines(r: Indicators766) -> list[tuple[str, str]]:
-    """(label, value) pairs of the 766 indicators, for the command and the reports screen."""
-    from ccdesk.i18n import t
-
-    o = r.on_time
-    channels = ", ".join(f"{t('reports.channel.' + c)} {n} ({_percent(r.channel_share(c))})"
-                         for c, n in r.channels.items())
-    return [
-        (t("reports.indicators.on_time"),
-         t("reports.indicators.on_time_value", rate=_percent(o.rate), on_time=o.on_time,
-           ended=o.ended, late=o.late)),
-        (t("reports.indicators.channels"), channels),
-        (t("reports.indicators.online"), _percent(r.online_share)),
-        (t("reports.indicators.digitised"),
-         _percent(r.digitised_share) if r.digitised is not None
-         else t("reports.table.digitised_untracked")),
-        (t("reports.indicators.satisfaction"),
-         t("reports.indicators.satisfaction_value", rate=_percent(r.satisfaction),
-           dissatisfied=r.dissatisfied, ratings=r.ratings)),
-    ]
 
 
 def indicators_json(r: Indicators766) -> dict[str, Any]:

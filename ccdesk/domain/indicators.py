@@ -22,6 +22,7 @@ them against :func:`tally_766`.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from ccdesk.domain.reports import (
@@ -34,6 +35,7 @@ from ccdesk.domain.reports import (
     end_outcome,
     processing_end,
 )
+from ccdesk.i18n import t
 
 # "Yêu cầu bổ sung quá 01 lần" is late whatever the dates say (formula sheet of Decision 766).
 MAX_SUPPLEMENTS_ON_TIME = 1
@@ -121,3 +123,24 @@ class Indicators766:
             return None
         late = self.on_time.late / self.on_time.ended
         return max(0.0, 1.0 - late - (self.dissatisfied_rate or 0.0))
+
+
+def indicator_lines(r: Indicators766, percent: Callable[[float | None], str]
+                    ) -> list[tuple[str, str]]:
+    """(label, value) pairs in the user's language, for the command and the reports screen."""
+    o = r.on_time
+    channels = ", ".join(f"{t('reports.channel.' + c)} {n} ({percent(r.channel_share(c))})"
+                         for c, n in r.channels.items())
+    digitised = (percent(r.digitised_share) if r.digitised is not None
+                 else t("reports.table.digitised_untracked"))
+    return [
+        (t("reports.indicators.on_time"),
+         t("reports.indicators.on_time_value", rate=percent(o.rate), on_time=o.on_time,
+           ended=o.ended, late=o.late)),
+        (t("reports.indicators.channels"), channels),
+        (t("reports.indicators.online"), percent(r.online_share)),
+        (t("reports.indicators.digitised"), digitised),
+        (t("reports.indicators.satisfaction"),
+         t("reports.indicators.satisfaction_value", rate=percent(r.satisfaction),
+           dissatisfied=r.dissatisfied, ratings=r.ratings)),
+    ]
