@@ -67,40 +67,48 @@ _OPEN = f"""CASE WHEN NOT :running AND d.updated_at >= :end THEN {REPLAY}
            THEN 3
          WHEN {_JUDGED_DUE} < :as_of THEN 4 ELSE 3 END"""
 
-# Each dossier the period touches is classified once, in a sub-query that "LIMIT -1" keeps
-# from being flattened into the outer query (flattened, SQLite evaluated the CASE expressions
-# again inside every SUM); the classes are small integers, indexes into RECEIVED_AS and
-# OUTCOMES. The rows come from ix_dossier_facts in (procedure, field) order, so the GROUP BY
-# needs no sort and, but for the running ones, no table look-up. Days are date.toordinal().
-_CLASSIFIED = f"""
-SELECT d.id AS id, d.procedure_code AS procedure_code, d.field AS field,
-  CASE WHEN d.rf_received_day < :s THEN 2 WHEN d.rf_channel >= 2 THEN 0 ELSE 1 END AS r,
-  CASE WHEN d.rf_end_day <= :e THEN CASE d.rf_end_class WHEN 0 THEN 0 WHEN 2 THEN 2 ELSE 1 END
-       ELSE {_OPEN} END AS o,
-  d.rf_channel AS channel,
-  d.rf_intake_supplement AND (d.rf_accepted_day IS NULL OR d.rf_accepted_day > :e) AS g,
-  CASE WHEN d.rf_accepted_day >= :s AND d.rf_accepted_day <= :e THEN d.fee_amount ELSE 0 END
-    AS fee
+# One pass over ix_dossier_facts in (procedure, field) order: the GROUP BY needs no sort, and
+# only dossiers still running at the period's end read the table (SQLite seeks the row only
+# when a CASE branch needs one of its columns). Each sum is a test on small integers; days are
+# date.toordinal() (:s and :e the first and last day). A dossier is in the period when it was
+# received by its last day and its processing had not ended before its first.
+_ENDED = "d.rf_end_day <= :e"
+_IN_PERIOD = "d.rf_received_day >= :s"
+# "guidance given, not completed": a supplement slip at intake, no acceptance by the period's
+# end. Such a dossier is never accepted by then, so it is resolved on time (refused, withdrawn,
+# or stopped with no due time) or within time (waiting): two outcomes to count.
+_GUIDANCE = ("d.rf_intake_supplement = 1 AND (d.rf_accepted_day IS NULL "
+             "OR d.rf_accepted_day > :e)")
+_SUMS = (
+    # received: online, direct/postal, carried over
+    f"SUM({_IN_PERIOD} AND d.rf_channel >= 2)", f"SUM({_IN_PERIOD} AND d.rf_channel < 2)",
+    "SUM(d.rf_received_day < :s)",
+    # resolved: early, on time (3 = withdrawn or refused: on time by the form), late
+    f"SUM({_ENDED} AND d.rf_end_class = 0)", f"SUM({_ENDED} AND d.rf_end_class IN (1, 3))",
+    f"SUM({_ENDED} AND d.rf_end_class = 2)",
+    # in progress: within, overdue
+    f"SUM(CASE WHEN {_ENDED} THEN 0 ELSE ({_OPEN}) = 3 END)",
+    f"SUM(CASE WHEN {_ENDED} THEN 0 ELSE ({_OPEN}) = 4 END)",
+    # channels of the dossiers received in the period
+    *(f"SUM({_IN_PERIOD} AND d.rf_channel = {i})" for i in range(len(CHANNEL_CODES))),
+    # fees of the dossiers accepted in the period
+    "SUM(CASE WHEN d.rf_accepted_day >= :s AND d.rf_accepted_day <= :e "
+    "THEN d.fee_amount ELSE 0 END)",
+    # the guidance line: received as (3), and how many of them resolved (on time)
+    f"SUM(CASE WHEN {_GUIDANCE} THEN {_IN_PERIOD} AND d.rf_channel >= 2 ELSE 0 END)",
+    f"SUM(CASE WHEN {_GUIDANCE} THEN {_IN_PERIOD} AND d.rf_channel < 2 ELSE 0 END)",
+    f"SUM(CASE WHEN {_GUIDANCE} THEN d.rf_received_day < :s ELSE 0 END)",
+    f"SUM(CASE WHEN {_GUIDANCE} THEN {_ENDED} IS 1 ELSE 0 END)",
+    # the dossiers to replay from their history
+    f"group_concat(CASE WHEN {_ENDED} THEN NULL WHEN ({_OPEN}) = {REPLAY} THEN d.id END)",
+)
+_PERIOD_SQL = f"""
+SELECT d.procedure_code, d.field, {", ".join(_SUMS)}
 FROM dossier d INDEXED BY ix_dossier_facts
 WHERE d.rf_received_day IS NOT NULL AND d.rf_received_day <= :e
   AND (d.rf_end_day IS NULL OR d.rf_end_day >= :s)
-LIMIT -1
+GROUP BY d.procedure_code, d.field
 """
-# Per (procedure, field): the II.06a counts, the channels of the dossiers received in the
-# period (r < 2), the fees of those accepted in it, the "guidance given, not completed" line
-# and the ids to replay. A dossier accepted in the period was received before its end and its
-# processing ended (if ever) after its start, so it is always in the set.
-_PERIOD_SQL = (
-    "SELECT procedure_code, field, "
-    + ", ".join(f"SUM(r = {i})" for i in range(len(RECEIVED_AS))) + ", "
-    + ", ".join(f"SUM(o = {i})" for i in range(len(OUTCOMES))) + ", "
-    + ", ".join(f"SUM(r < 2 AND channel = {i})" for i in range(len(CHANNEL_CODES))) + ", "
-    + "SUM(fee), "
-    + ", ".join(f"SUM(g AND r = {i})" for i in range(len(RECEIVED_AS))) + ", "
-    + ", ".join(f"SUM(g AND o = {i})" for i in range(len(OUTCOMES))) + ", "
-    + f"group_concat(CASE WHEN o = {REPLAY} THEN id END) "
-    + f"FROM ({_CLASSIFIED}) GROUP BY procedure_code, field"
-)
 
 
 @dataclass(frozen=True)
@@ -198,19 +206,22 @@ class ReportService:
         channels = dict.fromkeys(CHANNELS, 0)
         fees = 0
         guidance = Counts()
-        n_counts, n_channels = len(RECEIVED_AS) + len(OUTCOMES), len(CHANNEL_CODES)
         for code, field_name, *sums in rows:
-            counts = Counts(**dict(zip(RECEIVED_AS + OUTCOMES, sums[:n_counts], strict=True)))
-            sums = sums[n_counts:]
-            for channel, n in zip(CHANNEL_CODES, sums[:n_channels], strict=True):
-                channels[channel] += n
-            fees += sums[n_channels] or 0
-            guidance += Counts(**dict(zip(RECEIVED_AS + OUTCOMES,
-                                          sums[n_channels + 1:n_channels + 1 + n_counts],
-                                          strict=True)))
+            (online, direct, carried, early, on_time, late, within, overdue, *sums) = sums
+            counts = Counts(online or 0, direct or 0, carried or 0, early or 0, on_time or 0,
+                            late or 0, within or 0, overdue or 0)
+            for channel, n in zip(CHANNEL_CODES, sums[:len(CHANNEL_CODES)], strict=True):
+                channels[channel] += n or 0
+            fee, g_online, g_direct, g_carried, g_resolved, _ = sums[len(CHANNEL_CODES):]
+            fees += fee or 0
+            g_received = (g_online or 0) + (g_direct or 0) + (g_carried or 0)
+            guidance += Counts(g_online or 0, g_direct or 0, g_carried or 0,
+                               on_time=g_resolved or 0,
+                               within=g_received - (g_resolved or 0))
             for c in replayed.get((code, field_name), ()):
                 counts.add_outcome(c.outcome)
-                if c.guidance:
+                if c.guidance:  # counted within above, as waiting; judged again here
+                    guidance.within -= 1
                     guidance.add_outcome(c.outcome)
             by_row[(field_name, code)] = ReportRow(field_name, code, names.get(code, code),
                                                    counts)
