@@ -22,6 +22,7 @@ from ccdesk.services.reports import PeriodReport
 from screens.base import DeskScreen
 from screens.widgets.bars import bar_chart
 from screens.widgets.field import FormField
+from screens.widgets.indicators import IndicatorsPanel
 from screens.widgets.validators import parse_day
 
 
@@ -59,6 +60,8 @@ class ReportsScreen(DeskScreen):
             yield Static("", id="report-channels")
             yield Label(t("tui.reports.satisfaction"), classes="section")
             yield Static("", id="report-satisfaction")
+            yield Label(t("reports.indicators.panel"), classes="section")
+            yield IndicatorsPanel("", id="report-indicators")
 
     def on_mount(self) -> None:
         table = self.query_one("#report-table", DataTable)
@@ -101,10 +104,12 @@ class ReportsScreen(DeskScreen):
     def _build_report(self, start: date, end: date) -> None:
         try:
             report = self.services.reports.period_report(start, end)
+            indicators = self.services.reports.indicators_766(start, end)
         except CcdeskError as err:
             self.app.call_from_thread(self._failed, err)
             return
         self.app.call_from_thread(self._show, report)
+        self.app.call_from_thread(self.query_one(IndicatorsPanel).show, indicators)
 
     def _failed(self, err: CcdeskError) -> None:
         self.query_one("#report-table").loading = False
@@ -127,6 +132,7 @@ class ReportsScreen(DeskScreen):
                 table.add_row("", f"  {row.procedure_code} {row.procedure_name}",
                               *count_cells(row.counts))
         table.add_row("", t("tui.reports.total"), *count_cells(total))
+        table.add_row("", t("reports.guidance.line"), *count_cells(report.guidance))
         self.query_one("#report-channels", Static).update(bar_chart(
             [(t(f"core.channel.{name}"), count) for name, count in report.channels.items()]))
         self.query_one("#report-satisfaction", Static).update(bar_chart(

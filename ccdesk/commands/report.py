@@ -16,6 +16,7 @@ from ccdesk.commands.identity import AsOption, acting_officer
 from ccdesk.domain.errors import CcdeskError, ValidationError
 
 if TYPE_CHECKING:
+    from ccdesk.domain.indicators import Indicators766
     from ccdesk.domain.reports import Counts, Period
     from ccdesk.services.reports import PeriodReport
 
@@ -57,11 +58,16 @@ def report(
     as_pdf: Annotated[bool, typer.Option("--pdf", help="PDF (A4 landscape)")] = False,
     output: Annotated[Path | None, typer.Option("--output", "-o",
                                                 help="write to this file")] = None,
+    indicators: Annotated[str | None, typer.Option(
+        "--indicators", help="766: the Decision 766 indicators instead of II.06a")] = None,
     as_user: AsOption = None,
 ) -> None:
     """Tình hình, kết quả giải quyết TTHC (II.06a) / the II.06a period report (the whole
     desk's figures: a lead or IT officer with ``--as``; unattended runs act as the system)."""
     acting_officer(STATE.services(), as_user, "reports_all", system_ok=True)
+    if indicators is not None:
+        show_indicators(indicators, period, start, end, as_json, output)
+        return
     try:
         chosen = choose_period(period, start, end)
         result = STATE.services().reports.period_report(chosen.start, chosen.end)
@@ -129,6 +135,7 @@ def report_json(r: PeriodReport) -> dict[str, Any]:
                         "very_satisfied": o.very_satisfied, "satisfied": o.satisfied,
                         "dissatisfied": o.dissatisfied, "total": o.total,
                         "rate": _rate(o.rate)} for o in s.by_officer]}
+    guidance = _counts_json(r.guidance)
     total = _counts_json(r.total) | {
         "channels": r.channels, "satisfaction": satisfaction,
         "fees_collected": r.fees_collected,
@@ -141,6 +148,66 @@ def report_json(r: PeriodReport) -> dict[str, Any]:
         "total": total,
         "channels": r.channels,
         "satisfaction": satisfaction,
+        # of the figures above: supplement slip at intake, not completed by the period's end
+        "guidance_not_completed": guidance,
+    }
+
+
+def show_indicators(which: str, period: str | None, start: str | None, end: str | None,
+                    as_json: bool, output: Path | None) -> None:
+    """``--indicators 766``: the desk-side Decision 766 indicators, as a list or JSON."""
+    from ccdesk.domain.indicators import indicator_lines
+    from ccdesk.i18n import t
+
+    try:
+        if which.strip() != "766":
+            raise ValidationError("reports.indicators.unknown", value=which)
+        chosen = choose_period(period, start, end)
+        result = STATE.services().reports.indicators_766(chosen.start, chosen.end)
+    except CcdeskError as err:
+        fail(err)
+    if as_json:
+        data = indicators_json(result)
+        if output:
+            import orjson
+
+            output.write_bytes(orjson.dumps(data, option=orjson.OPT_INDENT_2))
+        else:
+            print_json(data)
+        return
+    lines = [t("reports.indicators.title", start=_day(result.period.start),
+               end=_day(result.period.end))]
+    lines += [f"  {label}: {value}" for label, value in indicator_lines(result, _percent)]
+    text = "\n".join(lines) + "\n"
+    if output:
+        output.write_text(text, encoding="utf-8")
+    else:
+        typer.echo(text, nl=False)
+
+
+def _day(value: date) -> str:
+    from ccdesk.i18n import fmt_date
+
+    return fmt_date(value)
+
+
+def indicators_json(r: Indicators766) -> dict[str, Any]:
+    """The ``--indicators 766 --json`` object (formulas in docs/reports.md)."""
+    o = r.on_time
+    return {
+        "decision": "766/QĐ-TTg",
+        "period": {"from": r.period.start.isoformat(), "to": r.period.end.isoformat()},
+        "on_time": {"ended": o.ended, "on_time": o.on_time, "late": o.late,
+                    "rate": _rate(o.rate)},
+        "channels": {c: {"count": n, "share": _rate(r.channel_share(c))}
+                     for c, n in r.channels.items()},
+        "received": r.received,
+        "online_share": _rate(r.online_share),
+        "digitised": r.digitised,
+        "digitised_share": _rate(r.digitised_share),
+        "satisfaction": {"index": _rate(r.satisfaction), "dissatisfied": r.dissatisfied,
+                         "ratings": r.ratings,
+                         "dissatisfied_rate": _rate(r.dissatisfied_rate)},
     }
 
 
@@ -183,6 +250,7 @@ def report_csv(r: PeriodReport) -> str:
             writer.writerow([tt, row.field, row.procedure_code, row.procedure_name,
                              *_numbers(row.counts)])
     writer.writerow(["", "", "", t("reports.table.total"), *_numbers(r.total)])
+    writer.writerow(["", "", "", t("reports.guidance.line"), *_numbers(r.guidance)])
     return buf.getvalue()
 
 
@@ -227,6 +295,8 @@ def print_table(r: PeriodReport, output: Path | None = None) -> None:
                           *map(str, _numbers(row.counts)))
     table.add_row("", f"[bold]{t('reports.table.total')}[/bold]",
                   *(f"[bold]{n}[/bold]" for n in _numbers(r.total)), end_section=True)
+    table.add_row("", f"[italic]{t('reports.guidance.line')}[/italic]",
+                  *map(str, _numbers(r.guidance)))
     console.print(table)
     console.print(t("reports.short.legend"), style="dim")
     console.print(f"{t('reports.table.on_time_rate')}: {_percent(r.total.on_time_rate)}")

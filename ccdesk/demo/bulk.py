@@ -80,11 +80,13 @@ class BulkWriter:
                 ratings.append(p.rating | {"dossier_id": d["id"]})
             if self.outbox:
                 outbox += outbox_rows(p)
+        # Extensions before events: the events' trigger judges an end against them
+        # (migration 0010_report_facts).
         for model, rows, name in ((Dossier, dossiers, None), (ChecklistItem, items, "checklist"),
+                                  (Extension, exts, "extensions"),
                                   (DossierEvent, events, "events"),
                                   (SupplementRound, rounds, "supplements"),
-                                  (Extension, exts, "extensions"), (Rating, ratings, "ratings"),
-                                  (Outbox, outbox, "outbox")):
+                                  (Rating, ratings, "ratings"), (Outbox, outbox, "outbox")):
             if rows:
                 _insert_many(self.conn, model.__table__, rows)
                 if name:

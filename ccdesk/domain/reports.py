@@ -9,13 +9,19 @@ Counting choices (see docs/reports.md):
 * A dossier refused at intake (Mẫu 03, never taken in) is not "received" and not counted.
 * Received: carried over when received before the period and still open at its start; else
   online (``online_full``/``online_partial``) or direct/postal.
-* Resolved in the period: closed before the period's end. Returned and stopped dossiers are
-  judged early / on time / late against their due time; withdrawn dossiers, and dossiers closed
-  because the citizen never brought the requested supplement (returned for supplement), count
-  as on time, as the form's notes say.
-* In progress at the period's end: within time or overdue, judged at the period's end (or now,
-  for a period that has not ended). Waiting for the citizen's supplement, or not yet accepted
+* Resolved in the period: its processing ended before the period's end. Processing ends when
+  the result is ready (not when the citizen collects it), or the dossier is stopped, withdrawn
+  or refused; :func:`processing_end`. Results and stops are judged early / on time / late by
+  that moment against the due time then in force; withdrawn dossiers, and dossiers refused
+  because the citizen never brought the requested supplement, count as on time, as the form's
+  column heading reads (docs/reports.md says which text this rests on).
+* In progress at the period's end: within time or overdue, judged as the dossier stood at the
+  period's end (or now, for a period that has not ended), replayed from its event history
+  (:attr:`DossierFacts.history`). Waiting for the citizen's supplement, or not yet accepted
   (clock not started), is within time.
+* Dossiers that only got a supplement slip at intake and were not accepted by the period's end
+  ("guidance given, not completed") stay in the table as above and are also shown on a line of
+  their own (:func:`guidance_at`).
 * Extensions (Mẫu 04): under the 2025 regime an extension issued before the due time it replaces
   moves the due time; under the 2018 regime, or when issued after the due time had passed, the
   apology does not make a late dossier on time: it is judged against the due time it had before
@@ -40,6 +46,14 @@ CHANNELS = Channel.values()   # the order of the report's channel columns (plain
 # extension requests); the 2018 apology letter only promises a new date.
 EXTENSION_MOVES_DUE = frozenset({Regime.R2025})
 RATING_LEVELS = RatingLevel.values()
+# Where a dossier's processing ends (Decision 766 formula sheet: NgayKetThucXuLy), and the
+# states that reopen it (only an upstream correction can move a dossier back).
+ENDED_STATUSES = frozenset({"result_ready", "returned", "stopped", "withdrawn", "refused"})
+OPEN_STATUSES = frozenset({"received", "in_progress", "handed_off", "waiting_supplement"})
+# Ends the form counts as on time whatever the due time: the citizen withdrew, or never brought
+# the supplement asked for ("đúng hạn, bao gồm cả hồ sơ ... trả lại/xin rút").
+NOT_JUDGED_ENDS = frozenset({"withdrawn", "refused"})
+WAITING = "waiting_supplement"
 
 
 class ReceivedAs(StrEnum):
@@ -69,8 +83,22 @@ class ExtensionFacts:
 
 
 @dataclass(frozen=True)
+class Step:
+    """One event of a dossier's history: when, the status after it and the due time then in
+    force (None before acceptance)."""
+
+    at: datetime
+    status: str
+    due_at: datetime | None = None
+
+
+@dataclass(frozen=True)
 class DossierFacts:
-    """The columns of a dossier the report reads."""
+    """The columns of a dossier the report reads, and its history in event order.
+
+    Without ``history`` (facts built by hand) the columns stand for every moment after
+    receipt and the end of processing is ``ready_at`` or ``closed_at``.
+    """
 
     status: str
     channel: str
@@ -82,6 +110,8 @@ class DossierFacts:
     supplement_rounds: int = 0
     regime: str = "2025"
     extensions: tuple[ExtensionFacts, ...] = ()
+    ready_at: datetime | None = None
+    history: tuple[Step, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -112,6 +142,7 @@ class Period:
 class Classification:
     received: ReceivedAs
     outcome: Outcome
+    guidance: bool = False
 
 
 _MONTH = re.compile(r"^(\d{4})-(\d{1,2})$")
@@ -155,12 +186,19 @@ def counted(f: DossierFacts) -> bool:
     return not (f.status == "refused" and f.supplement_rounds == 0)
 
 
-def judged_due(f: DossierFacts) -> datetime | None:
-    """The due time the dossier is judged against, after the extension rule."""
-    for ext in sorted(f.extensions, key=lambda e: e.seq):
+def _judged(f: DossierFacts, due: datetime | None,
+            extensions: tuple[ExtensionFacts, ...]) -> datetime | None:
+    """``due`` after the extension rule: the due time before the first extension that the
+    regime does not let move it (or that came after the due time had passed)."""
+    for ext in sorted(extensions, key=lambda e: e.seq):
         if f.regime not in EXTENSION_MOVES_DUE or ext.at > ext.original_due:
             return ext.original_due
-    return f.due_at
+    return due
+
+
+def judged_due(f: DossierFacts) -> datetime | None:
+    """The due time the dossier is judged against today, after the extension rule."""
+    return _judged(f, f.due_at, f.extensions)
 
 
 def judge(due: datetime | None, at: datetime) -> Outcome:
@@ -175,11 +213,82 @@ def judge(due: datetime | None, at: datetime) -> Outcome:
     return Outcome.ON_TIME if at <= due else Outcome.LATE
 
 
+def processing_end(f: DossierFacts) -> Step | None:
+    """When processing ended (NgayKetThucXuLy): the first event into an ended state, with the
+    due time then in force; None while it runs. The citizen's pick-up is not the end: a result
+    ready on time and collected late was resolved on time."""
+    if not f.history:
+        at = f.ready_at or f.closed_at
+        if at is None:
+            return None
+        status = "result_ready" if f.ready_at is not None else f.status
+        return Step(at, status, f.due_at)
+    end = None
+    for step in f.history:
+        if step.status in ENDED_STATUSES:
+            end = end or step
+        elif step.status in OPEN_STATUSES:
+            end = None  # reopened (an upstream correction)
+    return end
+
+
+def end_outcome(f: DossierFacts, end: Step) -> Outcome:
+    """early / on time / late for a dossier whose processing ended at ``end``."""
+    if end.status in NOT_JUDGED_ENDS:
+        return Outcome.ON_TIME
+    return judge(_judged(f, end.due_at, f.extensions), end.at)
+
+
+def state_at(f: DossierFacts, moment: datetime, *, inclusive: bool) -> Step | None:
+    """The dossier as it stood at ``moment``: the last event before it (or at it, when
+    ``inclusive``), None if it did not exist yet."""
+    last = None
+    for step in f.history:
+        if step.at > moment or (step.at == moment and not inclusive):
+            break
+        last = step
+    return last
+
+
+def open_outcome(f: DossierFacts, period: Period, now: datetime) -> Outcome:
+    """within / overdue for a dossier still in progress at the period's end, judged as it
+    stood then (or now, for a period that has not ended)."""
+    running = now < period.end_at
+    as_of = now if running else period.end_at
+    if not f.history:
+        due = judged_due(f)
+        if due is None or f.accepted_at is None:
+            return Outcome.WITHIN
+        if f.paused_at is not None and f.paused_at < period.end_at:
+            return Outcome.WITHIN
+        return Outcome.OVERDUE if due < as_of else Outcome.WITHIN
+    state = state_at(f, as_of, inclusive=running)
+    if state is None or state.status == WAITING or state.due_at is None:
+        return Outcome.WITHIN
+    in_force = tuple(e for e in f.extensions if e.at < as_of or (running and e.at == as_of))
+    due = _judged(f, state.due_at, in_force)
+    return Outcome.OVERDUE if due is not None and due < as_of else Outcome.WITHIN
+
+
+def intake_supplement(f: DossierFacts) -> bool:
+    """The desk answered the first visit with a supplement slip (Mẫu 02), not an acceptance."""
+    if f.history:
+        return f.history[0].status == WAITING
+    return f.supplement_rounds > 0 and (f.accepted_at is None or f.accepted_at > f.received_at)
+
+
+def guidance_at(f: DossierFacts, period: Period) -> bool:
+    """"Guidance given, not completed": a supplement slip at intake and no acceptance before
+    the period's end (the citizen had not come back with a complete dossier)."""
+    return intake_supplement(f) and (f.accepted_at is None or f.accepted_at >= period.end_at)
+
+
 def classify(f: DossierFacts, period: Period, now: datetime) -> Classification | None:
     """Where ``f`` goes in the report of ``period`` (None: not in it)."""
     if not counted(f) or f.received_at >= period.end_at:
         return None
-    if f.closed_at is not None and f.closed_at < period.start_at:
+    end = processing_end(f)
+    if end is not None and end.at < period.start_at:
         return None
     if f.received_at < period.start_at:
         received = ReceivedAs.CARRIED_OVER
@@ -187,21 +296,11 @@ def classify(f: DossierFacts, period: Period, now: datetime) -> Classification |
         received = ReceivedAs.ONLINE
     else:
         received = ReceivedAs.DIRECT_POSTAL
-    due = judged_due(f)
-    if f.closed_at is not None and f.closed_at < period.end_at:
-        if f.status in ("withdrawn", "refused"):
-            outcome = Outcome.ON_TIME
-        else:
-            outcome = judge(due, f.closed_at)
+    if end is not None and end.at < period.end_at:
+        outcome = end_outcome(f, end)
     else:
-        as_of = min(period.end_at, now)
-        if due is None or f.accepted_at is None:
-            outcome = Outcome.WITHIN
-        elif f.paused_at is not None and f.paused_at < period.end_at:
-            outcome = Outcome.WITHIN
-        else:
-            outcome = Outcome.OVERDUE if due < as_of else Outcome.WITHIN
-    return Classification(received, outcome)
+        outcome = open_outcome(f, period, now)
+    return Classification(received, outcome, guidance_at(f, period))
 
 
 @dataclass
@@ -236,7 +335,10 @@ class Counts:
 
     def add(self, c: Classification) -> None:
         setattr(self, c.received.value, getattr(self, c.received.value) + 1)
-        setattr(self, c.outcome.value, getattr(self, c.outcome.value) + 1)
+        self.add_outcome(c.outcome)
+
+    def add_outcome(self, outcome: Outcome) -> None:
+        setattr(self, outcome.value, getattr(self, outcome.value) + 1)
 
     def __iadd__(self, other: Counts) -> Counts:
         for name in self.__dataclass_fields__:
@@ -255,12 +357,14 @@ class Counts:
         }
 
 
-def tally(facts: list[DossierFacts], period: Period, now: datetime) -> Counts:
-    """The II.06a totals of ``facts`` by the rules above (the reference implementation)."""
+def tally(facts: list[DossierFacts], period: Period, now: datetime,
+          *, guidance_only: bool = False) -> Counts:
+    """The II.06a totals of ``facts`` by the rules above (the reference implementation);
+    ``guidance_only``: the line of the dossiers given guidance and not completed."""
     counts = Counts()
     for f in facts:
         c = classify(f, period, now)
-        if c is not None:
+        if c is not None and (c.guidance or not guidance_only):
             counts.add(c)
     return counts
 

@@ -94,7 +94,19 @@ class Spacer:
     height_mm: float = 3.0
 
 
-Block = Header | Title | Field | Paragraph | Table | Signatures | QrCode | Spacer
+@dataclass(frozen=True)
+class ReportHeading:
+    """A statistical report's heading (form II.06a): the form's code top-left, the title and
+    period in the middle, the reporting and receiving units top-right."""
+
+    code: str
+    title: tuple[str, ...]             # bold lines, then the period lines
+    period: tuple[str, ...]
+    units: tuple[str, ...]
+
+
+Block = (Header | Title | Field | Paragraph | Table | Signatures | QrCode | Spacer
+         | ReportHeading)
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,7 @@ from ccdesk.forms.document import (
     Page,
     Paragraph,
     QrCode,
+    ReportHeading,
     Signatures,
     Spacer,
     Table,
@@ -155,6 +156,34 @@ class _PageDrawer:
         pdf.cell(right_w, line, block.place_date, align="C")
         pdf.c_margin = padding
         pdf.set_xy(x0, y + line + 5)
+
+    def _reportheading(self, block: ReportHeading) -> None:
+        """Code left, title centre, units right, each column wrapped, tops aligned."""
+        pdf = self.pdf
+        x0, y0 = pdf.l_margin, pdf.get_y()
+        widths = (pdf.epw * 0.2, pdf.epw * 0.52, pdf.epw * 0.28)
+        bottoms = []
+        pdf.set_xy(x0, y0)
+        self.font("B", HEADER_SIZE)
+        self.lines(widths[0], 5.0, block.code, "L")
+        bottoms.append(pdf.get_y())
+        pdf.set_xy(x0 + widths[0], y0)
+        self.font("B", self.style.body + 1)
+        for line in block.title:
+            pdf.set_x(x0 + widths[0])
+            self.lines(widths[1], self.style.line + 0.6, line, "C")
+        for line in block.period:
+            pdf.set_x(x0 + widths[0])
+            self.font("B" if line == block.period[0] else "I")
+            self.lines(widths[1], self.style.line, line, "C")
+        bottoms.append(pdf.get_y())
+        pdf.set_xy(x0 + widths[0] + widths[1], y0)
+        self.font("", HEADER_SIZE)
+        for line in block.units:
+            pdf.set_x(x0 + widths[0] + widths[1])
+            self.lines(widths[2], 5.0, line, "L")
+        bottoms.append(pdf.get_y())
+        pdf.set_xy(x0, max(bottoms) + 3)
 
     def _rule(self, centre_x: float, y: float, width: float) -> None:
         self.pdf.set_line_width(0.3)

@@ -18,6 +18,7 @@ from ccdesk.forms.document import (
     Page,
     Paragraph,
     QrCode,
+    ReportHeading,
     Signatures,
     Spacer,
     Table,
@@ -139,6 +140,13 @@ def _qrcode(block: QrCode, width: int) -> list[str]:
     return []  # the code itself is printed in the title; text printers cannot draw a QR
 
 
+def _reportheading(block: ReportHeading, width: int) -> list[str]:
+    lines = [block.code, *block.units, ""]
+    for line in (*block.title, *block.period):
+        lines += _wrap_centre(line, width)
+    return [*lines, ""]
+
+
 def _spacer(block: Spacer, width: int) -> list[str]:
     return [""]
 
@@ -146,4 +154,5 @@ def _spacer(block: Spacer, width: int) -> list[str]:
 _JUSTIFY = {Align.LEFT: "left", Align.CENTER: "center", Align.RIGHT: "right",
             Align.JUSTIFY: "left"}
 _DRAW = {Header: _header, Title: _title, Field: _field, Paragraph: _paragraph, Table: _table,
-         Signatures: _signatures, QrCode: _qrcode, Spacer: _spacer}
+         Signatures: _signatures, QrCode: _qrcode, Spacer: _spacer,
+         ReportHeading: _reportheading}

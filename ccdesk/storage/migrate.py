@@ -11,7 +11,7 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-HEAD_REVISION = "0009_official_calendar"
+HEAD_REVISION = "0010_report_facts"
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
 

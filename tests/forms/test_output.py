@@ -161,7 +161,7 @@ def test_cli_report_pdf(scenario, cli, tmp_path) -> None:
     assert done.stdout.strip() == f"Đã lưu {out}"
     (text,) = page_texts(out.read_bytes())
     assert "TÌNH HÌNH, KẾT QUẢ GIẢI QUYẾT THỦ TỤC HÀNH CHÍNH" in text
-    assert "Kỳ báo cáo: từ ngày 01/11/2026 đến ngày 30/11/2026" in text
+    assert "Kỳ báo cáo: tháng 11 năm 2026 (Từ ngày 01/11/2026 đến ngày 30/11/2026)" in text
     assert "TỔNG CỘNG" in text and "Đất đai" in text
 
 

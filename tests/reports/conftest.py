@@ -6,7 +6,7 @@ from datetime import datetime
 
 from sqlalchemy import text
 
-from ccdesk.domain.reports import DossierFacts, ExtensionFacts
+from ccdesk.domain.reports import DossierFacts
 from ccdesk.services import Services
 from tests.core.conftest import (  # noqa: F401 - fixtures re-exported for this folder
     FakeClock,
@@ -18,25 +18,13 @@ from tests.core.conftest import (  # noqa: F401 - fixtures re-exported for this 
 )
 
 
-def _dt(value: str | None) -> datetime | None:
-    return datetime.fromisoformat(value) if value else None
-
-
 def load_facts(svc: Services) -> list[DossierFacts]:
-    """Every dossier of the database as the report's domain rules see it."""
+    """Every dossier of the database, with its history, as the report's domain rules see it."""
+    from ccdesk.services.reports import load_facts as read
+
     with svc.db.engine.connect() as conn:
-        exts: dict[int, list[ExtensionFacts]] = {}
-        for row in conn.execute(text(
-                "SELECT dossier_id, seq, at, original_due, new_due FROM extension")):
-            exts.setdefault(row[0], []).append(
-                ExtensionFacts(row[1], _dt(row[2]), _dt(row[3]), _dt(row[4])))
-        rows = conn.execute(text(
-            "SELECT id, status, channel, received_at, accepted_at, due_at, closed_at, "
-            "paused_at, supplement_rounds, regime FROM dossier")).all()
-    return [DossierFacts(status=r[1], channel=r[2], received_at=_dt(r[3]),
-                         accepted_at=_dt(r[4]), due_at=_dt(r[5]), closed_at=_dt(r[6]),
-                         paused_at=_dt(r[7]), supplement_rounds=r[8], regime=r[9],
-                         extensions=tuple(exts.get(r[0], ()))) for r in rows]
+        ids = [row[0] for row in conn.execute(text("SELECT id FROM dossier"))]
+        return [facts for _, facts in read(conn, ids)]
 
 
 def make_desk(root, now: datetime) -> tuple[Services, object]:  # noqa: ANN001

@@ -61,13 +61,17 @@ def test_report_json_contract_and_csv_agree(home: Path) -> None:
     assert out.returncode == 0, out.stderr
     table = list(csv.reader(io.StringIO(out.stdout)))
     assert len(table[0]) == 15 and table[0][0] == "TT"
-    last = table[-1]
+    last, guidance = table[-2], table[-1]   # the total, then its "guidance given" line
+    g = data["guidance_not_completed"]
+    assert guidance[3].endswith("chưa hoàn thiện")
+    assert [int(x) for x in guidance[4:8]] == [g["received"][k] for k in (
+        "total", "online", "direct_postal", "carried_over")]
     assert [int(x) for x in last[4:]] == [
         r["total"], r["online"], r["direct_postal"], r["carried_over"],
         total["resolved"]["total"], total["resolved"]["early"], total["resolved"]["on_time"],
         total["resolved"]["late"], total["in_progress"]["total"],
         total["in_progress"]["within"], total["in_progress"]["overdue"]]
-    numbered = [row for row in table[1:-1] if row[0]]
+    numbered = [row for row in table[1:-2] if row[0]]
     assert len(numbered) == len(data["rows"])
 
 
@@ -141,3 +145,28 @@ def test_pdf_report_parses_back_with_the_same_figures(home: Path, tmp_path: Path
     assert f"TỔNG CỘNG {total_line}" in content
     for row in data["rows"]:
         assert row["procedure_code"] in content
+
+
+def test_indicators_766_json_and_the_guidance_line(home: Path) -> None:
+    start, end = window()
+    out = run(home, "report", "--from", start, "--to", end, "--indicators", "766", "--json")
+    assert out.returncode == 0, out.stderr
+    data = orjson.loads(out.stdout)
+    on_time = data["on_time"]
+    assert on_time["ended"] == on_time["on_time"] + on_time["late"] > 0
+    assert set(data["channels"]) == {"direct", "postal", "online_full", "online_partial"}
+    assert data["digitised"] is None and data["digitised_share"] is None
+    assert 0 <= data["satisfaction"]["index"] <= 1
+    report = orjson.loads(run(home, "report", "--from", start, "--to", end, "--json").stdout)
+    assert data["received"] == sum(report["channels"].values())
+    guidance = report["guidance_not_completed"]
+    assert set(guidance) == set(report["total"]) - {"channels", "satisfaction",
+                                                    "fees_collected", "digitised"}
+    assert 0 < guidance["received"]["total"] <= report["total"]["received"]["total"]
+    assert guidance["resolved"]["late"] == guidance["in_progress"]["overdue"] == 0
+    text = run(home, "report", "--from", start, "--to", end, "--indicators", "766",
+               lang="en").stdout
+    assert "Decision 766" in text and "Resolved on time" in text
+    bad = run(home, "report", "--period", "2026-11", "--indicators", "767", lang="en")
+    assert bad.returncode != 0 and "--indicators" in bad.stderr + bad.stdout
+    assert "Traceback" not in bad.stderr

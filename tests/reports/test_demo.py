@@ -185,3 +185,25 @@ def test_bad_sizes_are_refused_by_name(services: Services, kwargs, field: str) -
     with pytest.raises(ValidationError) as info:
         seed_demo(services, **kwargs)
     assert info.value.field == field
+
+
+def test_migration_backfill_gives_what_the_event_trigger_kept(seeded) -> None:
+    """0010_report_facts fills an existing file's report facts from the history; on demo data
+    (every lifecycle, extensions, supplements, late pick-ups) that equals what the trigger
+    kept event by event."""
+    from importlib import import_module
+
+    svc, _, _ = seeded
+    facts = import_module("ccdesk.storage.migrations.versions.0010_report_facts")
+    columns = ", ".join(facts.COLUMNS)
+    kept = query(svc, f"SELECT id, {columns} FROM dossier ORDER BY id")
+    assert any(row[5] is not None for row in kept) and any(row[5] is None for row in kept)
+    with svc.db.engine.begin() as conn:
+        conn.exec_driver_sql("SAVEPOINT backfill")
+        cleared = ", ".join(f"{c} = NULL" for c in facts.COLUMNS)
+        conn.exec_driver_sql(f"UPDATE dossier SET {cleared}")
+        for statement in facts.BACKFILL:
+            conn.exec_driver_sql(statement)
+        again = conn.exec_driver_sql(f"SELECT id, {columns} FROM dossier ORDER BY id").all()
+        conn.exec_driver_sql("ROLLBACK TO backfill")
+    assert again == kept

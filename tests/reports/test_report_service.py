@@ -72,7 +72,7 @@ def shared(tmp_path_factory: pytest.TempPathFactory):
     act(officer, j, Action.RETURN_RESULT)
     at("2026-11-27")
     submit(desk, officer, LAND, channel="online_partial")         # H: within (due December)
-    i = submit(desk, officer, SIGNATURE)                          # I: ready, not collected
+    i = submit(desk, officer, SIGNATURE)                          # I: ready, not collected:
     at("2026-11-27", 10)
     act(officer, i, Action.MARK_READY)
     yield desk, clock
@@ -92,18 +92,21 @@ def nov_clock(shared) -> FakeClock:
 def test_period_report_every_column(november: Services, nov_clock: FakeClock) -> None:
     nov_clock.now = datetime(2026, 12, 10, 9)
     report = november.reports.period_report(date(2026, 11, 1), date(2026, 11, 30))
+    # I's result was ready on the due day: resolved on time, though nobody has collected it.
     assert report.total == Counts(online=2, direct_postal=6, carried_over=1, early=2,
-                                  on_time=2, late=1, within=2, overdue=2)
+                                  on_time=3, late=1, within=2, overdue=1)
     assert report.total.received == report.total.resolved + report.total.in_progress == 9
-    assert report.total.on_time_rate == pytest.approx(4 / 5)
+    assert report.total.on_time_rate == pytest.approx(5 / 6)
+    # E only got a supplement slip: counted (within time) and shown on its own line.
+    assert report.guidance == Counts(direct_postal=1, within=1)
     assert report.channels == {"direct": 5, "postal": 1, "online_full": 1,
                                "online_partial": 1}
     assert report.fees_collected == 10_000 * 4 + 50_000 * 3
     by_code = {row.procedure_code: row.counts for row in report.rows}
     assert by_code[LAND] == Counts(online=1, direct_postal=2, carried_over=1, early=2,
                                    within=1, overdue=1)
-    assert by_code[SIGNATURE] == Counts(online=1, direct_postal=4, on_time=2, late=1,
-                                        within=1, overdue=1)
+    assert by_code[SIGNATURE] == Counts(online=1, direct_postal=4, on_time=3, late=1,
+                                        within=1)
     assert [g.field for g in report.groups] == ["Chứng thực", "Đất đai"]
 
 

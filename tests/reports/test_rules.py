@@ -111,7 +111,8 @@ def test_waiting_for_supplement_is_within_time_even_past_due() -> None:
     assert cls(paused).outcome == Outcome.WITHIN
     not_accepted = facts("2026-10-13 09:00", status="waiting_supplement", accepted=None,
                          due=None, paused="2026-10-13 09:00", rounds=1)
-    assert cls(not_accepted) == Classification(ReceivedAs.DIRECT_POSTAL, Outcome.WITHIN)
+    assert cls(not_accepted) == Classification(ReceivedAs.DIRECT_POSTAL, Outcome.WITHIN,
+                                               guidance=True)
 
 
 def test_open_dossier_is_judged_at_now_when_the_period_has_not_ended() -> None:

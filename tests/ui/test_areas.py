@@ -98,9 +98,13 @@ async def test_reports_show_what_was_received(services, actor) -> None:
         screen = app.screen
         assert isinstance(screen, ReportsScreen)
         table = screen.query_one("#report-table", DataTable)
-        total = table.get_row_at(table.row_count - 1)
+        total = table.get_row_at(table.row_count - 2)
         assert total[2] == str(len(PEOPLE))  # received total
+        guidance = table.get_row_at(table.row_count - 1)  # its "guidance given" line
+        assert guidance[1] == "Trong đó: Hướng dẫn, chưa hoàn thiện" and guidance[2] == "0"
         assert "Trực tiếp" in str(screen.query_one("#report-channels", Static).content)
+        panel = screen.query_one("#report-indicators", Static)
+        assert "Giải quyết đúng hạn" in str(panel.content)
         await type_into(pilot, "#from", "30/11/2026")
         await pilot.press("enter")
         await settle(pilot)

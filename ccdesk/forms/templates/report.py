@@ -1,8 +1,14 @@
 """The II.06a period report (Tình hình, kết quả giải quyết TTHC, form II.06a/VPCP/KSTT) as a
-printable landscape page: the reports component computes the figures, this lays them out."""
+printable landscape page: the reports component computes the figures, this lays them out.
+
+As the form is printed: its code top-left, the title and period in the middle, the reporting
+and receiving units top-right (communes report to the province since the two-level local
+government of 07/2025), "Đơn vị tính", the three column groups and the row of column numbers
+(1)…(13); the line "guidance given, not completed" under the total (docs/reports.md)."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from ccdesk.forms.document import (
@@ -11,19 +17,18 @@ from ccdesk.forms.document import (
     FormDocument,
     Page,
     Paragraph,
+    ReportHeading,
     SignatureBlock,
     Signatures,
     Spacer,
     Table,
-    Title,
 )
-from ccdesk.forms.templates.common import header
 from ccdesk.forms.words import Words
-from ccdesk.i18n import fmt_date, fmt_money
+from ccdesk.i18n import fmt_date, fmt_money, t
 from ccdesk.models import Office
 
 if TYPE_CHECKING:
-    from ccdesk.domain.reports import Counts
+    from ccdesk.domain.reports import Counts, Period
     from ccdesk.services.reports import PeriodReport
 
 REPORT_FORM_ID = "II.06a"
@@ -38,7 +43,7 @@ def period_report(office: Office, report: PeriodReport, words: Words) -> FormDoc
                Column(words("report.procedure"), 4.2),
                *(Column(words(f"report.col_{key}"), 0.95, Align.CENTER)
                  for key in (*_RECEIVED, *_RESOLVED, *_IN_PROGRESS)))
-    rows: list[tuple[str, ...]] = []
+    rows: list[tuple[str, ...]] = [tuple(f"({n})" for n in range(1, len(columns) + 1))]
     bold: set[int] = set()
     number = 0
     for group in report.groups:
@@ -50,19 +55,28 @@ def period_report(office: Office, report: PeriodReport, words: Words) -> FormDoc
                          *_numbers(row.counts)))
     bold.add(len(rows))
     rows.append(("", words("report.total"), *_numbers(report.total)))
+    rows.append(("", t("reports.guidance.line", lang=words.lang), *_numbers(report.guidance)))
     period = report.period
     s = report.satisfaction
     channels = "; ".join(f"{words.core('channel.' + c)}: {n}" for c, n in report.channels.items())
     blocks = (
-        header(words, office, report.generated_at),
-        Title(words("report.title"), (
-            words("report.period", start=fmt_date(period.start), end=fmt_date(period.end)),
-            words("report.form"))),
+        ReportHeading(
+            code=t("reports.ii06a.code", lang=words.lang),
+            title=(t("reports.ii06a.title", lang=words.lang),),
+            period=(t("reports.ii06a.period", lang=words.lang, label=_label(words, period)),
+                    t("reports.ii06a.range", lang=words.lang, start=fmt_date(period.start),
+                      end=fmt_date(period.end))),
+            units=(t("reports.ii06a.reporting", lang=words.lang),
+                   " ".join(filter(None, (office.unit_name, office.governing_body))) or "…",
+                   t("reports.ii06a.receiving", lang=words.lang),
+                   t("reports.ii06a.province", lang=words.lang))),
+        Paragraph(t("reports.ii06a.unit", lang=words.lang), style="I", align=Align.RIGHT),
         Table(columns, tuple(rows), group_headers=(
             (columns[0].header, 1), (columns[1].header, 1),
             (words("report.received"), len(_RECEIVED)),
             (words("report.resolved"), len(_RESOLVED)),
             (words("report.in_progress"), len(_IN_PROGRESS))), bold_rows=frozenset(bold)),
+        Paragraph(t("reports.guidance.note", lang=words.lang), style="I"),
         Paragraph(words("report.on_time_rate", rate=_percent(words, report.total.on_time_rate))),
         Paragraph(words("report.channels", channels=channels)),
         Paragraph(words("report.satisfaction",
@@ -78,6 +92,24 @@ def period_report(office: Office, report: PeriodReport, words: Words) -> FormDoc
     return FormDocument(form_id=REPORT_FORM_ID, regime=office.regime, dated=report.generated_at,
                         pages=(Page(blocks, landscape=True),),
                         title=f"{words('report.title')} {period.label()}")
+
+
+def _label(words: Words, period: Period) -> str:
+    """"tháng 11 năm 2026", "quý III năm 2026", "6 tháng năm 2026", "năm 2026", or the dates."""
+    start, end = period.start, period.end
+    months = (end.year - start.year) * 12 + end.month - start.month + 1
+    whole = start.day == 1 and (end + timedelta(days=1)).day == 1
+    key, params = "custom", {}
+    if whole and start.year == end.year:
+        if months == 1:
+            key, params = "month", {"month": start.month}
+        elif months == 3 and start.month % 3 == 1:
+            key, params = "quarter", {"quarter": ("I", "II", "III", "IV")[start.month // 3]}
+        elif start.month == 1 and months in (6, 9, 12):
+            key, params = ("year" if months == 12 else "months"), {"months": months}
+        elif start.month == 7 and months == 6:
+            key = "second_half"
+    return t(f"reports.ii06a.kind_{key}", lang=words.lang, year=start.year, **params)
 
 
 def _numbers(counts: Counts) -> tuple[str, ...]:
