@@ -195,3 +195,44 @@ def test_supplement_papers_keep_their_numbering_out_of_the_register(tmp_path: Pa
         assert "số thứ tự 2 " in rows[waiting]
     finally:
         s.close()
+
+
+def test_migration_0011_numbers_existing_data_as_it_happened(tmp_path: Path) -> None:
+    """A desk upgraded from 0006 gets the numbers it would have got had it kept the books."""
+    import sqlite3
+
+    from alembic import command
+    from conftest import build_scenario
+
+    from ccdesk.storage.migrate import alembic_config, current_revision
+
+    desk = build_scenario(open_desk(tmp_path / "desk.sqlite3",
+                                    Paths(tmp_path / "data", tmp_path / "config")))
+    s = desk.services
+    own = s.intake.submit(desk.at(datetime(2026, 11, 25, 9, 0)).officer, IntakeRequest(
+        procedure_code="1.004873", applicant=APPLICANT, checklist=[ChecklistEntry(1, True)],
+        fee_amount=15_000), Decision.ACCEPT).dossier.code
+    s.dossiers.act(desk.at(datetime(2026, 11, 26, 9, 0)).lead, own, Action.EXTEND,
+                   reason="Cần xác minh", late_body="desk",
+                   new_due=s.dossiers.detail(own).dossier.due_at + timedelta(days=3))
+    s.close()
+    path = tmp_path / "desk.sqlite3"
+    query = "SELECT book, year, number, dossier_id, ref FROM book_number ORDER BY book, number"
+
+    def books() -> list[tuple]:
+        with sqlite3.connect(path) as con:
+            return con.execute(query).fetchall()
+
+    kept = books()
+    assert [(b, n, r) for b, _y, n, _d, r in kept] == [
+        ("letter", 1, "stop"), ("letter", 2, "extension:1"),
+        ("register", 1, "accept"), ("register", 2, "accept"), ("register", 3, "accept"),
+        ("register", 4, "accept")]
+    cfg = alembic_config(f"sqlite:///{path}")
+    command.downgrade(cfg, "0006_outbox_retention")
+    assert current_revision(path) == "0006_outbox_retention"
+    command.upgrade(cfg, "head")
+    assert books() == kept
+    with sqlite3.connect(path) as con:
+        counters = dict(con.execute("SELECT key, last_seq FROM codecounter WHERE key LIKE 'book:%'"))
+    assert counters == {"book:letter:2026": 2, "book:register:2026": 4}
