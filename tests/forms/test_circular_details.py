@@ -234,5 +234,6 @@ def test_migration_0011_numbers_existing_data_as_it_happened(tmp_path: Path) -> 
     command.upgrade(cfg, "head")
     assert books() == kept
     with sqlite3.connect(path) as con:
-        counters = dict(con.execute("SELECT key, last_seq FROM codecounter WHERE key LIKE 'book:%'"))
+        counters = dict(con.execute(
+            "SELECT key, last_seq FROM codecounter WHERE key LIKE 'book:%'"))
     assert counters == {"book:letter:2026": 2, "book:register:2026": 4}
