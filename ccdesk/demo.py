@@ -55,6 +55,7 @@ from ccdesk.models import (
     Rating,
     SupplementRound,
 )
+from ccdesk.services import numbering
 from ccdesk.services.catalog import BUNDLED_CATALOG, ProcedureInfo, version_info
 from ccdesk.services.context import SYSTEM
 from ccdesk.storage.outbox import PRIVATE_COLUMNS, canonical_json, utcnow
@@ -165,6 +166,7 @@ def seed_demo(services: Services, dossiers: int, days: int = 90, seed: int | Non
         for chunk in _chunks(times, CHUNK):
             writer.write([sim.play(at) for at in chunk])
         writer.finish()
+        numbering.number_unnumbered(session)
         session.add(AuditLog(at=utcnow(), officer_username=SYSTEM.username, action="demo.seed",
                              terminal=ctx.terminal,
                              detail=f"dossiers={dossiers} days={days} outbox={write_outbox}"))
