@@ -5,6 +5,8 @@ Example::
     language = "vi"            # vi | en
     idle_lock_minutes = 10
     printer = ""               # CUPS queue name; empty = save PDFs under the data dir
+    form_paper = ""            # A4 | A5 for the counter's papers; empty = as the circular lays
+                               # them out (A5; the register A4)
     upstream_url = ""          # the commune's upstream TTHC system (sync)
     sync_retention_days = 90   # keep acknowledged outbox rows this long; 0 = forever
     theme = "textual-dark"
@@ -32,6 +34,7 @@ class Config:
     language: str = "vi"
     idle_lock_minutes: int = 10
     printer: str = ""
+    form_paper: str = ""       # "" = the circular's sheet per form (docs/forms.md, "Paper size")
     upstream_url: str = ""
     # Days an acknowledged outbox row is kept, so a district restored from an older backup can
     # be sent it again (SF-SERVER-RESTORED); then ``sync run`` drops it. 0 keeps every row forever.

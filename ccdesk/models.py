@@ -235,6 +235,28 @@ class CodeCounter(SQLModel, table=True):
     last_seq: int = 0
 
 
+class BookNumber(SQLModel, table=True):
+    """A number given in one of the unit's books (docs/forms.md, "Numbers on paper"): the
+    register's row for an accepted dossier (Mẫu 01 cites it), or an outgoing letter's number
+    (Mẫu 04, 05). Numbers restart each year, are given inside the transaction that records the
+    act, and are never reused."""
+
+    __tablename__ = "book_number"
+    model_config = DEFERRED
+    __table_args__ = (
+        UniqueConstraint("book", "year", "number", name="uq_book_number"),
+        UniqueConstraint("book", "dossier_id", "ref", name="uq_book_number_ref"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    book: str                         # register | letter
+    year: int
+    number: int
+    dossier_id: int = Field(foreign_key="dossier.id", index=True)
+    ref: str = ""                     # what was numbered: accept, extension:2, stop, withdraw
+    issued_at: datetime = Field(sa_type=DateTime)
+
+
 class Outbox(SQLModel, table=True):
     """The transactional outbox: one immutable row per domain change
     (docs/design/sync-failures.md)."""

@@ -38,6 +38,9 @@ def render(
         "--print", help="Gửi tới máy in đã cấu hình và ghi nhận in lại / send to the "
                         "configured printer and record a reprint")] = False,
     as_user: AsOption = None,
+    paper: Annotated[str | None, typer.Option(
+        "--paper", help="A5 | A4 (mặc định: khổ giấy theo thông tư / default: the circular's "
+                        "sheet)")] = None,
 ) -> None:
     """Render one form of a dossier: to a PDF file, as text, or to the printer (the reprint
     event names the ``--as`` officer)."""
@@ -52,9 +55,10 @@ def render(
             typer.echo(forms.render_text(dossier, form, regime), nl=False)
             return
         if to_printer:
-            _report(forms.output(actor, dossier, form, reprint=True, regime=regime))
+            _report(forms.output(actor, dossier, form, reprint=True, regime=regime,
+                                 paper=paper))
             return
-        document = forms.document(dossier, form, regime)
+        document = forms.document(dossier, form, regime, paper=paper)
         data = forms.pdf(document)
     except CcdeskError as err:
         fail(err)

@@ -26,6 +26,7 @@ from ccdesk.demo.lifecycle import Simulator, receipt_times
 from ccdesk.domain.errors import CcdeskError
 from ccdesk.domain.reports import ValidationError
 from ccdesk.models import AuditLog, Dossier, Office, Officer, Procedure, ProcedureVersion
+from ccdesk.services import numbering
 from ccdesk.services.catalog import BUNDLED_CATALOG, ProcedureInfo, version_info
 from ccdesk.services.context import SYSTEM
 from ccdesk.storage.outbox.write import utcnow
@@ -102,6 +103,8 @@ def seed_demo(services: Services, dossiers: int, days: int = 90, seed: int | Non
         for chunk in (times[i:i + CHUNK] for i in range(0, len(times), CHUNK)):
             writer.write([sim.play(at) for at in chunk])
         writer.finish()
+        # Register rows as the desk would have given them (docs/forms.md, "Numbers on paper").
+        numbering.number_unnumbered(session)
         session.add(AuditLog(at=utcnow(), officer_username=SYSTEM.username, action="demo.seed",
                              terminal=ctx.terminal,
                              detail=f"dossiers={dossiers} days={days} outbox={write_outbox}"))

@@ -15,9 +15,18 @@ from typing import TYPE_CHECKING, Any
 from sqlmodel import select
 
 from ccdesk.domain.lifecycle import Action
-from ccdesk.models import Dossier, DossierEvent, Extension, Office, Officer, ProcedureVersion
+from ccdesk.models import (
+    BookNumber,
+    Dossier,
+    DossierEvent,
+    Extension,
+    Office,
+    Officer,
+    ProcedureVersion,
+)
 from ccdesk.services.catalog import ProcedureInfo
 from ccdesk.services.dossiers import DossierDetail
+from ccdesk.services.numbering import Book, extension_ref, numbers_of
 from ccdesk.services.recording import event_data
 
 if TYPE_CHECKING:
@@ -32,6 +41,19 @@ class DossierRecord:
     detail: DossierDetail
     procedure: ProcedureInfo
     officers: dict[int, Officer]
+    numbers: tuple[BookNumber, ...] = ()
+
+    def book_number(self, book: Book, ref: str) -> BookNumber | None:
+        """The number the dossier's ``ref`` was given in ``book``, if any (data recorded
+        before books were kept has none, and another agency's letter is not in ours)."""
+        return next((n for n in self.numbers if n.book == book.value and n.ref == ref), None)
+
+    @property
+    def register_row(self) -> BookNumber | None:
+        return self.book_number(Book.REGISTER, "accept")
+
+    def extension_number(self, seq: int) -> BookNumber | None:
+        return self.book_number(Book.LETTER, extension_ref(seq))
 
     @property
     def dossier(self) -> Dossier:
@@ -61,6 +83,7 @@ class RegisterEntry:
 
     dossier: Dossier
     procedure_name: str
+    row: BookNumber | None = None      # the dossier's row in the register, once accepted
 
 
 def load_record(services: Services, code: str) -> DossierRecord:
@@ -69,8 +92,10 @@ def load_record(services: Services, code: str) -> DossierRecord:
     procedure = services.dossiers.procedure_of(detail.dossier)
     officers = {o.id: o for o in services.officers.list(include_inactive=True)
                 if o.id is not None}
+    with services.db.session() as session:
+        numbers = tuple(numbers_of(session, detail.dossier.id))
     return DossierRecord(office=services.office.get(), detail=detail, procedure=procedure,
-                         officers=officers)
+                         officers=officers, numbers=numbers)
 
 
 def load_register(services: Services, start: date, end: date) -> list[RegisterEntry]:
@@ -79,8 +104,11 @@ def load_register(services: Services, start: date, end: date) -> list[RegisterEn
     high = datetime.combine(end + timedelta(days=1), time.min)
     with services.db.session() as session:
         rows = session.exec(
-            select(Dossier, ProcedureVersion.name)
+            select(Dossier, ProcedureVersion.name, BookNumber)
             .join(ProcedureVersion, Dossier.procedure_version_id == ProcedureVersion.id)
+            .outerjoin(BookNumber, (BookNumber.dossier_id == Dossier.id)
+                       & (BookNumber.book == Book.REGISTER.value)
+                       & (BookNumber.ref == "accept"))
             .where(Dossier.received_at >= low, Dossier.received_at < high)
             .order_by(Dossier.received_at, Dossier.id)).all()
-    return [RegisterEntry(dossier=d, procedure_name=name) for d, name in rows]
+    return [RegisterEntry(dossier=d, procedure_name=name, row=row) for d, name, row in rows]

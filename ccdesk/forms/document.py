@@ -12,6 +12,13 @@ from datetime import datetime
 from enum import StrEnum
 
 
+class Paper(StrEnum):
+    """Sheet sizes the forms are laid out for (fpdf2 format names)."""
+
+    A4 = "A4"
+    A5 = "A5"
+
+
 class Align(StrEnum):
     LEFT = "L"
     CENTER = "C"
@@ -84,9 +91,12 @@ class Signatures:
 
 
 @dataclass(frozen=True)
-class QrCode:
-    data: str
-    caption: str = ""
+class TopBand:
+    """The band above the heading: the QR code in the top-left corner (Circular 01/2023/TT-VPCP
+    art. 26) and the form's number ("Mẫu số 01") on the right, as the circulars print it."""
+
+    label: str = ""
+    qr_data: str = ""
 
 
 @dataclass(frozen=True)
@@ -105,7 +115,7 @@ class ReportHeading:
     units: tuple[str, ...]
 
 
-Block = (Header | Title | Field | Paragraph | Table | Signatures | QrCode | Spacer
+Block = (TopBand | Header | Title | Field | Paragraph | Table | Signatures | Spacer
          | ReportHeading)
 
 
@@ -124,3 +134,4 @@ class FormDocument:
     title: str                         # for the PDF metadata: the form's name and the code
     dated: datetime                    # the date the form carries; also the PDF creation date
     pages: tuple[Page, ...] = field(default_factory=tuple)
+    paper: Paper = Paper.A4            # the sheet the circular lays the form out for

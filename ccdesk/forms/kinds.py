@@ -11,6 +11,7 @@ from enum import StrEnum
 
 from ccdesk.domain.errors import ValidationError
 from ccdesk.domain.lifecycle import Regime
+from ccdesk.forms.document import Paper
 from ccdesk.forms.errors import FormError
 
 
@@ -60,3 +61,19 @@ def form_id_of(kind: FormKind, regime: Regime) -> str:
             return key
     raise FormError("forms.err.not_in_regime", field="form", kind=kind.value,
                           regime=regime.value)
+
+
+def default_paper(kind: FormKind) -> Paper:
+    """The sheet a form is laid out for: the counter's slips and letters on A5, the register on
+    A4 (Circular 01/2018/TT-VPCP designs Mẫu 01-05 for A5; Circular 03/2025 renumbers the same
+    texts: docs/forms.md, "Paper size")."""
+    return Paper.A4 if kind == FormKind.REGISTER else Paper.A5
+
+
+def parse_paper(value: str | Paper) -> Paper:
+    """``"a5"``/``"A4"`` -> :class:`Paper`, or a message naming the field."""
+    try:
+        return Paper(str(value).strip().upper())
+    except ValueError as exc:
+        raise FormError("forms.err.bad_paper", field="paper", value=value,
+                        allowed=", ".join(p.value for p in Paper)) from exc

@@ -1,4 +1,4 @@
-"""Draw a :class:`FormDocument` as an A4 PDF with fpdf2, in Noto Serif (Vietnamese-capable).
+"""Draw a :class:`FormDocument` as an A4 or A5 PDF with fpdf2, in Noto Serif (Vietnamese-capable).
 
 Layout follows the administrative style (Decree 30/2020/NĐ-CP): left margin wider than the
 right for binding, heading in two columns, body text 12-13 pt. The PDF's creation date and
@@ -21,22 +21,22 @@ from ccdesk.forms.document import (
     FormDocument,
     Header,
     Page,
+    Paper,
     Paragraph,
-    QrCode,
     ReportHeading,
     Signatures,
     Spacer,
     Table,
     Title,
+    TopBand,
 )
 from ccdesk.forms.fonts import FAMILY, FontFiles
 
 # Vietnam keeps one offset all year (no DST): the office's wall-clock times are +07:00.
 VN_TZ = timezone(timedelta(hours=7), "ICT")
-MARGIN_LEFT, MARGIN_RIGHT, MARGIN_TOP, MARGIN_BOTTOM = 20.0, 15.0, 15.0, 15.0
-HEADER_SIZE = 11.0   # Noto Serif is wider than Times: 11 pt keeps the motto on one line
-QR_SIZE = 22.0
-SIGNATURE_SPACE = 22.0   # room for a handwritten signature (and a seal on letters)
+# Left margin wider than the right for binding (Decree 30/2020/NĐ-CP, appendix I); an A5 slip
+# keeps the same proportions on half the sheet.
+MARGINS = {Paper.A4: (20.0, 15.0, 12.0, 15.0), Paper.A5: (15.0, 10.0, 8.0, 8.0)}
 
 
 LOG = logging.getLogger(__name__)
@@ -54,13 +54,20 @@ logging.getLogger("fpdf.output").addFilter(_NoGlyphList())
 
 
 class _Style:
-    """Sizes for one orientation: the register (landscape) is set smaller to fit 15 columns."""
+    """Sizes for one sheet and orientation: the register (landscape) is set smaller to fit 15
+    columns, an A5 slip smaller to keep the A4 layout on half the sheet."""
 
-    def __init__(self, landscape: bool) -> None:
-        self.body = 8.5 if landscape else 12.0
-        self.line = 4.2 if landscape else 6.0
-        self.table = 8.0 if landscape else 11.0
-        self.table_line = 4.0 if landscape else 5.2
+    def __init__(self, landscape: bool, paper: Paper) -> None:
+        small = paper == Paper.A5
+        self.body = 8.5 if landscape or small else 12.0
+        self.line = 4.2 if landscape else 3.9 if small else 6.0
+        self.table = 8.0 if landscape else 7.5 if small else 11.0
+        self.table_line = 4.0 if landscape else 3.4 if small else 5.2
+        # Noto Serif is wider than Times: these sizes keep the motto on one line.
+        self.header = 7.5 if small else 11.0
+        self.header_line = 3.8 if small else 5.4
+        self.qr = 16.0 if small else 18.0
+        self.signature_space = 12.0 if small else 18.0   # room for a signature (and a seal)
 
 
 class PdfRenderer:
@@ -71,9 +78,10 @@ class PdfRenderer:
 
     def render(self, document: FormDocument) -> bytes:
         """The PDF bytes of ``document``."""
-        pdf = FPDF(orientation="P", unit="mm", format="A4")
-        pdf.set_margins(MARGIN_LEFT, MARGIN_TOP, MARGIN_RIGHT)
-        pdf.set_auto_page_break(True, margin=MARGIN_BOTTOM)
+        pdf = FPDF(orientation="P", unit="mm", format=document.paper.value)
+        left, right, top, bottom = MARGINS[document.paper]
+        pdf.set_margins(left, top, right)
+        pdf.set_auto_page_break(True, margin=bottom)
         for style, path in self.fonts.styles().items():
             pdf.add_font(FAMILY, style, str(path))
         for font in pdf.fonts.values():
@@ -87,7 +95,7 @@ class PdfRenderer:
         pdf.set_producer("ccdesk")
         pdf.set_lang("vi")
         for page in document.pages:
-            _PageDrawer(pdf, page).draw()
+            _PageDrawer(pdf, page, document.paper).draw()
         data = bytes(pdf.output())
         missing = sum(len(font.missing_glyphs) for font in pdf.fonts.values())
         if missing:
@@ -97,11 +105,10 @@ class PdfRenderer:
 
 
 class _PageDrawer:
-    def __init__(self, pdf: FPDF, page: Page) -> None:
+    def __init__(self, pdf: FPDF, page: Page, paper: Paper) -> None:
         self.pdf = pdf
         self.page = page
-        self.style = _Style(page.landscape)
-        self.beside_qr = 0.0   # width kept free on both sides of the title for a QR code
+        self.style = _Style(page.landscape, paper)
 
     def draw(self) -> None:
         self.pdf.add_page(orientation="L" if self.page.landscape else "P")
@@ -124,12 +131,27 @@ class _PageDrawer:
         pdf.multi_cell(width, height, text, align=align, new_x="LEFT", new_y="NEXT")
 
     # ---- blocks ------------------------------------------------------------------------
+    def _topband(self, block: TopBand) -> None:
+        """QR code in the top-left corner, the form's number at the right; the heading below."""
+        pdf = self.pdf
+        x0, y0 = pdf.l_margin, pdf.get_y()
+        height = 0.0
+        if block.qr_data:
+            self._qr(block.qr_data, x0, y0, self.style.qr)
+            height = self.style.qr
+        if block.label:
+            self.font("B", self.style.header)
+            pdf.set_xy(x0, y0)
+            pdf.cell(pdf.epw, self.style.header_line, block.label, align="R")
+            height = max(height, self.style.header_line)
+        pdf.set_xy(x0, y0 + height + (2 if height else 0))
+
     def _header(self, block: Header) -> None:
         pdf = self.pdf
         x0, y0 = pdf.l_margin, pdf.get_y()
         left_w = pdf.epw * 0.49
         right_w = pdf.epw - left_w
-        size, line = HEADER_SIZE, 5.4
+        size, line = self.style.header, self.style.header_line
         # No inner cell padding: "TRUNG TÂM PHỤC VỤ HÀNH CHÍNH CÔNG" then fits on one line.
         padding, pdf.c_margin = pdf.c_margin, 0.0
         self.font("", size)
@@ -164,7 +186,7 @@ class _PageDrawer:
         widths = (pdf.epw * 0.2, pdf.epw * 0.52, pdf.epw * 0.28)
         bottoms = []
         pdf.set_xy(x0, y0)
-        self.font("B", HEADER_SIZE)
+        self.font("B", self.style.header)
         self.lines(widths[0], 5.0, block.code, "L")
         bottoms.append(pdf.get_y())
         pdf.set_xy(x0 + widths[0], y0)
@@ -178,7 +200,7 @@ class _PageDrawer:
             self.lines(widths[1], self.style.line, line, "C")
         bottoms.append(pdf.get_y())
         pdf.set_xy(x0 + widths[0] + widths[1], y0)
-        self.font("", HEADER_SIZE)
+        self.font("", self.style.header)
         for line in block.units:
             pdf.set_x(x0 + widths[0] + widths[1])
             self.lines(widths[2], 5.0, line, "L")
@@ -191,15 +213,13 @@ class _PageDrawer:
 
     def _title(self, block: Title) -> None:
         pdf = self.pdf
-        inset, width = self.beside_qr, pdf.epw - 2 * self.beside_qr
         self.font("B", self.style.body + 1)
-        pdf.set_x(pdf.l_margin + inset)
-        self.lines(width, self.style.line + 0.6, block.text, "C")
+        pdf.set_x(pdf.l_margin)
+        self.lines(pdf.epw, self.style.line + 0.6, block.text, "C")
         for index, line in enumerate(block.lines):
             self.font("B" if index == 0 else "I")
-            self.lines(width, self.style.line, line, "C")
+            self.lines(pdf.epw, self.style.line, line, "C")
         pdf.set_x(pdf.l_margin)
-        self.beside_qr = 0.0
         pdf.ln(2)
 
     def _field(self, block: Field) -> None:
@@ -281,7 +301,7 @@ class _PageDrawer:
 
     def _signatures(self, block: Signatures) -> None:
         pdf = self.pdf
-        needed = self.style.line * 4 + SIGNATURE_SPACE
+        needed = self.style.line * 3 + self.style.signature_space   # title, hint, name
         if pdf.will_page_break(needed):
             pdf.add_page(orientation="L" if self.page.landscape else "P")
         y0 = pdf.get_y()
@@ -295,8 +315,10 @@ class _PageDrawer:
             width = (pdf.epw - left) / max(1, len(block.blocks))
             pdf.set_xy(x, y0)
             for index, line in enumerate(block.recipients):
-                self.font("B" if index == 0 else "", 11 if index == 0 else 10)
-                pdf.multi_cell(left, 5, line, align="L", new_x="LEFT", new_y="NEXT")
+                self.font("B" if index == 0 else "", self.style.header if index == 0
+                          else self.style.header - 1)
+                pdf.multi_cell(left, self.style.header_line, line, align="L", new_x="LEFT",
+                               new_y="NEXT")
             bottom = pdf.get_y()
             x += left
         for signer in block.blocks:
@@ -305,23 +327,19 @@ class _PageDrawer:
             self.lines(width, self.style.line, signer.title, "C")
             self.font("I")
             self.lines(width, self.style.line, signer.hint, "C")
-            pdf.set_xy(x, pdf.get_y() + SIGNATURE_SPACE)
+            pdf.set_xy(x, pdf.get_y() + self.style.signature_space)
             self.font("B")
             self.lines(width, self.style.line, signer.name, "C")
             bottom = max(bottom, pdf.get_y())
             x += width
         pdf.set_xy(pdf.l_margin, bottom + 2)
 
-    def _qrcode(self, block: QrCode) -> None:
-        """A vector QR code floated at the right margin beside the title (the cursor stays)."""
+    def _qr(self, data: str, left: float, top: float, size: float) -> None:
+        """A vector QR code of ``size`` mm with its top-left corner at (left, top)."""
         pdf = self.pdf
-        matrix = _qr_matrix(block.data)
+        matrix = _qr_matrix(data)
         quiet = 2
-        modules = len(matrix) + 2 * quiet
-        cell = QR_SIZE / modules
-        left = pdf.w - pdf.r_margin - QR_SIZE
-        top = pdf.get_y() - 2
-        self.beside_qr = QR_SIZE + 2
+        cell = size / (len(matrix) + 2 * quiet)
         pdf.set_fill_color(0, 0, 0)
         for r, row in enumerate(matrix):
             c = 0

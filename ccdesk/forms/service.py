@@ -38,9 +38,9 @@ from typing import TYPE_CHECKING
 
 from ccdesk.domain.lifecycle import Regime
 from ccdesk.forms.data import load_record, load_register
-from ccdesk.forms.document import FormDocument
+from ccdesk.forms.document import FormDocument, Paper
 from ccdesk.forms.errors import FormError
-from ccdesk.forms.kinds import FormKind, form_kind, parse_regime
+from ccdesk.forms.kinds import FormKind, form_kind, parse_paper, parse_regime
 from ccdesk.forms.words import Words
 from ccdesk.paths import ensure_private_dir
 
@@ -74,16 +74,19 @@ class FormService:
 
     # ---- documents ---------------------------------------------------------------------
     def document(self, code: str, form_id: str, regime: str | Regime | None = None, *,
-                 lang: str = FORMS_LANGUAGE) -> FormDocument:
-        """The form ``form_id`` of dossier ``code`` as data (both renderers draw this)."""
+                 lang: str = FORMS_LANGUAGE, paper: str | Paper | None = None) -> FormDocument:
+        """The form ``form_id`` of dossier ``code`` as data (both renderers draw this), on
+        ``paper`` (else ``Config.form_paper``, else the sheet the circular lays it out for)."""
         from ccdesk.forms.templates import build
 
+        chosen_paper = paper or self.services.config.form_paper
+        sheet = parse_paper(chosen_paper) if chosen_paper else None
         record = load_record(self.services, code)
         chosen = parse_regime(regime or record.dossier.regime)
         kind = form_kind(form_id, chosen)
         if kind == FormKind.REGISTER:
             raise FormError("forms.err.register_not_dossier", field="form")
-        return build(kind, record, chosen, Words(lang))
+        return build(kind, record, chosen, Words(lang), sheet)
 
     def register_document(self, start: date, end: date, regime: str | Regime | None = None,
                           *, lang: str = FORMS_LANGUAGE) -> FormDocument:
@@ -99,9 +102,9 @@ class FormService:
 
     # ---- rendering ---------------------------------------------------------------------
     def render_pdf(self, code: str, form_id: str, regime: str | Regime | None = None, *,
-                   lang: str = FORMS_LANGUAGE) -> bytes:
-        """An A4 PDF of the form; the same dossier always gives the same bytes."""
-        return self.pdf(self.document(code, form_id, regime, lang=lang))
+                   lang: str = FORMS_LANGUAGE, paper: str | Paper | None = None) -> bytes:
+        """A PDF of the form; the same dossier always gives the same bytes."""
+        return self.pdf(self.document(code, form_id, regime, lang=lang, paper=paper))
 
     def render_text(self, code: str, form_id: str, regime: str | Regime | None = None, *,
                     lang: str = FORMS_LANGUAGE) -> str:
@@ -142,14 +145,15 @@ class FormService:
 
     # ---- printing ----------------------------------------------------------------------
     def output(self, actor: Actor, code: str, form_id: str, *, reprint: bool,
-               regime: str | Regime | None = None) -> PrintOutcome:
+               regime: str | Regime | None = None,
+               paper: str | Paper | None = None) -> PrintOutcome:
         """Print on the configured CUPS printer when present, else save the PDF and say where.
 
         A reprint gives the same document and is recorded as a ``reprint`` event.
         """
         from ccdesk.forms.printing import printer_present, send_to_printer
 
-        document = self.document(code, form_id, regime)
+        document = self.document(code, form_id, regime, paper=paper)
         data = self.pdf(document)
         printer = self.services.config.printer
         if printer and printer_present(printer):

@@ -17,12 +17,12 @@ from ccdesk.forms.document import (
     Header,
     Page,
     Paragraph,
-    QrCode,
     ReportHeading,
     Signatures,
     Spacer,
     Table,
     Title,
+    TopBand,
 )
 
 PORTRAIT_WIDTH = 80
@@ -136,8 +136,9 @@ def _signatures(block: Signatures, width: int) -> list[str]:
     return lines
 
 
-def _qrcode(block: QrCode, width: int) -> list[str]:
-    return []  # the code itself is printed in the title; text printers cannot draw a QR
+def _topband(block: TopBand, width: int) -> list[str]:
+    # Text printers cannot draw a QR code; the dossier code is printed under the title.
+    return [block.label.rjust(width)] if block.label else []
 
 
 def _reportheading(block: ReportHeading, width: int) -> list[str]:
@@ -153,6 +154,6 @@ def _spacer(block: Spacer, width: int) -> list[str]:
 
 _JUSTIFY = {Align.LEFT: "left", Align.CENTER: "center", Align.RIGHT: "right",
             Align.JUSTIFY: "left"}
-_DRAW = {Header: _header, Title: _title, Field: _field, Paragraph: _paragraph, Table: _table,
-         Signatures: _signatures, QrCode: _qrcode, Spacer: _spacer,
+_DRAW = {TopBand: _topband, Header: _header, Title: _title, Field: _field,
+         Paragraph: _paragraph, Table: _table, Signatures: _signatures, Spacer: _spacer,
          ReportHeading: _reportheading}

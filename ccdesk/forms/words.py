@@ -1,7 +1,8 @@
 """Words and numbers as the forms print them: catalogue look-ups and Vietnamese date phrases.
 
-Administrative documents write dates as "<place>, ngày 05 tháng 02 năm 2026" (days below 10 and
-months 1-2 take a leading zero, Decree 30/2020/NĐ-CP appendix I) and times as "08 giờ 30 phút".
+Administrative documents write dates as "<place>, ngày 05 tháng 9 năm 2026": days below 10 and
+months 1 and 2 take a leading zero, other months none (Decree 30/2020/NĐ-CP, appendix I, on the
+place-and-date line), and times as "08 giờ 30 phút".
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
+from ccdesk.domain.bodies import is_own_unit
 from ccdesk.domain.calendar import TimeKind, TimeRule
 from ccdesk.i18n import fmt_date, t
 
@@ -30,8 +32,11 @@ class Words:
         return t(f"core.{key}", lang=self.lang, **params)
 
     def place_date(self, place: str, day: date) -> str:
-        return self("fmt.place_date", place=place or BLANK, day=f"{day.day:02d}",
-                    month=f"{day.month:02d}", year=day.year)
+        return self("fmt.place_date", place=place or BLANK, **date_parts(day))
+
+    def long_date(self, day: date) -> str:
+        """``ngày 05 tháng 9 năm 2026`` (Decree 30/2020 spelling; see :func:`date_parts`)."""
+        return self("fmt.long_date", **date_parts(day))
 
     def time_date(self, moment: datetime | None) -> str:
         """``08 giờ 30 phút, ngày 23/11/2026``; a blank when there is no such time yet."""
@@ -56,5 +61,13 @@ class Words:
         return self("fmt.working_days", days=rule.total_days(needs_verification))
 
     def body(self, name: str, unit_name: str) -> str:
-        """A handling body: "desk" means this unit itself."""
-        return unit_name if not name or name == "desk" else name
+        """A handling body: "desk" (the word the data uses) means this unit itself and never
+        reaches paper."""
+        return unit_name if is_own_unit(name) else name
+
+
+def date_parts(day: date) -> dict[str, str]:
+    """Day, month and year as Decree 30/2020/NĐ-CP writes them on documents: a leading zero for
+    days below 10 and for months 1 and 2 only ("ngày 05 tháng 02", "ngày 15 tháng 9")."""
+    month = f"{day.month:02d}" if day.month <= 2 else str(day.month)
+    return {"day": f"{day.day:02d}", "month": month, "year": str(day.year)}

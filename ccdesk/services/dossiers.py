@@ -13,6 +13,7 @@ from typing import Any
 import orjson
 from sqlmodel import Session, select
 
+from ccdesk.domain.bodies import is_own_unit
 from ccdesk.domain.errors import NotFound, ValidationError
 from ccdesk.domain.lifecycle import SUPPLEMENT_WARN_ROUND, Action, Regime, Status, next_status
 from ccdesk.domain.validation import clean_text
@@ -26,6 +27,7 @@ from ccdesk.models import (
     Rating,
     SupplementRound,
 )
+from ccdesk.services import numbering
 from ccdesk.services.catalog import version_info
 from ccdesk.services.context import Actor, DeskContext
 from ccdesk.services.intake import MissingItem
@@ -167,6 +169,8 @@ class DossierService:
             self._extend(session, actor, d, now, data, reason, new_due, late_body)
         elif action in (Action.STOP, Action.WITHDRAW):
             d.closed_at = now
+            # The stop notice (Mẫu 05) answering it is an outgoing letter of the unit.
+            numbering.issue(session, numbering.Book.LETTER, d.id, action.value, now)
         return warnings
 
     def _supplement_received(self, session: Session, d: Dossier, now: datetime,
@@ -186,6 +190,7 @@ class DossierService:
         if d.due_at is None:  # never accepted: the statutory time starts now
             info = version_info(session, session.get(ProcedureVersion, d.procedure_version_id))
             d.accepted_at = now
+            numbering.issue(session, numbering.Book.REGISTER, d.id, "accept", now)
             d.due_at = self.ctx.calendar.due_at(now, info.time, d.needs_verification)
             d.original_due_at = d.due_at
             if fee_amount is not None:
@@ -205,6 +210,11 @@ class DossierService:
                               new_due=new_due, reason=reason,
                               late_body=clean_text(late_body, "body"),
                               signer_id=actor.officer_id, at=now))
+        if d.regime == Regime.R2018.value or is_own_unit(late_body):
+            # Under Circular 03/2025 the apology comes from the body that caused the delay,
+            # which numbers it in its own book; the unit numbers only the letters it issues.
+            numbering.issue(session, numbering.Book.LETTER, d.id,
+                            numbering.extension_ref(d.extensions), now)
         data.update(previous_due=d.due_at.isoformat(), new_due=new_due.isoformat(),
                     late_body=late_body, seq=d.extensions)
         d.due_at = new_due

@@ -31,6 +31,7 @@ from ccdesk.domain.validation import (
 )
 from ccdesk.domain.vocabulary import Channel, Delivery
 from ccdesk.models import ChecklistItem, CodeCounter, Dossier, Office, SupplementRound
+from ccdesk.services import numbering
 from ccdesk.services.catalog import ProcedureInfo, version_info
 from ccdesk.services.context import Actor, DeskContext
 from ccdesk.services.recording import load_office, record_event
@@ -246,6 +247,8 @@ class IntakeService:
         dossier.search_text = search_text(dossier)
         session.add(dossier)
         session.flush()
+        if dossier.accepted_at is not None:
+            numbering.issue(session, numbering.Book.REGISTER, dossier.id, "accept", now)
         for item in items:
             item.dossier_id = dossier.id
             session.add(item)

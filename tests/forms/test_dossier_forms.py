@@ -6,6 +6,7 @@ import orjson
 import pytest
 from forms_readback import embedded_fonts, flat, metadata, page_sizes, page_texts, qr_codes, tables
 
+from ccdesk.domain import paper_qr
 from ccdesk.forms.errors import FormError
 from ccdesk.forms.kinds import FORM_IDS, FormKind
 from ccdesk.i18n import fmt_date
@@ -22,6 +23,10 @@ TITLES = {
     FormKind.STOP: "THÔNG BÁO DỪNG GIẢI QUYẾT HỒ SƠ",
     FormKind.CONTROL: "PHIẾU KIỂM SOÁT QUÁ TRÌNH GIẢI QUYẾT HỒ SƠ",
 }
+LETTER_2025_SUBJECT = "V/v xin lỗi và đề nghị gia hạn thời gian giải quyết hồ sơ"
+LATE_BODY_HEADER = ("CHI NHÁNH VĂN PHÒNG ĐĂNG KÝ ĐẤT ĐAI", "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM",
+                    "Độc lập - Tự do - Hạnh phúc")
+A5_POINTS = (419.53, 595.28)
 # Which scenario dossier each form is printed for.
 DOSSIER_FOR = {FormKind.SLIP: "land", FormKind.SUPPLEMENT: "supplement",
                FormKind.REFUSAL: "refused", FormKind.EXTENSION: "land",
@@ -45,21 +50,26 @@ CASES = [(regime.value, form_id, kind) for regime, kinds in FORM_IDS.items()
 def test_every_form_of_both_sets_renders_with_header_code_and_title(scenario, regime, form_id,
                                                                     kind) -> None:
     code = scenario.codes[DOSSIER_FOR[kind]]
-    pdf = scenario.forms.render_pdf(code, form_id, regime=regime)
+    pdf = scenario.services.forms.render_pdf(code, form_id, regime=regime)
+    # The 2025 apology is a letter (no title) from the body that caused the delay.
+    from_late_body = kind == FormKind.EXTENSION and regime == "2025"
+    title = LETTER_2025_SUBJECT if from_late_body else TITLES[kind]
     for text in page_texts(pdf):
-        for line in HEADER:
+        for line in (LATE_BODY_HEADER if from_late_body else HEADER):
             assert line in text
-        assert TITLES[kind] in text
+        assert title in text
         assert code in text
+        assert f"Mẫu số {form_id}" in text
         assert "Đông Sơn, ngày" in text
-    # Each copy fits one A4 page: two pages for the slip (kept and given), one for the others.
+    # Each copy fits one A5 page: two pages for the slip (kept and given), one for the others.
     assert len(page_texts(pdf)) == (2 if kind == FormKind.SLIP else 1)
     assert metadata(pdf)["/Subject"] == f"Mẫu {form_id} ({regime})"
-    text = scenario.forms.render_text(code, form_id, regime=regime)
-    assert TITLES[kind] in text and code in text
+    text = scenario.services.forms.render_text(code, form_id, regime=regime)
+    assert title in text and code in text and f"Mẫu số {form_id}" in text
     assert max(len(line) for line in text.splitlines()) <= 80
-    assert all(width < height for width, height in page_sizes(pdf))   # A4 portrait
-    assert page_sizes(pdf)[0] == pytest.approx((595.28, 841.89), abs=0.1)
+    assert all(width < height for width, height in page_sizes(pdf))   # portrait
+    # Circular 01/2018 lays the counter's papers out on A5 (docs/forms.md, "Paper size").
+    assert page_sizes(pdf)[0] == pytest.approx(A5_POINTS, abs=0.1)
     assert any("NotoSerif" in name for name in embedded_fonts(pdf))
 
 
@@ -105,11 +115,18 @@ def test_slip_documents_table_has_quantities_by_form_of_copy(scenario) -> None:
     assert body[1][:5] == ["2", "Bản sao giấy tờ có thông tin về khai sinh", "", "", "1"]
 
 
-def test_slip_qr_code_decodes_to_the_dossier_code_on_both_copies(scenario) -> None:
-    code = scenario.codes["land"]
-    pdf = scenario.forms.render_pdf(code, "01")
-    assert qr_codes(pdf, page=0) == [code]
-    assert qr_codes(pdf, page=1) == [code]
+def test_slip_qr_code_carries_what_circular_01_2023_asks_on_both_copies(scenario) -> None:
+    d = dossier(scenario, "land")
+    pdf = scenario.services.forms.render_pdf(d.code, "01")
+    for page in (0, 1):
+        (line,) = qr_codes(pdf, page=page)
+        qr = paper_qr.decode(line)
+        assert qr is not None
+        assert (qr.dossier_code, qr.procedure_code, qr.applicant_id) == (
+            d.code, "1.012783", "038190012345")
+        assert qr.paper_name == TITLES[FormKind.SLIP]
+        assert qr.system == "ccdesk"
+        assert (qr.issued_at, qr.due_at) == (d.accepted_at, d.original_due_at)
 
 
 def test_supplement_request_lists_each_item_reason_and_the_guide(scenario) -> None:
@@ -147,17 +164,23 @@ def test_extension_letter_gives_new_due_reason_and_history(scenario) -> None:
     (text,) = page_texts(scenario.forms.render_pdf(d.code, "04"))
     assert "V/v xin lỗi và đề nghị gia hạn thời gian giải quyết hồ sơ" in text
     assert "Kính gửi: Ông (Bà) Nguyễn Thị Hường" in text
-    assert f"Ngày {fmt_date(d.received_at)}, Trung tâm Phục vụ hành chính công tiếp nhận" in text
+    assert ("Vào ngày 23 tháng 11 năm 2026, Trung tâm Phục vụ hành chính công tiếp nhận"
+            in text)
     assert f"Thời hạn trả kết quả đã hẹn: {hm(second.original_due)}" in text
     assert f"Thời hạn trả kết quả mới: {hm(d.due_at)}" in text
     assert second.new_due == d.due_at
-    assert ("Lý do chậm trễ: Chờ ý kiến của Sở Nông nghiệp và Môi trường (Cơ quan chưa trả kết "
-            "quả: Chi nhánh Văn phòng đăng ký đất đai)") in text
+    # Issued by the body that caused the delay (Circular 03/2025, Mẫu 04): it apologises in
+    # its own name and signs; the desk hands the letter on.
+    assert "CHI NHÁNH VĂN PHÒNG ĐĂNG KÝ ĐẤT ĐAI" in text
+    assert "Chi nhánh Văn phòng đăng ký đất đai xin lỗi ông (bà)" in text
+    assert "Lý do chậm trễ: Chờ ý kiến của Sở Nông nghiệp và Môi trường" in text
     assert "Số lần đã gia hạn đối với hồ sơ này: 2." in text
     assert "Chưa có kết quả đo đạc thửa đất" in text     # the first extension, in the history
     assert f"{first.new_due:%H:%M} {fmt_date(first.new_due)}" in text
-    assert "GIÁM ĐỐC" in text and "Trần Minh Tuấn" in text
-    assert "Nơi nhận: - Như trên; - Lưu: VT, hồ sơ." in text
+    assert "THỦ TRƯỞNG CƠ QUAN" in text
+    assert ("Nơi nhận: - Như trên; - Trung tâm Phục vụ hành chính công (để trả cho ông (bà)); "
+            "- Lưu: VT, hồ sơ.") in text
+    assert "desk" not in text
 
 
 def test_extension_letter_under_2018_uses_the_2018_wording(scenario) -> None:
@@ -182,7 +205,7 @@ def test_control_sheet_has_one_row_per_hand_off(scenario) -> None:
     d = detail.dossier
     pdf = scenario.forms.render_pdf(d.code, "06")
     (text,) = page_texts(pdf)
-    assert f"Ngày, giờ nhận hồ sơ: {hm(d.received_at)}" in text
+    assert f"Ngày, giờ nhận hồ sơ: {hm(d.accepted_at)}" in text
     assert f"Ngày, giờ hẹn trả kết quả: {hm(d.due_at)}" in text
     assert "Cơ quan (bộ phận) chủ trì giải quyết: Chi nhánh Văn phòng đăng ký đất đai" in text
     (table,) = tables(pdf)

@@ -207,3 +207,22 @@ def test_migration_backfill_gives_what_the_event_trigger_kept(seeded) -> None:
         again = conn.exec_driver_sql(f"SELECT id, {columns} FROM dossier ORDER BY id").all()
         conn.exec_driver_sql("ROLLBACK TO backfill")
     assert again == kept
+
+
+def test_seeded_dossiers_get_register_rows_in_order_of_acceptance(seeded) -> None:
+    """The demo writes rows in bulk, not through the intake service: it still numbers every
+    accepted dossier in the year's register, as the desk would have (docs/forms.md)."""
+    svc, _, _ = seeded
+    accepted = query(svc, "SELECT COUNT(*) FROM dossier WHERE accepted_at IS NOT NULL")[0][0]
+    rows = query(svc, "SELECT b.year, b.number, d.accepted_at, d.id FROM book_number b "
+                      "JOIN dossier d ON d.id = b.dossier_id WHERE b.book = 'register' "
+                      "ORDER BY b.year, b.number")
+    assert len(rows) == accepted > 0
+    for year in {r[0] for r in rows}:
+        numbers = [r[1] for r in rows if r[0] == year]
+        assert numbers == list(range(1, len(numbers) + 1))
+        order = [(r[2], r[3]) for r in rows if r[0] == year]
+        assert order == sorted(order)
+    counters = dict(query(svc, "SELECT key, last_seq FROM codecounter WHERE key LIKE 'book:%'"))
+    assert counters == {f"book:register:{y}": max(r[1] for r in rows if r[0] == y)
+                        for y in {r[0] for r in rows}}

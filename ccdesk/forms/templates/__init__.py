@@ -7,12 +7,13 @@ built by :func:`ccdesk.forms.templates.sheets.register` from a list of dossiers.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 
 from ccdesk.domain.lifecycle import Regime
 from ccdesk.forms.data import DossierRecord
-from ccdesk.forms.document import FormDocument
+from ccdesk.forms.document import FormDocument, Paper
 from ccdesk.forms.errors import FormError
-from ccdesk.forms.kinds import FormKind
+from ccdesk.forms.kinds import FormKind, default_paper
 from ccdesk.forms.templates import intake, letters, sheets
 from ccdesk.forms.words import Words
 
@@ -28,9 +29,11 @@ TEMPLATES: dict[FormKind, Template] = {
 }
 
 
-def build(kind: FormKind, record: DossierRecord, regime: Regime, words: Words) -> FormDocument:
-    """The document of form ``kind`` for one dossier; the register is not a dossier form."""
+def build(kind: FormKind, record: DossierRecord, regime: Regime, words: Words,
+          paper: Paper | None = None) -> FormDocument:
+    """The document of form ``kind`` for one dossier, on ``paper`` (default: the sheet the
+    circular lays the form out for); the register is not a dossier form."""
     template = TEMPLATES.get(kind)
     if template is None:
         raise FormError("forms.err.register_not_dossier", field="form")
-    return template(record, regime, words)
+    return replace(template(record, regime, words), paper=paper or default_paper(kind))

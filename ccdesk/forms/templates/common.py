@@ -4,21 +4,44 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from ccdesk.domain import paper_qr
 from ccdesk.forms.data import DossierRecord
-from ccdesk.forms.document import Field, Header, SignatureBlock
+from ccdesk.forms.document import Field, Header, SignatureBlock, TopBand
 from ccdesk.forms.words import BLANK, Words
-from ccdesk.models import Office, Officer
+from ccdesk.models import BookNumber, Office, Officer
+
+ISSUING_SYSTEM = "ccdesk"   # the "issuing system" a paper's QR code names
 
 
-def header(words: Words, office: Office, dated: datetime, number: str = "") -> Header:
-    """The standard heading (docs/design/domain-rules.md, forms): governing body and unit left,
-    motto right, then "Số: …" and the place-and-date line. Units are printed in capitals as the
-    law writes them."""
-    return Header(governing_body=(office.governing_body or BLANK).upper(),
-                  unit_name=(office.unit_name or BLANK).upper(),
+def header(words: Words, office: Office, dated: datetime, number: str = "", *,
+           governing_body: str | None = None, unit_name: str | None = None) -> Header:
+    """The standard heading (docs/forms.md): governing body and unit left, motto right, then
+    "Số: …" and the place-and-date line. Units are printed in capitals as the law writes them.
+    A letter another agency issues names that agency instead of the office."""
+    governing = office.governing_body if governing_body is None else governing_body
+    unit = office.unit_name if unit_name is None else unit_name
+    return Header(governing_body=(governing or BLANK).upper(), unit_name=(unit or BLANK).upper(),
                   motto_country=words("header.country"), motto_words=words("header.motto"),
                   number=words("header.number", number=number or BLANK),
                   place_date=words.place_date(office.place_name, dated.date()))
+
+
+def letter_number(entry: BookNumber | None) -> str:
+    """"12/2026"-style number of an outgoing letter, or "" (a blank to fill by hand)."""
+    return f"{entry.number:02d}/{entry.year}" if entry else ""
+
+
+def top_band(words: Words, record: DossierRecord, form_id: str, paper_name: str,
+             issued_at: datetime, due_at: datetime | None = None) -> TopBand:
+    """"Mẫu số NN" and the QR code Circular 01/2023/TT-VPCP art. 26 asks for: dossier and
+    procedure codes, the applicant's ID number, the paper's name, the issuing system and the
+    time of issue (the slip adds its due time)."""
+    d = record.dossier
+    qr = paper_qr.PaperQr(dossier_code=d.code, procedure_code=record.procedure.code,
+                          applicant_id=d.applicant_id_number, paper_name=paper_name,
+                          system=ISSUING_SYSTEM, issued_at=issued_at, due_at=due_at)
+    return TopBand(label=words("header.form_label", number=form_id),
+                   qr_data=paper_qr.encode(qr))
 
 
 def applicant_fields(words: Words, record: DossierRecord, *, owner: bool = True,

@@ -15,7 +15,6 @@ from ccdesk.forms.document import (
     FormDocument,
     Page,
     Paragraph,
-    QrCode,
     Signatures,
     Spacer,
     Table,
@@ -28,6 +27,7 @@ from ccdesk.forms.templates.common import (
     header,
     officer_block,
     procedure_field,
+    top_band,
 )
 from ccdesk.forms.words import BLANK, Words
 from ccdesk.i18n import fmt_money
@@ -63,21 +63,31 @@ def slip(record: DossierRecord, regime: Regime, words: Words) -> FormDocument:
         Paragraph(words("slip.due_at", at=words.time_date(d.original_due_at or d.due_at)),
                   style="B"),
         Paragraph(words("slip.delivery", how=words.core(f"delivery.{d.delivery}"))),
-        Paragraph(words("slip.register_line", code=d.code)),
+        _register_line(words, record),
         Paragraph(words("slip.note"), style="I"),
         Spacer(2),
         Signatures((officer_block(words, "sign.submitter", None),
                     officer_block(words, "sign.receiver", receiver))),
     ]
     pages = []
+    band = top_band(words, record, form_id, words("slip.title"), dated,
+                    d.original_due_at or d.due_at)
     for copy_key in SLIP_COPIES:
-        top = (header(words, record.office, dated),
-               QrCode(d.code, caption=d.code),
+        top = (band, header(words, record.office, dated),
                Title(words("slip.title"), (words("slip.code", code=d.code), words(copy_key))),
                Field(words("slip.receiving_unit"), record.office.unit_name or BLANK))
         pages.append(Page(top + tuple(body)))
     return FormDocument(form_id=form_id, regime=regime.value, dated=dated,
                         title=f"{words('slip.title')} {d.code}", pages=tuple(pages))
+
+
+def _register_line(words: Words, record: DossierRecord) -> Paragraph:
+    """Where the dossier stands in the register (Mẫu 07): the year's book and its row."""
+    row = record.register_row
+    if row is None:   # accepted before the desk kept book numbers
+        return Paragraph(words("slip.register_line", code=record.dossier.code))
+    return Paragraph(words("slip.register_row", year=row.year, row=row.number,
+                           code=record.dossier.code))
 
 
 def _fee(words: Words, record: DossierRecord) -> str:
@@ -114,7 +124,9 @@ def supplement(record: DossierRecord, regime: Regime, words: Words) -> FormDocum
     current = record.detail.supplements[-1]
     guide = record.officer(current.requested_by)
     items = orjson.loads(current.items or "[]")
+    form_id = form_id_of(FormKind.SUPPLEMENT, regime)
     blocks: list = [
+        top_band(words, record, form_id, words("supplement.title"), current.requested_at),
         header(words, record.office, current.requested_at),
         Title(words("supplement.title"), (words("slip.code", code=d.code),
                                           words("supplement.round", round=current.round_no))),
@@ -137,7 +149,7 @@ def supplement(record: DossierRecord, regime: Regime, words: Words) -> FormDocum
         Spacer(2),
         Signatures((officer_block(words, "sign.guide", guide),)),
     ]
-    return FormDocument(form_id=form_id_of(FormKind.SUPPLEMENT, regime), regime=regime.value,
+    return FormDocument(form_id=form_id, regime=regime.value,
                         dated=current.requested_at, pages=(Page(tuple(blocks)),),
                         title=f"{words('supplement.title')} {d.code}")
 
@@ -150,7 +162,9 @@ def refusal(record: DossierRecord, regime: Regime, words: Words) -> FormDocument
         raise FormError("forms.err.no_refusal", field="form", code=d.code)
     receiver = record.officer(event.officer_id)
     unit = record.office.unit_name or BLANK
+    form_id = form_id_of(FormKind.REFUSAL, regime)
     blocks = (
+        top_band(words, record, form_id, words("refusal.title"), event.at),
         header(words, record.office, event.at),
         Title(words("refusal.title"), (words("slip.code", code=d.code),)),
         Field(words("slip.receiving_unit"), unit),
@@ -168,6 +182,6 @@ def refusal(record: DossierRecord, regime: Regime, words: Words) -> FormDocument
         Signatures((officer_block(words, "sign.submitter", None),
                     officer_block(words, "sign.receiver", receiver))),
     )
-    return FormDocument(form_id=form_id_of(FormKind.REFUSAL, regime), regime=regime.value,
+    return FormDocument(form_id=form_id, regime=regime.value,
                         dated=event.at, pages=(Page(blocks),),
                         title=f"{words('refusal.title')} {d.code}")

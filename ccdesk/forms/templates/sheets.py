@@ -19,12 +19,14 @@ from ccdesk.forms.document import (
     Spacer,
     Table,
     Title,
+    TopBand,
 )
+from ccdesk.forms.errors import FormError
 from ccdesk.forms.kinds import FormKind, form_id_of
-from ccdesk.forms.templates.common import header
+from ccdesk.forms.templates.common import header, top_band
 from ccdesk.forms.words import BLANK, Words
 from ccdesk.i18n import fmt_date
-from ccdesk.models import Office
+from ccdesk.models import Dossier, Office
 from ccdesk.services.dossiers import timeliness
 
 # The sheet is filled by hand as the dossier travels: leave room for the steps still to come.
@@ -35,6 +37,10 @@ _NOTED = frozenset({Status.WAITING_SUPPLEMENT, Status.REFUSED, Status.STOPPED, S
 def control(record: DossierRecord, regime: Regime, words: Words) -> FormDocument:
     """One row per hand-off between the desk and the bodies that handle the dossier."""
     d = record.dossier
+    if d.accepted_at is None:
+        # The sheet travels with an accepted dossier; one never accepted has no hand-offs.
+        raise FormError("forms.err.no_control", field="form", code=d.code,
+                        status=words.core(f"status.{d.status}"))
     unit = record.office.unit_name or BLANK
     lead = words.body(d.handling_body, unit)
     partners = []
@@ -42,12 +48,14 @@ def control(record: DossierRecord, regime: Regime, words: Words) -> FormDocument
         body = words.body(str(record.data_of(event).get("body", "")), unit)
         if body not in (lead, *partners):
             partners.append(body)
+    form_id = form_id_of(FormKind.CONTROL, regime)
     blocks = (
-        header(words, record.office, d.received_at),
+        top_band(words, record, form_id, words("control.title"), d.accepted_at),
+        header(words, record.office, d.accepted_at),
         Title(words("control.title"), (words("slip.code", code=d.code),)),
         Field(words("control.attached"), d.applicant_name, bold_value=True),
         Field(words("field.request"), record.procedure.name),
-        Field(words("control.received_at"), words.time_date(d.received_at)),
+        Field(words("control.received_at"), words.time_date(d.accepted_at)),
         Field(words("control.statutory"),
               words.statutory(record.procedure.time, d.needs_verification)),
         Field(words("control.due_at"), words.time_date(d.due_at), bold_value=True),
@@ -56,8 +64,8 @@ def control(record: DossierRecord, regime: Regime, words: Words) -> FormDocument
         Spacer(2),
         _steps(words, record, unit),
     )
-    return FormDocument(form_id=form_id_of(FormKind.CONTROL, regime), regime=regime.value,
-                        dated=d.received_at, pages=(Page(blocks),),
+    return FormDocument(form_id=form_id, regime=regime.value,
+                        dated=d.accepted_at, pages=(Page(blocks),),
                         title=f"{words('control.title')} {d.code}")
 
 
@@ -98,17 +106,19 @@ def register(office: Office, entries: list[RegisterEntry], start: date, end: dat
     """Sổ theo dõi hồ sơ: one line per dossier received in the range, landscape."""
     unit = office.unit_name or BLANK
     rows = []
-    for number, entry in enumerate(entries, start=1):
+    for entry in entries:
         d = entry.dossier
         contact = "; ".join(filter(None, (d.applicant_address, d.applicant_phone)))
         # The note column flags the dossiers that left the normal path.
         status_note = words.core(f"status.{d.status}") if d.status in _NOTED else ""
-        rows.append((str(number), d.code, entry.procedure_name, str(d.sets), d.applicant_name,
+        # The row is the number Mẫu 01 cites; a dossier never accepted has none.
+        row = str(entry.row.number) if entry.row else ""
+        rows.append((row, d.code, entry.procedure_name, str(d.sets), d.applicant_name,
                      contact, words.body(d.handling_body, unit), words.short(d.received_at),
-                     words.short(d.due_at), words.short(d.handed_off_at),
+                     _due(words, d), words.short(d.handed_off_at),
                      words.short(d.result_back_at), words.short(d.returned_at),
                      words.core(f"delivery.{d.delivery}"), "", status_note))
-    columns = (Column(words("table.number"), 0.5, Align.CENTER),
+    columns = (Column(words("register.row"), 0.6, Align.CENTER),
                Column(words("register.code"), 1.7),
                Column(words("register.procedure"), 2.0),
                Column(words("register.sets"), 0.5, Align.CENTER),
@@ -125,6 +135,7 @@ def register(office: Office, entries: list[RegisterEntry], start: date, end: dat
                Column(words("table.note"), 1.0))
     dated = datetime.combine(end, time(0, 0))
     blocks = (
+        TopBand(label=words("header.form_label", number=form_id_of(FormKind.REGISTER, regime))),
         header(words, office, dated),
         Title(words("register.title"), (words("register.range", start=fmt_date(start),
                                                 end=fmt_date(end)),)),
@@ -138,3 +149,12 @@ def register(office: Office, entries: list[RegisterEntry], start: date, end: dat
     return FormDocument(form_id=form_id_of(FormKind.REGISTER, regime), regime=regime.value,
                         dated=dated, pages=(Page(blocks, landscape=True),),
                         title=f"{words('register.title')} {fmt_date(start)}-{fmt_date(end)}")
+
+
+def _due(words: Words, d: Dossier) -> str:
+    """The due time the slip gave and, beside it, a later one an extension or a supplement
+    wait set (the register keeps both, as the slip in the citizen's hand shows the first)."""
+    first, now = d.original_due_at or d.due_at, d.due_at
+    if first is None or now is None or now == first:
+        return words.short(now)
+    return words("register.due_moved", first=words.short(first), now=words.short(now))
