@@ -11,8 +11,9 @@ before its transaction (exit 40, ``bad_upstream_value``) and nothing of that rep
 
 Bounds: seqs, cursors and counters are at most 2**53-1 (the largest integer JSON carries
 exactly on every platform), leaving SQLite's 64-bit counters room for thousands of years of
-rows; a code's counter at most :data:`MAX_CODE_COUNTER`; ids, codes and epochs at most
-:data:`MAX_ID_CHARS` printable characters.
+rows; a code's counter at most :data:`MAX_CODE_COUNTER`; ids and epochs at most
+:data:`MAX_ID_CHARS` characters of a plain alphabet; dossier codes (whose pattern may hold any
+literal text) at most :data:`MAX_CODE_CHARS` printable characters.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ MAX_SEQ = 2 ** 53 - 1
 # pattern without a date counts for the desk's whole life; a billion leaves room for both.
 MAX_CODE_COUNTER = 999_999_999
 MAX_ID_CHARS = 64
+MAX_CODE_CHARS = 128                   # an agency code (40) and the pattern's own text
 MAX_TEXT_CHARS = 300
 MIN_BATCH_BYTES = 1024
 MAX_BATCH_BYTES = 64 * 1024 * 1024
@@ -69,6 +71,14 @@ def _ident(endpoint: str, field: str, value: Any, *, empty: bool = False) -> str
         return value
     raise BadUpstreamValue(endpoint, field, value,
                            f"an id of at most {MAX_ID_CHARS} letters, digits or . _ : / # + = -")
+
+
+def _code(endpoint: str, field: str, value: Any) -> str:
+    """A dossier code: the office's pattern may hold any literal text (ccdesk/domain/codes.py),
+    so any printable text of a code's length, never empty."""
+    if not value or not isinstance(value, str) or value != value.strip():
+        raise BadUpstreamValue(endpoint, field, value, "a dossier code")
+    return _text(endpoint, field, value, MAX_CODE_CHARS)
 
 
 def _text(endpoint: str, field: str, value: Any, limit: int = MAX_TEXT_CHARS) -> str:
@@ -170,10 +180,10 @@ class IssuedCodes:
 
 
 def issued_codes(data: dict[str, Any], after: int, through: int) -> IssuedCodes:
-    """``GET /issued-codes``: each code an id; paging moves forward and stays within what the
-    server said it holds (``through``), so the loop over pages ends."""
+    """``GET /issued-codes``: each a dossier code; paging moves forward and stays within what
+    the server said it holds (``through``), so the loop over pages ends."""
     where = "issued-codes"
-    codes = [_ident(where, f"codes[{i}]", code)
+    codes = [_code(where, f"codes[{i}]", code)
              for i, code in enumerate(_list(where, "codes", data.get("codes")))]
     more = _bool(where, "more", data.get("more"))
     after_seq = _int(where, "after_seq", data.get("after_seq", after), after, through) \
@@ -213,7 +223,7 @@ def _change(where: str, i: int, change: Any) -> dict[str, Any]:
         _correction(where, f"{at}.data", data)
     return {"change_id": _ident(where, f"{at}.change_id", change.get("change_id")),
             "seq": _int(where, f"{at}.seq", change.get("seq")),
-            "dossier_code": _ident(where, f"{at}.dossier_code", change.get("dossier_code")),
+            "dossier_code": _code(where, f"{at}.dossier_code", change.get("dossier_code")),
             "kind": kind,
             "base_status": _one_of(where, f"{at}.base_status", change.get("base_status"),
                                    STATUSES),

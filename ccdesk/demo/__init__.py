@@ -1,8 +1,8 @@
 """Realistic sample data for training sandboxes, demos and benchmarks (``ccdesk demo seed``).
 
-Three parts: :mod:`.people` invents applicants, :mod:`.lifecycle` plays each dossier's life
-through the real state machine, :mod:`.bulk` numbers and stores the result. This module checks
-the request and runs them in one ``BEGIN IMMEDIATE`` transaction.
+Three parts: :mod:`.people` invents applicants, :mod:`.lifecycle` (with :mod:`.steps`) plays
+each dossier's life through the real state machine, :mod:`.bulk` numbers and stores the
+result. This module checks the request and runs them in one ``BEGIN IMMEDIATE`` transaction.
 
 Outbox rows: a training sandbox never gets any (docs/sync.md). A demo database that is not a
 training sandbox gets one row per change, exactly as real intake would write, because demo

@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import Date, DateTime, func, select, text
 from sqlmodel import Session
 
-from ccdesk.demo.lifecycle import Played
+from ccdesk.demo.steps import Played
 from ccdesk.domain.codes import counter_key, format_code
 from ccdesk.models import (
     ChecklistItem,

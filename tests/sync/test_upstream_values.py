@@ -171,6 +171,15 @@ def test_hello_limits_cursors_and_epochs_are_bounded() -> None:
         replies.enrolment({"commune": "../../etc", "epoch": "e"})
 
 
+def test_dossier_codes_follow_any_pattern_but_stay_bounded() -> None:
+    """An office's code pattern may hold literal text (spaces, Vietnamese letters)."""
+    page = replies.issued_codes({"codes": ["HS số 261206 0001"], "more": False}, 0, 10)
+    assert page.codes == ["HS số 261206 0001"]
+    for bad in ("", " 0001", "x" * 129, "HS\n0001", "<b>\x00</b>", 12):
+        with pytest.raises(replies.BadUpstreamValue):
+            replies.issued_codes({"codes": [bad], "more": False}, 0, 10)
+
+
 def test_a_poisoned_ack_file_writes_nothing(desk: Desk, tmp_path: Path) -> None:
     desk.intake(2)
     server_key = keys.new_private_key()
