@@ -31,6 +31,7 @@ from ccdesk.services import Actor
 from ccdesk.services.startup import LoginFacts, ServicesLoader, begin_opening, login_facts
 from screens.base import DeskScreen
 from screens.commands import DeskCommandPalette, DeskCommands
+from screens.keyflow import KeyFlow
 from screens.login import LoginScreen
 
 if TYPE_CHECKING:
@@ -116,6 +117,7 @@ class DeskApp(App[int]):
         self._last_activity = time.monotonic()
         self.config_path = config_path or self.services.paths.config_file
         self.sync = DeskSync(self.loader)
+        self.keyflow = KeyFlow(self, self._forward_key)
         theme = self._start_config.theme
         self.theme = theme if theme in self.available_themes else "textual-dark"
         for mode, factory in self._mode_factories().items():
@@ -208,6 +210,14 @@ class DeskApp(App[int]):
         # Every key and click reaches the app first: the idle lock's clock restarts.
         if isinstance(event, (events.Key, events.MouseDown)):
             self._last_activity = time.monotonic()
+        # Keys typed at scanner speed: focus moves happen before the next key is looked at.
+        if (isinstance(event, events.Key) and not event.is_forwarded
+                and await self.keyflow.handle(event)):
+            return
+        await super().on_event(event)
+
+    async def _forward_key(self, event: events.Key) -> None:
+        """Textual's own handling of a key the key flow held and did not carry out."""
         await super().on_event(event)
 
     def _check_idle(self) -> None:

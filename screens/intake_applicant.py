@@ -43,6 +43,7 @@ class ApplicantStep(DeskScreen):
 
     TITLE_KEY = "tui.intake.title_applicant"
     HELP_KEY = "tui.help.intake_applicant"
+    ENTER_MOVES_FOCUS = True
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("f8", "next", "tui.key.next", id="next"),
         Binding("escape", "back", "tui.key.back", id="back"),
@@ -133,7 +134,6 @@ class ApplicantStep(DeskScreen):
     def _submitted(self, event: Input.Submitted) -> None:
         if event.input.id == "id_number":
             self._lookup(event.value)
-        self.focus_next()
 
     @on(Input.Blurred, "#id_number")
     def _id_left(self, event: Input.Blurred) -> None:
