@@ -86,7 +86,8 @@ class DeskApp(App[int]):
     the ``login`` facts read without the ORM: the login screen paints first.
     """
 
-    CSS_PATH: ClassVar = [STYLES / "app.tcss", STYLES / "forms.tcss", STYLES / "dossier.tcss"]
+    CSS_PATH: ClassVar = [STYLES / "app.tcss", STYLES / "forms.tcss", STYLES / "dossier.tcss",
+                          STYLES / "dialogs.tcss"]
     TITLE = "ccdesk"
     COMMANDS: ClassVar = {DeskCommands}
     COMMAND_PALETTE_BINDING = "ctrl+p"

@@ -140,7 +140,7 @@ class DeskScreen(FormKeys, Screen):
         if not fields:
             return False
         field = fields.first(FormField)
-        field.set_error(_without_field(err))
+        field.set_error(field_message(err))
         return True
 
     def clear_errors(self) -> None:
@@ -155,7 +155,7 @@ def field_label(name: str) -> str:
     return text if text != key else t(f"tui.field.{name}")
 
 
-def _without_field(err: CcdeskError) -> str:
+def field_message(err: CcdeskError) -> str:
     """The message without its "Field: " prefix (the label is right beside it)."""
     field, err.field = err.field, None
     try:
