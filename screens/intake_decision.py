@@ -89,7 +89,8 @@ class DecisionStep(DeskScreen):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "decide" and parameters == ("accept",):
-            return not self.draft.missing_required()
+            # Disabled (not handed on to the app's F5) and left out of the key bar.
+            return None if self.draft.missing_required() else True
         return True
 
     def place_error(self, err: CcdeskError) -> bool:

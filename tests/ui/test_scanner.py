@@ -7,9 +7,7 @@ import sqlite3
 from textual.widgets import Input
 
 from ccdesk.app import DeskApp
-from screens.intake_applicant import ApplicantStep
 from screens.intake_checklist import ChecklistStep
-from screens.intake_decision import DecisionStep
 from screens.modals.form_preview import FormPreview
 from tests.ui.burst import burst
 from tests.ui.conftest import SIZE
