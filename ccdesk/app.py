@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable, Iterable
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, ClassVar, cast
 
 from rich.console import Console
 from textual import events
@@ -38,12 +38,15 @@ if TYPE_CHECKING:
     from ccdesk.commands.common import CliState
     from ccdesk.config import Config
     from ccdesk.services import Services
+    from screens.intake_draft import IntakeDraft
     from screens.modals.lock import LockModal
     from sync.engine import RunResult
     from sync.service import SyncStatus
 
 STYLES = Path(__file__).resolve().parent.parent / "screens" / "styles"
 IDLE_CHECK_SECONDS = 15
+# App actions that need a logged-in officer and an unlocked desk.
+SESSION_ACTIONS = frozenset({"area", "lock_now", "log_out", "switch_officer"})
 
 
 
@@ -101,6 +104,9 @@ class DeskApp(App[int]):
         Binding("f9", "area('settings')", "tui.key.settings", id="settings", show=False),
         Binding("f10", "quit", "tui.key.quit", id="quit", show=False),
         Binding("ctrl+q", "quit", "tui.key.quit", id="quit_ctrl", show=False, priority=True),
+        Binding("ctrl+l", "lock_now", "tui.session.lock", id="lock", show=False),
+        Binding("ctrl+o", "log_out", "tui.session.log_out", id="log_out", show=False),
+        Binding("ctrl+t", "switch_officer", "tui.session.switch", id="switch", show=False),
     ]
 
     def __init__(self, services: Services | ServicesLoader, *, training: bool = False,
@@ -247,19 +253,93 @@ class DeskApp(App[int]):
 
     # ---- actions --------------------------------------------------------------------------
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        # Areas open only after login; before that only help and quit exist.
-        if action == "area" and (self.actor is None or self.locked):
+        # Areas and the session's keys exist only after login; before that, help and quit.
+        if action in SESSION_ACTIONS and (self.actor is None or self.locked):
             return False
         return True
 
-    def action_area(self, mode: str) -> None:
-        """Open a top-level area; F2 again starts a new intake from its first step."""
-        if self.current_mode == mode:
-            # Pressing an area's key again goes back to its first screen (a new intake).
-            while len(self.screen_stack) > 1:
-                self.pop_screen()
+    # ---- leaving safely -------------------------------------------------------------------
+    def intake_draft(self) -> IntakeDraft | None:
+        """The intake being typed and not yet saved (a procedure chosen), if any."""
+        try:
+            stack = self.get_screen_stack("intake")
+        except KeyError:  # the intake area was not opened since login
+            return None
+        for screen in reversed(stack):
+            draft = getattr(screen, "draft", None)
+            if draft is not None:
+                return cast("IntakeDraft", draft)
+        return None
+
+    def _ask_to_leave_draft(self, then: Callable[[], object], question: str) -> None:
+        """y: drop the half-typed intake and go on; n: back to it, as it was left."""
+        draft = self.intake_draft()
+        if draft is None:
+            then()
             return
-        self.switch_mode(mode)
+        from screens.modals.confirm import ConfirmModal
+
+        name = draft.request.applicant.full_name or "—"
+        detail = t("tui.leave.draft", procedure=f"{draft.procedure.code} · "
+                   f"{draft.procedure.name}", name=name)
+
+        def answered(leave: bool | None) -> None:
+            if leave:
+                then()
+            elif self.current_mode != "intake":
+                self.switch_mode("intake")
+
+        self.push_screen(ConfirmModal(t(question), detail), answered)
+
+    async def action_quit(self) -> None:
+        """F10 / Ctrl+Q: quit, asking first when an intake is half typed."""
+        self._ask_to_leave_draft(self.exit, "tui.leave.quit")
+
+    def action_lock_now(self) -> None:
+        """Ctrl+L: hide the desk behind the PIN now (everything typed stays)."""
+        self.lock()
+
+    def action_log_out(self) -> None:
+        """Ctrl+O: back to the login screen; nothing of this officer's session stays."""
+        self._ask_to_leave_draft(self._log_out, "tui.leave.log_out")
+
+    def action_switch_officer(self) -> None:
+        """Ctrl+T: another officer takes the desk (log out, then their login)."""
+        self._ask_to_leave_draft(self._log_out, "tui.leave.switch")
+
+    def _log_out(self) -> None:
+        facts = login_facts(self.services)
+        self.actor = None
+        self.switch_mode(self.DEFAULT_MODE)
+        while len(self.screen_stack) > 1:
+            self.pop_screen()
+        for mode, factory in self._mode_factories().items():  # every area starts afresh
+            self.remove_mode(mode)
+            self.add_mode(mode, factory)
+        if facts is not None:
+            self.push_screen(LoginScreen(facts, self.loader), self._after_login)
+
+    def action_area(self, mode: str) -> None:
+        """Open a top-level area at its first screen (the register, not the last dossier
+        opened from it). Only the intake keeps its place: a half-typed intake is still there;
+        F2 again starts a new one, asking first when one is half typed."""
+        if self.current_mode == mode == "intake" and self.intake_draft() is not None:
+            self._ask_to_leave_draft(lambda: self._area_from_start("intake"),
+                                     "tui.leave.new_intake")
+            return
+        if mode == "intake" and self.current_mode != mode:
+            self.switch_mode(mode)  # back to the intake where it was left
+            return
+        self._area_from_start(mode)
+
+    def _area_from_start(self, mode: str) -> None:
+        if self.current_mode != mode:
+            self.switch_mode(mode)
+        while len(self.screen_stack) > 1:
+            self.pop_screen()
+        reset = getattr(self.screen, "reset", None)
+        if mode == "intake" and reset is not None:
+            reset()  # ready for the next citizen
 
     def action_help(self) -> None:
         from screens.modals.help import HelpModal  # not needed to paint the first screen

@@ -11,7 +11,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Vertical, VerticalScroll
 from textual.widgets import DataTable, Label, Static
 
-from ccdesk.domain.errors import CcdeskError
+from ccdesk.domain.errors import CcdeskError, NotFound
 from ccdesk.domain.lifecycle import SUPPLEMENT_WARN_ROUND, Action, Regime, Status
 from ccdesk.forms.kinds import FORM_IDS, FormKind, form_id_of
 from ccdesk.i18n import fmt_datetime, fmt_money, t
@@ -24,6 +24,7 @@ from screens.modals.rating import RatingModal
 if TYPE_CHECKING:
     from ccdesk.services import Services
 
+MAX_CODE = 64  # longer than any dossier code: not a slip's QR
 NEAR_DAYS = 1  # colour the due time as "close" at this many working days left or fewer
 # The paper an action produces, previewed (and printed with p) right after it is recorded.
 ACTION_FORMS = {Action.REQUEST_SUPPLEMENT: FormKind.SUPPLEMENT, Action.EXTEND: FormKind.EXTENSION,
@@ -210,3 +211,20 @@ class DossierScreen(DeskScreen):
 
     def action_back(self) -> None:
         self.dismiss()
+
+
+def open_scanned_code(screen: DeskScreen, text: str, *, quiet: bool = False) -> bool:
+    """The appointment slip's QR code (the dossier code, ``forms/templates/intake.py``) read by
+    a keyboard-mode scanner: open that dossier. ``quiet``: say nothing when it is not one
+    (the register also searches what was typed)."""
+    code = text.strip()
+    if not code or len(code) > MAX_CODE or any(ch.isspace() for ch in code):
+        return False
+    try:
+        screen.services.dossiers.detail(code)
+    except NotFound as err:
+        if not quiet:
+            screen.notify(err.message(), severity="warning")
+        return False
+    screen.app.push_screen(DossierScreen(screen.services, code))
+    return True

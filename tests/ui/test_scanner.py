@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import sqlite3
 
-from textual.widgets import Input
+from textual.widgets import Input, Label
 
 from ccdesk.app import DeskApp
+from screens.intake_applicant import ApplicantStep
 from screens.intake_checklist import ChecklistStep
 from screens.modals.form_preview import FormPreview
 from tests.ui.burst import burst
@@ -39,3 +40,65 @@ async def test_a_whole_intake_typed_at_scanner_speed(services, actor) -> None:
     assert row == ("001085012345", "Đặng Văn Đức", "1985-01-01", "0912345678", "duc@vidu.vn",
                    "Thôn Đông, xã An Phú", 2, "Trần Văn Con", "Xóm Bắc", "received",
                    "1.001193")
+
+
+CARD = "001085012345|012345678|Lê Văn Tám|01011985|Nam|Số 5, thôn Đông, xã An Phú|15042021"
+
+
+async def _applicant_step(pilot) -> None:  # noqa: ANN001
+    await settle(pilot)
+    await burst(pilot, "<f2>", "1.001193", "<enter>")
+    assert isinstance(pilot.app.screen, ApplicantStep)
+
+
+async def test_a_card_scanned_into_any_field_fills_the_applicant(services, actor) -> None:
+    app = DeskApp(services, actor=actor)
+    async with app.run_test(size=SIZE) as pilot:
+        await _applicant_step(pilot)
+        await burst(pilot, "<tab>", "<tab>", "<tab>")  # the scanner fires into the phone field
+        assert app.focused is not None and app.focused.id == "phone"
+        await burst(pilot, CARD, "<enter>")
+        values = {str(w.id): w.value for w in app.screen.query(Input)}
+        assert (values["id_number"], values["full_name"], values["date_of_birth"],
+                values["address"], values["phone"]) == (
+            "001085012345", "Lê Văn Tám", "01/01/1985", "Số 5, thôn Đông, xã An Phú", "")
+        status = str(app.screen.query_one("#scan-status", Label).content)
+        for shown in ("001085012345", "Lê Văn Tám", "Nam", "012345678", "15/04/2021"):
+            assert shown in status
+        assert app.screen.draft.card is not None and app.screen.draft.card.sex == "male"
+        assert app.focused.id == "phone"
+
+
+async def test_a_malformed_or_partial_scan_changes_nothing(services, actor) -> None:
+    app = DeskApp(services, actor=actor)
+    async with app.run_test(size=SIZE) as pilot:
+        await _applicant_step(pilot)
+        await burst(pilot, "Trần", "<enter>")  # typed by hand into the ID field
+        await burst(pilot, "<shift+tab>", "001085012345|012345678|Lê Văn Tám|0101", "<enter>")
+        values = {str(w.id): w.value for w in app.screen.query(Input)}
+        assert values["id_number"] == "Trần" and values["full_name"] == ""
+        assert values["date_of_birth"] == "" and values["address"] == ""
+        status = app.screen.query_one("#scan-status", Label)
+        assert "7 phần" in str(status.content) and status.has_class("-error")
+        assert app.screen.draft.card is None
+
+
+async def test_the_slip_qr_opens_its_dossier_at_the_register_and_home(services,
+                                                                       actor) -> None:
+    from ccdesk.services.intake import Applicant, ChecklistEntry, Decision, IntakeRequest
+    from screens.dossier import DossierScreen
+
+    code = services.intake.submit(actor, IntakeRequest(
+        "1.004873", Applicant("Lê Thị Hoà", "001185012345"),
+        [ChecklistEntry(p, True) for p in (1, 2)], fee_amount=0), Decision.ACCEPT).dossier.code
+    app = DeskApp(services, actor=actor)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await burst(pilot, code, "<enter>")  # home: nothing focused, the scanner just types
+        assert isinstance(app.screen, DossierScreen) and app.screen.code == code
+        await burst(pilot, "<f4>")
+        await burst(pilot, code, "<enter>")  # the register's search field
+        assert isinstance(app.screen, DossierScreen) and app.screen.code == code
+        await burst(pilot, "<escape>", "<f3>", "000.17.22.H56-261123-9999", "<enter>")
+        assert not isinstance(app.screen, DossierScreen)
+        assert any("9999" in n.message for n in app._notifications)
