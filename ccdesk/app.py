@@ -45,6 +45,7 @@ if TYPE_CHECKING:
 
 STYLES = Path(__file__).resolve().parent.parent / "screens" / "styles"
 IDLE_CHECK_SECONDS = 15
+SIGNED_OUT = "signed_out"  # the mode under the login screen after a log-out
 # App actions that need a logged-in officer and an unlocked desk.
 SESSION_ACTIONS = frozenset({"area", "lock_now", "log_out", "switch_officer"})
 
@@ -129,6 +130,7 @@ class DeskApp(App[int]):
         self.theme = theme if theme in self.available_themes else "textual-dark"
         for mode, factory in self._mode_factories().items():
             self.add_mode(mode, factory)
+        self.add_mode(SIGNED_OUT, Screen)
 
     def _mode_factories(self) -> dict[str, Callable[[], Screen]]:
         """Each area's first screen, imported when the area is first opened (start-up time)."""
@@ -279,7 +281,7 @@ class DeskApp(App[int]):
             return
         from screens.modals.confirm import ConfirmModal
 
-        name = draft.request.applicant.full_name or "—"
+        name = draft.request.applicant.full_name or draft.typed_name or "—"
         detail = t("tui.leave.draft", procedure=f"{draft.procedure.code} · "
                    f"{draft.procedure.name}", name=name)
 
@@ -310,9 +312,7 @@ class DeskApp(App[int]):
     def _log_out(self) -> None:
         facts = login_facts(self.services)
         self.actor = None
-        self.switch_mode(self.DEFAULT_MODE)
-        while len(self.screen_stack) > 1:
-            self.pop_screen()
+        self.switch_mode(SIGNED_OUT)
         for mode, factory in self._mode_factories().items():  # every area starts afresh
             self.remove_mode(mode)
             self.add_mode(mode, factory)

@@ -140,6 +140,8 @@ class ApplicantStep(DeskScreen):
     def _changed(self, event: Input.Changed) -> None:
         history = self._history.setdefault(str(event.input.id), deque(maxlen=HISTORY))
         history.append(event.value)
+        if event.input.id == "full_name":
+            self.draft.typed_name = event.value
         field = event.input.parent.parent if event.input.parent else None
         if not isinstance(field, FormField):
             return

@@ -17,6 +17,7 @@ class IntakeDraft:
     request: IntakeRequest = field(init=False)
     returning_citizen: bool = False
     card: CardScan | None = None  # the ID card scanned at the applicant step, if any
+    typed_name: str = ""  # the applicant's name as typed so far (to name the draft)
 
     def __post_init__(self) -> None:
         self.request = IntakeRequest(procedure_code=self.procedure.code,

@@ -28,6 +28,7 @@ class ProcedureStep(DeskScreen):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("down", "results", "tui.key.results", id="results", show=False),
         Binding("enter", "choose", "tui.key.choose", id="choose"),
+        Binding("escape", "back", "tui.key.back", id="back"),
     ]
 
     def compose_body(self) -> ComposeResult:
@@ -105,6 +106,10 @@ class ProcedureStep(DeskScreen):
             self.show_error(err)
             return
         self.app.push_screen(ApplicantStep(self.services, IntakeDraft(procedure)))
+
+    async def action_back(self) -> None:
+        """Esc on the first step: back home (nothing typed here is worth keeping)."""
+        await self.app.run_action("area('home')")
 
     def reset(self) -> None:
         """Ready for the next citizen."""

@@ -179,9 +179,9 @@ class RegisterScreen(DeskScreen):
 
         open_scanned_code(self, event.value, quiet=True)
 
-    def action_back(self) -> None:
+    async def action_back(self) -> None:
         """Esc: back home."""
-        self.app.switch_mode("home")
+        await self.app.run_action("area('home')")
 
     @on(DataTable.RowSelected, "#register-table")
     def _selected(self, event: DataTable.RowSelected) -> None:
