@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar, cast
 
 from rich.console import Console
-from textual import events
+from textual import events, work
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.command import CommandPalette
@@ -213,6 +213,19 @@ class DeskApp(App[int]):
             for warning in self.loader.warnings:  # found while opening behind the login
                 self.notify(warning, severity="warning", timeout=30)
             self.loader.warnings.clear()
+            self._warm_printing()
+
+    @work(thread=True, exclusive=True, group="warm-printing", exit_on_error=False)
+    def _warm_printing(self) -> None:
+        """Load the PDF engine and build its fonts while the officer starts work, so the first
+        print does not wait for them (they are cached on disk after the first run)."""
+        from ccdesk.forms.fonts import font_files
+        from ccdesk.forms.pdf import PdfRenderer  # noqa: F401 - importing is the warm-up
+
+        try:
+            font_files(self.services.forms.font_dir)
+        except (OSError, CcdeskError):  # the real print will say what is wrong
+            return
 
     # ---- session --------------------------------------------------------------------------
     async def on_event(self, event: events.Event) -> None:

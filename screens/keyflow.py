@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 
 MAX_HELD = 4096  # keys kept while a screen opens (a long scan is about 200)
 FOCUS_KEYS = {"tab": True, "shift+tab": False}
+SETTLE_REFRESHES = 3  # refreshes a new screen with nothing to focus gets before keys go on
 STUCK_SECONDS = 2.0  # a key whose field vanished before it was carried out frees the others
 
 
@@ -48,7 +49,7 @@ class KeyFlow:
                 self.held.append(event)
             return True
         if not self._moves(event):
-            return False
+                return False
         # The keys before this one may still be on their way to the focused field: carry it
         # out behind them, in that field's own queue, and hold what follows until it is done.
         self.holding = True
@@ -56,23 +57,23 @@ class KeyFlow:
         turn = self._turn
         target = self.app.focused or self.app.screen
         target.call_later(self._carry_out, event, turn)
-        self.app.set_timer(STUCK_SECONDS, partial(self._release, turn, True))
+        self.app.set_timer(STUCK_SECONDS, partial(self._release, turn, SETTLE_REFRESHES))
         return True
 
     def _moves(self, event: events.Key) -> bool:
-        """Whether ``event`` moves the focus or runs a command of a desk screen."""
+        """Whether ``event`` is carried out through a binding (which Textual looks up only
+        when the key comes back up to the app, against the focus of *that* moment) or moves
+        the focus; printable keys typed into a text field are text, and go straight there."""
         screen = self.app.screen
         if not isinstance(screen, FormKeys) or self._in_open_list():
             return False
-        key = event.key
-        if key in FOCUS_KEYS:
+        key, focused = event.key, self.app.focused
+        if key in FOCUS_KEYS or (key == "enter" and isinstance(focused, Input)):
             return True
-        if key == "enter":
-            return isinstance(self.app.focused, Input)
-        if _is_command_key(key):
-            active = screen.active_bindings.get(key)
-            return active is not None and not active.binding.priority
-        return False
+        if isinstance(focused, Input) and event.is_printable:
+            return False
+        active = screen.active_bindings.get(key)
+        return active is not None and not active.binding.priority
 
     async def _carry_out(self, event: events.Key, turn: int) -> None:
         before = self.app.screen
@@ -83,14 +84,12 @@ class KeyFlow:
             screen.move_focus(FOCUS_KEYS[key])
         elif key == "enter" and isinstance(focused, Input):
             await screen.enter_in(focused)
-        else:
-            active = screen.active_bindings.get(key)
-            if active is not None and active.enabled:
-                await self.app.run_action(active.binding.action, active.node)
+        elif not await self.app._check_bindings(key):  # noqa: SLF001 - Textual's own lookup
+            await self.forward(event)  # no binding took it: the widget's own key handling
         if self.app.screen is before:
-            await self._release(turn, True)
+            await self._release(turn, SETTLE_REFRESHES)
         else:  # a new screen: wait until it is up and has its first focus
-            self.app.call_after_refresh(partial(self._release, turn, False))
+            self.app.call_after_refresh(partial(self._release, turn, 0))
 
     def _in_open_list(self) -> bool:
         """An open drop-down list keeps its own keys (Enter chooses, Esc closes)."""
@@ -98,22 +97,18 @@ class KeyFlow:
         return focused is not None and any(
             isinstance(node, Select) and node.expanded for node in focused.ancestors_with_self)
 
-    async def _release(self, turn: int, settled: bool) -> None:
-        """Hand the held keys on, once the screen is mounted and its focus (set through
-        ``call_later``) applied: one refresh after mounting."""
+    async def _release(self, turn: int, waited: int) -> None:
+        """Hand the held keys on once the screen is mounted and has its first focus (set
+        through ``call_later``); a screen with nothing to focus gets a few refreshes."""
         if turn != self._turn or not self.holding:
             return
-        if not (settled and self.app.screen.is_mounted):
-            self.app.call_after_refresh(partial(self._release, turn,
-                                                self.app.screen.is_mounted))
+        screen = self.app.screen
+        ready = screen.is_mounted and (screen.focused is not None or waited >= SETTLE_REFRESHES)
+        if not ready:
+            self.app.call_after_refresh(partial(self._release, turn, waited + 1))
             return
         self.holding = False
         while self.held and not self.holding:
             event = self.held.popleft()
             if not await self.handle(event):
                 await self.forward(event)
-
-
-def _is_command_key(key: str) -> bool:
-    """F-keys and Esc: never text, always a command of the screen or the app."""
-    return key == "escape" or (key[:1] == "f" and key[1:].isdigit())

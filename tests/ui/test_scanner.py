@@ -102,3 +102,23 @@ async def test_the_slip_qr_opens_its_dossier_at_the_register_and_home(services,
         await burst(pilot, "<escape>", "<f3>", "000.17.22.H56-261123-9999", "<enter>")
         assert not isinstance(app.screen, DossierScreen)
         assert any("9999" in n.message for n in app._notifications)
+
+
+async def test_one_tab_per_checklist_row(services, actor) -> None:
+    from textual.widgets import Checkbox
+
+    from screens.intake_checklist import DocumentRow
+
+    app = DeskApp(services, actor=actor)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await burst(pilot, "<f2>", "1.001193", "<enter>", "001085012345", "<enter>",
+                    "Đặng Văn Đức", "<f8>")
+        assert isinstance(app.screen, ChecklistStep)
+        rows = list(app.screen.query(DocumentRow))
+        assert len(rows) >= 2
+        # Space ticks, Tab goes to the next document; → reaches the quantity of this one.
+        await burst(pilot, " ", "<tab>", "<right>", "<right>", "3", "<tab>", " ")
+        boxes = [row.query_one(".doc-received", Checkbox).value for row in rows]
+        assert boxes[:3] == [True, False, True][:len(rows)]
+        assert rows[1].query_one(".doc-quantity", Input).value == "3"
