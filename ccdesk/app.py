@@ -204,7 +204,10 @@ class DeskApp(App[int]):
     def _after_setup(self, done: bool | None) -> None:
         facts = login_facts(self.services) if done else None
         if facts is not None:
-            self.push_screen(LoginScreen(facts, self.loader), self._after_login)
+            # Pushed from the app's own queue: the result goes back to the app, not to a
+            # screen of the session just dropped (its callback would never run).
+            self.call_later(self.push_screen, LoginScreen(facts, self.loader),
+                            self._after_login)
 
     def _after_login(self, actor: Actor | None) -> None:
         if actor is not None:
@@ -330,7 +333,10 @@ class DeskApp(App[int]):
             self.remove_mode(mode)
             self.add_mode(mode, factory)
         if facts is not None:
-            self.push_screen(LoginScreen(facts, self.loader), self._after_login)
+            # Pushed from the app's own queue: the result goes back to the app, not to a
+            # screen of the session just dropped (its callback would never run).
+            self.call_later(self.push_screen, LoginScreen(facts, self.loader),
+                            self._after_login)
 
     def action_area(self, mode: str) -> None:
         """Open a top-level area at its first screen (the register, not the last dossier

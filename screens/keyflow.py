@@ -41,6 +41,7 @@ class KeyFlow:
         self.held: deque[events.Key] = deque()
         self.holding = False
         self._turn = 0  # which hold a release belongs to (a stale release does nothing)
+        self._started = 0  # the last turn whose key began to be carried out
 
     async def handle(self, event: events.Key) -> bool:
         """``True`` when the key was taken here (held, or queued to be carried out in turn)."""
@@ -56,8 +57,10 @@ class KeyFlow:
         self._turn += 1
         turn = self._turn
         target = self.app.focused or self.app.screen
-        target.call_later(self._carry_out, event, turn)
-        self.app.set_timer(STUCK_SECONDS, partial(self._release, turn, SETTLE_REFRESHES))
+        # Behind the keys in the field's queue, then from the app's own queue: what the key
+        # opens (a y/n) answers to the app, which outlives any screen.
+        target.call_later(self.app.call_later, self._carry_out, event, turn)
+        self.app.set_timer(STUCK_SECONDS, partial(self._unstick, turn))
         return True
 
     def _moves(self, event: events.Key) -> bool:
@@ -75,7 +78,16 @@ class KeyFlow:
         active = screen.active_bindings.get(key)
         return active is not None and not active.binding.priority
 
+    async def _unstick(self, turn: int) -> None:
+        """The field the key was queued behind went away before its turn: let keys go on."""
+        if self._started < turn:
+            self._started = turn
+            await self._release(turn, SETTLE_REFRESHES)
+
     async def _carry_out(self, event: events.Key, turn: int) -> None:
+        if self._started >= turn:
+            return  # given up on (see _unstick)
+        self._started = turn
         before = self.app.screen
         screen, focused, key = self.app.screen, self.app.focused, event.key
         if not isinstance(screen, FormKeys):
@@ -84,12 +96,18 @@ class KeyFlow:
             screen.move_focus(FOCUS_KEYS[key])
         elif key == "enter" and isinstance(focused, Input):
             await screen.enter_in(focused)
+        elif self._disabled(key):
+            pass  # greyed out here (accept with documents missing): not handed to the app's
         elif not await self.app._check_bindings(key):  # noqa: SLF001 - Textual's own lookup
             await self.forward(event)  # no binding took it: the widget's own key handling
         if self.app.screen is before:
             await self._release(turn, SETTLE_REFRESHES)
         else:  # a new screen: wait until it is up and has its first focus
             self.app.call_after_refresh(partial(self._release, turn, 0))
+
+    def _disabled(self, key: str) -> bool:
+        active = self.app.screen.active_bindings.get(key)
+        return active is not None and not active.enabled
 
     def _in_open_list(self) -> bool:
         """An open drop-down list keeps its own keys (Enter chooses, Esc closes)."""

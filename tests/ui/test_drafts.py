@@ -24,6 +24,7 @@ async def half_typed(pilot) -> None:  # noqa: ANN001
     await burst(pilot, "<f2>", "1.001193", "<enter>", "001085012345", "<enter>",
                 "Đặng Văn Đức")
     assert isinstance(pilot.app.screen, ApplicantStep)
+    assert pilot.app.screen.query_one("#full_name", Input).value == "Đặng Văn Đức"
 
 
 async def test_quitting_mid_intake_asks_and_can_keep_the_draft(services, actor) -> None:
@@ -93,7 +94,7 @@ async def test_log_out_and_switch_officer_ask_then_forget_the_session(services,
         assert isinstance(app.screen, LoginScreen)
         await type_into(pilot, "#pin", PIN)
         await pilot.press("enter")
-        await wait_for_screen(pilot, HomeScreen)
+        await wait_for_screen(pilot, HomeScreen, tries=500)  # the PIN's hash takes a moment
         await settle(pilot)
         assert app.actor is not None and app.intake_draft() is None
         await pilot.press("f2")
