@@ -16,10 +16,10 @@ import time
 from collections.abc import Callable, Iterable
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, ClassVar, cast
 
 from rich.console import Console
-from textual import events
+from textual import events, work
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.command import CommandPalette
@@ -31,18 +31,23 @@ from ccdesk.services import Actor
 from ccdesk.services.startup import LoginFacts, ServicesLoader, begin_opening, login_facts
 from screens.base import DeskScreen
 from screens.commands import DeskCommandPalette, DeskCommands
+from screens.keyflow import KeyFlow
 from screens.login import LoginScreen
 
 if TYPE_CHECKING:
     from ccdesk.commands.common import CliState
     from ccdesk.config import Config
     from ccdesk.services import Services
+    from screens.intake_draft import IntakeDraft
     from screens.modals.lock import LockModal
     from sync.engine import RunResult
     from sync.service import SyncStatus
 
 STYLES = Path(__file__).resolve().parent.parent / "screens" / "styles"
 IDLE_CHECK_SECONDS = 15
+SIGNED_OUT = "signed_out"  # the mode under the login screen after a log-out
+# App actions that need a logged-in officer and an unlocked desk.
+SESSION_ACTIONS = frozenset({"area", "lock_now", "log_out", "switch_officer"})
 
 
 
@@ -85,7 +90,8 @@ class DeskApp(App[int]):
     the ``login`` facts read without the ORM: the login screen paints first.
     """
 
-    CSS_PATH: ClassVar = [STYLES / "app.tcss", STYLES / "forms.tcss", STYLES / "dossier.tcss"]
+    CSS_PATH: ClassVar = [STYLES / "app.tcss", STYLES / "forms.tcss", STYLES / "dossier.tcss",
+                          STYLES / "dialogs.tcss"]
     TITLE = "ccdesk"
     COMMANDS: ClassVar = {DeskCommands}
     COMMAND_PALETTE_BINDING = "ctrl+p"
@@ -99,6 +105,9 @@ class DeskApp(App[int]):
         Binding("f9", "area('settings')", "tui.key.settings", id="settings", show=False),
         Binding("f10", "quit", "tui.key.quit", id="quit", show=False),
         Binding("ctrl+q", "quit", "tui.key.quit", id="quit_ctrl", show=False, priority=True),
+        Binding("ctrl+l", "lock_now", "tui.session.lock", id="lock", show=False),
+        Binding("ctrl+o", "log_out", "tui.session.log_out", id="log_out", show=False),
+        Binding("ctrl+t", "switch_officer", "tui.session.switch", id="switch", show=False),
     ]
 
     def __init__(self, services: Services | ServicesLoader, *, training: bool = False,
@@ -116,10 +125,12 @@ class DeskApp(App[int]):
         self._last_activity = time.monotonic()
         self.config_path = config_path or self.services.paths.config_file
         self.sync = DeskSync(self.loader)
+        self.keyflow = KeyFlow(self, self._forward_key)
         theme = self._start_config.theme
         self.theme = theme if theme in self.available_themes else "textual-dark"
         for mode, factory in self._mode_factories().items():
             self.add_mode(mode, factory)
+        self.add_mode(SIGNED_OUT, Screen)
 
     def _mode_factories(self) -> dict[str, Callable[[], Screen]]:
         """Each area's first screen, imported when the area is first opened (start-up time)."""
@@ -193,7 +204,10 @@ class DeskApp(App[int]):
     def _after_setup(self, done: bool | None) -> None:
         facts = login_facts(self.services) if done else None
         if facts is not None:
-            self.push_screen(LoginScreen(facts, self.loader), self._after_login)
+            # Pushed from the app's own queue: the result goes back to the app, not to a
+            # screen of the session just dropped (its callback would never run).
+            self.call_later(self.push_screen, LoginScreen(facts, self.loader),
+                            self._after_login)
 
     def _after_login(self, actor: Actor | None) -> None:
         if actor is not None:
@@ -202,12 +216,34 @@ class DeskApp(App[int]):
             for warning in self.loader.warnings:  # found while opening behind the login
                 self.notify(warning, severity="warning", timeout=30)
             self.loader.warnings.clear()
+            self._warm_printing()
+
+    @work(thread=True, exclusive=True, group="warm-printing", exit_on_error=False)
+    def _warm_printing(self) -> None:
+        """Load the PDF engine and build its fonts while the officer starts work, so the first
+        print does not wait for them (they are cached on disk after the first run)."""
+        from ccdesk.forms.fonts import font_files
+        from ccdesk.forms.pdf import PdfRenderer  # noqa: F401 - importing is the warm-up
+        from ccdesk.forms.service import FormService
+
+        try:
+            font_files(FormService(self.services).font_dir)
+        except (OSError, CcdeskError):  # the real print will say what is wrong
+            return
 
     # ---- session --------------------------------------------------------------------------
     async def on_event(self, event: events.Event) -> None:
         # Every key and click reaches the app first: the idle lock's clock restarts.
         if isinstance(event, (events.Key, events.MouseDown)):
             self._last_activity = time.monotonic()
+        # Keys typed at scanner speed: focus moves happen before the next key is looked at.
+        if (isinstance(event, events.Key) and not event.is_forwarded
+                and await self.keyflow.handle(event)):
+            return
+        await super().on_event(event)
+
+    async def _forward_key(self, event: events.Key) -> None:
+        """Textual's own handling of a key the key flow held and did not carry out."""
         await super().on_event(event)
 
     def _check_idle(self) -> None:
@@ -236,19 +272,94 @@ class DeskApp(App[int]):
 
     # ---- actions --------------------------------------------------------------------------
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        # Areas open only after login; before that only help and quit exist.
-        if action == "area" and (self.actor is None or self.locked):
+        # Areas and the session's keys exist only after login; before that, help and quit.
+        if action in SESSION_ACTIONS and (self.actor is None or self.locked):
             return False
         return True
 
-    def action_area(self, mode: str) -> None:
-        """Open a top-level area; F2 again starts a new intake from its first step."""
-        if self.current_mode == mode:
-            # Pressing an area's key again goes back to its first screen (a new intake).
-            while len(self.screen_stack) > 1:
-                self.pop_screen()
+    # ---- leaving safely -------------------------------------------------------------------
+    def intake_draft(self) -> IntakeDraft | None:
+        """The intake being typed and not yet saved (a procedure chosen), if any."""
+        try:
+            stack = self.get_screen_stack("intake")
+        except KeyError:  # the intake area was not opened since login
+            return None
+        for screen in reversed(stack):
+            draft = getattr(screen, "draft", None)
+            if draft is not None:
+                return cast("IntakeDraft", draft)
+        return None
+
+    def _ask_to_leave_draft(self, then: Callable[[], object], question: str) -> None:
+        """y: drop the half-typed intake and go on; n: back to it, as it was left."""
+        draft = self.intake_draft()
+        if draft is None:
+            then()
             return
-        self.switch_mode(mode)
+        from screens.modals.confirm import ConfirmModal
+
+        name = draft.request.applicant.full_name or draft.typed_name or "—"
+        detail = t("tui.leave.draft", procedure=f"{draft.procedure.code} · "
+                   f"{draft.procedure.name}", name=name)
+
+        def answered(leave: bool | None) -> None:
+            if leave:
+                then()
+            elif self.current_mode != "intake":
+                self.switch_mode("intake")
+
+        self.push_screen(ConfirmModal(t(question), detail), answered)
+
+    async def action_quit(self) -> None:
+        """F10 / Ctrl+Q: quit, asking first when an intake is half typed."""
+        self._ask_to_leave_draft(self.exit, "tui.leave.quit")
+
+    def action_lock_now(self) -> None:
+        """Ctrl+L: hide the desk behind the PIN now (everything typed stays)."""
+        self.lock()
+
+    def action_log_out(self) -> None:
+        """Ctrl+O: back to the login screen; nothing of this officer's session stays."""
+        self._ask_to_leave_draft(self._log_out, "tui.leave.log_out")
+
+    def action_switch_officer(self) -> None:
+        """Ctrl+T: another officer takes the desk (log out, then their login)."""
+        self._ask_to_leave_draft(self._log_out, "tui.leave.switch")
+
+    def _log_out(self) -> None:
+        facts = login_facts(self.services)
+        self.actor = None
+        self.switch_mode(SIGNED_OUT)
+        for mode, factory in self._mode_factories().items():  # every area starts afresh
+            self.remove_mode(mode)
+            self.add_mode(mode, factory)
+        if facts is not None:
+            # Pushed from the app's own queue: the result goes back to the app, not to a
+            # screen of the session just dropped (its callback would never run).
+            self.call_later(self.push_screen, LoginScreen(facts, self.loader),
+                            self._after_login)
+
+    def action_area(self, mode: str) -> None:
+        """Open a top-level area at its first screen (the register, not the last dossier
+        opened from it). Only the intake keeps its place: a half-typed intake is still there;
+        F2 again starts a new one, asking first when one is half typed."""
+        if self.current_mode == mode == "intake" and self.intake_draft() is not None:
+            self._ask_to_leave_draft(lambda: self._area_from_start("intake"),
+                                     "tui.leave.new_intake")
+            return
+        if mode == "intake" and self.current_mode != mode:
+            self.switch_mode(mode)  # back to the intake where it was left
+            return
+        self._area_from_start(mode)
+
+    def _area_from_start(self, mode: str) -> None:
+        if self.current_mode != mode:
+            self.switch_mode(mode)
+        while len(self.screen_stack) > 1:
+            self.pop_screen()
+        reset = getattr(self.screen, "reset", None)
+        if mode == "intake" and reset is not None:
+            reset()  # ready for the next citizen
 
     def action_help(self) -> None:
         from screens.modals.help import HelpModal  # not needed to paint the first screen

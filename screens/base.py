@@ -7,10 +7,11 @@ Screens reach the session (the logged-in officer, training flag, clock) through 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Protocol, cast
+from typing import TYPE_CHECKING, ClassVar, Protocol, cast
 
 from textual.app import ComposeResult
-from textual.screen import ModalScreen, Screen
+from textual.screen import ModalScreen, Screen, ScreenResultType
+from textual.widgets import Input
 
 from ccdesk.domain.errors import CcdeskError, InvalidInput
 from ccdesk.i18n import get_language, t
@@ -37,7 +38,27 @@ class DeskHost(Protocol):
     def change_language(self, lang: str) -> None: ...
 
 
-class DeskScreen(Screen):
+class FormKeys:
+    """How a desk screen moves on Tab and Enter. The app calls these as each key arrives
+    (``screens.keyflow``), before the next key is handled, so keys typed at scanner speed land
+    in the field the officer meant."""
+
+    # Enter in a text field goes to the next field (forms); otherwise it only submits.
+    ENTER_MOVES_FOCUS: ClassVar[bool] = False
+
+    def move_focus(self, forward: bool) -> None:
+        """Tab / Shift+Tab."""
+        screen = cast(Screen, self)
+        screen.focus_next() if forward else screen.focus_previous()
+
+    async def enter_in(self, field: Input) -> None:
+        """Enter in ``field``: its ``Submitted`` message, and on forms the next field at once."""
+        await field.action_submit()
+        if self.ENTER_MOVES_FOCUS:
+            self.move_focus(True)
+
+
+class DeskScreen(FormKeys, Screen):
     """A full screen of the desk. Subclasses implement ``compose_body`` and set ``TITLE_KEY``."""
 
     TITLE_KEY = "tui.app.title"
@@ -119,7 +140,7 @@ class DeskScreen(Screen):
         if not fields:
             return False
         field = fields.first(FormField)
-        field.set_error(_without_field(err))
+        field.set_error(field_message(err))
         return True
 
     def clear_errors(self) -> None:
@@ -134,7 +155,7 @@ def field_label(name: str) -> str:
     return text if text != key else t(f"tui.field.{name}")
 
 
-def _without_field(err: CcdeskError) -> str:
+def field_message(err: CcdeskError) -> str:
     """The message without its "Field: " prefix (the label is right beside it)."""
     field, err.field = err.field, None
     try:
@@ -143,7 +164,7 @@ def _without_field(err: CcdeskError) -> str:
         err.field = field
 
 
-class DeskModal(ModalScreen):
+class DeskModal(FormKeys, ModalScreen[ScreenResultType]):
     """A modal of the desk; ``esc`` cancels (dismisses with ``None``)."""
 
     def action_cancel(self) -> None:

@@ -11,20 +11,21 @@ from textual.binding import Binding, BindingType
 from textual.containers import Vertical, VerticalScroll
 from textual.widgets import DataTable, Label, Static
 
-from ccdesk.domain.errors import CcdeskError
+from ccdesk.domain import paper_qr
+from ccdesk.domain.errors import CcdeskError, NotFound
 from ccdesk.domain.lifecycle import SUPPLEMENT_WARN_ROUND, Action, Regime, Status
 from ccdesk.forms.kinds import FORM_IDS, FormKind, form_id_of
 from ccdesk.i18n import fmt_datetime, fmt_money, t
-from ccdesk.services.dossiers import DossierDetail
+from ccdesk.services.dossiers import ActionResult, DossierDetail
 from screens.base import DeskScreen
-from screens.modals.action import ActionInput, ActionModal, ActionPicker
-from screens.modals.confirm import ConfirmModal
+from screens.modals.action import ActionContext, ActionInput, ActionModal, ActionPicker
 from screens.modals.form_preview import FormPicker, FormPreview
 from screens.modals.rating import RatingModal
 
 if TYPE_CHECKING:
     from ccdesk.services import Services
 
+MAX_CODE = 64  # longer than any dossier code
 NEAR_DAYS = 1  # colour the due time as "close" at this many working days left or fewer
 # The paper an action produces, previewed (and printed with p) right after it is recorded.
 ACTION_FORMS = {Action.REQUEST_SUPPLEMENT: FormKind.SUPPLEMENT, Action.EXTEND: FormKind.EXTENSION,
@@ -136,7 +137,8 @@ class DossierScreen(DeskScreen):
     def action_actions(self) -> None:
         if self.detail is None:
             return
-        allowed = self.services.dossiers.allowed_actions(self.detail.dossier)
+        allowed = self.services.dossiers.allowed_actions(self.detail.dossier, self.actor,
+                                                         training=self.host.training)
         if not allowed:
             self.notify(t("tui.dossier.no_actions"), severity="warning")
             return
@@ -144,35 +146,19 @@ class DossierScreen(DeskScreen):
 
     @work(exclusive=True, group="dossier-action")
     async def run_action(self, allowed: list[Action]) -> None:
-        """Pick, fill in, confirm (y/n), then apply one action; each writes an event."""
+        """Pick, fill in, confirm (y/n) and record one action; each writes an event. The form
+        stays open until the service has recorded it (its errors are shown in the form)."""
         assert self.detail is not None
         action = await self.app.push_screen_wait(ActionPicker(allowed))
         if action is None:
             return
-        entered: ActionInput | None = await self.app.push_screen_wait(
-            ActionModal(action, self.detail.checklist, self.detail.dossier.handling_body))
-        if entered is None:
-            return
-        question = t("tui.dossier.confirm", action=t(f"core.action.{action.value}"),
-                     code=self.code)
-        detail = ""
-        if (action == Action.REQUEST_SUPPLEMENT
-                and self.detail.dossier.supplement_rounds + 1 >= SUPPLEMENT_WARN_ROUND):
-            detail = t("core.warn.supplement_round")  # Decree 63/2010 art. 20, before, not after
-        if not await self.app.push_screen_wait(ConfirmModal(question, detail)):
-            return
-        try:
-            result = await asyncio.to_thread(
-                self.services.dossiers.act, self.actor, self.code, action,
-                reason=entered.reason, body=entered.body, new_due=entered.new_due,
-                late_body=entered.late_body, items=entered.items,
-                received_positions=entered.received_positions)
-        except CcdeskError as err:
-            self.show_error(err)
+        result: ActionResult | None = await self.app.push_screen_wait(
+            ActionModal(action, self._action_context(action)))
+        if result is None:
             return
         for warning in result.warnings:
             self.notify(t(warning), severity="warning", timeout=10)
-        self.notify(t("tui.dossier.done", action=t(f"core.action.{action.value}"),
+        self.notify(t(f"tui.action_done.{action.value}",
                       status=t(f"core.status.{result.dossier.status}")))
         if action == Action.RETURN_RESULT:
             await self._ask_rating()
@@ -181,6 +167,26 @@ class DossierScreen(DeskScreen):
             form_id = form_id_of(ACTION_FORMS[action], Regime(result.dossier.regime))
             await self.app.push_screen_wait(FormPreview(self.services, self.actor, self.code,
                                                         form_id))
+
+    def _action_context(self, action: Action) -> ActionContext:
+        assert self.detail is not None
+        dossier = self.detail.dossier
+        detail = ""
+        if (action == Action.REQUEST_SUPPLEMENT
+                and dossier.supplement_rounds + 1 >= SUPPLEMENT_WARN_ROUND):
+            detail = t("core.warn.supplement_round")  # Decree 63/2010 art. 20, before, not after
+
+        def apply(entered: ActionInput) -> ActionResult:
+            return self.services.dossiers.act(
+                self.actor, self.code, action, reason=entered.reason, body=entered.body,
+                new_due=entered.new_due, late_body=entered.late_body, items=entered.items,
+                received_positions=entered.received_positions)
+
+        return ActionContext(
+            checklist=self.detail.checklist, handling_body=dossier.handling_body,
+            due_at=dossier.due_at, now=self.host.now, apply=apply,
+            question=t("tui.dossier.confirm", action=t(f"core.action.{action.value}"),
+                       code=self.code), detail=detail)
 
     async def _ask_rating(self) -> None:
         level = await self.app.push_screen_wait(RatingModal())
@@ -206,3 +212,21 @@ class DossierScreen(DeskScreen):
 
     def action_back(self) -> None:
         self.dismiss()
+
+
+def open_scanned_code(screen: DeskScreen, text: str, *, quiet: bool = False) -> bool:
+    """A printed paper's QR code (``ccdesk.domain.paper_qr``, docs/forms.md) read by a
+    keyboard-mode scanner, or a dossier code typed whole: open that dossier. ``quiet``: say
+    nothing when it is not one (the register also searches what was typed)."""
+    scanned = paper_qr.decode(text)
+    code = scanned.dossier_code if scanned else text.strip()
+    if not code or len(code) > MAX_CODE or any(ch.isspace() for ch in code):
+        return False
+    try:
+        screen.services.dossiers.detail(code)
+    except NotFound as err:
+        if not quiet:
+            screen.notify(err.message(), severity="warning")
+        return False
+    screen.app.push_screen(DossierScreen(screen.services, code))
+    return True

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from time import monotonic
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from textual import work
+from textual import events, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Grid, Vertical
@@ -17,6 +18,8 @@ from screens.sync import SyncPort
 if TYPE_CHECKING:
     from ccdesk.services import Services
 
+SCAN_GAP = 0.3  # seconds between keys: slower is a person typing, not a scanner
+MAX_SCAN = 1024  # a paper's QR line (ccdesk.domain.paper_qr.MAX_SCAN_LENGTH)
 COUNTS = ("received_today", "due_today", "overdue", "waiting_supplement", "ready_to_return",
           "not_synced")
 # (key, catalogue key of the area, app action); the app binds the keys, a click works too.
@@ -39,6 +42,23 @@ class HomeScreen(DeskScreen):
     def __init__(self, services: Services, port: SyncPort) -> None:
         super().__init__(services)
         self.port = port
+        self._scanned = ""  # characters a scanner is typing (a slip's QR code)
+        self._last_key = 0.0
+
+    def on_key(self, event: events.Key) -> None:
+        """A slip's QR code read at home (nothing is focused here): open its dossier."""
+        now = monotonic()
+        if now - self._last_key > SCAN_GAP:
+            self._scanned = ""
+        self._last_key = now
+        if event.key == "enter" and self._scanned:
+            from screens.dossier import open_scanned_code
+
+            code, self._scanned = self._scanned, ""
+            open_scanned_code(self, code)
+            event.stop()
+        elif event.is_printable and event.character and len(self._scanned) < MAX_SCAN:
+            self._scanned += event.character
 
     def compose_body(self) -> ComposeResult:
         office = self.services.office.get()

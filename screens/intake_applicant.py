@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import deque
 from typing import TYPE_CHECKING, ClassVar
 
 from textual import on, work
@@ -11,6 +12,13 @@ from textual.containers import VerticalScroll
 from textual.widgets import Checkbox, Input, Label, Select
 
 from ccdesk.domain.catalog import FeeKind
+from ccdesk.domain.cccd_qr import (
+    MAX_SCAN,
+    CardScan,
+    looks_like_card_scan,
+    parse_card_scan,
+    scan_start,
+)
 from ccdesk.domain.errors import CcdeskError, InvalidInput, ValidationError
 from ccdesk.domain.validation import (
     ID_TYPES,
@@ -37,11 +45,15 @@ if TYPE_CHECKING:
     from ccdesk.services import Services
 
 
+HISTORY = MAX_SCAN + 50  # a field's values kept: one per key of the longest scan, and some
+
+
 class ApplicantStep(DeskScreen):
     """Who hands the dossier in, how, and for whom."""
 
     TITLE_KEY = "tui.intake.title_applicant"
     HELP_KEY = "tui.help.intake_applicant"
+    ENTER_MOVES_FOCUS = True
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("f8", "next", "tui.key.next", id="next"),
         Binding("escape", "back", "tui.key.back", id="back"),
@@ -51,6 +63,8 @@ class ApplicantStep(DeskScreen):
         super().__init__(services)
         self.draft = draft
         self._typed: dict[str, str] = {}  # kept across a language switch (recompose)
+        # Each field's recent values: what a field held before a scan is found in them.
+        self._history: dict[str, deque[str]] = {}
 
     def compose_body(self) -> ComposeResult:
         procedure = self.draft.procedure
@@ -58,6 +72,7 @@ class ApplicantStep(DeskScreen):
             yield Label(t("tui.intake.step", step=2, total=4,
                           name=t("tui.intake.step_applicant")), classes="step-title")
             yield Label(f"{procedure.code} · {procedure.name}", classes="procedure-line")
+            yield Label("", id="scan-status", classes="scan-status")
             yield self._select("id_type", [(t(f"tui.id_type.{k}"), k) for k in ID_TYPES],
                                "cccd")
             yield self._input("id_number", CoreValidator(self._check_id))
@@ -126,17 +141,61 @@ class ApplicantStep(DeskScreen):
 
     @on(Input.Changed)
     def _changed(self, event: Input.Changed) -> None:
+        history = self._history.setdefault(str(event.input.id), deque(maxlen=HISTORY))
+        history.append(event.value)
+        if event.input.id == "full_name":
+            self.draft.typed_name = event.value
         field = event.input.parent.parent if event.input.parent else None
-        if isinstance(field, FormField) and event.validation_result is not None:
-            failures = event.validation_result.failure_descriptions
-            # An empty field is only an error when saving; don't shout while the form is new.
-            field.set_error(failures[0] if failures and event.value else None)
+        if not isinstance(field, FormField):
+            return
+        failures = (event.validation_result.failure_descriptions
+                    if event.validation_result is not None else [])
+        # An empty field is only an error when saving; don't shout while the form is new. A
+        # field fixed after F8 loses its error at once.
+        field.set_error(failures[0] if failures and event.value else None)
 
     @on(Input.Submitted)
     def _submitted(self, event: Input.Submitted) -> None:
-        if event.input.id == "id_number":
+        if looks_like_card_scan(event.value):
+            self._card_scanned(event.input)
+        elif event.input.id == "id_number":
             self._lookup(event.value)
-        self.focus_next()
+
+    # ---- the chip ID card's QR code, typed by a keyboard-mode scanner into any field ----------
+    def _card_scanned(self, field: Input) -> None:
+        """Fill the applicant from the card, or say why not and change nothing."""
+        text = field.value
+        field.value = self._before_scan(str(field.id), text)
+        try:
+            card = parse_card_scan(text[scan_start(text):], today=self.host.now().date())
+        except ValidationError as err:
+            self._scan_status(err.message(), error=True)
+            return
+        self.query_one("#id_type", Select).value = "cccd"
+        for name, value in (("id_number", card.id_number), ("full_name", card.full_name),
+                            ("date_of_birth", fmt_date(card.date_of_birth)),
+                            ("address", card.address)):
+            self.query_one(f"#{name}", Input).value = value
+        self.draft.card = card
+        self._scan_status(_card_filled(card), error=False)
+        self.query_one("#phone", Input).focus()
+        self._lookup(card.id_number)  # a returning citizen's phone and e-mail
+
+    def _before_scan(self, name: str, text: str) -> str:
+        """What field ``name`` held before the scan now ending ``text`` began: the scan was
+        typed after it, or replaced it whole (a focused field's text is selected)."""
+        start = scan_start(text)
+        kept, scan = text[:start], text[start:]
+        for earlier in reversed(self._history.get(name, ())):
+            if not (earlier.startswith(kept) and scan.startswith(earlier[start:])):
+                return earlier if not kept else kept
+        return kept
+
+    def _scan_status(self, message: str, *, error: bool) -> None:
+        status = self.query_one("#scan-status", Label)
+        status.update(message)
+        status.set_class(error, "-error")
+        status.display = True
 
     @on(Input.Blurred, "#id_number")
     def _id_left(self, event: Input.Blurred) -> None:
@@ -220,3 +279,11 @@ class ApplicantStep(DeskScreen):
 
     def action_back(self) -> None:
         self.dismiss()
+
+
+def _card_filled(card: CardScan) -> str:
+    """What a scan filled in, and what the card said that the dossier does not keep."""
+    return t("tui.scan.filled", id_number=card.id_number, name=card.full_name,
+             born=fmt_date(card.date_of_birth), address=card.address,
+             sex=t(f"tui.scan.sex_{card.sex}"), old_id=card.old_id_number or "—",
+             issued=fmt_date(card.issued_on))

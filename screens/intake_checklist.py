@@ -75,11 +75,44 @@ class ChecklistStep(DeskScreen):
         Binding("f8", "next", "tui.key.next", id="next"),
         Binding("f7", "tick_all", "tui.key.tick_all", id="tick_all"),
         Binding("escape", "back", "tui.key.back", id="back"),
+        Binding("right", "within_row(1)", "tui.key.next", id="row_right", show=False),
+        Binding("left", "within_row(-1)", "tui.key.back", id="row_left", show=False),
     ]
 
     def __init__(self, services: Services, draft: IntakeDraft) -> None:
         super().__init__(services)
         self.draft = draft
+
+    # ---- one Tab per document; → and ← within its row ------------------------------------
+    def _row_of_focus(self) -> DocumentRow | None:
+        focused = self.focused
+        if focused is None:
+            return None
+        return next((n for n in focused.ancestors_with_self if isinstance(n, DocumentRow)), None)
+
+    def move_focus(self, forward: bool) -> None:
+        """Tab: the next document's box (not the form and quantity of this one)."""
+        row, rows = self._row_of_focus(), self.rows
+        if row is None:
+            super().move_focus(forward)
+            return
+        index = rows.index(row)
+        on_box = self.focused is row.query_one(".doc-received")
+        target = index + (1 if forward else (-1 if on_box else 0))
+        if 0 <= target < len(rows):
+            self.set_focus(rows[target].query_one(".doc-received"))  # at once (key flow)
+        else:
+            super().move_focus(forward)
+
+    def action_within_row(self, step: int) -> None:
+        """→ / ←: the box, the form and the quantity of the same document."""
+        row = self._row_of_focus()
+        if row is None:
+            return
+        parts = [row.query_one(".doc-received"), row.query_one(".doc-form"),
+                 row.query_one(".doc-quantity")]
+        index = next((i for i, p in enumerate(parts) if p is self.focused), 0)
+        self.set_focus(parts[max(0, min(len(parts) - 1, index + step))])
 
     def compose_body(self) -> ComposeResult:
         entries = {e.position: e for e in self.draft.request.checklist}

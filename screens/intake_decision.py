@@ -15,7 +15,7 @@ from ccdesk.domain.errors import CcdeskError
 from ccdesk.domain.lifecycle import Regime
 from ccdesk.forms.kinds import FormKind, form_id_of
 from ccdesk.i18n import fmt_date, fmt_datetime, t
-from ccdesk.services.intake import Decision, IntakeResult, MissingItem
+from ccdesk.services.intake import Decision, IntakeResult, MissingItem, check_decision
 from screens.base import DeskScreen
 from screens.intake_draft import IntakeDraft
 from screens.modals.confirm import ConfirmModal
@@ -57,6 +57,7 @@ class DecisionStep(DeskScreen):
             if missing:
                 yield Static(t("tui.intake.missing", names="; ".join(missing)),
                              id="decision-missing", classes="warning")
+                yield Label("", id="checklist-error", classes="field-error")
             else:
                 yield Static(t("tui.intake.due_preview", due=fmt_datetime(self._due())),
                              id="decision-due", classes="success")
@@ -68,11 +69,13 @@ class DecisionStep(DeskScreen):
                         classes="warning")
             yield FormField(t("tui.intake.extra_item"),
                             Input(id="extra_item", compact=True), name="extra_item")
-            yield FormField(t("core.field.reason"), Input(id="reason", compact=True),
-                            name="reason")
+            yield FormField(t("core.field.reason"),
+                            Input(id="reason", compact=True,
+                                  placeholder=t("tui.decision.reason_when")), name="reason")
             with Horizontal(classes="buttons"):
-                yield Button(f"F5 {t('core.action.accept')}", id="accept", variant="success",
-                             compact=True, disabled=bool(missing))
+                if not missing:  # not offered at all when a required document is missing
+                    yield Button(f"F5 {t('core.action.accept')}", id="accept",
+                                 variant="success", compact=True)
                 yield Button(f"F6 {t('core.action.request_supplement')}", id="supplement",
                              variant="warning", compact=True)
                 yield Button(f"F7 {t('core.action.refuse')}", id="refuse", variant="error",
@@ -90,9 +93,36 @@ class DecisionStep(DeskScreen):
     def _pressed(self, event: Button.Pressed) -> None:
         self.action_decide(str(event.button.id))
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "decide" and parameters == ("accept",):
+            # Disabled (not handed on to the app's F5) and left out of the key bar.
+            return None if self.draft.missing_required() else True
+        return True
+
+    def place_error(self, err: CcdeskError) -> bool:
+        found = self.query("#checklist-error") if err.field == "checklist" else None
+        if not found:
+            return super().place_error(err)
+        label = found.first(Label)
+        label.update(err.message())
+        label.display = True
+        return True
+
+    @on(Input.Changed, "#reason")
+    def _reason_changed(self) -> None:
+        self.query_one("#field-reason", FormField).set_error(None)
+
     def action_decide(self, choice: str) -> None:
         self.clear_errors()
         decision = Decision(choice)
+        try:  # before the y/n question: a refusal without its reason, say, is refused here
+            check_decision(decision, reason=self.query_one("#reason", Input).value,
+                           missing_required=self.draft.missing_required())
+        except CcdeskError as err:
+            self.show_error(err)
+            if err.field == "reason":
+                self.query_one("#reason", Input).focus()
+            return
         if decision == Decision.ACCEPT:
             question = t("tui.intake.confirm_accept", due=fmt_datetime(self._due()))
         elif decision == Decision.SUPPLEMENT:

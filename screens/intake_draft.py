@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from ccdesk.domain.cccd_qr import CardScan
 from ccdesk.services.catalog import ProcedureInfo
 from ccdesk.services.intake import Applicant, ChecklistEntry, IntakeRequest
 
@@ -15,6 +16,8 @@ class IntakeDraft:
     procedure: ProcedureInfo
     request: IntakeRequest = field(init=False)
     returning_citizen: bool = False
+    card: CardScan | None = None  # the ID card scanned at the applicant step, if any
+    typed_name: str = ""  # the applicant's name as typed so far (to name the draft)
 
     def __post_init__(self) -> None:
         self.request = IntakeRequest(procedure_code=self.procedure.code,

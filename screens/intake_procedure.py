@@ -22,11 +22,13 @@ from screens.intake_draft import IntakeDraft
 class ProcedureStep(DeskScreen):
     """The base screen of the intake area (F2)."""
 
+    _shown_for: str | None = None  # the query the listed results answer
     TITLE_KEY = "tui.intake.title_procedure"
     HELP_KEY = "tui.help.intake_procedure"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("down", "results", "tui.key.results", id="results", show=False),
         Binding("enter", "choose", "tui.key.choose", id="choose"),
+        Binding("escape", "back", "tui.key.back", id="back"),
     ]
 
     def compose_body(self) -> ComposeResult:
@@ -60,9 +62,10 @@ class ProcedureStep(DeskScreen):
     @work(exclusive=True, thread=True, group="procedure-search")
     def _search(self, query: str) -> None:
         hits = self.services.catalog.search(query)
-        self.app.call_from_thread(self._show, hits)
+        self.app.call_from_thread(self._show, hits, query)
 
-    def _show(self, hits: list[Procedure]) -> None:
+    def _show(self, hits: list[Procedure], query: str | None = None) -> None:
+        self._shown_for = query
         self.results.clear_options()
         self.results.add_options(
             Option(f"{p.code}  {p.name}  [dim]· {p.field}[/dim]", id=p.code) for p in hits)
@@ -74,7 +77,14 @@ class ProcedureStep(DeskScreen):
     def action_results(self) -> None:
         self.results.focus()
 
+    async def enter_in(self, field: Input) -> None:
+        self.action_choose()  # at once: the applicant step must take the keys that follow
+
     def action_choose(self) -> None:
+        query = self.query_input.value
+        if self._shown_for != query:
+            # Typed faster than the search worker answers (a scanner): search now.
+            self._show(self.services.catalog.search(query), query)
         index = self.results.highlighted
         if index is None:
             self.notify(t("tui.intake.pick_procedure"), severity="warning")
@@ -96,6 +106,10 @@ class ProcedureStep(DeskScreen):
             self.show_error(err)
             return
         self.app.push_screen(ApplicantStep(self.services, IntakeDraft(procedure)))
+
+    async def action_back(self) -> None:
+        """Esc on the first step: back home (nothing typed here is worth keeping)."""
+        await self.app.run_action("area('home')")
 
     def reset(self) -> None:
         """Ready for the next citizen."""

@@ -42,6 +42,7 @@ class RegisterScreen(DeskScreen):
         Binding("f7", "toggle_filters", "tui.key.filters", id="filters"),
         Binding("f8", "open", "tui.key.open", id="open"),
         Binding("down", "to_table", "tui.key.results", id="to_table", show=False),
+        Binding("escape", "back", "tui.key.back", id="back", show=False),
     ]
 
     def __init__(self, services: Services) -> None:
@@ -170,6 +171,17 @@ class RegisterScreen(DeskScreen):
                 and event.cursor_row >= self.table.row_count - PREFETCH_ROWS):
             next_key, self._next = self._next, None
             self._load(*self._request, next_key)
+
+    @on(Input.Submitted, "#query")
+    def _code_entered(self, event: Input.Submitted) -> None:
+        """A slip's QR code scanned into the search field (or a code typed whole): open it."""
+        from screens.dossier import open_scanned_code
+
+        open_scanned_code(self, event.value, quiet=True)
+
+    async def action_back(self) -> None:
+        """Esc: back home."""
+        await self.app.run_action("area('home')")
 
     @on(DataTable.RowSelected, "#register-table")
     def _selected(self, event: DataTable.RowSelected) -> None:

@@ -55,7 +55,19 @@ class NotFound(CcdeskError):
 
 
 class PermissionDenied(CcdeskError):
-    """The logged-in officer's role does not allow the action."""
+    """The logged-in officer's role does not allow the action. The message names the role and
+    the deed in words (``core.role_name``, ``core.permission_name``), never internal codes."""
+
+    def message(self, lang: str | None = None) -> str:
+        role, permission = self.params.get("role", ""), self.params.get("permission", "")
+        return t(self.key, lang=lang,
+                 role=_named(f"core.role_name.{role}", str(role), lang),
+                 permission=_named(f"core.permission_name.{permission}", str(permission), lang))
+
+
+def _named(key: str, fallback: str, lang: str | None) -> str:
+    text = t(key, lang=lang)
+    return fallback if text == key else text
 
 
 class StorageError(CcdeskError):

@@ -14,7 +14,7 @@ import orjson
 from sqlmodel import Session, select
 
 from ccdesk.domain.bodies import is_own_unit
-from ccdesk.domain.errors import NotFound, ValidationError
+from ccdesk.domain.errors import InvalidInput, NotFound, ValidationError
 from ccdesk.domain.lifecycle import SUPPLEMENT_WARN_ROUND, Action, Regime, Status, next_status
 from ccdesk.domain.validation import clean_text
 from ccdesk.domain.vocabulary import RatingLevel
@@ -34,8 +34,43 @@ from ccdesk.services.intake import MissingItem
 from ccdesk.services.recording import load_office, record_event
 
 RATINGS = RatingLevel.values()
+# A refusal states its reason (Mẫu 03 prints it: Decree 118/2025 art. 15), as do the others.
 REASON_REQUIRED = frozenset({Action.STOP, Action.WITHDRAW, Action.EXTEND,
-                             Action.REQUEST_SUPPLEMENT})
+                             Action.REQUEST_SUPPLEMENT, Action.REFUSE})
+# The permission an action needs (``context.PERMISSIONS``); every other action needs "desk".
+ACTION_PERMISSION = {Action.EXTEND: "extend"}
+
+
+def check_action_input(action: Action, *, reason: str = "", body: str = "",
+                       new_due: datetime | None = None,
+                       items: list[MissingItem] | None = None,
+                       due_at: datetime | None = None, handling_body: str | None = None,
+                       now: datetime | None = None) -> None:
+    """Everything wrong with what was entered for ``action``, each at its field (``InvalidInput``).
+
+    The dossier form asks this while the officer types, and ``act`` again before writing
+    (``due_at``, ``handling_body`` and ``now`` are the dossier's, when known)."""
+    errors: list[ValidationError] = []
+
+    def check(fn, *args, **kwargs) -> None:  # noqa: ANN001 - a checker and its arguments
+        try:
+            fn(*args, **kwargs)
+        except ValidationError as err:
+            errors.append(err)
+
+    required = action in REASON_REQUIRED and not (action == Action.REQUEST_SUPPLEMENT and items)
+    check(clean_text, reason, "reason", required=required)
+    check(clean_text, body, "body")
+    if (action == Action.HAND_OFF and handling_body is not None and not body.strip()
+            and handling_body in ("", "desk")):
+        errors.append(ValidationError("core.err.required", field="body"))
+    if action == Action.EXTEND and (new_due is None or (due_at is not None and new_due <= due_at)
+                                    or (now is not None and new_due <= now)):
+        errors.append(ValidationError("core.err.new_due", field="new_due"))
+    if len(errors) == 1:
+        raise errors[0]
+    if errors:
+        raise InvalidInput(errors)
 
 
 @dataclass(frozen=True)
@@ -82,10 +117,14 @@ class DossierService:
             return version_info(session, session.get(ProcedureVersion,
                                                      dossier.procedure_version_id))
 
-    def allowed_actions(self, dossier: Dossier) -> list[Action]:
+    def allowed_actions(self, dossier: Dossier, actor: Actor | None = None, *,
+                        training: bool = False) -> list[Action]:
+        """What the dossier's state allows; with ``actor``, only what their role may do."""
         from ccdesk.domain.lifecycle import allowed_actions
 
-        return allowed_actions(Status(dossier.status), Regime(dossier.regime))
+        return [a for a in allowed_actions(Status(dossier.status), Regime(dossier.regime))
+                if actor is None
+                or actor.can(ACTION_PERMISSION.get(a, "desk"), training=training)]
 
     # ---- actions -----------------------------------------------------------------------
     def act(self, actor: Actor, code: str, action: Action, *, reason: str = "",
@@ -100,15 +139,12 @@ class DossierService:
         """
         if fee_amount is not None and fee_amount < 0:
             raise ValidationError("core.err.range", field="fee_amount", low=0, high="∞")
-        required = action in REASON_REQUIRED and not (action == Action.REQUEST_SUPPLEMENT
-                                                      and items)
-        reason = clean_text(reason, "reason", required=required)
-        body = clean_text(body, "body")
+        check_action_input(action, reason=reason, body=body, new_due=new_due, items=items)
+        reason, body = clean_text(reason, "reason"), clean_text(body, "body")
 
         def work(session: Session) -> ActionResult:
             office = load_office(session)
-            actor.require("extend" if action == Action.EXTEND else "desk",
-                          training=office.is_training)
+            actor.require(ACTION_PERMISSION.get(action, "desk"), training=office.is_training)
             dossier = _by_code(session, code)
             before = dossier.model_dump()
             now = self.ctx.now()

@@ -126,6 +126,15 @@ def validate_applicant(applicant: Applicant, today: date | None = None) -> Appli
     return out
 
 
+def check_decision(decision: Decision, *, reason: str, missing_required: list[str]) -> None:
+    """What is wrong with a decision before it is confirmed: a refusal states its reason
+    (Mẫu 03 prints it), and a dossier missing required documents cannot be accepted."""
+    if decision == Decision.ACCEPT and missing_required:
+        raise ValidationError("core.err.missing_documents", field="checklist",
+                              names="; ".join(missing_required))
+    clean_text(reason, "reason", required=decision == Decision.REFUSE)
+
+
 class IntakeService:
     def __init__(self, ctx: DeskContext) -> None:
         self.ctx = ctx

@@ -39,6 +39,7 @@ class FormPreview(ModalScreen[None]):
         super().__init__(classes="modal")
         self.services, self.actor = services, actor
         self.code, self.form_id, self.reprint = code, form_id, reprint
+        self._printing = False
 
     @cached_property
     def forms(self) -> FormService:
@@ -79,6 +80,13 @@ class FormPreview(ModalScreen[None]):
         self.dismiss(None)
 
     def action_print(self) -> None:
+        if self._printing:
+            return
+        # The first PDF of a session loads the PDF engine and its fonts (seconds on a slow
+        # machine): say so at once, and show the box as busy until it is done.
+        self._printing = True
+        self.query_one(".preview-box").loading = True
+        self.notify(t("tui.printing.busy"), timeout=20)
         self._deliver()
 
     @work(exclusive=True, thread=True, group="form-print")
@@ -98,10 +106,15 @@ class FormPreview(ModalScreen[None]):
                 message = (t("tui.forms.printed", printer=outcome.printer) if outcome.printed
                            else t("tui.forms.saved", path=str(outcome.path)))
         except CcdeskError as err:
-            self.app.call_from_thread(self.app.notify, err.message(), severity="error")
+            self.app.call_from_thread(self._print_failed, err)
             return
         self.app.call_from_thread(self.app.notify, message, timeout=8)
         self.app.call_from_thread(self.dismiss, None)
+
+    def _print_failed(self, err: CcdeskError) -> None:
+        self._printing = False
+        self.query_one(".preview-box").loading = False
+        self.app.notify(err.message(), severity="error")
 
     def action_close(self) -> None:
         self.dismiss(None)

@@ -50,7 +50,7 @@ CASES = [(regime.value, form_id, kind) for regime, kinds in FORM_IDS.items()
 def test_every_form_of_both_sets_renders_with_header_code_and_title(scenario, regime, form_id,
                                                                     kind) -> None:
     code = scenario.codes[DOSSIER_FOR[kind]]
-    pdf = scenario.services.forms.render_pdf(code, form_id, regime=regime)
+    pdf = scenario.forms.render_pdf(code, form_id, regime=regime)
     # The 2025 apology is a letter (no title) from the body that caused the delay.
     from_late_body = kind == FormKind.EXTENSION and regime == "2025"
     title = LETTER_2025_SUBJECT if from_late_body else TITLES[kind]
@@ -64,7 +64,7 @@ def test_every_form_of_both_sets_renders_with_header_code_and_title(scenario, re
     # Each copy fits one A5 page: two pages for the slip (kept and given), one for the others.
     assert len(page_texts(pdf)) == (2 if kind == FormKind.SLIP else 1)
     assert metadata(pdf)["/Subject"] == f"Mẫu {form_id} ({regime})"
-    text = scenario.services.forms.render_text(code, form_id, regime=regime)
+    text = scenario.forms.render_text(code, form_id, regime=regime)
     assert title in text and code in text and f"Mẫu số {form_id}" in text
     assert max(len(line) for line in text.splitlines()) <= 80
     assert all(width < height for width, height in page_sizes(pdf))   # portrait
@@ -117,7 +117,7 @@ def test_slip_documents_table_has_quantities_by_form_of_copy(scenario) -> None:
 
 def test_slip_qr_code_carries_what_circular_01_2023_asks_on_both_copies(scenario) -> None:
     d = dossier(scenario, "land")
-    pdf = scenario.services.forms.render_pdf(d.code, "01")
+    pdf = scenario.forms.render_pdf(d.code, "01")
     for page in (0, 1):
         (line,) = qr_codes(pdf, page=page)
         qr = paper_qr.decode(line)

@@ -52,7 +52,7 @@ def test_report_pdf_heading_is_laid_out_as_the_form(scenario) -> None:
     """Form code top-left, reporting and receiving units top-right (the province), title in
     the middle; the "guidance given, not completed" line under the total."""
     report = scenario.services.reports.period_report(START, END)
-    pdf = scenario.services.forms.report_pdf(report)
+    pdf = scenario.forms.report_pdf(report)
     with pdfplumber.open(io.BytesIO(pdf)) as doc:
         page = doc.pages[0]
         width, height = page.width, page.height

@@ -134,7 +134,7 @@ async def test_refuse_needs_a_reason(services, actor) -> None:
         await pilot.press("f8")  # nothing ticked
         await settle(pilot)
         assert isinstance(app.screen, DecisionStep)
-        await pilot.press("f7", "y")
+        await pilot.press("f7")  # refused before the y/n question: the reason is missing
         await settle(pilot)
         assert isinstance(app.screen, DecisionStep)
         assert "bắt buộc" in app.screen.query_one("#field-reason", FormField).error_text
