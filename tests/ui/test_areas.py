@@ -99,7 +99,7 @@ async def test_reports_show_what_was_received(services, actor) -> None:
         assert isinstance(screen, ReportsScreen)
         table = screen.query_one("#report-table", DataTable)
         total = table.get_row_at(table.row_count - 1)
-        assert total[2] == str(len(PEOPLE))  # received total
+        assert str(total[2]) == str(len(PEOPLE))  # received total (right-aligned Text)
         assert "Trực tiếp" in str(screen.query_one("#report-channels", Static).content)
         await type_into(pilot, "#from", "30/11/2026")
         await pilot.press("enter")
