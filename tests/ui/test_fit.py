@@ -21,6 +21,8 @@ from ccdesk.services.intake import Applicant, ChecklistEntry, Decision, IntakeRe
 from screens.dossier import DossierScreen
 from screens.modals.confirm import ConfirmModal
 from screens.modals.form_preview import FormPreview
+from screens.modals.lock import LockModal
+from screens.modals.rating import RatingModal
 from screens.register import RegisterScreen
 from screens.reports import ReportsScreen
 from screens.widgets.chrome import TrainingBanner
@@ -65,6 +67,7 @@ def lang(request: pytest.FixtureRequest) -> str:
     return request.param
 
 
+@pytest.mark.slow  # about 20 s each: the whole desk, walked
 @pytest.mark.parametrize("size", SIZES, ids=["80x24", "120x40"])
 async def test_every_area_shows_its_messages_whole(services, actor, lang, size) -> None:
     seed_demo(services, 30, 20, 7, False)
@@ -109,6 +112,16 @@ async def test_every_area_shows_its_messages_whole(services, actor, lang, size) 
         await pilot.press("f1")
         await walk.check("help")
         await pilot.press("escape")
+        await type_into(pilot, "#id_number", "001185012345")
+        await type_into(pilot, "#full_name", "Nguyễn Thị Hoà")
+        await type_into(pilot, "#phone", "0912345678")
+        await pilot.press("f8")
+        await walk.check("intake, checklist")
+        await pilot.press("f8")  # nothing ticked: on to the decision with everything missing
+        await walk.check("intake, decision")
+        await pilot.press("f6")  # ask for a supplement: its confirmation
+        await walk.check("intake, supplement confirmation")
+        await pilot.press("escape")
 
         app.push_screen(DossierScreen(services, code))
         await walk.check("dossier")
@@ -124,6 +137,18 @@ async def test_every_area_shows_its_messages_whole(services, actor, lang, size) 
         await settle(pilot)
         app.push_screen(FormPreview(services, actor, code, "06"))
         await walk.check("form preview 06")
+        await pilot.press("escape")
+        await pilot.press("p")
+        await walk.check("form picker")
+        await pilot.press("escape")
+        app.push_screen(RatingModal())
+        await walk.check("rating")
+        await pilot.press("escape")
+        app.push_screen(LockModal(services, actor))
+        await settle(pilot)
+        await type_into(pilot, "#unlock-pin", "1111")
+        await pilot.press("enter")
+        await walk.check("lock, wrong PIN")
     assert not walk.problems, "\n".join(walk.problems)
 
 
@@ -164,7 +189,7 @@ async def _report_columns(walk: Walk, size: tuple[int, int]) -> None:
                 f"[reports {size}] the TT and name columns lead: {column_labels(table)}")
 
 
-@pytest.mark.parametrize("size", SIZES, ids=["80x24", "120x40"])
+@pytest.mark.parametrize("size", [*SIZES, (100, 30)], ids=["80x24", "120x40", "100x30"])
 async def test_setup_shows_its_intro_and_errors_whole(empty_services, lang, size) -> None:
     app = DeskApp(empty_services)
     async with app.run_test(size=size) as pilot:
