@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import pytest
 from textual.pilot import Pilot
-from textual.widgets import DataTable, Input
+from textual.widgets import DataTable, Input, Label
 
 from ccdesk.app import DeskApp
 from ccdesk.demo import seed_demo
 from ccdesk.domain.lifecycle import Action
 from ccdesk.i18n import set_language, t
+from ccdesk.services.catalog import BUNDLED_CATALOG
 from ccdesk.services.intake import Applicant, ChecklistEntry, Decision, IntakeRequest
 from screens.dossier import DossierScreen
 from screens.modals.confirm import ConfirmModal
@@ -245,3 +246,46 @@ async def test_training_banner_keeps_the_title_and_officer(services, actor, lang
         assert not cut_messages(app)  # the banner included, whole
         banner = app.screen.query_one(TrainingBanner).region
         assert banner.y >= 1  # under the title bar, not over it
+
+
+async def test_setup_on_a_database_with_data_does_not_call_it_empty(empty_services) -> None:
+    """Procedures already loaded (a seeded or restored file), office details missing."""
+    empty_services.catalog.import_file(BUNDLED_CATALOG)
+    app = DeskApp(empty_services)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        intro = str(app.screen.query_one(".intro", Label).content)
+        assert intro == t("tui.setup_notice.intro_existing")
+        assert intro != t("tui.setup.intro")
+
+
+async def test_setup_examples_are_placeholders_not_values(empty_services) -> None:
+    app = DeskApp(empty_services)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        assert str(app.screen.query_one(".intro", Label).content) == t("tui.setup.intro")
+        field = app.screen.query_one("#governing_body", Input)
+        assert field.value == ""
+        assert field.placeholder == t("tui.setup_notice.example",
+                                      value=t("tui.setup.hint_governing_body"))
+        assert field.placeholder.startswith("vd: ")
+        style = field.get_component_rich_style("input--placeholder")
+        assert style.italic
+
+
+async def test_a_form_preview_keeps_its_lines_and_scrolls_sideways(services, actor) -> None:
+    code = receive(services, actor)
+    app = DeskApp(services, actor=actor)
+    async with app.run_test(size=(80, 24)) as pilot:
+        app.push_screen(FormPreview(services, actor, code, "06"))
+        await settle(pilot)
+        text = services.forms.render_text(code, "06")
+        widest = max(len(line) for line in text.splitlines())
+        preview = app.screen.query_one("#preview-text")
+        scroll = app.screen.query_one("#preview-scroll")
+        assert preview.size.width >= widest  # no line of the form wrapped
+        assert scroll.virtual_size.width > scroll.scrollable_content_region.width
+        before = screen_lines(app)
+        scroll.scroll_right(animate=False)
+        await pilot.pause()
+        assert screen_lines(app) != before
