@@ -404,9 +404,9 @@ def _lock_modal() -> type[LockModal]:
 
 def serve_in_browser(command: str, *, host: str, port: int, title: str) -> None:
     """Serve the desk to browsers through textual-serve; each tab runs ``command``."""
-    from textual_serve.server import Server
+    from ccdesk.web import DeskServer  # textual-serve with the desk's page and local font
 
-    Server(command, host=host, port=port, title=title).serve()
+    DeskServer(command, host=host, port=port, title=title).serve()
 
 
 def run_app(state: CliState) -> int:

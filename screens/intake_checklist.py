@@ -18,6 +18,7 @@ from screens.base import DeskScreen
 from screens.intake_decision import DecisionStep
 from screens.intake_draft import IntakeDraft
 from screens.widgets.validators import parse_count
+from screens.widgets.wrap_checkbox import WrapCheckbox
 
 if TYPE_CHECKING:
     from ccdesk.services import Services
@@ -39,7 +40,7 @@ class DocumentRow(Vertical):
         doc, entry = self.doc, self._entry
         requirement = t(f"core.requirement.{doc.requirement}")
         with Horizontal(classes="doc-line"):
-            yield Checkbox(f"{doc.position}. {doc.name} [dim]({requirement})[/dim]",
+            yield WrapCheckbox(f"{doc.position}. {doc.name} [dim]({requirement})[/dim]",
                            value=bool(entry and entry.received), compact=True,
                            classes="doc-received")
             yield Select([(t(f"core.form.{f.value}"), f.value) for f in DocForm],

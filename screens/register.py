@@ -21,9 +21,17 @@ from ccdesk.domain.errors import CcdeskError, InvalidInput, ValidationError
 from ccdesk.domain.lifecycle import Status
 from ccdesk.domain.vocabulary import Channel
 from ccdesk.i18n import fmt_datetime, t
-from ccdesk.services.search import SORTS, PageKey, RegisterFilter, RegisterPage
+from ccdesk.services.search import SORTS, PageKey, RegisterFilter, RegisterPage, RegisterRow
 from screens.base import DeskScreen
 from screens.dossier import DossierScreen
+from screens.widgets.columns import (
+    ColumnSpec,
+    choose_columns,
+    fit_cell,
+    in_display_order,
+    natural_width,
+    shared_prefix,
+)
 from screens.widgets.validators import parse_day
 
 if TYPE_CHECKING:
@@ -31,6 +39,15 @@ if TYPE_CHECKING:
 
 PAGE_SIZE = 100
 PREFETCH_ROWS = 10  # fetch the next page when the cursor is this close to the end
+
+# The columns in the order shown, and in the order kept when the terminal is narrow: the desk
+# looks for a dossier's code, where it stands and when it is due before whose it is and which
+# procedure (an officer at 80 columns must still see the due date beside a long status).
+COLUMNS = ("code", "applicant", "status", "due", "procedure", "received")
+PRIORITY = ("code", "status", "due", "applicant", "procedure", "received")
+REQUIRED = 3  # code, status and due are shown at any width
+MIN_NAME = 12  # a name shorter than this is no help: drop the column instead
+SCROLLBAR = 2
 
 
 class RegisterScreen(DeskScreen):
@@ -49,6 +66,9 @@ class RegisterScreen(DeskScreen):
         super().__init__(services)
         self._next: PageKey | None = None
         self._request: tuple[str, RegisterFilter, str] | None = None
+        self._rows: list[RegisterRow] = []
+        self._layout: dict[str, int] = {}
+        self._short_codes = ""  # the agency prefix left out of codes when room is short
 
     def compose_body(self) -> ComposeResult:
         fields = sorted({p.field for p in self.services.catalog.search("", limit=10_000)})
@@ -83,10 +103,7 @@ class RegisterScreen(DeskScreen):
         return self.query_one("#register-table", DataTable)
 
     def on_mount(self) -> None:
-        # What the desk looks for first fits in 80 columns; the rest scrolls sideways.
-        self.table.add_columns(t("tui.register.col_code"), t("tui.register.col_applicant"),
-                               t("tui.register.col_status"), t("tui.register.col_due"),
-                               t("tui.register.col_procedure"), t("tui.register.col_received"))
+        self._rows, self._layout = [], {}
         self.query_one("#query", Input).focus()
         self._reload()
 
@@ -151,14 +168,68 @@ class RegisterScreen(DeskScreen):
             return  # being recomposed (language switch): on_mount loads again
         table = self.table
         if not append:
+            self._rows = []
             table.clear()
-        for row in page.rows:
-            table.add_row(row.code, row.applicant_name, t(f"core.status.{row.status}"),
-                          fmt_datetime(row.due_at) if row.due_at else "—", row.procedure_code,
-                          fmt_datetime(row.received_at), key=row.code)
+        self._rows.extend(page.rows)
+        if not self._fit_columns():
+            for row in page.rows:
+                self._add_row(row)
         self._next = page.next_after
         key = "tui.register.more" if self._next else "tui.register.all"
         self._say(t(key, count=table.row_count))
+
+    def on_resize(self) -> None:
+        self._fit_columns()
+
+    def _fit_columns(self) -> bool:
+        """Choose the columns for the table's width (see ``PRIORITY``); rebuild the table when
+        the choice changed. Returns whether it was rebuilt (all loaded rows included)."""
+        if not self.query("#register-table"):
+            return False
+        room = (self.table.size.width or self.app.size.width - 2) - SCROLLBAR
+        cells = [self._cells(row, "") for row in self._rows]
+        headers = {key: t(f"tui.register.col_{key}") for key in COLUMNS}
+
+        def spec(key: str, prefix: str = "") -> ColumnSpec:
+            column = [c[key] for c in ([self._cells(r, prefix) for r in self._rows]
+                                       if prefix else cells)]
+            minimum = MIN_NAME if key == "applicant" else None
+            return ColumnSpec(key, natural_width(headers[key], column), minimum)
+
+        prefix = ""
+        layout = choose_columns(room, [spec(key) for key in PRIORITY], REQUIRED)
+        if "applicant" not in layout:  # the agency code every row shares makes room for names
+            prefix = shared_prefix([row.code for row in self._rows])
+            if prefix:
+                layout = choose_columns(room, [spec(key, prefix) for key in PRIORITY],
+                                        REQUIRED)
+        if layout == self._layout and prefix == self._short_codes:
+            return False
+        self._layout, self._short_codes = layout, prefix
+        table = self.table
+        cursor = table.cursor_row
+        table.clear(columns=True)
+        for key in in_display_order(layout, COLUMNS):
+            table.add_column(headers[key], width=layout[key], key=key)
+        for row in self._rows:
+            self._add_row(row)
+        if self._rows:
+            table.move_cursor(row=min(cursor, len(self._rows) - 1))
+        return True
+
+    def _cells(self, row: RegisterRow, prefix: str) -> dict[str, str]:
+        code = row.code
+        if prefix and code.startswith(prefix):
+            code = "…" + code[len(prefix):]
+        return {"code": code, "applicant": row.applicant_name,
+                "status": t(f"core.status.{row.status}"),
+                "due": fmt_datetime(row.due_at) if row.due_at else "—",
+                "procedure": row.procedure_code, "received": fmt_datetime(row.received_at)}
+
+    def _add_row(self, row: RegisterRow) -> None:
+        cells = self._cells(row, self._short_codes)
+        self.table.add_row(*(fit_cell(cells[key], self._layout[key])
+                             for key in in_display_order(self._layout, COLUMNS)), key=row.code)
 
     def _say(self, message: str, error: bool = False) -> None:
         status = self.query_one("#register-status", Label)

@@ -8,6 +8,7 @@ from __future__ import annotations
 from datetime import date
 from typing import ClassVar
 
+from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -21,6 +22,7 @@ from ccdesk.i18n import fmt_date, fmt_money, t
 from ccdesk.services.reports import PeriodReport
 from screens.base import DeskScreen
 from screens.widgets.bars import bar_chart
+from screens.widgets.columns import CELL_PADDING, column_pages, fit_cell, natural_width
 from screens.widgets.field import FormField
 from screens.widgets.indicators import IndicatorsPanel
 from screens.widgets.validators import parse_day
@@ -28,6 +30,13 @@ from screens.widgets.validators import parse_day
 
 def percent(rate: float | None) -> str:
     return "—" if rate is None else f"{rate * 100:.1f} %".replace(".", ",")
+
+
+# II.06a's number columns, numbered (1)…(11) as on the printed form; a legend names them.
+NUMBER_COLUMNS = ("received", "online", "direct", "carried", "resolved", "early", "on_time",
+                  "late", "in_progress", "within", "overdue")
+MIN_NAME = 20  # the field / procedure name keeps at least this much; numbers page beside it
+SCROLLBAR = 2
 
 
 def count_cells(c: Counts) -> list[str]:
@@ -43,7 +52,14 @@ class ReportsScreen(DeskScreen):
     HELP_KEY = "tui.help.reports"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("f8", "compute", "tui.key.compute", id="compute"),
+        Binding("f7", "next_columns", "tui.report_columns.key", id="next_columns"),
     ]
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self._table_rows: list[tuple[str, str, list[str]]] = []
+        self._page = 0
+        self._pages: list[list[int]] = []
 
     def compose_body(self) -> ComposeResult:
         today = self.host.now().date()
@@ -55,7 +71,9 @@ class ReportsScreen(DeskScreen):
                                                            compact=True), name="to")
             yield Static("", id="report-summary")
             yield Label(t("tui.reports.ii06a"), classes="section")
+            yield Label("", id="report-columns", classes="hint")
             yield DataTable(id="report-table", zebra_stripes=True, cursor_type="row")
+            yield Static(self._legend(), id="report-legend", classes="hint")
             yield Label(t("tui.reports.channels"), classes="section")
             yield Static("", id="report-channels")
             yield Label(t("tui.reports.satisfaction"), classes="section")
@@ -64,11 +82,14 @@ class ReportsScreen(DeskScreen):
             yield IndicatorsPanel("", id="report-indicators")
 
     def on_mount(self) -> None:
-        table = self.query_one("#report-table", DataTable)
-        table.add_columns(*[t(f"tui.reports.col_{name}") for name in (
-            "tt", "name", "received", "online", "direct", "carried", "resolved", "early",
-            "on_time", "late", "in_progress", "within", "overdue")])
+        self._table_rows, self._page = [], 0
+        self._lay_out_table()
         self.action_compute()
+
+    @staticmethod
+    def _legend() -> str:
+        return " · ".join(f"({number}) {t(f'tui.reports.col_{name}')}"
+                          for number, name in enumerate(NUMBER_COLUMNS, start=1))
 
     @on(Input.Submitted)
     def action_compute(self) -> None:
@@ -123,17 +144,70 @@ class ReportsScreen(DeskScreen):
             in_progress=total.in_progress, on_time=percent(total.on_time_rate),
             satisfied=percent(sat.rate), ratings=sat.total,
             fees=fmt_money(report.fees_collected)))
-        table = self.query_one("#report-table", DataTable)
-        table.loading = False
-        table.clear()
+        self.query_one("#report-table", DataTable).loading = False
+        rows: list[tuple[str, str, list[str]]] = []
         for number, group in enumerate(report.groups, start=1):
-            table.add_row(str(number), group.field, *count_cells(group.counts))
-            for row in group.rows:
-                table.add_row("", f"  {row.procedure_code} {row.procedure_name}",
-                              *count_cells(row.counts))
-        table.add_row("", t("tui.reports.total"), *count_cells(total))
-        table.add_row("", t("reports.guidance.line"), *count_cells(report.guidance))
+            rows.append((str(number), group.field, count_cells(group.counts)))
+            rows.extend(("", f"  {row.procedure_code} {row.procedure_name}",
+                         count_cells(row.counts)) for row in group.rows)
+        rows.append(("", t("tui.reports.total"), count_cells(total)))
+        rows.append(("", t("reports.guidance.line"), count_cells(report.guidance)))
+        self._table_rows = rows
+        self._lay_out_table()
         self.query_one("#report-channels", Static).update(bar_chart(
             [(t(f"core.channel.{name}"), count) for name, count in report.channels.items()]))
         self.query_one("#report-satisfaction", Static).update(bar_chart(
             [(level.label(), getattr(sat, level)) for level in RatingLevel]))
+
+    # ---- the II.06a table at any width ----------------------------------------------------------
+    def on_resize(self) -> None:
+        self._lay_out_table()
+
+    def action_next_columns(self) -> None:
+        if len(self._pages) > 1:
+            self._page = (self._page + 1) % len(self._pages)
+            self._lay_out_table()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "next_columns":
+            return len(self._pages) > 1  # every number already shows: no key to page them
+        return True
+
+    def _lay_out_table(self) -> None:
+        """Rebuild the table for its width: the TT and name columns, then as many of the 11
+        number columns as fit whole, the rest on further pages (F7). A table is never
+        shown without its numbers: the name column gives way to them first."""
+        if not self.query("#report-table"):
+            return
+        table = self.query_one("#report-table", DataTable)
+        room = (table.size.width or self.app.size.width - 4) - SCROLLBAR
+        headers = [f"({number})" for number in range(1, len(NUMBER_COLUMNS) + 1)]
+        widths = [natural_width(header, (row[2][i] for row in self._table_rows))
+                  for i, header in enumerate(headers)]
+        tt_width = natural_width(t("tui.reports.col_tt"), (row[0] for row in self._table_rows))
+        name_natural = natural_width(t("tui.reports.col_name"),
+                                     (row[1] for row in self._table_rows))
+        fixed = tt_width + 2 * CELL_PADDING + min(name_natural, MIN_NAME)
+        pages = column_pages(widths, max(room - fixed, 1))
+        changed = pages != self._pages
+        self._pages = pages
+        self._page = 0 if changed else min(self._page, len(pages) - 1)
+        shown = pages[self._page]
+        used = sum(widths[i] + CELL_PADDING for i in shown)
+        name_width = max(min(name_natural, room - used - tt_width - 2 * CELL_PADDING),
+                         min(name_natural, MIN_NAME))
+        table.clear(columns=True)
+        table.add_column(t("tui.reports.col_tt"), width=tt_width)
+        table.add_column(t("tui.reports.col_name"), width=name_width)
+        for i in shown:
+            table.add_column(headers[i], width=widths[i])
+        for tt, name, cells in self._table_rows:
+            table.add_row(tt, fit_cell(name, name_width),
+                          *(Text(cells[i], justify="right") for i in shown))
+        note = self.query_one("#report-columns", Label)
+        note.display = len(pages) > 1
+        if len(pages) > 1:
+            note.update(t("tui.report_columns.page", first=shown[0] + 1, last=shown[-1] + 1,
+                          total=len(NUMBER_COLUMNS)))
+        if changed:
+            self.refresh_bindings()

@@ -40,13 +40,17 @@ class SetupScreen(DeskScreen):
 
     def compose_body(self) -> ComposeResult:
         needs_officer = not self.services.officers.list(include_inactive=True)
+        # A database that already holds officers or procedures (seeded, or restored) is not
+        # "empty": say that only the office details are missing.
+        empty = needs_officer and not self.services.catalog.search("", limit=1)
         with VerticalScroll(id="setup-form", classes="form"):
-            yield Label(t("tui.setup.intro"), classes="intro")
+            yield Label(t("tui.setup.intro" if empty else "tui.setup_notice.intro_existing"),
+                        classes="intro")
             yield Label(t("tui.setup.office"), classes="section")
             for name in OFFICE_FIELDS:
+                example = t("tui.setup_notice.example", value=t(f"tui.setup.hint_{name}"))
                 yield FormField(t(f"core.field.{name}"),
-                                Input(id=name, compact=True,
-                                      placeholder=t(f"tui.setup.hint_{name}")), name=name)
+                                Input(id=name, compact=True, placeholder=example), name=name)
             yield FormField(t("core.field.regime"), Select(
                 [(t(f"tui.regime.r{r.value}"), r.value) for r in Regime],
                 value=Regime.R2025.value, allow_blank=False, id="regime", compact=True),

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, ClassVar
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Vertical, VerticalScroll
+from textual.containers import ScrollableContainer, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Label, OptionList, Static
 from textual.widgets.option_list import Option
@@ -52,7 +52,9 @@ class FormPreview(ModalScreen[None]):
         with Vertical(classes="modal-box preview-box"):
             yield Label(t("tui.forms.preview", form=self.form_id, code=self.code),
                         classes="modal-title")
-            with VerticalScroll(id="preview-scroll"):
+            # The form's lines keep their layout: a narrow terminal scrolls them sideways
+            # rather than wrapping them into noise.
+            with ScrollableContainer(id="preview-scroll"):
                 yield Static("", id="preview-text", markup=False)
             yield Label(t("tui.forms.preview_hint"), classes="modal-detail")
 
