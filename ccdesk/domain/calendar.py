@@ -189,7 +189,8 @@ class WorkCalendar:
         self.overrides = overrides or CalendarOverrides()
         self.hours = hours or OfficeHours()
         self.language = language
-        self.official = bundled_schedule() if official is _BUNDLED else official
+        self.official: OfficialSchedule | None = (
+            bundled_schedule() if official is _BUNDLED else official)  # type: ignore[assignment]
         self._official_days = self.official.by_day if self.official else {}
         self._years: dict[int, tuple[dict[date, str], set[date]]] = {}
 

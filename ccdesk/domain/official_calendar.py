@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 from ccdesk.domain.errors import CcdeskError, ValidationError
 from ccdesk.domain.tomlsource import TomlLocator
@@ -75,9 +76,10 @@ class ScheduleInvalid(CcdeskError):
 
 class _Errors:
     def __init__(self, source: str, locator: TomlLocator) -> None:
-        self.source, self.locator, self.items = source, locator, []
+        self.source, self.locator = source, locator
+        self.items: list[ValidationError] = []
 
-    def add(self, path: tuple, key: str, **params: object) -> None:
+    def add(self, path: tuple, key: str, **params: Any) -> None:
         self.items.append(ValidationError(
             key, file=self.source, line=self.locator.line_of(path) or 1,
             where=".".join(str(p) for p in path), **params))
