@@ -287,3 +287,14 @@ def test_a_desk_whose_clock_is_years_off_still_signs_in(server: ServerThread,
 def test_docs_are_not_served_unless_asked(server: ServerThread) -> None:
     for path in ("/docs", "/openapi.json", "/redoc"):
         assert httpx.get(server.url + path).status_code == 404
+
+
+def test_the_desk_side_of_bundles_never_imports_the_server() -> None:
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    code = "import sys, sync.bundle\nprint(sorted(m for m in sys.modules if 'server' in m))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         cwd=Path(__file__).resolve().parents[2]).stdout
+    assert "sync.server" not in out, out
