@@ -258,7 +258,8 @@ class SyncEngine:
 
     def _handshake(self, client: SyncClient, state: SyncState, result: RunResult) -> dict:
         """``GET /hello``: auth, limits, clock offset, and the server-restore check (F3)."""
-        reply = self._exchange(lambda: client.hello(), "hello")
+        status = _desk_status(self.db.path)   # for the relay's `district health`
+        reply = self._exchange(lambda: client.hello(status), "hello")
         data = reply.data
         with self.db.session() as session:
             office = session.get(Office, 1)
@@ -742,3 +743,18 @@ def _parse_utc(value: Any) -> datetime | None:
         return datetime.fromisoformat(value.removesuffix("Z")).replace(tzinfo=None)
     except ValueError:
         return None
+
+
+def _desk_status(db_path: Path) -> dict[str, int] | None:
+    """This desk's own counts, sent in the signed ``/hello`` query so the relay's
+    ``district health`` shows which communes are stuck (docs/relay-security.md)."""
+    from sync.status import read_status_file
+
+    status = read_status_file(db_path)
+    if status is None:
+        return None
+    counts = {"pending": status.pending + status.in_flight, "quarantined": status.quarantined,
+              "conflicts": status.conflicts}
+    if status.oldest_pending_age_s is not None:
+        counts["oldest_pending_s"] = status.oldest_pending_age_s
+    return counts
