@@ -241,3 +241,22 @@ def test_a_desk_reports_its_queue_to_the_relay_on_each_run(server, desk) -> None
     assert (row["records_waiting"], row["quarantined"], row["conflicts"]) == (3, 0, 0)
     assert row["oldest_waiting_s"] is not None and row["received_through_seq"] == 3
     assert row["app_version"].endswith("ccdesk/" + __import__("ccdesk").__version__)
+
+
+@pytest.mark.parametrize("district_url", ["sqlite"], indirect=True)
+def test_district_issues_a_rekey_code_only_for_a_known_device_of_that_commune(
+        server, tmp_path: Path) -> None:  # noqa: ANN001
+    device = enrol(server.store, server.url)
+    url = str(server.store.engine.url)
+    home = tmp_path / "district"
+    issued = run(home, "district", "enroll-code", "--commune", "26734", "--device",
+                 device.device_id, "--db", url)
+    assert issued.returncode == 0 and device.device_id in issued.stdout
+    code = issued.stdout.split()[-1]
+    assert len(code) == 14 and code.count("-") == 2
+    unknown = run(home, "district", "enroll-code", "--commune", "26734", "--device", "nobody",
+                  "--db", url)
+    assert unknown.returncode == 2 and "nobody" in unknown.stderr
+    other = run(home, "district", "enroll-code", "--commune", "26735", "--device",
+                device.device_id, "--db", url, lang="vi")
+    assert other.returncode == 2 and "xã khác" in other.stderr
