@@ -298,3 +298,24 @@ def test_the_desk_side_of_bundles_never_imports_the_server() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          cwd=Path(__file__).resolve().parents[2]).stdout
     assert "sync.server" not in out, out
+
+
+@pytest.mark.parametrize("district_url", ["sqlite"], indirect=True)
+def test_an_unexpected_error_is_a_quiet_500(server: ServerThread, monkeypatch: pytest.MonkeyPatch,
+                                            caplog: pytest.LogCaptureFixture) -> None:
+    from tests.sync.relay_kit import ID_NUMBER, NAME
+
+    desk = enrol(server.store, server.url)
+
+    def broken(*_args: object) -> None:
+        raise RuntimeError(f"row for {NAME}, {ID_NUMBER} could not be read")
+
+    monkeypatch.setattr(server.store, "hello", broken)
+    with caplog.at_level("ERROR", logger="ccdesk.relay"):
+        answer = desk.get("/hello")
+    assert answer.status_code == 500
+    assert answer.json() == {"service": protocol.SERVICE_NAME, "error": "internal",
+                             "message": "internal error"}
+    logged = "\n".join(r.getMessage() for r in caplog.records)
+    assert "RuntimeError" in logged and NAME not in logged and ID_NUMBER not in logged
+    assert not any(r.exc_info for r in caplog.records)
