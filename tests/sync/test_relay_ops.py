@@ -87,6 +87,7 @@ def _send_everything_bad(device: Device, port: int) -> None:
     raw_request(port, head, body[: len(body) // 3], wait=0.2)   # hangs up mid-body
 
 
+@pytest.mark.slow
 def test_the_relays_log_holds_no_personal_data(district_url: str, tmp_path: Path) -> None:
     store = DistrictStore.open(district_url)
     port = free_port()
