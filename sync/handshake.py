@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 
 from sqlmodel import Session
 
@@ -45,7 +46,9 @@ def handshake(link: Link, state: SyncState, utc_clock: Callable[[], datetime],
     """Say hello and settle what a restore on either side changed; returns the checked reply
     (``state`` gets the pull cursor as it now stands)."""
     db = link.db
-    hello = link.call(link.client.hello, "hello", lambda reply: replies.hello(reply.data))
+    status = desk_status(db.path)   # for the relay's `district health`
+    hello = link.call(lambda: link.client.hello(status), "hello",
+                      lambda reply: replies.hello(reply.data))
     with db.session() as session:
         office = session.get(Office, 1)
     if office is not None and office.is_demo and not hello.accept_demo:
@@ -125,3 +128,18 @@ def _check_counters(office: Office, codes: list[str]) -> None:
         parts = split_code(office.code_pattern, office.agency_code, office.device_prefix, code)
         if parts is not None:
             replies.code_counter(code, parts[1])
+
+
+def desk_status(db_path: Path) -> dict[str, int] | None:
+    """This desk's own counts, sent in the signed ``/hello`` query so the relay's
+    ``district health`` shows which communes are stuck (docs/relay-security.md)."""
+    from ccdesk.storage.outbox.status import read_status_file
+
+    status = read_status_file(db_path)
+    if status is None:
+        return None
+    counts = {"pending": status.pending + status.in_flight, "quarantined": status.quarantined,
+              "conflicts": status.conflicts}
+    if status.oldest_pending_age_s is not None:
+        counts["oldest_pending_s"] = status.oldest_pending_age_s
+    return counts

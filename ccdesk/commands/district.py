@@ -130,7 +130,7 @@ def enroll_code(commune: Annotated[str, typer.Option("--commune", help="5-digit 
         if err.code == "unknown_device":
             fail(t("sync.err.no_device", device=device))
         if err.code == "wrong_commune":
-            fail(t("sync.err.wrong_commune"))
+            fail(t("sync.relay.device_commune", device=device))
         fail(t("sync.err.bad_commune"))
     if device is None:
         typer.echo(t("sync.district.code", commune=commune))

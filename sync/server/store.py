@@ -275,22 +275,10 @@ class DistrictStore:
         dossier codes to whoever holds any unused code): only a re-key code issued for that
         device may. ``commune``, sent by the desk, must be the code's commune; a mismatch is
         refused before the code is spent."""
-        if not TOKEN.fullmatch(device_id or "") or len(device_id) > 64 \
-                or not PUBLIC_KEY.fullmatch(public_key or "") or len(code) > 64:
-            raise DistrictError(400, "bad_request")
-        if commune and not COMMUNE.fullmatch(commune):
-            raise DistrictError(400, "bad_commune", "commune code must be 5 digits")
-        if demo and not self.accept_demo:
-            raise DistrictError(403, "demo_refused")
+        self._check_enrolment(code, device_id, public_key, demo, commune)
 
         def work(conn: Connection) -> Device:
-            row = conn.execute(_locked(conn, select(E).where(
-                E.c.code_hash == _hash(normalise_code(code))))).mappings().first()
-            if row is None:
-                raise DistrictError(403, "bad_code")
-            if commune and row["commune_code"] != commune:
-                raise DistrictError(403, "wrong_commune",
-                                    "this code was issued for another commune")
+            row = self._usable_code(conn, code, commune)
             if row["used_at"] is not None:
                 if row["device_id"] == device_id and row["public_key"] == public_key:
                     return self._device(conn, device_id)
@@ -314,6 +302,27 @@ class DistrictStore:
             return self._device(conn, device_id)
 
         return self._retrying(work)
+
+    def _check_enrolment(self, code: str, device_id: str, public_key: str, demo: bool,
+                         commune: str) -> None:
+        if not TOKEN.fullmatch(device_id or "") or len(device_id) > 64 \
+                or not PUBLIC_KEY.fullmatch(public_key or "") or len(code) > 64:
+            raise DistrictError(400, "bad_request")
+        if commune and not COMMUNE.fullmatch(commune):
+            raise DistrictError(400, "bad_commune", "commune code must be 5 digits")
+        if demo and not self.accept_demo:
+            raise DistrictError(403, "demo_refused")
+
+    @staticmethod
+    def _usable_code(conn: Connection, code: str, commune: str) -> Any:
+        """The code's row, locked; refused when unknown or issued for another commune."""
+        row = conn.execute(_locked(conn, select(E).where(
+            E.c.code_hash == _hash(normalise_code(code))))).mappings().first()
+        if row is None:
+            raise DistrictError(403, "bad_code")
+        if commune and row["commune_code"] != commune:
+            raise DistrictError(403, "wrong_commune", "this code was issued for another commune")
+        return row
 
     def _device(self, conn: Connection, device_id: str) -> Device:
         row = conn.execute(select(D.c.device_id, D.c.commune_code, D.c.public_key, D.c.status,
@@ -533,14 +542,10 @@ class DistrictStore:
     def _check(self, record: Any, existing: dict[str, str], dossiers: dict[str, dict[str, Any]],
                device: Device, seen_cursor: int) -> dict[str, Any]:
         """The result for one record; updates the in-memory dossier views it applies to."""
-        if not isinstance(record, dict):
-            return _rejected(None, None, "malformed", "record is not an object")
-        rid, seq = record.get("id"), record.get("seq")
-        if not isinstance(rid, str) or not TOKEN.fullmatch(rid) or len(rid) > 64 \
-                or not isinstance(seq, int) or isinstance(seq, bool) or not 1 <= seq <= MAX_INT64:
-            return _rejected(rid if isinstance(rid, str) and TOKEN.fullmatch(rid) else None,
-                             seq if isinstance(seq, int) and abs(seq) <= MAX_INT64 else None,
-                             "malformed", "id and seq are required")
+        refused = _malformed(record)
+        if refused is not None:
+            return refused
+        rid, seq = record["id"], record["seq"]
         if rid in existing:
             return {"seq": seq, "result": CONFLICT if existing[rid] == CONFLICT else DUPLICATE}
         op, code, payload = record.get("op"), record.get("entity_id"), record.get("payload")
@@ -556,6 +561,11 @@ class DistrictStore:
             return _rejected(rid, seq, "foreign_dossier", "dossier belongs to another commune")
         if op == OP_CREATE:
             return self._check_create(rid, seq, code, payload, current, dossiers, device)
+        return self._check_event(rid, seq, code, payload, current, seen_cursor)
+
+    @staticmethod
+    def _check_event(rid: str, seq: int, code: str, payload: dict[str, Any],
+                     current: dict[str, Any] | None, seen_cursor: int) -> dict[str, Any]:
         ev = payload.get("event")
         if payload.get("code") != code or not isinstance(ev, dict) \
                 or ev.get("to_status") not in STATUSES:
@@ -799,6 +809,20 @@ def _db_time(conn: Connection, now: datetime) -> Any:
     """``now`` as the driver stores it: on SQLite the text its default datetime adapter would
     write (``isoformat(" ")``), computed once per batch instead of once per row."""
     return now.isoformat(" ") if conn.dialect.name == "sqlite" else now
+
+
+def _malformed(record: Any) -> dict[str, Any] | None:
+    """A rejection when ``record`` has no usable id and seq (echoed only when storable)."""
+    if not isinstance(record, dict):
+        return _rejected(None, None, "malformed", "record is not an object")
+    rid, seq = record.get("id"), record.get("seq")
+    good_id = isinstance(rid, str) and len(rid) <= 64 and TOKEN.fullmatch(rid) is not None
+    good_seq = isinstance(seq, int) and not isinstance(seq, bool) and 1 <= seq <= MAX_INT64
+    if good_id and good_seq:
+        return None
+    return _rejected(rid if good_id else None,
+                     seq if isinstance(seq, int) and abs(seq) <= MAX_INT64 else None,
+                     "malformed", "id and seq are required")
 
 
 def _rejected(rid: Any, seq: Any, code: str, message: str) -> dict[str, Any]:

@@ -15,7 +15,7 @@ import httpx
 import orjson
 import pytest
 
-from sync import protocol
+from sync import protocol, service
 from sync.server.store import DistrictStore, private_sqlite_file
 from tests.sync.relay_kit import (
     ID_NUMBER,
@@ -87,6 +87,7 @@ def _send_everything_bad(device: Device, port: int) -> None:
     raw_request(port, head, body[: len(body) // 3], wait=0.2)   # hangs up mid-body
 
 
+@pytest.mark.slow
 def test_the_relays_log_holds_no_personal_data(district_url: str, tmp_path: Path) -> None:
     store = DistrictStore.open(district_url)
     port = free_port()
@@ -227,3 +228,36 @@ def test_district_health_shows_each_device_of_each_commune(server, tmp_path: Pat
     assert {r["device_id"] for r in table} == {talking.device_id, silent.device_id}
     text = run(tmp_path, "district", "health", "--db", url).stdout
     assert "never" in text and "26735" in text and "2 / 1" in text
+
+
+@pytest.mark.parametrize("district_url", ["sqlite"], indirect=True)
+def test_a_desk_reports_its_queue_to_the_relay_on_each_run(server, desk) -> None:  # noqa: ANN001
+    from sync.engine import EngineOptions, SyncEngine
+
+    desk.intake(3)
+    service.enroll(desk.services, server.url, server.store.issue_enroll_code("26734"))
+    assert SyncEngine(desk.services.ctx, options=EngineOptions(lock_wait=5)).push().exit_code == 0
+    (row,) = server.store.health()
+    # Counted at the hello, before this run sent them.
+    assert (row["records_waiting"], row["quarantined"], row["conflicts"]) == (3, 0, 0)
+    assert row["oldest_waiting_s"] is not None and row["received_through_seq"] == 3
+    assert row["app_version"].endswith("ccdesk/" + __import__("ccdesk").__version__)
+
+
+@pytest.mark.parametrize("district_url", ["sqlite"], indirect=True)
+def test_district_issues_a_rekey_code_only_for_a_known_device_of_that_commune(
+        server, tmp_path: Path) -> None:  # noqa: ANN001
+    device = enrol(server.store, server.url)
+    url = str(server.store.engine.url)
+    home = tmp_path / "district"
+    issued = run(home, "district", "enroll-code", "--commune", "26734", "--device",
+                 device.device_id, "--db", url)
+    assert issued.returncode == 0 and device.device_id in issued.stdout
+    code = issued.stdout.split()[-1]
+    assert len(code) == 14 and code.count("-") == 2
+    unknown = run(home, "district", "enroll-code", "--commune", "26734", "--device", "nobody",
+                  "--db", url)
+    assert unknown.returncode == 2 and "nobody" in unknown.stderr
+    other = run(home, "district", "enroll-code", "--commune", "26735", "--device",
+                device.device_id, "--db", url, lang="vi")
+    assert other.returncode == 2 and "xã khác" in other.stderr
