@@ -31,7 +31,7 @@ from datetime import date, datetime, time, timedelta
 from enum import StrEnum
 
 from ccdesk.domain.errors import ValidationError
-from ccdesk.domain.vocabulary import ONLINE_CHANNELS, Channel, RatingLevel, Regime
+from ccdesk.domain.vocabulary import ONLINE_CHANNELS, Channel, RatingLevel, Regime, Status
 
 __all__ = ["ONLINE_CHANNELS", "ValidationError"]
 
@@ -152,7 +152,7 @@ def parse_period(spec: str) -> Period:
 
 def counted(f: DossierFacts) -> bool:
     """False for a dossier refused at intake: it was never taken in for resolution."""
-    return not (f.status == "refused" and f.supplement_rounds == 0)
+    return not (f.status == Status.REFUSED and f.supplement_rounds == 0)
 
 
 def judged_due(f: DossierFacts) -> datetime | None:
@@ -189,7 +189,7 @@ def classify(f: DossierFacts, period: Period, now: datetime) -> Classification |
         received = ReceivedAs.DIRECT_POSTAL
     due = judged_due(f)
     if f.closed_at is not None and f.closed_at < period.end_at:
-        if f.status in ("withdrawn", "refused"):
+        if f.status in (Status.WITHDRAWN, Status.REFUSED):
             outcome = Outcome.ON_TIME
         else:
             outcome = judge(due, f.closed_at)
