@@ -146,6 +146,7 @@ def _store(svc: Services, items: list[tuple[str, DossierFacts]]) -> None:
     svc.db.write(work)
 
 
+@pytest.mark.slow  # 80 examples, each a database of 10-40 dossiers
 @settings(max_examples=80, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(items=st.lists(lifecycles(), min_size=10, max_size=40), period=periods, now=nows)
