@@ -12,7 +12,7 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Button, Input, Label, Static
 
 from ccdesk.domain.errors import CcdeskError
-from ccdesk.domain.lifecycle import Regime
+from ccdesk.domain.lifecycle import Regime, Status
 from ccdesk.forms.kinds import FormKind, form_id_of
 from ccdesk.i18n import fmt_date, fmt_datetime, t
 from ccdesk.services.intake import Decision, IntakeResult, MissingItem, check_decision
@@ -165,8 +165,8 @@ class DecisionStep(DeskScreen):
         dossier = result.dossier
         self.app.push_screen(DossierScreen(self.services, dossier.code))
         # The slip (or the supplement request / refusal) to hand to the citizen.
-        kind = {"received": FormKind.SLIP, "waiting_supplement": FormKind.SUPPLEMENT,
-                "refused": FormKind.REFUSAL}[dossier.status]
+        kind = {Status.RECEIVED: FormKind.SLIP, Status.WAITING_SUPPLEMENT: FormKind.SUPPLEMENT,
+                Status.REFUSED: FormKind.REFUSAL}[dossier.status]
         self.app.push_screen(FormPreview(self.services, self.actor, dossier.code,
                                          form_id_of(kind, Regime(dossier.regime))))
 

@@ -16,7 +16,7 @@ import orjson
 from sqlmodel import Session, select
 
 from ccdesk.domain.lifecycle import Action
-from ccdesk.domain.vocabulary import ChangeKind, CorrectableField
+from ccdesk.domain.vocabulary import ChangeKind, CorrectableField, Status
 from ccdesk.models import Dossier, DossierEvent
 from ccdesk.services.context import SYSTEM, DeskContext
 from ccdesk.services.recording import audit
@@ -65,7 +65,7 @@ def write_upstream_update(session: Session, ctx: DeskContext, dossier: Dossier,
                     value = datetime.fromisoformat(value)
                 setattr(dossier, name, value)
                 changed[name] = data[name]
-    if change.get("kind") == ChangeKind.RESULT and from_status == "handed_off":
+    if change.get("kind") == ChangeKind.RESULT and from_status == Status.HANDED_OFF:
         dossier.result_back_at = now
         changed["result_back_at"] = now.isoformat()
     if change["status"] != from_status:

@@ -31,7 +31,7 @@ class _Labelled(_Vocabulary):
         return t(f"core.{_LABEL_TABLES[type(self).__name__]}.{self.value}", lang=lang)
 
 
-class Regime(StrEnum):
+class Regime(_Vocabulary):
     """The legal regime a dossier was received under."""
 
     R2025 = "2025"  # Decree 118/2025/NĐ-CP, Circular 03/2025/TT-VPCP

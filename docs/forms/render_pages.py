@@ -47,7 +47,7 @@ def main() -> None:
                                         Paths(root / "data", root / "config")))
         for name, dossier, form_id in PAGES:
             pdf = root / f"{name}.pdf"
-            pdf.write_bytes(desk.services.forms.render_pdf(desk.codes[dossier], form_id))
+            pdf.write_bytes(desk.forms.render_pdf(desk.codes[dossier], form_id))
             rasterise(pdf, HERE / f"{name}.png")
             print(HERE / f"{name}.png")
         desk.services.close()

@@ -642,7 +642,7 @@ class DistrictStore:
                 raise DistrictError(404, "unknown_dossier")
             new_status = status or row.status
             if kind == ChangeKind.RESULT and not status and row.status == Status.HANDED_OFF:
-                new_status = "in_progress"   # the body's result is back at the desk
+                new_status = Status.IN_PROGRESS   # the body's result is back at the desk
             values = {"change_id": uuid7(), "commune_code": row.commune_code,
                       "dossier_code": dossier_code, "kind": kind, "base_status": row.status,
                       "status": new_status, "data": orjson.dumps(data).decode(),

@@ -207,6 +207,7 @@ def test_an_unwritable_forms_folder_is_a_message(scenario, monkeypatch, tmp_path
     assert err.value.message("vi").startswith(f"Không lưu được tệp {blocker / 'forms'}")
 
 
+@pytest.mark.slow  # instances the fonts again
 def test_a_rebuilt_font_cache_gives_identical_fonts(scenario, tmp_path) -> None:
     """Reprints stay identical after the font cache is rebuilt (new machine, cleared cache)."""
     from ccdesk.forms.fonts import font_files

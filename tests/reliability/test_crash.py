@@ -13,6 +13,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from tests.reliability.conftest import REPO, Desk
 
 RUNS = int(os.environ.get("CCDESK_CRASH_RUNS", "5"))
@@ -83,6 +85,7 @@ def check_database(db: Path, reported: list[str]) -> dict[str, int]:
         con.close()
 
 
+@pytest.mark.slow  # repeated kill -9 of a child process
 def test_kill_9_during_intakes_loses_no_committed_dossier(desk: Desk) -> None:
     seed = int(os.environ.get("CCDESK_CRASH_SEED", random.randrange(1 << 30)))
     desk.services.close()

@@ -132,6 +132,7 @@ def _check(svc: Services, items: list[Life], period: Period, now: datetime) -> N
     assert indicators.channels == report.channels
 
 
+@pytest.mark.slow  # 80 examples, each a database of 10-40 dossiers
 @settings(max_examples=80, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(items=st.lists(lives(), min_size=10, max_size=40), period=periods, now=nows)

@@ -135,6 +135,7 @@ def test_exit_codes_without_a_server(cli_desk: Desk, tmp_path: Path) -> None:
     assert run(home, "district", "enroll-code", "--commune", "12").returncode == 2
 
 
+@pytest.mark.slow  # waits for probe intervals
 def test_watch_pushes_when_the_network_returns(tmp_path: Path, cli_desk: Desk) -> None:
     home = cli_desk.root
     from sync.server.store import DistrictStore, default_url

@@ -328,6 +328,7 @@ RangesMachine.TestCase.settings = settings(
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 
 
+@pytest.mark.slow  # a Hypothesis state machine over a real desk
 def test_ranges_agree_with_per_row_states(machine_desk: Desk) -> None:
     RangesMachine.TestCase().runTest()
 

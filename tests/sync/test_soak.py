@@ -11,6 +11,7 @@ from tests.sync.helpers import ServerThread
 from tests.sync.soak import one_run
 
 
+@pytest.mark.slow  # a soak of randomised faults
 @pytest.mark.parametrize("district_url", ["sqlite"], indirect=True)
 def test_small_soak_loses_and_duplicates_nothing(tmp_path: Path, server: ServerThread) -> None:
     proxy = FaultProxy(server.port)

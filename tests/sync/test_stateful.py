@@ -139,3 +139,4 @@ SyncMachine.TestCase.settings = settings(
     max_examples=6, stateful_step_count=10, deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
 TestSyncStateful = SyncMachine.TestCase
+TestSyncStateful.pytestmark = [pytest.mark.slow]  # a Hypothesis state machine with faults
