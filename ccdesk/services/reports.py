@@ -130,8 +130,8 @@ _SUMS = (
             f"THEN {_SLOT[0]} WHEN d.rf_end_class = 2 THEN {_SLOT[2]} "
             f"WHEN d.rf_end_class IN (1, 3) THEN {_SLOT[1]}"),
     # in progress: within, overdue (evaluated only for the few dossiers not ended by then)
-    _packed(f"WHEN {_ENDED} THEN 0 WHEN 1 THEN CASE ({_OPEN}) WHEN 4 THEN {_SLOT[1]} "
-            f"ELSE {_SLOT[0]} END"),
+    _packed(f"WHEN d.rf_end_day IS NULL OR d.rf_end_day > :e THEN CASE ({_OPEN}) "
+            f"WHEN 4 THEN {_SLOT[1]} ELSE {_SLOT[0]} END"),
     # fees of the dossiers accepted in the period
     "SUM(CASE WHEN d.rf_accepted_day >= :s AND d.rf_accepted_day <= :e "
     "THEN d.fee_amount ELSE 0 END)",
