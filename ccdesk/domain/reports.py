@@ -1,4 +1,4 @@
-"""The rules of report form II.06a/VPCP/KSTT (domain.md §5): where one dossier is counted.
+"""The rules of report form II.06a/VPCP/KSTT (docs/reports.md): where one dossier is counted.
 
 Pure functions, no database: :func:`classify` is the specification. ``ReportService`` computes
 the same counts in one SQL aggregate for speed, and the tests check the two agree.
