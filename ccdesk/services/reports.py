@@ -238,9 +238,8 @@ class ReportService:
         """Form II.06a for ``start``..``end`` (inclusive), with channels, satisfaction, fees."""
         period = Period(start, end)
         now = self.ctx.now()
-        running = now < period.end_at
         params = {"start": db_time(period.start_at), "end": db_time(period.end_at),
-                  "as_of": db_time(min(period.end_at, now)), "running": running,
+                  "as_of": db_time(min(period.end_at, now)), "running": now < period.end_at,
                   "s": period.start.toordinal(), "e": period.end.toordinal()}
         with self.ctx.db.engine.connect() as conn:
             rows = conn.execute(text(_PERIOD_SQL), params).all()
@@ -252,11 +251,11 @@ class ReportService:
         fees = 0
         guidance = Counts()
         for code, field_name, rows_in, *sums in rows:
-            received, received_more, resolved, running, fee = sums
+            received, received_more, resolved, in_progress, fee = sums
             direct, postal, online_full = unpack(received)
             online_partial, carried, _ = unpack(received_more)
             early, on_time, late = unpack(resolved)
-            within, overdue, _ = unpack(running)
+            within, overdue, _ = unpack(in_progress)
             counts = Counts(online_full + online_partial, direct + postal, carried, early,
                             on_time, late, within, overdue)
             if counts.received != rows_in:
