@@ -1,5 +1,5 @@
-"""The rules of report form II.06a/VPCP/KSTT: where one dossier is counted
-(docs/design/domain-rules.md, on time).
+"""The rules of report form II.06a/VPCP/KSTT (docs/reports.md; docs/design/domain-rules.md,
+on time): where one dossier is counted.
 
 Pure functions, no database: :func:`classify` is the specification. ``ReportService`` computes
 the same counts in one SQL aggregate for speed, and the tests check the two agree.

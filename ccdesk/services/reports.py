@@ -3,12 +3,12 @@
 The period report is one SQL aggregate over ``ix_dossier_facts`` (migration 0010): each dossier's
 report facts (the day received, the day and kind of the end of processing, the channel, the day
 accepted) are small integers kept by a trigger at every event, so a year of a busy desk is
-counted from one narrow index, in group order, without loading a row into Python. What a period
-that has ended cannot read from today's row (a dossier still running at the period's end whose
-row has changed since) is replayed from its event history with the domain's own rule
-(:func:`ccdesk.domain.reports.open_outcome`); the tests check the aggregate against
-:func:`ccdesk.domain.reports.classify` dossier by dossier. Times are compared as the text
-SQLAlchemy stores (``YYYY-MM-DD HH:MM:SS.ffffff``), which sorts like the datetimes themselves.
+counted from one narrow index, in group order, without loading a row into Python. A dossier
+still running at the end of a period that has ended, whose row has changed since, is judged
+from its event history as it stood then (domain: :func:`ccdesk.domain.reports.open_outcome`).
+The tests check the aggregate against :func:`ccdesk.domain.reports.classify`, fed by
+:func:`load_facts`, dossier by dossier. Times are compared as the text SQLAlchemy stores
+(``YYYY-MM-DD HH:MM:SS.ffffff``), which sorts like the datetimes themselves.
 """
 
 from __future__ import annotations
@@ -26,17 +26,13 @@ from ccdesk.domain.lifecycle import RUNNING_STATUSES, Action, Status
 from ccdesk.domain.reports import (
     CHANNELS,
     EXTENSION_MOVES_DUE,
-    Classification,
     Counts,
     DossierFacts,
     ExtensionFacts,
     OfficerSatisfaction,
     Period,
-    ReceivedAs,
     Satisfaction,
     Step,
-    guidance_at,
-    open_outcome,
 )
 from ccdesk.services.context import DeskContext
 from ccdesk.services.search import db_time
@@ -52,17 +48,45 @@ _JUDGED_DUE = f"""CASE WHEN d.extensions > 0 THEN COALESCE(
        AND (d.regime NOT IN ({_MOVES}) OR e.at > e.original_due) ORDER BY e.seq LIMIT 1),
     d.due_at) ELSE d.due_at END"""
 
-RECEIVED_AS = ("online", "direct_postal", "carried_over")
-OUTCOMES = ("early", "on_time", "late", "within", "overdue")
-REPLAY = len(OUTCOMES)   # "o" of a dossier whose state at the period's end needs its history
 # rf_channel (migration 0010) -> channel
 CHANNEL_CODES = ("direct", "postal", "online_full", "online_partial")
 assert set(CHANNEL_CODES) == set(CHANNELS)
 
-# Still running at the period's end: judged from the row when the row is what it was then (the
-# period has not ended, or the dossier has not changed since); otherwise REPLAY. Only these few
-# rows read the table (SQLite seeks the row only when a CASE branch needs one of its columns).
-_OPEN = f"""CASE WHEN NOT :running AND d.updated_at >= :end THEN {REPLAY}
+
+def _iso(expr: str) -> str:
+    """An ISO time written by ``datetime.isoformat()`` in event data, as the columns store it."""
+    return f"substr(replace({expr}, 'T', ' ') || '.000000', 1, 26)"
+
+
+# The due time an event set (domain: ccdesk.services.reports.history): a supplement's return,
+# an extension, an upstream correction.
+_EVENT_DUE = _iso("""CASE e.action WHEN 'supplement_received' THEN json_extract(e.data, '$.due_at')
+    WHEN 'extend' THEN json_extract(e.data, '$.new_due')
+    WHEN 'upstream_update' THEN json_extract(e.data, '$.changed.due_at') END""")
+# As the dossier stood at the period's end (domain.reports.open_outcome), read from its events:
+# the status after the last event before the end, and the due time then in force (the last one
+# an event set, or the one set at acceptance), after the extension rule for the extensions
+# issued before the end.
+_STATUS_THEN = """(SELECT e.to_status FROM dossierevent e
+    WHERE e.dossier_id = d.id AND e.at < :end ORDER BY e.id DESC LIMIT 1)"""
+_DUE_THEN = f"""COALESCE((SELECT {_EVENT_DUE} FROM dossierevent e
+    WHERE e.dossier_id = d.id AND e.at < :end
+      AND e.action IN ('supplement_received', 'extend', 'upstream_update')
+      AND {_EVENT_DUE} IS NOT NULL ORDER BY e.id DESC LIMIT 1),
+    CASE WHEN d.rf_intake_supplement = 1 THEN NULL ELSE d.original_due_at END)"""
+_JUDGED_THEN = f"""COALESCE((SELECT x.original_due FROM extension x
+    WHERE x.dossier_id = d.id AND x.at < :end
+      AND (d.regime NOT IN ({_MOVES}) OR x.at > x.original_due) ORDER BY x.seq LIMIT 1),
+    {_DUE_THEN})"""
+_FROM_HISTORY = f"""CASE WHEN {_STATUS_THEN} = 'waiting_supplement' OR ({_DUE_THEN}) IS NULL
+           THEN 3
+         WHEN {_JUDGED_THEN} < :end THEN 4 ELSE 3 END"""
+
+# Still running at the period's end: 3 within time, 4 overdue. Judged from the row when the row
+# is what it was then (the period has not ended, or the dossier has not changed since), else
+# from the history. Only these few rows read the table and the events (SQLite seeks the row only
+# when a CASE branch needs one of its columns).
+_OPEN = f"""CASE WHEN NOT :running AND d.updated_at >= :end THEN {_FROM_HISTORY}
          WHEN d.status = 'waiting_supplement' OR d.accepted_at IS NULL OR d.due_at IS NULL
            THEN 3
          WHEN {_JUDGED_DUE} < :as_of THEN 4 ELSE 3 END"""
@@ -74,39 +98,61 @@ _OPEN = f"""CASE WHEN NOT :running AND d.updated_at >= :end THEN {REPLAY}
 # received by its last day and its processing had not ended before its first.
 _ENDED = "d.rf_end_day <= :e"
 _IN_PERIOD = "d.rf_received_day >= :s"
-# "guidance given, not completed": a supplement slip at intake, no acceptance by the period's
-# end. Such a dossier is never accepted by then, so it is resolved on time (refused, withdrawn,
-# or stopped with no due time) or within time (waiting): two outcomes to count.
-_GUIDANCE = ("d.rf_intake_supplement = 1 AND (d.rf_accepted_day IS NULL "
-             "OR d.rf_accepted_day > :e)")
+# Several counters share one SUM: a row adds 1 << (SLOT_BITS * slot) to it, and the three
+# fields of the total are read back with shifts. SQLite pays per aggregate per row, so packing
+# three counters into each halves the cost of a year. A field holds up to 2^21 - 1 dossiers of
+# one procedure in one period (a desk takes about a thousand a year per procedure); COUNT(*)
+# checks it.
+SLOT_BITS = 21
+_SLOT = tuple(1 << (SLOT_BITS * i) for i in range(3))
+
+
+def _packed(cases: str) -> str:
+    """``SUM(CASE … END)`` where ``cases`` maps each row to 0 or one of the three slots."""
+    return f"SUM(CASE {cases} ELSE 0 END)"
+
+
+def unpack(total: int | None) -> tuple[int, int, int]:
+    value = total or 0
+    mask = (1 << SLOT_BITS) - 1
+    return value & mask, (value >> SLOT_BITS) & mask, value >> (2 * SLOT_BITS)
+
+
+_NEW = f"{_IN_PERIOD} AND d.rf_channel"
 _SUMS = (
-    # received: online, direct/postal, carried over
-    f"SUM({_IN_PERIOD} AND d.rf_channel >= 2)", f"SUM({_IN_PERIOD} AND d.rf_channel < 2)",
-    "SUM(d.rf_received_day < :s)",
+    "COUNT(*)",
+    # received in the period by channel: direct, postal, fully online | partly online, carried
+    _packed(f"WHEN {_NEW} = 0 THEN {_SLOT[0]} WHEN {_NEW} = 1 THEN {_SLOT[1]} "
+            f"WHEN {_NEW} = 2 THEN {_SLOT[2]}"),
+    _packed(f"WHEN {_NEW} = 3 THEN {_SLOT[0]} WHEN d.rf_received_day < :s THEN {_SLOT[1]}"),
     # resolved: early, on time (3 = withdrawn or refused: on time by the form), late
-    f"SUM({_ENDED} AND d.rf_end_class = 0)", f"SUM({_ENDED} AND d.rf_end_class IN (1, 3))",
-    f"SUM({_ENDED} AND d.rf_end_class = 2)",
-    # in progress: within, overdue
-    f"SUM(CASE WHEN {_ENDED} THEN 0 ELSE ({_OPEN}) = 3 END)",
-    f"SUM(CASE WHEN {_ENDED} THEN 0 ELSE ({_OPEN}) = 4 END)",
-    # channels of the dossiers received in the period
-    *(f"SUM({_IN_PERIOD} AND d.rf_channel = {i})" for i in range(len(CHANNEL_CODES))),
+    _packed("WHEN d.rf_end_day IS NULL OR d.rf_end_day > :e THEN 0 WHEN d.rf_end_class = 0 "
+            f"THEN {_SLOT[0]} WHEN d.rf_end_class = 2 THEN {_SLOT[2]} "
+            f"WHEN d.rf_end_class IN (1, 3) THEN {_SLOT[1]}"),
+    # in progress: within, overdue (evaluated only for the few dossiers not ended by then)
+    _packed(f"WHEN d.rf_end_day IS NULL OR d.rf_end_day > :e THEN CASE ({_OPEN}) "
+            f"WHEN 4 THEN {_SLOT[1]} ELSE {_SLOT[0]} END"),
     # fees of the dossiers accepted in the period
     "SUM(CASE WHEN d.rf_accepted_day >= :s AND d.rf_accepted_day <= :e "
     "THEN d.fee_amount ELSE 0 END)",
-    # the guidance line: received as (3), and how many of them resolved (on time)
-    f"SUM(CASE WHEN {_GUIDANCE} THEN {_IN_PERIOD} AND d.rf_channel >= 2 ELSE 0 END)",
-    f"SUM(CASE WHEN {_GUIDANCE} THEN {_IN_PERIOD} AND d.rf_channel < 2 ELSE 0 END)",
-    f"SUM(CASE WHEN {_GUIDANCE} THEN d.rf_received_day < :s ELSE 0 END)",
-    f"SUM(CASE WHEN {_GUIDANCE} THEN {_ENDED} IS 1 ELSE 0 END)",
-    # the dossiers to replay from their history
-    f"group_concat(CASE WHEN {_ENDED} THEN NULL WHEN ({_OPEN}) = {REPLAY} THEN d.id END)",
 )
 _PERIOD_SQL = f"""
 SELECT d.procedure_code, d.field, {", ".join(_SUMS)}
 FROM dossier d INDEXED BY ix_dossier_facts
 WHERE d.rf_received_day IS NOT NULL AND d.rf_received_day <= :e
   AND (d.rf_end_day IS NULL OR d.rf_end_day >= :s)
+GROUP BY d.procedure_code, d.field
+"""
+# The guidance line, from the few dossiers whose first visit got a supplement slip
+# (ix_dossier_guidance): received as online / direct or postal / carried over, and resolved.
+_GUIDANCE_SQL = f"""
+SELECT d.procedure_code, d.field,
+  SUM({_IN_PERIOD} AND d.rf_channel >= 2), SUM({_IN_PERIOD} AND d.rf_channel < 2),
+  SUM(d.rf_received_day < :s), SUM({_ENDED} IS 1)
+FROM dossier d INDEXED BY ix_dossier_guidance
+WHERE d.rf_intake_supplement = 1 AND d.rf_received_day IS NOT NULL
+  AND d.rf_received_day <= :e AND (d.rf_end_day IS NULL OR d.rf_end_day >= :s)
+  AND (d.rf_accepted_day IS NULL OR d.rf_accepted_day > :e)
 GROUP BY d.procedure_code, d.field
 """
 
@@ -192,39 +238,38 @@ class ReportService:
         """Form II.06a for ``start``..``end`` (inclusive), with channels, satisfaction, fees."""
         period = Period(start, end)
         now = self.ctx.now()
-        running = now < period.end_at
         params = {"start": db_time(period.start_at), "end": db_time(period.end_at),
-                  "as_of": db_time(min(period.end_at, now)), "running": running,
+                  "as_of": db_time(min(period.end_at, now)), "running": now < period.end_at,
                   "s": period.start.toordinal(), "e": period.end.toordinal()}
         with self.ctx.db.engine.connect() as conn:
             rows = conn.execute(text(_PERIOD_SQL), params).all()
+            guidance_rows = conn.execute(text(_GUIDANCE_SQL), params).all()
             names = dict(conn.execute(text("SELECT code, name FROM procedure")).all())
             satisfaction = _satisfaction(conn, params)
-            replay = [int(i) for row in rows if row[-1] for i in row[-1].split(",")]
-            replayed = _replay(conn, replay, period, now)
         by_row: dict[tuple[str, str], ReportRow] = {}
         channels = dict.fromkeys(CHANNELS, 0)
         fees = 0
         guidance = Counts()
-        for code, field_name, *sums in rows:
-            (online, direct, carried, early, on_time, late, within, overdue, *sums) = sums
-            counts = Counts(online or 0, direct or 0, carried or 0, early or 0, on_time or 0,
-                            late or 0, within or 0, overdue or 0)
-            for channel, n in zip(CHANNEL_CODES, sums[:len(CHANNEL_CODES)], strict=True):
-                channels[channel] += n or 0
-            fee, g_online, g_direct, g_carried, g_resolved, _ = sums[len(CHANNEL_CODES):]
+        for code, field_name, rows_in, *sums in rows:
+            received, received_more, resolved, in_progress, fee = sums
+            direct, postal, online_full = unpack(received)
+            online_partial, carried, _ = unpack(received_more)
+            early, on_time, late = unpack(resolved)
+            within, overdue, _ = unpack(in_progress)
+            counts = Counts(online_full + online_partial, direct + postal, carried, early,
+                            on_time, late, within, overdue)
+            if counts.received != rows_in:
+                raise RuntimeError(f"report counters overflowed for {code}")
+            for channel, n in zip(CHANNEL_CODES, (direct, postal, online_full, online_partial),
+                                  strict=True):
+                channels[channel] += n
             fees += fee or 0
-            g_received = (g_online or 0) + (g_direct or 0) + (g_carried or 0)
-            guidance += Counts(g_online or 0, g_direct or 0, g_carried or 0,
-                               on_time=g_resolved or 0,
-                               within=g_received - (g_resolved or 0))
-            for c in replayed.get((code, field_name), ()):
-                counts.add_outcome(c.outcome)
-                if c.guidance:  # counted within above, as waiting; judged again here
-                    guidance.within -= 1
-                    guidance.add_outcome(c.outcome)
             by_row[(field_name, code)] = ReportRow(field_name, code, names.get(code, code),
                                                    counts)
+        for _code, _field, g_online, g_direct, g_carried, g_resolved in guidance_rows:
+            # never accepted by the period's end: resolved on time, or waiting (within time)
+            guidance += Counts(g_online, g_direct, g_carried, on_time=g_resolved,
+                               within=g_online + g_direct + g_carried - g_resolved)
         groups: list[FieldGroup] = []
         total = Counts()
         for key in sorted(by_row):
@@ -269,19 +314,6 @@ def indicators_766(ctx: DeskContext, start: date, end: date) -> Indicators766:
         period=period, on_time=OnTime766(ended or 0, on_time or 0),
         channels={c: n or 0 for c, n in zip(CHANNEL_CODES, channels, strict=True)},
         dissatisfied=satisfaction.dissatisfied, ratings=satisfaction.total)
-
-
-def _replay(conn, ids: list[int], period: Period,  # noqa: ANN001
-            now: datetime) -> dict[tuple[str, str], list[Classification]]:
-    """The outcome at the period's end of dossiers still running then whose row has changed
-    since, replayed from their history by the domain rule; by (procedure, field)."""
-    out: dict[tuple[str, str], list[Classification]] = {}
-    for key, facts in load_facts(conn, ids):
-        # received-as is already counted by the aggregate; only the outcome is replayed
-        c = Classification(ReceivedAs.ONLINE, open_outcome(facts, period, now),
-                           guidance_at(facts, period))
-        out.setdefault(key, []).append(c)
-    return out
 
 
 _FACT_COLUMNS = ("id, procedure_code, field, status, channel, received_at, accepted_at, due_at, "
@@ -353,15 +385,23 @@ def _dt(value: Any) -> datetime | None:
 def _satisfaction(conn, params: dict[str, str]) -> Satisfaction:  # noqa: ANN001
     """Ratings given in the period, for the desk and per officer: the officer who recorded the
     rating, i.e. who handed the result back (None when it was recorded without a login)."""
-    sql = """SELECT officer_id, SUM(level = 'very_satisfied'), SUM(level = 'satisfied'),
-                    SUM(level = 'dissatisfied')
-             FROM rating INDEXED BY ix_rating_report
-             WHERE at >= :start AND at < :end GROUP BY officer_id"""
+    # One range of ix_rating_satisfaction per officer and level: nothing to sort.
+    sql = """SELECT o.id, l.level, (SELECT COUNT(*) FROM rating r INDEXED BY ix_rating_satisfaction
+               WHERE r.officer_id IS o.id AND r.level = l.level AND r.at >= :start
+                 AND r.at < :end)
+             FROM (SELECT id FROM officer UNION ALL SELECT NULL AS id) o,
+                  (SELECT 'very_satisfied' AS level UNION ALL SELECT 'satisfied'
+                   UNION ALL SELECT 'dissatisfied') l"""
     names = dict(conn.execute(text("SELECT id, full_name FROM officer")).all())
+    counts: dict[int | None, dict[str, int]] = {}
+    for officer_id, level, n in conn.execute(text(sql), params):
+        if n:
+            counts.setdefault(officer_id, {})[level] = n
     result = Satisfaction()
-    for officer_id, very, satisfied, dissatisfied in conn.execute(text(sql), params):
-        entry = OfficerSatisfaction(officer_id, names.get(officer_id, ""), very or 0,
-                                    satisfied or 0, dissatisfied or 0)
+    for officer_id, levels in counts.items():
+        entry = OfficerSatisfaction(officer_id, names.get(officer_id, ""),
+                                    levels.get("very_satisfied", 0), levels.get("satisfied", 0),
+                                    levels.get("dissatisfied", 0))
         result.by_officer.append(entry)
         result.very_satisfied += entry.very_satisfied
         result.satisfied += entry.satisfied

@@ -82,3 +82,38 @@ def test_the_same_period_is_judged_the_same_on_any_later_day(history) -> None:
         figures.append(history.reports.period_report(*MARCH).total)
     clock.now = datetime(2026, 6, 1, 9)
     assert figures[0] == figures[1] == figures[2]
+
+
+def test_an_upstream_result_ends_processing_and_a_correction_reopens_it(tmp_path) -> None:
+    """The report facts follow every event, including the district's (sync inbox)."""
+    from sync.inbox import write_upstream_update
+
+    desk, officer = make_desk(tmp_path, datetime(2026, 5, 4, 9))
+    try:
+        code = submit(desk, officer, LAND)
+        desk.dossiers.act(officer, code, Action.HAND_OFF, body="Phòng Nông nghiệp")
+        may = (date(2026, 5, 1), date(2026, 5, 31))
+
+        def upstream(status: str, change_id: str) -> None:
+            def work(session) -> None:  # noqa: ANN001
+                from sqlmodel import select
+
+                from ccdesk.models import Dossier
+
+                dossier = session.exec(select(Dossier).where(Dossier.code == code)).one()
+                write_upstream_update(session, desk.ctx, dossier, {
+                    "change_id": change_id, "status": status, "kind": "status", "data": {}})
+
+            desk.db.write(work)
+
+        desk.ctx.clock.now = datetime(2026, 5, 5, 9)
+        upstream("result_ready", "c1")
+        desk.ctx.clock.now = datetime(2026, 6, 2, 9)
+        assert desk.reports.period_report(*may).total.resolved == 1
+        # The district takes the result back: processing has not ended after all. That moves
+        # the end for May too (a documented limit: docs/reports.md, "reopened").
+        upstream("in_progress", "c2")
+        report = desk.reports.period_report(*may)
+        assert (report.total.resolved, report.total.in_progress) == (0, 1)
+    finally:
+        desk.close()

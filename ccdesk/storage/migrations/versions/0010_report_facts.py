@@ -21,6 +21,10 @@ A trigger on ``dossierevent`` keeps them in the same transaction as every event,
 it (the desk's services, an upstream update, demo data). ``ix_dossier_facts`` holds them in
 (procedure, field) order, so the report reads one narrow index with no table look-up and no sort;
 it replaces ``ix_dossier_report`` (0004), which held the wide text timestamps instead.
+``ix_dossier_guidance`` holds the few dossiers whose first visit got a supplement slip, for the
+"guidance given, not completed" line. ``ix_rating_satisfaction`` (officer, level, time) lets the
+ratings of a period be counted as one range per officer and level, without sorting them; it
+replaces ``ix_rating_report`` (0004).
 
 The backfill replays what the trigger would have written: the end is the first event into an
 ended state after the last event into a running one, judged against the dossier's due time
@@ -50,6 +54,8 @@ COLUMNS = ("rf_received_day", "rf_channel", "rf_accepted_day", "rf_intake_supple
 INDEX = ("procedure_code", "field", "rf_received_day", "rf_end_day", "rf_end_class",
          "rf_channel", "rf_accepted_day", "rf_intake_supplement", "supplement_rounds",
          "fee_amount")
+GUIDANCE_INDEX = ("procedure_code", "field", "rf_received_day", "rf_end_day", "rf_channel",
+                  "rf_accepted_day")
 
 
 def day(expr: str) -> str:
@@ -123,9 +129,16 @@ def upgrade() -> None:
     op.execute("DROP INDEX IF EXISTS ix_dossier_report")
     op.execute(f"CREATE INDEX ix_dossier_facts ON dossier({', '.join(INDEX)}) "
                "WHERE rf_received_day IS NOT NULL")
+    op.execute(f"CREATE INDEX ix_dossier_guidance ON dossier({', '.join(GUIDANCE_INDEX)}) "
+               "WHERE rf_intake_supplement = 1 AND rf_received_day IS NOT NULL")
+    op.execute("DROP INDEX IF EXISTS ix_rating_report")
+    op.execute("CREATE INDEX ix_rating_satisfaction ON rating(officer_id, level, at)")
 
 
 def downgrade() -> None:
+    op.execute("DROP INDEX IF EXISTS ix_rating_satisfaction")
+    op.execute("CREATE INDEX ix_rating_report ON rating(at, officer_id, level)")
+    op.execute("DROP INDEX IF EXISTS ix_dossier_guidance")
     op.execute("DROP INDEX IF EXISTS ix_dossier_facts")
     op.execute("DROP TRIGGER IF EXISTS dossierevent_report_facts")
     op.execute("CREATE INDEX ix_dossier_report ON dossier(procedure_code, field, received_at, "
