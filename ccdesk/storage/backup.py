@@ -22,6 +22,7 @@ import logging
 import os
 import re
 import sqlite3
+import stat
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -30,6 +31,7 @@ from typing import TYPE_CHECKING
 
 from ccdesk.domain.errors import StorageError
 from ccdesk.paths import ensure_private_dir
+from ccdesk.storage.files import create_private_file, tighten_own_file
 
 if TYPE_CHECKING:
     from ccdesk.services import Services
@@ -138,13 +140,63 @@ def damaged_error(path: Path, backups_dir: Path) -> DatabaseDamaged:
     return DatabaseDamaged(path, newest_good_backup(backups_dir, path.stem))
 
 
+SQLITE_HEADER = b"SQLite format 3\x00"
+
+
+def header_problem(path: Path) -> str | None:
+    """What is wrong with ``path`` judged by its first bytes, without SQLite reading it all:
+    ``None`` for a file that starts like an SQLite database (or that does not exist)."""
+    try:
+        with path.open("rb") as fh:
+            head = fh.read(len(SQLITE_HEADER))
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        return f"unreadable: {type(exc).__name__}"
+    if not head:
+        return "empty file (0 bytes)"
+    if head != SQLITE_HEADER:
+        return "not an SQLite file"
+    return None
+
+
+def check_database_file(path: Path, backups_dir: Path) -> None:
+    """The cheap check every opening makes before SQLite touches the file: refuse a device,
+    FIFO or folder, and report a file truncated to 0 bytes or with a foreign header as damaged
+    (SQLite would quietly start a new, empty desk on a 0-byte file: a new device id)."""
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        return
+    except OSError as exc:
+        raise file_error(exc, path) from exc
+    if not stat.S_ISREG(info.st_mode):
+        raise StorageError("reliability.security.db_not_a_file", path=str(path))
+    problem = header_problem(path)
+    if problem is not None:
+        log.error("database header check failed", extra={"db": str(path), "problem": problem})
+        raise damaged_error(path, backups_dir)
+
+
 def check_database(path: Path, backups_dir: Path) -> None:
-    """Start-up check: raise :class:`DatabaseDamaged` unless ``quick_check`` says ok."""
+    """Start-up check: raise :class:`DatabaseDamaged` unless the header and ``quick_check``
+    say ok."""
+    check_database_file(path, backups_dir)
     problem = integrity_problem(path)
     if problem is not None and problem != "missing":
         # The detail (SQLite's words) goes to the log for IT; the person sees what to do.
         log.error("integrity check failed", extra={"db": str(path), "problem": problem[:200]})
         raise damaged_error(path, backups_dir)
+
+
+def prepare_database_file(path: Path, backups_dir: Path) -> bool:
+    """Before SQLite opens ``path``: the cheap header check, then a new file created 0600 (or
+    an existing desk database of ours tightened). ``True`` when the file is new."""
+    check_database_file(path, backups_dir)
+    if create_private_file(path):
+        return True
+    tighten_own_file(path)
+    return False
 
 
 # ---- the backups folder ---------------------------------------------------------------------
@@ -219,21 +271,6 @@ def rotate(backups_dir: Path, stem: str) -> list[Path]:
 
 
 # ---- taking a copy --------------------------------------------------------------------------
-
-def create_private_file(path: Path) -> None:
-    """Create ``path`` empty and owner-only (0600) unless it exists; tighten it if it does.
-
-    Creating it ourselves matters: SQLite gives the ``-wal`` and ``-shm`` files the database
-    file's mode, so a database born 0644 under the usual umask would leak through them.
-    """
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        with contextlib.suppress(PermissionError):
-            path.chmod(0o600)
-    else:
-        os.close(fd)
-
 
 def _fsync_path(path: Path, directory: bool = False) -> None:
     flags = os.O_RDONLY | (getattr(os, "O_DIRECTORY", 0) if directory else 0)

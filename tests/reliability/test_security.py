@@ -54,12 +54,14 @@ def test_new_database_and_its_wal_and_shm_are_owner_only_under_an_open_umask(
 
 
 def test_an_existing_database_with_loose_modes_is_tightened_on_open(tmp_path: Path) -> None:
+    """The desk's own database file is tightened; its folder, which exists already, is never
+    chmodded (issue 12.1: see test_hardening.py)."""
     paths = make_paths(tmp_path)
     Services.open(paths.default_db, paths).close()
     paths.default_db.chmod(0o666)
     paths.data_dir.chmod(0o777)
     Services.open(paths.default_db, paths).close()
-    assert _mode(paths.default_db) == 0o600 and _mode(paths.data_dir) == 0o700
+    assert _mode(paths.default_db) == 0o600 and _mode(paths.data_dir) == 0o777
 
 
 # ---- audit trail --------------------------------------------------------------------------------
