@@ -146,20 +146,23 @@ def import_(bundle: Annotated[Path, typer.Argument(help=".ccbundle file")],
                                                help="records per transaction")] = 1000,
             db: DbOpt = None) -> None:
     """Nhập gói USB (an toàn khi nhập lại) / import a USB bundle idempotently."""
+    from ccdesk.domain.errors import CcdeskError
+    from ccdesk.storage.files import MAX_BUNDLE_BYTES, read_bounded, write_private_file
     from sync.bundle import BundleError, ack_counts, import_bundle
 
-    try:
-        data = bundle.read_bytes()
-    except OSError:
-        fail(t("sync.err.bad_bundle", file=bundle))
+    try:  # bounded: /dev/zero once made this hang while memory grew by gigabytes
+        data = read_bounded(bundle, MAX_BUNDLE_BYTES)
+    except CcdeskError as err:
+        fail(err)
     try:
         ack = import_bundle(_store(db), data, max(1, chunk))
     except BundleError:
         fail(t("sync.err.bad_bundle", file=bundle), code=40)
     target = out or bundle.with_name(bundle.name + ".ack.json")
-    tmp = target.with_name(target.name + ".tmp")
-    tmp.write_bytes(ack)
-    tmp.replace(target)
+    try:
+        write_private_file(target, ack)  # atomic and owner-only
+    except CcdeskError as err:
+        fail(err)
     typer.echo(t("sync.bundle.imported", file=target, **ack_counts(ack)))
 
 

@@ -371,13 +371,15 @@ def export(out: Annotated[Path, typer.Option("--out", help="folder, e.g. the USB
 @app.command("import-ack")
 def import_ack(file: Annotated[Path, typer.Argument(help="ack file from the district")]) -> None:
     """Áp dụng tệp xác nhận của cấp trên / apply the district's ack file."""
+    from ccdesk.domain.errors import CcdeskError
+    from ccdesk.storage.files import MAX_BUNDLE_BYTES, read_bounded
     from sync.bundle import BundleError
     from sync.bundle import import_ack as apply_ack
 
-    try:
-        counts = apply_ack(STATE.services().db, file.read_bytes())
-    except OSError:
-        fail(t("sync.err.bad_ack", file=file))
+    try:  # bounded: /dev/zero once made this hang while memory grew by gigabytes
+        counts = apply_ack(STATE.services().db, read_bounded(file, MAX_BUNDLE_BYTES))
+    except CcdeskError as err:
+        fail(err)
     except BundleError:
         fail(t("sync.err.bad_ack", file=file), code=40)
     typer.echo(t("sync.bundle.acked", **counts))

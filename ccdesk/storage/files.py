@@ -27,6 +27,10 @@ log = logging.getLogger(__name__)
 
 MiB = 1024 * 1024
 PRIVATE_FILE_MODE = 0o600
+# Bounds of what ccdesk reads from outside. A bundle holds at most a few hundred thousand
+# compressed records (~170 B each); its ack names each one.
+MAX_BUNDLE_BYTES = 256 * MiB
+MAX_TEXT_FILE_BYTES = 16 * MiB          # catalogues, calendars, config
 
 
 def read_bounded(path: Path, limit: int) -> bytes:
