@@ -140,30 +140,20 @@ def damaged_error(path: Path, backups_dir: Path) -> DatabaseDamaged:
     return DatabaseDamaged(path, newest_good_backup(backups_dir, path.stem))
 
 
-SQLITE_HEADER = b"SQLite format 3\x00"
-
-
-def header_problem(path: Path) -> str | None:
-    """What is wrong with ``path`` judged by its first bytes, without SQLite reading it all:
-    ``None`` for a file that starts like an SQLite database (or that does not exist)."""
-    try:
-        with path.open("rb") as fh:
-            head = fh.read(len(SQLITE_HEADER))
-    except FileNotFoundError:
-        return None
-    except OSError as exc:
-        return f"unreadable: {type(exc).__name__}"
-    if not head:
-        return "empty file (0 bytes)"
-    if head != SQLITE_HEADER:
-        return "not an SQLite file"
-    return None
+# The smallest SQLite database is one page (512 bytes at least) starting with the header.
+MIN_DATABASE_BYTES = 512
 
 
 def check_database_file(path: Path, backups_dir: Path) -> None:
-    """The cheap check every opening makes before SQLite touches the file: refuse a device,
-    FIFO or folder, and report a file truncated to 0 bytes or with a foreign header as damaged
-    (SQLite would quietly start a new, empty desk on a 0-byte file: a new device id)."""
+    """The cheap check every opening makes before SQLite reads the file: refuse a device,
+    FIFO or folder, and report a file truncated to 0 bytes (or shorter than one page) as
+    damaged, since SQLite would quietly start a new, empty desk on it: a new device id.
+
+    Only ``stat``: opening and closing the file here would drop the POSIX locks SQLite holds on
+    it in this process (closing any descriptor of a file releases them all), and another
+    desk's writes could then be lost. A foreign header is reported by SQLite itself when it
+    opens the file ("file is not a database"), which ``is_damage`` turns into the same message.
+    """
     try:
         info = path.stat()
     except FileNotFoundError:
@@ -172,9 +162,8 @@ def check_database_file(path: Path, backups_dir: Path) -> None:
         raise file_error(exc, path) from exc
     if not stat.S_ISREG(info.st_mode):
         raise StorageError("reliability.security.db_not_a_file", path=str(path))
-    problem = header_problem(path)
-    if problem is not None:
-        log.error("database header check failed", extra={"db": str(path), "problem": problem})
+    if info.st_size < MIN_DATABASE_BYTES:
+        log.error("database file too short", extra={"db": str(path), "bytes": info.st_size})
         raise damaged_error(path, backups_dir)
 
 
