@@ -22,7 +22,7 @@ def _calendar():  # noqa: ANN202 - WorkCalendar
 
 
 @app.command("list")
-def list_days(year: Annotated[int, typer.Option("--year", help="YYYY")],
+def list_days(year: Annotated[int, typer.Option("--year", help="YYYY", min=1900, max=2200)],
               as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """Non-working days and make-up working days of a year, with names."""
     from ccdesk.i18n import fmt_date, t

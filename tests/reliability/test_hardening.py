@@ -158,3 +158,34 @@ def test_read_bounded_refuses_what_is_not_a_small_regular_file(tmp_path: Path,
     expected = {"fifo": "not_a_file", "folder": "not_a_file", "missing": "no_such_file",
                 "large": "too_large", "zero": "not_a_file"}[kind]
     assert err.value.key == f"reliability.security.{expected}"
+
+
+# ---- 12.13: --training never reaches the real database ------------------------------------
+
+def test_training_with_a_sub_command_is_refused_and_writes_nothing(desk: Desk, cli) -> None:
+    from tests.reliability.conftest import table_counts
+
+    desk.services.close()
+    before = table_counts(desk.db_path)
+    result = cli(["--training", "demo", "seed", "--dossiers", "3", "--force"])
+    assert result.exit_code == 2 and "--training" in result.stderr
+    assert table_counts(desk.db_path) == before
+
+
+def test_demo_seed_force_over_real_data_needs_an_it_officer(desk: Desk, cli) -> None:
+    from tests.reliability.conftest import PINS, intake, table_counts
+
+    intake(desk, desk.actor("off1"))
+    desk.services.close()
+    before = table_counts(desk.db_path)
+    unattended = cli(["demo", "seed", "--dossiers", "2", "--force"])
+    assert unattended.exit_code == 2 and "--as" in unattended.stderr
+    lead = cli(["demo", "seed", "--dossiers", "2", "--force", "--as", "lead1"],
+               env={"CCDESK_PIN": PINS["lead1"]})
+    assert lead.exit_code == 2 and "Refused" in lead.stderr
+    after = table_counts(desk.db_path)
+    assert after["dossier"] == before["dossier"]
+    it = cli(["demo", "seed", "--dossiers", "2", "--force", "--as", "it1"],
+             env={"CCDESK_PIN": PINS["it1"]})
+    assert it.exit_code == 0, it.stderr
+    assert table_counts(desk.db_path)["dossier"] == before["dossier"] + 2
