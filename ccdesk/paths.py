@@ -46,6 +46,13 @@ class Paths:
     def calendar_file(self) -> Path:
         return self.config_dir / "calendar.toml"
 
+    @property
+    def key_file(self) -> Path:
+        """The desk's secret key (PIN pepper, audit chain), outside the database and its
+        backups; ``CCDESK_KEY_FILE`` moves it (a removable key, or tests sharing one)."""
+        chosen = os.environ.get("CCDESK_KEY_FILE")
+        return Path(chosen).expanduser() if chosen else self.config_dir / "desk.key"
+
 
 def resolve_paths(env: dict[str, str] | None = None) -> Paths:
     """Work out the folders from the environment (``CCDESK_HOME``) or platformdirs."""

@@ -102,6 +102,7 @@ class ServicesLoader:
         loader: ServicesLoader
 
         def open_services() -> Services:
+            from ccdesk.services.audit import start_check
             from ccdesk.services.facade import Services
             from ccdesk.storage.backup import start_daily_backup
 
@@ -109,6 +110,9 @@ class ServicesLoader:
             report = start_daily_backup(services)
             if report.backup_error is not None:
                 loader.warnings.append(report.backup_error.message())
+            tampered = start_check(services.ctx)  # the audit chain since the last start
+            if tampered is not None:
+                loader.warnings.append(tampered)
             return services
 
         loader = cls(open_services)

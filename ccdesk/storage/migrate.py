@@ -11,7 +11,7 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-HEAD_REVISION = "0006_outbox_retention"
+HEAD_REVISION = "0008_audit_chain"
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
 
@@ -60,7 +60,8 @@ def has_tables(path: Path) -> bool:
         con.close()
 
 
-def migrate(path: Path, backups_dir: Path, engine) -> Path | None:  # noqa: ANN001
+def migrate(path: Path, backups_dir: Path, engine,  # noqa: ANN001
+            desk_key: bytes | None = None) -> Path | None:
     """Upgrade ``path`` to head; returns the backup taken, if any.
 
     An SQLite file with tables but no ``alembic_version`` is someone else's database: it is
@@ -78,5 +79,6 @@ def migrate(path: Path, backups_dir: Path, engine) -> Path | None:  # noqa: ANN0
     cfg = alembic_config(str(engine.url))
     with engine.begin() as connection:
         cfg.attributes["connection"] = connection
+        cfg.attributes["desk_key"] = desk_key  # 0008 chains the existing audit lines with it
         command.upgrade(cfg, "head")
     return backup

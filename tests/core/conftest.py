@@ -58,7 +58,7 @@ def desk(services: Services) -> Services:
     """An office that is set up, with the bundled catalogue and two officers."""
     set_up_office(services)
     services.officers.add(SYSTEM, "lan", "Nguyễn Thị Lan", "officer", "1234")
-    services.officers.add(SYSTEM, "hung", "Trần Văn Hùng", "lead", "5678")
+    services.officers.add(SYSTEM, "hung", "Trần Văn Hùng", "lead", "56781234")
     return services
 
 
@@ -69,4 +69,4 @@ def officer(desk: Services) -> Actor:
 
 @pytest.fixture
 def lead(desk: Services) -> Actor:
-    return desk.officers.authenticate("hung", "5678")
+    return desk.officers.authenticate("hung", "56781234")

@@ -99,7 +99,7 @@ def test_bad_input_files_are_refused_quickly_and_cleanly(desk: Desk, tmp_path: P
     probe.mkdir()
     file = BAD_FILES[bad](probe)
     args = [a.format(file=file, tmp=tmp_path) for a in FILE_COMMANDS[command]]
-    env = {"CCDESK_PIN": "4321"} if command == "catalog import" else None
+    env = {"CCDESK_PIN": "43218765"} if command == "catalog import" else None
     if command == "catalog import":
         args += ["--as", "it1"]
     result = run_ccdesk(["--lang", "en", *args], desk.paths.data_dir.parent, env=env,
@@ -115,7 +115,7 @@ def test_bad_arguments_get_one_clean_message(desk: Desk, tmp_path: Path, probe: 
     args, expected = ARGUMENT_PROBES[probe]
     args = [a.format(tmp=tmp_path) for a in args]
     result = run_ccdesk(["--lang", "en", *args], desk.paths.data_dir.parent,
-                        env={"CCDESK_NEW_PIN": "12", "CCDESK_PIN": "4321",
+                        env={"CCDESK_NEW_PIN": "12", "CCDESK_PIN": "43218765",
                              "CCDESK_USER": "it1"}, timeout=PROBE_TIMEOUT)
     _assert_clean(result, expected)
 

@@ -130,7 +130,7 @@ def test_pins_are_stored_only_as_argon2id_hashes(desk: Desk) -> None:
     con = sqlite3.connect(desk.db_path)
     hashes = [r[0] for r in con.execute("SELECT pin_hash FROM officer")]
     con.close()
-    assert hashes and all(h.startswith("$argon2id$") for h in hashes)
+    assert hashes and all(h.startswith("p1$argon2id$") for h in hashes)  # peppered
     desk.services.close()
     blob = b"".join(p.read_bytes() for p in desk.paths.data_dir.glob("ccdesk.sqlite3*"))
     for pin in distinctive.values():
@@ -162,7 +162,7 @@ def test_five_wrong_pins_lock_the_account_with_a_growing_wait(desk: Desk) -> Non
 def test_roles_are_checked_by_the_services(desk: Desk) -> None:
     officer, trainer = desk.actor("off1"), desk.actor("trn1")
     with pytest.raises(PermissionDenied):
-        desk.services.officers.add(officer, "x1", "Ngô Văn Tư", "it", "1111")
+        desk.services.officers.add(officer, "x1", "Ngô Văn Tư", "it", "11112222")
     with pytest.raises(PermissionDenied):
         desk.services.intake.submit(trainer, birth_request(), Decision.ACCEPT)  # not a sandbox
     code = intake(desk, officer)
@@ -232,7 +232,7 @@ def test_a_full_disk_gives_a_clear_error_and_keeps_the_database_unchanged(desk: 
 def test_system_actor_is_it_and_bootstrap_only_for_first_officer(tmp_path: Path) -> None:
     paths = make_paths(tmp_path)
     services = Services.open(paths.default_db, paths)
-    services.officers.add(SYSTEM, "boss", "Đinh Văn Bảo", "it", "5555")
+    services.officers.add(SYSTEM, "boss", "Đinh Văn Bảo", "it", "55556666")
     assert [o.username for o in services.officers.list()] == ["boss"]
     services.close()
 
