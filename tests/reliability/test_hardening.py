@@ -189,3 +189,45 @@ def test_demo_seed_force_over_real_data_needs_an_it_officer(desk: Desk, cli) -> 
              env={"CCDESK_PIN": PINS["it1"]})
     assert it.exit_code == 0, it.stderr
     assert table_counts(desk.db_path)["dossier"] == before["dossier"] + 2
+
+
+# ---- 12.9: codes stay the commune's ------------------------------------------------------------
+
+@pytest.mark.parametrize("code", ["../../etc/passwd", "a/../../etc", "<script>", "x" * 65, "",
+                                  "000.17.22.H56-261123-0001\n"])
+def test_strings_that_are_not_dossier_codes_are_refused(code: str) -> None:
+    from ccdesk.domain.codes import is_valid_code
+
+    assert not is_valid_code(code)
+    assert is_valid_code("000.17.22.H56-261123-0001")
+
+
+@pytest.mark.parametrize("pattern", ["{yymmdd}-{seq:04}", "../{agency}-{seq}",
+                                     "{agency}<b>{seq}", "{agency}-{seq"])
+def test_a_pattern_without_the_agency_or_with_unsafe_text_is_refused(pattern: str) -> None:
+    from ccdesk.domain.codes import check_pattern
+
+    with pytest.raises(ValidationError):
+        check_pattern(pattern)
+
+
+def test_an_enrolled_desk_cannot_switch_to_another_communes_agency(desk: Desk) -> None:
+    from ccdesk.domain.errors import InvalidInput
+    from ccdesk.services.office import OfficeSettings
+
+    it = desk.actor("it1")
+    office = desk.services.office.get()
+    settings = OfficeSettings(office.governing_body, office.unit_name, "000.17.22.H99",
+                              office.place_name)
+    con = sqlite3.connect(desk.db_path)  # what `sync enroll` records for the commune
+    con.execute("UPDATE office SET commune_code = '26734'")
+    con.commit()
+    con.close()
+    with pytest.raises((ValidationError, InvalidInput)) as info:
+        desk.services.office.update(it, settings)
+    assert "26734" in info.value.message("en")
+    assert desk.services.office.get().agency_code == "000.17.22.H56"
+    # The same agency with other headers is fine, and the commune cannot be dropped.
+    desk.services.office.update(it, OfficeSettings("UBND XÃ AN PHÚ MỚI", office.unit_name,
+                                                   "000.17.22.H56", office.place_name))
+    assert desk.services.office.get().commune_code == "26734"
