@@ -185,14 +185,19 @@ def start_check(ctx: DeskContext) -> str | None:
     """The start-up check of the trail; a warning for IT (logged, and shown) or ``None``.
     Never stops the desk: the citizens waiting still need to be served."""
     import logging
+    import sqlite3
 
     from ccdesk.i18n import t
     from ccdesk.services.context import SYSTEM
 
-    check = verify_trail(ctx, full=False)
+    log = logging.getLogger(__name__)
+    try:
+        check = verify_trail(ctx, full=False)
+    except sqlite3.OperationalError as exc:  # read-only file, busy past the timeout: next start
+        log.warning("audit chain not checked", extra={"reason": type(exc).__name__})
+        return None
     if check.ok:
         return None
-    log = logging.getLogger(__name__)
     if check.restored_triggers:
         log.error("audit guards were missing and are recreated",
                   extra={"triggers": ",".join(check.restored_triggers)})
