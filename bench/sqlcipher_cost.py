@@ -34,7 +34,7 @@ def _work(module, path: Path, key: str | None, rows: int) -> dict[str, float]:  
         con.execute("INSERT INTO f (name) VALUES (?)", (f"nguyen van {i}",))
     con.execute("COMMIT")
     commits = []
-    for i in range(200):  # like an intake: one small transaction, fsync'd
+    for _ in range(200):  # like an intake: one small transaction, fsync'd
         t0 = time.perf_counter()
         con.execute("BEGIN IMMEDIATE")
         con.execute("INSERT INTO d (name, phone, note) VALUES (?, ?, ?)", ("tran", "0912", "y"))
