@@ -83,7 +83,7 @@ def main() -> None:
                           complete_setup=True)
         svc.catalog.import_file(BUNDLED_CATALOG)
         officer = actor_of(svc.officers.add(SYSTEM, "hoa", "Lê Thị Hoa", "officer", "1234"))
-        lead = actor_of(svc.officers.add(SYSTEM, "tuan", "Trần Minh Tuấn", "lead", "5678",
+        lead = actor_of(svc.officers.add(SYSTEM, "tuan", "Trần Minh Tuấn", "lead", "56781234",
                                          title="Giám đốc"))
         request = IntakeRequest("1.012783", Applicant("Nguyễn Thị Hường", "038190012345",
                                                       phone="0912345678",

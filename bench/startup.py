@@ -236,7 +236,7 @@ def prepared_database(home: Path) -> Path:
         "UBND XÃ AN PHÚ", "TRUNG TÂM PHỤC VỤ HÀNH CHÍNH CÔNG", "000.17.22.H56", "An Phú"),
         complete_setup=True)
     services.catalog.import_file(BUNDLED_CATALOG)
-    services.officers.add(SYSTEM, "lan", OFFICER, "lead", "2468")
+    services.officers.add(SYSTEM, "lan", OFFICER, "lead", "24681357")
     services.close()
     return paths.default_db
 

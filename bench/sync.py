@@ -65,8 +65,8 @@ def make_desk(root: Path):  # noqa: ANN201 - Services
         "UBND XÃ AN PHÚ", "TRUNG TÂM PHỤC VỤ HÀNH CHÍNH CÔNG", "000.17.22.H56", "An Phú",
         commune_code="26734"), complete_setup=True)
     services.catalog.import_catalog(services.catalog.check_file(ROOT / "ccdesk/data/catalog.toml"))
-    services.officers.add(SYSTEM, "lan", "Nguyễn Thị Lan", "lead", "1234")
-    actor = services.officers.authenticate("lan", "1234")
+    services.officers.add(SYSTEM, "lan", "Nguyễn Thị Lan", "lead", "12345678")
+    actor = services.officers.authenticate("lan", "12345678")
     from ccdesk.domain.lifecycle import Action
 
     req = IntakeRequest("1.001193", Applicant("Lê Thị Hoà", "001185012345", phone="0912345678",

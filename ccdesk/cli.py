@@ -48,6 +48,8 @@ app.add_typer(serve_cmd.app, name="serve")
 app.command("audit")(audit_cmd.audit)
 app.command("backup")(backup_cmd.backup)
 app.command("restore")(backup_cmd.restore)
+# Sub-commands that honour the global --training (they open training sandboxes).
+TRAINING_COMMANDS = ("serve",)
 
 
 def _version(value: bool) -> None:
@@ -77,6 +79,12 @@ def root(
         fail(f"--lang: {chosen!r} ∉ {', '.join(LANGUAGES)}")
     set_language(chosen)
     STATE.lang = chosen
+    if training and ctx.invoked_subcommand not in (None, *TRAINING_COMMANDS):
+        # Sub-commands work on the real database: a --training that silently did not apply
+        # once let `ccdesk --training demo seed --force` write demo data into real data.
+        from ccdesk.i18n import t
+
+        fail(t("reliability.security.training_not_here", command=ctx.invoked_subcommand))
     if ctx.invoked_subcommand is None:
         from ccdesk.app import run_app
 
@@ -90,6 +98,29 @@ def main() -> None:
     except CcdeskError as err:
         sys.stderr.write(err.message() + "\n")
         sys.exit(2)
+    except Exception as exc:
+        # A damaged database read directly by a command (``sync status`` reads the file
+        # without the services) gives the same message as at start, never a traceback.
+        damaged = as_damage(exc)
+        if damaged is None:
+            raise
+        sys.stderr.write(damaged.message() + "\n")
+        sys.exit(2)
+
+
+def as_damage(exc: BaseException) -> CcdeskError | None:
+    """The "database damaged, newest good backup" error for an SQLite damage ``exc``."""
+    import sqlite3
+
+    from sqlalchemy.exc import DatabaseError as SQLAlchemyDatabaseError
+
+    if not isinstance(exc, (sqlite3.DatabaseError, SQLAlchemyDatabaseError)):
+        return None
+    from ccdesk.storage.backup import damaged_error, is_damage
+
+    if not is_damage(exc):
+        return None
+    return damaged_error(STATE.db_path, STATE.paths.backups_dir)
 
 
 if __name__ == "__main__":

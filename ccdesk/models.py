@@ -294,3 +294,4 @@ class AuditLog(SQLModel, table=True):
     dossier_code: str | None = Field(default=None, index=True)
     terminal: str = ""
     detail: str = ""                  # never personal data
+    chain: str | None = None          # keyed hash chain (storage/auditchain.py)

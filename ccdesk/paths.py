@@ -46,6 +46,13 @@ class Paths:
     def calendar_file(self) -> Path:
         return self.config_dir / "calendar.toml"
 
+    @property
+    def key_file(self) -> Path:
+        """The desk's secret key (PIN pepper, audit chain), outside the database and its
+        backups; ``CCDESK_KEY_FILE`` moves it (a removable key, or tests sharing one)."""
+        chosen = os.environ.get("CCDESK_KEY_FILE")
+        return Path(chosen).expanduser() if chosen else self.config_dir / "desk.key"
+
 
 def resolve_paths(env: dict[str, str] | None = None) -> Paths:
     """Work out the folders from the environment (``CCDESK_HOME``) or platformdirs."""
@@ -71,10 +78,40 @@ def resolve_db_path(cli_value: str | os.PathLike[str] | None, paths: Paths,
 
 
 def ensure_private_dir(path: Path) -> Path:
-    """Create ``path`` (and parents) readable by the owner only: it holds personal data."""
-    path.mkdir(parents=True, exist_ok=True)
-    try:
-        path.chmod(0o700)
-    except PermissionError:
-        pass  # a folder we do not own (e.g. /tmp): leave its mode alone
+    """Make sure ``path`` exists; the folders ccdesk creates are owner-only (0700).
+
+    A folder that exists already is never chmodded, whoever owns it: ``--db /dev/full`` run as
+    root once turned ``/dev`` into 0700 and broke the machine, and ``--db /srv/shared/desk.db``
+    would lock other users out of a shared folder. An existing folder that others can read is
+    reported in the log instead (docs/operations.md, "Files and folders").
+    """
+    missing: list[Path] = []
+    probe = path
+    while not probe.exists():
+        missing.append(probe)
+        if probe.parent == probe:
+            break
+        probe = probe.parent
+    for folder in reversed(missing):
+        try:
+            folder.mkdir(mode=0o700)
+        except FileExistsError:
+            continue  # made meanwhile by another process: not ours to chmod
+        folder.chmod(0o700)  # mkdir's mode is filtered by the umask
+    if not missing:
+        warn_if_shared(path)
     return path
+
+
+def warn_if_shared(path: Path) -> None:
+    """Log (never fix) a folder that holds the desk's data and that others may read."""
+    import logging
+    import stat
+
+    try:
+        mode = stat.S_IMODE(path.stat().st_mode)
+    except OSError:
+        return
+    if mode & 0o077:
+        logging.getLogger(__name__).warning(
+            "folder readable by others", extra={"folder": str(path), "mode": oct(mode)})

@@ -12,6 +12,7 @@ the desk never imports the server.
 from __future__ import annotations
 
 import gzip
+import io
 import zipfile
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -21,6 +22,7 @@ from sqlmodel import Session, select
 
 from ccdesk.ids import uuid7
 from ccdesk.models import Office, Outbox
+from ccdesk.storage.files import write_private_file
 from ccdesk.storage.outbox import states as outbox
 from ccdesk.storage.outbox.write import utcnow
 from sync import keys, protocol, replies
@@ -67,12 +69,13 @@ def export_bundle(db: Database, out_dir: Path) -> tuple[Path, int, int, int] | N
     out_dir.mkdir(parents=True, exist_ok=True)
     name = f"{state.commune_code}_{state.device_id[:8]}_{rows[0].seq}-{rows[-1].seq}.ccbundle"
     target = out_dir / name
-    tmp = target.with_suffix(".tmp")
-    with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_STORED) as zf:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_STORED) as zf:
         zf.writestr("manifest.json", manifest)
         zf.writestr("manifest.sig", keys.sign(state.private_key, manifest))
         zf.writestr("records.jsonl.gz", records)
-    tmp.replace(target)   # a half-written bundle never carries the final name
+    # Owner-only and atomic: a half-written bundle never carries the final name.
+    write_private_file(target, buffer.getvalue())
     return target, len(rows), rows[0].seq, rows[-1].seq
 
 

@@ -10,6 +10,7 @@ from typing import Any
 
 import orjson
 
+from ccdesk.storage.files import open_private_append
 from ccdesk.storage.outbox.write import utcnow
 
 
@@ -25,7 +26,7 @@ class JsonLineLog:
                              **fields}) + b"\n"
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            with self.path.open("ab") as fh:
+            with open_private_append(self.path) as fh:  # owner-only, like every desk log
                 fh.write(line)
         except OSError:
             pass

@@ -4,12 +4,17 @@
 - ``db_templates``: database files built once per test session (per xdist worker) and copied
   for each test, so a test pays for a file copy instead of migrations and argon2 hashes:
   ``open_copy(db_templates.migrated, paths, clock)`` or ``db_templates.desk`` (office headers,
-  the bundled catalogue, officer ``lan``/1234 and lead ``hung``/5678).
+  the bundled catalogue, officer ``lan``/1234 and lead ``hung``/56781234).
 - ``submit_intake``: one intake through the real intake service, with sensible defaults.
 - ``run_ccdesk``: the installed ``ccdesk`` command in a child process, under its own
   ``CCDESK_HOME``; ``without=("uvicorn",)`` runs it as if those modules were not installed.
 
 Folders keep their own fixtures where they need a different desk (``tests/ui``, ``tests/sync``).
+
+One desk key for the whole session: fixtures copy set-up databases between folders, and the key
+that peppers PINs and chains the audit trail lives outside the database
+(``ccdesk/storage/deskkey.py``), so the copies share one key file, as a desk restored by IT
+shares the key file IT kept. Tests of the key itself point ``CCDESK_KEY_FILE`` elsewhere.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ import os
 import sqlite3
 import subprocess
 import sys
+import tempfile
 from collections.abc import Callable, Iterable
 from contextlib import closing
 from dataclasses import dataclass
@@ -26,6 +32,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
+os.environ.setdefault("CCDESK_KEY_FILE",
+                      str(Path(tempfile.mkdtemp(prefix="ccdesk-test-key-")) / "desk.key"))
 
 from ccdesk.paths import Paths, ensure_private_dir
 from ccdesk.services import SYSTEM, Actor, Services
@@ -89,10 +98,11 @@ def set_up_office(svc: Services, **overrides: str) -> None:
 
 
 def set_up_desk(svc: Services) -> None:
-    """A set-up office with two officers: ``lan`` (officer, 1234) and ``hung`` (lead, 5678)."""
+    """A set-up office with two officers: ``lan`` (officer, 1234) and ``hung`` (lead,
+    56781234: a lead's PIN has at least 8 digits)."""
     set_up_office(svc)
     svc.officers.add(SYSTEM, "lan", "Nguyễn Thị Lan", "officer", "1234")
-    svc.officers.add(SYSTEM, "hung", "Trần Văn Hùng", "lead", "5678")
+    svc.officers.add(SYSTEM, "hung", "Trần Văn Hùng", "lead", "56781234")
 
 
 @dataclass

@@ -76,10 +76,14 @@ def _require_it_if_readable(db_path: Path, as_user: str | None) -> str:
 
     if integrity_problem(db_path) is not None or not is_ccdesk_database(db_path):
         return "owner"
+    from ccdesk.storage.backup import DatabaseDamaged
+
     try:
         services = Services.open(db_path, STATE.paths)
-    except CcdeskError:
+    except DatabaseDamaged:
         return "owner"
+    except CcdeskError as err:  # e.g. the desk key file is missing: never a way around --as
+        fail(err)
     try:
         return acting_officer(services, as_user, "backup", bootstrap=True).username
     finally:

@@ -48,7 +48,7 @@ def _day_json(status: DayStatus) -> dict[str, object]:
 
 
 @app.command("list")
-def list_days(year: Annotated[int, typer.Option("--year", help="YYYY", min=2000, max=2100)],
+def list_days(year: Annotated[int, typer.Option("--year", help="YYYY", min=1900, max=2200)],
               as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """Non-working weekdays and make-up working days of a year, with names and sources;
     days no official text confirms yet are marked provisional."""

@@ -18,12 +18,12 @@ FileArg = Annotated[Path, typer.Argument(help="catalog.toml")]
 
 def _read(path: Path):  # noqa: ANN202 - Catalog
     from ccdesk.domain.catalog import parse_catalog
-    from ccdesk.i18n import t
+    from ccdesk.storage.files import MAX_TEXT_FILE_BYTES, read_bounded_text
 
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        fail(t("cli.catalog.unreadable", file=str(path), detail=type(exc).__name__))
+    try:  # bounded: /dev/full or /dev/zero once made this hang while memory grew
+        text = read_bounded_text(path, MAX_TEXT_FILE_BYTES)
+    except CcdeskError as err:  # names the file and what is wrong with it
+        fail(err)
     try:
         return parse_catalog(text, source=str(path))
     except CcdeskError as err:

@@ -63,6 +63,9 @@ class CliState:
             if report.backup_error is not None:  # a warning: the command itself can still run
                 self.startup_warnings.append(report.backup_error.message())
                 sys.stderr.write(report.backup_error.message() + "\n")
+            if report.audit_warning is not None:
+                self.startup_warnings.append(report.audit_warning)
+                sys.stderr.write(report.audit_warning + "\n")
         return self._services
 
     def forms(self) -> FormService:

@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from ccdesk.commands.common import STATE, fail, print_json
+from ccdesk.commands.identity import AsOption, acting_officer
 from ccdesk.domain.errors import CcdeskError
 
 app = typer.Typer(help="Dữ liệu mẫu / demo data.", no_args_is_help=True)
@@ -24,15 +25,20 @@ def seed(
     no_outbox: Annotated[bool, typer.Option("--no-outbox", help="không tạo bản ghi đồng bộ / "
                                                                "write no outbox rows")] = False,
     as_json: Annotated[bool, typer.Option("--json")] = False,
+    as_user: AsOption = None,
 ) -> None:
     """Vietnamese names by real family-name frequency, valid-looking ID numbers and phones,
     the bundled catalogue, and a plausible spread of channels, statuses, late and early
-    returns, supplements and ratings. Refuses a database with real dossiers unless --force."""
+    returns, supplements and ratings. Refuses a database with real dossiers unless --force,
+    which needs an IT officer (--as)."""
     from ccdesk.demo import seed_demo
     from ccdesk.i18n import fmt_date, t
 
+    services = STATE.services()
+    if force:  # demo data over real dossiers: an IT officer decides, with --as (audited)
+        acting_officer(services, as_user, "settings")
     try:
-        report = seed_demo(STATE.services(), dossiers, days=days, seed=seed_value, force=force,
+        report = seed_demo(services, dossiers, days=days, seed=seed_value, force=force,
                            outbox=False if no_outbox else None)
     except CcdeskError as err:
         fail(err)

@@ -8,7 +8,6 @@ password belongs in ``CCDESK_DISTRICT_DB`` or a file (``--db-file``), never on t
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Annotated
 
@@ -196,27 +195,24 @@ def import_(bundle: Annotated[Path, typer.Argument(help=".ccbundle file")],
                                                help="records per transaction")] = 1000,
             db: DbOpt = None, db_file: DbFileOpt = None) -> None:
     """Nhập gói USB (an toàn khi nhập lại) / import a USB bundle idempotently."""
+    from ccdesk.domain.errors import CcdeskError
+    from ccdesk.storage.files import MAX_BUNDLE_BYTES, read_bounded, write_private_file
     from sync.bundle import BundleError
-    from sync.server.bundles import MAX_BUNDLE_FILE_BYTES, ack_counts, import_bundle
+    from sync.server.bundles import ack_counts, import_bundle
 
-    try:
-        with bundle.open("rb") as handle:   # bounded: /dev/zero must not fill the memory
-            data = handle.read(MAX_BUNDLE_FILE_BYTES + 1)
-    except OSError:
-        fail(t("sync.err.bad_bundle", file=bundle))
-    if len(data) > MAX_BUNDLE_FILE_BYTES:
-        fail(t("sync.err.bad_bundle", file=bundle), code=40)
+    try:  # bounded: /dev/zero once made this hang while memory grew by gigabytes
+        data = read_bounded(bundle, MAX_BUNDLE_BYTES)
+    except CcdeskError as err:
+        fail(err)
     try:
         ack = import_bundle(_store(db, db_file), data, max(1, chunk))
     except BundleError:
         fail(t("sync.err.bad_bundle", file=bundle), code=40)
     target = out or bundle.with_name(bundle.name + ".ack.json")
-    tmp = target.with_name(target.name + ".tmp")
-    # The ack names every mutation id and result: owner-only, like the desk's files.
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(ack)
-    tmp.replace(target)
+    try:
+        write_private_file(target, ack)  # atomic and owner-only
+    except CcdeskError as err:
+        fail(err)
     typer.echo(t("sync.bundle.imported", file=target, **ack_counts(ack)))
 
 

@@ -113,13 +113,17 @@ def _deliver(data: bytes, out: Path | None, default_name: str) -> None:
         sys.stdout.buffer.write(data)
         sys.stdout.buffer.flush()
         return
+    from ccdesk.storage.files import write_private_file
+
     forms = STATE.forms()
     try:
         if out is None:
             path = forms.save(data, default_name)
-        else:
-            out.write_bytes(data)
+        else:  # owner-only: forms carry the citizen's name, ID number and phone
+            write_private_file(out, data)
             path = out
+    except CcdeskError as err:
+        fail(err)
     except OSError as exc:
         fail(t("forms.cli.cannot_write", file=str(out or default_name),
                detail=exc.strerror or type(exc).__name__))

@@ -80,17 +80,31 @@ def report(
         if output:
             import orjson
 
-            output.write_bytes(orjson.dumps(report_json(result), option=orjson.OPT_INDENT_2))
+            write_output(output, orjson.dumps(report_json(result), option=orjson.OPT_INDENT_2))
         else:
             print_json(report_json(result))
     elif as_csv:
         data = report_csv(result)
         if output:
-            output.write_text(data, encoding="utf-8-sig", newline="")
+            write_output(output, data.encode("utf-8-sig"))
         else:
             sys.stdout.write(data)
     else:
         print_table(result, output)
+
+
+def write_output(output: Path, data: bytes) -> None:
+    """``-o FILE``: written owner-only (the report names officers), or a clear refusal."""
+    from ccdesk.i18n import t
+    from ccdesk.storage.files import write_private_file
+
+    try:
+        write_private_file(output, data)
+    except CcdeskError as err:
+        fail(err)
+    except OSError as exc:
+        fail(t("forms.cli.cannot_write", file=str(output),
+               detail=exc.strerror or type(exc).__name__))
 
 
 def write_pdf(pdf: bytes, output: Path | None, period: Period) -> None:
@@ -100,13 +114,13 @@ def write_pdf(pdf: bytes, output: Path | None, period: Period) -> None:
     if output is not None and str(output) == "-":
         sys.stdout.buffer.write(pdf)
         return
+    if output is not None:
+        write_output(output, pdf)
+        typer.echo(t("forms.cli.saved", file=str(output)))
+        return
     forms = STATE.forms()
     try:
-        if output is None:
-            output = forms.save(pdf, f"bao-cao-II06a_{period.start:%Y%m%d}-{period.end:%Y%m%d}"
-                                     ".pdf")
-        else:
-            output.write_bytes(pdf)
+        output = forms.save(pdf, f"bao-cao-II06a_{period.start:%Y%m%d}-{period.end:%Y%m%d}.pdf")
     except OSError as exc:
         fail(t("forms.cli.cannot_write", file=str(output),
                detail=exc.strerror or type(exc).__name__))
@@ -269,8 +283,7 @@ def print_table(r: PeriodReport, output: Path | None = None) -> None:
 
     from ccdesk.i18n import fmt_date, fmt_money, t
 
-    console = Console(file=output.open("w", encoding="utf-8") if output else None,
-                      width=200 if output else None)
+    console = Console(file=io.StringIO() if output else None, width=200 if output else None)
     # Thirteen columns do not fit 80 characters: rather than crop figures away, print the
     # table at the width it needs (a narrow terminal wraps the lines; --csv/--json for scripts).
     console.width = max(console.width, TABLE_WIDTH)
@@ -317,4 +330,4 @@ def print_table(r: PeriodReport, output: Path | None = None) -> None:
                  else t("reports.table.digitised_untracked"))
     console.print(f"{t('reports.table.digitised')}: {digitised}")
     if output:
-        console.file.close()
+        write_output(output, console.file.getvalue().encode("utf-8"))

@@ -425,19 +425,15 @@ def export(out: Annotated[Path, typer.Option("--out", help="folder, e.g. the USB
 @app.command("import-ack")
 def import_ack(file: Annotated[Path, typer.Argument(help="ack file from the district")]) -> None:
     """Áp dụng tệp xác nhận của cấp trên / apply the district's ack file."""
+    from ccdesk.domain.errors import CcdeskError
+    from ccdesk.storage.files import MAX_BUNDLE_BYTES, read_bounded
     from sync.bundle import BundleError
     from sync.bundle import import_ack as apply_ack
-    from sync.replies import MAX_ACK_FILE_BYTES
 
-    try:
-        with file.open("rb") as fh:   # bounded: an ack file is never this large
-            data = fh.read(MAX_ACK_FILE_BYTES + 1)
-    except OSError:
-        fail(t("sync.err.bad_ack", file=file))
-    if len(data) > MAX_ACK_FILE_BYTES:
-        fail(t("sync.err.bad_ack", file=file), code=40)
-    try:
-        counts = apply_ack(STATE.services().db, data)
+    try:  # bounded: /dev/zero once made this hang while memory grew by gigabytes
+        counts = apply_ack(STATE.services().db, read_bounded(file, MAX_BUNDLE_BYTES))
+    except CcdeskError as err:
+        fail(err)
     except BundleError as err:
         if err.code == "bad_upstream_value":
             _say_error(err.code, err.message)

@@ -28,9 +28,7 @@ dossier, e.g. a refusal for an accepted dossier) raise ``CcdeskError`` subclasse
 
 from __future__ import annotations
 
-import os
 import re
-import tempfile
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -181,15 +179,8 @@ class FormService:
 
     def save(self, data: bytes, name: str) -> Path:
         """Write under the forms folder (owner-only: the forms hold personal data)."""
-        folder = ensure_private_dir(self.services.paths.forms_dir)
-        target = folder / name
-        fd, tmp = tempfile.mkstemp(dir=folder, suffix=".part")
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(data)
-            os.chmod(tmp, 0o600)
-            os.replace(tmp, target)
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
+        from ccdesk.storage.files import write_private_file
+
+        target = ensure_private_dir(self.services.paths.forms_dir) / name
+        write_private_file(target, data)  # 0600, atomic: the forms hold personal data
         return target

@@ -120,3 +120,91 @@ def _describe(flt: AuditFilter) -> str:
     if flt.until:
         parts.append(f"until={flt.until.isoformat()}")
     return " ".join(parts)
+
+
+# ---- tamper evidence: the chain and the guards (storage/auditchain.py) -----------------------
+
+@dataclass(frozen=True)
+class TrailCheck:
+    """What a check of the trail found: the lines checked, the first broken line (if any) and
+    the guards (triggers) that were missing and have been recreated."""
+
+    checked: int
+    broken_id: int | None
+    restored_triggers: tuple[str, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        return self.broken_id is None and not self.restored_triggers
+
+
+def _raw(db_path: str):  # noqa: ANN202 - sqlite3.Connection
+    import sqlite3
+
+    return sqlite3.connect(db_path, timeout=15, isolation_level=None)
+
+
+def verify_trail(ctx: DeskContext, *, full: bool) -> TrailCheck:
+    """Check the chain: from the first line (``full``, ``ccdesk audit --verify``) or only the
+    lines after the last verified checkpoint (start-up: a day's lines, not the whole table),
+    then move the checkpoint. Missing guards are recreated either way."""
+    from contextlib import closing
+
+    from ccdesk.storage import auditchain
+
+    path = str(ctx.db.path)
+    key = auditchain.key_for(path)
+    with closing(_raw(path)) as con:
+        con.execute("BEGIN IMMEDIATE")  # nobody writes a line while the tail is checked
+        try:
+            restored = tuple(auditchain.restore_triggers(con))
+            seal = con.execute("SELECT checked_id, checked_chain FROM audit_seal "
+                               "WHERE id = 1").fetchone()
+            start_id, start_chain = (0, auditchain.GENESIS)
+            if seal is not None and not full:
+                start_id, start_chain = seal
+                row = con.execute("SELECT chain FROM auditlog WHERE id = ?",
+                                  (start_id,)).fetchone()
+                if start_id and (row is None or row[0] != start_chain):
+                    # The checkpoint's line is gone or changed: the break is at or before it.
+                    start_id, start_chain = 0, auditchain.GENESIS
+            result = auditchain.verify_rows(key, auditchain.iter_rows(con, start_id),
+                                            start_id, start_chain)
+            if result.ok:
+                con.execute("UPDATE audit_seal SET checked_id = ?, checked_chain = ?, "
+                            "checked_at = CURRENT_TIMESTAMP WHERE id = 1",
+                            (result.last_id, result.last_chain))
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+    return TrailCheck(result.checked, result.broken_id, restored)
+
+
+def start_check(ctx: DeskContext) -> str | None:
+    """The start-up check of the trail; a warning for IT (logged, and shown) or ``None``.
+    Never stops the desk: the citizens waiting still need to be served."""
+    import logging
+    import sqlite3
+
+    from ccdesk.i18n import t
+    from ccdesk.services.context import SYSTEM
+
+    log = logging.getLogger(__name__)
+    try:
+        check = verify_trail(ctx, full=False)
+    except sqlite3.OperationalError as exc:  # read-only file, busy past the timeout: next start
+        log.warning("audit chain not checked", extra={"reason": type(exc).__name__})
+        return None
+    if check.ok:
+        return None
+    if check.restored_triggers:
+        log.error("audit guards were missing and are recreated",
+                  extra={"triggers": ",".join(check.restored_triggers)})
+        ctx.db.write(lambda session: audit(session, ctx, SYSTEM, "audit.guards_restored",
+                                           detail=",".join(check.restored_triggers)))
+    if check.broken_id is not None:
+        log.error("audit chain broken", extra={"line": check.broken_id})
+        return t("reliability.security.chain_broken", line=check.broken_id)
+    return t("reliability.security.guards_restored",
+             triggers=", ".join(check.restored_triggers))

@@ -19,7 +19,9 @@ from ccdesk.paths import Paths, ensure_private_dir
 from ccdesk.services.context import DeskContext
 from ccdesk.services.office import OfficeService
 from ccdesk.services.officers import OfficerService
-from ccdesk.storage.backup import create_private_file, damaged_error, file_error, is_damage
+from ccdesk.storage import deskkey
+from ccdesk.storage.backup import damaged_error, file_error, is_damage, prepare_database_file
+from ccdesk.storage.deskkey import open_desk_key
 from ccdesk.storage.engine import Database, storage_error
 from ccdesk.storage.migrate import migrate
 
@@ -80,12 +82,15 @@ class Services:
     def open(cls, db_path: Path, paths: Paths, *, config: Config | None = None,
              clock: Callable[[], datetime] | None = None, training: bool = False) -> Services:
         config = config or Config.load(paths.config_file)
-        ensure_private_dir(db_path.parent)
         try:
+            ensure_private_dir(db_path.parent)
             # Owner-only before SQLite opens it: the -wal/-shm files inherit the file's mode.
-            create_private_file(db_path)
+            # A 0-byte or foreign file is reported as damaged, never made a new desk.
+            prepare_database_file(db_path, paths.backups_dir)
+            desk_key = open_desk_key(paths.key_file, db_path)  # PIN pepper, audit chain
             database = Database(db_path)
-            migrate(db_path, paths.backups_dir, database.engine)
+            deskkey.register(str(database.path), desk_key)
+            migrate(db_path, paths.backups_dir, database.engine, desk_key)
         except (sqlite3.DatabaseError, SQLAlchemyDatabaseError) as exc:
             if is_damage(exc):
                 raise damaged_error(db_path, paths.backups_dir) from exc

@@ -7,7 +7,12 @@ from dataclasses import dataclass
 
 from sqlmodel import Session
 
-from ccdesk.domain.codes import check_agency_code, check_pattern
+from ccdesk.domain.codes import (
+    check_agency_code,
+    check_device_prefix,
+    check_office_codes,
+    check_pattern,
+)
 from ccdesk.domain.errors import InvalidInput, ValidationError
 from ccdesk.domain.lifecycle import Regime
 from ccdesk.domain.validation import clean_text
@@ -40,8 +45,7 @@ def validate_settings(settings: OfficeSettings) -> OfficeSettings:
     checks = (("agency_code", lambda: check_agency_code(settings.agency_code)),
               ("code_pattern", lambda: check_pattern(settings.code_pattern)),
               ("regime", lambda: Regime(settings.regime).value),
-              ("device_prefix", lambda: clean_text(settings.device_prefix, "device_prefix",
-                                                   limit=10)))
+              ("device_prefix", lambda: check_device_prefix(settings.device_prefix)))
     for name, check in checks:
         try:
             setattr(out, name, check())
@@ -85,6 +89,9 @@ class OfficeService:
             office = session.get(Office, 1) or Office(device_id=str(uuid.uuid4()))
             if office.setup_done or actor is not SYSTEM:
                 actor.require("settings", training=office.is_training)
+            if office.commune_code and office.setup_done:  # enrolled: codes are the commune's
+                check_office_codes(clean.agency_code, office.commune_code, office.agency_code)
+                clean.commune_code = office.commune_code
             for key, value in vars(clean).items():
                 setattr(office, key, value)
             office.setup_done = office.setup_done or complete_setup

@@ -1,10 +1,18 @@
 """Officers, their roles and PINs (argon2id; never stored or logged in clear).
 
+PIN hashes are peppered with the desk key (``storage/deskkey.py``), a file outside the database:
+a copied database or backup alone gives nothing to try PINs against. The hash is
+``p1$<argon2id of HMAC(pepper, PIN)>``; a hash from before the pepper (plain ``$argon2id$``) or
+with older costs still verifies and is replaced at that login. IT and lead PINs are longer
+(docs/operations.md, "PIN policy").
+
 After ``MAX_ATTEMPTS`` failed PINs an account waits, the wait doubling with each further failure.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from datetime import datetime, timedelta
 
 from sqlmodel import Session, select
@@ -14,23 +22,67 @@ from ccdesk.domain.validation import clean_text, normalise_phone, validate_full_
 from ccdesk.models import Officer
 from ccdesk.services.context import ROLES, SYSTEM, Actor, DeskContext
 from ccdesk.services.recording import audit
+from ccdesk.storage.deskkey import derive, registered_key
 
 MAX_ATTEMPTS = 5
 BASE_LOCK = timedelta(seconds=30)
 MAX_LOCK = timedelta(hours=1)
 MIN_PIN, MAX_PIN = 4, 64
+# Shortest PIN per role. IT and leads can manage officers, backups, sync, the catalogue or sign
+# extensions, and a stolen desk (database + key file) lets an attacker try PINs offline:
+# 8 digits at ARGON2's cost is years of one core, 4 digits is minutes (bench/pin_hash.py).
+MIN_PIN_BY_ROLE = {"it": 8, "lead": 8, "officer": MIN_PIN, "trainer": MIN_PIN}
+# argon2id costs: twice argon2-cffi's default memory (128 MiB instead of 64; memory is what a
+# GPU attacker pays for), same passes and lanes. bench/pin_hash.py measures ms per login on
+# the desk's slowest machine; docs/operations.md, "PIN policy", has the figures.
+ARGON2 = {"time_cost": 3, "memory_cost": 131_072, "parallelism": 4}
+PEPPERED = "p1"  # followed by the argon2 string: "p1$argon2id$v=19$..."
 
 
 def _hasher():  # noqa: ANN202 - argon2.PasswordHasher, imported lazily (start-up time)
     from argon2 import PasswordHasher
 
-    return PasswordHasher()
+    return PasswordHasher(**ARGON2)
 
 
-def hash_pin(pin: str) -> str:
-    if not (MIN_PIN <= len(pin) <= MAX_PIN):
-        raise ValidationError("core.err.pin_length", field="pin", low=MIN_PIN, high=MAX_PIN)
-    return _hasher().hash(pin)
+def _peppered(pin: str, key: bytes) -> str:
+    return hmac.new(derive(key, "pin-pepper"), pin.encode(), hashlib.sha256).hexdigest()
+
+
+def check_pin(pin: str, role: str | None = None) -> None:
+    """Refuse a PIN too short for ``role`` (or too long, or not digits-and-letters only)."""
+    low = MIN_PIN_BY_ROLE.get(role or "", MIN_PIN)
+    if not (low <= len(pin) <= MAX_PIN):
+        raise ValidationError("core.err.pin_length", field="pin", low=low, high=MAX_PIN)
+
+
+def hash_pin(pin: str, key: bytes | None = None, role: str | None = None) -> str:
+    """The stored form of ``pin``: peppered with ``key`` when the desk has one."""
+    check_pin(pin, role)
+    if key is None:
+        return _hasher().hash(pin)
+    return PEPPERED + _hasher().hash(_peppered(pin, key))
+
+
+def verify_pin(stored: str, pin: str, key: bytes | None) -> bool:
+    """Whether ``pin`` matches ``stored`` (peppered or from before the pepper)."""
+    from argon2.exceptions import InvalidHashError, VerificationError
+
+    try:
+        if stored.startswith(PEPPERED):
+            if key is None:
+                return False
+            return _hasher().verify(stored[len(PEPPERED):], _peppered(pin, key))
+        return _hasher().verify(stored, pin)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def needs_rehash(stored: str, key: bytes | None) -> bool:
+    """A hash without the pepper (when there is a key) or with older argon2 costs."""
+    if key is not None and not stored.startswith(PEPPERED):
+        return True
+    return _hasher().check_needs_rehash(stored.removeprefix(PEPPERED))
 
 
 def lock_delay(failed_attempts: int) -> timedelta:
@@ -63,7 +115,8 @@ class OfficerService:
             raise ValidationError("core.err.choice", field="role", allowed=", ".join(ROLES))
         officer = Officer(username=username, full_name=validate_full_name(full_name),
                           role=role, title=clean_text(title, "title", limit=100),
-                          phone=normalise_phone(phone), pin_hash=hash_pin(pin))
+                          phone=normalise_phone(phone),
+                          pin_hash=hash_pin(pin, self._key(), role))
 
         def work(session: Session) -> Officer:
             if actor is not SYSTEM or self._count(session) > 0:
@@ -76,6 +129,9 @@ class OfficerService:
             return officer
 
         return self.ctx.db.write(work)
+
+    def _key(self) -> bytes | None:
+        return registered_key(str(self.ctx.db.path))
 
     def _count(self, session: Session) -> int:
         return len(session.exec(select(Officer.id)).all())
@@ -98,7 +154,9 @@ class OfficerService:
         self.ctx.db.write(work)
 
     def reset_pin(self, actor: Actor, username: str, pin: str) -> None:
-        pin_hash = hash_pin(pin)
+        with self.ctx.db.session() as session:
+            role = self._get(session, username).role
+        pin_hash = hash_pin(pin, self._key(), role)
 
         def work(session: Session) -> None:
             actor.require("officers")
@@ -111,9 +169,8 @@ class OfficerService:
 
     def authenticate(self, username: str, pin: str) -> Actor:
         """Check a PIN; count failures and make the account wait after too many."""
-        from argon2.exceptions import InvalidHashError, VerificationError
-
         now = self.ctx.now()
+        key = self._key()
 
         def work(session: Session) -> tuple[Actor | None, Officer]:
             officer = self._get(session, username)
@@ -122,9 +179,7 @@ class OfficerService:
             if officer.locked_until and officer.locked_until > now:
                 seconds = int((officer.locked_until - now).total_seconds()) + 1
                 raise PermissionDenied("core.err.officer_locked", seconds=seconds)
-            try:
-                _hasher().verify(officer.pin_hash, pin)
-            except (VerificationError, InvalidHashError):
+            if not verify_pin(officer.pin_hash, pin, key):
                 officer.failed_attempts += 1
                 delay = lock_delay(officer.failed_attempts)
                 officer.locked_until = now + delay if delay else None
@@ -132,6 +187,8 @@ class OfficerService:
                 audit(session, self.ctx, actor_of(officer), "login.failed")
                 return None, officer
             officer.failed_attempts, officer.locked_until = 0, None
+            if needs_rehash(officer.pin_hash, key):  # pepper and today's costs, from now on
+                officer.pin_hash = hash_pin(pin, key)
             session.add(officer)
             audit(session, self.ctx, actor_of(officer), "login")
             return actor_of(officer), officer

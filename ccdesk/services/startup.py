@@ -107,12 +107,16 @@ class ServicesLoader:
         loader: ServicesLoader
 
         def open_services() -> Services:
+            from ccdesk.services.audit import start_check
             from ccdesk.services.facade import Services
 
             services = Services.open(db_path, paths, config=config)
             report = start_daily_backup(services)
             if report.backup_error is not None:
                 loader.warnings.append(report.backup_error.message())
+            tampered = start_check(services.ctx)  # the audit chain since the last start
+            if tampered is not None:
+                loader.warnings.append(tampered)
             return services
 
         loader = cls(open_services)
@@ -188,20 +192,25 @@ class StartupReport:
 
     backup: Path | None = None
     backup_error: StorageError | None = None
+    audit_warning: str | None = None    # the audit trail's check found tampering
 
 
 def on_start(services: Services, now: datetime | None = None) -> StartupReport:
-    """Call once after ``Services.open`` (CLI and app): the quick integrity check, then the
-    day's first backup.
+    """Call once after ``Services.open`` (CLI and app): the quick integrity check, the day's
+    first backup, then the audit trail's chain since the last check (and its guards).
 
     A damaged database raises :class:`DatabaseDamaged` (nothing should run on it). A backup
     that cannot be written (full disk, read-only folder) does not stop the desk: it is logged
     and returned in ``backup_error`` for the caller to show as a warning.
     """
+    from dataclasses import replace
+
+    from ccdesk.services.audit import start_check
     from ccdesk.storage.backup import check_database
 
     check_database(services.db.path, services.paths.backups_dir)
-    return start_daily_backup(services, now)
+    report = start_daily_backup(services, now)
+    return replace(report, audit_warning=start_check(services.ctx))
 
 
 def start_daily_backup(services: Services, now: datetime | None = None) -> StartupReport:

@@ -22,6 +22,7 @@ import logging
 import os
 import re
 import sqlite3
+import stat
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -29,6 +30,7 @@ from pathlib import Path
 
 from ccdesk.domain.errors import StorageError
 from ccdesk.paths import ensure_private_dir
+from ccdesk.storage.files import create_private_file, tighten_own_file
 
 log = logging.getLogger(__name__)
 
@@ -134,13 +136,52 @@ def damaged_error(path: Path, backups_dir: Path) -> DatabaseDamaged:
     return DatabaseDamaged(path, newest_good_backup(backups_dir, path.stem))
 
 
+# The smallest SQLite database is one page (512 bytes at least) starting with the header.
+MIN_DATABASE_BYTES = 512
+
+
+def check_database_file(path: Path, backups_dir: Path) -> None:
+    """The cheap check every opening makes before SQLite reads the file: refuse a device,
+    FIFO or folder, and report a file truncated to 0 bytes (or shorter than one page) as
+    damaged, since SQLite would quietly start a new, empty desk on it: a new device id.
+
+    Only ``stat``: opening and closing the file here would drop the POSIX locks SQLite holds on
+    it in this process (closing any descriptor of a file releases them all), and another
+    desk's writes could then be lost. A foreign header is reported by SQLite itself when it
+    opens the file ("file is not a database"), which ``is_damage`` turns into the same message.
+    """
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        return
+    except OSError as exc:
+        raise file_error(exc, path) from exc
+    if not stat.S_ISREG(info.st_mode):
+        raise StorageError("reliability.security.db_not_a_file", path=str(path))
+    if info.st_size < MIN_DATABASE_BYTES:
+        log.error("database file too short", extra={"db": str(path), "bytes": info.st_size})
+        raise damaged_error(path, backups_dir)
+
+
 def check_database(path: Path, backups_dir: Path) -> None:
-    """Start-up check: raise :class:`DatabaseDamaged` unless ``quick_check`` says ok."""
+    """Start-up check: raise :class:`DatabaseDamaged` unless the header and ``quick_check``
+    say ok."""
+    check_database_file(path, backups_dir)
     problem = integrity_problem(path)
     if problem is not None and problem != "missing":
         # The detail (SQLite's words) goes to the log for IT; the person sees what to do.
         log.error("integrity check failed", extra={"db": str(path), "problem": problem[:200]})
         raise damaged_error(path, backups_dir)
+
+
+def prepare_database_file(path: Path, backups_dir: Path) -> bool:
+    """Before SQLite opens ``path``: the cheap header check, then a new file created 0600 (or
+    an existing desk database of ours tightened). ``True`` when the file is new."""
+    check_database_file(path, backups_dir)
+    if create_private_file(path):
+        return True
+    tighten_own_file(path)
+    return False
 
 
 # ---- the backups folder ---------------------------------------------------------------------
@@ -215,21 +256,6 @@ def rotate(backups_dir: Path, stem: str) -> list[Path]:
 
 
 # ---- taking a copy --------------------------------------------------------------------------
-
-def create_private_file(path: Path) -> None:
-    """Create ``path`` empty and owner-only (0600) unless it exists; tighten it if it does.
-
-    Creating it ourselves matters: SQLite gives the ``-wal`` and ``-shm`` files the database
-    file's mode, so a database born 0644 under the usual umask would leak through them.
-    """
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        with contextlib.suppress(PermissionError):
-            path.chmod(0o600)
-    else:
-        os.close(fd)
-
 
 def _fsync_path(path: Path, directory: bool = False) -> None:
     flags = os.O_RDONLY | (getattr(os, "O_DIRECTORY", 0) if directory else 0)

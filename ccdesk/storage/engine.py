@@ -19,12 +19,17 @@ from typing import TypeVar
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session as OrmSession
 from sqlmodel import Session
 
 from ccdesk.domain.errors import StorageError
 from ccdesk.retry import RetryPolicy
+from ccdesk.storage.auditchain import chain_new_lines
 
 BUSY_TIMEOUT_MS = 15_000
+# Every audit line gets its chain value in the flush that inserts it, whoever adds it.
+if not event.contains(OrmSession, "before_flush", chain_new_lines):
+    event.listen(OrmSession, "before_flush", chain_new_lines)
 WRITE_ATTEMPTS = 8
 # After SQLite's own busy wait has run out: short jittered retries (ccdesk/retry.py).
 WRITE_RETRY = RetryPolicy(base=0.025, cap=0.4, max_attempts=WRITE_ATTEMPTS)

@@ -50,16 +50,35 @@ def script_head() -> str:
     return ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
 
 
-def migrate(path: Path, backups_dir: Path, engine) -> Path | None:  # noqa: ANN001
-    """Upgrade ``path`` to head; returns the backup taken, if any."""
+def has_tables(path: Path) -> bool:
+    """Whether the SQLite file ``path`` holds any table at all."""
+    con = sqlite3.connect(path)
+    try:
+        return con.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' LIMIT 1"
+                           ).fetchone() is not None
+    finally:
+        con.close()
+
+
+def migrate(path: Path, backups_dir: Path, engine,  # noqa: ANN001
+            desk_key: bytes | None = None) -> Path | None:
+    """Upgrade ``path`` to head; returns the backup taken, if any.
+
+    An SQLite file with tables but no ``alembic_version`` is someone else's database: it is
+    refused, never filled with the desk's tables."""
     current = current_revision(path)
     if current == HEAD_REVISION:
         return None
+    if current is None and path.exists() and path.stat().st_size and has_tables(path):
+        from ccdesk.domain.errors import StorageError
+
+        raise StorageError("reliability.security.not_ccdesk_db", path=str(path))
     backup = backup_copy(path, backups_dir, f"pre-{HEAD_REVISION}") if current else None
     from alembic import command
 
     cfg = alembic_config(str(engine.url))
     with engine.begin() as connection:
         cfg.attributes["connection"] = connection
+        cfg.attributes["desk_key"] = desk_key  # 0008 chains the existing audit lines with it
         command.upgrade(cfg, "head")
     return backup

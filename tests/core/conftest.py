@@ -33,7 +33,7 @@ def services(request: pytest.FixtureRequest, paths: Paths, clock: FakeClock,
 @pytest.fixture
 def desk(services: Services) -> Services:
     """An office that is set up, with the bundled catalogue and two officers: ``lan``
-    (officer, PIN 1234) and ``hung`` (lead, PIN 5678)."""
+    (officer, PIN 1234) and ``hung`` (lead, PIN 56781234)."""
     return services
 
 
@@ -44,4 +44,4 @@ def officer(desk: Services) -> Actor:
 
 @pytest.fixture
 def lead(desk: Services) -> Actor:
-    return desk.officers.authenticate("hung", "5678")
+    return desk.officers.authenticate("hung", "56781234")

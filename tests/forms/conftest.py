@@ -82,7 +82,7 @@ def open_desk(db_path: Path, paths: Paths, config: Config | None = None) -> Desk
     services.office.update(SYSTEM, OFFICE, complete_setup=True)
     officer = services.officers.add(SYSTEM, "hoa", "Lê Thị Hoa", "officer", "1234",
                                     title="Công chức Tư pháp - Hộ tịch", phone="0987654321")
-    lead = services.officers.add(SYSTEM, "tuan", "Trần Minh Tuấn", "lead", "5678",
+    lead = services.officers.add(SYSTEM, "tuan", "Trần Minh Tuấn", "lead", "56781234",
                                  title="Giám đốc", phone="02373888888")
     return Desk(services, clock, actor_of(officer), actor_of(lead))
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -20,7 +21,7 @@ from ccdesk.services.office import OfficeSettings
 
 REPO = Path(__file__).resolve().parents[2]
 CATALOG = REPO / "ccdesk" / "data" / "catalog.toml"
-PINS = {"it1": "4321", "lead1": "2468", "off1": "1357", "trn1": "9753"}
+PINS = {"it1": "43218765", "lead1": "24681357", "off1": "1357", "trn1": "9753"}
 ROLES = {"it1": "it", "lead1": "lead", "off1": "officer", "trn1": "trainer"}
 OFFICER_NAMES = {"it1": "Phạm Minh Tuấn", "lead1": "Vũ Thị Hạnh", "off1": "Hoàng Văn Nam",
                  "trn1": "Bùi Thu Trang"}
@@ -96,6 +97,10 @@ def template_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def copy_template(template_db: Path, paths: Paths) -> None:
     paths.data_dir.mkdir(parents=True, exist_ok=True)
     paths.data_dir.chmod(0o700)
+    # The desk key travels with the copy (as IT restores both), also where a child process
+    # without CCDESK_KEY_FILE looks for it.
+    paths.config_dir.mkdir(parents=True, exist_ok=True)
+    shutil.copy(os.environ["CCDESK_KEY_FILE"], paths.config_dir / "desk.key")
     src, dst = sqlite3.connect(template_db), sqlite3.connect(paths.default_db)
     src.backup(dst)
     dst.close()
@@ -147,7 +152,8 @@ def run_ccdesk(args: list[str], home: Path, *, env: dict[str, str] | None = None
                input: str | None = None, timeout: float = 60) -> subprocess.CompletedProcess:
     """The real ``ccdesk`` command line in a child process (its own interpreter)."""
     full_env = {k: v for k, v in os.environ.items()
-                if not k.startswith("CCDESK_") and k not in ("SSH_CLIENT", "SSH_CONNECTION")}
+                if (not k.startswith("CCDESK_") or k == "CCDESK_KEY_FILE")
+                and k not in ("SSH_CLIENT", "SSH_CONNECTION")}
     full_env.update({"CCDESK_HOME": str(home), "PYTHONIOENCODING": "utf-8"})
     full_env.update(env or {})
     return subprocess.run([sys.executable, "-m", "ccdesk.cli", *args], env=full_env,

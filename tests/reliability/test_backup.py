@@ -16,7 +16,7 @@ from ccdesk.domain.errors import StorageError
 from ccdesk.services import Services
 from ccdesk.services.startup import on_start
 from ccdesk.storage import backup as bk
-from tests.reliability.conftest import Desk, db_dump, intake, table_counts
+from tests.reliability.conftest import PINS, Desk, db_dump, intake, table_counts
 
 
 def _mode(path: Path) -> int:
@@ -219,6 +219,6 @@ def test_a_backup_that_cannot_be_written_warns_but_does_not_stop_the_desk(
     assert str(desk.paths.backups_dir) in report.backup_error.message("en")
     assert "Could not write the copy" in report.backup_error.message("en")
     intake(desk, desk.actor("off1"))  # the desk keeps working
-    listed = cli(["officer", "list", "--as", "it1"], env={"CCDESK_PIN": "4321"})
+    listed = cli(["officer", "list", "--as", "it1"], env={"CCDESK_PIN": PINS["it1"]})
     assert listed.exit_code == 0 and "it1" in listed.stdout
     assert str(desk.paths.backups_dir) in listed.stderr  # …with a warning

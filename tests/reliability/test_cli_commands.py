@@ -49,7 +49,7 @@ def test_officer_lifecycle_by_an_it_officer(desk: Desk, cli: Cli) -> None:
 
 def test_officer_commands_need_an_it_officer_once_one_exists(desk: Desk, cli: Cli) -> None:
     no_as = cli(["officer", "add", "x2", "--name", "Ngô Văn Tư", "--role", "it"],
-                env={"CCDESK_NEW_PIN": "1111"})
+                env={"CCDESK_NEW_PIN": "11112222"})
     assert no_as.exit_code == 2 and "--as USERNAME" in no_as.stderr
     as_officer = cli(["officer", "disable", "lead1", "--as", "off1"], env=_as("off1"))
     assert as_officer.exit_code == 2

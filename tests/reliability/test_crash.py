@@ -23,7 +23,8 @@ RUNS = int(os.environ.get("CCDESK_CRASH_RUNS", "5"))
 def kill_loop(db: Path, report: Path, runs: int, rng: random.Random) -> int:
     """Start a child ``runs`` times and SIGKILL it at a random moment; returns kills done."""
     kills = 0
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CCDESK_")}
+    env = {k: v for k, v in os.environ.items()  # the desk key file comes along
+           if not k.startswith("CCDESK_") or k == "CCDESK_KEY_FILE"}
     for run in range(runs):
         child = subprocess.Popen(
             [sys.executable, "-m", "tests.reliability.crash_child", str(db), str(report),

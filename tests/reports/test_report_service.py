@@ -34,8 +34,8 @@ def shared(tmp_path_factory: pytest.TempPathFactory):
     """Ten dossiers around November 2026, each column of II.06a hit at least once
     (built once; the tests only read, moving the clock)."""
     desk, officer = make_desk(tmp_path_factory.mktemp("november"), datetime(2026, 10, 28))
-    desk.officers.add(SYSTEM, "hung", "Trần Văn Hùng", "lead", "5678")
-    lead = desk.officers.authenticate("hung", "5678")
+    desk.officers.add(SYSTEM, "hung", "Trần Văn Hùng", "lead", "56781234")
+    lead = desk.officers.authenticate("hung", "56781234")
     clock = desk.ctx.clock
     def at(day: str, hour: int = 9, minute: int = 0) -> None:
         clock.now = datetime.fromisoformat(day).replace(hour=hour, minute=minute)

@@ -190,7 +190,7 @@ def _template(root: Path, training: bool) -> Path:
             "UBND XÃ AN PHÚ", "TRUNG TÂM PHỤC VỤ HÀNH CHÍNH CÔNG", "000.17.22.H56", "An Phú",
             commune_code=COMMUNE), complete_setup=True)
         services.catalog.import_catalog(services.catalog.check_file(CATALOG))
-        services.officers.add(SYSTEM, "lan", "Nguyễn Thị Lan", "lead", "1234")
+        services.officers.add(SYSTEM, "lan", "Nguyễn Thị Lan", "lead", "12345678")
         services.close()
         _TEMPLATES[training] = paths.default_db
     return _TEMPLATES[training]

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import httpx
 import orjson
+import pytest
 
 from tests.sync.helpers import Desk, ThreadDistrict
 

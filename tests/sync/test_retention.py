@@ -406,7 +406,7 @@ def test_sync_prune_command(desk: Desk) -> None:
     text = cli_run(desk.root, "sync", "prune", "--dry-run")
     assert "5 acknowledged records" in text.stdout and "would be dropped" in text.stdout
     # An officer without the sync permission is refused; unattended, it runs as the system.
-    os.environ["CCDESK_PIN"] = "1234"
+    os.environ["CCDESK_PIN"] = "12345678"
     try:
         refused = cli_run(desk.root, "sync", "prune", "--as", "lan")
     finally:

@@ -18,7 +18,7 @@ from ccdesk.services.officers import actor_of
 
 # A Monday morning, a working day: due times are predictable.
 NOW = datetime(2026, 11, 23, 9, 15)
-PIN = "2468"
+PIN = "24681357"
 SIZE = (80, 24)
 
 

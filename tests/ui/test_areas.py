@@ -167,8 +167,8 @@ async def test_language_switch_and_settings_permission(services, actor) -> None:
 
 
 async def test_it_officer_saves_office_headers(services) -> None:
-    services.officers.add(SYSTEM, "it", "Trần Văn Tin", "it", "9753")
-    it = services.officers.authenticate("it", "9753")
+    services.officers.add(SYSTEM, "it", "Trần Văn Tin", "it", "97531357")
+    it = services.officers.authenticate("it", "97531357")
     app = DeskApp(services, actor=it)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("f9")

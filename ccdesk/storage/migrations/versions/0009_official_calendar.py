@@ -6,7 +6,7 @@ edition here, whole, as the TOML text that was validated, with its SHA-256 and w
 Rows are only ever added; the newest ``version`` of the stored and bundled editions is in force.
 
 Revision ID: 0009_official_calendar
-Revises: 0007_sync_bounds
+Revises: 0008_audit_chain
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0009_official_calendar"
-down_revision = "0007_sync_bounds"
+down_revision = "0008_audit_chain"
 branch_labels = None
 depends_on = None
 
