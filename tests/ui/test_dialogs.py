@@ -94,6 +94,8 @@ async def test_supplement_received_ticks_nothing_the_officer_has_not_ticked(
         await pilot.press("y")
         await wait_for_screen(pilot, DossierScreen)
         await settle(pilot)
+        toasts = [str(n.message) for n in app._notifications]
+        assert any(m.startswith("Đã nhận bổ sung") for m in toasts), toasts  # not "Đã Nhận"
     rows = sqlite3.connect(services.db.path).execute(
         "select position, received from checklistitem order by position").fetchall()
     assert rows == [(1, 1), (2, 0)]
@@ -193,3 +195,29 @@ async def test_decision_does_not_offer_accept_with_documents_missing(services, a
         await pilot.press("f5")
         await pilot.pause()
         assert isinstance(app.screen, DecisionStep)  # no y/n to accept an incomplete dossier
+
+
+def test_attempts_left_reads_right_with_one() -> None:
+    from ccdesk.i18n import t
+
+    assert "1 tries" not in t("core.err.bad_pin", lang="en", left=1)
+
+
+async def test_the_first_print_says_at_once_that_it_is_working(services, actor) -> None:
+    from ccdesk.domain.lifecycle import Regime
+    from ccdesk.forms.kinds import FormKind, form_id_of
+    from screens.base import DeskScreen
+    from screens.modals.form_preview import FormPreview
+
+    code = accepted(services, actor)
+    slip = form_id_of(FormKind.SLIP, Regime.R2025)
+    app = DeskApp(services, actor=actor)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        app.push_screen(FormPreview(services, actor, code, slip))
+        await settle(pilot)
+        await pilot.press("p")
+        await pilot.pause()
+        assert any("Đang tạo bản in" in str(n.message) for n in app._notifications)
+        assert app.screen.query_one(".preview-box").loading  # busy until the file is out
+        await wait_for_screen(pilot, DeskScreen, tries=1500)  # the PDF saved, the preview closed
