@@ -195,6 +195,15 @@ async def test_decision_does_not_offer_accept_with_documents_missing(services, a
         await pilot.press("f5")
         await pilot.pause()
         assert isinstance(app.screen, DecisionStep)  # no y/n to accept an incomplete dossier
+        await pilot.press("f7")  # refuse: the reason is missing, said beside it, no y/n
+        await pilot.pause()
+        assert isinstance(app.screen, DecisionStep)
+        reason = app.screen.query_one("#field-reason", FormField)
+        assert "bắt buộc" in reason.error_text
+        await pilot.press(*"Sai thủ tục")  # the focus went to the reason: the error goes
+        await pilot.pause()
+        assert reason.error_text == ""
+        assert app.screen.query_one("#reason", Input).value == "Sai thủ tục"
 
 
 def test_attempts_left_reads_right_with_one() -> None:
