@@ -221,11 +221,15 @@ class DeskApp(App[int]):
     @work(thread=True, exclusive=True, group="warm-printing", exit_on_error=False)
     def _warm_printing(self) -> None:
         """Load the PDF engine and build its fonts while the officer starts work, so the first
-        print does not wait for them (they are cached on disk after the first run)."""
+        print does not wait for them. The fonts are cut once (about 5 s of CPU) and cached on
+        disk; a training sandbox's cache dies with it, so there only the engine is loaded
+        (cutting them would hold the interface back for those seconds after every login)."""
         from ccdesk.forms.fonts import font_files
         from ccdesk.forms.pdf import PdfRenderer  # noqa: F401 - importing is the warm-up
         from ccdesk.forms.service import FormService
 
+        if self.training:
+            return
         try:
             font_files(FormService(self.services).font_dir)
         except (OSError, CcdeskError):  # the real print will say what is wrong

@@ -172,7 +172,8 @@ class IntakeService:
         """Record an intake. ``missing`` adds items (with reasons) to a supplement request."""
         applicant = validate_applicant(request.applicant, today=self.ctx.now().date())
         self._check_request(request)
-        reason = clean_text(reason, "reason", required=decision == Decision.REFUSE)
+        check_decision(decision, reason=reason, missing_required=[])  # the checklist: below
+        reason = clean_text(reason, "reason")
 
         def work(session: Session) -> IntakeResult:
             office = load_office(session)

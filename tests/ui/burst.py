@@ -31,5 +31,10 @@ async def burst(pilot: Pilot, *parts: str) -> None:
         event.set_sender(pilot.app)
         driver.send_message(event)
     await settle(pilot)
+    flow = getattr(pilot.app, "keyflow", None)  # absent on an app without a key flow
+    for _ in range(250):  # the keys held while a screen opened are all handed on
+        if flow is None or not (flow.holding or flow.held):
+            break
+        await pilot.pause(0.02)
     await pilot.pause(0.1)
     await settle(pilot)

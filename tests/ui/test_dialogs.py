@@ -40,12 +40,12 @@ def waiting(services, actor) -> str:  # noqa: ANN001
 
 async def open_action(pilot, action: Action) -> ActionModal:  # noqa: ANN001
     await pilot.press("a")
-    await wait_for_screen(pilot, ActionPicker)
+    await wait_for_screen(pilot, ActionPicker, tries=500)
     options = pilot.app.screen.query_one("#actions", OptionList)
     ids = [options.get_option_at_index(i).id for i in range(options.option_count)]
     options.highlighted = ids.index(action.value)
     await pilot.press("enter")
-    await wait_for_screen(pilot, ActionModal)
+    await wait_for_screen(pilot, ActionModal, tries=500)
     await pilot.pause()
     return pilot.app.screen
 
@@ -90,10 +90,12 @@ async def test_supplement_received_ticks_nothing_the_officer_has_not_ticked(
         assert modal.query_one("#positions", SelectionList).selected == []
         await pilot.press("space")  # the first missing document was brought, not the second
         await pilot.press("f8")
-        await wait_for_screen(pilot, ConfirmModal)
+        await wait_for_screen(pilot, ConfirmModal, tries=500)
         await pilot.press("y")
-        await wait_for_screen(pilot, DossierScreen)
+        await wait_for_screen(pilot, DossierScreen, tries=500)
         await settle(pilot)
+        toasts = [str(n.message) for n in app._notifications]
+        assert any(m.startswith("Đã nhận bổ sung") for m in toasts), toasts  # not "Đã Nhận"
     rows = sqlite3.connect(services.db.path).execute(
         "select position, received from checklistitem order by position").fetchall()
     assert rows == [(1, 1), (2, 0)]
@@ -117,9 +119,9 @@ async def test_refusal_from_the_dossier_needs_a_reason(services, actor) -> None:
         assert modal.query_one("#field-reason", FormField).error_text == ""  # fixed: gone
         assert not modal.query_one("#ok", Button).disabled
         await pilot.press("f8")
-        await wait_for_screen(pilot, ConfirmModal)
+        await wait_for_screen(pilot, ConfirmModal, tries=500)
         await pilot.press("y")
-        await wait_for_screen(pilot, DossierScreen)
+        await wait_for_screen(pilot, DossierScreen, tries=500)
         await settle(pilot)
     row = sqlite3.connect(services.db.path).execute(
         "select e.reason from dossierevent e where e.action = 'refuse'").fetchone()
@@ -139,9 +141,9 @@ async def test_a_service_error_comes_back_into_the_open_form(services, actor) ->
         services.dossiers.act(actor, code, Action.EXTEND, reason="Chờ ý kiến",
                               new_due=datetime(2026, 12, 10, 16, 0))
         await pilot.press("f8")
-        await wait_for_screen(pilot, ConfirmModal)
+        await wait_for_screen(pilot, ConfirmModal, tries=500)
         await pilot.press("y")
-        await wait_for_screen(pilot, ActionModal)
+        await wait_for_screen(pilot, ActionModal, tries=500)
         await settle(pilot)
         assert app.screen is modal  # still open, with everything typed
         assert "sau thời hạn hiện tại" in modal.query_one("#field-new_due", FormField).error_text
@@ -168,7 +170,7 @@ async def test_a_role_sees_only_what_it_may_do_and_errors_say_it_in_words(servic
     async with app.run_test(size=SIZE) as pilot:
         await on_dossier(app, pilot, code)
         await pilot.press("a")
-        await wait_for_screen(pilot, ActionPicker)
+        await wait_for_screen(pilot, ActionPicker, tries=500)
         options = app.screen.query_one("#actions", OptionList)
         ids = [options.get_option_at_index(i).id for i in range(options.option_count)]
         assert "extend" not in ids and "hand_off" in ids
@@ -193,3 +195,38 @@ async def test_decision_does_not_offer_accept_with_documents_missing(services, a
         await pilot.press("f5")
         await pilot.pause()
         assert isinstance(app.screen, DecisionStep)  # no y/n to accept an incomplete dossier
+        await pilot.press("f7")  # refuse: the reason is missing, said beside it, no y/n
+        await pilot.pause()
+        assert isinstance(app.screen, DecisionStep)
+        reason = app.screen.query_one("#field-reason", FormField)
+        assert "bắt buộc" in reason.error_text
+        await pilot.press(*"Sai thủ tục")  # the focus went to the reason: the error goes
+        await pilot.pause()
+        assert reason.error_text == ""
+        assert app.screen.query_one("#reason", Input).value == "Sai thủ tục"
+
+
+def test_attempts_left_reads_right_with_one() -> None:
+    from ccdesk.i18n import t
+
+    assert "1 tries" not in t("core.err.bad_pin", lang="en", left=1)
+
+
+async def test_the_first_print_says_at_once_that_it_is_working(services, actor) -> None:
+    from ccdesk.domain.lifecycle import Regime
+    from ccdesk.forms.kinds import FormKind, form_id_of
+    from screens.base import DeskScreen
+    from screens.modals.form_preview import FormPreview
+
+    code = accepted(services, actor)
+    slip = form_id_of(FormKind.SLIP, Regime.R2025)
+    app = DeskApp(services, actor=actor)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        app.push_screen(FormPreview(services, actor, code, slip))
+        await settle(pilot)
+        await pilot.press("p")
+        await pilot.pause()
+        assert any("Đang tạo bản in" in str(n.message) for n in app._notifications)
+        assert app.screen.query_one(".preview-box").loading  # busy until the file is out
+        await wait_for_screen(pilot, DeskScreen, tries=1500)  # the PDF saved, the preview closed

@@ -35,14 +35,14 @@ async def test_quitting_mid_intake_asks_and_can_keep_the_draft(services, actor) 
         await settle(pilot)
         for key in ("ctrl+q", "f10"):
             await pilot.press(key)
-            await wait_for_screen(pilot, ConfirmModal)
+            await wait_for_screen(pilot, ConfirmModal, tries=500)
             assert "Đặng Văn Đức" in str(app.screen.query_one(".modal-detail").content)
             await pilot.press("n")  # keep it: back to the intake as it was left
-            await wait_for_screen(pilot, ApplicantStep)
+            await wait_for_screen(pilot, ApplicantStep, tries=500)
             assert app.screen.query_one("#full_name", Input).value == "Đặng Văn Đức"
             assert app.is_running
         await pilot.press("ctrl+q")
-        await wait_for_screen(pilot, ConfirmModal)
+        await wait_for_screen(pilot, ConfirmModal, tries=500)
         await pilot.press("y")
         await pilot.pause()
     assert app.return_code == 0
@@ -62,14 +62,14 @@ async def test_f2_during_an_intake_asks_before_starting_a_new_one(services, acto
     async with app.run_test(size=SIZE) as pilot:
         await half_typed(pilot)
         await pilot.press("f2")
-        await wait_for_screen(pilot, ConfirmModal)
+        await wait_for_screen(pilot, ConfirmModal, tries=500)
         await pilot.press("n")
-        await wait_for_screen(pilot, ApplicantStep)
+        await wait_for_screen(pilot, ApplicantStep, tries=500)
         assert app.screen.query_one("#full_name", Input).value == "Đặng Văn Đức"
         await pilot.press("f2")
-        await wait_for_screen(pilot, ConfirmModal)
+        await wait_for_screen(pilot, ConfirmModal, tries=500)
         await pilot.press("y")
-        await wait_for_screen(pilot, ProcedureStep)
+        await wait_for_screen(pilot, ProcedureStep, tries=500)
         assert app.screen.query_one("#procedure-query", Input).value == ""
         assert app.intake_draft() is None
 
@@ -81,13 +81,13 @@ async def test_log_out_and_switch_officer_ask_then_forget_the_session(services,
         await half_typed(pilot)
         for key in ("ctrl+o", "ctrl+t"):
             await pilot.press(key)
-            await wait_for_screen(pilot, ConfirmModal)
+            await wait_for_screen(pilot, ConfirmModal, tries=500)
             await pilot.press("n")
-            await wait_for_screen(pilot, ApplicantStep)
+            await wait_for_screen(pilot, ApplicantStep, tries=500)
         await pilot.press("ctrl+t")
-        await wait_for_screen(pilot, ConfirmModal)
+        await wait_for_screen(pilot, ConfirmModal, tries=500)
         await pilot.press("y")
-        await wait_for_screen(pilot, LoginScreen)
+        await wait_for_screen(pilot, LoginScreen, tries=500)
         assert app.actor is None
         await pilot.press("f2", "f4")  # no area opens before a login
         await pilot.pause()
@@ -98,7 +98,7 @@ async def test_log_out_and_switch_officer_ask_then_forget_the_session(services,
         await settle(pilot)
         assert app.actor is not None and app.intake_draft() is None
         await pilot.press("f2")
-        await wait_for_screen(pilot, ProcedureStep)  # a fresh intake, nothing left over
+        await wait_for_screen(pilot, ProcedureStep, tries=500)  # a fresh intake, nothing left over
 
 
 async def test_lock_now_is_a_key_and_keeps_the_draft(services, actor) -> None:
@@ -106,10 +106,10 @@ async def test_lock_now_is_a_key_and_keeps_the_draft(services, actor) -> None:
     async with app.run_test(size=SIZE) as pilot:
         await half_typed(pilot)
         await pilot.press("ctrl+l")
-        await wait_for_screen(pilot, LockModal)
+        await wait_for_screen(pilot, LockModal, tries=500)
         await type_into(pilot, "#unlock-pin", PIN)
         await pilot.press("enter")
-        await wait_for_screen(pilot, ApplicantStep)
+        await wait_for_screen(pilot, ApplicantStep, tries=500)
         assert app.screen.query_one("#full_name", Input).value == "Đặng Văn Đức"
 
 
@@ -119,7 +119,7 @@ async def test_the_palette_offers_the_screen_actions_and_the_session(services,
     async with app.run_test(size=SIZE) as pilot:
         await half_typed(pilot)
         await pilot.press("ctrl+p")
-        await wait_for_screen(pilot, CommandPalette)
+        await wait_for_screen(pilot, CommandPalette, tries=500)
         listed = app.screen.query_one(CommandList)
         for _ in range(30):
             await pilot.pause(0.1)
@@ -132,7 +132,7 @@ async def test_the_palette_offers_the_screen_actions_and_the_session(services,
         await pilot.press(*"khoa man hinh")
         await pilot.pause(0.3)
         await pilot.press("enter")
-        await wait_for_screen(pilot, LockModal)
+        await wait_for_screen(pilot, LockModal, tries=500)
 
 
 async def test_esc_and_f4_lead_back_to_the_start_of_an_area(services, actor) -> None:

@@ -32,7 +32,7 @@ async def test_a_whole_intake_typed_at_scanner_speed(services, actor) -> None:
         assert isinstance(app.screen, ChecklistStep), sorted(
             (str(w.id), w.value) for w in app.screen.query(Input))
         await burst(pilot, "<f7>", "<f8>", "<f5>", "y")
-        await wait_for_screen(pilot, FormPreview)
+        await wait_for_screen(pilot, FormPreview, tries=500)
     row = sqlite3.connect(services.db.path).execute(
         "select applicant_id_number, applicant_name, applicant_dob, applicant_phone,"
         " applicant_email, applicant_address, sets, owner_name, owner_address, status,"
