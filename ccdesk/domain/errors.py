@@ -60,9 +60,9 @@ class PermissionDenied(CcdeskError):
 
     def message(self, lang: str | None = None) -> str:
         role, permission = self.params.get("role", ""), self.params.get("permission", "")
-        return t(self.key, lang=lang,
-                 role=_named(f"core.role_name.{role}", str(role), lang),
-                 permission=_named(f"core.permission_name.{permission}", str(permission), lang))
+        return t(self.key, lang=lang, **{
+            **self.params, "role": _named(f"core.role_name.{role}", str(role), lang),
+            "permission": _named(f"core.permission_name.{permission}", str(permission), lang)})
 
 
 def _named(key: str, fallback: str, lang: str | None) -> str:

@@ -91,7 +91,7 @@ def test_2_001035_id_copy_shown_with_original_and_conditional_ownership_certific
 
 
 def test_demo_weights_name_only_procedures_that_exist() -> None:
-    from ccdesk.demo import PROCEDURE_WEIGHTS
+    from ccdesk.demo.lifecycle import PROCEDURE_WEIGHTS
 
     assert set(PROCEDURE_WEIGHTS) <= set(BY_CODE)
 

@@ -54,7 +54,7 @@ def test_an_unchanged_config_keeps_every_line_apart_from_new_defaults(tmp_path: 
     assert all(line in saved for line in WRITTEN.splitlines())  # each one, in the same order
     added = set(first.splitlines()) - set(WRITTEN.splitlines())
     assert {line.split(" = ")[0] for line in added} == {"idle_lock_minutes", "upstream_url",
-                                                       "sync_retention_days", "theme"}
+                                                       "sync_retention_days", "theme", "form_paper"}
     Config.load(path).save(path)
     assert path.read_text(encoding="utf-8") == first
 

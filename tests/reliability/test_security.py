@@ -143,7 +143,7 @@ def test_five_wrong_pins_lock_the_account_with_a_growing_wait(desk: Desk) -> Non
     for attempt in range(1, MAX_ATTEMPTS):
         with pytest.raises(PermissionDenied) as wrong:
             officers.authenticate("off1", "0000")
-        assert f"{MAX_ATTEMPTS - attempt} " in wrong.value.message("en")
+        assert f": {MAX_ATTEMPTS - attempt})" in wrong.value.message("en")
     with pytest.raises(PermissionDenied):
         officers.authenticate("off1", "0000")  # the 5th failure starts the wait
     with pytest.raises(PermissionDenied) as locked:

@@ -279,7 +279,9 @@ async def test_a_form_preview_keeps_its_lines_and_scrolls_sideways(services, act
     async with app.run_test(size=(80, 24)) as pilot:
         app.push_screen(FormPreview(services, actor, code, "06"))
         await settle(pilot)
-        text = services.forms.render_text(code, "06")
+        from ccdesk.forms.service import FormService
+
+        text = FormService(services).render_text(code, "06")
         widest = max(len(line) for line in text.splitlines())
         preview = app.screen.query_one("#preview-text")
         scroll = app.screen.query_one("#preview-scroll")
