@@ -24,8 +24,8 @@ async def test_a_comment_in_config_toml_survives_a_save_from_the_settings_screen
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(WRITTEN, encoding="utf-8")
     services.config = Config.load(path)
-    services.officers.add(SYSTEM, "it", "Trần Văn Tin", "it", "9753")
-    app = DeskApp(services, actor=services.officers.authenticate("it", "9753"))
+    services.officers.add(SYSTEM, "it", "Trần Văn Tin", "it", "97531234")
+    app = DeskApp(services, actor=services.officers.authenticate("it", "97531234"))
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("f9")
         await settle(pilot)
