@@ -21,6 +21,8 @@ The upstream guarantees nothing (no idempotency, steps without ids), so the guar
 from __future__ import annotations
 
 import hashlib
+import os
+import socket
 import time
 import uuid
 from collections.abc import Callable
@@ -106,7 +108,8 @@ def save_config(engine: Engine, *, profile: str, url: str, unit_code: str, usern
                 password: str, accept_demo: bool, version: str = "2023",
                 settings: dict[str, Any] | None = None) -> None:
     """Store the upstream (one per relay); a profile error is raised before anything is kept."""
-    load_profile(profile, version, settings)
+    load_profile(profile, version, {k: v for k, v in (settings or {}).items()
+                                    if k != "in_doubt_steps"})
     values = {"profile": profile, "version": version, "url": url.rstrip("/"),
               "unit_code": unit_code, "username": username, "password": password,
               "accept_demo": accept_demo, "settings": orjson.dumps(settings or {}).decode(),
@@ -226,7 +229,7 @@ class Forwarder:
         self.transport = transport or make_transport(config.profile, config.creds)
         self.policy = policy or RetryPolicy(base=0.5, cap=30.0, max_attempts=6)
         self.sleep, self.clock = sleep, clock
-        self.owner = uuid.uuid4().hex
+        self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self._failures = 0
 
     def close(self) -> None:
@@ -332,14 +335,15 @@ class Forwarder:
                 return
         by_id = dict(mapping.steps(hist, self.profile))
         pending: list[tuple[str, dict[str, Any]]] = []
-        for mutation_id, state in ledger:
-            if state == "sending" and self.config.in_doubt_steps == "hold":
-                self._flush_steps(code, pending, result)
-                self._dead(code, "step", mutation_id, "in_doubt",
-                           "the forwarder stopped between sending this step and recording the "
-                           "reply: check the dossier's progress upstream, then retry (send it "
-                           "again) or drop (it is there)", result)
-                return
+        in_doubt = [m for m, state in ledger if state == "sending"]
+        if in_doubt and self.config.in_doubt_steps == "hold":
+            # They went out together, before any later step: hold them as one item.
+            self._dead(code, "step", ",".join(in_doubt), "in_doubt",
+                       "the forwarder stopped between sending these steps and recording the "
+                       "reply: check the dossier's progress upstream, then retry (send them "
+                       "again) or drop (they are there)", result)
+            return
+        for mutation_id, _state in ledger:
             item = by_id[mutation_id]
             try:
                 mapping.validate_step(item, self.profile)
@@ -373,6 +377,7 @@ class Forwarder:
                 reply = self.transport.snapshots(body, True)   # "đã tồn tại": update instead
         except InDoubt as exc:
             raise Down(str(exc)) from exc   # a snapshot is an upsert: sending again is safe
+        crashpoint.crash_point("upstream_after_snapshot")
         if reply.kind != OK:
             self._dead(code, "snapshot", code, "rejected", reply.message, result)
             return False
@@ -452,12 +457,16 @@ class Forwarder:
 
     # -- one forwarder at a time --
     def _lease(self) -> bool:
+        """Take or renew the one-forwarder lease. A lease left by a process of this machine that
+        is gone (kill -9, power cut) is taken over at once; another machine's waits it out."""
         now = utcnow()
         with self.engine.begin() as conn:
+            holder = conn.execute(select(CONFIG.c.lock_owner).where(CONFIG.c.id == 1)).scalar()
+            dead = holder if holder and _gone(holder) else self.owner
             taken = conn.execute(update(CONFIG).where(
                 CONFIG.c.id == 1,
                 or_(CONFIG.c.lock_until.is_(None), CONFIG.c.lock_until < now,
-                    CONFIG.c.lock_owner == self.owner))
+                    CONFIG.c.lock_owner.in_([self.owner, dead])))
                 .values(lock_owner=self.owner,
                         lock_until=now + timedelta(seconds=LEASE_S))).rowcount
         return bool(taken)
@@ -471,6 +480,21 @@ class Forwarder:
             conn.execute(update(CONFIG).where(CONFIG.c.id == 1,
                                               CONFIG.c.lock_owner == self.owner)
                          .values(lock_owner=None, lock_until=None))
+
+
+def _gone(owner: str) -> bool:
+    """Whether ``owner`` (host:pid:nonce) was a process of this machine that no longer runs."""
+    host, _sep, rest = owner.partition(":")
+    pid = rest.partition(":")[0]
+    if host != socket.gethostname() or not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
 
 
 # ---- the operator's views and decisions ------------------------------------------------------
@@ -536,15 +560,18 @@ def retry(engine: Engine, code: str | None) -> int:
 
 def drop(engine: Engine, code: str, reason: str,
          current_hash: Callable[[Connection, str], str]) -> int:
-    """Close the dead letters of ``code`` without sending: a step is never sent (``dropped``),
-    a snapshot is taken as delivered as it is now (a later change is sent again). Audited with
-    the person's ``reason``."""
+    """Close the dead letters of ``code`` without sending: a rejected step is never sent
+    (``dropped``); an in-doubt step the person found upstream counts as ``sent``; a snapshot is
+    taken as delivered as it is now (a later change is sent again). Audited with the person's
+    ``reason``."""
     with engine.begin() as conn:
         letters = _open_letters(conn, code)
         for letter in letters:
             if letter.kind == "step":
+                found = letter.reason_code == "in_doubt"
                 conn.execute(update(STEP).where(STEP.c.mutation_id.in_(
-                    letter.item_id.split(","))).values(state="dropped"))
+                    letter.item_id.split(","))).values(state="sent" if found else "dropped",
+                                                       sent_at=utcnow() if found else None))
             else:
                 conn.execute(update(DOSSIER).where(DOSSIER.c.code == code).values(
                     snapshot_state="sent", sent_hash=current_hash(conn, code)))
