@@ -18,7 +18,7 @@ from typing import Any
 
 import orjson
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import Response
 
 from sync.upstream.double.faults import FaultSpec
 from sync.upstream.double.kpi import on_time_indicator
