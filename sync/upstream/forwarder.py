@@ -25,6 +25,7 @@ import os
 import socket
 import time
 import uuid
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
@@ -44,10 +45,12 @@ from sync.upstream.tables import AUDIT, CONFIG, DEAD, DOSSIER, STEP
 from sync.upstream.transport import (
     EXISTS,
     OK,
+    PARTIAL,
     AuthRefused,
     Credentials,
     Down,
     InDoubt,
+    Reply,
     Transport,
     make_transport,
 )
@@ -204,6 +207,10 @@ def history(conn: Connection, code: str) -> mapping.History:
     return mapping.replay(code, events)
 
 
+def _step_key(step: dict[str, Any]) -> tuple[str, str, str]:
+    return (step["ThoiDiemXuLy"], step["TrangThai"], step["NoiDungXuLy"])
+
+
 def _hash(item: dict[str, Any]) -> str:
     return hashlib.sha256(orjson.dumps(item, option=orjson.OPT_SORT_KEYS)).hexdigest()
 
@@ -336,13 +343,16 @@ class Forwarder:
         by_id = dict(mapping.steps(hist, self.profile))
         pending: list[tuple[str, dict[str, Any]]] = []
         in_doubt = [m for m, state in ledger if state == "sending"]
-        if in_doubt and self.config.in_doubt_steps == "hold":
-            # They went out together, before any later step: hold them as one item.
-            self._dead(code, "step", ",".join(in_doubt), "in_doubt",
-                       "the forwarder stopped between sending these steps and recording the "
-                       "reply: check the dossier's progress upstream, then retry (send them "
-                       "again) or drop (they are there)", result)
-            return
+        if in_doubt:
+            settled = self._settle(code, in_doubt, by_id, result)
+            if settled is None and self.config.in_doubt_steps == "hold":
+                # They went out together, before any later step: hold them as one item.
+                self._dead(code, "step", ",".join(in_doubt), "in_doubt",
+                           "the forwarder stopped between sending these steps and recording "
+                           "the reply: check the dossier's progress upstream, then retry (send "
+                           "them again) or drop (they are there)", result)
+                return
+            ledger = [(m, s) for m, s in ledger if m not in (settled or set())]
         for mutation_id, _state in ledger:
             item = by_id[mutation_id]
             try:
@@ -357,6 +367,39 @@ class Forwarder:
                     return
         self._flush_steps(code, pending, result)
         self._finish(code)
+
+    def _settle(self, code: str, in_doubt: list[str], by_id: dict[str, dict[str, Any]],
+                result: ForwardResult) -> set[str] | None:
+        """Settle steps left ``sending`` from what the upstream's look-up lists for the dossier:
+        those it has (beyond the ones recorded as sent) are recorded ``sent``, the rest go back
+        to ``pending``. Returns the ids now recorded sent, or None when the upstream cannot say.
+        Steps have no id upstream, so they are matched by time, status and content, counted."""
+        listed = self.transport.upstream_steps(code)
+        if listed is None:
+            return None
+        k = self.profile.key
+        there = Counter((str(s.get(k("ThoiDiemXuLy"))), str(s.get(k("TrangThai"))),
+                         str(s.get(k("NoiDungXuLy")))) for s in listed)
+        with self.engine.connect() as conn:
+            sent = list(conn.execute(select(STEP.c.mutation_id).where(
+                STEP.c.dossier_code == code, STEP.c.state == "sent")).scalars())
+        for mutation_id in sent:
+            if mutation_id in by_id:
+                there[_step_key(by_id[mutation_id])] -= 1
+        found = set()
+        for mutation_id in in_doubt:
+            key = _step_key(by_id[mutation_id])
+            if there[key] > 0:
+                there[key] -= 1
+                found.add(mutation_id)
+        if found:
+            self._record_sent(sorted(found), result, count=False)
+        self._set(STEP, STEP.c.mutation_id.in_([m for m in in_doubt if m not in found]),
+                  state="pending")
+        with self.engine.begin() as conn:
+            _audit(conn, "in_doubt_settled", code,
+                   f"{len(found)} found upstream, {len(in_doubt) - len(found)} to send")
+        return found
 
     def _send_snapshot(self, code: str, row: Any, snap: dict[str, Any], digest: str,
                        result: ForwardResult) -> bool:
@@ -378,6 +421,8 @@ class Forwarder:
         except InDoubt as exc:
             raise Down(str(exc)) from exc   # a snapshot is an upsert: sending again is safe
         crashpoint.crash_point("upstream_after_snapshot")
+        if reply.kind == PARTIAL:
+            raise Down(f"partial: {reply.message}")
         if reply.kind != OK:
             self._dead(code, "snapshot", code, "rejected", reply.message, result)
             return False
@@ -410,6 +455,8 @@ class Forwarder:
             # ``in_doubt_steps = "resend"``, sends them again).
             raise Down(str(exc)) from exc
         crashpoint.crash_point("upstream_after_send")
+        if reply.kind == PARTIAL:
+            self._partial(ids, reply, result)
         if reply.kind != OK:
             self._set(STEP, STEP.c.mutation_id.in_(ids), state="dead")
             self._dead(code, "step", ",".join(ids), "rejected", reply.message, result)
@@ -417,13 +464,29 @@ class Forwarder:
         self._record_sent(ids, result)
         return True
 
-    def _record_sent(self, ids: list[str], result: ForwardResult) -> None:
+    def _partial(self, ids: list[str], reply: Reply, result: ForwardResult) -> None:
+        """A batch the upstream processed in part: its per-item results say which. The
+        processed ones are recorded sent, the others wait (a retry); results that do not line
+        up with the batch leave it all in doubt."""
+        items = reply.result if isinstance(reply.result, list) else []
+        if len(items) != len(ids) or not all(isinstance(i, dict) for i in items):
+            raise Down(f"partial reply that does not say which: {reply.message}")
+        done = [m for m, item in zip(ids, items, strict=True)
+                if str(item.get("error_code", "")) in self.profile.success_codes]
+        if done:
+            self._record_sent(done, result)
+        self._set(STEP, STEP.c.mutation_id.in_([m for m in ids if m not in done]),
+                  state="pending")
+        raise Down(f"partial: {len(done)}/{len(ids)} processed")
+
+    def _record_sent(self, ids: list[str], result: ForwardResult, count: bool = True) -> None:
         now = utcnow()
         with self.engine.begin() as conn:
             conn.execute(update(STEP).where(STEP.c.mutation_id.in_(ids))
                          .values(state="sent", sent_at=now))
             conn.execute(update(CONFIG).where(CONFIG.c.id == 1).values(last_success_at=now))
-        result.steps_sent += len(ids)
+        if count:
+            result.steps_sent += len(ids)
 
     def _finish(self, code: str) -> None:
         """The dossier is delivered when its snapshot is and no step waits."""

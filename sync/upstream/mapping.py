@@ -49,8 +49,6 @@ STATUS_CODES: dict[Status, str] = {
     Status.RETURNED: "10",
 }
 ALL_CODES = tuple(str(n) for n in range(1, 11))
-# A dossier in one of these states may never have been accepted, so it may have no due date.
-NO_DUE_ALLOWED = frozenset({"3", "5", "7", "8"})
 # States that end processing: NgayKetThucXuLy is set for them.
 ENDED = frozenset({Status.RESULT_READY, Status.RETURNED, Status.REFUSED, Status.STOPPED,
                    Status.WITHDRAWN})
@@ -61,7 +59,7 @@ SNAPSHOT_REQUIRED = ("MaHoSo", "MaTTHC", "TenTTHC", "MaLinhVuc", "TenLinhVuc", "
 STEP_REQUIRED = ("MaHoSo", "NguoiXuLy", "ChucDanh", "ThoiDiemXuLy", "PhongBanXuLy",
                  "NoiDungXuLy", "TrangThai", "NgayBatDau", "NgayKetThucTheoQuyDinh")
 # Keys that may be "" (a date not reached yet); every other required key must hold text.
-MAY_BE_EMPTY = frozenset({"NgayHenTra", "NgayKetThucTheoQuyDinh"})
+MAY_BE_EMPTY = frozenset({"NgayKetThucTheoQuyDinh"})
 DATE_KEY = re.compile(r"^(Ngay|ThoiDiem)")
 FOURTEEN = re.compile(r"\d{14}")
 CODE_CHARS = re.compile(r"[A-Za-z0-9.\-]+")
@@ -171,7 +169,11 @@ def snapshot(history: History, profile: Profile, unit_code: str) -> dict[str, An
         "LoaiDoiTuong": "1",
         "TrichYeuHoSo": summary[:profile.max_lengths.get("TrichYeuHoSo", len(summary))],
         "NgayTiepNhan": upstream_date(d.get("accepted_at") or d.get("received_at")),
-        "NgayHenTra": upstream_date(d.get("due_at")),
+        # A dossier never accepted (refused or sent back for papers at the counter) has no due
+        # date; the upstream requires one, so it is the reception time: the clock never ran
+        # (an assumption to confirm with the province, docs/upstream.md).
+        "NgayHenTra": upstream_date(d.get("due_at") or d.get("accepted_at")
+                                    or d.get("received_at")),
         "TrangThaiHoSo": STATUS_CODES[status],
         "DonViXuLy": unit_code,
         "HinhThuc": profile.delivery_codes.get(str(d.get("delivery", "desk")), "0"),
@@ -184,7 +186,9 @@ def snapshot(history: History, profile: Profile, unit_code: str) -> dict[str, An
 def _fields_2023(history: History, profile: Profile, status: Status) -> dict[str, Any]:
     d = history.state
     id_number = str(d.get("applicant_id_number") or "")
-    id_type = profile.id_type_codes.get(str(d.get("applicant_id_type", "cccd")), "1")
+    # Only a 12-digit personal ID has a known LoaiDinhDanh ("1") [I]; other papers go in
+    # SoGiayToChuHoSo alone until the province gives their codes.
+    id_type = profile.id_type_codes.get(str(d.get("applicant_id_type", "cccd")))
     ended = ""
     if status in ENDED:
         # Result ready ends processing even when the dossier is later returned or withdrawn.
@@ -192,7 +196,8 @@ def _fields_2023(history: History, profile: Profile, status: Status) -> dict[str
     extra: dict[str, Any] = {
         "KenhThucHien": profile.channel_codes.get(str(d.get("channel", "direct")), "1"),
         "SoGiayToChuHoSo": id_number,
-        "DinhDanhCHS": [{"LoaiDinhDanh": id_type, "SoDinhDanh": id_number}] if id_number else [],
+        "DinhDanhCHS": [{"LoaiDinhDanh": id_type, "SoDinhDanh": id_number}]
+        if id_number and id_type else [],
         "NgayNopHoSo": upstream_date(d.get("received_at")),
         "NgayTuChoi": upstream_date(d.get("closed_at")) if status == Status.REFUSED else "",
         "NgayKetThucXuLy": ended,
@@ -245,11 +250,11 @@ def validate_snapshot(snap: dict[str, Any], profile: Profile) -> None:
     _required(snap, SNAPSHOT_REQUIRED, "snapshot")
     if snap["TrangThaiHoSo"] not in ALL_CODES:
         raise MappingError(f"TrangThaiHoSo {snap['TrangThaiHoSo']!r} is not 1-10")
-    if not snap["NgayHenTra"] and snap["TrangThaiHoSo"] not in NO_DUE_ALLOWED:
-        raise MappingError("NgayHenTra is empty for an accepted dossier")
     if not CODE_CHARS.fullmatch(snap["MaHoSo"]):
         raise MappingError("MaHoSo has characters outside letters, digits, dots and dashes")
     _common(snap, profile, "snapshot")
+    if snap["NgayHenTra"] < snap["NgayTiepNhan"]:
+        raise MappingError("NgayHenTra is earlier than NgayTiepNhan")
 
 
 def validate_step(item: dict[str, Any], profile: Profile) -> None:

@@ -39,10 +39,16 @@ class Profile:
     steps_service: str = "CapNhatTienDoHoSoMC"
     lookup_service: str = "TraCuuHoSo"           # "" = this upstream has no look-up
     lookup_key: str = "MaHoSo"
+    # Where a TraCuuHoSo reply lists the dossier's steps, if it does [I]: lets the forwarder
+    # settle steps left in doubt by a crash. "" = the upstream cannot say; they wait for a person.
+    lookup_steps_key: str = "TienDo"
     timeout_s: float = 20.0
     session_ttl_s: float = 600.0                 # one client caches it 10 minutes [I]
     # --- replies ---------------------------------------------------------------------------
     success_codes: tuple[str, ...] = ("0", "00")
+    # A reply whose per-item ``result`` says which items were processed and which were not
+    # (a system error half-way through a batch) [I].
+    partial_codes: tuple[str, ...] = ("99",)
     exists_codes: tuple[str, ...] = ("3", "-3")
     exists_markers: tuple[str, ...] = ("đã tồn tại",)
     session_expired_codes: tuple[str, ...] = ("401",)
@@ -62,8 +68,7 @@ class Profile:
         "desk": "0", "post": "1", "online": "0"})
     channel_codes: dict[str, str] = field(default_factory=lambda: {
         "direct": "1", "online_full": "2", "online_partial": "2", "postal": "3"})
-    id_type_codes: dict[str, str] = field(default_factory=lambda: {
-        "cccd": "1", "cmnd": "1", "passport": "2"})
+    id_type_codes: dict[str, str] = field(default_factory=lambda: {"cccd": "1"})
     field_codes: dict[str, str] = field(default_factory=dict)   # field name -> MaLinhVuc
 
     def key(self, name: str) -> str:

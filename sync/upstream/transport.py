@@ -29,7 +29,7 @@ from sync.upstream.profiles import DVCQG, Profile
 
 MAX_REPLY_BYTES = 1 << 20
 MAX_MESSAGE = 500
-OK, EXISTS, REJECTED, EXPIRED = "ok", "exists", "rejected", "expired"
+OK, EXISTS, REJECTED, EXPIRED, PARTIAL = "ok", "exists", "rejected", "expired", "partial"
 
 
 @dataclass(frozen=True)
@@ -76,6 +76,8 @@ def classify(body: Any, profile: Profile) -> Reply:
         return Reply(OK, message, body.get("result"))
     if code in profile.session_expired_codes:
         return Reply(EXPIRED, message)
+    if code in profile.partial_codes and isinstance(body.get("result"), list):
+        return Reply(PARTIAL, message, body["result"])
     lowered = message.lower()
     if any(marker.lower() in lowered for marker in profile.exists_markers) \
             or (code in profile.exists_codes and not message):
@@ -118,9 +120,28 @@ class Transport:
     def steps(self, items: list[dict[str, Any]]) -> Reply:
         raise NotImplementedError
 
+    def look_up(self, code: str) -> Reply | None:
+        """The upstream's record of ``code``; None when this upstream cannot say."""
+        return None
+
     def exists(self, code: str) -> bool | None:
         """Whether ``code`` is known upstream; None when this upstream cannot say."""
-        return None
+        reply = self.look_up(code)
+        return None if reply is None else bool(reply.result)
+
+    def upstream_steps(self, code: str) -> list[dict[str, Any]] | None:
+        """The steps the upstream holds for ``code``, where its look-up lists them."""
+        key = self.profile.key(self.profile.lookup_steps_key) \
+            if self.profile.lookup_steps_key else ""
+        reply = self.look_up(code) if key else None
+        if reply is None:
+            return None
+        if not reply.result:
+            return []
+        found = reply.result.get(key) if isinstance(reply.result, dict) else None
+        if not isinstance(found, list) or not all(isinstance(s, dict) for s in found):
+            return None
+        return found
 
     def _post(self, url: str, json: Any, **kwargs: Any) -> httpx.Response:
         """POST, with httpx's failures sorted into Down (never left) and InDoubt (may have)."""
@@ -183,7 +204,7 @@ class DvcqgTransport(Transport):
     def steps(self, items: list[dict[str, Any]]) -> Reply:
         return self.call(self.profile.steps_service, {"data": items})
 
-    def exists(self, code: str) -> bool | None:
+    def look_up(self, code: str) -> Reply | None:
         if not self.profile.lookup_service:
             return None
         try:
@@ -191,9 +212,7 @@ class DvcqgTransport(Transport):
                 self.profile.lookup_key): code})
         except (Down, InDoubt):
             return None
-        if reply.kind == OK:
-            return bool(reply.result)
-        return None
+        return reply if reply.kind == OK else None
 
 
 class FacadeTransport(Transport):

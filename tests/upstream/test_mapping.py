@@ -159,22 +159,32 @@ def test_preflight_refuses_bad_snapshots(key: str, value: Any, message: str) -> 
         mapping.validate_snapshot(snap, PROFILE)
 
 
-def test_preflight_refuses_a_missing_key_and_an_empty_due_date_when_accepted() -> None:
+def test_preflight_refuses_a_missing_key_and_a_due_date_before_reception() -> None:
     snap = mapping.snapshot(mapping.replay(CODE, [create()]), PROFILE, UNIT)
     del snap["ChuHoSo"]
     with pytest.raises(MappingError, match="ChuHoSo is missing"):
         mapping.validate_snapshot(snap, PROFILE)
-    snap = mapping.snapshot(mapping.replay(CODE, [create(due_at=None)]), PROFILE, UNIT)
-    with pytest.raises(MappingError, match="NgayHenTra is empty"):
+    snap = mapping.snapshot(mapping.replay(CODE, [create(due_at="2026-11-30T17:00:00")]),
+                            PROFILE, UNIT)
+    with pytest.raises(MappingError, match="NgayHenTra is earlier than NgayTiepNhan"):
         mapping.validate_snapshot(snap, PROFILE)
 
 
-def test_a_dossier_waiting_for_its_first_supplement_may_have_no_due_date() -> None:
+def test_a_dossier_never_accepted_is_due_at_its_reception() -> None:
+    """The upstream requires NgayHenTra; a dossier sent back for papers at the counter never
+    started its clock, so its due time is its reception time (docs/upstream.md)."""
     events = [create("waiting_supplement", "request_supplement", due_at=None, accepted_at=None)]
     snap = mapping.snapshot(mapping.replay(CODE, events), PROFILE, UNIT)
     mapping.validate_snapshot(snap, PROFILE)
-    assert snap["NgayHenTra"] == "" and snap["TrangThaiHoSo"] == "5"
-    assert len(snap["DanhSachHoSoBoSung"]) == 1
+    assert snap["NgayHenTra"] == snap["NgayTiepNhan"] == "20261201080000"
+    assert snap["TrangThaiHoSo"] == "5" and len(snap["DanhSachHoSoBoSung"]) == 1
+
+
+def test_only_a_personal_id_gets_a_dinh_danh_type() -> None:
+    snap = mapping.snapshot(mapping.replay(CODE, [create(applicant_id_type="passport",
+                                                         applicant_id_number="C1234567")]),
+                            PROFILE, UNIT)
+    assert snap["SoGiayToChuHoSo"] == "C1234567" and snap["DinhDanhCHS"] == []
 
 
 def test_2020_profile_leaves_out_the_2023_fields_and_camel_case_renames() -> None:
