@@ -121,7 +121,8 @@ class Transport:
         raise NotImplementedError
 
     def look_up(self, code: str) -> Reply | None:
-        """The upstream's record of ``code``; None when this upstream cannot say."""
+        """The upstream's record of ``code``; None when this upstream cannot say (a transport
+        failure raises :class:`Down`: ask again later)."""
         return None
 
     def exists(self, code: str) -> bool | None:
@@ -210,8 +211,8 @@ class DvcqgTransport(Transport):
         try:
             reply = self.call(self.profile.lookup_service, {self.profile.key(
                 self.profile.lookup_key): code})
-        except (Down, InDoubt):
-            return None
+        except InDoubt as exc:   # a look-up stores nothing: asking again is safe
+            raise Down(str(exc)) from exc
         return reply if reply.kind == OK else None
 
 

@@ -146,3 +146,33 @@ def test_extended_resends_the_snapshot_with_the_new_due_date(chain: Chain) -> No
     assert found["status_timeline"] == ["4", "4"]
     assert step_statuses(found) == ["2", "4", "4"]
     clean(chain)
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_faults_of_the_double_lose_nothing_and_duplicate_nothing(
+        tmp_path: Path, seed: int) -> None:
+    """5xx, resets after storing, spurious "already exists", partial batches and dropped
+    sessions: every dossier arrives with every step once (in-doubt steps are settled from
+    TraCuuHoSo's step list), and nothing needs a person."""
+    faults = (f"http500=0.1,reset_after_store=0.15,exists=0.1,partial=0.3,"
+              f"session_expiry=0.1,seed={seed}")
+    for chain in make_chain(tmp_path, f"sqlite:///{tmp_path}/relay.sqlite3", faults):
+        codes = [chain.intake() for _ in range(4)]
+        for code in codes:
+            chain.desk.act(code, Action.START)
+            chain.desk.act(code, Action.MARK_READY)
+        push(chain.desk)
+        exits = []
+        for _run in range(30):
+            result = forwarder(chain.relay.store).run()
+            exits.append(result.exit_code)
+            if result.exit_code == 0:
+                break
+        assert exits[-1] == 0, exits
+        for code in codes:
+            found = chain.inspect(code)
+            assert step_statuses(found) == ["2", "4", "9"], found["steps"]
+            assert found["snapshot"]["TrangThaiHoSo"] == "9"
+        stats = chain.stats()
+        assert stats["duplicate_steps"] == 0 and stats["rejected"] == 0, stats
+        assert sum(stats["faults"].values()) > 0, stats   # the faults did fire
