@@ -127,3 +127,36 @@ def test_commands_fail_clearly(tmp_path: Path, relay: ServerThread) -> None:
     neither = cli(tmp_path, "district", "upstream", "dead-letter", "retry", "--db",
                   db_url(relay))
     assert neither.returncode == 2 and "--all" in neither.stderr
+
+
+@pytest.mark.slow
+def test_kill_9_against_the_double_is_settled_from_its_step_list(
+        tmp_path: Path, desk: Desk, relay: ServerThread) -> None:
+    """Where TraCuuHoSo lists the dossier's steps (the double does; the real one may not), the
+    in-doubt batch is settled without a person: found upstream, so never sent again."""
+    import httpx
+
+    from tests.upstream.double_fixtures import PASSWORD, UNIT, USER, DoubleServer
+
+    double = DoubleServer(tmp_path / "double.sqlite3")
+    try:
+        (code,) = desk.intake(1)
+        desk.act(code, Action.START)
+        push(desk)
+        done = cli(tmp_path, "district", "upstream", "set", "--profile", "dvcqg", "--url",
+                   double.url, "--unit-code", UNIT, "--username", USER, "--db", db_url(relay),
+                   env={"CCDESK_UPSTREAM_PASSWORD": PASSWORD})
+        assert done.returncode == 0, done.stderr
+        crashed = cli(tmp_path, "district", "forward", "--once", "--db", db_url(relay),
+                      env={"CCDESK_SYNC_CRASH_AT": "upstream_after_send"})
+        assert crashed.returncode == -signal.SIGKILL
+        again = cli(tmp_path, "district", "forward", "--once", "--json", "--db", db_url(relay))
+        assert again.returncode == 0, again.stdout + again.stderr
+        found = httpx.get(f"{double.url}/_inspect/{code}").json()
+        assert [s["TrangThai"] for s in found["steps"]] == ["2", "4"]
+        assert httpx.get(f"{double.url}/_stats").json()["duplicate_steps"] == 0
+        status = orjson.loads(cli(tmp_path, "district", "upstream", "status", "--json", "--db",
+                                  db_url(relay)).stdout)
+        assert (status["steps_sent"], status["dead_letter"]) == (2, 0)
+    finally:
+        double.stop()
