@@ -135,10 +135,10 @@ def _track_rounds(history: History, event: Event) -> None:
             due_before = upstream_date(_due_before(history, event)) or due_before
         items = data.get("items") or []
         history.rounds.append({
-            "LanBoSung": str(len(history.rounds) + 1), "NgayYeuCauBoSung": at,
+            "LanBoSung": str(len(history.rounds) + 1), "NgayBoSung": at,
             "NoiDungBoSung": "; ".join(str(i.get("name", "")) for i in items
                                        if isinstance(i, dict)),
-            "NgayHenTraCu": due_before, "NgayTiepNhanBoSung": "", "NgayHenTraMoi": ""})
+            "NgayHenTraTruoc": due_before, "NgayTiepNhanBoSung": "", "NgayHenTraMoi": ""})
     elif ev.get("action") == "supplement_received" and history.rounds:
         history.rounds[-1]["NgayTiepNhanBoSung"] = at
         history.rounds[-1]["NgayHenTraMoi"] = upstream_date(data.get("due_at"))

@@ -49,12 +49,13 @@ class Chain:
                                                 **kw).dossier.code
 
 
-def make_chain(tmp_path: Path, relay_url: str, faults: str | None = None) -> Iterator[Chain]:
+def make_chain(tmp_path: Path, relay_url: str, faults: str | None = None,
+               profile: str = "dvcqg") -> Iterator[Chain]:
     store = DistrictStore.open(relay_url)
     relay = ServerThread(store)
-    double = DoubleServer(tmp_path / "double.sqlite3", config(faults))
+    double = DoubleServer(tmp_path / "double.sqlite3", config(faults, profile=profile))
     desk = enrolled_desk(tmp_path / "desk", relay)
-    save_config(store.engine, profile="dvcqg", url=double.url, unit_code=UNIT, username=USER,
+    save_config(store.engine, profile=profile, url=double.url, unit_code=UNIT, username=USER,
                 password=PASSWORD, accept_demo=False)
     try:
         yield Chain(desk, relay, double)
@@ -105,7 +106,24 @@ def test_received_supplement_completed_result_returned(chain: Chain) -> None:
     assert round_["NoiDungBoSung"] == "Giấy chứng sinh" and round_["NgayHenTraMoi"] == \
         snap["NgayHenTra"]
     assert snap["SoGiayToChuHoSo"] == "001085012345" and snap["KenhThucHien"] == "1"
+    day = detail.ready_at.date().isoformat()
+    kpi = httpx.get(f"{chain.double.url}/_kpi?from={day}&to={day}").json()
+    assert (kpi["processed"], kpi["on_time"]) == (1, 1), kpi
+    assert kpi["dossiers"][0]["reason"] == "supplement_wait_subtracted"
     clean(chain)
+
+
+def test_facade_profile_end_to_end(tmp_path: Path) -> None:
+    for chain in make_chain(tmp_path, f"sqlite:///{tmp_path}/relay.sqlite3",
+                            profile="facade"):
+        code = chain.intake()
+        chain.forward()
+        chain.desk.act(code, Action.MARK_READY)
+        chain.forward()
+        found = chain.inspect(code)
+        assert found["status_timeline"] == ["2", "9"]
+        assert step_statuses(found) == ["2", "9"]
+        clean(chain)
 
 
 def test_refused_at_the_counter(chain: Chain) -> None:

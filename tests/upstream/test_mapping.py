@@ -108,8 +108,8 @@ def test_supplement_round_keeps_old_and_new_due_dates() -> None:
                     {"due_at": "2026-12-04T16:00:00"})]
     snap = mapping.snapshot(mapping.replay(CODE, events), PROFILE, UNIT)
     assert snap["DanhSachHoSoBoSung"] == [{
-        "LanBoSung": "1", "NgayYeuCauBoSung": "20261201100000",
-        "NoiDungBoSung": "Giấy chứng sinh", "NgayHenTraCu": "20261203170000",
+        "LanBoSung": "1", "NgayBoSung": "20261201100000",
+        "NoiDungBoSung": "Giấy chứng sinh", "NgayHenTraTruoc": "20261203170000",
         "NgayTiepNhanBoSung": "20261202090000", "NgayHenTraMoi": "20261204160000"}]
     assert snap["NgayHenTra"] == "20261204160000"
     mapping.validate_snapshot(snap, PROFILE)
