@@ -278,10 +278,11 @@ class Forwarder:
         return result
 
     def _pass(self, result: ForwardResult, deadline: float | None) -> None:
+        """One sweep over the dossiers with work, in code order (each at most once)."""
         ingest(self.engine)
-        done: set[str] = set()
+        after = ""
         while True:
-            codes = [c for c in self._candidates(result) if c not in done]
+            codes = self._candidates(result, after)
             if not codes:
                 return
             for code in codes:
@@ -289,15 +290,15 @@ class Forwarder:
                     return
                 self._renew()
                 self._with_retries(lambda c=code: self._deliver(c, result), deadline)
-                done.add(code)
+            after = codes[-1]
 
-    def _candidates(self, result: ForwardResult) -> list[str]:
+    def _candidates(self, result: ForwardResult, after: str) -> list[str]:
         d = DOSSIER
         with self.engine.connect() as conn:
             query = (select(d.c.code)
                      .where(or_(d.c.snapshot_state != "sent", _has_open_steps(d.c.code)),
-                            ~_open_dead(d.c.code))
-                     .order_by(d.c.pending_since, d.c.code).limit(WORK_CHUNK))
+                            ~_open_dead(d.c.code), d.c.code > after)
+                     .order_by(d.c.code).limit(WORK_CHUNK))
             if not self.config.accept_demo:
                 result.demo_held = conn.execute(
                     select(func.count()).select_from(d).where(d.c.demo.is_(True))).scalar_one()

@@ -196,7 +196,8 @@ class DvcqgTransport(Transport):
             if reply.kind != EXPIRED:
                 return reply
             self._session = ""
-        raise AuthRefused("the session expired again right after logging in")
+        # Not a refusal of our credentials (the login worked): try again later.
+        raise Down("the session expired again right after logging in")
 
     def snapshots(self, items: list[dict[str, Any]], updating: bool) -> Reply:
         return self.call(self.profile.snapshot_service,

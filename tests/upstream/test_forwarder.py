@@ -186,3 +186,18 @@ def test_two_forwarders_never_run_at_once(desk: Desk, relay: ServerThread,
     assert (second.exit_code, second.error) == (10, "locked") and fake.steps == []
     first._release()
     assert forwarder(relay.store).run().exit_code == 0
+
+
+def test_time_limit_leaves_the_rest_for_the_next_run(desk: Desk, relay: ServerThread,
+                                                     fake: FakeUpstream) -> None:
+    desk.intake(3)
+    push(desk)
+    configure(relay.store, fake.url)
+    ticks = iter(range(1000))
+    run = fw.Forwarder(relay.store.engine, fw.load_config(relay.store.engine),
+                       sleep=lambda _s: None, clock=lambda: float(next(ticks)))
+    result = run.run(once=True, max_time=2.5)   # the clock moves one second per look
+    assert (result.exit_code, result.error) == (10, "time_limit")
+    assert 0 < len(fake.snapshots) < 3 and result.pending == 3 - len(fake.snapshots)
+    assert forwarder(relay.store).run().exit_code == 0
+    assert len(fake.snapshots) == 3 and len(fake.steps) == 3
