@@ -32,7 +32,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import orjson
-from sqlalchemy import and_, exists, func, insert, or_, select, update
+from sqlalchemy import and_, bindparam, exists, func, insert, or_, select, update
 from sqlalchemy.engine import Connection, Engine
 
 from ccdesk.retry import RetryPolicy
@@ -98,6 +98,17 @@ class ForwardResult:
     @property
     def delivered_any(self) -> bool:
         return bool(self.snapshots_sent or self.steps_sent)
+
+
+@dataclass
+class _Plan:
+    """What one dossier of a group sends: its snapshot (None: unchanged) and waiting steps."""
+
+    code: str
+    known: bool
+    snap: dict[str, Any] | None
+    digest: str
+    items: list[tuple[str, dict[str, Any]]]
 
 
 class _Stop(Exception):
@@ -238,6 +249,7 @@ class Forwarder:
         self.sleep, self.clock = sleep, clock
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self._failures = 0
+        self._leased_at = float("-inf")
 
     def close(self) -> None:
         self.transport.close()
@@ -285,11 +297,13 @@ class Forwarder:
             codes = self._candidates(result, after)
             if not codes:
                 return
-            for code in codes:
+            size = self.profile.snapshot_batch
+            for start in range(0, len(codes), size):
                 if deadline is not None and self.clock() >= deadline:
                     return
                 self._renew()
-                self._with_retries(lambda c=code: self._deliver(c, result), deadline)
+                group = codes[start:start + size]
+                self._with_retries(lambda g=group: self._deliver_group(g, result), deadline)
             after = codes[-1]
 
     def _candidates(self, result: ForwardResult, after: str) -> list[str]:
@@ -324,6 +338,125 @@ class Forwarder:
                                              remaining=remaining))
             except AuthRefused as exc:
                 raise _Stop(EXIT_AUTH, f"auth_refused: {exc}") from exc
+
+    # -- several dossiers at once (the common case) --
+    def _deliver_group(self, codes: list[str], result: ForwardResult) -> None:
+        """Dossiers whose items all pass pre-flight, none in doubt, each with at most one
+        batch of steps waiting, go in few calls: their snapshots together, their steps packed
+        whole into batches. Anything else, and anything a grouped call refuses, goes the
+        one-dossier way (:meth:`_deliver`), which finds and holds the culprit."""
+        plans, alone = self._plans(codes)
+        for code in alone:
+            self._deliver(code, result)
+        blocked: set[str] = set()
+        for updating in (False, True):
+            group = [p for p in plans if p.snap is not None and p.known == updating]
+            if group:
+                blocked |= self._send_snapshot_group(group, updating, result)
+        batch: list[_Plan] = []
+        for plan in (p for p in plans if p.code not in blocked and p.items):
+            if batch and sum(len(p.items) for p in batch) + len(plan.items) \
+                    > self.profile.steps_batch:
+                self._send_step_group(batch, result)
+                batch = []
+            batch.append(plan)
+        if batch:
+            self._send_step_group(batch, result)
+        self._finish([p.code for p in plans if p.code not in blocked])
+
+    def _plans(self, codes: list[str]) -> tuple[list[_Plan], list[str]]:
+        plans, alone = [], []
+        with self.engine.connect() as conn:
+            for code in codes:
+                hist = history(conn, code)
+                row = conn.execute(select(DOSSIER).where(DOSSIER.c.code == code)
+                                   ).mappings().one()
+                ledger = conn.execute(select(STEP.c.mutation_id, STEP.c.state).where(
+                    STEP.c.dossier_code == code, STEP.c.state.in_(OPEN_STEP))
+                    .order_by(STEP.c.sort_key)).all()
+                if not hist.events or not hist.events[0].create:
+                    continue
+                if row["snapshot_state"] == "sending" or len(ledger) > self.profile.steps_batch \
+                        or any(state == "sending" for _m, state in ledger):
+                    alone.append(code)
+                    continue
+                snap = mapping.snapshot(hist, self.profile, self.config.creds.unit_code)
+                digest = _hash(snap)
+                by_id = dict(mapping.steps(hist, self.profile))
+                items = [(m, by_id[m]) for m, _state in ledger]
+                need = row["snapshot_state"] != "sent" or row["sent_hash"] != digest
+                try:
+                    if need:
+                        mapping.validate_snapshot(snap, self.profile)
+                    for _m, item in items:
+                        mapping.validate_step(item, self.profile)
+                except mapping.MappingError:
+                    alone.append(code)
+                    continue
+                plans.append(_Plan(code, bool(row["known_upstream"]), snap if need else None,
+                                   digest, items))
+        return plans, alone
+
+    def _send_snapshot_group(self, group: list[_Plan], updating: bool,
+                             result: ForwardResult) -> set[str]:
+        """The codes left blocked (rejected) after sending ``group``'s snapshots."""
+        if len(group) == 1:
+            p = group[0]
+            row = {"known_upstream": p.known, "snapshot_state": "pending"}
+            return set() if self._send_snapshot(p.code, row, p.snap or {}, p.digest,
+                                                result) else {p.code}
+        codes = [p.code for p in group]
+        self._set(DOSSIER, DOSSIER.c.code.in_(codes), snapshot_state="sending")
+        body = [mapping.cased(p.snap, self.profile) for p in group]
+        try:
+            reply = self.transport.snapshots(body, updating)
+            if reply.kind == EXISTS and not updating:
+                reply = self.transport.snapshots(body, True)   # an upsert: safe for all
+        except InDoubt as exc:
+            raise Down(str(exc)) from exc
+        crashpoint.crash_point("upstream_after_snapshot")
+        if reply.kind == OK:
+            now = utcnow()
+            with self.engine.begin() as conn:
+                conn.execute(update(DOSSIER).where(DOSSIER.c.code == bindparam("c")).values(
+                    known_upstream=True, snapshot_state="sent", sent_hash=bindparam("h"),
+                    attempts=0, last_error=None), [{"c": p.code, "h": p.digest} for p in group])
+                conn.execute(update(CONFIG).where(CONFIG.c.id == 1).values(last_success_at=now))
+            result.snapshots_sent += len(group)
+            return set()
+        # Which one? Each on its own (a snapshot is an upsert; "sending" makes a create ask
+        # TraCuuHoSo first).
+        blocked = set()
+        for p in group:
+            row = {"known_upstream": p.known, "snapshot_state": "sending"}
+            if not self._send_snapshot(p.code, row, p.snap or {}, p.digest, result):
+                blocked.add(p.code)
+        return blocked
+
+    def _send_step_group(self, batch: list[_Plan], result: ForwardResult) -> None:
+        if len(batch) == 1:
+            self._flush_steps(batch[0].code, list(batch[0].items), result)
+            return
+        ids = [m for p in batch for m, _item in p.items]
+        items = [mapping.cased(item, self.profile) for p in batch for _m, item in p.items]
+        self._set(STEP, STEP.c.mutation_id.in_(ids), state="sending")
+        try:
+            reply = self.transport.steps(items)
+        except Down:
+            self._set(STEP, STEP.c.mutation_id.in_(ids), state="pending")
+            raise
+        except InDoubt as exc:
+            raise Down(str(exc)) from exc   # left "sending": settled per dossier on the retry
+        crashpoint.crash_point("upstream_after_send")
+        if reply.kind == PARTIAL:
+            self._partial(ids, reply, result)
+        if reply.kind == OK:
+            self._record_sent(ids, result)
+            return
+        # A refused call stored nothing [I]: find the dossier at fault one by one.
+        self._set(STEP, STEP.c.mutation_id.in_(ids), state="pending")
+        for p in batch:
+            self._flush_steps(p.code, list(p.items), result)
 
     # -- one dossier --
     def _deliver(self, code: str, result: ForwardResult) -> None:
@@ -367,7 +500,7 @@ class Forwarder:
                 if not self._flush_steps(code, pending, result):
                     return
         self._flush_steps(code, pending, result)
-        self._finish(code)
+        self._finish([code])
 
     def _settle(self, code: str, in_doubt: list[str], by_id: dict[str, dict[str, Any]],
                 result: ForwardResult) -> set[str] | None:
@@ -489,12 +622,15 @@ class Forwarder:
         if count:
             result.steps_sent += len(ids)
 
-    def _finish(self, code: str) -> None:
-        """The dossier is delivered when its snapshot is and no step waits."""
+    def _finish(self, codes: list[str]) -> None:
+        """A dossier is delivered when its snapshot is and no step waits."""
+        if not codes:
+            return
         with self.engine.begin() as conn:
-            conn.execute(update(DOSSIER).where(DOSSIER.c.code == code,
+            conn.execute(update(DOSSIER).where(DOSSIER.c.code.in_(codes),
                                                DOSSIER.c.snapshot_state == "sent",
-                                               ~_has_open_steps(DOSSIER.c.code))
+                                               ~_has_open_steps(DOSSIER.c.code),
+                                               ~_open_dead(DOSSIER.c.code))
                          .values(pending_since=None, delivered_at=utcnow()))
 
     def _dead(self, code: str, kind: str, item_id: str, reason_code: str, message: str,
@@ -533,9 +669,14 @@ class Forwarder:
                     CONFIG.c.lock_owner.in_([self.owner, dead])))
                 .values(lock_owner=self.owner,
                         lock_until=now + timedelta(seconds=LEASE_S))).rowcount
+        if taken:
+            self._leased_at = self.clock()
         return bool(taken)
 
     def _renew(self) -> None:
+        """Renew the lease when a quarter of it has gone (not on every group: a commit each)."""
+        if self.clock() - self._leased_at < LEASE_S / 4:
+            return
         if not self._lease():
             raise _Stop(EXIT_PARTIAL, "locked")
 
@@ -576,7 +717,8 @@ def status(engine: Engine) -> dict[str, Any]:
         pending = conn.execute(select(func.count()).select_from(d).where(waiting)).scalar_one()
         oldest = conn.execute(select(func.min(d.c.pending_since)).where(waiting)).scalar()
         delivered = conn.execute(select(func.count()).select_from(d).where(
-            d.c.snapshot_state == "sent", ~_has_open_steps(d.c.code))).scalar_one()
+            d.c.snapshot_state == "sent", ~_has_open_steps(d.c.code),
+            ~_open_dead(d.c.code))).scalar_one()
         sent = conn.execute(select(func.count()).select_from(STEP)
                             .where(STEP.c.state == "sent")).scalar_one()
         dead = conn.execute(select(func.count()).select_from(DEAD)

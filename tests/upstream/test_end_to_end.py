@@ -3,6 +3,7 @@ exactly the expected upstream snapshot and timeline, and no step twice (``/_stat
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -86,6 +87,7 @@ def test_received_supplement_completed_result_returned(chain: Chain) -> None:
     chain.desk.act(code, Action.REQUEST_SUPPLEMENT, reason="Thiếu bản sao",
                    items=[MissingItem("Giấy chứng sinh")])
     chain.forward()
+    time.sleep(1.1)   # a wait of whole seconds, so the KPI has a supplement wait to subtract
     chain.desk.act(code, Action.SUPPLEMENT_RECEIVED)
     chain.forward()
     chain.desk.act(code, Action.MARK_READY)

@@ -192,7 +192,7 @@ def test_time_limit_leaves_the_rest_for_the_next_run(desk: Desk, relay: ServerTh
                                                      fake: FakeUpstream) -> None:
     desk.intake(3)
     push(desk)
-    configure(relay.store, fake.url)
+    configure(relay.store, fake.url, settings={"snapshot_batch": 1})   # one dossier a call
     ticks = iter(range(1000))
     run = fw.Forwarder(relay.store.engine, fw.load_config(relay.store.engine),
                        sleep=lambda _s: None, clock=lambda: float(next(ticks)))
