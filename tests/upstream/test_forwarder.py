@@ -201,3 +201,18 @@ def test_time_limit_leaves_the_rest_for_the_next_run(desk: Desk, relay: ServerTh
     assert 0 < len(fake.snapshots) < 3 and result.pending == 3 - len(fake.snapshots)
     assert forwarder(relay.store).run().exit_code == 0
     assert len(fake.snapshots) == 3 and len(fake.steps) == 3
+
+
+def test_a_refused_step_batch_of_several_dossiers_blocks_only_the_one_at_fault(
+        desk: Desk, relay: ServerThread, fake: FakeUpstream) -> None:
+    bad, good, other = desk.intake(3)
+    push(desk)
+    configure(relay.store, fake.url)
+    fake.script.reject_step_codes = {bad}
+    result = forwarder(relay.store).run()
+    assert result.exit_code == 40
+    assert fake.step_keys(bad) == [] and len(fake.step_keys(good)) == 1 \
+        and len(fake.step_keys(other)) == 1
+    (letter,) = fw.dead_letters(relay.store.engine)
+    assert (letter["dossier_code"], letter["kind"]) == (bad, "step")
+    assert fw.status(relay.store.engine)["delivered"] == 2
