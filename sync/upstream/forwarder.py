@@ -267,8 +267,18 @@ class Forwarder:
                 return result
             while True:
                 result.passes += 1
-                self._pass(result, deadline)
+                try:
+                    self._pass(result, deadline)
+                    outage = None
+                except _Stop as stop:
+                    # A service rides out an outage; a one-shot run reports it.
+                    if once or stop.exit_code != EXIT_NETWORK:
+                        raise
+                    self._note_error(stop.error)
+                    outage = stop
                 if once or (deadline is not None and self.clock() >= deadline):
+                    if outage is not None:
+                        raise outage
                     break
                 self.sleep(POLL_S if deadline is None
                            else min(POLL_S, max(0.0, deadline - self.clock())))

@@ -9,7 +9,7 @@ from ccdesk.domain.lifecycle import Action
 from sync.upstream import forwarder as fw
 from sync.upstream.tables import AUDIT, DOSSIER, STEP
 from tests.sync.helpers import Desk, ServerThread
-from tests.upstream.conftest import configure, enrolled_desk, forwarder, push
+from tests.upstream.conftest import FAST, configure, enrolled_desk, forwarder, push
 from tests.upstream.fake_upstream import FakeUpstream
 
 
@@ -216,3 +216,17 @@ def test_a_refused_step_batch_of_several_dossiers_blocks_only_the_one_at_fault(
     (letter,) = fw.dead_letters(relay.store.engine)
     assert (letter["dossier_code"], letter["kind"]) == (bad, "step")
     assert fw.status(relay.store.engine)["delivered"] == 2
+
+
+def test_a_service_run_rides_out_an_outage(desk: Desk, relay: ServerThread,
+                                           fake: FakeUpstream) -> None:
+    desk.intake(1)
+    push(desk)
+    configure(relay.store, fake.url)
+    fake.script.fail_next = 4   # the first pass gives up (3 attempts), the second gets through
+    ticks = iter(range(10_000))
+    run = fw.Forwarder(relay.store.engine, fw.load_config(relay.store.engine),
+                       policy=FAST, sleep=lambda _s: None, clock=lambda: float(next(ticks)))
+    result = run.run(once=False, max_time=60)
+    assert result.exit_code == 0 and result.passes >= 2, result
+    assert len(fake.steps) == 1
