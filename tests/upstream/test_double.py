@@ -296,3 +296,14 @@ def test_fault_reset_after_store_on_a_real_socket(tmp_path: Path) -> None:
         assert httpx.get(server.url + "/_stats").json()["faults"] == {"reset_after_store": 1}
     finally:
         server.stop()
+
+
+def test_steps_follow_the_status_moves_too(client: Client) -> None:
+    ok(client.create(snapshot()))
+    ok(client.steps(step(), step(ThoiDiemXuLy="20260105090000", TrangThai="9",
+                                 NoiDungXuLy="Có kết quả")))
+    reply = client.steps(step(ThoiDiemXuLy="20260105100000", TrangThai="4",
+                              NoiDungXuLy="Chuyển xử lý"))
+    assert reply["rule"] == "status_transition" and reply["where"] == "data[0].TrangThai"
+    ok(client.steps(step(ThoiDiemXuLy="20260105100000", TrangThai="10",
+                         NoiDungXuLy="Trả kết quả")))

@@ -172,6 +172,8 @@ class Checker:
             if previous and item["ThoiDiemXuLy"] < previous[0]:
                 self.fail("step_not_back_in_time", f"{where}.ThoiDiemXuLy",
                           "earlier than the dossier's previous step")
+            if previous:
+                self.transition(previous[1], item["TrangThai"], f"{where}.TrangThai")
             last[code] = (item["ThoiDiemXuLy"], item["TrangThai"])
 
     # ---- one element -------------------------------------------------------------------------
