@@ -88,7 +88,7 @@ BROKEN: dict[str, Callable[[Client], dict[str, Any]]] = {
     "date_format": _snap(NgayHenTra="2026-01-07 17:00"),
     "mahoso_format": _snap(MaHoSo=f"{UNIT}-261399-0001"),
     "mahoso_unit_prefix": _snap(MaHoSo="000.99.99.H99-260105-0001"),
-    "mattHC_format": _snap(MaTTHC="1001193"),
+    "matthc_format": _snap(MaTTHC="1001193"),
     "trang_thai_enum": _snap(TrangThaiHoSo="11"),
     "kenh_thuc_hien_enum": _snap(KenhThucHien="4"),
     "loai_doi_tuong_enum": _snap(LoaiDoiTuong="5"),
@@ -142,7 +142,7 @@ def test_verified_only_switches_off_hypotheses(tmp_path: Path, rule: str) -> Non
 
 def test_a_rejected_call_stores_nothing(client: Client) -> None:
     reply = client.create(snapshot(), snapshot(OTHER, MaTTHC="bad"))
-    assert reply["rule"] == "mattHC_format" and reply["where"] == "data[1].MaTTHC"
+    assert reply["rule"] == "matthc_format" and reply["where"] == "data[1].MaTTHC"
     assert client.stats()["dossiers"] == 0
 
 

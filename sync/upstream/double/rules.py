@@ -48,7 +48,7 @@ RULES: dict[str, Rule] = {r.name: r for r in (
          "MaHoSo is <unit code>-YYMMDD-NNNN: a real date and a sequence of 4+ digits"),
     Rule("mahoso_unit_prefix", "I", SRC_ONE_CLIENT + " (re-mints codes whose prefix differs)",
          "MaHoSo starts with the unit code the double was started with"),
-    Rule("mattHC_format", "I", "national TTHC catalogue codes (e.g. 1.001193)",
+    Rule("matthc_format", "I", "national TTHC catalogue codes (e.g. 1.001193)",
          "MaTTHC is d.dddddd"),
     Rule("trang_thai_enum", "C", "four codebases (upstream status table)",
          "TrangThaiHoSo and a step's TrangThai are \"1\"…\"10\""),
@@ -185,7 +185,7 @@ class Checker:
         self.dates(item, where)
         self.code(item["MaHoSo"], f"{where}.MaHoSo")
         if not re.fullmatch(r"\d\.\d{6}", item["MaTTHC"]):
-            self.fail("mattHC_format", f"{where}.MaTTHC", "d.dddddd expected")
+            self.fail("matthc_format", f"{where}.MaTTHC", "d.dddddd expected")
         self.enum("trang_thai_enum", item, "TrangThaiHoSo", STATUSES, where)
         self.enum("loai_doi_tuong_enum", item, "LoaiDoiTuong", {"1", "2", "3", "4"}, where)
         self.enum("hinh_thuc_enum", item, "HinhThuc", {"0", "1"}, where)
