@@ -100,3 +100,19 @@ def test_facade_profile_takes_plain_arrays(tmp_path: Path) -> None:
     assert bad["rule"] == "trang_thai_enum"
     assert c.http.post("/auth", json={}).status_code in (404, 405)
     assert c.stats()["steps"] == 1
+
+
+def test_the_docs_list_every_rule_and_status_move_as_the_code_has_them() -> None:
+    """docs/upstream-double.md is what IT staff read: its tables must be the code's."""
+    import re
+
+    from sync.upstream.double.rules import MOVES, RULES
+
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "upstream-double.md").read_text("utf-8")
+    documented = dict(re.findall(r"^\| `([a-z0-9_]+)` \| ([VCI?]) \|", doc, re.M))
+    assert documented == {name: rule.confidence for name, rule in RULES.items()}
+    moves: dict[str, frozenset[str]] = {}
+    for sources, targets in re.findall(r"^\| ([\d, ]+) \| ([\d, —]+|— \(final\)) \|$", doc, re.M):
+        for source in sources.split(","):
+            moves[source.strip()] = frozenset(re.findall(r"\d+", targets))
+    assert moves == MOVES
