@@ -116,3 +116,20 @@ def test_the_docs_list_every_rule_and_status_move_as_the_code_has_them() -> None
         for source in sources.split(","):
             moves[source.strip()] = frozenset(re.findall(r"\d+", targets))
     assert moves == MOVES
+
+
+def test_online_filings_wait_for_reception(client: Client) -> None:
+    filed = [snapshot(code(n), TrangThaiHoSo="1", KenhThucHien="2", NgayTiepNhan="",
+                      NgayNopHoSo=f"2026010{n}070000") for n in (1, 2)]
+    assert client.http.post("/_portal/filings", json=filed).json()["error_code"] == "0"
+    assert client.http.post("/_portal/filings", json=[snapshot(code(3))]).json()[
+        "rule"] == "portal_filing"                                  # status 2 is not a filing
+    waiting = client.call("LayHoSoTrucTuyen")["result"]
+    assert [w["MaHoSo"] for w in waiting] == [code(1), code(2)]
+    assert [w["MaHoSo"] for w in client.call("LayHoSoTrucTuyen", TuNgay="20260102000000")[
+        "result"]] == [code(2)]
+    client.update(snapshot(code(1), KenhThucHien="2"))              # received at the desk
+    assert [w["MaHoSo"] for w in client.call("LayHoSoTrucTuyen")["result"]] == [code(2)]
+    seen = client.http.get(f"/_inspect/{code(1)}").json()
+    assert seen["status_timeline"] == ["1", "2"]
+    assert [s["isUpdating"] for s in seen["snapshots"]] == ["Portal", "True"]

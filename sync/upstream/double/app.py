@@ -29,6 +29,10 @@ log = logging.getLogger("ccdesk.double")
 
 OK, AUTH_FAILED, REJECTED, EXISTS, SESSION, PARTIAL = "0", "1", "2", "3", "401", "99"
 SNAPSHOTS, STEPS, LOOKUP = "DongBoHoSoMC", "CapNhatTienDoHoSoMC", "TraCuuHoSo"
+# Online filings waiting for reception (status 1). No public source names the service a
+# province uses to hand them down [?]: this name is the double's, configurable per profile.
+FILINGS = "LayHoSoTrucTuyen"
+PORTAL = "Portal"   # isUpdating recorded for a filing made on the portal (/_portal/filings)
 # Known upstream services the double accepts without checking their content (counted in
 # /_stats "calls"): the forwarder may send them, the double has no rules for them yet.
 ACCEPTED_UNCHECKED = ("DongBoTrangThaiHoSo", "DongBoDanhGia", "LayThuTuc", "LayDanhSachTTHC",
@@ -115,6 +119,8 @@ class Double:
             return self.reject(service, exc), False
         if service == LOOKUP:
             return self.look_up(body), False
+        if service == FILINGS:
+            return self.filings(body), False
         if service in ACCEPTED_UNCHECKED:
             return {"error_code": OK, "message": "Thành công (không kiểm tra)", "result": []}, False
         return self.reject(service, Violation("service", "service", "unknown service")), False
@@ -171,6 +177,32 @@ class Double:
                 "result": {**found["snapshot"],
                            "TienDo": [{k: v for k, v in s.items() if not k.startswith("_")}
                                       for s in found["steps"]]}}
+
+    def filings(self, body: dict[str, Any]) -> dict[str, Any]:
+        """Dossiers filed on the portal and not yet received (status 1), filed since
+        ``TuNgay`` (yyyyMMddHHmmss, optional) by ``NgayNopHoSo``."""
+        since = body.get("TuNgay", "")
+        waiting = [s for s in self.store.latest_snapshots("1")
+                   if not since or str(s.get("NgayNopHoSo", "")) >= str(since)]
+        return {"error_code": OK, "message": f"{len(waiting)} hồ sơ", "result": waiting}
+
+    def file_online(self, items: Any) -> dict[str, Any]:
+        """A citizen files on the portal (rehearsal/test set-up): status 1, checked by the
+        same rules as any snapshot, stored as version 1 of a new dossier."""
+        try:
+            if not isinstance(items, list) or not items:
+                raise Violation("envelope", "body", "a non-empty list of snapshots expected")
+            for i, item in enumerate(items):
+                Checker._object(item, f"[{i}]")
+                self.checker.snapshot(item, f"[{i}]")
+                if item["TrangThaiHoSo"] != "1" or self.store.exists(item["MaHoSo"]):
+                    raise Violation("portal_filing", f"[{i}]",
+                                    "a new dossier with TrangThaiHoSo \"1\" expected")
+        except Violation as exc:
+            return self.reject("_portal/filings", exc)
+        self.store.put_snapshots(items, PORTAL)
+        return {"error_code": OK, "message": f"{len(items)} hồ sơ nộp trực tuyến",
+                "result": [_item(i["MaHoSo"], OK) for i in items]}
 
     def _partial(self, items: list[Any]) -> bool:
         if len(items) >= 2 and self.faults.roll("partial"):
@@ -330,6 +362,17 @@ def create_app(config: DoubleConfig, store: DoubleStore) -> Any:
         if found is None:
             return _json({"error": "not_found", "MaHoSo": code}, 404)
         return _json(found)
+
+    @app.post("/_portal/filings")
+    async def file_online(request: Request) -> Response:
+        try:
+            raw = await _body(request, config.max_body_bytes)
+            items = orjson.loads(raw)
+        except BodyTooLarge:
+            return _json({"error_code": REJECTED, "message": "Yêu cầu quá lớn"}, 413)
+        except orjson.JSONDecodeError:
+            items = None
+        return _json(double.file_online(items))
 
     @app.get("/_stats")
     async def stats() -> Response:

@@ -194,9 +194,14 @@ class DoubleStore:
                       for s in steps],
         }
 
-    def latest_snapshots(self) -> Iterator[dict[str, Any]]:
+    def latest_snapshots(self, status: str | None = None) -> Iterator[dict[str, Any]]:
         with self._lock:
-            rows = self._db.execute("SELECT snapshot FROM dossier ORDER BY ma_ho_so").fetchall()
+            if status is None:
+                rows = self._db.execute(
+                    "SELECT snapshot FROM dossier ORDER BY ma_ho_so").fetchall()
+            else:
+                rows = self._db.execute("SELECT snapshot FROM dossier WHERE status = ? "
+                                        "ORDER BY ma_ho_so", (status,)).fetchall()
         for (blob,) in rows:
             yield orjson.loads(blob)
 
