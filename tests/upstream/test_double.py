@@ -307,3 +307,22 @@ def test_steps_follow_the_status_moves_too(client: Client) -> None:
     assert reply["rule"] == "status_transition" and reply["where"] == "data[0].TrangThai"
     ok(client.steps(step(ThoiDiemXuLy="20260105100000", TrangThai="10",
                          NoiDungXuLy="Trả kết quả")))
+
+
+def test_rules_load_without_the_server_stack() -> None:
+    """A desk without the server extra can run the double's rules as its pre-flight check."""
+    import subprocess
+    import sys
+
+    code = ("import sys, sync.upstream.double.rules, sync.upstream.double.faults\n"
+            "print(' '.join(sorted({m.split('.')[0] for m in sys.modules})))")
+    loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            check=True, cwd=Path(__file__).resolve().parents[2]).stdout.split()
+    assert not {"fastapi", "starlette", "uvicorn", "httpx", "textual"} & set(loaded)
+
+
+def test_a_rule_can_be_switched_off_by_name(tmp_path: Path) -> None:
+    c = Client(tmp_path / "d.sqlite3", config(disabled_rules=frozenset({"matthc_format"})))
+    c.login()
+    ok(c.create(snapshot(MaTTHC="1001193")))
+    assert c.create(snapshot(OTHER, HinhThuc="7"))["rule"] == "hinh_thuc_enum"

@@ -91,6 +91,7 @@ def test_command_serves_and_survives_kill_9(tmp_path: Path) -> None:
     (["--faults", "http500=7"], "--faults"),
     (["--profile", "igate"], "igate"),
     (["--session-lifetime", "soon"], "soon"),
+    (["--disable-rule", "no_such_rule"], "no_such_rule"),
 ])
 def test_command_refuses_bad_flags(tmp_path: Path, flags: list[str], expected: str) -> None:
     secret = tmp_path / "pw"

@@ -49,6 +49,7 @@ class DoubleConfig:
     profile: str = "dvcqg"
     session_lifetime_s: float = 1800.0
     verified_only: bool = False
+    disabled_rules: frozenset[str] = frozenset()
     faults: FaultSpec = field(default_factory=FaultSpec)
     max_steps: int = 10
     max_body_bytes: int = 8 * 1024 * 1024
@@ -68,7 +69,8 @@ class Double:
     def __init__(self, config: DoubleConfig, store: DoubleStore) -> None:
         self.config, self.store = config, store
         self.faults = config.faults
-        self.checker = Checker(config.unit_code, config.verified_only, config.max_steps)
+        self.checker = Checker(config.unit_code, config.verified_only, config.max_steps,
+                               config.disabled_rules)
         self.lookup = Lookup(store.status_of, store.last_step)
         self.sessions: dict[str, float] = {}
 
