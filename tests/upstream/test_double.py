@@ -103,7 +103,13 @@ BROKEN: dict[str, Callable[[Client], dict[str, Any]]] = {
     "step_known_dossier": _unknown_dossier,
     "step_not_back_in_time": _back_in_time,
     "steps_per_call": _too_many_steps,
+    "status_payload": lambda c: c.call("DongBoTrangThaiHoSo", type="1",
+                                       data={"MaHoSo": CODE, "TrangThaiHoSo": "2"}),
+    "rating_format": lambda c: c.call("DongBoDanhGia", data={"NgayTongHop": "2026-01",
+                                                             "TyLeHaiLong": "57%"}),
 }
+
+RATING = {"NgayTongHop": "1-2026", "TyLeHaiLong": "57%", "TyLeKhongHaiLong": "3,5%"}
 
 
 def test_every_rule_has_a_broken_case() -> None:
@@ -117,7 +123,11 @@ def test_valid_requests_pass_every_rule(client: Client) -> None:
     ok(client.update(snapshot(TrangThaiHoSo="5")))
     ok(client.update(snapshot(TrangThaiHoSo="4")))
     ok(client.update(snapshot(TrangThaiHoSo="10", NgayKetThucXuLy="20260106100000")))
+    ok(client.call("DongBoTrangThaiHoSo", type="2",
+                   data={"MaHoSo": CODE, "TrangThaiHoSo": "10", "NgayTra": "20260106100000"}))
+    ok(client.call("DongBoDanhGia", data=RATING))
     assert client.stats()["rejected"] == 0
+    assert client.http.get("/_ratings").json()["ratings"][0]["data"] == RATING
 
 
 @pytest.mark.parametrize("rule", sorted(RULES))

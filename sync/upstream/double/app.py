@@ -35,8 +35,8 @@ FILINGS = "LayHoSoTrucTuyen"
 PORTAL = "Portal"   # isUpdating recorded for a filing made on the portal (/_portal/filings)
 # Known upstream services the double accepts without checking their content (counted in
 # /_stats "calls"): the forwarder may send them, the double has no rules for them yet.
-ACCEPTED_UNCHECKED = ("DongBoTrangThaiHoSo", "DongBoDanhGia", "LayThuTuc", "LayDanhSachTTHC",
-                      "LayDanhMucLinhVuc")
+ACCEPTED_UNCHECKED = ("LayThuTuc", "LayDanhSachTTHC", "LayDanhMucLinhVuc")
+STATUS_SYNC, RATING = "DongBoTrangThaiHoSo", "DongBoDanhGia"
 MAX_SESSIONS = 10_000
 TRANSPORT_KEY = "ccdesk.double.transport"
 
@@ -117,6 +117,13 @@ class Double:
                 return self.snapshots(body)
             if service == STEPS:
                 return self.steps(body)
+            if service == STATUS_SYNC:
+                self.checker.status_sync(body)
+                return {"error_code": OK, "message": "Cập nhật trạng thái thành công"}, False
+            if service == RATING:
+                self.checker.rating(body)
+                self.store.put_rating(body["data"])
+                return {"error_code": OK, "message": "Đồng bộ đánh giá thành công"}, True
         except Violation as exc:
             return self.reject(service, exc), False
         if service == LOOKUP:
@@ -375,6 +382,10 @@ def create_app(config: DoubleConfig, store: DoubleStore) -> Any:
         except orjson.JSONDecodeError:
             items = None
         return _json(double.file_online(items))
+
+    @app.get("/_ratings")
+    async def ratings() -> Response:
+        return _json({"ratings": store.ratings()})
 
     @app.get("/_stats")
     async def stats() -> Response:

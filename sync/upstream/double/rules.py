@@ -76,6 +76,10 @@ RULES: dict[str, Rule] = {r.name: r for r in (
          "a step names a dossier the double already holds (or one in the same call)"),
     Rule("step_not_back_in_time", "I", "indirect: a timeline is ordered",
          "a step's ThoiDiemXuLy is not earlier than the dossier's previous step"),
+    Rule("status_payload", "C", SRC_CLIENTS,
+         "DongBoTrangThaiHoSo carries type \"2\" and data as one object"),
+    Rule("rating_format", "I", SRC_ONE_CLIENT,
+         "DongBoDanhGia: NgayTongHop is M-YYYY and every percentage is \"0%\"…\"100%\""),
     Rule("steps_per_call", "C", SRC_CLIENTS + " (batches of ≤ 10)",
          "CapNhatTienDoHoSoMC carries at most 10 steps per call (configurable)"),
 )}
@@ -175,6 +179,34 @@ class Checker:
             if previous:
                 self.transition(previous[1], item["TrangThai"], f"{where}.TrangThai")
             last[code] = (item["ThoiDiemXuLy"], item["TrangThai"])
+
+    def status_sync(self, body: dict[str, Any]) -> None:
+        """``DongBoTrangThaiHoSo``: the status of dossiers filed on the portal."""
+        data = body.get("data")
+        if body.get("type") != "2" or not isinstance(data, dict):
+            self.fail("status_payload", "type/data", "type \"2\" and data an object expected")
+            return
+        self.strings(data, "data")
+        if "MaHoSo" in data and isinstance(data["MaHoSo"], str):
+            self.code(data["MaHoSo"], "data.MaHoSo")
+        for key in ("TrangThaiHoSo", "TrangThai"):
+            if key in data:
+                self.enum("trang_thai_enum", data, key, STATUSES, "data")
+        self.dates(data, "data")
+
+    def rating(self, body: dict[str, Any]) -> None:
+        """``DongBoDanhGia``: one unit's monthly satisfaction aggregate (or a list of them)."""
+        data = body.get("data")
+        items = data if isinstance(data, list) else [data]
+        for i, item in enumerate(items):
+            where = f"data[{i}]" if isinstance(data, list) else "data"
+            self._object(item, where)
+            self.strings(item, where)
+            if not re.fullmatch(r"(?:[1-9]|1[0-2])-\d{4}", str(item.get("NgayTongHop", ""))):
+                self.fail("rating_format", f"{where}.NgayTongHop", "M-YYYY expected")
+            for key, value in item.items():
+                if isinstance(value, str) and "%" in value and not _percent(value):
+                    self.fail("rating_format", f"{where}.{key}", "\"0%\"…\"100%\" expected")
 
     # ---- one element -------------------------------------------------------------------------
     def snapshot(self, item: dict[str, Any], where: str) -> None:
@@ -283,6 +315,11 @@ def parse_stamp(value: str) -> datetime | None:
 
 def is_stamp(value: str) -> bool:
     return parse_stamp(value) is not None
+
+
+def _percent(value: str) -> bool:
+    match = re.fullmatch(r"(\d{1,3}(?:[.,]\d+)?)%", value)
+    return match is not None and float(match.group(1).replace(",", ".")) <= 100
 
 
 def _real_day(yymmdd: str) -> bool:

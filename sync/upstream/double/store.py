@@ -51,6 +51,11 @@ CREATE TABLE IF NOT EXISTS step (
 );
 CREATE INDEX IF NOT EXISTS step_by_code ON step (ma_ho_so, id);
 CREATE INDEX IF NOT EXISTS step_by_fingerprint ON step (fingerprint);
+CREATE TABLE IF NOT EXISTS rating (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    data BLOB NOT NULL,
+    received_at TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS reject (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     service TEXT NOT NULL,
@@ -156,6 +161,16 @@ class DoubleStore:
                             fingerprint, int(seen), orjson.dumps(item), now))
         return duplicates
 
+    def put_rating(self, data: Any) -> None:
+        with self.transaction() as db:
+            db.execute("INSERT INTO rating (data, received_at) VALUES (?, ?)",
+                       (orjson.dumps(data), _now()))
+
+    def ratings(self) -> list[dict[str, Any]]:
+        with self._lock:
+            rows = self._db.execute("SELECT data, received_at FROM rating ORDER BY id").fetchall()
+        return [{"data": orjson.loads(r[0]), "received_at": r[1]} for r in rows]
+
     def count_reject(self, service: str, rule: str) -> None:
         with self.transaction() as db:
             db.execute("INSERT INTO reject (service, rule, at) VALUES (?, ?, ?)",
@@ -213,8 +228,9 @@ class DoubleStore:
             steps, duplicates = one("SELECT count(*), coalesce(sum(duplicate), 0) "
                                     "FROM step").fetchone()
             rejected = one("SELECT count(*) FROM reject").fetchone()[0]
+            ratings = one("SELECT count(*) FROM rating").fetchone()[0]
             by_rule = dict(one("SELECT rule, count(*) FROM reject GROUP BY rule").fetchall())
             calls, faults = dict(self.calls), dict(self.faults)
         return {"dossiers": dossiers, "snapshots": snapshots, "steps": steps,
-                "duplicate_steps": duplicates, "rejected": rejected,
+                "duplicate_steps": duplicates, "rejected": rejected, "ratings": ratings,
                 "rejected_by_rule": by_rule, "calls": calls, "faults": faults}
