@@ -336,3 +336,37 @@ def test_a_rule_can_be_switched_off_by_name(tmp_path: Path) -> None:
     c.login()
     ok(c.create(snapshot(MaTTHC="1001193")))
     assert c.create(snapshot(OTHER, HinhThuc="7"))["rule"] == "hinh_thuc_enum"
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_replies_under_random_faults_tell_the_truth(tmp_path: Path, seed: int) -> None:
+    """With every fault on, what a reply says was stored is what /_inspect shows: the
+    forwarder's exactly-once logic rests on it."""
+    c = Client(tmp_path / "d.sqlite3", config(
+        f"latency=0.001@0.1,http500=0.1,429=0.1,reset_after_store=0.1,exists=0.1,"
+        f"partial=0.2,session_expiry=0.05,seed={seed}"))
+    c.login(attempts=20)
+    seen: dict[str, int] = {}
+    for n in range(60):
+        codes = [f"{UNIT}-260106-{n * 2 + k:04}" for k in (0, 1)]
+        body = {"session": c.session, "madonvi": UNIT, "service": "DongBoHoSoMC",
+                "isUpdating": "False", "data": [snapshot(x) for x in codes]}
+        try:
+            response = c.http.post("/integration", json=body)
+        except ConnectionResetError:
+            expected = {x: 1 for x in codes}                  # reset after storing
+        else:
+            reply = response.json()
+            if response.status_code != 200 or reply["error_code"] == "401":
+                expected = {}
+                c.login(attempts=20)
+            else:
+                assert reply["error_code"] in ("0", "3", "99"), reply
+                expected = {r["MaHoSo"]: 1 for r in reply["result"]
+                            if r["error_code"] in ("0", "3")}
+        for x in codes:
+            found = c.http.get(f"/_inspect/{x}")
+            seen[x] = found.json()["version"] if found.status_code == 200 else 0
+            assert seen[x] == expected.get(x, 0), (n, x, seen[x])
+    faults = c.stats()["faults"]
+    assert {"http500", "429", "reset_after_store", "exists", "partial"} <= set(faults)

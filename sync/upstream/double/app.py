@@ -110,7 +110,8 @@ class Double:
 
     # ---- one call (after the envelope) -------------------------------------------------------
     def call(self, service: str, body: dict[str, Any]) -> tuple[dict[str, Any], bool]:
-        """The reply to ``service`` and whether anything was stored (for reset_after_store)."""
+        """The reply to ``service`` and whether the whole call was stored: only then may
+        reset_after_store fire, so that a reset always means "all of it is stored"."""
         self.store.count_call(service)
         try:
             if service == SNAPSHOTS:
@@ -147,7 +148,7 @@ class Double:
         if self._partial(items):
             stored = items[:len(items) // 2]
             self.store.put_snapshots(stored, str(updating))
-            return _partial_reply(items, len(stored)), True
+            return _partial_reply(items, len(stored)), False
         if not updating and self.faults.roll("exists"):
             self.store.count_fault("exists")
             self.store.put_snapshots(items, str(updating))
@@ -157,7 +158,7 @@ class Double:
         fresh = [i for i in items if i["MaHoSo"] not in existing]
         self.store.put_snapshots(fresh, str(updating))
         if existing:
-            return _exists_reply(items, existing), bool(fresh)
+            return _exists_reply(items, existing), False
         return {"error_code": OK, "message": "Đồng bộ hồ sơ thành công",
                 "result": [_item(i["MaHoSo"], OK) for i in items]}, True
 
@@ -167,7 +168,7 @@ class Double:
         if self._partial(items):
             stored = items[:len(items) // 2]
             self.store.put_steps(stored)
-            return _partial_reply(items, len(stored)), True
+            return _partial_reply(items, len(stored)), False
         duplicates = self.store.put_steps(items)
         if duplicates:
             log.warning("%d duplicate step(s) received: a client bug", duplicates)
