@@ -370,3 +370,17 @@ def test_replies_under_random_faults_tell_the_truth(tmp_path: Path, seed: int) -
             assert seen[x] == expected.get(x, 0), (n, x, seen[x])
     faults = c.stats()["faults"]
     assert {"http500", "429", "reset_after_store", "exists", "partial"} <= set(faults)
+
+
+def test_fault_injected_business_reject_and_reset(tmp_path: Path) -> None:
+    c = Client(tmp_path / "d.sqlite3", config("reject=1"))
+    c.login()
+    reply = c.create(snapshot())
+    assert (reply["error_code"], reply["rule"]) == ("2", "injected_reject")
+    stats = c.stats()
+    assert (stats["dossiers"], stats["rejected"], stats["faults"]) == (0, 1, {"reject": 1})
+    c = Client(tmp_path / "e.sqlite3")
+    c.login()
+    ok(c.create(snapshot()))
+    assert c.http.post("/_reset").json() == {"reset": True}
+    assert (c.stats()["dossiers"], c.create(snapshot())["error_code"]) == (0, "401")

@@ -113,6 +113,11 @@ class Double:
         """The reply to ``service`` and whether the whole call was stored: only then may
         reset_after_store fire, so that a reset always means "all of it is stored"."""
         self.store.count_call(service)
+        if service in (SNAPSHOTS, STEPS) and self.faults.roll("reject"):
+            # A business reject the sender cannot avoid: it must land in its dead-letter list.
+            self.store.count_fault("reject")
+            return self.reject(service, Violation("injected_reject", "data",
+                                                  "fault injected by the double")), False
         try:
             if service == SNAPSHOTS:
                 return self.snapshots(body)
@@ -387,6 +392,13 @@ def create_app(config: DoubleConfig, store: DoubleStore) -> Any:
     @app.get("/_ratings")
     async def ratings() -> Response:
         return _json({"ratings": store.ratings()})
+
+    @app.post("/_reset")
+    async def reset() -> Response:
+        """Forget everything stored (rehearsals and benches start clean without a restart)."""
+        store.clear()
+        double.sessions.clear()
+        return _json({"reset": True})
 
     @app.get("/_stats")
     async def stats() -> Response:

@@ -176,6 +176,13 @@ class DoubleStore:
             db.execute("INSERT INTO reject (service, rule, at) VALUES (?, ?, ?)",
                        (service, rule, _now()))
 
+    def clear(self) -> None:
+        with self.transaction() as db:
+            for table in ("dossier", "snapshot", "step", "rating", "reject"):
+                db.execute(f"DELETE FROM {table}")  # noqa: S608 - fixed names
+            self.calls.clear()
+            self.faults.clear()
+
     def count_call(self, service: str) -> None:
         with self._lock:
             self.calls[service] += 1
