@@ -75,11 +75,23 @@ def double(
                           verified_only=verified_only, faults=spec, max_steps=max_steps,
                           disabled_rules=frozenset(disable_rule or ()))
     typer.echo(t("sync.double.serving", host=host, port=port, profile=profile, db=path))
+    if not _loopback(host):
+        # /_inspect shows what was rehearsed with, without a password: say so loudly.
+        typer.echo(t("sync.double.exposed", host=host), err=True)
     if verified_only:
         typer.echo(t("sync.double.verified_only"))
     if spec.active():
         typer.echo(t("sync.double.faults_on", faults=faults))
     run(create_app(config, store), host, port)
+
+
+def _loopback(host: str) -> bool:
+    import ipaddress
+
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return host == "localhost"
 
 
 def _seconds(text: str) -> float:

@@ -74,6 +74,7 @@ def test_command_serves_and_survives_kill_9(tmp_path: Path) -> None:
         proc.wait(timeout=10)
     out = proc.stdout.read().decode() + proc.stderr.read().decode()
     assert f"127.0.0.1:{url.rsplit(':', 1)[1]}" in out
+    assert "Cảnh báo" not in out                            # 127.0.0.1: no exposure warning
     assert "rule no_cmnd_field at data[0].SoCMND" in out    # the reject is logged…
     assert NAME not in out and "001185012345" not in out   # …without its personal data
     proc, url = start(tmp_path, db)
