@@ -55,6 +55,8 @@ def double(
     if unknown:
         fail(t("sync.double.bad_rule", rules=", ".join(unknown), allowed=", ".join(RULES)))
     with requires_extra("server"):
+        import uvicorn  # noqa: F401 - checked here: serve.run needs it
+
         from sync.upstream.double.app import DoubleConfig, create_app
         from sync.upstream.double.faults import FaultSpecError, parse_faults
         from sync.upstream.double.serve import run

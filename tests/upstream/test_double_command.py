@@ -105,3 +105,16 @@ def test_command_refuses_bad_flags(tmp_path: Path, flags: list[str], expected: s
     assert done.returncode == 2
     err = done.stderr.decode()
     assert expected in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("missing", ["uvicorn", "fastapi"])
+def test_command_names_the_missing_server_extra(tmp_path: Path, missing: str) -> None:
+    from tests.conftest import run_ccdesk
+
+    secret = tmp_path / "pw"
+    secret.write_text("x", encoding="utf-8")
+    out = run_ccdesk("district", "double", "--unit-code", UNIT, "--username", USER,
+                     "--password-file", str(secret), "--port", "1", home=tmp_path, lang="en",
+                     without=(missing,))
+    assert out.returncode == 2 and "Traceback" not in out.stderr
+    assert 'pip install "ccdesk[server]"' in out.stderr and out.stdout == ""
