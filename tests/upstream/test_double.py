@@ -384,3 +384,11 @@ def test_fault_injected_business_reject_and_reset(tmp_path: Path) -> None:
     ok(c.create(snapshot()))
     assert c.http.post("/_reset").json() == {"reset": True}
     assert (c.stats()["dossiers"], c.create(snapshot())["error_code"]) == (0, "401")
+
+
+def test_deeply_nested_data_is_refused_not_crashed(client: Client) -> None:
+    deep: Any = "x"
+    for _ in range(900):
+        deep = [deep]
+    reply = client.create(snapshot(TaiLieuNop=deep))
+    assert (reply["error_code"], reply["rule"]) == ("2", "envelope")

@@ -18,6 +18,7 @@ from typing import Any
 VERIFIED = frozenset({"V", "C"})
 DATE_FORMAT = "%Y%m%d%H%M%S"   # yyyyMMddHHmmss, Vietnam time
 STATUSES = frozenset(str(n) for n in range(1, 11))
+MAX_DEPTH = 16
 
 SRC_VPCP = "VPCP DVCQG integration guide v1.4 (2020) + OpenCPS v2 and Thanh Hóa clients"
 SRC_CLIENTS = "OpenCPS v2 DVCQGIntegrationActionImpl.java; Thanh Hóa SyncLocalDataToDVCQGService.cs"
@@ -243,13 +244,16 @@ class Checker:
             self.fail("nguoi_xu_ly_length", f"{where}.NguoiXuLy", "longer than 50")
 
     # ---- single checks -----------------------------------------------------------------------
-    def strings(self, value: Any, where: str) -> None:
+    def strings(self, value: Any, where: str, depth: int = 0) -> None:
+        if depth > MAX_DEPTH:
+            # Real elements nest 2 levels (a list of objects in a snapshot): bound the walk.
+            raise Violation("envelope", where, f"nested deeper than {MAX_DEPTH}")
         if isinstance(value, dict):
             for key, inner in value.items():
-                self.strings(inner, f"{where}.{key}")
+                self.strings(inner, f"{where}.{key}", depth + 1)
         elif isinstance(value, list):
             for i, inner in enumerate(value):
-                self.strings(inner, f"{where}[{i}]")
+                self.strings(inner, f"{where}[{i}]", depth + 1)
         elif not isinstance(value, str):
             self.fail("string_scalars", where, f"{_json_type(value)} where a string is expected")
 
