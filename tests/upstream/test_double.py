@@ -392,3 +392,15 @@ def test_deeply_nested_data_is_refused_not_crashed(client: Client) -> None:
         deep = [deep]
     reply = client.create(snapshot(TaiLieuNop=deep))
     assert (reply["error_code"], reply["rule"]) == ("2", "envelope")
+
+
+def test_a_resent_batch_of_steps_is_counted_as_duplicates_not_refused(client: Client) -> None:
+    """A forwarder that lost a reply resends the batch: its first steps are older than the
+    last one stored, yet they are duplicates (the client bug the double counts), not steps
+    going back in time."""
+    ok(client.create(snapshot()))
+    batch = [step(), step(ThoiDiemXuLy="20260105090000", TrangThai="4",
+                          NoiDungXuLy="Chuyển xử lý")]
+    ok(client.steps(*batch))
+    assert ok(client.steps(*batch))["duplicates"] == "2"
+    assert client.stats()["duplicate_steps"] == 2 and client.stats()["rejected"] == 0

@@ -9,6 +9,8 @@ the rule and *where* in the request (never the offending value: it may be a citi
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -76,7 +78,8 @@ RULES: dict[str, Rule] = {r.name: r for r in (
     Rule("step_known_dossier", "I", "indirect: steps hang off a synced dossier",
          "a step names a dossier the double already holds (or one in the same call)"),
     Rule("step_not_back_in_time", "I", "indirect: a timeline is ordered",
-         "a step's ThoiDiemXuLy is not earlier than the dossier's previous step"),
+         "a step's ThoiDiemXuLy is not earlier than the dossier's previous step (a re-sent "
+         "step is a duplicate instead)"),
     Rule("status_payload", "C", SRC_CLIENTS,
          "DongBoTrangThaiHoSo carries type \"2\" and data as one object"),
     Rule("rating_format", "I", SRC_ONE_CLIENT,
@@ -124,10 +127,18 @@ class Violation(Exception):
 
 @dataclass
 class Lookup:
-    """What the rules need from the store: a dossier's status and its last step."""
+    """What the rules need from the store: a dossier's status, its last step, and whether a
+    step (by :func:`step_fingerprint`) was stored before."""
 
     status_of: Callable[[str], str | None]
     last_step: Callable[[str], tuple[str, str] | None]
+    has_step: Callable[[str], bool] = lambda _fingerprint: False
+
+
+def step_fingerprint(step: dict[str, Any]) -> str:
+    """Steps carry no id upstream: two steps are the same step when every field is equal."""
+    return hashlib.sha256(json.dumps(step, sort_keys=True, ensure_ascii=False).encode()
+                          ).hexdigest()
 
 
 @dataclass
@@ -173,6 +184,10 @@ class Checker:
             code = item["MaHoSo"]
             if code not in known and lookup.status_of(code) is None:
                 self.fail("step_known_dossier", f"{where}.MaHoSo", "no such dossier")
+            if lookup.has_step(step_fingerprint(item)):
+                # A re-sent step: stored and counted as a duplicate (a client bug), not judged
+                # against the steps that came after it the first time.
+                continue
             previous = last.get(code) or lookup.last_step(code)
             if previous and item["ThoiDiemXuLy"] < previous[0]:
                 self.fail("step_not_back_in_time", f"{where}.ThoiDiemXuLy",

@@ -8,7 +8,6 @@ database and come out only through ``/_inspect`` on the double's own address."""
 
 from __future__ import annotations
 
-import hashlib
 import sqlite3
 import threading
 from collections import Counter
@@ -19,6 +18,8 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+
+from sync.upstream.double.rules import step_fingerprint
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS dossier (
@@ -69,12 +70,6 @@ def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds")
 
 
-def step_fingerprint(step: dict[str, Any]) -> str:
-    """Steps carry no id upstream (docs/upstream-double.md): two steps are the same step when
-    every field they carry is equal."""
-    return hashlib.sha256(orjson.dumps(step, option=orjson.OPT_SORT_KEYS)).hexdigest()
-
-
 class DoubleStore:
     """The double's state. One connection guarded by a lock: the double is a test fixture and
     a rehearsal tool, its speed is the forwarder's loopback figure, not a province's load."""
@@ -119,6 +114,11 @@ class DoubleStore:
                 "SELECT thoi_diem, trang_thai FROM step WHERE ma_ho_so = ? "
                 "ORDER BY id DESC LIMIT 1", (code,)).fetchone()
         return (row[0], row[1]) if row else None
+
+    def has_step(self, fingerprint: str) -> bool:
+        with self._lock:
+            return self._db.execute("SELECT 1 FROM step WHERE fingerprint = ? LIMIT 1",
+                                    (fingerprint,)).fetchone() is not None
 
     def exists(self, code: str) -> bool:
         return self.status_of(code) is not None
