@@ -404,3 +404,20 @@ def test_a_resent_batch_of_steps_is_counted_as_duplicates_not_refused(client: Cl
     ok(client.steps(*batch))
     assert ok(client.steps(*batch))["duplicates"] == "2"
     assert client.stats()["duplicate_steps"] == 2 and client.stats()["rejected"] == 0
+
+
+def test_fault_latency_past_the_client_timeout_still_stores(tmp_path: Path) -> None:
+    server = DoubleServer(tmp_path / "d.sqlite3", config("latency=0.6@1"))
+    try:
+        auth = httpx.post(server.url + "/auth", json={"username": USER, "password": PASSWORD},
+                          timeout=5)
+        with pytest.raises(httpx.TimeoutException):
+            httpx.post(server.url + "/integration", timeout=0.2, json={
+                "session": auth.json()["session"], "madonvi": UNIT,
+                "service": "DongBoHoSoMC", "isUpdating": "False", "data": [snapshot()]})
+        deadline = time.monotonic() + 5
+        while httpx.get(f"{server.url}/_inspect/{CODE}").status_code == 404:
+            assert time.monotonic() < deadline, "the slow call was never stored"
+            time.sleep(0.05)
+    finally:
+        server.stop()
