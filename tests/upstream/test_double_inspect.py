@@ -133,3 +133,15 @@ def test_online_filings_wait_for_reception(client: Client) -> None:
     seen = client.http.get(f"/_inspect/{code(1)}").json()
     assert seen["status_timeline"] == ["1", "2"]
     assert [s["isUpdating"] for s in seen["snapshots"]] == ["Portal", "True"]
+
+
+def test_the_docs_list_every_fault() -> None:
+    import re
+
+    from sync.upstream.double.faults import NAMES
+
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "upstream-double.md").read_text("utf-8")
+    section = doc.split("## Faults", 1)[1].split("\n## ", 1)[0]
+    documented = set(re.findall(r"^\| `([a-z0-9_]+)=", section, re.M))
+    assert documented | {"retry_after"} == set(NAMES)
+    assert "retry_after=N" in section

@@ -208,7 +208,7 @@ class Double:
             if not isinstance(items, list) or not items:
                 raise Violation("envelope", "body", "a non-empty list of snapshots expected")
             for i, item in enumerate(items):
-                Checker._object(item, f"[{i}]")
+                Checker.require_object(item, f"[{i}]")
                 self.checker.snapshot(item, f"[{i}]")
                 if item["TrangThaiHoSo"] != "1" or self.store.exists(item["MaHoSo"]):
                     raise Violation("portal_filing", f"[{i}]",

@@ -165,7 +165,7 @@ class Checker:
         pending: dict[str, str] = {}   # statuses set earlier in this same call
         for i, item in enumerate(items):
             where = f"data[{i}]"
-            self._object(item, where)
+            self.require_object(item, where)
             self.snapshot(item, where)
             code = item["MaHoSo"]
             before = pending.get(code) or lookup.status_of(code)
@@ -179,7 +179,7 @@ class Checker:
         last: dict[str, tuple[str, str]] = {}
         for i, item in enumerate(items):
             where = f"data[{i}]"
-            self._object(item, where)
+            self.require_object(item, where)
             self.step(item, where)
             code = item["MaHoSo"]
             if code not in known and lookup.status_of(code) is None:
@@ -216,7 +216,7 @@ class Checker:
         items = data if isinstance(data, list) else [data]
         for i, item in enumerate(items):
             where = f"data[{i}]" if isinstance(data, list) else "data"
-            self._object(item, where)
+            self.require_object(item, where)
             self.strings(item, where)
             if not re.fullmatch(r"(?:[1-9]|1[0-2])-\d{4}", str(item.get("NgayTongHop", ""))):
                 self.fail("rating_format", f"{where}.NgayTongHop", "M-YYYY expected")
@@ -312,7 +312,7 @@ class Checker:
                 self.fail("dinh_danh_12_digits", f"{where}[{i}].SoDinhDanh", "12 digits expected")
 
     @staticmethod
-    def _object(item: Any, where: str) -> None:
+    def require_object(item: Any, where: str) -> None:
         if not isinstance(item, dict):
             raise Violation("envelope", where, "an object expected")
 
