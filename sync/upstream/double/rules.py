@@ -342,11 +342,7 @@ def _percent(value: str) -> bool:
 
 
 def _real_day(yymmdd: str) -> bool:
-    try:
-        datetime.strptime(yymmdd, "%y%m%d")
-    except ValueError:
-        return False
-    return True
+    return parse_stamp(f"20{yymmdd}000000") is not None
 
 
 def _json_type(value: Any) -> str:
