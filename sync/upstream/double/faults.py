@@ -54,9 +54,8 @@ class FaultSpec:
 
 def parse_faults(spec: str | None) -> FaultSpec:
     """Parse ``spec`` or raise :class:`FaultSpecError` naming the bad entry."""
-    faults = FaultSpec()
     if not spec or not spec.strip():
-        return faults
+        return FaultSpec()
     options: dict[str, object] = {"chances": {}}
     for entry in (e.strip() for e in spec.split(",")):
         if not entry:
@@ -80,8 +79,7 @@ def parse_faults(spec: str | None) -> FaultSpec:
             options["seed"] = int(_number(entry, value, 0, 2**63))
         else:
             options["chances"][name] = _chance(entry, value)  # type: ignore[index]
-    faults = FaultSpec(**options)  # type: ignore[arg-type]
-    return faults
+    return FaultSpec(**options)  # type: ignore[arg-type]
 
 
 def _number(entry: str, value: str, low: float, high: float) -> float:
