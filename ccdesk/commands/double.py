@@ -37,6 +37,8 @@ def double(
         "--session-lifetime", help="e.g. 30m, 600s")] = "30m",
     max_steps: Annotated[int, typer.Option("--max-steps", min=1, max=1000,
                                            help="steps per CapNhatTienDoHoSoMC call")] = 10,
+    disable_rule: Annotated[list[str] | None, typer.Option(
+        "--disable-rule", help="switch one rule off by name (repeatable)")] = None,
 ) -> None:
     """Giả lập hệ thống cấp trên để diễn tập / run the upstream conformance double."""
     if profile not in PROFILES:
@@ -47,7 +49,14 @@ def double(
         fail(t("sync.double.no_credentials"))
     password = read_secret_file(password_file) if password_file is not None else ""
     lifetime = _seconds(session_lifetime)
+    from sync.upstream.double.rules import RULES
+
+    unknown = sorted(set(disable_rule or ()) - set(RULES))
+    if unknown:
+        fail(t("sync.double.bad_rule", rules=", ".join(unknown), allowed=", ".join(RULES)))
     with requires_extra("server"):
+        import uvicorn  # noqa: F401 - checked here: serve.run needs it
+
         from sync.upstream.double.app import DoubleConfig, create_app
         from sync.upstream.double.faults import FaultSpecError, parse_faults
         from sync.upstream.double.serve import run
@@ -65,13 +74,26 @@ def double(
         fail(t("sync.double.bad_db", db=path, reason=type(exc).__name__))
     config = DoubleConfig(unit_code=unit_code, username=username, password=password,
                           profile=profile, session_lifetime_s=lifetime,
-                          verified_only=verified_only, faults=spec, max_steps=max_steps)
+                          verified_only=verified_only, faults=spec, max_steps=max_steps,
+                          disabled_rules=frozenset(disable_rule or ()))
     typer.echo(t("sync.double.serving", host=host, port=port, profile=profile, db=path))
+    if not _loopback(host):
+        # /_inspect shows what was rehearsed with, without a password: say so loudly.
+        typer.echo(t("sync.double.exposed", host=host), err=True)
     if verified_only:
         typer.echo(t("sync.double.verified_only"))
     if spec.active():
         typer.echo(t("sync.double.faults_on", faults=faults))
     run(create_app(config, store), host, port)
+
+
+def _loopback(host: str) -> bool:
+    import ipaddress
+
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return host == "localhost"
 
 
 def _seconds(text: str) -> float:

@@ -67,8 +67,15 @@ class Client:
         self.http = _asgi_client(self.app)
         self.session = ""
 
-    def login(self) -> str:
-        reply = self.http.post("/auth", json={"username": USER, "password": PASSWORD}).json()
+    def login(self, attempts: int = 1) -> str:
+        """Log in; with ``attempts`` > 1, through injected 5xx/429 faults."""
+        for _ in range(attempts - 1):
+            response = self.http.post("/auth", json={"username": USER, "password": PASSWORD})
+            if response.status_code == 200:
+                break
+        else:
+            response = self.http.post("/auth", json={"username": USER, "password": PASSWORD})
+        reply = response.json()
         assert reply["error_code"] == "0", reply
         self.session = reply["session"]
         return self.session

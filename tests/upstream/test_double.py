@@ -88,7 +88,7 @@ BROKEN: dict[str, Callable[[Client], dict[str, Any]]] = {
     "date_format": _snap(NgayHenTra="2026-01-07 17:00"),
     "mahoso_format": _snap(MaHoSo=f"{UNIT}-261399-0001"),
     "mahoso_unit_prefix": _snap(MaHoSo="000.99.99.H99-260105-0001"),
-    "mattHC_format": _snap(MaTTHC="1001193"),
+    "matthc_format": _snap(MaTTHC="1001193"),
     "trang_thai_enum": _snap(TrangThaiHoSo="11"),
     "kenh_thuc_hien_enum": _snap(KenhThucHien="4"),
     "loai_doi_tuong_enum": _snap(LoaiDoiTuong="5"),
@@ -103,7 +103,13 @@ BROKEN: dict[str, Callable[[Client], dict[str, Any]]] = {
     "step_known_dossier": _unknown_dossier,
     "step_not_back_in_time": _back_in_time,
     "steps_per_call": _too_many_steps,
+    "status_payload": lambda c: c.call("DongBoTrangThaiHoSo", type="1",
+                                       data={"MaHoSo": CODE, "TrangThaiHoSo": "2"}),
+    "rating_format": lambda c: c.call("DongBoDanhGia", data={"NgayTongHop": "2026-01",
+                                                             "TyLeHaiLong": "57%"}),
 }
+
+RATING = {"NgayTongHop": "1-2026", "TyLeHaiLong": "57%", "TyLeKhongHaiLong": "3,5%"}
 
 
 def test_every_rule_has_a_broken_case() -> None:
@@ -117,7 +123,11 @@ def test_valid_requests_pass_every_rule(client: Client) -> None:
     ok(client.update(snapshot(TrangThaiHoSo="5")))
     ok(client.update(snapshot(TrangThaiHoSo="4")))
     ok(client.update(snapshot(TrangThaiHoSo="10", NgayKetThucXuLy="20260106100000")))
+    ok(client.call("DongBoTrangThaiHoSo", type="2",
+                   data={"MaHoSo": CODE, "TrangThaiHoSo": "10", "NgayTra": "20260106100000"}))
+    ok(client.call("DongBoDanhGia", data=RATING))
     assert client.stats()["rejected"] == 0
+    assert client.http.get("/_ratings").json()["ratings"][0]["data"] == RATING
 
 
 @pytest.mark.parametrize("rule", sorted(RULES))
@@ -142,7 +152,7 @@ def test_verified_only_switches_off_hypotheses(tmp_path: Path, rule: str) -> Non
 
 def test_a_rejected_call_stores_nothing(client: Client) -> None:
     reply = client.create(snapshot(), snapshot(OTHER, MaTTHC="bad"))
-    assert reply["rule"] == "mattHC_format" and reply["where"] == "data[1].MaTTHC"
+    assert reply["rule"] == "matthc_format" and reply["where"] == "data[1].MaTTHC"
     assert client.stats()["dossiers"] == 0
 
 
@@ -294,5 +304,120 @@ def test_fault_reset_after_store_on_a_real_socket(tmp_path: Path) -> None:
         stored = httpx.get(f"{server.url}/_inspect/{CODE}").json()
         assert stored["snapshot"]["MaHoSo"] == CODE
         assert httpx.get(server.url + "/_stats").json()["faults"] == {"reset_after_store": 1}
+    finally:
+        server.stop()
+
+
+def test_steps_follow_the_status_moves_too(client: Client) -> None:
+    ok(client.create(snapshot()))
+    ok(client.steps(step(), step(ThoiDiemXuLy="20260105090000", TrangThai="9",
+                                 NoiDungXuLy="Có kết quả")))
+    reply = client.steps(step(ThoiDiemXuLy="20260105100000", TrangThai="4",
+                              NoiDungXuLy="Chuyển xử lý"))
+    assert reply["rule"] == "status_transition" and reply["where"] == "data[0].TrangThai"
+    ok(client.steps(step(ThoiDiemXuLy="20260105100000", TrangThai="10",
+                         NoiDungXuLy="Trả kết quả")))
+
+
+def test_rules_load_without_the_server_stack() -> None:
+    """A desk without the server extra can run the double's rules as its pre-flight check."""
+    import subprocess
+    import sys
+
+    code = ("import sys, sync.upstream.double.rules, sync.upstream.double.faults\n"
+            "print(' '.join(sorted({m.split('.')[0] for m in sys.modules})))")
+    loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            check=True, cwd=Path(__file__).resolve().parents[2]).stdout.split()
+    assert not {"fastapi", "starlette", "uvicorn", "httpx", "textual"} & set(loaded)
+
+
+def test_a_rule_can_be_switched_off_by_name(tmp_path: Path) -> None:
+    c = Client(tmp_path / "d.sqlite3", config(disabled_rules=frozenset({"matthc_format"})))
+    c.login()
+    ok(c.create(snapshot(MaTTHC="1001193")))
+    assert c.create(snapshot(OTHER, HinhThuc="7"))["rule"] == "hinh_thuc_enum"
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_replies_under_random_faults_tell_the_truth(tmp_path: Path, seed: int) -> None:
+    """With every fault on, what a reply says was stored is what /_inspect shows: the
+    forwarder's exactly-once logic rests on it."""
+    c = Client(tmp_path / "d.sqlite3", config(
+        f"latency=0.001@0.1,http500=0.1,429=0.1,reset_after_store=0.1,exists=0.1,"
+        f"partial=0.2,session_expiry=0.05,seed={seed}"))
+    c.login(attempts=20)
+    seen: dict[str, int] = {}
+    for n in range(60):
+        codes = [f"{UNIT}-260106-{n * 2 + k:04}" for k in (0, 1)]
+        body = {"session": c.session, "madonvi": UNIT, "service": "DongBoHoSoMC",
+                "isUpdating": "False", "data": [snapshot(x) for x in codes]}
+        try:
+            response = c.http.post("/integration", json=body)
+        except ConnectionResetError:
+            expected = {x: 1 for x in codes}                  # reset after storing
+        else:
+            reply = response.json()
+            if response.status_code != 200 or reply["error_code"] == "401":
+                expected = {}
+                c.login(attempts=20)
+            else:
+                assert reply["error_code"] in ("0", "3", "99"), reply
+                expected = {r["MaHoSo"]: 1 for r in reply["result"]
+                            if r["error_code"] in ("0", "3")}
+        for x in codes:
+            found = c.http.get(f"/_inspect/{x}")
+            seen[x] = found.json()["version"] if found.status_code == 200 else 0
+            assert seen[x] == expected.get(x, 0), (n, x, seen[x])
+    faults = c.stats()["faults"]
+    assert {"http500", "429", "reset_after_store", "exists", "partial"} <= set(faults)
+
+
+def test_fault_injected_business_reject_and_reset(tmp_path: Path) -> None:
+    c = Client(tmp_path / "d.sqlite3", config("reject=1"))
+    c.login()
+    reply = c.create(snapshot())
+    assert (reply["error_code"], reply["rule"]) == ("2", "injected_reject")
+    stats = c.stats()
+    assert (stats["dossiers"], stats["rejected"], stats["faults"]) == (0, 1, {"reject": 1})
+    c = Client(tmp_path / "e.sqlite3")
+    c.login()
+    ok(c.create(snapshot()))
+    assert c.http.post("/_reset").json() == {"reset": True}
+    assert (c.stats()["dossiers"], c.create(snapshot())["error_code"]) == (0, "401")
+
+
+def test_deeply_nested_data_is_refused_not_crashed(client: Client) -> None:
+    deep: Any = "x"
+    for _ in range(900):
+        deep = [deep]
+    reply = client.create(snapshot(TaiLieuNop=deep))
+    assert (reply["error_code"], reply["rule"]) == ("2", "envelope")
+
+
+def test_a_resent_batch_of_steps_is_counted_as_duplicates_not_refused(client: Client) -> None:
+    """A forwarder that lost a reply resends the batch: its first steps are older than the
+    last one stored, yet they are duplicates (the client bug the double counts), not steps
+    going back in time."""
+    ok(client.create(snapshot()))
+    batch = [step(), step(ThoiDiemXuLy="20260105090000", TrangThai="4",
+                          NoiDungXuLy="Chuyển xử lý")]
+    ok(client.steps(*batch))
+    assert ok(client.steps(*batch))["duplicates"] == "2"
+    assert client.stats()["duplicate_steps"] == 2 and client.stats()["rejected"] == 0
+
+
+def test_fault_latency_past_the_client_timeout_still_stores(tmp_path: Path) -> None:
+    server = DoubleServer(tmp_path / "d.sqlite3", config("latency=0.6@1"))
+    try:
+        auth = httpx.post(server.url + "/auth", json={"username": USER, "password": PASSWORD},
+                          timeout=5)
+        with pytest.raises(httpx.TimeoutException):
+            httpx.post(server.url + "/integration", timeout=0.2, json={
+                "session": auth.json()["session"], "madonvi": UNIT,
+                "service": "DongBoHoSoMC", "isUpdating": "False", "data": [snapshot()]})
+        deadline = time.monotonic() + 5
+        while httpx.get(f"{server.url}/_inspect/{CODE}").status_code == 404:
+            assert time.monotonic() < deadline, "the slow call was never stored"
+            time.sleep(0.05)
     finally:
         server.stop()

@@ -29,10 +29,14 @@ log = logging.getLogger("ccdesk.double")
 
 OK, AUTH_FAILED, REJECTED, EXISTS, SESSION, PARTIAL = "0", "1", "2", "3", "401", "99"
 SNAPSHOTS, STEPS, LOOKUP = "DongBoHoSoMC", "CapNhatTienDoHoSoMC", "TraCuuHoSo"
+# Online filings waiting for reception (status 1). No public source names the service a
+# province uses to hand them down [?]: this name is the double's, configurable per profile.
+FILINGS = "LayHoSoTrucTuyen"
+PORTAL = "Portal"   # isUpdating recorded for a filing made on the portal (/_portal/filings)
 # Known upstream services the double accepts without checking their content (counted in
 # /_stats "calls"): the forwarder may send them, the double has no rules for them yet.
-ACCEPTED_UNCHECKED = ("DongBoTrangThaiHoSo", "DongBoDanhGia", "LayThuTuc", "LayDanhSachTTHC",
-                      "LayDanhMucLinhVuc")
+ACCEPTED_UNCHECKED = ("LayThuTuc", "LayDanhSachTTHC", "LayDanhMucLinhVuc")
+STATUS_SYNC, RATING = "DongBoTrangThaiHoSo", "DongBoDanhGia"
 MAX_SESSIONS = 10_000
 TRANSPORT_KEY = "ccdesk.double.transport"
 
@@ -45,6 +49,7 @@ class DoubleConfig:
     profile: str = "dvcqg"
     session_lifetime_s: float = 1800.0
     verified_only: bool = False
+    disabled_rules: frozenset[str] = frozenset()
     faults: FaultSpec = field(default_factory=FaultSpec)
     max_steps: int = 10
     max_body_bytes: int = 8 * 1024 * 1024
@@ -64,8 +69,9 @@ class Double:
     def __init__(self, config: DoubleConfig, store: DoubleStore) -> None:
         self.config, self.store = config, store
         self.faults = config.faults
-        self.checker = Checker(config.unit_code, config.verified_only, config.max_steps)
-        self.lookup = Lookup(store.status_of, store.last_step)
+        self.checker = Checker(config.unit_code, config.verified_only, config.max_steps,
+                               config.disabled_rules)
+        self.lookup = Lookup(store.status_of, store.last_step, store.has_step)
         self.sessions: dict[str, float] = {}
 
     # ---- sessions ----------------------------------------------------------------------------
@@ -104,17 +110,32 @@ class Double:
 
     # ---- one call (after the envelope) -------------------------------------------------------
     def call(self, service: str, body: dict[str, Any]) -> tuple[dict[str, Any], bool]:
-        """The reply to ``service`` and whether anything was stored (for reset_after_store)."""
+        """The reply to ``service`` and whether the whole call was stored: only then may
+        reset_after_store fire, so that a reset always means "all of it is stored"."""
         self.store.count_call(service)
+        if service in (SNAPSHOTS, STEPS) and self.faults.roll("reject"):
+            # A business reject the sender cannot avoid: it must land in its dead-letter list.
+            self.store.count_fault("reject")
+            return self.reject(service, Violation("injected_reject", "data",
+                                                  "fault injected by the double")), False
         try:
             if service == SNAPSHOTS:
                 return self.snapshots(body)
             if service == STEPS:
                 return self.steps(body)
+            if service == STATUS_SYNC:
+                self.checker.status_sync(body)
+                return {"error_code": OK, "message": "Cập nhật trạng thái thành công"}, False
+            if service == RATING:
+                self.checker.rating(body)
+                self.store.put_rating(body["data"])
+                return {"error_code": OK, "message": "Đồng bộ đánh giá thành công"}, True
         except Violation as exc:
             return self.reject(service, exc), False
         if service == LOOKUP:
             return self.look_up(body), False
+        if service == FILINGS:
+            return self.filings(body), False
         if service in ACCEPTED_UNCHECKED:
             return {"error_code": OK, "message": "Thành công (không kiểm tra)", "result": []}, False
         return self.reject(service, Violation("service", "service", "unknown service")), False
@@ -132,7 +153,7 @@ class Double:
         if self._partial(items):
             stored = items[:len(items) // 2]
             self.store.put_snapshots(stored, str(updating))
-            return _partial_reply(items, len(stored)), True
+            return _partial_reply(items, len(stored)), False
         if not updating and self.faults.roll("exists"):
             self.store.count_fault("exists")
             self.store.put_snapshots(items, str(updating))
@@ -142,7 +163,7 @@ class Double:
         fresh = [i for i in items if i["MaHoSo"] not in existing]
         self.store.put_snapshots(fresh, str(updating))
         if existing:
-            return _exists_reply(items, existing), bool(fresh)
+            return _exists_reply(items, existing), False
         return {"error_code": OK, "message": "Đồng bộ hồ sơ thành công",
                 "result": [_item(i["MaHoSo"], OK) for i in items]}, True
 
@@ -152,7 +173,7 @@ class Double:
         if self._partial(items):
             stored = items[:len(items) // 2]
             self.store.put_steps(stored)
-            return _partial_reply(items, len(stored)), True
+            return _partial_reply(items, len(stored)), False
         duplicates = self.store.put_steps(items)
         if duplicates:
             log.warning("%d duplicate step(s) received: a client bug", duplicates)
@@ -171,6 +192,32 @@ class Double:
                 "result": {**found["snapshot"],
                            "TienDo": [{k: v for k, v in s.items() if not k.startswith("_")}
                                       for s in found["steps"]]}}
+
+    def filings(self, body: dict[str, Any]) -> dict[str, Any]:
+        """Dossiers filed on the portal and not yet received (status 1), filed since
+        ``TuNgay`` (yyyyMMddHHmmss, optional) by ``NgayNopHoSo``."""
+        since = body.get("TuNgay", "")
+        waiting = [s for s in self.store.latest_snapshots("1")
+                   if not since or str(s.get("NgayNopHoSo", "")) >= str(since)]
+        return {"error_code": OK, "message": f"{len(waiting)} hồ sơ", "result": waiting}
+
+    def file_online(self, items: Any) -> dict[str, Any]:
+        """A citizen files on the portal (rehearsal/test set-up): status 1, checked by the
+        same rules as any snapshot, stored as version 1 of a new dossier."""
+        try:
+            if not isinstance(items, list) or not items:
+                raise Violation("envelope", "body", "a non-empty list of snapshots expected")
+            for i, item in enumerate(items):
+                Checker.require_object(item, f"[{i}]")
+                self.checker.snapshot(item, f"[{i}]")
+                if item["TrangThaiHoSo"] != "1" or self.store.exists(item["MaHoSo"]):
+                    raise Violation("portal_filing", f"[{i}]",
+                                    "a new dossier with TrangThaiHoSo \"1\" expected")
+        except Violation as exc:
+            return self.reject("_portal/filings", exc)
+        self.store.put_snapshots(items, PORTAL)
+        return {"error_code": OK, "message": f"{len(items)} hồ sơ nộp trực tuyến",
+                "result": [_item(i["MaHoSo"], OK) for i in items]}
 
     def _partial(self, items: list[Any]) -> bool:
         if len(items) >= 2 and self.faults.roll("partial"):
@@ -330,6 +377,28 @@ def create_app(config: DoubleConfig, store: DoubleStore) -> Any:
         if found is None:
             return _json({"error": "not_found", "MaHoSo": code}, 404)
         return _json(found)
+
+    @app.post("/_portal/filings")
+    async def file_online(request: Request) -> Response:
+        try:
+            raw = await _body(request, config.max_body_bytes)
+            items = orjson.loads(raw)
+        except BodyTooLarge:
+            return _json({"error_code": REJECTED, "message": "Yêu cầu quá lớn"}, 413)
+        except orjson.JSONDecodeError:
+            items = None
+        return _json(double.file_online(items))
+
+    @app.get("/_ratings")
+    async def ratings() -> Response:
+        return _json({"ratings": store.ratings()})
+
+    @app.post("/_reset")
+    async def reset() -> Response:
+        """Forget everything stored (rehearsals and benches start clean without a restart)."""
+        store.clear()
+        double.sessions.clear()
+        return _json({"reset": True})
 
     @app.get("/_stats")
     async def stats() -> Response:

@@ -1,5 +1,5 @@
 """Faults on demand: ``--faults "latency=5@0.1,http500=0.05,reset_after_store=0.05,
-session_expiry=30s,exists=0.02,partial=0.05,429=0.05,seed=7"``.
+session_expiry=30s,exists=0.02,partial=0.05,429=0.05,reject=0.01,seed=7"``.
 
 Each entry is ``name=value``; a bare number is the probability per call (0…1). ``latency``
 takes ``SECONDS@PROBABILITY``; ``session_expiry`` takes either a lifetime (``30s``, ``2m``: every
@@ -14,7 +14,7 @@ import re
 import threading
 from dataclasses import dataclass, field
 
-PROBABILITY_FAULTS = ("http500", "reset_after_store", "exists", "partial", "429")
+PROBABILITY_FAULTS = ("http500", "reset_after_store", "exists", "partial", "429", "reject")
 NAMES = (*PROBABILITY_FAULTS, "latency", "session_expiry", "retry_after", "seed")
 
 
@@ -54,9 +54,8 @@ class FaultSpec:
 
 def parse_faults(spec: str | None) -> FaultSpec:
     """Parse ``spec`` or raise :class:`FaultSpecError` naming the bad entry."""
-    faults = FaultSpec()
     if not spec or not spec.strip():
-        return faults
+        return FaultSpec()
     options: dict[str, object] = {"chances": {}}
     for entry in (e.strip() for e in spec.split(",")):
         if not entry:
@@ -80,8 +79,7 @@ def parse_faults(spec: str | None) -> FaultSpec:
             options["seed"] = int(_number(entry, value, 0, 2**63))
         else:
             options["chances"][name] = _chance(entry, value)  # type: ignore[index]
-    faults = FaultSpec(**options)  # type: ignore[arg-type]
-    return faults
+    return FaultSpec(**options)  # type: ignore[arg-type]
 
 
 def _number(entry: str, value: str, low: float, high: float) -> float:

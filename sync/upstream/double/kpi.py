@@ -19,7 +19,7 @@ from collections.abc import Iterable
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sync.upstream.double.rules import DATE_FORMAT, is_stamp
+from sync.upstream.double.rules import parse_stamp
 
 RESULT_STATUSES = frozenset({"9", "10"})
 ROUNDS, ASKED, BACK, DUE_BEFORE = ("DanhSachHoSoBoSung", "NgayBoSung", "NgayTiepNhanBoSung",
@@ -27,8 +27,7 @@ ROUNDS, ASKED, BACK, DUE_BEFORE = ("DanhSachHoSoBoSung", "NgayBoSung", "NgayTiep
 
 
 def _stamp(value: Any) -> datetime | None:
-    return datetime.strptime(value, DATE_FORMAT) if isinstance(value, str) and is_stamp(
-        value) else None
+    return parse_stamp(value) if isinstance(value, str) else None
 
 
 def judge(snapshot: dict[str, Any]) -> tuple[bool, str]:

@@ -9,6 +9,8 @@ the rule and *where* in the request (never the offending value: it may be a citi
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -18,6 +20,7 @@ from typing import Any
 VERIFIED = frozenset({"V", "C"})
 DATE_FORMAT = "%Y%m%d%H%M%S"   # yyyyMMddHHmmss, Vietnam time
 STATUSES = frozenset(str(n) for n in range(1, 11))
+MAX_DEPTH = 16
 
 SRC_VPCP = "VPCP DVCQG integration guide v1.4 (2020) + OpenCPS v2 and Thanh Hóa clients"
 SRC_CLIENTS = "OpenCPS v2 DVCQGIntegrationActionImpl.java; Thanh Hóa SyncLocalDataToDVCQGService.cs"
@@ -48,7 +51,7 @@ RULES: dict[str, Rule] = {r.name: r for r in (
          "MaHoSo is <unit code>-YYMMDD-NNNN: a real date and a sequence of 4+ digits"),
     Rule("mahoso_unit_prefix", "I", SRC_ONE_CLIENT + " (re-mints codes whose prefix differs)",
          "MaHoSo starts with the unit code the double was started with"),
-    Rule("mattHC_format", "I", "national TTHC catalogue codes (e.g. 1.001193)",
+    Rule("matthc_format", "I", "national TTHC catalogue codes (e.g. 1.001193)",
          "MaTTHC is d.dddddd"),
     Rule("trang_thai_enum", "C", "four codebases (upstream status table)",
          "TrangThaiHoSo and a step's TrangThai are \"1\"…\"10\""),
@@ -75,7 +78,12 @@ RULES: dict[str, Rule] = {r.name: r for r in (
     Rule("step_known_dossier", "I", "indirect: steps hang off a synced dossier",
          "a step names a dossier the double already holds (or one in the same call)"),
     Rule("step_not_back_in_time", "I", "indirect: a timeline is ordered",
-         "a step's ThoiDiemXuLy is not earlier than the dossier's previous step"),
+         "a step's ThoiDiemXuLy is not earlier than the dossier's previous step (a re-sent "
+         "step is a duplicate instead)"),
+    Rule("status_payload", "C", SRC_CLIENTS,
+         "DongBoTrangThaiHoSo carries type \"2\" and data as one object"),
+    Rule("rating_format", "I", SRC_ONE_CLIENT,
+         "DongBoDanhGia: NgayTongHop is M-YYYY and every percentage is \"0%\"…\"100%\""),
     Rule("steps_per_call", "C", SRC_CLIENTS + " (batches of ≤ 10)",
          "CapNhatTienDoHoSoMC carries at most 10 steps per call (configurable)"),
 )}
@@ -119,10 +127,18 @@ class Violation(Exception):
 
 @dataclass
 class Lookup:
-    """What the rules need from the store: a dossier's status and its last step."""
+    """What the rules need from the store: a dossier's status, its last step, and whether a
+    step (by :func:`step_fingerprint`) was stored before."""
 
     status_of: Callable[[str], str | None]
     last_step: Callable[[str], tuple[str, str] | None]
+    has_step: Callable[[str], bool] = lambda _fingerprint: False
+
+
+def step_fingerprint(step: dict[str, Any]) -> str:
+    """Steps carry no id upstream: two steps are the same step when every field is equal."""
+    return hashlib.sha256(json.dumps(step, sort_keys=True, ensure_ascii=False).encode()
+                          ).hexdigest()
 
 
 @dataclass
@@ -149,7 +165,7 @@ class Checker:
         pending: dict[str, str] = {}   # statuses set earlier in this same call
         for i, item in enumerate(items):
             where = f"data[{i}]"
-            self._object(item, where)
+            self.require_object(item, where)
             self.snapshot(item, where)
             code = item["MaHoSo"]
             before = pending.get(code) or lookup.status_of(code)
@@ -163,16 +179,50 @@ class Checker:
         last: dict[str, tuple[str, str]] = {}
         for i, item in enumerate(items):
             where = f"data[{i}]"
-            self._object(item, where)
+            self.require_object(item, where)
             self.step(item, where)
             code = item["MaHoSo"]
             if code not in known and lookup.status_of(code) is None:
                 self.fail("step_known_dossier", f"{where}.MaHoSo", "no such dossier")
+            if lookup.has_step(step_fingerprint(item)):
+                # A re-sent step: stored and counted as a duplicate (a client bug), not judged
+                # against the steps that came after it the first time.
+                continue
             previous = last.get(code) or lookup.last_step(code)
             if previous and item["ThoiDiemXuLy"] < previous[0]:
                 self.fail("step_not_back_in_time", f"{where}.ThoiDiemXuLy",
                           "earlier than the dossier's previous step")
+            if previous:
+                self.transition(previous[1], item["TrangThai"], f"{where}.TrangThai")
             last[code] = (item["ThoiDiemXuLy"], item["TrangThai"])
+
+    def status_sync(self, body: dict[str, Any]) -> None:
+        """``DongBoTrangThaiHoSo``: the status of dossiers filed on the portal."""
+        data = body.get("data")
+        if body.get("type") != "2" or not isinstance(data, dict):
+            self.fail("status_payload", "type/data", "type \"2\" and data an object expected")
+            return
+        self.strings(data, "data")
+        if "MaHoSo" in data and isinstance(data["MaHoSo"], str):
+            self.code(data["MaHoSo"], "data.MaHoSo")
+        for key in ("TrangThaiHoSo", "TrangThai"):
+            if key in data:
+                self.enum("trang_thai_enum", data, key, STATUSES, "data")
+        self.dates(data, "data")
+
+    def rating(self, body: dict[str, Any]) -> None:
+        """``DongBoDanhGia``: one unit's monthly satisfaction aggregate (or a list of them)."""
+        data = body.get("data")
+        items = data if isinstance(data, list) else [data]
+        for i, item in enumerate(items):
+            where = f"data[{i}]" if isinstance(data, list) else "data"
+            self.require_object(item, where)
+            self.strings(item, where)
+            if not re.fullmatch(r"(?:[1-9]|1[0-2])-\d{4}", str(item.get("NgayTongHop", ""))):
+                self.fail("rating_format", f"{where}.NgayTongHop", "M-YYYY expected")
+            for key, value in item.items():
+                if isinstance(value, str) and "%" in value and not _percent(value):
+                    self.fail("rating_format", f"{where}.{key}", "\"0%\"…\"100%\" expected")
 
     # ---- one element -------------------------------------------------------------------------
     def snapshot(self, item: dict[str, Any], where: str) -> None:
@@ -183,7 +233,7 @@ class Checker:
         self.dates(item, where)
         self.code(item["MaHoSo"], f"{where}.MaHoSo")
         if not re.fullmatch(r"\d\.\d{6}", item["MaTTHC"]):
-            self.fail("mattHC_format", f"{where}.MaTTHC", "d.dddddd expected")
+            self.fail("matthc_format", f"{where}.MaTTHC", "d.dddddd expected")
         self.enum("trang_thai_enum", item, "TrangThaiHoSo", STATUSES, where)
         self.enum("loai_doi_tuong_enum", item, "LoaiDoiTuong", {"1", "2", "3", "4"}, where)
         self.enum("hinh_thuc_enum", item, "HinhThuc", {"0", "1"}, where)
@@ -209,13 +259,16 @@ class Checker:
             self.fail("nguoi_xu_ly_length", f"{where}.NguoiXuLy", "longer than 50")
 
     # ---- single checks -----------------------------------------------------------------------
-    def strings(self, value: Any, where: str) -> None:
+    def strings(self, value: Any, where: str, depth: int = 0) -> None:
+        if depth > MAX_DEPTH:
+            # Real elements nest 2 levels (a list of objects in a snapshot): bound the walk.
+            raise Violation("envelope", where, f"nested deeper than {MAX_DEPTH}")
         if isinstance(value, dict):
             for key, inner in value.items():
-                self.strings(inner, f"{where}.{key}")
+                self.strings(inner, f"{where}.{key}", depth + 1)
         elif isinstance(value, list):
             for i, inner in enumerate(value):
-                self.strings(inner, f"{where}[{i}]")
+                self.strings(inner, f"{where}[{i}]", depth + 1)
         elif not isinstance(value, str):
             self.fail("string_scalars", where, f"{_json_type(value)} where a string is expected")
 
@@ -259,27 +312,37 @@ class Checker:
                 self.fail("dinh_danh_12_digits", f"{where}[{i}].SoDinhDanh", "12 digits expected")
 
     @staticmethod
-    def _object(item: Any, where: str) -> None:
+    def require_object(item: Any, where: str) -> None:
         if not isinstance(item, dict):
             raise Violation("envelope", where, "an object expected")
 
 
-def is_stamp(value: str) -> bool:
-    if not re.fullmatch(r"\d{14}", value):
-        return False
+STAMP = re.compile(r"\d{14}")
+
+
+def parse_stamp(value: str) -> datetime | None:
+    """``yyyyMMddHHmmss`` as a datetime, or None (built by hand: strptime is the double's
+    hottest path otherwise)."""
+    if not STAMP.fullmatch(value):
+        return None
     try:
-        datetime.strptime(value, DATE_FORMAT)
+        return datetime(int(value[0:4]), int(value[4:6]), int(value[6:8]), int(value[8:10]),
+                        int(value[10:12]), int(value[12:14]))
     except ValueError:
-        return False
-    return True
+        return None
+
+
+def is_stamp(value: str) -> bool:
+    return parse_stamp(value) is not None
+
+
+def _percent(value: str) -> bool:
+    match = re.fullmatch(r"(\d{1,3}(?:[.,]\d+)?)%", value)
+    return match is not None and float(match.group(1).replace(",", ".")) <= 100
 
 
 def _real_day(yymmdd: str) -> bool:
-    try:
-        datetime.strptime(yymmdd, "%y%m%d")
-    except ValueError:
-        return False
-    return True
+    return parse_stamp(f"20{yymmdd}000000") is not None
 
 
 def _json_type(value: Any) -> str:

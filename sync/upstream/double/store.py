@@ -1,14 +1,16 @@
 """What the double stored, in one SQLite file: a kill -9 of the double keeps every call it
-answered (each call is one transaction, WAL, ``synchronous=FULL``).
+answered (each call is one transaction in WAL mode: a committed transaction survives the death
+of the process; ``synchronous=NORMAL`` may lose the last ones only if the *machine* loses power,
+which a rehearsal double can afford).
 
 Nothing here is logged: snapshots carry citizens' names and ID numbers, so they live only in the
 database and come out only through ``/_inspect`` on the double's own address."""
 
 from __future__ import annotations
 
-import hashlib
 import sqlite3
 import threading
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -16,6 +18,8 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+
+from sync.upstream.double.rules import step_fingerprint
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS dossier (
@@ -48,31 +52,22 @@ CREATE TABLE IF NOT EXISTS step (
 );
 CREATE INDEX IF NOT EXISTS step_by_code ON step (ma_ho_so, id);
 CREATE INDEX IF NOT EXISTS step_by_fingerprint ON step (fingerprint);
+CREATE TABLE IF NOT EXISTS rating (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    data BLOB NOT NULL,
+    received_at TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS reject (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     service TEXT NOT NULL,
     rule TEXT NOT NULL,
     at TEXT NOT NULL
 );
-CREATE TABLE IF NOT EXISTS call (
-    service TEXT PRIMARY KEY,
-    count INTEGER NOT NULL
-);
-CREATE TABLE IF NOT EXISTS fault (
-    name TEXT PRIMARY KEY,
-    count INTEGER NOT NULL
-);
 """
 
 
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds")
-
-
-def step_fingerprint(step: dict[str, Any]) -> str:
-    """Steps carry no id upstream (docs/upstream-double.md): two steps are the same step when
-    every field they carry is equal."""
-    return hashlib.sha256(orjson.dumps(step, option=orjson.OPT_SORT_KEYS)).hexdigest()
 
 
 class DoubleStore:
@@ -84,8 +79,11 @@ class DoubleStore:
         self._lock = threading.RLock()
         self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=FULL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(SCHEMA)
+        # Calls and faults are counted in memory (since this start): one fsync less per call.
+        self.calls: Counter[str] = Counter()
+        self.faults: Counter[str] = Counter()
 
     def close(self) -> None:
         with self._lock:
@@ -116,6 +114,11 @@ class DoubleStore:
                 "SELECT thoi_diem, trang_thai FROM step WHERE ma_ho_so = ? "
                 "ORDER BY id DESC LIMIT 1", (code,)).fetchone()
         return (row[0], row[1]) if row else None
+
+    def has_step(self, fingerprint: str) -> bool:
+        with self._lock:
+            return self._db.execute("SELECT 1 FROM step WHERE fingerprint = ? LIMIT 1",
+                                    (fingerprint,)).fetchone() is not None
 
     def exists(self, code: str) -> bool:
         return self.status_of(code) is not None
@@ -158,21 +161,35 @@ class DoubleStore:
                             fingerprint, int(seen), orjson.dumps(item), now))
         return duplicates
 
+    def put_rating(self, data: Any) -> None:
+        with self.transaction() as db:
+            db.execute("INSERT INTO rating (data, received_at) VALUES (?, ?)",
+                       (orjson.dumps(data), _now()))
+
+    def ratings(self) -> list[dict[str, Any]]:
+        with self._lock:
+            rows = self._db.execute("SELECT data, received_at FROM rating ORDER BY id").fetchall()
+        return [{"data": orjson.loads(r[0]), "received_at": r[1]} for r in rows]
+
     def count_reject(self, service: str, rule: str) -> None:
         with self.transaction() as db:
             db.execute("INSERT INTO reject (service, rule, at) VALUES (?, ?, ?)",
                        (service, rule, _now()))
 
+    def clear(self) -> None:
+        with self.transaction() as db:
+            for table in ("dossier", "snapshot", "step", "rating", "reject"):
+                db.execute(f"DELETE FROM {table}")  # noqa: S608 - fixed names
+            self.calls.clear()
+            self.faults.clear()
+
     def count_call(self, service: str) -> None:
-        self._bump("call", "service", service)
+        with self._lock:
+            self.calls[service] += 1
 
     def count_fault(self, name: str) -> None:
-        self._bump("fault", "name", name)
-
-    def _bump(self, table: str, key: str, value: str) -> None:
-        with self.transaction() as db:
-            db.execute(f"INSERT INTO {table} ({key}, count) VALUES (?, 1) "  # noqa: S608
-                       f"ON CONFLICT({key}) DO UPDATE SET count = count + 1", (value,))
+        with self._lock:
+            self.faults[name] += 1
 
     # ---- inspection ------------------------------------------------------------------------
     def inspect(self, code: str) -> dict[str, Any] | None:
@@ -199,9 +216,14 @@ class DoubleStore:
                       for s in steps],
         }
 
-    def latest_snapshots(self) -> Iterator[dict[str, Any]]:
+    def latest_snapshots(self, status: str | None = None) -> Iterator[dict[str, Any]]:
         with self._lock:
-            rows = self._db.execute("SELECT snapshot FROM dossier ORDER BY ma_ho_so").fetchall()
+            if status is None:
+                rows = self._db.execute(
+                    "SELECT snapshot FROM dossier ORDER BY ma_ho_so").fetchall()
+            else:
+                rows = self._db.execute("SELECT snapshot FROM dossier WHERE status = ? "
+                                        "ORDER BY ma_ho_so", (status,)).fetchall()
         for (blob,) in rows:
             yield orjson.loads(blob)
 
@@ -213,9 +235,9 @@ class DoubleStore:
             steps, duplicates = one("SELECT count(*), coalesce(sum(duplicate), 0) "
                                     "FROM step").fetchone()
             rejected = one("SELECT count(*) FROM reject").fetchone()[0]
+            ratings = one("SELECT count(*) FROM rating").fetchone()[0]
             by_rule = dict(one("SELECT rule, count(*) FROM reject GROUP BY rule").fetchall())
-            calls = dict(one("SELECT service, count FROM call").fetchall())
-            faults = dict(one("SELECT name, count FROM fault").fetchall())
+            calls, faults = dict(self.calls), dict(self.faults)
         return {"dossiers": dossiers, "snapshots": snapshots, "steps": steps,
-                "duplicate_steps": duplicates, "rejected": rejected,
+                "duplicate_steps": duplicates, "rejected": rejected, "ratings": ratings,
                 "rejected_by_rule": by_rule, "calls": calls, "faults": faults}
