@@ -25,6 +25,7 @@ from ccdesk.commands import officer as officer_cmd
 from ccdesk.commands import report as report_cmd
 from ccdesk.commands import serve as serve_cmd
 from ccdesk.commands import sync as sync_cmd
+from ccdesk.commands import upstream as upstream_cmd
 from ccdesk.commands.common import STATE, fail
 from ccdesk.domain.errors import CcdeskError
 
@@ -42,6 +43,9 @@ app.add_typer(dossier_cmd.app, name="dossier")
 app.add_typer(demo_cmd.app, name="demo")
 app.add_typer(sync_cmd.app, name="sync")
 app.add_typer(district_cmd.app, name="district")
+# The relay's forwarder to the province's upstream (docs/upstream.md).
+district_cmd.app.add_typer(upstream_cmd.app, name="upstream")
+district_cmd.app.command("forward")(upstream_cmd.forward)
 app.add_typer(forms_cmd.app, name="forms")
 app.add_typer(officer_cmd.app, name="officer")
 app.add_typer(serve_cmd.app, name="serve")

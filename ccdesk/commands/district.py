@@ -14,11 +14,14 @@ from typing import Annotated
 import typer
 
 from ccdesk.commands.common import STATE, fail, print_json, requires_extra
+from ccdesk.commands.double import double as _double
 from ccdesk.commands.secrets import from_environment, read_secret_file, warn_on_command_line
 from ccdesk.i18n import t
 
 app = typer.Typer(help="Máy chủ cấp trên mẫu / the reference district server.",
                   no_args_is_help=True)
+# The upstream conformance double (docs/upstream-double.md).
+app.command("double")(_double)
 
 DB_ENV = "CCDESK_DISTRICT_DB"
 DbOpt = Annotated[str | None, typer.Option("--db", help="sqlite:///… or postgresql+psycopg://…",

@@ -1,0 +1,312 @@
+"""From what the relay keeps of a dossier (its create payload and its events, as the desks sent
+them) to the upstream's ``DongBoHoSoMC`` snapshot and ``CapNhatTienDoHoSoMC`` steps.
+
+Rules, their sources and how sure each one is: docs/upstream.md ("Mapping"). Three that matter:
+
+* every lifecycle state has one ``TrangThaiHoSo`` (:data:`STATUS_CODES`, tested against every
+  :class:`~ccdesk.domain.vocabulary.Status`); a state is never rewritten to look on time (one
+  production client sends 5/6/8 as 9: that games Decision 766's punctuality indicator);
+* every event becomes exactly one progress step, keyed by our mutation id (the upstream's steps
+  have no id, so the forwarder's ledger is what keeps them exactly once);
+* ``NgayKetThucXuLy`` is the end of processing (result ready, refused, stopped, withdrawn), not
+  the citizen's pick-up: Decision 766 judges on-time by it.
+
+Pure: no database, no network. :func:`validate_snapshot` / :func:`validate_step` are the
+pre-flight checks; what fails them is a dead letter with the reason, never a send.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import cache
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from ccdesk.domain.vocabulary import Status
+from ccdesk.i18n import t
+from sync.upstream.profiles import FIELDS_2023, Profile
+
+VIETNAM = ZoneInfo("Asia/Ho_Chi_Minh")
+DATE_FORMAT = "%Y%m%d%H%M%S"
+
+# Our state -> TrangThaiHoSo (docs/upstream.md, "Status codes": four codebases agree [C]).
+# ``1`` (filed online, waiting for reception) and ``6`` (fee or tax requested) are states the
+# desk's lifecycle does not have. A hand-off has no code of its own upstream [?]: it is still
+# being processed (4).
+STATUS_CODES: dict[Status, str] = {
+    Status.RECEIVED: "2",
+    Status.REFUSED: "3",
+    Status.IN_PROGRESS: "4",
+    Status.HANDED_OFF: "4",
+    Status.WAITING_SUPPLEMENT: "5",
+    Status.WITHDRAWN: "7",
+    Status.STOPPED: "8",
+    Status.RESULT_READY: "9",
+    Status.RETURNED: "10",
+}
+ALL_CODES = tuple(str(n) for n in range(1, 11))
+# States that end processing: NgayKetThucXuLy is set for them.
+ENDED = frozenset({Status.RESULT_READY, Status.RETURNED, Status.REFUSED, Status.STOPPED,
+                   Status.WITHDRAWN})
+
+SNAPSHOT_REQUIRED = ("MaHoSo", "MaTTHC", "TenTTHC", "MaLinhVuc", "TenLinhVuc", "ChuHoSo",
+                     "LoaiDoiTuong", "TrichYeuHoSo", "NgayTiepNhan", "NgayHenTra",
+                     "TrangThaiHoSo", "DonViXuLy", "HinhThuc")
+STEP_REQUIRED = ("MaHoSo", "NguoiXuLy", "ChucDanh", "ThoiDiemXuLy", "PhongBanXuLy",
+                 "NoiDungXuLy", "TrangThai", "NgayBatDau", "NgayKetThucTheoQuyDinh")
+# Keys that may be "" (a date not reached yet); every other required key must hold text.
+MAY_BE_EMPTY = frozenset({"NgayKetThucTheoQuyDinh"})
+DATE_KEY = re.compile(r"^(Ngay|ThoiDiem)")
+FOURTEEN = re.compile(r"\d{14}")
+CODE_CHARS = re.compile(r"[A-Za-z0-9.\-]+")
+CATALOG = Path(__file__).resolve().parents[2] / "ccdesk" / "data" / "catalog.toml"
+
+
+class MappingError(ValueError):
+    """Data that must not leave: names the key and the rule (no personal values)."""
+
+
+@dataclass(frozen=True)
+class Event:
+    """One applied mutation of the relay, in the dossier's order."""
+
+    mutation_id: str
+    payload: dict[str, Any]          # the desk's payload (create or event)
+    create: bool = False
+
+
+@dataclass
+class History:
+    """A dossier as the relay knows it: the create payload replayed with its events."""
+
+    code: str
+    events: list[Event]
+    state: dict[str, Any] = field(default_factory=dict)
+    rounds: list[dict[str, str]] = field(default_factory=list)
+
+
+def status_code(status: str) -> str:
+    """TrangThaiHoSo of one of our states (a KeyError for a state we do not know)."""
+    return STATUS_CODES[Status(status)]
+
+
+def upstream_date(value: Any) -> str:
+    """``yyyyMMddHHmmss`` in Vietnam time; "" for no date. Naive values are the desk's local
+    wall-clock time, which is Vietnam time (the desk stores ``ctx.now()``)."""
+    if value in (None, ""):
+        return ""
+    moment = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(VIETNAM).replace(tzinfo=None)
+    return moment.strftime(DATE_FORMAT)
+
+
+@cache
+def _catalog() -> dict[str, tuple[str, str]]:
+    """Procedure code -> (name, field) from the bundled catalogue (the relay has no other)."""
+    with CATALOG.open("rb") as fh:
+        data = tomllib.load(fh)
+    return {p["code"]: (p["name"], p.get("field", "")) for p in data.get("procedure", [])}
+
+
+def replay(code: str, events: list[Event]) -> History:
+    """The dossier's current columns and supplement rounds after ``events`` in order."""
+    history = History(code, events)
+    for event in events:
+        if event.create:
+            history.state = dict(event.payload.get("dossier") or {})
+        else:
+            history.state.update(event.payload.get("changes") or {})
+        _track_rounds(history, event)
+    return history
+
+
+def _track_rounds(history: History, event: Event) -> None:
+    ev = event.payload.get("event") or {}
+    data = ev.get("data") or {}
+    at = upstream_date(ev.get("at"))
+    if ev.get("action") == "request_supplement":
+        due_before = history.rounds[-1]["NgayHenTraMoi"] if history.rounds else ""
+        if not event.create:
+            due_before = upstream_date(_due_before(history, event)) or due_before
+        items = data.get("items") or []
+        history.rounds.append({
+            "LanBoSung": str(len(history.rounds) + 1), "NgayBoSung": at,
+            "NoiDungBoSung": "; ".join(str(i.get("name", "")) for i in items
+                                       if isinstance(i, dict)),
+            "NgayHenTraTruoc": due_before, "NgayTiepNhanBoSung": "", "NgayHenTraMoi": ""})
+    elif ev.get("action") == "supplement_received" and history.rounds:
+        history.rounds[-1]["NgayTiepNhanBoSung"] = at
+        history.rounds[-1]["NgayHenTraMoi"] = upstream_date(data.get("due_at"))
+
+
+def _due_before(history: History, event: Event) -> Any:
+    """The due date as it stood before ``event`` (a request does not change it)."""
+    return history.state.get("due_at")
+
+
+def snapshot(history: History, profile: Profile, unit_code: str) -> dict[str, Any]:
+    """The ``DongBoHoSoMC`` element of the dossier now (PascalCase; see :func:`cased`)."""
+    d = history.state
+    status = Status(d["status"])
+    name, field_name = _catalog().get(d.get("procedure_code", ""), ("", d.get("field", "")))
+    field_name = d.get("field") or field_name
+    owner = d.get("owner_name") or d.get("applicant_name") or ""
+    procedure = name or str(d.get("procedure_code", ""))
+    summary = f"{procedure} - {owner}"
+    out: dict[str, Any] = {
+        "MaHoSo": history.code,
+        "MaTTHC": str(d.get("procedure_code", "")),
+        "TenTTHC": procedure,
+        "MaLinhVuc": profile.field_codes.get(field_name, field_name),
+        "TenLinhVuc": field_name,
+        "ChuHoSo": owner,
+        # "2" (business) is for an organisation's dossier; the desk takes people's IDs only.
+        "LoaiDoiTuong": "1",
+        "TrichYeuHoSo": summary[:profile.max_lengths.get("TrichYeuHoSo", len(summary))],
+        "NgayTiepNhan": upstream_date(d.get("accepted_at") or d.get("received_at")),
+        # A dossier never accepted (refused or sent back for papers at the counter) has no due
+        # date; the upstream requires one, so it is the reception time: the clock never ran
+        # (an assumption to confirm with the province, docs/upstream.md).
+        "NgayHenTra": upstream_date(d.get("due_at") or d.get("accepted_at")
+                                    or d.get("received_at")),
+        "TrangThaiHoSo": STATUS_CODES[status],
+        "DonViXuLy": unit_code,
+        "HinhThuc": profile.delivery_codes.get(str(d.get("delivery", "desk")), "0"),
+    }
+    if profile.fields_2023:
+        out.update(_fields_2023(history, profile, status))
+    return out
+
+
+def _fields_2023(history: History, profile: Profile, status: Status) -> dict[str, Any]:
+    d = history.state
+    id_number = str(d.get("applicant_id_number") or "")
+    # Only a 12-digit personal ID has a known LoaiDinhDanh ("1") [I]; other papers go in
+    # SoGiayToChuHoSo alone until the province gives their codes.
+    id_type = profile.id_type_codes.get(str(d.get("applicant_id_type", "cccd")))
+    ended = ""
+    if status in ENDED:
+        # Result ready ends processing even when the dossier is later returned or withdrawn.
+        ended = upstream_date(d.get("ready_at") or d.get("closed_at"))
+    extra: dict[str, Any] = {
+        "KenhThucHien": profile.channel_codes.get(str(d.get("channel", "direct")), "1"),
+        "SoGiayToChuHoSo": id_number,
+        "DinhDanhCHS": [{"LoaiDinhDanh": id_type, "SoDinhDanh": id_number}]
+        if id_number and id_type else [],
+        "NgayNopHoSo": upstream_date(d.get("received_at")),
+        "NgayTuChoi": upstream_date(d.get("closed_at")) if status == Status.REFUSED else "",
+        "NgayKetThucXuLy": ended,
+        "NgayTra": upstream_date(d.get("returned_at")),
+        "DanhSachHoSoBoSung": [dict(r) for r in history.rounds],
+    }
+    return {k: v for k, v in extra.items() if k in FIELDS_2023}
+
+
+def steps(history: History, profile: Profile) -> list[tuple[str, dict[str, Any]]]:
+    """One ``CapNhatTienDoHoSoMC`` step per event, with the mutation id that keys it."""
+    out = []
+    state: dict[str, Any] = {}
+    for event in history.events:
+        if event.create:
+            state = dict(event.payload.get("dossier") or {})
+        else:
+            state.update(event.payload.get("changes") or {})
+        out.append((event.mutation_id, step(history.code, event, state, profile)))
+    return out
+
+
+def step(code: str, event: Event, state: dict[str, Any], profile: Profile) -> dict[str, Any]:
+    """The progress step of one event, with the dossier's columns as they were after it."""
+    ev = event.payload.get("event") or {}
+    action = str(ev.get("action", ""))
+    label = t(f"core.action.{action}", lang="vi")
+    reason = str(ev.get("reason") or "")
+    content = f"{label}: {reason}" if reason else label
+    department = profile.desk_department
+    if action == "hand_off":
+        department = str((ev.get("data") or {}).get("body") or department)
+    limit = profile.max_lengths
+    return {
+        "MaHoSo": code,
+        "NguoiXuLy": str(ev.get("officer") or "")[:limit.get("NguoiXuLy", 50)],
+        "ChucDanh": profile.officer_title,
+        "ThoiDiemXuLy": upstream_date(ev.get("at")),
+        "PhongBanXuLy": department[:limit.get("PhongBanXuLy", len(department))],
+        "NoiDungXuLy": content[:limit.get("NoiDungXuLy", len(content))],
+        "TrangThai": STATUS_CODES[Status(ev.get("to_status") or state.get("status"))],
+        "NgayBatDau": upstream_date(ev.get("at")),
+        "NgayKetThucTheoQuyDinh": upstream_date(state.get("due_at")),
+    }
+
+
+# ---- pre-flight ------------------------------------------------------------------------------
+def validate_snapshot(snap: dict[str, Any], profile: Profile) -> None:
+    """Raise :class:`MappingError` if ``snap`` breaks a rule the upstream checks."""
+    _required(snap, SNAPSHOT_REQUIRED, "snapshot")
+    if snap["TrangThaiHoSo"] not in ALL_CODES:
+        raise MappingError(f"TrangThaiHoSo {snap['TrangThaiHoSo']!r} is not 1-10")
+    if not CODE_CHARS.fullmatch(snap["MaHoSo"]):
+        raise MappingError("MaHoSo has characters outside letters, digits, dots and dashes")
+    _common(snap, profile, "snapshot")
+    if snap["NgayHenTra"] < snap["NgayTiepNhan"]:
+        raise MappingError("NgayHenTra is earlier than NgayTiepNhan")
+
+
+def validate_step(item: dict[str, Any], profile: Profile) -> None:
+    _required(item, STEP_REQUIRED, "step")
+    if item["TrangThai"] not in ALL_CODES:
+        raise MappingError(f"step TrangThai {item['TrangThai']!r} is not 1-10")
+    _common(item, profile, "step")
+
+
+def _required(item: dict[str, Any], keys: tuple[str, ...], what: str) -> None:
+    for key in keys:
+        if key not in item:
+            raise MappingError(f"{what}: {key} is missing")
+        if not isinstance(item[key], str):
+            raise MappingError(f"{what}: {key} must be a string")
+        if not item[key] and key not in MAY_BE_EMPTY:
+            raise MappingError(f"{what}: {key} is empty")
+
+
+def _common(item: dict[str, Any], profile: Profile, where: str) -> None:
+    """Every scalar a string, every date 14 digits, every length within its limit."""
+    for key, value in item.items():
+        path = f"{where}.{key}"
+        if isinstance(value, list):
+            for n, element in enumerate(value):
+                if not isinstance(element, dict):
+                    raise MappingError(f"{path}[{n}] must be an object")
+                _common(element, profile, f"{path}[{n}]")
+            continue
+        if not isinstance(value, str):
+            raise MappingError(f"{path} must be a string")
+        if DATE_KEY.match(key) and value and not _valid_date(value):
+            raise MappingError(f"{path} is not a yyyyMMddHHmmss date")
+        limit = profile.max_lengths.get(key)
+        if limit is not None and len(value) > limit:
+            raise MappingError(f"{path} is longer than {limit} characters")
+
+
+def _valid_date(value: str) -> bool:
+    if not FOURTEEN.fullmatch(value):
+        return False
+    try:
+        datetime.strptime(value, DATE_FORMAT)
+    except ValueError:
+        return False
+    return True
+
+
+def cased(item: Any, profile: Profile) -> Any:
+    """``item`` with every key in the profile's case (after validation, just before sending)."""
+    if isinstance(item, dict):
+        return {profile.key(k): cased(v, profile) for k, v in item.items()}
+    if isinstance(item, list):
+        return [cased(v, profile) for v in item]
+    return item

@@ -1,0 +1,146 @@
+"""Transport profiles of the upstream: everything the province may change is data, not code.
+
+A profile is a name (``dvcqg`` or ``facade``) and a version (the year of the integration
+document it follows). Paths, the field-name case, the optional 2023+ fields, batch sizes, length
+limits, accepted success codes, the "already exists" markers and the session-expired codes all
+live in :class:`Profile`; the relay's settings (``upstream set`` and the stored ``settings``
+JSON) override any of them. What each default rests on, and how sure it is: docs/upstream.md.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields, replace
+from typing import Any
+
+DVCQG = "dvcqg"
+FACADE = "facade"
+PROFILE_NAMES = (DVCQG, FACADE)
+DEFAULT_VERSION = "2023"
+VERSIONS = ("2020", "2023")
+
+# Fields the 2023/24 documents added to a dossier snapshot (docs/upstream.md, "Snapshot").
+FIELDS_2023 = ("KenhThucHien", "SoGiayToChuHoSo", "DinhDanhCHS", "NgayNopHoSo", "NgayTuChoi",
+               "NgayKetThucXuLy", "NgayTra", "DanhSachHoSoBoSung")
+
+
+@dataclass(frozen=True)
+class Profile:
+    """One upstream's wire rules. Never read a literal of these anywhere else."""
+
+    name: str = DVCQG
+    version: str = DEFAULT_VERSION
+    # --- transport -------------------------------------------------------------------------
+    auth_path: str = "/auth"                     # dvcqg only
+    integration_path: str = "/integration"       # dvcqg only
+    create_path: str = "/hoso/tao"               # facade only
+    update_path: str = "/hoso/capnhat"           # facade only
+    progress_path: str = "/hoso/tiendo"          # facade only
+    snapshot_service: str = "DongBoHoSoMC"
+    steps_service: str = "CapNhatTienDoHoSoMC"
+    lookup_service: str = "TraCuuHoSo"           # "" = this upstream has no look-up
+    lookup_key: str = "MaHoSo"
+    # Where a TraCuuHoSo reply lists the dossier's steps, if it does [I]: lets the forwarder
+    # settle steps left in doubt by a crash. "" = the upstream cannot say; they wait for a person.
+    lookup_steps_key: str = "TienDo"
+    timeout_s: float = 20.0
+    session_ttl_s: float = 600.0                 # one client caches it 10 minutes [I]
+    # --- replies ---------------------------------------------------------------------------
+    success_codes: tuple[str, ...] = ("0", "00")
+    # A reply whose per-item ``result`` says which items were processed and which were not
+    # (a system error half-way through a batch) [I].
+    partial_codes: tuple[str, ...] = ("99",)
+    exists_codes: tuple[str, ...] = ("3", "-3")
+    exists_markers: tuple[str, ...] = ("đã tồn tại",)
+    session_expired_codes: tuple[str, ...] = ("401",)
+    # --- payload shape ---------------------------------------------------------------------
+    key_case: str = "pascal"                     # pascal (MaHoSo) | camel (maHoSo)
+    fields_2023: bool = True
+    snapshot_batch: int = 10
+    steps_batch: int = 10                        # one client sends <= 10 per call [C]
+    max_lengths: dict[str, int] = field(default_factory=lambda: {
+        "MaHoSo": 50, "MaTTHC": 50, "TenTTHC": 1000, "MaLinhVuc": 50, "TenLinhVuc": 500,
+        "ChuHoSo": 250, "TrichYeuHoSo": 1000, "DonViXuLy": 50, "SoGiayToChuHoSo": 20,
+        "NguoiXuLy": 50, "ChucDanh": 100, "PhongBanXuLy": 250, "NoiDungXuLy": 1000})
+    # --- our values onto theirs ------------------------------------------------------------
+    officer_title: str = "Cán bộ Bộ phận Một cửa"
+    desk_department: str = "Bộ phận tiếp nhận và trả kết quả"
+    delivery_codes: dict[str, str] = field(default_factory=lambda: {
+        "desk": "0", "post": "1", "online": "0"})
+    channel_codes: dict[str, str] = field(default_factory=lambda: {
+        "direct": "1", "online_full": "2", "online_partial": "2", "postal": "3"})
+    id_type_codes: dict[str, str] = field(default_factory=lambda: {"cccd": "1"})
+    field_codes: dict[str, str] = field(default_factory=dict)   # field name -> MaLinhVuc
+
+    def key(self, name: str) -> str:
+        """``name`` (PascalCase, as the documents spell it) in this profile's case."""
+        return name[:1].lower() + name[1:] if self.key_case == "camel" else name
+
+    @property
+    def has_session(self) -> bool:
+        return self.name == DVCQG
+
+
+def _facade_defaults() -> dict[str, Any]:
+    # The façade adds the session and has no look-up service of ours to call [I].
+    return {"name": FACADE, "lookup_service": ""}
+
+
+_DEFAULTS: dict[tuple[str, str], dict[str, Any]] = {
+    (DVCQG, "2020"): {"fields_2023": False},
+    (DVCQG, "2023"): {},
+    (FACADE, "2020"): _facade_defaults() | {"fields_2023": False},
+    (FACADE, "2023"): _facade_defaults(),
+}
+
+_TUPLES = {f.name for f in fields(Profile) if f.type == "tuple[str, ...]"}
+_DICTS = {f.name for f in fields(Profile) if f.type.startswith("dict[")}
+
+
+class ProfileError(ValueError):
+    """A profile name, version or setting that cannot be used (message names which)."""
+
+
+def load_profile(name: str, version: str = DEFAULT_VERSION,
+                 overrides: dict[str, Any] | None = None) -> Profile:
+    """The profile ``name``/``version`` with the relay's ``overrides`` applied and checked."""
+    if (name, version) not in _DEFAULTS:
+        raise ProfileError(f"unknown profile {name!r} version {version!r}: "
+                           f"one of {PROFILE_NAMES} x {VERSIONS}")
+    profile = replace(Profile(version=version), **_DEFAULTS[(name, version)])
+    known = {f.name: f for f in fields(Profile)}
+    values: dict[str, Any] = {}
+    for key, value in (overrides or {}).items():
+        if key in ("name", "version") or key not in known:
+            raise ProfileError(f"unknown upstream setting {key!r}")
+        values[key] = _coerce(key, value, getattr(profile, key))
+    profile = replace(profile, **values)
+    if profile.key_case not in ("pascal", "camel"):
+        raise ProfileError("key_case must be pascal or camel")
+    if not 1 <= profile.steps_batch <= 1000 or not 1 <= profile.snapshot_batch <= 1000:
+        raise ProfileError("batch sizes must be between 1 and 1000")
+    return profile
+
+
+def _coerce(key: str, value: Any, current: Any) -> Any:
+    if key in _TUPLES:
+        if not isinstance(value, list) or not all(isinstance(v, (str, int)) for v in value):
+            raise ProfileError(f"{key} must be a list of strings")
+        return tuple(str(v) for v in value)
+    if key in _DICTS:
+        if not isinstance(value, dict):
+            raise ProfileError(f"{key} must be a table")
+        merged = dict(current)
+        merged.update({str(k): (int(v) if isinstance(current.get(k, v), int) else str(v))
+                       for k, v in value.items()})
+        return merged
+    if isinstance(current, bool):
+        if not isinstance(value, bool):
+            raise ProfileError(f"{key} must be true or false")
+        return value
+    if isinstance(current, (int, float)):
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ProfileError(f"{key} must be a number")
+        return type(current)(value)
+    if not isinstance(value, str):
+        raise ProfileError(f"{key} must be text")
+    return value
