@@ -14,8 +14,9 @@ from __future__ import annotations
 import gzip
 import io
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import orjson
 from sqlmodel import Session, select
@@ -79,8 +80,12 @@ def export_bundle(db: Database, out_dir: Path) -> tuple[Path, int, int, int] | N
     return target, len(rows), rows[0].seq, rows[-1].seq
 
 
-def import_ack(db: Database, data: bytes) -> dict[str, int]:
-    """Apply a district ack file: rows become acked only here (and by push)."""
+def import_ack(db: Database, data: bytes,
+               on_schedule: Callable[[dict[str, Any]], object] | None = None) -> dict[str, int]:
+    """Apply a district ack file: rows become acked only here (and by push). An official
+    holiday schedule the ack carries (``calendar_schedule``, docs/calendar.md) is checked with
+    the rest before anything is written, then handed to ``on_schedule`` (in the desk's
+    ``sync import-ack``: ``apply_schedule_payload(services, payload, origin="usb")``)."""
     try:
         wrapper = orjson.loads(data)
         ack_text = wrapper["ack"]
@@ -99,6 +104,8 @@ def import_ack(db: Database, data: bytes) -> dict[str, int]:
     try:
         results = replies.record_results("ack", ack.get("results", []),
                                          replies.MAX_ACK_RESULTS)
+        schedule = None if ack.get("calendar_schedule") is None else replies.schedule(
+            "ack", "calendar_schedule", ack["calendar_schedule"])
     except replies.BadUpstreamValue as bad:
         raise BundleError(bad.code, bad.detail) from bad
     now = utcnow()
@@ -134,4 +141,7 @@ def import_ack(db: Database, data: bytes) -> dict[str, int]:
         return counts
 
     # The counts come back from the committed transaction: a retry on a lock error counts once.
-    return db.write(work)
+    counts = db.write(work)
+    if schedule is not None and on_schedule is not None:
+        on_schedule(schedule)   # its own transaction: stored and audited only when newer
+    return counts

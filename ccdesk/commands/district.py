@@ -216,6 +216,25 @@ def import_(bundle: Annotated[Path, typer.Argument(help=".ccbundle file")],
     typer.echo(t("sync.bundle.imported", file=target, **ack_counts(ack)))
 
 
+@app.command("calendar-import")
+def calendar_import(file: Annotated[Path, typer.Argument(help="official_calendar.toml")],
+                    db: DbOpt = None, db_file: DbFileOpt = None) -> None:
+    """Phát hành lịch nghỉ chính thức cho các xã / publish the official holiday schedule."""
+    from ccdesk.domain.errors import CcdeskError
+    from ccdesk.services.official_calendar import read_schedule_file
+    from sync.server.store import DistrictError
+
+    try:  # the desk's own reader: bounded, every error with its line and field
+        text = read_schedule_file(file).text
+        done = _store(db, db_file).import_schedule(text)
+    except CcdeskError as err:
+        fail(t("sync.calendar_feed.refused", file=file, detail=err.message()))
+    except DistrictError as err:
+        fail(t("sync.calendar_feed.refused", file=file, detail=f"{err.code}: {err.message}"))
+    key = "published" if done["outcome"] == "applied" else "unchanged"
+    typer.echo(t(f"sync.calendar_feed.{key}", version=done["version"]))
+
+
 @app.command()
 def stats(db: DbOpt = None, db_file: DbFileOpt = None,
           as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
