@@ -887,9 +887,10 @@ def _schedule_of(data: str | None) -> dict[str, Any] | None:
 def _change_json(row: dict[str, Any]) -> dict[str, Any]:
     data = row["data"]
     if row["kind"] == SCHEDULE_KIND:
-        payload = orjson.loads(data)
+        payload = orjson.loads(data)   # as stored; the desk checks it (sync/replies.py)
+        version = payload.get("version") if isinstance(payload, dict) else None
         return {"seq": row["seq"], "change_id": row["change_id"], "kind": SCHEDULE_KIND,
-                "version": payload["version"], "data": payload,
+                "version": version, "data": payload,
                 "at": row["created_at"].isoformat() + "Z"}
     return {"seq": row["seq"], "change_id": row["change_id"], "dossier_code": row["dossier_code"],
             "kind": row["kind"], "base_status": row["base_status"], "status": row["status"],
