@@ -221,11 +221,12 @@ def calendar_import(file: Annotated[Path, typer.Argument(help="official_calendar
                     db: DbOpt = None, db_file: DbFileOpt = None) -> None:
     """Phát hành lịch nghỉ chính thức cho các xã / publish the official holiday schedule."""
     from ccdesk.domain.errors import CcdeskError
-    from ccdesk.services.official_calendar import read_schedule_file
+    from ccdesk.domain.official_calendar import MAX_BYTES, parse_schedule
+    from ccdesk.storage.files import read_bounded_text
     from sync.server.store import DistrictError
 
-    try:  # the desk's own reader: bounded, every error with its line and field
-        text = read_schedule_file(file).text
+    try:  # bounded (a FIFO or /dev/zero is refused); the desk's own parser, line and field
+        text = parse_schedule(read_bounded_text(file, MAX_BYTES), source=str(file)).text
         done = _store(db, db_file).import_schedule(text)
     except CcdeskError as err:
         fail(t("sync.calendar_feed.refused", file=file, detail=err.message()))

@@ -259,3 +259,28 @@ def test_a_signed_ack_with_a_bad_schedule_writes_nothing(desk: Desk, server: Ser
     assert applied == []
     assert {state for _s, _m, state, _r in desk.outbox()} == {"pending"}
     assert rows(desk.db_path, "SELECT * FROM official_calendar") == []
+
+
+@SQLITE_ONLY
+@pytest.mark.parametrize("bad", ["missing", "folder", "/dev/zero", "huge", "weekend"])
+def test_district_calendar_import_refuses_bad_files_cleanly(
+        cli_desk: Desk, district_url: str, tmp_path: Path, bad: str) -> None:
+    target = {"missing": tmp_path / "nope.toml", "folder": tmp_path,
+              "/dev/zero": Path("/dev/zero"), "huge": tmp_path / "huge.toml",
+              "weekend": tmp_path / "weekend.toml"}[bad]
+    if bad == "huge":
+        with target.open("wb") as fh:
+            fh.truncate(300 * 1024 * 1024)
+    if bad == "weekend":   # Saturday 26/12/2026 as a "day off": named by line and field
+        target.write_text(edition("2026-06-01", "2026-12-26"), encoding="utf-8")
+
+    refused = run(cli_desk.root, "district", "calendar-import", str(target), "--db",
+                  district_url)
+
+    assert refused.returncode == 2 and "Traceback" not in refused.stderr
+    assert str(target) in refused.stderr, refused.stderr
+    store = DistrictStore.open(district_url)
+    try:
+        assert store.schedule_payload() is None
+    finally:
+        store.engine.dispose()
