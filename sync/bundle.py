@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import gzip
 import io
+import logging
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
@@ -35,6 +36,7 @@ if TYPE_CHECKING:
 BUNDLE_FORMAT = "ccdesk-bundle/1"
 ACK_FORMAT = "ccdesk-ack/1"
 CHUNK = 1000   # records per district transaction when a bundle is imported
+log = logging.getLogger(__name__)
 
 
 class BundleError(Exception):
@@ -143,5 +145,7 @@ def import_ack(db: Database, data: bytes,
     # The counts come back from the committed transaction: a retry on a lock error counts once.
     counts = db.write(work)
     if schedule is not None and on_schedule is not None:
-        on_schedule(schedule)   # its own transaction: stored and audited only when newer
+        done = on_schedule(schedule)   # its own transaction: stored and audited only when newer
+        log.info("official schedule from the ack: edition %s, %s", schedule["version"],
+                 getattr(done, "outcome", "handed on"))   # editions only: no personal data
     return counts

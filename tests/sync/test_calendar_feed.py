@@ -284,3 +284,29 @@ def test_district_calendar_import_refuses_bad_files_cleanly(
         assert store.schedule_payload() is None
     finally:
         store.engine.dispose()
+
+
+@SQLITE_ONLY
+def test_an_ack_with_an_older_edition_is_ignored_and_logged(
+        desk: Desk, server: ServerThread, tmp_path: Path,
+        caplog: pytest.LogCaptureFixture) -> None:
+    from ccdesk.services.official_calendar import apply_schedule_payload
+
+    desk.intake(1)
+    enrol(desk, server)
+    newer = tmp_path / "lich.toml"
+    newer.write_text(edition("2026-09-01"), encoding="utf-8")
+    import_schedule_file(desk.services, newer, desk.actor)
+    server.store.import_schedule(edition("2026-06-01", "2026-12-31"))
+    written = bundle.export_bundle(desk.services.db, tmp_path)
+    ack = import_bundle(server.store, written[0].read_bytes())
+
+    with caplog.at_level("INFO", logger="sync.bundle"):
+        counts = bundle.import_ack(desk.services.db, ack, on_schedule=lambda p:
+                                   apply_schedule_payload(desk.services, p, origin="usb"))
+
+    assert counts["acked"] == 1
+    assert rows(desk.db_path, "SELECT version, origin FROM official_calendar") == \
+        [("2026-09-01", "import")]
+    assert due(desk) == BEFORE
+    assert "edition 2026-06-01, older" in caplog.text and "Đặng" not in caplog.text
