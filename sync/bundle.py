@@ -13,9 +13,11 @@ from __future__ import annotations
 
 import gzip
 import io
+import logging
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import orjson
 from sqlmodel import Session, select
@@ -34,6 +36,7 @@ if TYPE_CHECKING:
 BUNDLE_FORMAT = "ccdesk-bundle/1"
 ACK_FORMAT = "ccdesk-ack/1"
 CHUNK = 1000   # records per district transaction when a bundle is imported
+log = logging.getLogger(__name__)
 
 
 class BundleError(Exception):
@@ -79,8 +82,12 @@ def export_bundle(db: Database, out_dir: Path) -> tuple[Path, int, int, int] | N
     return target, len(rows), rows[0].seq, rows[-1].seq
 
 
-def import_ack(db: Database, data: bytes) -> dict[str, int]:
-    """Apply a district ack file: rows become acked only here (and by push)."""
+def import_ack(db: Database, data: bytes,
+               on_schedule: Callable[[dict[str, Any]], object] | None = None) -> dict[str, int]:
+    """Apply a district ack file: rows become acked only here (and by push). An official
+    holiday schedule the ack carries (``calendar_schedule``, docs/calendar.md) is checked with
+    the rest before anything is written, then handed to ``on_schedule`` (in the desk's
+    ``sync import-ack``: ``apply_schedule_payload(services, payload, origin="usb")``)."""
     try:
         wrapper = orjson.loads(data)
         ack_text = wrapper["ack"]
@@ -99,6 +106,8 @@ def import_ack(db: Database, data: bytes) -> dict[str, int]:
     try:
         results = replies.record_results("ack", ack.get("results", []),
                                          replies.MAX_ACK_RESULTS)
+        schedule = None if ack.get("calendar_schedule") is None else replies.schedule(
+            "ack", "calendar_schedule", ack["calendar_schedule"])
     except replies.BadUpstreamValue as bad:
         raise BundleError(bad.code, bad.detail) from bad
     now = utcnow()
@@ -134,4 +143,9 @@ def import_ack(db: Database, data: bytes) -> dict[str, int]:
         return counts
 
     # The counts come back from the committed transaction: a retry on a lock error counts once.
-    return db.write(work)
+    counts = db.write(work)
+    if schedule is not None and on_schedule is not None:
+        done = on_schedule(schedule)   # its own transaction: stored and audited only when newer
+        log.info("official schedule from the ack: edition %s, %s", schedule["version"],
+                 getattr(done, "outcome", "handed on"))   # editions only: no personal data
+    return counts

@@ -43,6 +43,7 @@ from sync.outcome import (
     RunResult,
     StopRun,
 )
+from sync.pull import ScheduleSink
 from sync.pull import pull as pull_changes
 from sync.push import Pusher
 from sync.state import SyncConflict, SyncState
@@ -86,8 +87,10 @@ class SyncEngine:
                  client_factory: Callable[[SyncState], SyncClient] | None = None,
                  sleep: Callable[[float], None] = time.sleep,
                  utc_clock: Callable[[], datetime] = utcnow,
-                 log_path: Path | None = None) -> None:
+                 log_path: Path | None = None,
+                 on_schedule: ScheduleSink | None = None) -> None:
         self.ctx = ctx
+        self.on_schedule = on_schedule   # applies the official schedule from the feed
         self.db = ctx.db
         self.options = options or EngineOptions()
         self.sleep = sleep
@@ -164,7 +167,8 @@ class SyncEngine:
                                 encoding=opts.encoding, batch_seconds=opts.batch_seconds)
                 pusher.drain(result, self._pending_count(), progress)
             if pull:
-                pull_changes(link, self.ctx, state.pull_cursor, result)
+                pull_changes(link, self.ctx, state.pull_cursor, result,
+                             self.on_schedule)
         finally:
             client.close()
 

@@ -21,6 +21,7 @@ from ccdesk.models import Dossier, DossierEvent
 from ccdesk.services.context import SYSTEM, DeskContext
 from ccdesk.services.recording import audit
 from ccdesk.storage.outbox.write import canonical_json, utcnow
+from sync.replies import SCHEDULE_KIND
 from sync.state import SyncConflict, SyncInbox
 
 CORRECTABLE = CorrectableField.values()
@@ -32,6 +33,11 @@ def apply_change(session: Session, ctx: DeskContext, change: dict[str, Any]) -> 
     change_id = str(change["change_id"])
     if session.get(SyncInbox, change_id) is not None:
         return "seen"
+    if change["kind"] == SCHEDULE_KIND:   # applied before the page's transaction (sync/pull.py)
+        outcome = str(change.get("outcome", "not_applied"))
+        session.add(SyncInbox(change_id=change_id, seq=int(change["seq"]), dossier_code="",
+                              outcome=f"calendar:{outcome}", at=utcnow()))
+        return "applied" if outcome == "applied" else "calendar"
     code = str(change["dossier_code"])
     dossier = session.exec(select(Dossier).where(Dossier.code == code)).first()
     if dossier is None:

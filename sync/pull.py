@@ -8,6 +8,8 @@ the commit. Cursors only move forward, except the resync the server asks for (41
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
+from typing import Any
 
 from sqlmodel import Session
 
@@ -17,11 +19,16 @@ from sync import replies
 from sync.client import GONE, SyncFailure
 from sync.inbox import apply_change
 from sync.link import Link
-from sync.outcome import RunResult, StopRun
+from sync.outcome import EXIT_HUMAN, RunResult, StopRun
 from sync.state import SyncState
 
+# Applies a checked official-schedule payload and says what happened: in a desk run it is
+# ``apply_schedule_payload(services, payload, origin="relay")`` (sync/service.py).
+ScheduleSink = Callable[[dict[str, Any]], Any]
 
-def pull(link: Link, ctx: DeskContext, cursor: int, result: RunResult) -> None:
+
+def pull(link: Link, ctx: DeskContext, cursor: int, result: RunResult,
+         on_schedule: ScheduleSink | None = None) -> None:
     """Apply every change after ``cursor``, page by page."""
     resynced = False
     while True:
@@ -35,6 +42,9 @@ def pull(link: Link, ctx: DeskContext, cursor: int, result: RunResult) -> None:
                 cursor, resynced = 0, True   # the server lost our cursor: start over
                 continue
             raise link.stop_for(failure) from failure
+        for change in page.changes:
+            if change["kind"] == replies.SCHEDULE_KIND:
+                change["outcome"] = apply_schedule(link, change, on_schedule)
 
         def work(session: Session, page: replies.Changes = page,
                  reset: bool = resynced) -> Counter[str]:
@@ -51,3 +61,26 @@ def pull(link: Link, ctx: DeskContext, cursor: int, result: RunResult) -> None:
         cursor = page.cursor
         if not page.more:
             break
+
+
+def apply_schedule(link: Link, change: dict[str, Any], on_schedule: ScheduleSink | None) -> str:
+    """Hand an official schedule from the feed to the calendar, in its own transaction before
+    the page's: the seam stores and audits a newer edition and rebuilds the running calendar;
+    the same edition changes nothing, an older one is ignored (docs/calendar.md). A re-delivery
+    after a lost cursor move is therefore harmless. The sync log names editions only."""
+    from ccdesk.domain.errors import CcdeskError
+
+    version = change["data"]["version"]
+    if on_schedule is None:   # an engine built without the desk's services (tests, tools)
+        link.log.write("calendar_schedule", version=version, outcome="not_applied")
+        return "not_applied"
+    try:
+        done = on_schedule(change["data"])
+    except CcdeskError as err:   # e.g. the same edition with other content
+        detail = f"changes: calendar_schedule {version}: {err.key}"
+        link.log.write("bad_upstream_value", detail=detail)
+        raise StopRun(EXIT_HUMAN, replies.BadUpstreamValue.code, detail) from err
+    outcome = str(done.outcome)
+    link.log.write("calendar_schedule", version=version, outcome=outcome,
+                   in_force=done.in_force.isoformat())
+    return outcome

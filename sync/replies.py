@@ -43,6 +43,7 @@ STATUSES = frozenset({"received", "waiting_supplement", "refused", "in_progress"
                       "result_ready", "returned", "stopped", "withdrawn"})
 CHANGE_KINDS = frozenset({"result", "status", "correction"})
 DELIVERIES = frozenset({"desk", "post", "online"})
+SCHEDULE_KIND = "calendar_schedule"    # the official holiday schedule (docs/calendar.md)
 
 
 class BadUpstreamValue(Exception):
@@ -217,6 +218,10 @@ def changes(data: dict[str, Any], cursor: int) -> Changes:
 def _change(where: str, i: int, change: Any) -> dict[str, Any]:
     at = f"changes[{i}]"
     change = _dict(where, at, change)
+    if change.get("kind") == SCHEDULE_KIND:
+        return {"change_id": _ident(where, f"{at}.change_id", change.get("change_id")),
+                "seq": _int(where, f"{at}.seq", change.get("seq")), "kind": SCHEDULE_KIND,
+                "data": schedule(where, f"{at}.data", change.get("data"))}
     kind = _one_of(where, f"{at}.kind", change.get("kind"), CHANGE_KINDS)
     data = _dict(where, f"{at}.data", change.get("data"))
     if kind == "correction":
@@ -245,6 +250,25 @@ def _correction(where: str, at: str, data: dict[str, Any]) -> None:
             _one_of(where, f"{at}.delivery", value, DELIVERIES)
         else:
             raise BadUpstreamValue(where, f"{at}", name, "a correctable field")
+
+
+def schedule(where: str, field: str, value: Any) -> dict[str, Any]:
+    """The official holiday schedule the relay carries (change feed entry or ack member):
+    the whole payload checked here, before anything is written, by the desk's own parser
+    (size ≤ 256 KiB, SHA-256, format, every day; docs/calendar.md). Returns the payload."""
+    from ccdesk.domain.errors import CcdeskError
+    from ccdesk.services.official_calendar import parse_payload
+
+    if not isinstance(value, dict):
+        raise BadUpstreamValue(where, field, type(value).__name__, "a schedule object")
+    try:
+        parse_payload(value)
+    except CcdeskError as err:
+        # The message names the field and line, never personal data: a schedule holds none.
+        first = err.message("en").splitlines()[0] if err.message("en") else err.key
+        raise BadUpstreamValue(where, field, value.get("version"),
+                               f"a valid official schedule: {first[:120]}") from err
+    return {key: value[key] for key in ("kind", "format", "version", "sha256", "toml")}
 
 
 @dataclass(frozen=True)

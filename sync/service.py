@@ -48,8 +48,12 @@ def make_engine(services: Services, options: EngineOptions | None = None):  # no
     options = options or EngineOptions()
     if options.retention_days is None:
         options = replace(options, retention_days=services.config.sync_retention_days)
+    from ccdesk.services.official_calendar import apply_schedule_payload
+
     return SyncEngine(services.ctx, options=options,
-                      log_path=services.paths.logs_dir / "sync.jsonl")
+                      log_path=services.paths.logs_dir / "sync.jsonl",
+                      on_schedule=lambda payload: apply_schedule_payload(
+                          services, payload, origin="relay"))
 
 
 def run_once(services: Services, progress: Callable[[int, int], None] | None = None,

@@ -219,6 +219,26 @@ def import_(bundle: Annotated[Path, typer.Argument(help=".ccbundle file")],
     typer.echo(t("sync.bundle.imported", file=target, **ack_counts(ack)))
 
 
+@app.command("calendar-import")
+def calendar_import(file: Annotated[Path, typer.Argument(help="official_calendar.toml")],
+                    db: DbOpt = None, db_file: DbFileOpt = None) -> None:
+    """Phát hành lịch nghỉ chính thức cho các xã / publish the official holiday schedule."""
+    from ccdesk.domain.errors import CcdeskError
+    from ccdesk.domain.official_calendar import MAX_BYTES, parse_schedule
+    from ccdesk.storage.files import read_bounded_text
+    from sync.server.store import DistrictError
+
+    try:  # bounded (a FIFO or /dev/zero is refused); the desk's own parser, line and field
+        text = parse_schedule(read_bounded_text(file, MAX_BYTES), source=str(file)).text
+        done = _store(db, db_file).import_schedule(text)
+    except CcdeskError as err:
+        fail(t("sync.calendar_feed.refused", file=file, detail=err.message()))
+    except DistrictError as err:
+        fail(t("sync.calendar_feed.refused", file=file, detail=f"{err.code}: {err.message}"))
+    key = "published" if done["outcome"] == "applied" else "unchanged"
+    typer.echo(t(f"sync.calendar_feed.{key}", version=done["version"]))
+
+
 @app.command()
 def stats(db: DbOpt = None, db_file: DbFileOpt = None,
           as_json: Annotated[bool, typer.Option("--json")] = False) -> None:

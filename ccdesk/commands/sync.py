@@ -426,12 +426,17 @@ def export(out: Annotated[Path, typer.Option("--out", help="folder, e.g. the USB
 def import_ack(file: Annotated[Path, typer.Argument(help="ack file from the district")]) -> None:
     """Áp dụng tệp xác nhận của cấp trên / apply the district's ack file."""
     from ccdesk.domain.errors import CcdeskError
+    from ccdesk.services.official_calendar import Outcome, apply_schedule_payload
     from ccdesk.storage.files import MAX_BUNDLE_BYTES, read_bounded
     from sync.bundle import BundleError
     from sync.bundle import import_ack as apply_ack
 
+    services = STATE.services()
+    schedules = []
     try:  # bounded: /dev/zero once made this hang while memory grew by gigabytes
-        counts = apply_ack(STATE.services().db, read_bounded(file, MAX_BUNDLE_BYTES))
+        counts = apply_ack(services.db, read_bounded(file, MAX_BUNDLE_BYTES),
+                           on_schedule=lambda payload: schedules.append(
+                               apply_schedule_payload(services, payload, origin="usb")))
     except CcdeskError as err:
         fail(err)
     except BundleError as err:
@@ -440,4 +445,7 @@ def import_ack(file: Annotated[Path, typer.Argument(help="ack file from the dist
             raise typer.Exit(40) from None
         fail(t("sync.err.bad_ack", file=file), code=40)
     typer.echo(t("sync.bundle.acked", **counts))
+    for done in schedules:
+        if done.outcome == Outcome.APPLIED:
+            typer.echo(t("sync.calendar_feed.applied", version=done.version.isoformat()))
     raise typer.Exit(40 if counts["quarantined"] or counts["conflicts"] else 0)

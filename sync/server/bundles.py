@@ -126,9 +126,13 @@ def import_bundle(store: DistrictStore, data: bytes, chunk_records: int = CHUNK,
             import signal
 
             os.kill(os.getpid(), signal.SIGKILL)
-    ack = protocol.dumps({"format": ACK_FORMAT, "bundle_id": manifest["bundle_id"],
-                          "device_id": device.device_id, "epoch": store.epoch,
-                          "at": datetime.now().isoformat(), "results": results}).decode()
+    body = {"format": ACK_FORMAT, "bundle_id": manifest["bundle_id"],
+            "device_id": device.device_id, "epoch": store.epoch,
+            "at": datetime.now().isoformat(), "results": results}
+    schedule = store.schedule_payload()
+    if schedule is not None:   # the newest holiday schedule rides home, signed (docs/calendar.md)
+        body["calendar_schedule"] = schedule
+    ack = protocol.dumps(body).decode()
     return protocol.dumps({"ack": ack, "signature": store.sign(ack.encode())})
 
 

@@ -63,6 +63,10 @@ TOKEN = re.compile(r"[A-Za-z0-9._:\-]{1,80}")          # mutation, batch and dev
 PUBLIC_KEY = re.compile(r"[A-Za-z0-9_\-]{43}")          # raw Ed25519 public key, base64url
 COMMUNE = re.compile(r"\d{5}")
 MAX_INT64 = 2**63 - 1                                   # BIGINT columns on both databases
+# The official holiday schedule travels in the change feed as a row of its own kind, addressed
+# to every commune (docs/calendar.md); no dossier code, no statuses.
+SCHEDULE_KIND = "calendar_schedule"
+EVERY_COMMUNE = "*"
 log = logging.getLogger(__name__)
 
 
@@ -669,7 +673,8 @@ class DistrictStore:
             head = conn.execute(select(func.max(C.c.seq))).scalar() or 0
             if cursor > head:
                 raise DistrictError(410, "cursor_gone", "resync from 0")
-            rows = conn.execute(select(C).where(C.c.commune_code == device.commune_code,
+            communes = [device.commune_code, EVERY_COMMUNE]   # the schedule is for every desk
+            rows = conn.execute(select(C).where(C.c.commune_code.in_(communes),
                                                 C.c.seq > cursor)
                                 .order_by(C.c.seq).limit(limit + 1)).mappings().all()
         more = len(rows) > limit
@@ -678,6 +683,52 @@ class DistrictStore:
                 "changes": [_change_json(dict(r)) for r in rows],
                 "cursor": rows[-1]["seq"] if rows else max(cursor, 0), "more": more,
                 "head": head}
+
+    # ---- the official holiday schedule (docs/calendar.md, "From the relay") ----------------
+    def import_schedule(self, text: str) -> dict[str, Any]:
+        """Publish an edition of the official schedule to every desk: validated whole with the
+        desk's own parser, then stored as the one ``calendar_schedule`` row of the change feed
+        (the previous edition's row is deleted in the same transaction, so a desk pulling from
+        0 gets the newest edition only). Returns ``{"outcome", "version", "in_force"}``."""
+        from ccdesk.domain.official_calendar import ScheduleInvalid, parse_schedule
+        from ccdesk.services.official_calendar import schedule_payload
+
+        try:
+            schedule = parse_schedule(text, source="calendar")
+        except ScheduleInvalid as err:
+            raise DistrictError(400, "bad_schedule", err.message("en")) from err
+        payload = schedule_payload(schedule)
+
+        def work(conn: Connection) -> dict[str, Any]:
+            current = _schedule_of(conn.execute(_locked(conn, select(C.c.data).where(
+                C.c.kind == SCHEDULE_KIND))).scalar())
+            version = payload["version"]
+            if current is not None:
+                if current["version"] > version:
+                    raise DistrictError(409, "older_schedule", f"edition {current['version']} "
+                                        f"is newer than {version}")
+                if current["version"] == version:
+                    if current["sha256"] != payload["sha256"]:
+                        raise DistrictError(409, "same_version",
+                                            f"edition {version} already holds other content")
+                    return {"outcome": "unchanged", "version": version, "in_force": version}
+            # Insert before deleting: SQLite reuses the largest rowid once it is deleted, and a
+            # desk whose cursor stands on the old row must still see the new one.
+            seq = conn.execute(insert(C).values(
+                change_id=uuid7(), commune_code=EVERY_COMMUNE, dossier_code="",
+                kind=SCHEDULE_KIND, base_status="", status="",
+                data=orjson.dumps(payload).decode(), created_at=utcnow())
+                .returning(C.c.seq)).scalar_one()
+            conn.execute(C.delete().where(C.c.kind == SCHEDULE_KIND, C.c.seq < seq))
+            return {"outcome": "applied", "version": version, "in_force": version}
+
+        return self._retrying(work)
+
+    def schedule_payload(self) -> dict[str, Any] | None:
+        """The newest edition given to this relay, in the wire shape (for the USB ack)."""
+        with self.engine.connect() as conn:
+            return _schedule_of(conn.execute(select(C.c.data).where(
+                C.c.kind == SCHEDULE_KIND)).scalar())
 
     # ---- statistics -----------------------------------------------------------------------
     def stats(self) -> list[dict[str, Any]]:
@@ -829,8 +880,18 @@ def _rejected(rid: Any, seq: Any, code: str, message: str) -> dict[str, Any]:
     return {"seq": seq, "id": rid, "result": REJECTED, "code": code, "message": message}
 
 
+def _schedule_of(data: str | None) -> dict[str, Any] | None:
+    return orjson.loads(data) if data else None
+
+
 def _change_json(row: dict[str, Any]) -> dict[str, Any]:
     data = row["data"]
+    if row["kind"] == SCHEDULE_KIND:
+        payload = orjson.loads(data)   # as stored; the desk checks it (sync/replies.py)
+        version = payload.get("version") if isinstance(payload, dict) else None
+        return {"seq": row["seq"], "change_id": row["change_id"], "kind": SCHEDULE_KIND,
+                "version": version, "data": payload,
+                "at": row["created_at"].isoformat() + "Z"}
     return {"seq": row["seq"], "change_id": row["change_id"], "dossier_code": row["dossier_code"],
             "kind": row["kind"], "base_status": row["base_status"], "status": row["status"],
             "data": orjson.loads(data) if isinstance(data, str) else data,
