@@ -7,6 +7,7 @@ over ≥ 1,000 runs). Each run is described in ``tests/sync/soak.py``.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import tempfile
 import time
@@ -14,6 +15,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+# The soak copies set-up desks between folders: they share one desk key, which lives outside
+# the database (docs/operations.md), as the test session does.
+os.environ.setdefault("CCDESK_KEY_FILE",
+                      str(Path(tempfile.mkdtemp(prefix="ccdesk-soak-key-")) / "desk.key"))
 
 from sync.server.store import DistrictStore  # noqa: E402
 from tests.sync.faultproxy import FaultProxy  # noqa: E402
