@@ -11,6 +11,16 @@ last row of the previous page (keyset pagination, never ``OFFSET``). "newest" wa
 downwards (an id is allocated when the dossier is received, so id order is receipt order);
 "due" walks the ``ix_dossier_due_key`` index; "overdue" first lists the open dossiers past their
 due time, most overdue first, then the rest newest first.
+
+A text query is answered one of two ways, chosen by a bounded probe (docs/search.md):
+
+- *walk*: follow the order's index and test each row's folded words against the query,
+  stopping when the page is full. Cheap when the query is common ("n", "nguyen", "0"):
+  a page of a term one row in three matches costs ~300 rows, whatever the database size, and
+  never touches FTS5's merge of every term that starts with a one-letter prefix.
+- *FTS*: when the walk has looked at ``WALK_BUDGET`` rows without filling the page the query is
+  rare, so its FTS5 hit list is short: collect it and sort only the hits (the FTS table drives
+  the join, never the whole order index probed against the hit list).
 """
 
 from __future__ import annotations
@@ -21,7 +31,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 import orjson
-from sqlalchemy import text
+from sqlalchemy import bindparam, text
 
 from ccdesk.domain.errors import ValidationError
 from ccdesk.domain.lifecycle import RUNNING_STATUSES, Status
@@ -32,6 +42,11 @@ from ccdesk.text import fold
 SORTS = ("newest", "due", "overdue")
 CHANNELS = Channel.values()
 MAX_LIMIT = 1000
+# Rows of the order index a text query walks before it counts as rare and goes to FTS5 (the
+# bounded probe). Walking costs ~1 µs a row, collecting and sorting FTS hits a few µs a *hit*:
+# a query that fills a page of 100 within 8k rows has more than ~12k hits at a million
+# dossiers, more than its FTS path would cost.
+WALK_BUDGET = 8192
 # Written exactly as in migration 0002_search so SQLite uses the expression index.
 DUE_KEY = "COALESCE(d.due_at, '9999-12-31 23:59:59')"
 _RUNNING = ", ".join(f"'{s.value}'" for s in sorted(RUNNING_STATUSES))
@@ -116,20 +131,33 @@ def words_of(text_: str) -> list[str]:
     return _WORD.findall(fold(text_).replace("_", " "))
 
 
+def query_words(query: str, common: frozenset[str] = frozenset()) -> list[str]:
+    """The words a row must have a word starting with, for every one of them.
+
+    Words in ``common`` (the parts of this office's agency code, which every dossier code
+    carries) are left out when the query has others: they select nothing, and at a million
+    dossiers walking their lists is what made a pasted full code slow.
+    """
+    words = words_of(query)
+    distinctive = [w for w in words if w not in common]
+    return distinctive or words
+
+
 def match_expression(query: str, common: frozenset[str] = frozenset()) -> str | None:
     """The FTS5 MATCH string for a user's query: each folded word a quoted prefix term.
 
     Quoting every term means nothing the user types is read as FTS syntax (AND, NEAR, ``*``,
-    quotes), so no input can cause a query error. Words in ``common`` (the parts of this
-    office's agency code, which every dossier code carries) are left out when the query has
-    others: they select nothing, and at a million dossiers walking their lists is what made a
-    pasted full code slow.
+    quotes), so no input can cause a query error.
     """
-    words = words_of(query)
-    if not words:
-        return None
-    distinctive = [w for w in words if w not in common]
-    return " ".join(f'"{w}"*' for w in (distinctive or words))
+    words = query_words(query, common)
+    return " ".join(f'"{w}"*' for w in words) if words else None
+
+
+def text_matches(search_text: str | None, words: list[str]) -> bool:
+    """What the FTS5 MATCH of ``match_expression`` selects, for one row's ``search_text``:
+    every query word is the start of one of the row's words."""
+    tokens = words_of(search_text or "")
+    return all(any(token.startswith(w) for token in tokens) for w in words)
 
 
 class SearchService:
@@ -154,17 +182,13 @@ class SearchService:
         _check_filters(filters)
         now = self.ctx.now()
         where, params = _filter_sql(filters, now)
-        match = match_expression(query, self._code_words()) if query.strip() else None
-        if match is not None:
-            params["match"] = match
+        words = query_words(query, self._code_words()) if query.strip() else []
         with self.ctx.db.engine.connect() as conn:
-            if sort == "newest":
-                rows = self._newest(conn, where, params, after, limit, match is not None)
-            elif sort == "due":
-                rows = self._by_due(conn, where, params, after, limit)
+            if sort == "overdue":
+                rows = self._overdue_first(conn, where, params, after, limit, now, words)
             else:
-                rows = self._overdue_first(conn, where, params, after, limit, now,
-                                           match is not None)
+                rows = self._run(conn, where, params, _Order(sort, 0, sort == "due"), after,
+                                 limit, words)
         return RegisterPage(rows=[r for r, _ in rows][:limit],
                             next_after=rows[limit - 1][1] if len(rows) > limit else None)
 
@@ -175,60 +199,111 @@ class SearchService:
                 "SELECT agency_code, device_prefix FROM office WHERE id = 1")).first()
         return frozenset(words_of(" ".join(row))) if row else frozenset()
 
-    # ---- the three orders ----------------------------------------------------------------
-    def _run(self, conn, where: list[str], params: dict[str, Any], order: str,  # noqa: ANN001
-             limit: int, key_of, fts_driven: bool = False,  # noqa: ANN001
-             ) -> list[tuple[RegisterRow, PageKey]]:
-        where = list(where)
-        if "match" in params and not fts_driven:
-            where.append("d.id IN (SELECT rowid FROM dossier_fts WHERE dossier_fts MATCH :match)")
-        source = ("dossier_fts f JOIN dossier d ON d.id = f.rowid" if fts_driven
-                  else "dossier d")
-        if fts_driven:
-            where.insert(0, "dossier_fts MATCH :match")
-        sql = (f"SELECT {_COLUMNS}, {DUE_KEY} AS due_key FROM {source} "
-               "LEFT JOIN procedure p ON p.code = d.procedure_code"
-               + (" WHERE " + " AND ".join(where) if where else "")
-               + f" ORDER BY {order} LIMIT :limit")
-        result = conn.execute(text(sql), params | {"limit": limit + 1})
-        return [(_row(r), key_of(r)) for r in result.mappings()]
-
-    def _newest(self, conn, where, params, after, limit, text_query,  # noqa: ANN001
-                phase: int = 0, sort: str = "newest") -> list[tuple[RegisterRow, PageKey]]:
-        where = list(where)
-        column = "f.rowid" if text_query else "d.id"
-        if after is not None:
-            where.append(f"{column} < :after_id")
-            params = params | {"after_id": after.id}
-        # With a text query, walk the FTS hits from the highest rowid down and stop at the page
-        # end, instead of collecting every hit of a common name ("nguyen": a third of all).
-        return self._run(conn, where, params, f"{column} DESC", limit,
-                         lambda r: PageKey(sort, phase, None, r["id"]), fts_driven=text_query)
-
-    def _by_due(self, conn, where, params, after, limit,  # noqa: ANN001
-                sort: str = "due", phase: int = 0) -> list[tuple[RegisterRow, PageKey]]:
-        where = list(where)
-        if after is not None:
-            where.append(f"({DUE_KEY} > :after_value OR ({DUE_KEY} = :after_value "
-                         "AND d.id > :after_id))")
-            params = params | {"after_value": after.value, "after_id": after.id}
-        return self._run(conn, where, params, f"{DUE_KEY}, d.id", limit,
-                         lambda r: PageKey(sort, phase, r["due_key"], r["id"]))
-
+    # ---- the orders --------------------------------------------------------------------------
     def _overdue_first(self, conn, where, params, after, limit, now,  # noqa: ANN001
-                       text_query) -> list[tuple[RegisterRow, PageKey]]:
+                       words: list[str]) -> list[tuple[RegisterRow, PageKey]]:
         overdue_sql = _OVERDUE.format(now=":now")
         params = params | {"now": db_time(now)}
         rows: list[tuple[RegisterRow, PageKey]] = []
         if after is None or after.phase == 0:
-            rows = self._by_due(conn, [*where, overdue_sql], params, after, limit,
-                                sort="overdue", phase=0)
+            rows = self._run(conn, [*where, overdue_sql], params, _Order("overdue", 0, True),
+                             after, limit, words)
             if len(rows) > limit:
                 return rows
             after = None
-        rest = self._newest(conn, [*where, f"NOT {overdue_sql}"], params, after,
-                            limit - len(rows), text_query, phase=1, sort="overdue")
+        rest = self._run(conn, [*where, f"NOT {overdue_sql}"], params,
+                         _Order("overdue", 1, False), after, limit - len(rows), words)
         return rows + rest
+
+    def _run(self, conn, where: list[str], params: dict[str, Any], order: _Order,  # noqa: ANN001
+             after: PageKey | None, limit: int, words: list[str],
+             ) -> list[tuple[RegisterRow, PageKey]]:
+        """Up to ``limit + 1`` rows after ``after`` in ``order`` (one more tells a next page
+        exists): by walking the order's index, or from the FTS hits when the query is rare."""
+        if words:
+            walked = self._walk(conn, where, params, order, after, limit, words)
+            if walked is not None:
+                return walked
+        keyset, keyset_params = order.after(after, fts=bool(words))
+        clauses = [*where, *keyset]
+        if words:
+            clauses.insert(0, "dossier_fts MATCH :match")
+            keyset_params["match"] = " ".join(f'"{w}"*' for w in words)
+        # CROSS JOIN keeps the FTS table the outer loop: only its hits are sorted.
+        source = ("dossier_fts f CROSS JOIN dossier d ON d.id = f.rowid" if words
+                  else "dossier d")
+        sql = (f"SELECT {_COLUMNS}, {DUE_KEY} AS due_key FROM {source} "
+               "LEFT JOIN procedure p ON p.code = d.procedure_code"
+               + (" WHERE " + " AND ".join(clauses) if clauses else "")
+               + f" ORDER BY {order.sql(fts=bool(words))} LIMIT :limit")
+        result = conn.execute(text(sql), params | keyset_params | {"limit": limit + 1})
+        return [(_row(r), order.key_of(r)) for r in result.mappings()]
+
+    def _walk(self, conn, where: list[str], params: dict[str, Any],  # noqa: ANN001
+              order: _Order, after: PageKey | None, limit: int, words: list[str],
+              ) -> list[tuple[RegisterRow, PageKey]] | None:
+        """The page from the first ``WALK_BUDGET`` rows of the order's index, or ``None`` when
+        they hold too few matches (the query is rare: FTS5 answers it faster).
+
+        SQLite narrows the rows to those containing every word anywhere (``instr``, a superset
+        of "a word starts with it"); Python keeps those where a word starts with it.
+        """
+        keyset, keyset_params = order.after(after)
+        clauses = [*where, *keyset]
+        contains = " AND ".join(f"instr(search_text, :w{i}) > 0" for i in range(len(words)))
+        sql = (f"SELECT id, due_key, search_text FROM (SELECT d.id, {DUE_KEY} AS due_key, "
+               "d.search_text FROM dossier d"
+               + (" WHERE " + " AND ".join(clauses) if clauses else "")
+               + f" ORDER BY {order.sql()} LIMIT :budget) WHERE {contains}")
+        bind = params | keyset_params | {"budget": WALK_BUDGET} | {
+            f"w{i}": w for i, w in enumerate(words)}
+        found: list[PageKey] = []
+        for r in conn.execute(text(sql), bind).mappings():
+            if text_matches(r["search_text"], words):
+                found.append(order.key_of(r))
+                if len(found) > limit:
+                    return _fetch(conn, found)
+        return None
+
+
+@dataclass(frozen=True)
+class _Order:
+    """One walk order: by id downwards ("newest") or by the due key upwards ("due")."""
+
+    sort: str
+    phase: int
+    by_due: bool
+
+    def sql(self, fts: bool = False) -> str:
+        if self.by_due:
+            return f"{DUE_KEY}, d.id"
+        # With FTS driving, order by its rowid so FTS5 itself yields hits newest first and the
+        # walk stops at the page end instead of sorting every hit.
+        return "f.rowid DESC" if fts else "d.id DESC"
+
+    def after(self, key: PageKey | None, fts: bool = False) -> tuple[list[str], dict[str, Any]]:
+        """The keyset condition "strictly after ``key``" and its parameters."""
+        if key is None:
+            return [], {}
+        if self.by_due:
+            return ([f"({DUE_KEY} > :after_value OR ({DUE_KEY} = :after_value "
+                     "AND d.id > :after_id))"], {"after_value": key.value, "after_id": key.id})
+        return [f"{'f.rowid' if fts else 'd.id'} < :after_id"], {"after_id": key.id}
+
+    def key_of(self, r: Any) -> PageKey:
+        return PageKey(self.sort, self.phase, r["due_key"] if self.by_due else None, r["id"])
+
+
+def _fetch(conn, keys: list[PageKey]) -> list[tuple[RegisterRow, PageKey]]:  # noqa: ANN001
+    """The register rows of ``keys``, in the order of ``keys``."""
+    if not keys:
+        return []
+    sql = text(f"SELECT {_COLUMNS} FROM dossier d LEFT JOIN procedure p "
+               "ON p.code = d.procedure_code WHERE d.id IN :ids"
+               ).bindparams(bindparam("ids", expanding=True))
+    by_id = {r["id"]: _row(r) for r in conn.execute(sql, {"ids": [k.id for k in keys]})
+             .mappings()}
+    return [(by_id[k.id], k) for k in keys if k.id in by_id]
 
 
 def _check_filters(f: RegisterFilter) -> None:
