@@ -18,9 +18,11 @@ A text query is answered one of two ways, chosen by a bounded probe (docs/search
   stopping when the page is full. Cheap when the query is common ("n", "nguyen", "0"):
   a page of a term one row in three matches costs ~300 rows, whatever the database size, and
   never touches FTS5's merge of every term that starts with a one-letter prefix.
-- *FTS*: when the walk has looked at ``WALK_BUDGET`` rows without filling the page the query is
-  rare, so its FTS5 hit list is short: collect it and sort only the hits (the FTS table drives
-  the join, never the whole order index probed against the hit list).
+- *FTS* or *long walk*: when the walk has looked at ``WALK_BUDGET`` rows without filling the
+  page, the matches it saw estimate how far walking on would go, and FTS5's term list (read
+  bounded) gives each word's hits. If the rarest word's hits cost less than that walk, they
+  are collected (the FTS table drives the join; only hits are sorted) and every word is
+  checked per hit; otherwise the walk goes on until the page is full.
 """
 
 from __future__ import annotations
@@ -47,6 +49,8 @@ MAX_LIMIT = 1000
 # a query that fills a page of 100 within 8k rows has more than ~12k hits at a million
 # dossiers, more than its FTS path would cost.
 WALK_BUDGET = 8192
+VOCAB_TERMS = 2000
+FTS_HIT_COST = 8
 # Written exactly as in migration 0002_search so SQLite uses the expression index.
 DUE_KEY = "COALESCE(d.due_at, '9999-12-31 23:59:59')"
 _RUNNING = ", ".join(f"'{s.value}'" for s in sorted(RUNNING_STATUSES))
@@ -219,51 +223,114 @@ class SearchService:
              after: PageKey | None, limit: int, words: list[str],
              ) -> list[tuple[RegisterRow, PageKey]]:
         """Up to ``limit + 1`` rows after ``after`` in ``order`` (one more tells a next page
-        exists): by walking the order's index, or from the FTS hits when the query is rare."""
-        if words:
-            walked = self._walk(conn, where, params, order, after, limit, words)
-            if walked is not None:
-                return walked
-        keyset, keyset_params = order.after(after, fts=bool(words))
+        exists), by the cheapest of the three plans in the module's docstring."""
+        if not words:
+            return self._plain(conn, where, params, order, after, limit)
+        walked, seen = self._walk(conn, where, params, order, after, limit, words, WALK_BUDGET)
+        if walked is not None:
+            return walked
+        # The probe saw ``seen`` matches in WALK_BUDGET rows: walking on would take about
+        # WALK_BUDGET * (limit + 1) / seen rows. FTS5 costs about FTS_HIT_COST walked rows per
+        # hit of the rarest word it can match (it merges that word's lists whole, then each hit
+        # is fetched; "due" also sorts them).
+        rarest, hits = _rarest_fts_word(conn, words)
+        walk_rows = WALK_BUDGET * (limit + 1) / max(seen, 0.5)
+        if rarest is not None and hits * FTS_HIT_COST <= walk_rows:
+            return self._fts(conn, where, params, order, after, limit, words, rarest)
+        return self._walk(conn, where, params, order, after, limit, words, None)[0] or []
+
+    def _plain(self, conn, where: list[str], params: dict[str, Any],  # noqa: ANN001
+               order: _Order, after: PageKey | None, limit: int,
+               ) -> list[tuple[RegisterRow, PageKey]]:
+        keyset, keyset_params = order.after(after)
         clauses = [*where, *keyset]
-        if words:
-            clauses.insert(0, "dossier_fts MATCH :match")
-            keyset_params["match"] = " ".join(f'"{w}"*' for w in words)
-        # CROSS JOIN keeps the FTS table the outer loop: only its hits are sorted.
-        source = ("dossier_fts f CROSS JOIN dossier d ON d.id = f.rowid" if words
-                  else "dossier d")
-        sql = (f"SELECT {_COLUMNS}, {DUE_KEY} AS due_key FROM {source} "
+        sql = (f"SELECT {_COLUMNS}, {DUE_KEY} AS due_key FROM dossier d "
                "LEFT JOIN procedure p ON p.code = d.procedure_code"
                + (" WHERE " + " AND ".join(clauses) if clauses else "")
-               + f" ORDER BY {order.sql(fts=bool(words))} LIMIT :limit")
+               + f" ORDER BY {order.sql()} LIMIT :limit")
         result = conn.execute(text(sql), params | keyset_params | {"limit": limit + 1})
         return [(_row(r), order.key_of(r)) for r in result.mappings()]
 
     def _walk(self, conn, where: list[str], params: dict[str, Any],  # noqa: ANN001
               order: _Order, after: PageKey | None, limit: int, words: list[str],
-              ) -> list[tuple[RegisterRow, PageKey]] | None:
-        """The page from the first ``WALK_BUDGET`` rows of the order's index, or ``None`` when
-        they hold too few matches (the query is rare: FTS5 answers it faster).
+              budget: int | None) -> tuple[list[tuple[RegisterRow, PageKey]] | None, int]:
+        """The page by walking the order's index, or ``None`` when the first ``budget`` rows
+        did not fill it and more rows follow; and how many matches the walk saw.
 
         SQLite narrows the rows to those containing every word anywhere (``instr``, a superset
         of "a word starts with it"); Python keeps those where a word starts with it.
         """
         keyset, keyset_params = order.after(after)
         clauses = [*where, *keyset]
-        contains = " AND ".join(f"instr(search_text, :w{i}) > 0" for i in range(len(words)))
-        sql = (f"SELECT id, due_key, search_text FROM (SELECT d.id, {DUE_KEY} AS due_key, "
-               "d.search_text FROM dossier d"
-               + (" WHERE " + " AND ".join(clauses) if clauses else "")
-               + f" ORDER BY {order.sql()} LIMIT :budget) WHERE {contains}")
-        bind = params | keyset_params | {"budget": WALK_BUDGET} | {
-            f"w{i}": w for i, w in enumerate(words)}
+        inner = (f"SELECT d.id, {DUE_KEY} AS due_key, d.search_text FROM dossier d"
+                 + (" WHERE " + " AND ".join(clauses) if clauses else "")
+                 + f" ORDER BY {order.sql()}"
+                 + (" LIMIT :budget" if budget is not None else ""))
+        bind = params | keyset_params | {"budget": budget} | _word_params(words)
+        sql = f"SELECT id, due_key, search_text FROM ({inner}) WHERE {_contains(words)}"
         found: list[PageKey] = []
         for r in conn.execute(text(sql), bind).mappings():
             if text_matches(r["search_text"], words):
                 found.append(order.key_of(r))
                 if len(found) > limit:
-                    return _fetch(conn, found)
-        return None
+                    return _fetch(conn, found), len(found)
+        if budget is not None and conn.execute(
+                text(f"SELECT COUNT(*) FROM ({inner})"), bind).scalar_one() >= budget:
+            return None, len(found)
+        return _fetch(conn, found), len(found)
+
+    def _fts(self, conn, where: list[str], params: dict[str, Any],  # noqa: ANN001
+             order: _Order, after: PageKey | None, limit: int, words: list[str],
+             rarest: str) -> list[tuple[RegisterRow, PageKey]]:
+        """The page from the FTS5 hits of the ``rarest`` word, every word checked per hit.
+
+        Only that word goes to MATCH: FTS5 merges the whole list of each prefix term, so a
+        common word beside it ("nguyen") would cost more than it narrows. CROSS JOIN keeps the
+        FTS table the outer loop, so only its hits are sorted.
+        """
+        keyset, keyset_params = order.after(after, fts=True)
+        clauses = ["dossier_fts MATCH :match", *where, *keyset, _contains(words, "d.search_text")]
+        sql = (f"SELECT d.id, {DUE_KEY} AS due_key, d.search_text FROM dossier_fts f "
+               "CROSS JOIN dossier d ON d.id = f.rowid WHERE " + " AND ".join(clauses)
+               + f" ORDER BY {order.sql(fts=True)}")
+        bind = (params | keyset_params | _word_params(words)
+                | {"match": f'"{rarest}"*'})
+        found: list[PageKey] = []
+        for r in conn.execute(text(sql), bind).mappings():
+            if text_matches(r["search_text"], words):
+                found.append(order.key_of(r))
+                if len(found) > limit:
+                    break
+        return _fetch(conn, found)
+
+
+def _contains(words: list[str], column: str = "search_text") -> str:
+    return " AND ".join(f"instr({column}, :w{i}) > 0" for i in range(len(words)))
+
+
+def _word_params(words: list[str]) -> dict[str, str]:
+    return {f"w{i}": w for i, w in enumerate(words)}
+
+
+def _rarest_fts_word(conn, words: list[str]) -> tuple[str | None, int]:  # noqa: ANN001
+    """The word with the fewest FTS5 hits and that number (at most), from FTS5's term list.
+
+    Read through an ``fts5vocab`` table in the connection's temp schema, at most
+    ``VOCAB_TERMS`` terms per word (a bounded look-up); a word starting more terms ("0", "26")
+    is left to the per-row check.
+    """
+    conn.execute(text("CREATE VIRTUAL TABLE IF NOT EXISTS temp.dossier_fts_terms "
+                      "USING fts5vocab(main, dossier_fts, row)"))
+    best: tuple[str | None, int] = (None, 0)
+    for word in words:
+        terms, docs = conn.execute(text(
+            "SELECT COUNT(*), COALESCE(SUM(doc), 0) FROM (SELECT doc FROM "
+            "temp.dossier_fts_terms WHERE term >= :low AND term < :high LIMIT :most)"),
+            {"low": word, "high": word[:-1] + chr(ord(word[-1]) + 1),
+             "most": VOCAB_TERMS}).one()
+        if terms < VOCAB_TERMS and (best[0] is None or docs < best[1]):
+            best = (word, docs)
+    return best
 
 
 @dataclass(frozen=True)
