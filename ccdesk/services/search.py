@@ -12,7 +12,7 @@ downwards (an id is allocated when the dossier is received, so id order is recei
 "due" walks the ``ix_dossier_due_key`` index; "overdue" first lists the open dossiers past their
 due time, most overdue first, then the rest newest first.
 
-A text query is answered one of two ways, chosen by a bounded probe (docs/search.md):
+A text query starts with a bounded probe and goes on by the cheaper of two ways:
 
 - *walk*: follow the order's index and test each row's folded words against the query,
   stopping when the page is full. Cheap when the query is common ("n", "nguyen", "0"):
