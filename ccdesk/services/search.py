@@ -44,13 +44,14 @@ from ccdesk.text import fold
 SORTS = ("newest", "due", "overdue")
 CHANNELS = Channel.values()
 MAX_LIMIT = 1000
-# Rows of the order index a text query walks before it counts as rare and goes to FTS5 (the
-# bounded probe). Walking costs ~1 µs a row, collecting and sorting FTS hits a few µs a *hit*:
-# a query that fills a page of 100 within 8k rows has more than ~12k hits at a million
-# dossiers, more than its FTS path would cost.
-WALK_BUDGET = 8192
-VOCAB_TERMS = 2000
+# Rows of the order index a text query walks before the cost of going on is estimated (the
+# bounded probe): a few ms at a million dossiers.
+WALK_BUDGET = 2048
+VOCAB_TERMS = 300
 FTS_HIT_COST = 8
+# By id FTS5 streams the hits newest first and stops at the page end: a hit costs only its
+# share of merging the word's lists.
+FTS_STREAM_COST = 1
 # Written exactly as in migration 0002_search so SQLite uses the expression index.
 DUE_KEY = "COALESCE(d.due_at, '9999-12-31 23:59:59')"
 _RUNNING = ", ".join(f"'{s.value}'" for s in sorted(RUNNING_STATUSES))
@@ -226,18 +227,21 @@ class SearchService:
         exists), by the cheapest of the three plans in the module's docstring."""
         if not words:
             return self._plain(conn, where, params, order, after, limit)
-        walked, seen = self._walk(conn, where, params, order, after, limit, words, WALK_BUDGET)
-        if walked is not None:
-            return walked
-        # The probe saw ``seen`` matches in WALK_BUDGET rows: walking on would take about
-        # WALK_BUDGET * (limit + 1) / seen rows. FTS5 costs about FTS_HIT_COST walked rows per
-        # hit of the rarest word it can match (it merges that word's lists whole, then each hit
-        # is fetched; "due" also sorts them).
+        found, last = self._walk(conn, where, params, order, after, limit, words, WALK_BUDGET)
+        if last is None:
+            return _fetch(conn, found)
+        # The probe saw len(found) matches in WALK_BUDGET rows: walking on would take about
+        # WALK_BUDGET * (limit + 1) / len(found) rows. FTS5 costs about FTS_HIT_COST walked
+        # rows per hit of the rarest word it can match when the hits are fetched and sorted
+        # ("due"), FTS_STREAM_COST when they stream in rowid order ("newest").
         rarest, hits = _rarest_fts_word(conn, words)
-        walk_rows = WALK_BUDGET * (limit + 1) / max(seen, 0.5)
-        if rarest is not None and hits * FTS_HIT_COST <= walk_rows:
+        walk_rows = WALK_BUDGET * (limit + 1) / max(len(found), 0.5)
+        hit_cost = FTS_HIT_COST if order.by_due else FTS_STREAM_COST
+        if rarest is not None and hits * hit_cost <= walk_rows:
             return self._fts(conn, where, params, order, after, limit, words, rarest)
-        return self._walk(conn, where, params, order, after, limit, words, None)[0] or []
+        # Walk on from the probe's last row, keeping what it found.
+        more, _ = self._walk(conn, where, params, order, last, limit - len(found), words, None)
+        return _fetch(conn, found + more)
 
     def _plain(self, conn, where: list[str], params: dict[str, Any],  # noqa: ANN001
                order: _Order, after: PageKey | None, limit: int,
@@ -253,9 +257,10 @@ class SearchService:
 
     def _walk(self, conn, where: list[str], params: dict[str, Any],  # noqa: ANN001
               order: _Order, after: PageKey | None, limit: int, words: list[str],
-              budget: int | None) -> tuple[list[tuple[RegisterRow, PageKey]] | None, int]:
-        """The page by walking the order's index, or ``None`` when the first ``budget`` rows
-        did not fill it and more rows follow; and how many matches the walk saw.
+              budget: int | None) -> tuple[list[PageKey], PageKey | None]:
+        """The keys of the matches met walking the order's index (up to ``limit + 1``); and,
+        when the first ``budget`` rows did not fill the page and more rows follow, the last
+        row looked at (where walking on starts), else ``None``.
 
         SQLite narrows the rows to those containing every word anywhere (``instr``, a superset
         of "a word starts with it"); Python keeps those where a word starts with it.
@@ -273,11 +278,13 @@ class SearchService:
             if text_matches(r["search_text"], words):
                 found.append(order.key_of(r))
                 if len(found) > limit:
-                    return _fetch(conn, found), len(found)
-        if budget is not None and conn.execute(
-                text(f"SELECT COUNT(*) FROM ({inner})"), bind).scalar_one() >= budget:
-            return None, len(found)
-        return _fetch(conn, found), len(found)
+                    return found, None
+        if budget is not None:
+            last = conn.execute(text(f"SELECT id, due_key FROM ({inner}) "
+                                     "LIMIT 1 OFFSET :budget - 1"), bind).mappings().first()
+            if last is not None:  # the budget ran out before the rows did
+                return found, order.key_of(last)
+        return found, None
 
     def _fts(self, conn, where: list[str], params: dict[str, Any],  # noqa: ANN001
              order: _Order, after: PageKey | None, limit: int, words: list[str],
