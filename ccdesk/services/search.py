@@ -12,7 +12,10 @@ downwards (an id is allocated when the dossier is received, so id order is recei
 "due" walks the ``ix_dossier_due_key`` index; "overdue" first lists the open dossiers past their
 due time, most overdue first, then the rest newest first.
 
-A text query starts with a bounded probe and goes on by the cheaper of two ways:
+In "newest" order a text query streams the FTS5 hits of its words of two letters or more by
+rowid (newest first, stopping at the page end; one-letter words are checked per row). Otherwise
+(any "due" query, or only one-letter words) it starts with a bounded probe and goes on by the
+cheaper of two ways:
 
 - *walk*: follow the order's index and test each row's folded words against the query,
   stopping when the page is full. Cheap when the query is common ("n", "nguyen", "0"):
@@ -227,6 +230,11 @@ class SearchService:
         exists), by the cheapest of the three plans in the module's docstring."""
         if not words:
             return self._plain(conn, where, params, order, after, limit)
+        long_words = [w for w in words if len(w) > 1]
+        if not order.by_due and long_words:
+            # By id FTS5 streams the hits newest first and stops at the page end; only a
+            # one-letter word (every term starting with it merged) is left to the row check.
+            return self._fts(conn, where, params, order, after, limit, words, long_words)
         found, last = self._walk(conn, where, params, order, after, limit, words, WALK_BUDGET)
         if last is None:
             return _fetch(conn, found)
@@ -236,9 +244,9 @@ class SearchService:
         # ("due"), FTS_STREAM_COST when they stream in rowid order ("newest").
         rarest, hits = _rarest_fts_word(conn, words)
         walk_rows = WALK_BUDGET * (limit + 1) / max(len(found), 0.5)
-        hit_cost = FTS_HIT_COST if order.by_due else FTS_STREAM_COST
+        hit_cost = FTS_HIT_COST if order.by_due else FTS_STREAM_COST  # newest: one-letter words
         if rarest is not None and hits * hit_cost <= walk_rows:
-            return self._fts(conn, where, params, order, after, limit, words, rarest)
+            return self._fts(conn, where, params, order, after, limit, words, [rarest])
         # Walk on from the probe's last row, keeping what it found.
         more, _ = self._walk(conn, where, params, order, last, limit - len(found), words, None)
         return _fetch(conn, found + more)
@@ -288,12 +296,12 @@ class SearchService:
 
     def _fts(self, conn, where: list[str], params: dict[str, Any],  # noqa: ANN001
              order: _Order, after: PageKey | None, limit: int, words: list[str],
-             rarest: str) -> list[tuple[RegisterRow, PageKey]]:
-        """The page from the FTS5 hits of the ``rarest`` word, every word checked per hit.
+             matched: list[str]) -> list[tuple[RegisterRow, PageKey]]:
+        """The page from the FTS5 hits of the ``matched`` words, every word checked per hit.
 
-        Only that word goes to MATCH: FTS5 merges the whole list of each prefix term, so a
-        common word beside it ("nguyen") would cost more than it narrows. CROSS JOIN keeps the
-        FTS table the outer loop, so only its hits are sorted.
+        In "due" order only the rarest word goes to MATCH: FTS5 merges the whole list of each
+        prefix term, so a common word beside it ("nguyen") would cost more than it narrows.
+        CROSS JOIN keeps the FTS table the outer loop, so only its hits are sorted.
         """
         keyset, keyset_params = order.after(after, fts=True)
         clauses = ["dossier_fts MATCH :match", *where, *keyset, _contains(words, "d.search_text")]
@@ -301,7 +309,7 @@ class SearchService:
                "CROSS JOIN dossier d ON d.id = f.rowid WHERE " + " AND ".join(clauses)
                + f" ORDER BY {order.sql(fts=True)}")
         bind = (params | keyset_params | _word_params(words)
-                | {"match": f'"{rarest}"*'})
+                | {"match": " ".join(f'"{w}"*' for w in matched)})
         found: list[PageKey] = []
         for r in conn.execute(text(sql), bind).mappings():
             if text_matches(r["search_text"], words):
