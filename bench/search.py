@@ -1,10 +1,17 @@
-"""Register search, first page and the II.06a year report on a large demo database.
+"""Register search as the officer types it, first page and II.06a report on a large demo db.
 
 Usage::
 
     .venv/bin/python bench/search.py                      # 1,000,000 dossiers over 365 days
     .venv/bin/python bench/search.py --dossiers 100000    # a smaller run
     .venv/bin/python bench/search.py --rebuild            # seed again instead of reusing
+    .venv/bin/python bench/search.py --typing-only        # only the keystroke figures
+
+Typing: every prefix of real queries drawn from the data is one register query (a page of 100,
+as the register asks), in each order: names typed without accents letter by letter ("n", "ng",
+"ngu", ... "nguyen v", ...), ID-number and phone prefixes from "0", and the date-number part of
+codes. It prints p50/p95 per order and per query length, for each of ``--rounds`` rounds (the
+order of keystrokes shuffled per round) and the median of the rounds with their min–max.
 
 The seeded database is cached (``bench/.cache/`` by default, or ``--cache-dir``) and reused
 by later runs at the same size, because seeding a million dossiers takes minutes. Seeding
@@ -129,6 +136,59 @@ def sample_queries(services: Services, count: int, rng: random.Random) -> dict[s
     return {"name": names, "id prefix": ids, "phone prefix": phones, "code": codes}
 
 
+PAGE = 100  # the register's page size (screens/register.py PAGE_SIZE)
+LENGTHS = ((1, 1, "1"), (2, 2, "2"), (3, 3, "3"), (4, 6, "4-6"), (7, 99, "7+"))
+
+
+def typing_sequences(services: Services, count: int, rng: random.Random) -> list[str]:
+    """Every prefix of ``count`` queries of each kind, as typed key by key."""
+    picked = sample_queries(services, count, rng)
+    full = ([fold(q) for q in picked["name"]] + picked["id prefix"] + picked["phone prefix"]
+            + ["-".join(c.split("-")[-2:]) for c in picked["code"]])
+    return [q[:n] for q in full for n in range(1, len(q) + 1) if q[:n].strip()]
+
+
+def length_label(query: str) -> str:
+    return next(label for low, high, label in LENGTHS if low <= len(query) <= high)
+
+
+def typing_round(services: Services, keystrokes: list[str], rng: random.Random,
+                 ) -> dict[tuple[str, str], list[float]]:
+    """Milliseconds per keystroke query, by (order, length label) and (order, "all")."""
+    times: dict[tuple[str, str], list[float]] = {}
+    plan = [(sort, q) for sort in ("newest", "due", "overdue") for q in keystrokes]
+    rng.shuffle(plan)
+    for sort, q in plan:
+        ms, _ = timed(lambda s=sort, q=q: services.search.register_page(q, sort=s, limit=PAGE))
+        times.setdefault((sort, length_label(q)), []).append(ms)
+        times.setdefault((sort, "all"), []).append(ms)
+    return times
+
+
+def report_typing(services: Services, queries: int, rounds: int) -> None:
+    rng = random.Random(17)
+    keystrokes = typing_sequences(services, queries, rng)
+    print(f"\nsearch as you type: {len(keystrokes)} keystroke queries x 3 orders, "
+          f"page of {PAGE}, {rounds} rounds   {uptime()}")
+    results = []
+    for n in range(rounds):
+        results.append(typing_round(services, keystrokes, rng))
+        print(f"  round {n + 1} done   {uptime()}", flush=True)
+    print(f"  {'order':<8} {'length':<6} {'n':>5}   p50 median (min-max) ms     "
+          "p95 median (min-max) ms")
+    for sort in ("newest", "due", "overdue"):
+        for label in ["all", *(lab for _, _, lab in LENGTHS)]:
+            runs = [r.get((sort, label), []) for r in results]
+            if not runs[0]:
+                continue
+            p50s = [statistics.median(r) for r in runs]
+            p95s = [percentile(r, 0.95) for r in runs]
+            print(f"  {sort:<8} {label:<6} {len(runs[0]):>5}   "
+                  f"{statistics.median(p50s):5.1f} ({min(p50s):5.1f}-{max(p50s):5.1f})"
+                  f"          {statistics.median(p95s):5.1f} ({min(p95s):5.1f}-{max(p95s):5.1f})")
+    print(f"  {uptime()}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dossiers", type=int, default=1_000_000)
@@ -136,6 +196,10 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument("--cache-dir", type=Path, default=ROOT / "bench" / ".cache")
     parser.add_argument("--rebuild", action="store_true")
+    parser.add_argument("--typing-queries", type=int, default=20,
+                        help="queries of each kind whose every prefix is typed")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--typing-only", action="store_true")
     args = parser.parse_args()
     args.cache_dir.mkdir(parents=True, exist_ok=True)
     services = open_cached(args.cache_dir, args.dossiers, args.days, args.rebuild)
@@ -149,6 +213,10 @@ def main() -> None:
             "SELECT SUM(pgsize) FROM dbstat WHERE name LIKE 'dossier_fts%'")).scalar() or 0
     print(f"\ndatabase: {total:,} dossiers, {size / 2**20:,.0f} MiB "
           f"(FTS index {fts_pages / 2**20:,.0f} MiB)")
+    report_typing(services, args.typing_queries, args.rounds)
+    if args.typing_only:
+        services.close()
+        return
 
     # First register page, cold (first query on a fresh connection) and warm.
     services.close()

@@ -1,5 +1,7 @@
 """Sync benchmarks (issue 6): prints its figures, asserts nothing.
 
+0. All HTTP bytes per dossier (headers and the run's ``/hello`` included) for pushes of 5, 50 and
+   1,000 demo-seed dossiers, counted by a TCP proxy (targets ≤ 250 B at 5, ≤ 150 B at ≥ 50).
 1. Bytes on the wire per dossier in batches of ≥ 50 (target ≤ 180 B; raw JSON ≈ 1.6 kB).
 2. Dossiers per second end to end on loopback, SQLite upstream (target ≥ 5,000/s).
 3. 1,000 dossiers through the fault proxy at 32 kbps, 800 ms RTT, 2 % loss, divided by the pure
@@ -10,7 +12,7 @@ items, the accept event) and 3 ``dossier.event`` rows (start, hand-off, result b
 Vietnamese names, ID numbers, phones and addresses so compression is not flattered.
 
     .venv/bin/python bench/sync.py [--dossiers 20000] [--slow-dossiers 1000] [--skip-slow]
-                                   [--loopback-only]
+                                   [--loopback-only] [--small-pushes-only] [--pushes 3]
 
 The upstream runs as a real ``ccdesk district serve`` subprocess on a free 127.0.0.1 port.
 """
@@ -23,6 +25,7 @@ import os
 import random
 import socket
 import sqlite3
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -212,6 +215,60 @@ def bench_slow_link(dossiers: int) -> None:
     services.close()
 
 
+def demo_desk(root: Path):  # noqa: ANN201 - Services
+    """A set-up desk with the bundled catalogue and no dossiers yet (demo ones are added)."""
+    from ccdesk.paths import Paths
+    from ccdesk.services import SYSTEM, Services
+    from ccdesk.services.office import OfficeSettings
+
+    paths = Paths(root / "data", root / "config")
+    services = Services.open(paths.default_db, paths)
+    services.office.update(SYSTEM, OfficeSettings(
+        "UBND XÃ AN PHÚ", "TRUNG TÂM PHỤC VỤ HÀNH CHÍNH CÔNG", "000.17.22.H56", "An Phú",
+        commune_code="26734"), complete_setup=True)
+    services.catalog.import_catalog(services.catalog.check_file(ROOT / "ccdesk/data/catalog.toml"))
+    return services
+
+
+def bench_small_pushes(sizes: tuple[int, ...], pushes: int) -> None:
+    """All HTTP bytes (request and status lines, headers, bodies, both ways, the run's
+    ``/hello`` included) per dossier, for pushes of N demo-seed dossiers, counted by a TCP
+    proxy between the desk and the district; ``pushes`` pushes per size."""
+    from ccdesk.demo import seed_demo
+    from tests.sync.faultproxy import FaultProxy
+
+    print(f"all HTTP bytes per dossier, demo-seed data, {pushes} pushes per size   {uptime()}")
+    for size in sizes:
+        root = Path(tempfile.mkdtemp(prefix="ccdesk-bench-small-"))
+        services = demo_desk(root / "desk")
+        district = District(root / "district")
+        proxy = FaultProxy(district.port)
+        per_dossier, records = [], []
+        try:
+            service.enroll(services, proxy.url, district.code())
+            for n in range(pushes):
+                seed_demo(services, size, days=30, seed=100 + n, outbox=True)
+                proxy.bytes_up = proxy.bytes_down = 0
+                result = SyncEngine(services.ctx, options=EngineOptions()).push()
+                per_dossier.append((proxy.bytes_up + proxy.bytes_down) / size)
+                records.append(result.records_sent)
+        finally:
+            proxy.stop()
+            district.stop()
+            services.close()
+        print(f"  {size:>5} per push: {statistics.median(per_dossier):6.1f} B/dossier "
+              f"(min {min(per_dossier):.1f} - max {max(per_dossier):.1f}), "
+              f"{statistics.median(records) / size:.1f} records/dossier   {uptime()}")
+
+
+def uptime() -> str:
+    """The load beside the figures (the development machine is shared)."""
+    try:
+        return "load average " + ", ".join(Path("/proc/loadavg").read_text().split()[:3])
+    except OSError:
+        return "load n/a"
+
+
 def bench_resume_and_status(dossiers: int = 500) -> None:
     """Restart after kill -9 to everything acked (target ≤ 5 s), and ``sync status`` offline
     (target < 1 s), both as the real CLI in a subprocess."""
@@ -254,7 +311,13 @@ def main() -> None:
     parser.add_argument("--skip-slow", action="store_true")
     parser.add_argument("--loopback-only", action="store_true",
                         help="run only the loopback throughput and bytes figures")
+    parser.add_argument("--small-pushes-only", action="store_true",
+                        help="run only the bytes per dossier at 5, 50 and 1,000 per push")
+    parser.add_argument("--pushes", type=int, default=3, help="pushes per size")
     args = parser.parse_args()
+    bench_small_pushes((5, 50, 1000), args.pushes)
+    if args.small_pushes_only:
+        return
     bench_loopback(args.dossiers)
     if args.loopback_only:
         return

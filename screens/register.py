@@ -3,11 +3,13 @@
 Nothing loads the whole table: the search service returns keyset pages of ``PAGE_SIZE`` rows and
 the next page is fetched when the cursor nears the end, so a million dossiers stay instant. Each
 query runs in an exclusive thread worker: typing is never blocked, and a newer query cancels the
-older one.
+older one. A keystroke's worker first waits ``DEBOUNCE_S``: typed faster than that, only the
+last keystroke queries. A page that arrives for an older request than the newest is dropped.
 """
 
 from __future__ import annotations
 
+import time
 from datetime import date
 from typing import TYPE_CHECKING, ClassVar
 
@@ -16,6 +18,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Checkbox, DataTable, Input, Label, Select
+from textual.worker import get_current_worker
 
 from ccdesk.domain.errors import CcdeskError, InvalidInput, ValidationError
 from ccdesk.domain.lifecycle import Status
@@ -39,6 +42,7 @@ if TYPE_CHECKING:
 
 PAGE_SIZE = 100
 PREFETCH_ROWS = 10  # fetch the next page when the cursor is this close to the end
+DEBOUNCE_S = 0.13  # a keystroke's query waits this long for the next keystroke
 
 # The columns in the order shown, and in the order kept when the terminal is narrow: the desk
 # looks for a dossier's code, where it stands and when it is due before whose it is and which
@@ -69,6 +73,7 @@ class RegisterScreen(DeskScreen):
         self._rows: list[RegisterRow] = []
         self._layout: dict[str, int] = {}
         self._short_codes = ""  # the agency prefix left out of codes when room is short
+        self._generation = 0  # the newest request; pages of older ones are not shown
 
     def compose_body(self) -> ComposeResult:
         fields = sorted({p.field for p in self.services.catalog.search("", limit=10_000)})
@@ -115,8 +120,10 @@ class RegisterScreen(DeskScreen):
     @on(Input.Changed)
     @on(Select.Changed)
     @on(Checkbox.Changed)
-    def _criteria_changed(self) -> None:
-        self._reload()
+    def _criteria_changed(self, event: Input.Changed | Select.Changed | Checkbox.Changed,
+                          ) -> None:
+        typed = isinstance(event, Input.Changed) and event.input.id == "query"
+        self._reload(DEBOUNCE_S if typed else 0.0)
 
     def _filters(self) -> RegisterFilter:
         errors: list[ValidationError] = []
@@ -142,7 +149,7 @@ class RegisterScreen(DeskScreen):
             raise InvalidInput(errors)
         return filters
 
-    def _reload(self) -> None:
+    def _reload(self, delay: float = 0.0) -> None:
         try:
             filters = self._filters()
         except CcdeskError as err:
@@ -150,20 +157,27 @@ class RegisterScreen(DeskScreen):
             return
         self._request = (self.query_one("#query", Input).value, filters,
                          str(self.query_one("#sort", Select).value))
-        self._load(*self._request, None)
+        self._generation += 1
+        self._load(*self._request, None, self._generation, delay)
 
     @work(exclusive=True, thread=True, group="register")
     def _load(self, query: str, filters: RegisterFilter, sort: str,
-              after: PageKey | None) -> None:
+              after: PageKey | None, generation: int, delay: float = 0.0) -> None:
+        if delay:
+            time.sleep(delay)
+            if get_current_worker().is_cancelled:
+                return  # another keystroke came: its worker asks instead
         try:
             page = self.services.search.register_page(query, filters, sort, after, PAGE_SIZE)
         except CcdeskError as err:
             self.app.call_from_thread(self._say, err.message(), True)
             return
-        self.app.call_from_thread(self._show, page, after is not None)
+        self.app.call_from_thread(self._show, page, after is not None, generation)
 
     # ---- showing ----------------------------------------------------------------------------
-    def _show(self, page: RegisterPage, append: bool) -> None:
+    def _show(self, page: RegisterPage, append: bool, generation: int) -> None:
+        if generation != self._generation:
+            return  # a newer request was made while this one ran
         if not self.query("#register-table"):
             return  # being recomposed (language switch): on_mount loads again
         table = self.table
@@ -241,7 +255,7 @@ class RegisterScreen(DeskScreen):
         if (self._next is not None and self._request is not None
                 and event.cursor_row >= self.table.row_count - PREFETCH_ROWS):
             next_key, self._next = self._next, None
-            self._load(*self._request, next_key)
+            self._load(*self._request, next_key, self._generation)
 
     @on(Input.Submitted, "#query")
     def _code_entered(self, event: Input.Submitted) -> None:

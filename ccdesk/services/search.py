@@ -11,6 +11,21 @@ last row of the previous page (keyset pagination, never ``OFFSET``). "newest" wa
 downwards (an id is allocated when the dossier is received, so id order is receipt order);
 "due" walks the ``ix_dossier_due_key`` index; "overdue" first lists the open dossiers past their
 due time, most overdue first, then the rest newest first.
+
+In "newest" order a text query streams the FTS5 hits of its words of two letters or more by
+rowid (newest first, stopping at the page end; one-letter words are checked per row). Otherwise
+(any "due" query, or only one-letter words) it starts with a bounded probe and goes on by the
+cheaper of two ways:
+
+- *walk*: follow the order's index and test each row's folded words against the query,
+  stopping when the page is full. Cheap when the query is common ("n", "nguyen", "0"):
+  a page of a term one row in three matches costs ~300 rows, whatever the database size, and
+  never touches FTS5's merge of every term that starts with a one-letter prefix.
+- *FTS* or *long walk*: when the walk has looked at ``WALK_BUDGET`` rows without filling the
+  page, the matches it saw estimate how far walking on would go, and FTS5's term list (read
+  bounded) gives each word's hits. If the rarest word's hits cost less than that walk, they
+  are collected (the FTS table drives the join; only hits are sorted) and every word is
+  checked per hit; otherwise the walk goes on until the page is full.
 """
 
 from __future__ import annotations
@@ -21,7 +36,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 import orjson
-from sqlalchemy import text
+from sqlalchemy import bindparam, text
 
 from ccdesk.domain.errors import ValidationError
 from ccdesk.domain.lifecycle import RUNNING_STATUSES, Status
@@ -32,6 +47,14 @@ from ccdesk.text import fold
 SORTS = ("newest", "due", "overdue")
 CHANNELS = Channel.values()
 MAX_LIMIT = 1000
+# Rows of the order index a text query walks before the cost of going on is estimated (the
+# bounded probe): a few ms at a million dossiers.
+WALK_BUDGET = 2048
+VOCAB_TERMS = 300
+FTS_HIT_COST = 8
+# By id FTS5 streams the hits newest first and stops at the page end: a hit costs only its
+# share of merging the word's lists.
+FTS_STREAM_COST = 1
 # Written exactly as in migration 0002_search so SQLite uses the expression index.
 DUE_KEY = "COALESCE(d.due_at, '9999-12-31 23:59:59')"
 _RUNNING = ", ".join(f"'{s.value}'" for s in sorted(RUNNING_STATUSES))
@@ -116,20 +139,33 @@ def words_of(text_: str) -> list[str]:
     return _WORD.findall(fold(text_).replace("_", " "))
 
 
+def query_words(query: str, common: frozenset[str] = frozenset()) -> list[str]:
+    """The words a row must have a word starting with, for every one of them.
+
+    Words in ``common`` (the parts of this office's agency code, which every dossier code
+    carries) are left out when the query has others: they select nothing, and at a million
+    dossiers walking their lists is what made a pasted full code slow.
+    """
+    words = words_of(query)
+    distinctive = [w for w in words if w not in common]
+    return distinctive or words
+
+
 def match_expression(query: str, common: frozenset[str] = frozenset()) -> str | None:
     """The FTS5 MATCH string for a user's query: each folded word a quoted prefix term.
 
     Quoting every term means nothing the user types is read as FTS syntax (AND, NEAR, ``*``,
-    quotes), so no input can cause a query error. Words in ``common`` (the parts of this
-    office's agency code, which every dossier code carries) are left out when the query has
-    others: they select nothing, and at a million dossiers walking their lists is what made a
-    pasted full code slow.
+    quotes), so no input can cause a query error.
     """
-    words = words_of(query)
-    if not words:
-        return None
-    distinctive = [w for w in words if w not in common]
-    return " ".join(f'"{w}"*' for w in (distinctive or words))
+    words = query_words(query, common)
+    return " ".join(f'"{w}"*' for w in words) if words else None
+
+
+def text_matches(search_text: str | None, words: list[str]) -> bool:
+    """What the FTS5 MATCH of ``match_expression`` selects, for one row's ``search_text``:
+    every query word is the start of one of the row's words."""
+    tokens = words_of(search_text or "")
+    return all(any(token.startswith(w) for token in tokens) for w in words)
 
 
 class SearchService:
@@ -154,17 +190,13 @@ class SearchService:
         _check_filters(filters)
         now = self.ctx.now()
         where, params = _filter_sql(filters, now)
-        match = match_expression(query, self._code_words()) if query.strip() else None
-        if match is not None:
-            params["match"] = match
+        words = query_words(query, self._code_words()) if query.strip() else []
         with self.ctx.db.engine.connect() as conn:
-            if sort == "newest":
-                rows = self._newest(conn, where, params, after, limit, match is not None)
-            elif sort == "due":
-                rows = self._by_due(conn, where, params, after, limit)
+            if sort == "overdue":
+                rows = self._overdue_first(conn, where, params, after, limit, now, words)
             else:
-                rows = self._overdue_first(conn, where, params, after, limit, now,
-                                           match is not None)
+                rows = self._run(conn, where, params, _Order(sort, 0, sort == "due"), after,
+                                 limit, words)
         return RegisterPage(rows=[r for r, _ in rows][:limit],
                             next_after=rows[limit - 1][1] if len(rows) > limit else None)
 
@@ -175,60 +207,185 @@ class SearchService:
                 "SELECT agency_code, device_prefix FROM office WHERE id = 1")).first()
         return frozenset(words_of(" ".join(row))) if row else frozenset()
 
-    # ---- the three orders ----------------------------------------------------------------
-    def _run(self, conn, where: list[str], params: dict[str, Any], order: str,  # noqa: ANN001
-             limit: int, key_of, fts_driven: bool = False,  # noqa: ANN001
-             ) -> list[tuple[RegisterRow, PageKey]]:
-        where = list(where)
-        if "match" in params and not fts_driven:
-            where.append("d.id IN (SELECT rowid FROM dossier_fts WHERE dossier_fts MATCH :match)")
-        source = ("dossier_fts f JOIN dossier d ON d.id = f.rowid" if fts_driven
-                  else "dossier d")
-        if fts_driven:
-            where.insert(0, "dossier_fts MATCH :match")
-        sql = (f"SELECT {_COLUMNS}, {DUE_KEY} AS due_key FROM {source} "
-               "LEFT JOIN procedure p ON p.code = d.procedure_code"
-               + (" WHERE " + " AND ".join(where) if where else "")
-               + f" ORDER BY {order} LIMIT :limit")
-        result = conn.execute(text(sql), params | {"limit": limit + 1})
-        return [(_row(r), key_of(r)) for r in result.mappings()]
-
-    def _newest(self, conn, where, params, after, limit, text_query,  # noqa: ANN001
-                phase: int = 0, sort: str = "newest") -> list[tuple[RegisterRow, PageKey]]:
-        where = list(where)
-        column = "f.rowid" if text_query else "d.id"
-        if after is not None:
-            where.append(f"{column} < :after_id")
-            params = params | {"after_id": after.id}
-        # With a text query, walk the FTS hits from the highest rowid down and stop at the page
-        # end, instead of collecting every hit of a common name ("nguyen": a third of all).
-        return self._run(conn, where, params, f"{column} DESC", limit,
-                         lambda r: PageKey(sort, phase, None, r["id"]), fts_driven=text_query)
-
-    def _by_due(self, conn, where, params, after, limit,  # noqa: ANN001
-                sort: str = "due", phase: int = 0) -> list[tuple[RegisterRow, PageKey]]:
-        where = list(where)
-        if after is not None:
-            where.append(f"({DUE_KEY} > :after_value OR ({DUE_KEY} = :after_value "
-                         "AND d.id > :after_id))")
-            params = params | {"after_value": after.value, "after_id": after.id}
-        return self._run(conn, where, params, f"{DUE_KEY}, d.id", limit,
-                         lambda r: PageKey(sort, phase, r["due_key"], r["id"]))
-
+    # ---- the orders --------------------------------------------------------------------------
     def _overdue_first(self, conn, where, params, after, limit, now,  # noqa: ANN001
-                       text_query) -> list[tuple[RegisterRow, PageKey]]:
+                       words: list[str]) -> list[tuple[RegisterRow, PageKey]]:
         overdue_sql = _OVERDUE.format(now=":now")
         params = params | {"now": db_time(now)}
         rows: list[tuple[RegisterRow, PageKey]] = []
         if after is None or after.phase == 0:
-            rows = self._by_due(conn, [*where, overdue_sql], params, after, limit,
-                                sort="overdue", phase=0)
+            rows = self._run(conn, [*where, overdue_sql], params, _Order("overdue", 0, True),
+                             after, limit, words)
             if len(rows) > limit:
                 return rows
             after = None
-        rest = self._newest(conn, [*where, f"NOT {overdue_sql}"], params, after,
-                            limit - len(rows), text_query, phase=1, sort="overdue")
+        rest = self._run(conn, [*where, f"NOT {overdue_sql}"], params,
+                         _Order("overdue", 1, False), after, limit - len(rows), words)
         return rows + rest
+
+    def _run(self, conn, where: list[str], params: dict[str, Any], order: _Order,  # noqa: ANN001
+             after: PageKey | None, limit: int, words: list[str],
+             ) -> list[tuple[RegisterRow, PageKey]]:
+        """Up to ``limit + 1`` rows after ``after`` in ``order`` (one more tells a next page
+        exists), by the cheapest of the three plans in the module's docstring."""
+        if not words:
+            return self._plain(conn, where, params, order, after, limit)
+        long_words = [w for w in words if len(w) > 1]
+        if not order.by_due and long_words:
+            # By id FTS5 streams the hits newest first and stops at the page end; only a
+            # one-letter word (every term starting with it merged) is left to the row check.
+            return self._fts(conn, where, params, order, after, limit, words, long_words)
+        found, last = self._walk(conn, where, params, order, after, limit, words, WALK_BUDGET)
+        if last is None:
+            return _fetch(conn, found)
+        # The probe saw len(found) matches in WALK_BUDGET rows: walking on would take about
+        # WALK_BUDGET * (limit + 1) / len(found) rows. FTS5 costs about FTS_HIT_COST walked
+        # rows per hit of the rarest word it can match when the hits are fetched and sorted
+        # ("due"), FTS_STREAM_COST when they stream in rowid order ("newest").
+        rarest, hits = _rarest_fts_word(conn, words)
+        walk_rows = WALK_BUDGET * (limit + 1) / max(len(found), 0.5)
+        hit_cost = FTS_HIT_COST if order.by_due else FTS_STREAM_COST  # newest: one-letter words
+        if rarest is not None and hits * hit_cost <= walk_rows:
+            return self._fts(conn, where, params, order, after, limit, words, [rarest])
+        # Walk on from the probe's last row, keeping what it found.
+        more, _ = self._walk(conn, where, params, order, last, limit - len(found), words, None)
+        return _fetch(conn, found + more)
+
+    def _plain(self, conn, where: list[str], params: dict[str, Any],  # noqa: ANN001
+               order: _Order, after: PageKey | None, limit: int,
+               ) -> list[tuple[RegisterRow, PageKey]]:
+        keyset, keyset_params = order.after(after)
+        clauses = [*where, *keyset]
+        sql = (f"SELECT {_COLUMNS}, {DUE_KEY} AS due_key FROM dossier d "
+               "LEFT JOIN procedure p ON p.code = d.procedure_code"
+               + (" WHERE " + " AND ".join(clauses) if clauses else "")
+               + f" ORDER BY {order.sql()} LIMIT :limit")
+        result = conn.execute(text(sql), params | keyset_params | {"limit": limit + 1})
+        return [(_row(r), order.key_of(r)) for r in result.mappings()]
+
+    def _walk(self, conn, where: list[str], params: dict[str, Any],  # noqa: ANN001
+              order: _Order, after: PageKey | None, limit: int, words: list[str],
+              budget: int | None) -> tuple[list[PageKey], PageKey | None]:
+        """The keys of the matches met walking the order's index (up to ``limit + 1``); and,
+        when the first ``budget`` rows did not fill the page and more rows follow, the last
+        row looked at (where walking on starts), else ``None``.
+
+        SQLite narrows the rows to those containing every word anywhere (``instr``, a superset
+        of "a word starts with it"); Python keeps those where a word starts with it.
+        """
+        keyset, keyset_params = order.after(after)
+        clauses = [*where, *keyset]
+        inner = (f"SELECT d.id, {DUE_KEY} AS due_key, d.search_text FROM dossier d"
+                 + (" WHERE " + " AND ".join(clauses) if clauses else "")
+                 + f" ORDER BY {order.sql()}"
+                 + (" LIMIT :budget" if budget is not None else ""))
+        bind = params | keyset_params | {"budget": budget} | _word_params(words)
+        sql = f"SELECT id, due_key, search_text FROM ({inner}) WHERE {_contains(words)}"
+        found: list[PageKey] = []
+        for r in conn.execute(text(sql), bind).mappings():
+            if text_matches(r["search_text"], words):
+                found.append(order.key_of(r))
+                if len(found) > limit:
+                    return found, None
+        if budget is not None:
+            last = conn.execute(text(f"SELECT id, due_key FROM ({inner}) "
+                                     "LIMIT 1 OFFSET :budget - 1"), bind).mappings().first()
+            if last is not None:  # the budget ran out before the rows did
+                return found, order.key_of(last)
+        return found, None
+
+    def _fts(self, conn, where: list[str], params: dict[str, Any],  # noqa: ANN001
+             order: _Order, after: PageKey | None, limit: int, words: list[str],
+             matched: list[str]) -> list[tuple[RegisterRow, PageKey]]:
+        """The page from the FTS5 hits of the ``matched`` words, every word checked per hit.
+
+        In "due" order only the rarest word goes to MATCH: FTS5 merges the whole list of each
+        prefix term, so a common word beside it ("nguyen") would cost more than it narrows.
+        CROSS JOIN keeps the FTS table the outer loop, so only its hits are sorted.
+        """
+        keyset, keyset_params = order.after(after, fts=True)
+        clauses = ["dossier_fts MATCH :match", *where, *keyset, _contains(words, "d.search_text")]
+        sql = (f"SELECT d.id, {DUE_KEY} AS due_key, d.search_text FROM dossier_fts f "
+               "CROSS JOIN dossier d ON d.id = f.rowid WHERE " + " AND ".join(clauses)
+               + f" ORDER BY {order.sql(fts=True)}")
+        bind = (params | keyset_params | _word_params(words)
+                | {"match": " ".join(f'"{w}"*' for w in matched)})
+        found: list[PageKey] = []
+        for r in conn.execute(text(sql), bind).mappings():
+            if text_matches(r["search_text"], words):
+                found.append(order.key_of(r))
+                if len(found) > limit:
+                    break
+        return _fetch(conn, found)
+
+
+def _contains(words: list[str], column: str = "search_text") -> str:
+    return " AND ".join(f"instr({column}, :w{i}) > 0" for i in range(len(words)))
+
+
+def _word_params(words: list[str]) -> dict[str, str]:
+    return {f"w{i}": w for i, w in enumerate(words)}
+
+
+def _rarest_fts_word(conn, words: list[str]) -> tuple[str | None, int]:  # noqa: ANN001
+    """The word with the fewest FTS5 hits and that number (at most), from FTS5's term list.
+
+    Read through an ``fts5vocab`` table in the connection's temp schema, at most
+    ``VOCAB_TERMS`` terms per word (a bounded look-up); a word starting more terms ("0", "26")
+    is left to the per-row check.
+    """
+    conn.execute(text("CREATE VIRTUAL TABLE IF NOT EXISTS temp.dossier_fts_terms "
+                      "USING fts5vocab(main, dossier_fts, row)"))
+    best: tuple[str | None, int] = (None, 0)
+    for word in words:
+        terms, docs = conn.execute(text(
+            "SELECT COUNT(*), COALESCE(SUM(doc), 0) FROM (SELECT doc FROM "
+            "temp.dossier_fts_terms WHERE term >= :low AND term < :high LIMIT :most)"),
+            {"low": word, "high": word[:-1] + chr(ord(word[-1]) + 1),
+             "most": VOCAB_TERMS}).one()
+        if terms < VOCAB_TERMS and (best[0] is None or docs < best[1]):
+            best = (word, docs)
+    return best
+
+
+@dataclass(frozen=True)
+class _Order:
+    """One walk order: by id downwards ("newest") or by the due key upwards ("due")."""
+
+    sort: str
+    phase: int
+    by_due: bool
+
+    def sql(self, fts: bool = False) -> str:
+        if self.by_due:
+            return f"{DUE_KEY}, d.id"
+        # With FTS driving, order by its rowid so FTS5 itself yields hits newest first and the
+        # walk stops at the page end instead of sorting every hit.
+        return "f.rowid DESC" if fts else "d.id DESC"
+
+    def after(self, key: PageKey | None, fts: bool = False) -> tuple[list[str], dict[str, Any]]:
+        """The keyset condition "strictly after ``key``" and its parameters."""
+        if key is None:
+            return [], {}
+        if self.by_due:
+            return ([f"({DUE_KEY} > :after_value OR ({DUE_KEY} = :after_value "
+                     "AND d.id > :after_id))"], {"after_value": key.value, "after_id": key.id})
+        return [f"{'f.rowid' if fts else 'd.id'} < :after_id"], {"after_id": key.id}
+
+    def key_of(self, r: Any) -> PageKey:
+        return PageKey(self.sort, self.phase, r["due_key"] if self.by_due else None, r["id"])
+
+
+def _fetch(conn, keys: list[PageKey]) -> list[tuple[RegisterRow, PageKey]]:  # noqa: ANN001
+    """The register rows of ``keys``, in the order of ``keys``."""
+    if not keys:
+        return []
+    sql = text(f"SELECT {_COLUMNS} FROM dossier d LEFT JOIN procedure p "
+               "ON p.code = d.procedure_code WHERE d.id IN :ids"
+               ).bindparams(bindparam("ids", expanding=True))
+    by_id = {r["id"]: _row(r) for r in conn.execute(sql, {"ids": [k.id for k in keys]})
+             .mappings()}
+    return [(by_id[k.id], k) for k in keys if k.id in by_id]
 
 
 def _check_filters(f: RegisterFilter) -> None:

@@ -1,0 +1,11 @@
+"""Fixtures for the speed work: the UI folder's desks (a set-up office from a template copy)."""
+
+from __future__ import annotations
+
+from tests.ui.conftest import (  # noqa: F401 - fixtures re-exported for this folder
+    actor,
+    paths,
+    services,
+    templates,
+    vietnamese,
+)
