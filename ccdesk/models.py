@@ -128,6 +128,10 @@ class Dossier(SQLModel, table=True):
     applicant_phone: str = ""
     applicant_email: str = ""
     applicant_address: str = ""
+    # the rest of the chip ID card (migration 0012): old CMND number, sex, issue date
+    applicant_old_id: str = ""
+    applicant_sex: str = ""           # Sex: male | female; "" when not recorded
+    applicant_id_issued: date | None = None
     owner_name: str = ""              # the dossier's owner when not the applicant
     owner_address: str = ""
     channel: str = "direct"           # direct | postal | online_full | online_partial

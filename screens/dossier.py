@@ -21,8 +21,15 @@ from screens.base import DeskScreen
 from screens.modals.action import ActionContext, ActionInput, ActionModal, ActionPicker
 from screens.modals.form_preview import FormPicker, FormPreview
 from screens.modals.rating import RatingModal
+from screens.widgets.columns import (
+    ColumnSpec,
+    choose_columns,
+    in_display_order,
+    natural_width,
+)
 
 if TYPE_CHECKING:
+    from ccdesk.models import ChecklistItem
     from ccdesk.services import Services
 
 MAX_CODE = 64  # longer than any dossier code
@@ -30,6 +37,15 @@ NEAR_DAYS = 1  # colour the due time as "close" at this many working days left o
 # The paper an action produces, previewed (and printed with p) right after it is recorded.
 ACTION_FORMS = {Action.REQUEST_SUPPLEMENT: FormKind.SUPPLEMENT, Action.EXTEND: FormKind.EXTENSION,
                 Action.STOP: FormKind.STOP, Action.HAND_OFF: FormKind.CONTROL}
+# The checklist's columns as shown, and as kept when the table is narrow (docs/tui.md, "Text
+# that fits"): whether a paper was received and which paper it is come before its form and its
+# number; a long document name wraps onto more lines (down to MIN_DOC_NAME cells wide) before any
+# column is dropped, so no word of it is cut.
+CHECKLIST_COLUMNS = ("position", "name", "form", "received")
+CHECKLIST_PRIORITY = ("received", "name", "form", "position")
+CHECKLIST_REQUIRED = 2  # received and name, at any width
+MIN_DOC_NAME = 16
+SCROLLBAR = 2  # room kept for the table's own scroll bar (more papers than its height)
 
 
 class DossierScreen(DeskScreen):
@@ -49,6 +65,7 @@ class DossierScreen(DeskScreen):
         super().__init__(services)
         self.code = code
         self.detail: DossierDetail | None = None
+        self._checklist_layout: dict[str, int] = {}
 
     def compose_body(self) -> ComposeResult:
         with VerticalScroll(id="dossier"):
@@ -113,15 +130,41 @@ class DossierScreen(DeskScreen):
         due.add_class("-late" if late else "-near" if left <= NEAR_DAYS else "-ok")
 
     def _show_checklist(self, detail: DossierDetail) -> None:
-        table = self.query_one("#dossier-checklist", DataTable)
+        self._checklist_layout = {}  # rebuilt whatever the width: the rows changed
+        self._fit_checklist(detail)
+        self.call_after_refresh(self._refit_checklist)  # the table's own width, once laid out
+
+    def on_resize(self) -> None:
+        self.call_after_refresh(self._refit_checklist)  # after the new layout (two columns?)
+
+    def _refit_checklist(self) -> None:
+        if self.detail is not None:
+            self._fit_checklist(self.detail)
+
+    def _fit_checklist(self, detail: DossierDetail) -> None:
+        """Choose the checklist's columns for the table's width (``CHECKLIST_PRIORITY``), and
+        rebuild it when the choice changed: never wider than the screen, no sideways scroll."""
+        found = self.query("#dossier-checklist")
+        if not found:
+            return
+        table = found.first(DataTable)
+        room = (table.size.width or self.app.size.width - 2) - SCROLLBAR
+        headers = {"position": "#", "name": t("tui.dossier.doc_name"),
+                   "form": t("tui.dossier.doc_form"), "received": t("tui.dossier.doc_received")}
+        rows = [_checklist_cells(item) for item in detail.checklist]
+        specs = [ColumnSpec(key, natural_width(headers[key], [row[key] for row in rows]),
+                            MIN_DOC_NAME if key == "name" else None)
+                 for key in CHECKLIST_PRIORITY]
+        layout = choose_columns(room, specs, CHECKLIST_REQUIRED)
+        if layout == self._checklist_layout:
+            return
+        self._checklist_layout = layout
+        shown = in_display_order(layout, CHECKLIST_COLUMNS)
         table.clear(columns=True)
-        table.add_columns("#", t("tui.dossier.doc_name"), t("tui.dossier.doc_form"),
-                          t("tui.dossier.doc_received"))
-        for item in detail.checklist:
-            received = (f"✓ {item.received_quantity}" if item.received
-                        else "✗" if item.requirement == "required" else "–")
-            form = t(f"core.form.{item.received_form or item.form}")
-            table.add_row(str(item.position), item.name, form, received)
+        for key in shown:
+            table.add_column(headers[key], width=layout[key], key=key)
+        for row in rows:  # height=None: as many lines as the wrapped name needs
+            table.add_row(*(row[key] for key in shown), height=None)
 
     def _show_events(self, detail: DossierDetail) -> None:
         names = {o.id: o.username for o in self.services.officers.list(include_inactive=True)}
@@ -212,6 +255,13 @@ class DossierScreen(DeskScreen):
 
     def action_back(self) -> None:
         self.dismiss()
+
+
+def _checklist_cells(item: ChecklistItem) -> dict[str, str]:
+    received = (f"✓ {item.received_quantity}" if item.received
+                else "✗" if item.requirement == "required" else "–")
+    return {"position": str(item.position), "name": item.name,
+            "form": t(f"core.form.{item.received_form or item.form}"), "received": received}
 
 
 def open_scanned_code(screen: DeskScreen, text: str, *, quiet: bool = False) -> bool:

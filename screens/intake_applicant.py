@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, ClassVar
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import VerticalScroll
+from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Checkbox, Input, Label, Select
 
 from ccdesk.domain.catalog import FeeKind
@@ -27,8 +27,9 @@ from ccdesk.domain.validation import (
     validate_citizen_id,
     validate_email,
     validate_full_name,
+    validate_old_id,
 )
-from ccdesk.domain.vocabulary import Channel, Delivery
+from ccdesk.domain.vocabulary import Channel, Delivery, Sex
 from ccdesk.i18n import fmt_date, t
 from ccdesk.services.intake import (
     MAX_SETS,
@@ -83,6 +84,14 @@ class ApplicantStep(DeskScreen):
             yield self._input("phone", CoreValidator(normalise_phone))
             yield self._input("email", CoreValidator(validate_email))
             yield self._input("address", CoreValidator(lambda v: clean_text(v, "address")))
+            # The rest of the chip ID card, on one line (80×24): filled by a scan, optional.
+            with Horizontal(id="card-fields"):
+                yield self._input("old_id_number", CoreValidator(validate_old_id))
+                yield self._select("sex", [(s.label(), s.value) for s in Sex], "",
+                                   blank=True)
+                yield self._input("id_issued_on",
+                                  CoreValidator(lambda v: parse_day(v, "id_issued_on")),
+                                  placeholder="dd/mm/yyyy")
             yield self._select("channel", [(c.label(), c.value) for c in Channel],
                                Channel.DIRECT.value)
             yield self._input("sets", CoreValidator(lambda v: parse_count(v, "sets", 1,
@@ -119,10 +128,13 @@ class ApplicantStep(DeskScreen):
                         validate_on=["changed", "blur"])
         return FormField(field_label(name), control, name=name)
 
-    def _select(self, name: str, options: list[tuple[str, str]], value: str) -> FormField:
+    def _select(self, name: str, options: list[tuple[str, str]], value: str, *,
+                blank: bool = False) -> FormField:
+        """A choice; ``blank``: it may be left unset (``""`` while recomposing)."""
+        chosen = self._typed.get(name, value) or Select.NULL
         return FormField(t(f"core.field.{name}"),
-                         Select(options, value=self._typed.get(name, value), allow_blank=False,
-                                id=name, compact=True),
+                         Select(options, value=chosen, allow_blank=blank, id=name, compact=True,
+                                prompt="—"),
                          name=name)
 
     def on_mount(self) -> None:
@@ -130,7 +142,7 @@ class ApplicantStep(DeskScreen):
 
     def refresh_language(self) -> None:
         self._typed = {str(w.id): w.value for w in self.query(Input)}
-        self._typed.update({str(w.id): str(w.value) for w in self.query(Select)})
+        self._typed.update({str(w.id): _chosen(w) for w in self.query(Select)})
         super().refresh_language()
 
     # ---- as the officer types -------------------------------------------------------------
@@ -172,9 +184,11 @@ class ApplicantStep(DeskScreen):
             self._scan_status(err.message(), error=True)
             return
         self.query_one("#id_type", Select).value = "cccd"
+        self.query_one("#sex", Select).value = card.sex
         for name, value in (("id_number", card.id_number), ("full_name", card.full_name),
                             ("date_of_birth", fmt_date(card.date_of_birth)),
-                            ("address", card.address)):
+                            ("address", card.address), ("old_id_number", card.old_id_number),
+                            ("id_issued_on", fmt_date(card.issued_on))):
             self.query_one(f"#{name}", Input).value = value
         self.draft.card = card
         self._scan_status(_card_filled(card), error=False)
@@ -212,12 +226,18 @@ class ApplicantStep(DeskScreen):
         filled = False
         values = {"full_name": known.full_name, "phone": known.phone, "email": known.email,
                   "address": known.address,
-                  "date_of_birth": fmt_date(known.date_of_birth) if known.date_of_birth else ""}
+                  "date_of_birth": fmt_date(known.date_of_birth) if known.date_of_birth else "",
+                  "old_id_number": known.old_id_number,
+                  "id_issued_on": fmt_date(known.id_issued_on) if known.id_issued_on else ""}
         for name, value in values.items():
             control = self.query_one(f"#{name}", Input)
             if value and not control.value:
                 control.value = value
                 filled = True
+        sex = self.query_one("#sex", Select)
+        if known.sex and sex.is_blank():
+            sex.value = known.sex
+            filled = True
         if filled and not self.draft.returning_citizen:
             self.draft.returning_citizen = True
             self.notify(t("tui.intake.returning_citizen"))
@@ -253,7 +273,9 @@ class ApplicantStep(DeskScreen):
             id_type=str(self.query_one("#id_type", Select).value),
             date_of_birth=parsed(parse_day, self._value("date_of_birth"), "date_of_birth"),
             phone=self._value("phone"), email=self._value("email"),
-            address=self._value("address"))
+            address=self._value("address"), old_id_number=self._value("old_id_number"),
+            sex=_chosen(self.query_one("#sex", Select)),
+            id_issued_on=parsed(parse_day, self._value("id_issued_on"), "id_issued_on"))
         try:
             request.applicant = validate_applicant(applicant, today=self.host.now().date())
         except InvalidInput as err:
@@ -281,9 +303,14 @@ class ApplicantStep(DeskScreen):
         self.dismiss()
 
 
+def _chosen(select: Select) -> str:
+    """A select's value as stored: ``""`` when nothing is chosen."""
+    return "" if select.is_blank() else str(select.value)
+
+
 def _card_filled(card: CardScan) -> str:
-    """What a scan filled in, and what the card said that the dossier does not keep."""
+    """What a scan filled in: all seven fields of the card."""
     return t("tui.scan.filled", id_number=card.id_number, name=card.full_name,
              born=fmt_date(card.date_of_birth), address=card.address,
-             sex=t(f"tui.scan.sex_{card.sex}"), old_id=card.old_id_number or "—",
+             sex=Sex(card.sex).label(), old_id=card.old_id_number or "—",
              issued=fmt_date(card.issued_on))

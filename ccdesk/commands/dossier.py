@@ -71,6 +71,8 @@ def detail_json(detail: DossierDetail, procedure_name: str) -> dict[str, Any]:
         "code": d.code, "applicant_name": d.applicant_name,
         "applicant_id_number": d.applicant_id_number, "applicant_id_type": d.applicant_id_type,
         "applicant_phone": d.applicant_phone, "applicant_address": d.applicant_address,
+        "applicant_old_id": d.applicant_old_id, "applicant_sex": d.applicant_sex,
+        "applicant_id_issued": iso(d.applicant_id_issued),
         "owner_name": d.owner_name, "procedure_code": d.procedure_code,
         "procedure_name": procedure_name, "field": d.field, "regime": d.regime,
         "status": d.status, "channel": d.channel, "delivery": d.delivery,

@@ -136,7 +136,10 @@ class Simulator:
             "field": info.field, "regime": self.regime.value, "applicant_name": name,
             "applicant_id_number": number, "applicant_id_type": "cccd", "applicant_dob": born,
             "applicant_phone": self.people.phone(), "applicant_email": "",
-            "applicant_address": self.people.address(), "owner_name": "",
+            "applicant_address": self.people.address(), "applicant_old_id": "",
+            # the CCCD number's century-and-sex digit: odd is female (no extra random draw)
+            "applicant_sex": "female" if int(number[3]) % 2 else "male",
+            "applicant_id_issued": None, "owner_name": "",
             "owner_address": "", "channel": channel, "sets": 1, "needs_verification": verify,
             "received_at": received, "accepted_at": None, "due_at": None,
             "original_due_at": None, "status": None, "paused_at": None, "resume_status": None,

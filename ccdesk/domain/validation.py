@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from ccdesk.domain.errors import ValidationError
+from ccdesk.domain.vocabulary import Sex
 from ccdesk.text import nfc
 
 # Province codes of the CCCD number (Circular 07/2016/TT-BCA, the 63 pre-2025 provinces).
@@ -137,3 +138,44 @@ def validate_email(value: str | None, field: str = "email") -> str:
     if text and not _EMAIL.match(text):
         raise ValidationError("core.err.email_format", field=field)
     return text.lower()
+
+
+# The old identity card (CMND): 9 digits (Decree 05/1999/NĐ-CP), or 12 on the cards issued under
+# Circular 27/2012/TT-BCA; the chip card's QR carries either (``ccdesk.domain.cccd_qr``).
+OLD_ID_LENGTHS = (9, 12)
+
+
+def validate_old_id(value: str | None, field: str = "old_id_number") -> str:
+    """The applicant's old CMND number, spaces removed; ``""`` when there is none."""
+    raw = nfc(value or "").replace(" ", "").replace(".", "")
+    if raw and not (raw.isdigit() and len(raw) in OLD_ID_LENGTHS):
+        raise ValidationError("core.applicant_card.old_id", field=field, length=len(raw))
+    return raw
+
+
+def validate_sex(value: str | None, citizen: CitizenId | None = None,
+                 field: str = "sex") -> str:
+    """``male`` | ``female`` (``vocabulary.Sex``) or ``""`` (not recorded); it must agree with
+    the CCCD number's century-and-sex digit when there is one."""
+    text = (value or "").strip()
+    if not text:
+        return ""
+    if text not in Sex.values():
+        raise ValidationError("core.applicant_card.sex", field=field,
+                              allowed=", ".join(s.label() for s in Sex))
+    if citizen is not None and citizen.female is not None \
+            and citizen.female != (text == Sex.FEMALE):
+        raise ValidationError("core.applicant_card.sex_mismatch", field=field)
+    return text
+
+
+def validate_id_issued(value: date | None, born: date | None, *, today: date | None = None,
+                       field: str = "id_issued_on") -> date | None:
+    """The day the ID card was issued: not in the future, not before the holder was born."""
+    if value is None:
+        return None
+    if value > (today or date.today()):
+        raise ValidationError("core.applicant_card.issued_future", field=field)
+    if born is not None and value < born:
+        raise ValidationError("core.applicant_card.issued_before_birth", field=field)
+    return value

@@ -90,6 +90,13 @@ class Delivery(_Labelled):
     ONLINE = "online"
 
 
+class Sex(_Labelled):
+    """The applicant's sex as the chip ID card states it (its QR writes Nam / Nữ)."""
+
+    MALE = "male"
+    FEMALE = "female"
+
+
 class RatingLevel(_Labelled):
     """The citizen's satisfaction with the handling of the dossier."""
 
@@ -125,4 +132,5 @@ class ChangeKind(_Vocabulary):
 
 # The translation table of each labelled vocabulary (``core.<table>.<value>``).
 _LABEL_TABLES = {"Status": "status", "Channel": "channel", "Delivery": "delivery",
-             "RatingLevel": "rating", "CorrectableField": "correctable_field"}
+             "RatingLevel": "rating", "CorrectableField": "correctable_field",
+             "Sex": "sex"}

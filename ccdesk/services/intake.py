@@ -28,6 +28,9 @@ from ccdesk.domain.validation import (
     validate_citizen_id,
     validate_email,
     validate_full_name,
+    validate_id_issued,
+    validate_old_id,
+    validate_sex,
 )
 from ccdesk.domain.vocabulary import Channel, Delivery
 from ccdesk.models import ChecklistItem, CodeCounter, Dossier, Office, SupplementRound
@@ -57,6 +60,10 @@ class Applicant:
     phone: str = ""
     email: str = ""
     address: str = ""
+    # The rest of the chip ID card (its QR fills them; docs/tui.md, "Scanner input"):
+    old_id_number: str = ""        # the old CMND, 9 or 12 digits; "" when none
+    sex: str = ""                  # vocabulary.Sex; "" when not recorded
+    id_issued_on: date | None = None
 
 
 @dataclass
@@ -121,6 +128,10 @@ def validate_applicant(applicant: Applicant, today: date | None = None) -> Appli
     check("phone", lambda: normalise_phone(applicant.phone))
     check("email", lambda: validate_email(applicant.email))
     check("address", lambda: clean_text(applicant.address, "address"))
+    check("old_id_number", lambda: validate_old_id(applicant.old_id_number))
+    check("sex", lambda: validate_sex(applicant.sex, citizen))
+    check("id_issued_on", lambda: validate_id_issued(applicant.id_issued_on,
+                                                     applicant.date_of_birth, today=today))
     if errors:
         raise InvalidInput(errors)
     return out
@@ -165,7 +176,8 @@ class IntakeService:
         return Applicant(full_name=row.applicant_name, id_number=row.applicant_id_number,
                          id_type=row.applicant_id_type, date_of_birth=row.applicant_dob,
                          phone=row.applicant_phone, email=row.applicant_email,
-                         address=row.applicant_address)
+                         address=row.applicant_address, old_id_number=row.applicant_old_id,
+                         sex=row.applicant_sex, id_issued_on=row.applicant_id_issued)
 
     def submit(self, actor: Actor, request: IntakeRequest, decision: Decision, *,
                reason: str = "", missing: list[MissingItem] | None = None) -> IntakeResult:
@@ -241,6 +253,8 @@ class IntakeService:
             applicant_id_number=applicant.id_number, applicant_id_type=applicant.id_type,
             applicant_dob=applicant.date_of_birth, applicant_phone=applicant.phone,
             applicant_email=applicant.email, applicant_address=applicant.address,
+            applicant_old_id=applicant.old_id_number, applicant_sex=applicant.sex,
+            applicant_id_issued=applicant.id_issued_on,
             owner_name=request.owner_name, owner_address=request.owner_address,
             channel=request.channel, sets=request.sets, delivery=request.delivery,
             needs_verification=request.needs_verification, received_at=now,

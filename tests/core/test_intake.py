@@ -161,3 +161,55 @@ def test_trainers_cannot_work_on_real_databases(desk: Services) -> None:
     trainer = desk.officers.authenticate("gv", "1234")
     with pytest.raises(PermissionDenied):
         desk.intake.submit(trainer, certification(), Decision.ACCEPT)
+
+
+# ---- the rest of the chip ID card: old CMND, sex, issue date (migration 0012) ---------------
+def _card_request(**card: object) -> IntakeRequest:
+    from dataclasses import replace
+
+    request = certification()
+    request.applicant = replace(CITIZEN, date_of_birth=datetime(1985, 1, 1).date(), **card)
+    return request
+
+
+def test_the_card_fields_are_stored_sent_upstream_and_found_again(
+        desk: Services, officer: Actor) -> None:
+    from datetime import date
+
+    request = _card_request(old_id_number="012 345 678", sex="male",
+                            id_issued_on=date(2021, 4, 15))
+    dossier = desk.intake.submit(officer, request, Decision.ACCEPT).dossier
+    assert rows(desk, "SELECT applicant_old_id, applicant_sex, applicant_id_issued "
+                      "FROM dossier") == [("012345678", "male", "2021-04-15")]
+    [(payload,)] = rows(desk, "SELECT payload FROM outbox")
+    sent = orjson.loads(payload)["dossier"]
+    assert (sent["applicant_old_id"], sent["applicant_sex"], sent["applicant_id_issued"]) == \
+        ("012345678", "male", "2021-04-15")
+    found = desk.intake.lookup_citizen(dossier.applicant_id_number)
+    assert found is not None
+    assert (found.old_id_number, found.sex, found.id_issued_on) == \
+        ("012345678", "male", date(2021, 4, 15))
+
+
+@pytest.mark.parametrize(("card", "field", "key"), [
+    ({"old_id_number": "12345678"}, "old_id_number", "core.applicant_card.old_id"),
+    ({"old_id_number": "12345678a"}, "old_id_number", "core.applicant_card.old_id"),
+    ({"sex": "other"}, "sex", "core.applicant_card.sex"),
+    ({"sex": "female"}, "sex", "core.applicant_card.sex_mismatch"),  # 4th digit 0: male
+    ({"id_issued_on": datetime(2026, 11, 24).date()}, "id_issued_on",
+     "core.applicant_card.issued_future"),  # the clock says 23/11/2026
+    ({"id_issued_on": datetime(1984, 12, 31).date()}, "id_issued_on",
+     "core.applicant_card.issued_before_birth"),
+])
+def test_bad_card_fields_are_refused_naming_the_field(desk: Services, officer: Actor,
+                                                     card: dict, field: str, key: str) -> None:
+    with pytest.raises(InvalidInput) as caught:
+        desk.intake.submit(officer, _card_request(**card), Decision.ACCEPT)
+    assert [(e.field, e.key) for e in caught.value.errors] == [(field, key)]
+    assert rows(desk, "SELECT count(*) FROM dossier") == [(0,)]
+
+
+def test_the_card_fields_are_optional(desk: Services, officer: Actor) -> None:
+    dossier = desk.intake.submit(officer, _card_request(), Decision.ACCEPT).dossier
+    assert (dossier.applicant_old_id, dossier.applicant_sex, dossier.applicant_id_issued) == \
+        ("", "", None)

@@ -10,6 +10,7 @@ onto the screen on the way. See docs/tui.md, "Text that fits".
 from __future__ import annotations
 
 import pytest
+from textual.geometry import Region
 from textual.pilot import Pilot
 from textual.widgets import DataTable, Input, Label
 
@@ -27,7 +28,14 @@ from screens.modals.rating import RatingModal
 from screens.register import RegisterScreen
 from screens.reports import ReportsScreen
 from screens.widgets.chrome import TrainingBanner
-from tests.ui.fit import column_labels, cut_messages, header_painted, screen_lines
+from tests.ui.fit import (
+    column_labels,
+    cut_messages,
+    header_painted,
+    normal,
+    painted,
+    screen_lines,
+)
 from tests.ui.helpers import settle, type_into
 
 SIZES = [(80, 24), (120, 40)]
@@ -126,6 +134,7 @@ async def test_every_area_shows_its_messages_whole(services, actor, lang, size) 
 
         app.push_screen(DossierScreen(services, code))
         await walk.check("dossier")
+        _checklist_columns(walk, size)
         app.push_screen(ConfirmModal(t("tui.dossier.confirm", action=t(
             "core.action.request_supplement"), code=code), t("core.warn.supplement_round")))
         await walk.check("second supplement warning")
@@ -188,6 +197,46 @@ async def _report_columns(walk: Walk, size: tuple[int, int]) -> None:
     walk.expect(column_labels(table)[:2] == [t("tui.reports.col_tt"),
                                              t("tui.reports.col_name")],
                 f"[reports {size}] the TT and name columns lead: {column_labels(table)}")
+
+
+def _checklist_columns(walk: Walk, size: tuple[int, int]) -> None:
+    """The dossier's checklist: its columns on screen, nothing to scroll sideways to, and each
+    document's name whole (wrapped inside its column, not cut)."""
+    app = walk.pilot.app
+    screen = app.screen
+    assert isinstance(screen, DossierScreen) and screen.detail is not None
+    table = screen.query_one("#dossier-checklist", DataTable)
+    header = header_painted(app, table)
+    for key in ("doc_name", "doc_form", "doc_received"):
+        label = t(f"tui.dossier.{key}")
+        walk.expect(label in header, f"[checklist {size}] column {label!r} not on screen: "
+                                     f"{header!r}")
+    walk.expect(table.virtual_size.width <= table.scrollable_content_region.width,
+                f"[checklist {size}] {table.virtual_size.width} cells wide in "
+                f"{table.scrollable_content_region.width}: it scrolls sideways")
+    region = app.screen._compositor.visible_widgets[table][0]
+    lines = screen_lines(app)
+    name = t("tui.dossier.doc_name")
+    if name not in lines[region.y][region.x:region.right]:
+        return  # reported above
+    left = region.x + lines[region.y][region.x:region.right].index(name)
+    width = next(c.width for c in table.columns.values() if c.key == "name")
+    names = normal(painted(lines, Region(left, region.y + 1, width, region.height - 1)))
+    for item in screen.detail.checklist:
+        walk.expect(item.name in names, f"[checklist {size}] {item.name!r} not whole: "
+                                        f"{names!r}")
+
+
+@pytest.mark.parametrize("size", SIZES, ids=["80x24", "120x40"])
+async def test_the_dossier_checklist_fits(services, actor, lang, size) -> None:
+    code = receive(services, actor, missing=True)
+    app = DeskApp(services, actor=actor)
+    async with app.run_test(size=size) as pilot:
+        app.push_screen(DossierScreen(services, code))
+        walk = Walk(pilot)
+        await walk.check("dossier")
+        _checklist_columns(walk, size)
+    assert not walk.problems, "\n".join(walk.problems)
 
 
 @pytest.mark.parametrize("size", [*SIZES, (100, 30)], ids=["80x24", "120x40", "100x30"])

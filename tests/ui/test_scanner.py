@@ -26,7 +26,9 @@ async def test_a_whole_intake_typed_at_scanner_speed(services, actor) -> None:
         # Each step is one burst of keys with no pause; Enter and Tab move between fields
         # and F8 to the next step while the keys after them are already on their way.
         fields = [part for name in APPLICANT for part in (APPLICANT[name], "<enter>")]
-        await burst(pilot, "<f2>", "1.001193", "<enter>", *fields,
+        # The card line after the address: old ID, sex (a list: left unset), issue date.
+        card = ["012345678", "<enter>", "<tab>", "15/04/2021", "<enter>"]
+        await burst(pilot, "<f2>", "1.001193", "<enter>", *fields, *card,
                     "<tab>", "2", "<tab>", "<tab>", "Trần Văn Con", "<enter>", "Xóm Bắc",
                     "<f8>")
         assert isinstance(app.screen, ChecklistStep), sorted(
@@ -36,10 +38,11 @@ async def test_a_whole_intake_typed_at_scanner_speed(services, actor) -> None:
     row = sqlite3.connect(services.db.path).execute(
         "select applicant_id_number, applicant_name, applicant_dob, applicant_phone,"
         " applicant_email, applicant_address, sets, owner_name, owner_address, status,"
-        " procedure_code from dossier").fetchone()
+        " procedure_code, applicant_old_id, applicant_sex, applicant_id_issued"
+        " from dossier").fetchone()
     assert row == ("001085012345", "Đặng Văn Đức", "1985-01-01", "0912345678", "duc@vidu.vn",
                    "Thôn Đông, xã An Phú", 2, "Trần Văn Con", "Xóm Bắc", "received",
-                   "1.001193")
+                   "1.001193", "012345678", "", "2021-04-15")
 
 
 CARD = "001085012345|012345678|Lê Văn Tám|01011985|Nam|Số 5, thôn Đông, xã An Phú|15042021"
