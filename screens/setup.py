@@ -34,6 +34,9 @@ class SetupScreen(DeskScreen):
 
     TITLE_KEY = "tui.setup.title"
     HELP_KEY = "tui.help.setup"
+    # Enter goes to the next field in the same turn as the key (screens/keyflow.py), so the
+    # keys typed after it land in that field, however fast they come.
+    ENTER_MOVES_FOCUS = True
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("f8", "save", "tui.key.save", id="save"),
     ]
@@ -69,10 +72,6 @@ class SetupScreen(DeskScreen):
 
     def on_mount(self) -> None:
         self.query_one("#governing_body", Input).focus()
-
-    @on(Input.Submitted)
-    def _next(self) -> None:
-        self.focus_next()
 
     @on(Button.Pressed, "#save")
     def action_save(self) -> None:

@@ -21,8 +21,25 @@ from screens.modals.lock import LockModal
 from screens.setup import SetupScreen
 from screens.widgets.chrome import TrainingBanner
 from screens.widgets.field import FormField
+from tests.ui.burst import burst
 from tests.ui.conftest import PIN, SIZE
 from tests.ui.helpers import settle, type_into
+
+
+async def test_setup_fields_typed_with_enter_at_scanner_speed_land_in_place(empty_services
+                                                                           ) -> None:
+    """Enter moves to the next set-up field before the keys after it are handled."""
+    app = DeskApp(empty_services)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        assert isinstance(app.screen, SetupScreen)
+        answers = {"governing_body": "UBND XÃ AN PHÚ",
+                   "unit_name": "TRUNG TÂM PHỤC VỤ HÀNH CHÍNH CÔNG",
+                   "agency_code": "000.17.22.H56", "place_name": "An Phú"}
+        await burst(pilot, *(part for value in answers.values() for part in (value, "<enter>")))
+        await settle(pilot)
+        for name, value in answers.items():
+            assert app.screen.query_one(f"#{name}", Input).value == value
 
 
 async def test_first_run_setup_then_login(empty_services) -> None:
