@@ -10,28 +10,16 @@ import pytest
 from sync.server.store import DistrictStore
 from tests.sync.helpers import (
     Desk,
-    PgSchema,
     ServerThread,
     ThreadDistrict,
+    database_url,
     make_desk,
-    pg_url,
 )
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.pg)])
 def district_url(request: pytest.FixtureRequest, tmp_path) -> Iterator[str]:  # noqa: ANN001
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path}/district.sqlite3"
-        return
-    base = pg_url()
-    if base is None:
-        pytest.skip("PostgreSQL not reachable at CCDESK_TEST_PG_URL or 127.0.0.1:5432/test")
-    schema = PgSchema(base)
-    schema.create()
-    try:
-        yield schema.url
-    finally:
-        schema.drop()
+    yield from database_url(request, tmp_path, "district")
 
 
 @pytest.fixture

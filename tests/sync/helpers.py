@@ -10,9 +10,11 @@ import sqlite3
 import threading
 import time
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 import uvicorn
@@ -41,17 +43,15 @@ def free_socket() -> socket.socket:
     return sock
 
 
-class ServerThread:
-    """uvicorn serving a :class:`DistrictStore` in a thread, on a socket we bound ourselves."""
+class AppThread:
+    """uvicorn serving an ASGI app in a thread, on a socket we bound ourselves on 127.0.0.1."""
 
-    def __init__(self, store: DistrictStore, port: int = 0, **app_options: object) -> None:
-        self.store = store
+    def __init__(self, app: Any, port: int = 0) -> None:
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self.sock.bind(("127.0.0.1", port))
         self.port = self.sock.getsockname()[1]
-        config = uvicorn.Config(create_app(store, **app_options), log_level="warning",
-                                lifespan="off", access_log=False)
+        config = uvicorn.Config(app, log_level="warning", lifespan="off", access_log=False)
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self.sock]},
                                        daemon=True)
@@ -70,6 +70,31 @@ class ServerThread:
         self.server.should_exit = True
         self.thread.join(timeout=10)
         self.sock.close()
+
+
+class ServerThread(AppThread):
+    """The district server over a :class:`DistrictStore`, served by :class:`AppThread`."""
+
+    def __init__(self, store: DistrictStore, port: int = 0, **app_options: object) -> None:
+        self.store = store
+        super().__init__(create_app(store, **app_options), port)
+
+
+def database_url(request: Any, tmp_path: Path, name: str) -> Iterator[str]:
+    """A server database for a fixture parametrised "sqlite" / "postgresql": a SQLite file, or
+    a private PostgreSQL schema dropped afterwards (skipped when nothing listens)."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path}/{name}.sqlite3"
+        return
+    base = pg_url()
+    if base is None:
+        pytest.skip("PostgreSQL not reachable at CCDESK_TEST_PG_URL or 127.0.0.1:5432/test")
+    schema = PgSchema(base)
+    schema.create()
+    try:
+        yield schema.url
+    finally:
+        schema.drop()
 
 
 def pg_url() -> str | None:

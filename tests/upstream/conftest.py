@@ -13,7 +13,7 @@ from sync import service
 from sync.engine import EngineOptions, SyncEngine
 from sync.server.store import DistrictStore
 from sync.upstream.forwarder import Forwarder, load_config, save_config
-from tests.sync.helpers import COMMUNE, Desk, PgSchema, ServerThread, make_desk, pg_url
+from tests.sync.helpers import COMMUNE, Desk, ServerThread, database_url, make_desk
 from tests.upstream.fake_upstream import FakeUpstream
 
 FAST = RetryPolicy(base=0.0, cap=0.0, max_attempts=3)
@@ -23,18 +23,7 @@ UNIT = "000.17.22.H56"
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.pg)])
 def relay_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path}/relay.sqlite3"
-        return
-    base = pg_url()
-    if base is None:
-        pytest.skip("PostgreSQL not reachable at CCDESK_TEST_PG_URL or 127.0.0.1:5432/test")
-    schema = PgSchema(base)
-    schema.create()
-    try:
-        yield schema.url
-    finally:
-        schema.drop()
+    yield from database_url(request, tmp_path, "relay")
 
 
 @pytest.fixture

@@ -3,18 +3,15 @@ plus valid DVCQG elements to start from. The forwarder's tests may import these 
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 from pathlib import Path
 from typing import Any
 
 import httpx
-import uvicorn
 
 from sync.upstream.double.app import DoubleConfig, create_app
 from sync.upstream.double.faults import parse_faults
 from sync.upstream.double.store import DoubleStore
+from tests.sync.helpers import AppThread
 
 UNIT = "000.17.22.H56"
 USER, PASSWORD = "xa-test", "mat-khau-thu"
@@ -26,35 +23,15 @@ def config(faults: str | None = None, **options: Any) -> DoubleConfig:
                         faults=parse_faults(faults), **options)
 
 
-class DoubleServer:
-    """uvicorn serving a double in a thread, on a socket bound to 127.0.0.1."""
+class DoubleServer(AppThread):
+    """The double over its own store, served by :class:`AppThread` on 127.0.0.1."""
 
     def __init__(self, db: Path, cfg: DoubleConfig | None = None) -> None:
         self.store = DoubleStore(db)
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.sock.bind(("127.0.0.1", 0))
-        self.port = self.sock.getsockname()[1]
-        server_config = uvicorn.Config(create_app(cfg or config(), self.store),
-                                       log_level="warning", lifespan="off", access_log=False)
-        self.server = uvicorn.Server(server_config)
-        self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self.sock]},
-                                       daemon=True)
-        self.thread.start()
-        deadline = time.monotonic() + 10
-        while not self.server.started:
-            if time.monotonic() > deadline:
-                raise RuntimeError("double did not start")
-            time.sleep(0.01)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        super().__init__(create_app(cfg or config(), self.store))
 
     def stop(self) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=10)
-        self.sock.close()
+        super().stop()
         self.store.close()
 
 
