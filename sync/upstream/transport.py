@@ -19,6 +19,7 @@ Replies are bounded before they are read (:data:`MAX_REPLY_BYTES`) and messages 
 from __future__ import annotations
 
 import time
+from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import Any
 
@@ -103,7 +104,7 @@ def _json(response: httpx.Response) -> Any:
         return None
 
 
-class Transport:
+class Transport(ABC):
     """The calls the forwarder makes; a profile implements them."""
 
     def __init__(self, profile: Profile, creds: Credentials,
@@ -114,11 +115,13 @@ class Transport:
     def close(self) -> None:
         self.client.close()
 
+    @abstractmethod
     def snapshots(self, items: list[dict[str, Any]], updating: bool) -> Reply:
-        raise NotImplementedError
+        """Send dossier snapshots (create, or update when ``updating``)."""
 
+    @abstractmethod
     def steps(self, items: list[dict[str, Any]]) -> Reply:
-        raise NotImplementedError
+        """Send progress steps."""
 
     def look_up(self, code: str) -> Reply | None:
         """The upstream's record of ``code``; None when this upstream cannot say (a transport
