@@ -5,6 +5,9 @@ Example::
     language = "vi"            # vi | en
     idle_lock_minutes = 10
     printer = ""               # CUPS queue name; empty = save PDFs under the data dir
+    citizen_rating_seconds = 60  # wait for the citizen's rating before the officer's own
+    queue_tickets = false      # queue tickets and the now-serving board (off by default)
+    receipt_printer = ""       # CUPS queue of the 80 mm receipt printer for tickets
     form_paper = ""            # A4 | A5 for the counter's papers; empty = as the circular lays
                                # them out (A5; the register A4)
     upstream_url = ""          # the commune's upstream TTHC system (sync)
@@ -40,6 +43,13 @@ class Config:
     # be sent it again (SF-SERVER-RESTORED); then ``sync run`` drops it. 0 keeps every row forever.
     sync_retention_days: int = 90
     theme: str = "textual-dark"
+    # Seconds the desk waits for the citizen's own rating (tablet page or USB keypad) before
+    # the officer's 1/2/3 (docs/tui.md, "The citizen rates").
+    citizen_rating_seconds: int = 60
+    # Queue tickets for the waiting room (docs/tui.md, "Queue tickets"): off unless the office
+    # turns them on; receipt_printer is the CUPS queue of the 80 mm ticket printer.
+    queue_tickets: bool = False
+    receipt_printer: str = ""
     office_hours: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
@@ -65,9 +75,10 @@ class Config:
                                       file=str(path), name=key)
         config = cls(**known)
         config.hours()  # validate now, with the file's name in the message
-        if config.sync_retention_days < 0:
-            raise ValidationError("reliability.err.config_not_negative", file=str(path),
-                                  name="sync_retention_days")
+        for name in ("sync_retention_days", "citizen_rating_seconds"):
+            if getattr(config, name) < 0:
+                raise ValidationError("reliability.err.config_not_negative", file=str(path),
+                                      name=name)
         return config
 
     def save(self, path: Path) -> None:

@@ -230,6 +230,39 @@ class Rating(SQLModel, table=True):
     level: str                        # very_satisfied | satisfied | dissatisfied
     officer_id: int | None = Field(default=None, foreign_key="officer.id")
     at: datetime = Field(sa_type=DateTime)
+    source: str = "officer"           # citizen | officer (the fallback), RatingSource
+
+
+class RatingRequest(SQLModel, table=True):
+    """The rating question open for a dossier just returned (migration 0016): the rating page
+    shows it and must send its one-time ``token`` back."""
+
+    __tablename__ = "rating_request"
+    model_config = DEFERRED
+
+    id: int | None = Field(default=None, primary_key=True)
+    dossier_id: int = Field(foreign_key="dossier.id")
+    token: str = Field(unique=True)
+    officer_id: int | None = Field(default=None, foreign_key="officer.id")
+    created_at: datetime = Field(sa_type=DateTime)
+    expires_at: datetime = Field(sa_type=DateTime)
+    closed_at: datetime | None = Field(default=None, sa_type=DateTime)
+
+
+class QueueTicket(SQLModel, table=True):
+    """A waiting-room ticket: number ``number`` of ``group_key`` on ``day`` (migration 0016)."""
+
+    __tablename__ = "queue_ticket"
+    model_config = DEFERRED
+    __table_args__ = (UniqueConstraint("day", "group_key", "number"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    day: date
+    group_key: str
+    number: int
+    issued_at: datetime = Field(sa_type=DateTime)
+    called_at: datetime | None = Field(default=None, sa_type=DateTime)
+    called_by: int | None = Field(default=None, foreign_key="officer.id")
 
 
 class CodeCounter(SQLModel, table=True):

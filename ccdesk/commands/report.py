@@ -145,6 +145,7 @@ def report_json(r: PeriodReport) -> dict[str, Any]:
     satisfaction = {
         "very_satisfied": s.very_satisfied, "satisfied": s.satisfied,
         "dissatisfied": s.dissatisfied, "total": s.total, "rate": _rate(s.rate),
+        "citizen": s.total - s.officer_fallback, "officer_fallback": s.officer_fallback,
         "by_officer": [{"officer_id": o.officer_id, "name": o.name,
                         "very_satisfied": o.very_satisfied, "satisfied": o.satisfied,
                         "dissatisfied": o.dissatisfied, "total": o.total,
@@ -220,7 +221,7 @@ def indicators_json(r: Indicators766) -> dict[str, Any]:
         "digitised": r.digitised,
         "digitised_share": _rate(r.digitised_share),
         "satisfaction": {"index": _rate(r.satisfaction), "dissatisfied": r.dissatisfied,
-                         "ratings": r.ratings,
+                         "ratings": r.ratings, "officer_fallback": r.officer_fallback,
                          "dissatisfied_rate": _rate(r.dissatisfied_rate)},
     }
 
@@ -319,7 +320,8 @@ def print_table(r: PeriodReport, output: Path | None = None) -> None:
     console.print(f"{t('reports.table.satisfaction')}: "
                   f"{t('reports.rating.very_satisfied')} {s.very_satisfied}, "
                   f"{t('reports.rating.satisfied')} {s.satisfied}, "
-                  f"{t('reports.rating.dissatisfied')} {s.dissatisfied}")
+                  f"{t('reports.rating.dissatisfied')} {s.dissatisfied} "
+                  f"{t('rating.report.fallback', count=s.officer_fallback)}")
     console.print(f"{t('reports.table.satisfaction_rate')}: {_percent(s.rate)}")
     for o in s.by_officer:
         name = o.name or t("reports.table.unknown_officer")

@@ -92,6 +92,7 @@ class Indicators766:
     channels: dict[str, int] = field(default_factory=lambda: dict.fromkeys(CHANNELS, 0))
     dissatisfied: int = 0         # dissatisfied ratings given in the period
     ratings: int = 0              # all ratings given in the period
+    officer_fallback: int = 0     # of those, recorded by the officer (the citizen did not answer)
     digitised: int | None = None  # not recorded by the desk yet
 
     @property
@@ -142,5 +143,6 @@ def indicator_lines(r: Indicators766, percent: Callable[[float | None], str]
         (t("reports.indicators.digitised"), digitised),
         (t("reports.indicators.satisfaction"),
          t("reports.indicators.satisfaction_value", rate=percent(r.satisfaction),
-           dissatisfied=r.dissatisfied, ratings=r.ratings)),
+           dissatisfied=r.dissatisfied, ratings=r.ratings)
+         + " " + t("rating.report.fallback", count=r.officer_fallback)),
     ]

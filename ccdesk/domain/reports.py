@@ -377,6 +377,8 @@ class Satisfaction:
     satisfied: int = 0
     dissatisfied: int = 0
     by_officer: list[OfficerSatisfaction] = field(default_factory=list)
+    # of the ratings above, those the officer recorded because the citizen did not answer
+    officer_fallback: int = 0
 
     @property
     def total(self) -> int:

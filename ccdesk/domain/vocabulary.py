@@ -112,6 +112,14 @@ class RatingLevel(_Labelled):
 SATISFIED_RATINGS = frozenset({RatingLevel.VERY_SATISFIED, RatingLevel.SATISFIED})
 
 
+class RatingSource(_Vocabulary):
+    """Who gave a rating: the citizen (rating page or USB keypad), or the officer's own 1/2/3
+    when the citizen did not answer (reports mark those as the officer's fallback)."""
+
+    CITIZEN = "citizen"
+    OFFICER = "officer"
+
+
 class CorrectableField(_Labelled):
     """The dossier fields the district may correct (a ``correction`` change pulled by the desk);
     anything else in a correction is refused by the server and ignored by the desk."""

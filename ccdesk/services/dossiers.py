@@ -17,7 +17,7 @@ from ccdesk.domain.bodies import is_own_unit
 from ccdesk.domain.errors import InvalidInput, NotFound, ValidationError
 from ccdesk.domain.lifecycle import SUPPLEMENT_WARN_ROUND, Action, Regime, Status, next_status
 from ccdesk.domain.validation import clean_text
-from ccdesk.domain.vocabulary import RatingLevel
+from ccdesk.domain.vocabulary import RatingLevel, RatingSource
 from ccdesk.models import (
     ChecklistItem,
     Dossier,
@@ -255,27 +255,31 @@ class DossierService:
                     late_body=late_body, seq=d.extensions)
         d.due_at = new_due
 
-    def rate(self, actor: Actor, code: str, level: str) -> Rating:
-        """The citizen's satisfaction after the result is returned (one rating per dossier)."""
+    def rate(self, actor: Actor, code: str, level: str,
+             source: RatingSource = RatingSource.OFFICER) -> Rating:
+        """The citizen's satisfaction after the result is returned (one rating per dossier);
+        ``source``: the citizen gave it, or the officer recorded it (the fallback)."""
         if level not in RATINGS:
             raise ValidationError("core.err.choice", field="rating", allowed=", ".join(RATINGS))
+        return self.ctx.db.write(lambda session: self.record_rating(
+            session, actor, _by_code(session, code), level, RatingSource(source)))
 
-        def work(session: Session) -> Rating:
-            office = load_office(session)
-            actor.require("desk", training=office.is_training)
-            dossier = _by_code(session, code)
-            if dossier.status != Status.RETURNED.value:
-                raise ValidationError("core.err.rate_not_returned", field="rating")
-            if session.get(Rating, dossier.id) is not None:
-                raise ValidationError("core.err.rated_already", field="rating")
-            rating = Rating(dossier_id=dossier.id, level=level, officer_id=actor.officer_id,
-                            at=self.ctx.now())
-            session.add(rating)
-            record_event(session, self.ctx, actor, office, dossier, Action.RATE.value,
-                         from_status=dossier.status, changes={}, data={"level": level})
-            return rating
-
-        return self.ctx.db.write(work)
+    def record_rating(self, session: Session, actor: Actor, dossier: Dossier, level: str,
+                      source: RatingSource) -> Rating:
+        """Write one rating and its event inside ``session`` (also used by the rating page)."""
+        office = load_office(session)
+        actor.require("desk", training=office.is_training)
+        if dossier.status != Status.RETURNED.value:
+            raise ValidationError("core.err.rate_not_returned", field="rating")
+        if session.get(Rating, dossier.id) is not None:
+            raise ValidationError("core.err.rated_already", field="rating")
+        rating = Rating(dossier_id=dossier.id, level=level, officer_id=actor.officer_id,
+                        at=self.ctx.now(), source=source.value)
+        session.add(rating)
+        record_event(session, self.ctx, actor, office, dossier, Action.RATE.value,
+                     from_status=dossier.status, changes={},
+                     data={"level": level, "source": source.value})
+        return rating
 
     def record_reprint(self, actor: Actor, code: str, form: str) -> None:
         """A reprint gives the same document; the event records that it was printed again."""

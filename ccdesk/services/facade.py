@@ -27,8 +27,10 @@ from ccdesk.storage.migrate import migrate
 
 if TYPE_CHECKING:
     from ccdesk.services.catalog import CatalogService
+    from ccdesk.services.citizen_rating import CitizenRatingService
     from ccdesk.services.dossiers import DossierService
     from ccdesk.services.intake import IntakeService
+    from ccdesk.services.queue import QueueService
     from ccdesk.services.reports import ReportService
     from ccdesk.services.search import SearchService
 
@@ -73,6 +75,18 @@ class Services:
         from ccdesk.services.reports import ReportService
 
         return ReportService(self.ctx)
+
+    @cached_property
+    def citizen_rating(self) -> CitizenRatingService:
+        from ccdesk.services.citizen_rating import CitizenRatingService
+
+        return CitizenRatingService(self.ctx)
+
+    @cached_property
+    def queue(self) -> QueueService:
+        from ccdesk.services.queue import QueueService
+
+        return QueueService(self.ctx)
 
     @property
     def db(self) -> Database:

@@ -23,6 +23,7 @@ from sqlalchemy import text
 
 from ccdesk.domain.indicators import MAX_SUPPLEMENTS_ON_TIME, Indicators766, OnTime766
 from ccdesk.domain.lifecycle import RUNNING_STATUSES, Action, Status
+from ccdesk.domain.queue import QueueWait
 from ccdesk.domain.reports import (
     CHANNELS,
     EXTENSION_MOVES_DUE,
@@ -35,6 +36,7 @@ from ccdesk.domain.reports import (
     Step,
 )
 from ccdesk.services.context import DeskContext
+from ccdesk.services.queue import QueueService
 from ccdesk.services.search import db_time
 from ccdesk.storage.outbox.sql import UNSYNCED_COUNT_SQL
 
@@ -200,6 +202,8 @@ class PeriodReport:
     digitised: int = 0
     digitised_tracked: bool = False
     notes: list[str] = field(default_factory=list)
+    # queue tickets issued in the period, per procedure group (empty when the office has none)
+    queue_waits: list[QueueWait] = field(default_factory=list)
 
     @property
     def rows(self) -> list[ReportRow]:
@@ -281,7 +285,7 @@ class ReportService:
             total += row.counts
         return PeriodReport(period=period, generated_at=now, groups=groups, total=total,
                             channels=channels, satisfaction=satisfaction, fees_collected=fees,
-                            guidance=guidance)
+                            guidance=guidance, queue_waits=QueueService(self.ctx).waits(start, end))
 
     def indicators_766(self, start: date, end: date) -> Indicators766:
         """The desk-side Decision 766 indicators (on time, channels, satisfaction)."""
@@ -313,7 +317,8 @@ def indicators_766(ctx: DeskContext, start: date, end: date) -> Indicators766:
     return Indicators766(
         period=period, on_time=OnTime766(ended or 0, on_time or 0),
         channels={c: n or 0 for c, n in zip(CHANNEL_CODES, channels, strict=True)},
-        dissatisfied=satisfaction.dissatisfied, ratings=satisfaction.total)
+        dissatisfied=satisfaction.dissatisfied, ratings=satisfaction.total,
+        officer_fallback=satisfaction.officer_fallback)
 
 
 _FACT_COLUMNS = ("id, procedure_code, field, status, channel, received_at, accepted_at, due_at, "
@@ -407,4 +412,7 @@ def _satisfaction(conn, params: dict[str, str]) -> Satisfaction:  # noqa: ANN001
         result.satisfied += entry.satisfied
         result.dissatisfied += entry.dissatisfied
     result.by_officer.sort(key=lambda o: (o.name, o.officer_id or 0))
+    result.officer_fallback = conn.execute(text(
+        "SELECT COUNT(*) FROM rating WHERE source = 'officer' AND at >= :start AND at < :end"),
+        params).scalar_one()
     return result
