@@ -14,13 +14,15 @@ from textual.widgets import DataTable, Label, Static
 from ccdesk.domain import paper_qr
 from ccdesk.domain.errors import CcdeskError, NotFound
 from ccdesk.domain.lifecycle import SUPPLEMENT_WARN_ROUND, Action, Regime, Status
+from ccdesk.domain.vocabulary import RatingSource
 from ccdesk.forms.kinds import FORM_IDS, FormKind, form_id_of
 from ccdesk.i18n import fmt_datetime, fmt_money, t
 from ccdesk.services.dossiers import ActionResult, DossierDetail
 from screens.base import DeskScreen
 from screens.modals.action import ActionContext, ActionInput, ActionModal, ActionPicker
+from screens.modals.citizen_rating import CitizenRatingWait
 from screens.modals.form_preview import FormPicker, FormPreview
-from screens.modals.rating import RatingModal
+from screens.modals.rating import ASK_CITIZEN, RatingModal
 from screens.widgets.columns import (
     ColumnSpec,
     choose_columns,
@@ -232,11 +234,21 @@ class DossierScreen(DeskScreen):
                        code=self.code), detail=detail)
 
     async def _ask_rating(self) -> None:
-        level = await self.app.push_screen_wait(RatingModal())
+        """The citizen's rating: asked on their tablet or keypad when the officer chooses so
+        (c), else or after the wait the officer's own 1/2/3, marked as theirs in reports."""
+        seconds = self.services.config.citizen_rating_seconds
+        level = await self.app.push_screen_wait(RatingModal(can_ask_citizen=seconds > 0))
+        if level == ASK_CITIZEN:
+            given = await self.app.push_screen_wait(
+                CitizenRatingWait(self.services, self.actor, self.code, seconds))
+            if given is not None:
+                return  # recorded by the rating service as the citizen's own
+            level = await self.app.push_screen_wait(RatingModal())
         if level is None:
             return
         try:
-            await asyncio.to_thread(self.services.dossiers.rate, self.actor, self.code, level)
+            await asyncio.to_thread(self.services.dossiers.rate, self.actor, self.code, level,
+                                    RatingSource.OFFICER)
         except CcdeskError as err:
             self.show_error(err)
 
