@@ -22,6 +22,7 @@ from ccdesk.commands import district as district_cmd
 from ccdesk.commands import dossier as dossier_cmd
 from ccdesk.commands import forms as forms_cmd
 from ccdesk.commands import officer as officer_cmd
+from ccdesk.commands import queue as queue_cmd
 from ccdesk.commands import report as report_cmd
 from ccdesk.commands import serve as serve_cmd
 from ccdesk.commands import sync as sync_cmd
@@ -49,6 +50,7 @@ district_cmd.app.command("forward")(upstream_cmd.forward)
 app.add_typer(forms_cmd.app, name="forms")
 app.add_typer(officer_cmd.app, name="officer")
 app.add_typer(serve_cmd.app, name="serve")
+app.add_typer(queue_cmd.app, name="queue")
 app.command("audit")(audit_cmd.audit)
 app.command("backup")(backup_cmd.backup)
 app.command("restore")(backup_cmd.restore)

@@ -63,6 +63,13 @@ class QueueService:
 
         return self.ctx.db.write(work)
 
+    def waiting_before(self, ticket: Ticket) -> int:
+        """Tickets of the same group and day issued earlier and not called yet."""
+        with self.ctx.db.session() as session:
+            return session.exec(select(func.count()).select_from(QueueTicket).where(
+                QueueTicket.day == ticket.day, QueueTicket.group_key == ticket.group,
+                col(QueueTicket.called_at).is_(None), col(QueueTicket.id) < ticket.id)).one()
+
     def board(self, day: date | None = None) -> list[Serving]:
         """Each group with tickets today: the last number called and how many still wait."""
         day = day or self.ctx.now().date()
