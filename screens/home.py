@@ -37,6 +37,9 @@ class HomeScreen(DeskScreen):
     HELP_KEY = "tui.help.home"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("r", "refresh", "tui.key.refresh", id="refresh"),
+        # queue tickets, when the office uses them (screens/queue.py)
+        Binding("f7", "queue_ticket", "queue.desk.key_ticket", id="queue_ticket"),
+        Binding("f8", "queue_call", "queue.desk.key_call", id="queue_call"),
     ]
 
     def __init__(self, services: Services, port: SyncPort) -> None:
@@ -69,10 +72,30 @@ class HomeScreen(DeskScreen):
                 for name in COUNTS:
                     yield Static("", id=f"count-{name}", classes="count")
             yield Static("", id="home-sync")
+            yield Static("", id="home-queue")
             with Grid(id="home-keys"):
                 for key, label, action in QUICK_KEYS:
                     yield Static(f"[@click=app.{action}][b]{key}[/b] {t(label)}[/]",
                                  classes="quick-key", id=f"quick-{key.lower()}")
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in ("queue_ticket", "queue_call"):
+            return self.services.config.queue_tickets
+        return True
+
+    @work(exclusive=True, group="queue-ticket")
+    async def action_queue_ticket(self) -> None:
+        from screens.queue import issue_ticket
+
+        await issue_ticket(self)
+
+    @work(exclusive=True, group="queue-call")
+    async def action_queue_call(self) -> None:
+        from screens.queue import call_next
+
+        line = await call_next(self)
+        if line:
+            self.query_one("#home-queue", Static).update(line)
 
     def on_mount(self) -> None:
         self.action_refresh()

@@ -16,6 +16,7 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import DataTable, Input, Label, Static
 
 from ccdesk.domain.errors import CcdeskError, InvalidInput, ValidationError
+from ccdesk.domain.queue import wait_lines
 from ccdesk.domain.reports import Counts
 from ccdesk.domain.vocabulary import RatingLevel
 from ccdesk.i18n import fmt_date, fmt_money, t
@@ -78,6 +79,9 @@ class ReportsScreen(DeskScreen):
             yield Static("", id="report-channels")
             yield Label(t("tui.reports.satisfaction"), classes="section")
             yield Static("", id="report-satisfaction")
+            yield Static("", id="report-rating-source", classes="hint")
+            yield Label(t("queue.report.title"), classes="section")
+            yield Static("", id="report-queue")
             yield Label(t("reports.indicators.panel"), classes="section")
             yield IndicatorsPanel("", id="report-indicators")
 
@@ -158,6 +162,11 @@ class ReportsScreen(DeskScreen):
             [(t(f"core.channel.{name}"), count) for name, count in report.channels.items()]))
         self.query_one("#report-satisfaction", Static).update(bar_chart(
             [(level.label(), getattr(sat, level)) for level in RatingLevel]))
+        self.query_one("#report-rating-source", Static).update(
+            f"{t('rating.report.source_citizen')}: {sat.total - sat.officer_fallback} · "
+            f"{t('rating.report.source_officer')}: {sat.officer_fallback}")
+        self.query_one("#report-queue", Static).update(
+            "\n".join(wait_lines(report.queue_waits)) or t("queue.report.none"))
 
     # ---- the II.06a table at any width ----------------------------------------------------------
     def on_resize(self) -> None:

@@ -165,6 +165,12 @@ def report_json(r: PeriodReport) -> dict[str, Any]:
         "satisfaction": satisfaction,
         # of the figures above: supplement slip at intake, not completed by the period's end
         "guidance_not_completed": guidance,
+        # queue tickets issued in the period: wait from issue to call, per procedure group
+        "queue_waits": [{"group": w.group, "issued": w.issued, "called": w.called,
+                         "mean_minutes": None if w.mean_minutes is None
+                         else round(w.mean_minutes, 1),
+                         "max_minutes": None if w.max_minutes is None
+                         else round(w.max_minutes, 1)} for w in r.queue_waits],
     }
 
 
@@ -282,6 +288,7 @@ def print_table(r: PeriodReport, output: Path | None = None) -> None:
     from rich.console import Console
     from rich.table import Table
 
+    from ccdesk.domain.queue import wait_lines
     from ccdesk.i18n import fmt_date, fmt_money, t
 
     console = Console(file=io.StringIO() if output else None, width=200 if output else None)
@@ -331,5 +338,9 @@ def print_table(r: PeriodReport, output: Path | None = None) -> None:
     digitised = (str(r.digitised) if r.digitised_tracked
                  else t("reports.table.digitised_untracked"))
     console.print(f"{t('reports.table.digitised')}: {digitised}")
+    if r.queue_waits:
+        console.print(f"{t('queue.report.title')}:")
+        for line in wait_lines(r.queue_waits):
+            console.print(f"  {line}")
     if output:
         write_output(output, console.file.getvalue().encode("utf-8"))

@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
+from ccdesk.i18n import t
+
 MAX_NUMBER = 999  # three digits on the ticket and the board
 
 
@@ -69,3 +71,13 @@ def waits(rows: list[tuple[str, datetime, datetime | None]]) -> list[QueueWait]:
                                 sum(minutes) / len(minutes) if minutes else None,
                                 max(minutes) if minutes else None))
     return result
+
+
+def _minutes(value: float | None) -> str:
+    return "—" if value is None else f"{value:.0f}"
+
+
+def wait_lines(rows: list[QueueWait]) -> list[str]:
+    """One line per group in the user's language (the reports screen and ``ccdesk report``)."""
+    return [t("queue.report.line", group=w.group, issued=w.issued, called=w.called,
+              mean=_minutes(w.mean_minutes), longest=_minutes(w.max_minutes)) for w in rows]

@@ -21,7 +21,7 @@ async def type_into(pilot: Pilot, selector: str, text: str, *, keys: bool = Fals
 
 
 # Workers that wait for the officer's answers in modals: waiting for them would wait forever.
-INTERACTIVE_GROUPS = frozenset({"dossier-action"})
+INTERACTIVE_GROUPS = frozenset({"dossier-action", "queue-ticket"})
 
 
 async def settle(pilot: Pilot) -> None:
