@@ -53,8 +53,9 @@ def test_an_unchanged_config_keeps_every_line_apart_from_new_defaults(tmp_path: 
     saved = iter(first.splitlines())
     assert all(line in saved for line in WRITTEN.splitlines())  # each one, in the same order
     added = set(first.splitlines()) - set(WRITTEN.splitlines())
-    assert {line.split(" = ")[0] for line in added} == {"idle_lock_minutes", "upstream_url",
-                                                       "sync_retention_days", "theme", "form_paper"}
+    assert {line.split(" = ")[0] for line in added} == {
+        "idle_lock_minutes", "upstream_url", "sync_retention_days", "theme", "form_paper",
+        "citizen_rating_seconds", "queue_tickets", "receipt_printer"}
     Config.load(path).save(path)
     assert path.read_text(encoding="utf-8") == first
 
