@@ -51,6 +51,10 @@ def serve(
     with requires_extra("serve"):  # before anything is printed
         import textual_serve.server  # noqa: F401
     if rating or board:
+        if training or STATE.training:  # a sandbox lives in the desk's own session only
+            from ccdesk.i18n import t
+
+            fail(t("rating.serve.no_training"))
         serve_kiosk(host=host, port=port, rating=rating, board=board)
         return
     from ccdesk.app import serve_in_browser  # the app's wiring lives in the composition root

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 
 ROLL_WIDTH = 80.0      # mm: the common receipt roll
 PRINT_WIDTH = 72.0     # mm the head prints on an 80 mm roll
-TICKET_HEIGHT = 90.0   # mm of roll per ticket
+TICKET_HEIGHT = 62.0   # mm of roll per ticket (cut after it)
 
 
 @dataclass(frozen=True)
@@ -37,7 +37,7 @@ class TicketOutcome:
 
 
 def ticket_pdf(ticket: Ticket, *, office: str, waiting: int, font_dir: Path) -> bytes:
-    """The ticket as one 80 × 90 mm PDF page (Vietnamese, the roll's printable width)."""
+    """The ticket as one 80 × 62 mm PDF page (Vietnamese, the roll's printable width)."""
     fonts = font_files(font_dir)
     pdf = FPDF(orientation="P", unit="mm", format=(ROLL_WIDTH, TICKET_HEIGHT))
     margin = (ROLL_WIDTH - PRINT_WIDTH) / 2

@@ -57,7 +57,8 @@ table{width:100%;border-collapse:collapse;font-size:2rem}
 td,th{padding:.6rem;border-bottom:1px solid #444;text-align:left}
 td.number{font-size:5rem;font-weight:700;font-variant-numeric:tabular-nums;color:#ffd54a;
 text-align:center}
-th{font-size:1.1rem;color:#bbb;font-weight:400}
+th{font-size:1.1rem;color:#bbb;font-weight:400}th.number{text-align:center}
+.board .en{color:#bbb}
 """
 
 
@@ -106,7 +107,7 @@ def board_page(queue: QueueService) -> str:
         for line in queue.board())
     vi, en = _both("queue.board.title")
     head = (f"<tr><th>{escape(t('queue.board.group', lang='vi'))}</th>"
-            f"<th>{escape(t('queue.board.number', lang='vi'))}</th>"
+            f"<th class=\"number\">{escape(t('queue.board.number', lang='vi'))}</th>"
             f"<th>{escape(t('queue.board.waiting_head', lang='vi'))}</th></tr>")
     table = f"<table>{head}{rows}</table>" if rows else _heading("queue.board.empty")
     return _page(vi, f"<h1>{escape(vi)}</h1><p class=\"en\">{escape(en)}</p>{table}",
