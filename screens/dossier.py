@@ -110,7 +110,8 @@ class DossierScreen(DeskScreen):
         if d.handling_body and d.handling_body != "desk":
             lines.append(t("tui.dossier.body", body=d.handling_body))
         if detail.rating is not None:
-            lines.append(t("tui.dossier.rating", level=t(f"core.rating.{detail.rating.level}")))
+            lines.append(t("tui.dossier.rating", level=t(f"core.rating.{detail.rating.level}"))
+                         + f" · {t(f'rating.report.source_{detail.rating.source}')}")
         self.query_one("#dossier-info", Static).update("\n".join(lines))
         self._show_due(detail)
         self._show_checklist(detail)

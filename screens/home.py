@@ -29,6 +29,10 @@ QUICK_KEYS: tuple[tuple[str, str, str], ...] = (
     ("F9", "tui.key.settings", "area('settings')"), ("F1", "tui.key.help", "help"),
 )
 
+# Shown beside them when the office uses queue tickets (screens/queue.py).
+QUEUE_KEYS = (("F7", "queue.desk.key_ticket", "queue_ticket"),
+              ("F8", "queue.desk.key_call", "queue_call"))
+
 
 class HomeScreen(DeskScreen):
     """The officer's start page."""
@@ -77,6 +81,10 @@ class HomeScreen(DeskScreen):
                 for key, label, action in QUICK_KEYS:
                     yield Static(f"[@click=app.{action}][b]{key}[/b] {t(label)}[/]",
                                  classes="quick-key", id=f"quick-{key.lower()}")
+                if self.services.config.queue_tickets:
+                    for key, label, action in QUEUE_KEYS:
+                        yield Static(f"[@click=screen.{action}][b]{key}[/b] {t(label)}[/]",
+                                     classes="quick-key", id=f"quick-{key.lower()}")
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in ("queue_ticket", "queue_call"):

@@ -91,7 +91,8 @@ def detail_json(detail: DossierDetail, procedure_name: str) -> dict[str, Any]:
         "extensions": [{"seq": x.seq, "at": iso(x.at), "original_due": iso(x.original_due),
                         "new_due": iso(x.new_due), "reason": x.reason,
                         "late_body": x.late_body} for x in detail.extensions],
-        "rating": ({"level": detail.rating.level, "at": iso(detail.rating.at)}
+        "rating": ({"level": detail.rating.level, "at": iso(detail.rating.at),
+                    "source": detail.rating.source}
                    if detail.rating else None),
     }
 
