@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from sqlmodel import Session, col, select
 
 from ccdesk.domain.errors import ValidationError
+from ccdesk.domain.lifecycle import Status
 from ccdesk.domain.vocabulary import RatingLevel, RatingSource
 from ccdesk.models import Dossier, Officer, Procedure, ProcedureVersion, Rating, RatingRequest
 from ccdesk.services.context import Actor, DeskContext
@@ -55,7 +56,11 @@ class CitizenRatingService:
         wait = timedelta(seconds=max(1, min(seconds, MAX_WAIT_SECONDS)))
 
         def work(session: Session) -> Asked:
-            dossier = session.exec(select(Dossier).where(Dossier.code == code.strip())).one()
+            dossier = session.exec(select(Dossier).where(Dossier.code == code.strip())).first()
+            if dossier is None or dossier.status != Status.RETURNED.value:
+                raise ValidationError("core.err.rate_not_returned", field="rating")
+            if session.get(Rating, dossier.id) is not None:
+                raise ValidationError("core.err.rated_already", field="rating")
             now = self.ctx.now()
             _close_open(session, now)
             request = RatingRequest(dossier_id=dossier.id or 0,

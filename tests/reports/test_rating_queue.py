@@ -38,6 +38,17 @@ def test_citizen_answer_spends_the_token_and_is_marked(desk: Services, officer: 
     assert rating.officer_id == officer.officer_id
 
 
+def test_only_a_returned_unrated_dossier_is_asked(desk: Services, officer: Actor) -> None:
+    open_one = submit_intake(desk, officer, "2.000884").dossier.code
+    with pytest.raises(ValidationError):
+        desk.citizen_rating.ask(officer, open_one, 60)
+    rated = returned(desk, officer)
+    desk.dossiers.rate(officer, rated, "satisfied")
+    with pytest.raises(ValidationError):
+        desk.citizen_rating.ask(officer, rated, 60)
+    assert desk.citizen_rating.question() is None
+
+
 def test_a_token_rates_only_its_own_dossier(desk: Services, officer: Actor) -> None:
     first, second = returned(desk, officer), returned(desk, officer)
     old = desk.citizen_rating.ask(officer, first, 60)

@@ -25,6 +25,7 @@ from screens.modals.confirm import ConfirmModal
 from screens.modals.form_preview import FormPreview
 from screens.modals.lock import LockModal
 from screens.modals.rating import RatingModal
+from screens.queue import QueueGroupPicker
 from screens.register import RegisterScreen
 from screens.reports import ReportsScreen
 from screens.widgets.chrome import TrainingBanner
@@ -153,6 +154,12 @@ async def test_every_area_shows_its_messages_whole(services, actor, lang, size) 
         await pilot.press("escape")
         app.push_screen(RatingModal())
         await walk.check("rating")
+        await pilot.press("escape")
+        app.push_screen(RatingModal(can_ask_citizen=True))
+        await walk.check("rating, ask the citizen")
+        await pilot.press("escape")
+        app.push_screen(QueueGroupPicker(["Bảo trợ xã hội", "Chứng thực", "Hộ tịch", "Đất đai"]))
+        await walk.check("queue group picker")
         await pilot.press("escape")
         app.push_screen(LockModal(services, actor))
         await settle(pilot)
