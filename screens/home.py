@@ -76,7 +76,7 @@ class HomeScreen(DeskScreen):
                 for name in COUNTS:
                     yield Static("", id=f"count-{name}", classes="count")
             yield Static("", id="home-sync")
-            yield Static("", id="home-queue")
+            yield Static("", id="home-queue", classes="-empty")
             with Grid(id="home-keys"):
                 for key, label, action in QUICK_KEYS:
                     yield Static(f"[@click=app.{action}][b]{key}[/b] {t(label)}[/]",
@@ -103,7 +103,9 @@ class HomeScreen(DeskScreen):
 
         line = await call_next(self)
         if line:
-            self.query_one("#home-queue", Static).update(line)
+            shown = self.query_one("#home-queue", Static)
+            shown.update(line)
+            shown.remove_class("-empty")
 
     def on_mount(self) -> None:
         self.action_refresh()
