@@ -139,10 +139,15 @@ async def _answer(services: CitizenRatingService, request: web.Request) -> web.R
                             url="/"))
 
 
+async def _no_server_header(_request: web.Request, response: web.StreamResponse) -> None:
+    response.headers.pop("Server", None)  # the server's name and version are nobody's business
+
+
 def make_app(*, rating: CitizenRatingService | None, queue: QueueService | None
              ) -> web.Application:
     """The routes of the pages asked for; ``/`` is the rating page, else the board."""
     app = web.Application(client_max_size=MAX_BODY)
+    app.on_response_prepare.append(_no_server_header)
 
     def route(render: Callable[[], tuple[int, str]]) -> Callable:
         async def handler(_request: web.Request) -> web.Response:

@@ -89,3 +89,21 @@ def test_queue_commands(tmp_path: Path) -> None:
     assert run_ccdesk("queue", "call", home=home).returncode == 1
     board = orjson.loads(run_ccdesk("queue", "status", "--json", home=home).stdout)
     assert board == {"groups": [{"group": "Chứng thực", "serving": 1, "waiting": 0}]}
+
+
+def test_ii06a_pdf_marks_the_officers_fallback_ratings(desk: Desk) -> None:
+    from datetime import date
+
+    from ccdesk.domain.lifecycle import Action
+    from tests.conftest import submit_intake
+
+    s, officer = desk.services, desk.officer
+    code = submit_intake(s, officer, "2.000884").dossier.code
+    s.dossiers.act(officer, code, Action.MARK_READY)
+    s.dossiers.act(officer, code, Action.RETURN_RESULT)
+    s.dossiers.rate(officer, code, "satisfied")
+    day = desk.clock.now.date()
+    report = s.reports.period_report(day, day)
+    [text] = page_texts(desk.forms.report_pdf(report))
+    assert "(cán bộ ghi thay: 1)" in text
+    assert date(2026, 11, 23) == day

@@ -56,6 +56,7 @@ def test_waiting_page_has_no_form(client: httpx.Client) -> None:
     assert 'http-equiv="refresh"' in page.text
     assert "script" not in page.headers["content-security-policy"].replace("'none'", "")
     assert page.headers["cache-control"] == "no-store"
+    assert "server" not in page.headers
 
 
 def test_rating_page_shows_only_the_procedure(desk: Services, officer: Actor,

@@ -81,7 +81,9 @@ def period_report(office: Office, report: PeriodReport, words: Words) -> FormDoc
         Paragraph(words("report.channels", channels=channels)),
         Paragraph(words("report.satisfaction",
                         very=s.very_satisfied, satisfied=s.satisfied, dis=s.dissatisfied,
-                        rate=_percent(words, s.rate, "report.no_rating"))),
+                        rate=_percent(words, s.rate, "report.no_rating"))
+                  + " " + t("rating.report.fallback", lang=words.lang,
+                            count=s.officer_fallback)),
         Paragraph(words("report.fees", amount=fmt_money(report.fees_collected))),
         Paragraph(words("report.generated", at=words.time_date(report.generated_at)),
                   style="I"),
