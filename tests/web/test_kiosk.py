@@ -138,3 +138,48 @@ def test_serve_refuses_every_interface(tmp_path) -> None:  # noqa: ANN001
     done = run_ccdesk("serve", "--rating", "--host", "0.0.0.0", home=tmp_path)
     assert done.returncode == 2
     assert "mọi giao diện mạng" in done.stderr
+
+
+def test_the_command_serves_the_question(tmp_path) -> None:  # noqa: ANN001
+    """``ccdesk serve --rating --board`` as IT starts it, on a desk the services set up."""
+    import os
+    import socket
+    import subprocess
+    import time
+
+    from ccdesk.paths import Paths
+    from tests.conftest import CCDESK, set_up_desk
+
+    home = tmp_path / "home"
+    where = Paths(data_dir=home / "data", config_dir=home / "config")
+    desk = Services.open(where.default_db, where)
+    set_up_desk(desk)
+    officer = desk.officers.authenticate("lan", "1234")
+    code = returned(desk, officer)
+    desk.citizen_rating.ask(officer, code, 600)
+    desk.close()
+    where.config_file.parent.mkdir(parents=True, exist_ok=True)
+    where.config_file.write_text("queue_tickets = true\n", encoding="utf-8")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CCDESK_")}
+    env |= {"CCDESK_HOME": str(home), "CCDESK_KEY_FILE": os.environ["CCDESK_KEY_FILE"]}
+    server = subprocess.Popen([CCDESK, "serve", "--rating", "--board", "--host", "127.0.0.1",
+                               "--port", str(port)], env=env, stderr=subprocess.PIPE, text=True)
+    try:
+        for _ in range(300):
+            try:
+                page = httpx.get(f"http://127.0.0.1:{port}/", timeout=2)
+                break
+            except httpx.TransportError:
+                time.sleep(0.1)
+        else:
+            raise AssertionError("the rating page never answered")
+        assert token_in(page.text) and "Chứng thực chữ ký" in page.text
+        assert httpx.get(f"http://127.0.0.1:{port}/board", timeout=5).status_code == 200
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
+        assert server.stderr is not None
+        assert f"http://127.0.0.1:{port}/board" in server.stderr.read()
