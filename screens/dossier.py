@@ -17,6 +17,7 @@ from ccdesk.domain.lifecycle import SUPPLEMENT_WARN_ROUND, Action, Regime, Statu
 from ccdesk.domain.vocabulary import RatingSource
 from ccdesk.forms.kinds import FORM_IDS, FormKind, form_id_of
 from ccdesk.i18n import fmt_datetime, fmt_money, t
+from ccdesk.services.citizen_rating import MAX_WAIT_SECONDS
 from ccdesk.services.dossiers import ActionResult, DossierDetail
 from screens.base import DeskScreen
 from screens.modals.action import ActionContext, ActionInput, ActionModal, ActionPicker
@@ -237,7 +238,7 @@ class DossierScreen(DeskScreen):
     async def _ask_rating(self) -> None:
         """The citizen's rating: asked on their tablet or keypad when the officer chooses so
         (c), else or after the wait the officer's own 1/2/3, marked as theirs in reports."""
-        seconds = self.services.config.citizen_rating_seconds
+        seconds = min(self.services.config.citizen_rating_seconds, MAX_WAIT_SECONDS)
         level = await self.app.push_screen_wait(RatingModal(can_ask_citizen=seconds > 0))
         if level == ASK_CITIZEN:
             given = await self.app.push_screen_wait(
