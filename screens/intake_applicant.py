@@ -75,8 +75,6 @@ class ApplicantStep(DeskScreen):
                           name=t("tui.intake.step_applicant")), classes="step-title")
             yield Label(f"{procedure.code} · {procedure.name}", classes="procedure-line")
             yield Label("", id="scan-status", classes="scan-status")
-            yield self._select("applicant_kind", [(k.label(), k.value) for k in ApplicantKind],
-                               ApplicantKind.CITIZEN.value)
             yield self._select("id_type", _id_types(), "cccd")
             yield self._input("id_number", CoreValidator(self._check_id))
             yield self._input("full_name", CoreValidator(validate_full_name))
@@ -100,6 +98,8 @@ class ApplicantStep(DeskScreen):
                                                                            MAX_SETS)), "1")
             yield self._select("delivery", [(d.label(), d.value) for d in Delivery],
                                Delivery.DESK.value)
+            yield self._select("applicant_kind", [(k.label(), k.value) for k in ApplicantKind],
+                               ApplicantKind.CITIZEN.value)
             with Vertical(id="owner-fields") as owner:
                 owner.display = bool(self._owner_fields_shown())
                 yield from self._owner_fields()
