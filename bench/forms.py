@@ -22,6 +22,8 @@ from pathlib import Path
 
 from ccdesk.config import Config
 from ccdesk.domain.lifecycle import Action
+from ccdesk.domain.parties import Owner
+from ccdesk.domain.vocabulary import ApplicantKind
 from ccdesk.paths import Paths
 from ccdesk.services import SYSTEM, Services
 from ccdesk.services.catalog import BUNDLED_CATALOG
@@ -89,7 +91,10 @@ def main() -> None:
                                                       phone="0912345678",
                                                       address="Thôn Phú Quý, xã Đông Sơn"),
                                 [ChecklistEntry(1, True), ChecklistEntry(2, True)],
-                                owner_name="Nguyễn Văn Đức", fee_amount=100_000)
+                                owner=Owner(kind=ApplicantKind.REPRESENTATIVE,
+                                            name="Nguyễn Văn Đức", id_number="038085004321",
+                                            authorisation="Giấy ủy quyền ngày 01/12/2026"),
+                                fee_amount=100_000)
         code = svc.intake.submit(officer, request, Decision.ACCEPT).dossier.code
         svc.dossiers.act(officer, code, Action.HAND_OFF)
         due = svc.dossiers.detail(code).dossier.due_at

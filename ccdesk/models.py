@@ -85,6 +85,7 @@ class ProcedureVersion(SQLModel, table=True):
     time_kind: str
     time_days: int
     verification_days: int = 0
+    second_party: str = ""            # vocabulary.SecondParty of a two-party procedure, or ""
     fee_rule: str = Field(sa_column=Column(Text, nullable=False))  # canonical JSON
     legal_basis: str = ""
     effective_from: date | None = None
@@ -132,8 +133,19 @@ class Dossier(SQLModel, table=True):
     applicant_old_id: str = ""
     applicant_sex: str = ""           # Sex: male | female; "" when not recorded
     applicant_id_issued: date | None = None
-    owner_name: str = ""              # the dossier's owner when not the applicant
+    # Whose dossier it is when not the applicant's own (migration 0013; ccdesk.domain.parties):
+    applicant_kind: str = "citizen"   # vocabulary.ApplicantKind
+    owner_name: str = ""              # the represented person or the organisation
     owner_address: str = ""
+    owner_id_type: str = "cccd"
+    owner_id_number: str = ""         # the represented person's ID number
+    owner_tax_code: str = ""          # the organisation's tax code
+    authorisation: str = ""           # the paper the applicant acts under
+    # The other party of a two-party procedure (the catalogue's second_party), "" when none.
+    party2_name: str = ""
+    party2_id_type: str = "cccd"
+    party2_id_number: str = ""
+    party2_dob: date | None = None
     channel: str = "direct"           # direct | postal | online_full | online_partial
     sets: int = 1
     needs_verification: bool = False

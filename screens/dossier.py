@@ -14,7 +14,7 @@ from textual.widgets import DataTable, Label, Static
 from ccdesk.domain import paper_qr
 from ccdesk.domain.errors import CcdeskError, NotFound
 from ccdesk.domain.lifecycle import SUPPLEMENT_WARN_ROUND, Action, Regime, Status
-from ccdesk.domain.vocabulary import RatingSource
+from ccdesk.domain.vocabulary import ApplicantKind, RatingSource, SecondParty
 from ccdesk.forms.kinds import FORM_IDS, FormKind, form_id_of
 from ccdesk.i18n import fmt_datetime, fmt_money, t
 from ccdesk.services.citizen_rating import MAX_WAIT_SECONDS
@@ -32,7 +32,7 @@ from screens.widgets.columns import (
 )
 
 if TYPE_CHECKING:
-    from ccdesk.models import ChecklistItem
+    from ccdesk.models import ChecklistItem, Dossier
     from ccdesk.services import Services
 
 MAX_CODE = 64  # longer than any dossier code
@@ -105,9 +105,7 @@ class DossierScreen(DeskScreen):
             t("tui.dossier.intake", channel=t(f"core.channel.{d.channel}"), sets=d.sets,
               received=fmt_datetime(d.received_at), fee=fmt_money(d.fee_amount)),
         ]
-        if d.owner_name:
-            lines.append(t("tui.dossier.owner", name=d.owner_name,
-                           address=d.owner_address or "—"))
+        lines.extend(_party_lines(d, procedure.second_party))
         if d.handling_body and d.handling_body != "desk":
             lines.append(t("tui.dossier.body", body=d.handling_body))
         if detail.rating is not None:
@@ -294,3 +292,21 @@ def open_scanned_code(screen: DeskScreen, text: str, *, quiet: bool = False) -> 
         return False
     screen.app.push_screen(DossierScreen(screen.services, code))
     return True
+
+
+def _party_lines(d: Dossier, second_party: SecondParty | None) -> list[str]:
+    """Whose dossier it is when not the applicant's own, and a two-party dossier's other party."""
+    lines = []
+    if d.applicant_kind == ApplicantKind.ORGANISATION:
+        lines.append(t("tui.dossier.organisation", name=d.owner_name,
+                       tax_code=d.owner_tax_code or "—", address=d.owner_address or "—"))
+    elif d.owner_name:
+        lines.append(t("tui.dossier.owner", name=d.owner_name,
+                       id_number=d.owner_id_number or "—", address=d.owner_address or "—"))
+    if d.authorisation:
+        lines.append(t("tui.dossier.authorisation", text=d.authorisation))
+    if d.party2_name:
+        role = second_party.label() if second_party else t("core.field.party2_name")
+        lines.append(t("tui.dossier.party2", role=role, name=d.party2_name,
+                       id_number=d.party2_id_number or "—"))
+    return lines

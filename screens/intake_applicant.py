@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, ClassVar
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Horizontal, VerticalScroll
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Checkbox, Input, Label, Select
 
 from ccdesk.domain.catalog import FeeKind
@@ -20,6 +20,7 @@ from ccdesk.domain.cccd_qr import (
     scan_start,
 )
 from ccdesk.domain.errors import CcdeskError, InvalidInput, ValidationError
+from ccdesk.domain.parties import Owner, Party, validate_owner, validate_party, validate_tax_code
 from ccdesk.domain.validation import (
     ID_TYPES,
     clean_text,
@@ -29,7 +30,7 @@ from ccdesk.domain.validation import (
     validate_full_name,
     validate_old_id,
 )
-from ccdesk.domain.vocabulary import Channel, Delivery, Sex
+from ccdesk.domain.vocabulary import ApplicantKind, Channel, Delivery, SecondParty, Sex
 from ccdesk.i18n import fmt_date, t
 from ccdesk.services.intake import (
     MAX_SETS,
@@ -74,8 +75,7 @@ class ApplicantStep(DeskScreen):
                           name=t("tui.intake.step_applicant")), classes="step-title")
             yield Label(f"{procedure.code} · {procedure.name}", classes="procedure-line")
             yield Label("", id="scan-status", classes="scan-status")
-            yield self._select("id_type", [(t(f"tui.id_type.{k}"), k) for k in ID_TYPES],
-                               "cccd")
+            yield self._select("id_type", _id_types(), "cccd")
             yield self._input("id_number", CoreValidator(self._check_id))
             yield self._input("full_name", CoreValidator(validate_full_name))
             yield self._input("date_of_birth",
@@ -98,8 +98,14 @@ class ApplicantStep(DeskScreen):
                                                                            MAX_SETS)), "1")
             yield self._select("delivery", [(d.label(), d.value) for d in Delivery],
                                Delivery.DESK.value)
-            yield self._input("owner_name", placeholder=t("tui.intake.owner_hint"))
-            yield self._input("owner_address")
+            yield self._select("applicant_kind", [(k.label(), k.value) for k in ApplicantKind],
+                               ApplicantKind.CITIZEN.value)
+            with Vertical(id="owner-fields") as owner:
+                owner.display = bool(self._owner_fields_shown())
+                yield from self._owner_fields()
+            if procedure.second_party is not None:
+                with Vertical(id="party2-fields"):
+                    yield from self._party_fields(procedure.second_party)
             if procedure.fee.kind == FeeKind.PROVINCIAL:
                 yield self._input("fee_amount",
                                   CoreValidator(lambda v: parse_money(v, "fee_amount")),
@@ -119,6 +125,36 @@ class ApplicantStep(DeskScreen):
                                  days=procedure.time.verification_days),
                                id="needs_verification", compact=True)
             yield Label(t("tui.intake.applicant_hint"), classes="hint")
+
+    def _owner_fields(self) -> ComposeResult:
+        """Whose dossier it is, shown for a representative or an organisation (by kind)."""
+        shown = self._owner_fields_shown()
+        for field in (
+                self._input("owner_name", placeholder=t("tui.intake.owner_hint")),
+                self._select("owner_id_type", _id_types(), "cccd"),
+                self._input("owner_id_number", CoreValidator(self._check_owner_id)),
+                self._input("owner_tax_code", CoreValidator(validate_tax_code),
+                            placeholder="0123456789"),
+                self._input("owner_address", CoreValidator(
+                    lambda v: clean_text(v, "owner_address"))),
+                self._input("authorisation", placeholder=t("tui.intake.authorisation_hint"))):
+            field.display = field.field_name in shown
+            yield field
+
+    def _owner_fields_shown(self) -> frozenset[str]:
+        """The owner's fields the kind chosen so far shows (kept across a language switch)."""
+        return OWNER_FIELDS[ApplicantKind(self._typed.get("applicant_kind")
+                                          or ApplicantKind.CITIZEN)]
+
+    def _party_fields(self, role: SecondParty) -> ComposeResult:
+        """The other party of a two-party procedure (the spouse; the parent or child)."""
+        yield Label(role.label(), classes="group-title")
+        yield self._input("party2_name", CoreValidator(
+            lambda v: validate_full_name(v, "party2_name")))
+        yield self._select("party2_id_type", _id_types(), "cccd")
+        yield self._input("party2_id_number", CoreValidator(self._check_party_id))
+        yield self._input("party2_dob", CoreValidator(lambda v: parse_day(v, "party2_dob")),
+                          placeholder="dd/mm/yyyy")
 
     def _input(self, name: str, validator: CoreValidator | None = None, value: str = "",
                placeholder: str = "") -> FormField:
@@ -140,16 +176,40 @@ class ApplicantStep(DeskScreen):
     def on_mount(self) -> None:
         self.query_one("#id_number", Input).focus()
 
+    def _chosen_kind(self) -> ApplicantKind:
+        found = self.query("#applicant_kind")
+        value = _chosen(found.first(Select)) if found else ""
+        return ApplicantKind(value or ApplicantKind.CITIZEN)
+
+    @on(Select.Changed, "#applicant_kind")
+    def _kind_changed(self, event: Select.Changed) -> None:
+        self._show_owner_fields(self._chosen_kind())
+
+    def _show_owner_fields(self, kind: ApplicantKind) -> None:
+        """Only the owner's fields the kind asks for (docs/tui.md, "Who hands it in")."""
+        shown = OWNER_FIELDS[kind]
+        self.query_one("#owner-fields").display = bool(shown)
+        for field in self.query_one("#owner-fields").query(FormField):
+            field.display = field.field_name in shown
+
     def refresh_language(self) -> None:
         self._typed = {str(w.id): w.value for w in self.query(Input)}
         self._typed.update({str(w.id): _chosen(w) for w in self.query(Select)})
         super().refresh_language()
 
     # ---- as the officer types -------------------------------------------------------------
-    def _check_id(self, value: str) -> object:
-        found = self.query("#id_type")  # absent for a moment while recomposing
-        kind = str(found.first(Select).value) if found else self._typed.get("id_type", "cccd")
-        return validate_citizen_id(value, kind, today=self.host.now().date())
+    def _check_id(self, value: str, prefix: str = "") -> object:
+        found = self.query(f"#{prefix}id_type")  # absent for a moment while recomposing
+        kind = (str(found.first(Select).value) if found
+                else self._typed.get(f"{prefix}id_type", "cccd"))
+        return validate_citizen_id(value, kind, today=self.host.now().date(),
+                                   field=f"{prefix}id_number")
+
+    def _check_owner_id(self, value: str) -> object:
+        return self._check_id(value, "owner_")
+
+    def _check_party_id(self, value: str) -> object:
+        return self._check_id(value, "party2_") if value.strip() else None
 
     @on(Input.Changed)
     def _changed(self, event: Input.Changed) -> None:
@@ -283,8 +343,20 @@ class ApplicantStep(DeskScreen):
         request.channel = str(self.query_one("#channel", Select).value)
         request.delivery = str(self.query_one("#delivery", Select).value)
         request.sets = parsed(parse_count, self._value("sets"), "sets", 1, MAX_SETS) or 1
-        request.owner_name = self._value("owner_name")
-        request.owner_address = self._value("owner_address")
+        try:
+            request.owner = validate_owner(self._owner(), today=self.host.now().date())
+        except (InvalidInput, ValidationError) as err:
+            errors.extend(getattr(err, "errors", [err]))
+        if self.draft.procedure.second_party is not None:
+            party = Party(name=self._value("party2_name"),
+                          id_type=_chosen(self.query_one("#party2_id_type", Select)) or "cccd",
+                          id_number=self._value("party2_id_number"),
+                          date_of_birth=parsed(parse_day, self._value("party2_dob"),
+                                               "party2_dob"))
+            try:
+                request.party2 = validate_party(party, today=self.host.now().date())
+            except InvalidInput as err:
+                errors.extend(e for e in err.errors if not any(x.field == e.field for x in errors))
         if self.query("#fee_amount"):
             request.fee_amount = parsed(parse_money, self._value("fee_amount"), "fee_amount")
             if request.fee_amount is None and self.draft.procedure.fee.kind == FeeKind.PROVINCIAL \
@@ -299,8 +371,31 @@ class ApplicantStep(DeskScreen):
         if errors:
             raise InvalidInput(errors)
 
+    def _owner(self) -> Owner:
+        """The owner as typed, for the chosen kind (validated by the core's rules)."""
+        return Owner(kind=self._chosen_kind(), name=self._value("owner_name"),
+                     address=self._value("owner_address"),
+                     id_type=_chosen(self.query_one("#owner_id_type", Select)) or "cccd",
+                     id_number=self._value("owner_id_number"),
+                     tax_code=self._value("owner_tax_code"),
+                     authorisation=self._value("authorisation"))
+
     def action_back(self) -> None:
         self.dismiss()
+
+
+# The owner's fields each kind of applicant shows (the rest are hidden and not stored).
+OWNER_FIELDS: dict[ApplicantKind, frozenset[str]] = {
+    ApplicantKind.CITIZEN: frozenset(),
+    ApplicantKind.REPRESENTATIVE: frozenset({"owner_name", "owner_id_type", "owner_id_number",
+                                             "owner_address", "authorisation"}),
+    ApplicantKind.ORGANISATION: frozenset({"owner_name", "owner_tax_code", "owner_address",
+                                           "authorisation"}),
+}
+
+
+def _id_types() -> list[tuple[str, str]]:
+    return [(t(f"tui.id_type.{k}"), k) for k in ID_TYPES]
 
 
 def _chosen(select: Select) -> str:

@@ -235,7 +235,7 @@ class RegisterScreen(DeskScreen):
         code = row.code
         if prefix and code.startswith(prefix):
             code = "…" + code[len(prefix):]
-        return {"code": code, "applicant": row.applicant_name,
+        return {"code": code, "applicant": row.who,
                 "status": t(f"core.status.{row.status}"),
                 "due": fmt_datetime(row.due_at) if row.due_at else "—",
                 "procedure": row.procedure_code, "received": fmt_datetime(row.received_at)}

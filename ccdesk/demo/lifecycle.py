@@ -139,8 +139,11 @@ class Simulator:
             "applicant_address": self.people.address(), "applicant_old_id": "",
             # the CCCD number's century-and-sex digit: odd is female (no extra random draw)
             "applicant_sex": "female" if int(number[3]) % 2 else "male",
-            "applicant_id_issued": None, "owner_name": "",
-            "owner_address": "", "channel": channel, "sets": 1, "needs_verification": verify,
+            "applicant_id_issued": None, "applicant_kind": "citizen", "owner_name": "",
+            "owner_address": "", "owner_id_type": "cccd", "owner_id_number": "",
+            "owner_tax_code": "", "authorisation": "", "party2_name": "",
+            "party2_id_type": "cccd", "party2_id_number": "", "party2_dob": None,
+            "channel": channel, "sets": 1, "needs_verification": verify,
             "received_at": received, "accepted_at": None, "due_at": None,
             "original_due_at": None, "status": None, "paused_at": None, "resume_status": None,
             "supplement_rounds": 0, "handling_body": info.handling_body, "handed_off_at": None,

@@ -13,6 +13,7 @@ A catalogue is a TOML file (format documented in ``docs/catalog.md``)::
     verify = "..."               # reminder to check against the province's published list
     source = "..."               # where it was taken from: national TTHC code page or decision
     checked = 2026-12-01         # when a person last compared it with that source
+    second_party = "spouse"      # optional: a two-party procedure (spouse | parent_child)
     time = { kind = "same_day", days = 0, verification_days = 5 }
     fee = { kind = "free_on_time", exemptions = ["..."] }
     [[procedure.documents]]
@@ -40,6 +41,7 @@ import orjson
 from ccdesk.domain.calendar import TimeKind, TimeRule
 from ccdesk.domain.errors import CcdeskError, ValidationError
 from ccdesk.domain.tomlsource import TomlLocator
+from ccdesk.domain.vocabulary import SecondParty
 from ccdesk.text import nfc
 
 PROCEDURE_CODE = re.compile(r"^\d\.\d{6}$")
@@ -135,6 +137,8 @@ class ProcedureSpec:
     verify: str = ""
     source: str = ""                 # national TTHC code page or the decision it comes from
     checked: date | None = None      # when a person last compared the entry with its source
+    # The other party a two-party procedure names (marriage, parent-child recognition).
+    second_party: SecondParty | None = None
 
     @property
     def handled_at_desk(self) -> bool:
@@ -151,6 +155,8 @@ class ProcedureSpec:
         entry was sourced and when it was checked are provenance, not rules: re-checking an
         entry does not make a new version."""
         rules = {k: v for k, v in asdict(self).items() if k not in ("source", "checked")}
+        if rules["second_party"] is None:  # hashed as before the field existed: no new versions
+            del rules["second_party"]
         blob = orjson.dumps(rules, option=orjson.OPT_SORT_KEYS, default=str)
         return hashlib.sha256(blob).hexdigest()
 
@@ -321,6 +327,8 @@ def _procedure(r: _Reader, entry: dict, path: tuple) -> ProcedureSpec:
         verify=r.text(entry, path, "verify", required=False),
         source=source,
         checked=checked,
+        second_party=(r.choice(entry, path, "second_party", SecondParty)
+                      if "second_party" in entry else None),
     )
 
 

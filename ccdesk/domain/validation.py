@@ -103,14 +103,14 @@ def validate_citizen_id(value: str | None, kind: str = "cccd", *, today: date | 
 
 
 def validate_birth_date(value: date | None, citizen: CitizenId | None, *,
-                        today: date | None = None) -> date | None:
+                        today: date | None = None, field: str = "date_of_birth") -> date | None:
     if value is None:
         return None
     today = today or date.today()
     if value > today or today.year - value.year > MAX_AGE:
-        raise ValidationError("core.err.dob_range", field="date_of_birth")
+        raise ValidationError("core.err.dob_range", field=field)
     if citizen and citizen.birth_year and citizen.birth_year != value.year:
-        raise ValidationError("core.err.dob_mismatch", field="date_of_birth",
+        raise ValidationError("core.err.dob_mismatch", field=field,
                               year=citizen.birth_year)
     return value
 

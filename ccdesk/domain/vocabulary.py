@@ -97,6 +97,23 @@ class Sex(_Labelled):
     FEMALE = "female"
 
 
+class ApplicantKind(_Labelled):
+    """Who hands the dossier in, for whom (docs/design/domain-rules.md, "Applicants")."""
+
+    CITIZEN = "citizen"                # a citizen for themself
+    REPRESENTATIVE = "representative"  # a person authorised by the dossier's owner
+    ORGANISATION = "organisation"      # an organisation's or business's representative
+
+
+class SecondParty(_Labelled):
+    """The other party a two-party procedure names beside the applicant (the catalogue's
+    ``second_party``): the spouse in a marriage registration, the parent or child in a
+    parent-child recognition."""
+
+    SPOUSE = "spouse"
+    PARENT_CHILD = "parent_child"
+
+
 class RatingLevel(_Labelled):
     """The citizen's satisfaction with the handling of the dossier."""
 
@@ -141,4 +158,4 @@ class ChangeKind(_Vocabulary):
 # The translation table of each labelled vocabulary (``core.<table>.<value>``).
 _LABEL_TABLES = {"Status": "status", "Channel": "channel", "Delivery": "delivery",
              "RatingLevel": "rating", "CorrectableField": "correctable_field",
-             "Sex": "sex"}
+             "Sex": "sex", "ApplicantKind": "applicant_kind", "SecondParty": "second_party"}

@@ -18,6 +18,7 @@ from ccdesk.domain.catalog import (
     parse_catalog,
 )
 from ccdesk.domain.errors import NotFound
+from ccdesk.domain.vocabulary import SecondParty
 from ccdesk.models import Procedure, ProcedureDocument, ProcedureVersion
 from ccdesk.services.context import SYSTEM, Actor, DeskContext
 from ccdesk.services.recording import audit, load_office
@@ -48,6 +49,7 @@ class ProcedureInfo:
     legal_basis: str
     verify_note: str
     documents: tuple[ProcedureDocument, ...]
+    second_party: SecondParty | None = None   # a two-party procedure's other party
 
 
 def fee_rule_from_json(raw: str) -> FeeRule:
@@ -66,7 +68,8 @@ def version_info(session: Session, version: ProcedureVersion) -> ProcedureInfo:
         version_id=version.id, handling_body=version.handling_body,
         time=TimeRule(TimeKind(version.time_kind), version.time_days, version.verification_days),
         fee=fee_rule_from_json(version.fee_rule), legal_basis=version.legal_basis,
-        verify_note=version.verify_note, documents=tuple(docs))
+        verify_note=version.verify_note, documents=tuple(docs),
+        second_party=SecondParty(version.second_party) if version.second_party else None)
 
 
 class CatalogService:
@@ -114,7 +117,8 @@ class CatalogService:
             time_days=spec.time.days, verification_days=spec.time.verification_days,
             fee_rule=orjson.dumps(asdict(spec.fee)).decode(), legal_basis=spec.legal_basis,
             effective_from=spec.effective_from, effective_to=spec.effective_to,
-            verify_note=spec.verify)
+            verify_note=spec.verify,
+            second_party=spec.second_party.value if spec.second_party else "")
         if procedure is None:
             procedure = Procedure(code=spec.code, name=spec.name, field=spec.field)
         procedure.name, procedure.field = spec.name, spec.field

@@ -20,8 +20,8 @@ from ccdesk.domain.catalog import DocForm, FeeKind, Requirement
 from ccdesk.domain.codes import counter_key, format_code, split_code
 from ccdesk.domain.errors import InvalidInput, ValidationError
 from ccdesk.domain.lifecycle import Action, Regime, next_status
+from ccdesk.domain.parties import Owner, Party, validate_owner, validate_party
 from ccdesk.domain.validation import (
-    LIMITS,
     clean_text,
     normalise_phone,
     validate_birth_date,
@@ -88,8 +88,8 @@ class IntakeRequest:
     procedure_code: str
     applicant: Applicant
     checklist: list[ChecklistEntry] = field(default_factory=list)
-    owner_name: str = ""
-    owner_address: str = ""
+    owner: Owner = field(default_factory=Owner)   # whose dossier, when not the applicant's
+    party2: Party | None = None                   # a two-party procedure's other party
     channel: str = Channel.DIRECT
     sets: int = 1
     delivery: str = "desk"
@@ -182,8 +182,12 @@ class IntakeService:
     def submit(self, actor: Actor, request: IntakeRequest, decision: Decision, *,
                reason: str = "", missing: list[MissingItem] | None = None) -> IntakeResult:
         """Record an intake. ``missing`` adds items (with reasons) to a supplement request."""
-        applicant = validate_applicant(request.applicant, today=self.ctx.now().date())
+        today = self.ctx.now().date()
+        applicant = validate_applicant(request.applicant, today=today)
         self._check_request(request)
+        request.owner = validate_owner(request.owner, today=today)
+        if request.party2 is not None:
+            request.party2 = validate_party(request.party2, today=today)
         check_decision(decision, reason=reason, missing_required=[])  # the checklist: below
         reason = clean_text(reason, "reason")
 
@@ -213,12 +217,6 @@ class IntakeService:
                                           allowed=", ".join(DELIVERIES)))
         if not 1 <= request.sets <= MAX_SETS:
             errors.append(ValidationError("core.err.range", field="sets", low=1, high=MAX_SETS))
-        for name in ("owner_name", "owner_address"):
-            limit = LIMITS["full_name" if name == "owner_name" else "address"]
-            try:
-                setattr(request, name, clean_text(getattr(request, name), name, limit=limit))
-            except ValidationError as err:
-                errors.append(err)
         if request.fee_amount is not None and request.fee_amount < 0:
             errors.append(ValidationError("core.err.range", field="fee_amount", low=0,
                                           high="∞"))
@@ -229,6 +227,7 @@ class IntakeService:
                 request: IntakeRequest, applicant: Applicant, decision: Decision, reason: str,
                 missing: list[MissingItem]) -> IntakeResult:
         now = self.ctx.now()
+        check_second_party(info, request.party2)
         items = _checklist(info, request.checklist)
         not_received = [i for i in items if not i.received
                         and i.requirement == Requirement.REQUIRED.value]
@@ -255,7 +254,7 @@ class IntakeService:
             applicant_email=applicant.email, applicant_address=applicant.address,
             applicant_old_id=applicant.old_id_number, applicant_sex=applicant.sex,
             applicant_id_issued=applicant.id_issued_on,
-            owner_name=request.owner_name, owner_address=request.owner_address,
+            **owner_columns(request.owner), **party_columns(request.party2),
             channel=request.channel, sets=request.sets, delivery=request.delivery,
             needs_verification=request.needs_verification, received_at=now,
             status=status.value, fee_amount=fee, received_by=actor.officer_id,
@@ -303,10 +302,35 @@ class IntakeService:
 
 
 def search_text(dossier: Dossier) -> str:
-    """The folded key register search matches: name, owner, ID number, phone and code."""
-    return fold(" ".join(filter(None, (dossier.code, dossier.applicant_name,
-                                       dossier.owner_name, dossier.applicant_id_number,
-                                       dossier.applicant_phone))))
+    """The folded key register search matches: code, the applicant's name, ID number and
+    phone, the owner's name, ID number or tax code, and the second party's name and ID."""
+    return fold(" ".join(filter(None, (
+        dossier.code, dossier.applicant_name, dossier.owner_name, dossier.applicant_id_number,
+        dossier.applicant_phone, dossier.owner_id_number, dossier.owner_tax_code,
+        dossier.party2_name, dossier.party2_id_number))))
+
+
+def check_second_party(info: ProcedureInfo, party: Party | None) -> None:
+    """A two-party procedure names its other party; no other procedure takes one."""
+    if info.second_party is not None and party is None:
+        raise ValidationError("core.err.required", field="party2_name")
+    if info.second_party is None and party is not None:
+        raise ValidationError("core.err.no_second_party", field="party2_name",
+                              code=info.code)
+
+
+def owner_columns(owner: Owner) -> dict[str, object]:
+    """The dossier's owner columns (all blank for a citizen's own dossier)."""
+    return {"applicant_kind": owner.kind.value, "owner_name": owner.name,
+            "owner_address": owner.address, "owner_id_type": owner.id_type,
+            "owner_id_number": owner.id_number, "owner_tax_code": owner.tax_code,
+            "authorisation": owner.authorisation}
+
+
+def party_columns(party: Party | None) -> dict[str, object]:
+    party = party or Party()
+    return {"party2_name": party.name, "party2_id_type": party.id_type,
+            "party2_id_number": party.id_number, "party2_dob": party.date_of_birth}
 
 
 def _checklist(info: ProcedureInfo, entries: list[ChecklistEntry]) -> list[ChecklistItem]:

@@ -63,6 +63,7 @@ _WORD = re.compile(r"\w+")
 _OVERDUE = f"(d.status IN ({_RUNNING}) AND d.due_at IS NOT NULL AND d.due_at < {{now}})"
 
 _COLUMNS = ("d.id, d.code, d.applicant_name, d.applicant_id_number, d.applicant_phone, "
+            "d.owner_name, "
             "d.procedure_code, COALESCE(p.name, d.procedure_code) AS procedure_name, d.field, "
             "d.status, d.channel, d.received_at, d.due_at, d.returned_at")
 
@@ -95,11 +96,19 @@ class RegisterRow:
     due_at: datetime | None
     returned_at: datetime | None
     id: int = 0
+    owner_name: str = ""   # whose dossier it is, when not the applicant's own
+
+    @property
+    def who(self) -> str:
+        """The register's name cell: the owner, with who handed it in beside them."""
+        return (f"{self.owner_name} ({self.applicant_name})" if self.owner_name
+                else self.applicant_name)
 
     def as_json(self) -> dict[str, Any]:
         """The row for ``--json`` output (ISO times; the internal id is left out)."""
         return {
             "code": self.code, "applicant_name": self.applicant_name,
+            "owner_name": self.owner_name,
             "applicant_id_number": self.applicant_id_number,
             "applicant_phone": self.applicant_phone, "procedure_code": self.procedure_code,
             "procedure_name": self.procedure_name, "field": self.field, "status": self.status,
@@ -441,4 +450,4 @@ def _row(r: Any) -> RegisterRow:
                        procedure_name=r["procedure_name"], field=r["field"], status=r["status"],
                        channel=r["channel"], received_at=_parse_dt(r["received_at"]),
                        due_at=_parse_dt(r["due_at"]), returned_at=_parse_dt(r["returned_at"]),
-                       id=r["id"])
+                       id=r["id"], owner_name=r["owner_name"])

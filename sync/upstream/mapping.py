@@ -165,8 +165,8 @@ def snapshot(history: History, profile: Profile, unit_code: str) -> dict[str, An
         "MaLinhVuc": profile.field_codes.get(field_name, field_name),
         "TenLinhVuc": field_name,
         "ChuHoSo": owner,
-        # "2" (business) is for an organisation's dossier; the desk takes people's IDs only.
-        "LoaiDoiTuong": "1",
+        "LoaiDoiTuong": profile.owner_kind_codes.get(str(d.get("applicant_kind") or "citizen"),
+                                                     "1"),
         "TrichYeuHoSo": summary[:profile.max_lengths.get("TrichYeuHoSo", len(summary))],
         "NgayTiepNhan": upstream_date(d.get("accepted_at") or d.get("received_at")),
         # A dossier never accepted (refused or sent back for papers at the counter) has no due
@@ -185,10 +185,10 @@ def snapshot(history: History, profile: Profile, unit_code: str) -> dict[str, An
 
 def _fields_2023(history: History, profile: Profile, status: Status) -> dict[str, Any]:
     d = history.state
-    id_number = str(d.get("applicant_id_number") or "")
-    # Only a 12-digit personal ID has a known LoaiDinhDanh ("1") [I]; other papers go in
-    # SoGiayToChuHoSo alone until the province gives their codes.
-    id_type = profile.id_type_codes.get(str(d.get("applicant_id_type", "cccd")))
+    id_number, id_type_name = owner_identity(d)
+    # Only a 12-digit personal ID has a known LoaiDinhDanh ("1") [I]; other papers (and a tax
+    # code) go in SoGiayToChuHoSo alone until the province gives their codes.
+    id_type = profile.id_type_codes.get(id_type_name)
     ended = ""
     if status in ENDED:
         # Result ready ends processing even when the dossier is later returned or withdrawn.
@@ -205,6 +205,17 @@ def _fields_2023(history: History, profile: Profile, status: Status) -> dict[str
         "DanhSachHoSoBoSung": [dict(r) for r in history.rounds],
     }
     return {k: v for k, v in extra.items() if k in FIELDS_2023}
+
+
+def owner_identity(d: dict[str, Any]) -> tuple[str, str]:
+    """The ID of whose dossier it is (``ChuHoSo``): the represented person's, the
+    organisation's tax code, else the applicant's own. Returns (number, id type)."""
+    kind = str(d.get("applicant_kind") or "citizen")
+    if kind == "organisation":
+        return str(d.get("owner_tax_code") or ""), "tax_code"
+    if kind == "representative" and d.get("owner_id_number"):
+        return str(d["owner_id_number"]), str(d.get("owner_id_type") or "cccd")
+    return str(d.get("applicant_id_number") or ""), str(d.get("applicant_id_type") or "cccd")
 
 
 def steps(history: History, profile: Profile) -> list[tuple[str, dict[str, Any]]]:

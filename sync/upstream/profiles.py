@@ -69,6 +69,10 @@ class Profile:
     channel_codes: dict[str, str] = field(default_factory=lambda: {
         "direct": "1", "online_full": "2", "online_partial": "2", "postal": "3"})
     id_type_codes: dict[str, str] = field(default_factory=lambda: {"cccd": "1"})
+    # LoaiDoiTuong by whose dossier it is: "1" citizen, "2" business [C]; a representative
+    # hands in a citizen's dossier. Other organisations may be "3"/"4" [I]: ask the province.
+    owner_kind_codes: dict[str, str] = field(default_factory=lambda: {
+        "citizen": "1", "representative": "1", "organisation": "2"})
     field_codes: dict[str, str] = field(default_factory=dict)   # field name -> MaLinhVuc
 
     def key(self, name: str) -> str:

@@ -16,6 +16,8 @@ import pytest
 
 from ccdesk.config import Config
 from ccdesk.domain.lifecycle import Action
+from ccdesk.domain.parties import Owner
+from ccdesk.domain.vocabulary import ApplicantKind
 from ccdesk.forms.service import FormService
 from ccdesk.paths import Paths
 from ccdesk.services import SYSTEM, Actor, Services
@@ -93,7 +95,9 @@ def build_scenario(desk: Desk) -> Desk:
     s = desk.services
     land = IntakeRequest(procedure_code="1.012783", applicant=APPLICANT,
                          checklist=[ChecklistEntry(1, True), ChecklistEntry(2, True)],
-                         owner_name="Nguyễn Văn Đức", owner_address="Xóm Đồng, xã Đông Sơn",
+                         owner=Owner(kind=ApplicantKind.REPRESENTATIVE, name="Nguyễn Văn Đức",
+                                     address="Xóm Đồng, xã Đông Sơn", id_number="038085004321",
+                                     authorisation="Giấy ủy quyền ngày 01/12/2026"),
                          sets=1, fee_amount=100_000)
     land_code = s.intake.submit(desk.at(START).officer, land, Decision.ACCEPT).dossier.code
     s.dossiers.act(desk.at(START + timedelta(hours=1)).officer, land_code, Action.HAND_OFF)

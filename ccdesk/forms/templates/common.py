@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from ccdesk.domain import paper_qr
+from ccdesk.domain.vocabulary import ApplicantKind
 from ccdesk.forms.data import DossierRecord
 from ccdesk.forms.document import Field, Header, SignatureBlock, TopBand
 from ccdesk.forms.words import BLANK, Words
@@ -55,9 +56,42 @@ def applicant_fields(words: Words, record: DossierRecord, *, owner: bool = True,
     if id_number:
         kind = words(f"id_type.{d.applicant_id_type}")
         fields.insert(1, Field(words("field.id_number", kind=kind), d.applicant_id_number))
-    if owner and d.owner_name:
-        fields.append(Field(words("field.owner"), d.owner_name))
-        fields.append(Field(words("field.owner_address"), d.owner_address or BLANK))
+    if owner:
+        fields.extend(owner_fields(words, record))
+    if d.party2_name:
+        fields.extend(party_fields(words, record))
+    return fields
+
+
+def owner_fields(words: Words, record: DossierRecord) -> list[Field]:
+    """Whose dossier it is when the applicant hands it in for someone else: the represented
+    person with their ID number, or the organisation with its tax code, and the address. Two
+    lines, as before owners had IDs: an A5 slip has no room to spare (the authorisation is
+    on the dossier, not the citizen's paper)."""
+    d = record.dossier
+    if not d.owner_name:
+        return []
+    if d.applicant_kind == ApplicantKind.ORGANISATION:
+        owner = Field(ApplicantKind.ORGANISATION.label(words.lang),
+                      words("field.with_tax_code", name=d.owner_name, number=d.owner_tax_code)
+                      if d.owner_tax_code else d.owner_name)
+    else:
+        kind = words(f"id_type.{d.owner_id_type}")
+        owner = Field(words.core("field.owner_name"),
+                      words("field.with_id", name=d.owner_name, kind=kind,
+                            number=d.owner_id_number) if d.owner_id_number else d.owner_name)
+    return [owner, Field(words("field.owner_address"), d.owner_address or BLANK)]
+
+
+def party_fields(words: Words, record: DossierRecord) -> list[Field]:
+    """The other party of a two-party dossier (the spouse; the parent or child)."""
+    d = record.dossier
+    role = record.procedure.second_party
+    label = role.label(words.lang) if role else words("field.party2")
+    fields = [Field(label, d.party2_name)]
+    if d.party2_id_number:
+        kind = words(f"id_type.{d.party2_id_type}")
+        fields.append(Field(words("field.id_number", kind=kind), d.party2_id_number))
     return fields
 
 

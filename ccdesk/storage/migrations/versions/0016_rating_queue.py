@@ -9,7 +9,7 @@
   (docs/tui.md, "Queue tickets"); the reports read the wait from issued to called.
 
 Revision ID: 0016_rating_queue
-Revises: 0012_applicant_card
+Revises: 0013_applicants
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from __future__ import annotations
 from alembic import op
 
 revision = "0016_rating_queue"
-down_revision = "0012_applicant_card"
+down_revision = "0013_applicants"
 branch_labels = None
 depends_on = None
 
