@@ -26,6 +26,7 @@ from ccdesk.commands import report as report_cmd
 from ccdesk.commands import serve as serve_cmd
 from ccdesk.commands import sync as sync_cmd
 from ccdesk.commands import upstream as upstream_cmd
+from ccdesk.commands import filings as filings_cmd
 from ccdesk.commands.common import STATE, fail
 from ccdesk.domain.errors import CcdeskError
 
@@ -46,6 +47,8 @@ app.add_typer(district_cmd.app, name="district")
 # The relay's forwarder to the province's upstream (docs/upstream.md).
 district_cmd.app.add_typer(upstream_cmd.app, name="upstream")
 district_cmd.app.command("forward")(upstream_cmd.forward)
+# Online filings from the portal down to the communes' desks (docs/upstream.md).
+district_cmd.app.add_typer(filings_cmd.app, name="filings")
 app.add_typer(forms_cmd.app, name="forms")
 app.add_typer(officer_cmd.app, name="officer")
 app.add_typer(serve_cmd.app, name="serve")
