@@ -176,10 +176,14 @@ def list_filings(transport: DvcqgTransport, profile: Profile, since: str) -> lis
 
 # ---- storing and sending down ---------------------------------------------------------------
 def since_stamp(engine: Engine) -> str:
-    """The newest filing date stored: the next list starts there (inclusive, so filings of
-    the same second are listed again and found already stored)."""
+    """Where the next list starts: the newest filing date stored (inclusive, so filings of the
+    same second are listed again and found stored), or the oldest filing still without a
+    commune, so that it is listed again once ``filing_units`` knows its unit."""
     with engine.connect() as conn:
-        return conn.execute(select(func.max(FILING.c.filed_stamp))).scalar() or ""
+        latest = conn.execute(select(func.max(FILING.c.filed_stamp))).scalar() or ""
+        unrouted = conn.execute(select(func.min(FILING.c.filed_stamp))
+                                .where(FILING.c.commune_code == "")).scalar()
+    return min(latest, unrouted) if unrouted is not None else latest
 
 
 def store(engine: Engine, items: list[Any], profile: Profile) -> FetchResult:
@@ -204,8 +208,11 @@ def store(engine: Engine, items: list[Any], profile: Profile) -> FetchResult:
         for code, (wire, unit, stamp) in parsed.items():
             commune = commune_of(unit, profile)
             row = stored.get(code)
-            if row is not None and (row.commune_code or not commune):
+            if row is not None and row.commune_code:
                 result.known += 1
+                continue
+            if row is not None and not commune:
+                result.unrouted += 1
                 continue
             data = orjson.dumps(wire).decode()
             seq = None
