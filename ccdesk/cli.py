@@ -20,13 +20,13 @@ from ccdesk.commands import catalog as catalog_cmd
 from ccdesk.commands import demo as demo_cmd
 from ccdesk.commands import district as district_cmd
 from ccdesk.commands import dossier as dossier_cmd
+from ccdesk.commands import filings as filings_cmd
 from ccdesk.commands import forms as forms_cmd
 from ccdesk.commands import officer as officer_cmd
 from ccdesk.commands import report as report_cmd
 from ccdesk.commands import serve as serve_cmd
 from ccdesk.commands import sync as sync_cmd
 from ccdesk.commands import upstream as upstream_cmd
-from ccdesk.commands import filings as filings_cmd
 from ccdesk.commands.common import STATE, fail
 from ccdesk.domain.errors import CcdeskError
 

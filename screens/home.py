@@ -13,6 +13,7 @@ from textual.widgets import Label, Static
 
 from ccdesk.i18n import fmt_datetime, t
 from screens.base import DeskScreen
+from screens.filings import OPEN_KEY, FilingsLines, FilingsScreen
 from screens.sync import SyncPort
 
 if TYPE_CHECKING:
@@ -37,6 +38,7 @@ class HomeScreen(DeskScreen):
     HELP_KEY = "tui.help.home"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("r", "refresh", "tui.key.refresh", id="refresh"),
+        Binding(OPEN_KEY, "online_filings", "tui.key.online_filings", id="online_filings"),
     ]
 
     def __init__(self, services: Services, port: SyncPort) -> None:
@@ -69,6 +71,7 @@ class HomeScreen(DeskScreen):
                 for name in COUNTS:
                     yield Static("", id=f"count-{name}", classes="count")
             yield Static("", id="home-sync")
+            yield FilingsLines(self.services, self.port, always=True, id="home-filings")
             with Grid(id="home-keys"):
                 for key, label, action in QUICK_KEYS:
                     yield Static(f"[@click=app.{action}][b]{key}[/b] {t(label)}[/]",
@@ -85,6 +88,11 @@ class HomeScreen(DeskScreen):
         self.query_one("#home-clock", Label).update(
             t("tui.home.now", now=fmt_datetime(self.host.now())))
         self._load()
+        if self.query("#home-filings"):
+            self.query_one("#home-filings", FilingsLines).load()
+
+    def action_online_filings(self) -> None:
+        self.app.push_screen(FilingsScreen(self.services, self.port))
 
     @work(exclusive=True, thread=True, group="home")
     def _load(self) -> None:

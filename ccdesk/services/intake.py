@@ -264,7 +264,7 @@ class IntakeService:
             status=status.value, fee_amount=fee, received_by=actor.officer_id,
             handling_body=info.handling_body, updated_at=now, portal_code=request.portal_code)
         if request.portal_code:
-            from ccdesk.services.online_filings import take   # (it builds IntakeRequests)
+            from ccdesk.services.online_filings import take  # (it builds IntakeRequests)
 
             take(session, request.portal_code, dossier.code, now)
         if decision == Decision.ACCEPT:
