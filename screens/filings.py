@@ -42,8 +42,9 @@ def age_text(minutes: int) -> str:
 
 
 def staleness(status: Any, online: bool | None) -> str:
-    """Offline (or not known to be online), the list is what was last pulled: say how old."""
-    if online:
+    """Offline (or not known to be online), the list is what was last pulled: say how old.
+    A desk with no upstream gets no filings: nothing to say."""
+    if online or status is None or not getattr(status, "upstream", ""):
         return ""
     last = getattr(status, "last_success_at", None) if status is not None else None
     if isinstance(last, str):
@@ -91,7 +92,7 @@ class FilingsLines(Static):
                  **kwargs: Any) -> None:
         super().__init__("", markup=True, **kwargs)
         self.services, self.port = services, port
-        self.always = always  # shown with no filing waiting too (home), else hidden
+        self.always = always  # shown offline with no filing waiting too (home)
 
     def on_mount(self) -> None:
         self.load()
@@ -108,7 +109,7 @@ class FilingsLines(Static):
     def _show(self, filings: list[OnlineFiling], count: int, stale: str) -> None:
         if self.is_mounted:
             self.update(summary_text(filings, count, stale))
-            self.display = bool(count) or self.always
+            self.display = bool(count) or (self.always and bool(stale))
 
 
 class FilingsScreen(DeskScreen):
