@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from rich.cells import cell_len
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -55,20 +56,21 @@ def staleness(status: Any, online: bool | None) -> str:
 
 
 def summary_text(filings: list[OnlineFiling], count: int, stale: str) -> str:
-    """The home/register lines: the count, up to :data:`SHOWN` filings, the key, the age."""
+    """The home/register lines: the count and the key, the age when offline (second, so a
+    short screen still shows it), then up to :data:`SHOWN` filings."""
     if not count:
         lines = [t("tui.filings.none")]
     else:
         lines = [f"[b]{t('tui.filings.summary', count=count)}[/b]  "
                  f"[dim]{t('tui.filings.open_hint')}[/dim]"]
-        lines += [t("tui.filings.row", code=f.portal_code, name=f.applicant_name,
-                    procedure=f.procedure_code,
-                    filed=fmt_datetime(f.filed_at) if f.filed_at else "—")
-                  for f in filings[:SHOWN]]
-        if count > SHOWN:
-            lines.append(t("tui.filings.more", count=count - SHOWN))
     if stale:
         lines.append(f"[i]{stale}[/i]")
+    lines += [t("tui.filings.row", code=f.portal_code, name=f.applicant_name,
+                procedure=f.procedure_code,
+                filed=fmt_datetime(f.filed_at) if f.filed_at else "—")
+              for f in filings[:SHOWN]]
+    if count > SHOWN:
+        lines.append(t("tui.filings.more", count=count - SHOWN))
     return "\n".join(lines)
 
 
@@ -157,11 +159,14 @@ class FilingsScreen(DeskScreen):
             return
         table = self.table
         table.clear(columns=True)
-        for key in COLUMNS:
-            table.add_column(t(f"tui.filings.col_{key}"), key=key)
-        for f in filings:
-            table.add_row(f.portal_code, f.applicant_name, f.procedure_code,
-                          fmt_datetime(f.filed_at) if f.filed_at else "—", key=f.portal_code)
+        rows = [(f.portal_code, f.applicant_name, f.procedure_code,
+                 fmt_datetime(f.filed_at) if f.filed_at else "—") for f in filings]
+        for n, key in enumerate(COLUMNS):
+            header = t(f"tui.filings.col_{key}")
+            width = max([cell_len(header), *(cell_len(r[n]) for r in rows)])
+            table.add_column(header, key=key, width=width)
+        for row in rows:
+            table.add_row(*row, key=row[0])
         self.query_one("#filings-status", Label).update(
             t("tui.filings.summary", count=count) if count else t("tui.filings.none"))
         self._show_stale(stale)

@@ -71,11 +71,12 @@ class HomeScreen(DeskScreen):
                 for name in COUNTS:
                     yield Static("", id=f"count-{name}", classes="count")
             yield Static("", id="home-sync")
-            yield FilingsLines(self.services, self.port, always=True, id="home-filings")
             with Grid(id="home-keys"):
                 for key, label, action in QUICK_KEYS:
                     yield Static(f"[@click=app.{action}][b]{key}[/b] {t(label)}[/]",
                                  classes="quick-key", id=f"quick-{key.lower()}")
+            # Below the keys: at 80×24 they stay in view, the filings take what is left.
+            yield FilingsLines(self.services, self.port, always=True, id="home-filings")
 
     def on_mount(self) -> None:
         self.action_refresh()
