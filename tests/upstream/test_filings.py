@@ -288,3 +288,26 @@ def test_an_offline_desk_keeps_the_list_it_last_pulled(relay: ServerThread, desk
     offline = service.run_once(desk.services, options=FAST)
     assert offline.exit_code != 0
     assert [f.portal_code for f in desk.services.online_filings.waiting()] == [portal_code(1)]
+
+
+def test_the_mapping_sends_a_portal_dossier_under_the_portal_code_as_an_update() -> None:
+    from sync.upstream import mapping
+
+    create = {"dossier": {"code": "000.17.22.H56-261206-0001", "status": "received",
+                          "procedure_code": PROCEDURE, "applicant_name": "Lê Thị Hồng Nhung",
+                          "received_at": "2026-12-06T09:00:00",
+                          "accepted_at": "2026-12-06T09:00:00",
+                          "due_at": "2026-12-10T09:00:00", "channel": "online_full",
+                          "portal_code": portal_code(1)},
+              "event": {"action": "accept", "at": "2026-12-06T09:00:00", "officer": "lan",
+                        "to_status": "received"}}
+    online = mapping.replay("000.17.22.H56-261206-0001", [mapping.Event("m1", create, True)])
+    profile = load_profile("dvcqg")
+    assert mapping.snapshot(online, profile, UNIT)["MaHoSo"] == portal_code(1)
+    assert [s["MaHoSo"] for _m, s in mapping.steps(online, profile)] == [portal_code(1)]
+    assert mapping.known_upstream(False, online) is True
+    desk = mapping.replay("000.17.22.H56-261206-0002", [mapping.Event("m2", {
+        **create, "dossier": {**create["dossier"], "code": "000.17.22.H56-261206-0002",
+                              "portal_code": ""}}, True)])
+    assert mapping.snapshot(desk, profile, UNIT)["MaHoSo"] == "000.17.22.H56-261206-0002"
+    assert mapping.known_upstream(False, desk) is False
