@@ -95,6 +95,8 @@ class FilingsLines(Static):
         super().__init__("", markup=True, **kwargs)
         self.services, self.port = services, port
         self.always = always  # shown offline with no filing waiting too (home)
+        self.count = 0        # waiting, as last loaded: the F12 key shows only when some do
+        self.display = False  # until loaded: nothing to show yet
 
     def on_mount(self) -> None:
         self.load()
@@ -110,8 +112,17 @@ class FilingsLines(Static):
 
     def _show(self, filings: list[OnlineFiling], count: int, stale: str) -> None:
         if self.is_mounted:
+            if count != self.count:
+                self.count = count
+                self.screen.refresh_bindings()
             self.update(summary_text(filings, count, stale))
             self.display = bool(count) or (self.always and bool(stale))
+
+
+def any_waiting(screen: Screen) -> bool:
+    """Whether the screen's filing lines list any (its F12 key is shown only then)."""
+    found = screen.query(FilingsLines)
+    return bool(found) and found.first(FilingsLines).count > 0
 
 
 class FilingsScreen(DeskScreen):

@@ -13,7 +13,7 @@ from textual.widgets import Label, Static
 
 from ccdesk.i18n import fmt_datetime, t
 from screens.base import DeskScreen
-from screens.filings import OPEN_KEY, FilingsLines, FilingsScreen
+from screens.filings import OPEN_KEY, FilingsLines, FilingsScreen, any_waiting
 from screens.sync import SyncPort
 
 if TYPE_CHECKING:
@@ -91,6 +91,11 @@ class HomeScreen(DeskScreen):
         self._load()
         if self.query("#home-filings"):
             self.query_one("#home-filings", FilingsLines).load()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "online_filings":
+            return any_waiting(self)
+        return super().check_action(action, parameters)
 
     def action_online_filings(self) -> None:
         self.app.push_screen(FilingsScreen(self.services, self.port))

@@ -27,7 +27,7 @@ from ccdesk.i18n import fmt_datetime, t
 from ccdesk.services.search import SORTS, PageKey, RegisterFilter, RegisterPage, RegisterRow
 from screens.base import DeskScreen
 from screens.dossier import DossierScreen
-from screens.filings import OPEN_KEY, FilingsLines, FilingsScreen
+from screens.filings import OPEN_KEY, FilingsLines, FilingsScreen, any_waiting
 from screens.widgets.columns import (
     ColumnSpec,
     choose_columns,
@@ -296,6 +296,11 @@ class RegisterScreen(DeskScreen):
 
     def _open(self, code: str) -> None:
         self.app.push_screen(DossierScreen(self.services, code))
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "online_filings":
+            return any_waiting(self)
+        return super().check_action(action, parameters)
 
     def action_online_filings(self) -> None:
         self.app.push_screen(FilingsScreen(self.services, getattr(self.app, "sync", None)))
