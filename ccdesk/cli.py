@@ -20,6 +20,7 @@ from ccdesk.commands import catalog as catalog_cmd
 from ccdesk.commands import demo as demo_cmd
 from ccdesk.commands import district as district_cmd
 from ccdesk.commands import dossier as dossier_cmd
+from ccdesk.commands import filings as filings_cmd
 from ccdesk.commands import forms as forms_cmd
 from ccdesk.commands import officer as officer_cmd
 from ccdesk.commands import queue as queue_cmd
@@ -47,6 +48,8 @@ app.add_typer(district_cmd.app, name="district")
 # The relay's forwarder to the province's upstream (docs/upstream.md).
 district_cmd.app.add_typer(upstream_cmd.app, name="upstream")
 district_cmd.app.command("forward")(upstream_cmd.forward)
+# Online filings from the portal down to the communes' desks (docs/upstream.md).
+district_cmd.app.add_typer(filings_cmd.app, name="filings")
 app.add_typer(forms_cmd.app, name="forms")
 app.add_typer(officer_cmd.app, name="officer")
 app.add_typer(serve_cmd.app, name="serve")

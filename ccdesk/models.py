@@ -172,7 +172,37 @@ class Dossier(SQLModel, table=True):
     received_by: int | None = Field(default=None, foreign_key="officer.id")
     extensions: int = 0
     search_text: str = ""             # folded name, ID, phone and code for search
+    # the portal's code of a dossier filed online (migration 0017), "" for a desk intake:
+    # the upstream knows the dossier by it (docs/upstream.md, "Online filings")
+    portal_code: str = ""
     updated_at: datetime = Field(default_factory=datetime.now, sa_type=DateTime)
+
+
+class OnlineFiling(SQLModel, table=True):
+    """A dossier filed on the portal, come down from the relay, waiting for reception until an
+    intake takes it (``dossier_code`` set). Times are the office's local time; ``pulled_at``
+    is UTC (when this desk got it)."""
+
+    model_config = DEFERRED
+
+    __tablename__ = "online_filing"
+    __table_args__ = (Index("ix_online_filing_waiting", "dossier_code", "filed_at"),)
+
+    portal_code: str = Field(primary_key=True)
+    procedure_code: str
+    procedure_name: str = ""
+    applicant_name: str
+    applicant_id_number: str = ""
+    applicant_phone: str = ""
+    applicant_email: str = ""
+    applicant_address: str = ""
+    summary: str = ""
+    channel: str = "online_full"
+    filed_at: datetime | None = Field(default=None, sa_type=DateTime)
+    pulled_at: datetime = Field(sa_type=DateTime)
+    change_id: str = ""
+    dossier_code: str = ""            # ours, once an intake took it
+    taken_at: datetime | None = Field(default=None, sa_type=DateTime)
 
 
 class ChecklistItem(SQLModel, table=True):

@@ -99,6 +99,7 @@ class DossierScreen(DeskScreen):
         lines = [
             f"[b]{d.code}[/b]  ·  [reverse] {t('core.status.' + d.status)} [/reverse]",
             f"{procedure.code} · {procedure.name}",
+            *([t("tui.dossier.portal", code=d.portal_code)] if d.portal_code else []),
             t("tui.dossier.applicant", name=d.applicant_name, id_number=d.applicant_id_number),
             t("tui.dossier.contact", phone=d.applicant_phone or "—",
               address=d.applicant_address or "—"),

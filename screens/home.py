@@ -13,6 +13,7 @@ from textual.widgets import Label, Static
 
 from ccdesk.i18n import fmt_datetime, t
 from screens.base import DeskScreen
+from screens.filings import OPEN_KEY, FilingsLines, FilingsScreen, any_waiting
 from screens.sync import SyncPort
 
 if TYPE_CHECKING:
@@ -44,6 +45,7 @@ class HomeScreen(DeskScreen):
         # queue tickets, when the office uses them (screens/queue.py)
         Binding("f7", "queue_ticket", "queue.desk.key_ticket", id="queue_ticket"),
         Binding("f8", "queue_call", "queue.desk.key_call", id="queue_call"),
+        Binding(OPEN_KEY, "online_filings", "tui.key.online_filings", id="online_filings"),
     ]
 
     def __init__(self, services: Services, port: SyncPort) -> None:
@@ -86,10 +88,9 @@ class HomeScreen(DeskScreen):
                         yield Static(f"[@click=screen.{action}][b]{key}[/b] {t(label)}[/]",
                                      classes="quick-key", id=f"quick-{key.lower()}")
 
-    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action in ("queue_ticket", "queue_call"):
-            return self.services.config.queue_tickets
-        return True
+            # Below the keys: at 80×24 they stay in view, the filings take what is left.
+            yield FilingsLines(self.services, self.port, always=True, id="home-filings")
+
 
     @work(exclusive=True, group="queue-ticket")
     async def action_queue_ticket(self) -> None:
@@ -118,6 +119,18 @@ class HomeScreen(DeskScreen):
         self.query_one("#home-clock", Label).update(
             t("tui.home.now", now=fmt_datetime(self.host.now())))
         self._load()
+        if self.query("#home-filings"):
+            self.query_one("#home-filings", FilingsLines).load()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "online_filings":
+            return any_waiting(self)
+        if action in ("queue_ticket", "queue_call"):
+            return self.services.config.queue_tickets
+        return super().check_action(action, parameters)
+
+    def action_online_filings(self) -> None:
+        self.app.push_screen(FilingsScreen(self.services, self.port))
 
     @work(exclusive=True, thread=True, group="home")
     def _load(self) -> None:

@@ -64,7 +64,8 @@ class ApplicantStep(DeskScreen):
     def __init__(self, services: Services, draft: IntakeDraft) -> None:
         super().__init__(services)
         self.draft = draft
-        self._typed: dict[str, str] = {}  # kept across a language switch (recompose)
+        # Kept across a language switch (recompose); an online filing's answers to begin with.
+        self._typed: dict[str, str] = dict(draft.prefill)
         # Each field's recent values: what a field held before a scan is found in them.
         self._history: dict[str, deque[str]] = {}
 
@@ -74,6 +75,9 @@ class ApplicantStep(DeskScreen):
             yield Label(t("tui.intake.step", step=2, total=4,
                           name=t("tui.intake.step_applicant")), classes="step-title")
             yield Label(f"{procedure.code} · {procedure.name}", classes="procedure-line")
+            if self.draft.portal_code:
+                yield Label(t("tui.intake.portal_line", code=self.draft.portal_code),
+                            id="portal-line", classes="procedure-line")
             yield Label("", id="scan-status", classes="scan-status")
             yield self._select("id_type", _id_types(), "cccd")
             yield self._input("id_number", CoreValidator(self._check_id))

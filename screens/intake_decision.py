@@ -54,6 +54,9 @@ class DecisionStep(DeskScreen):
                            procedure=draft.procedure.name, name=request.applicant.full_name,
                            id_number=request.applicant.id_number, received=received,
                            total=len(draft.procedure.documents)), id="decision-summary")
+            if draft.portal_code:   # the forms print it under ours
+                yield Label(t("tui.intake.portal_line", code=draft.portal_code),
+                            id="decision-portal")
             if missing:
                 yield Static(t("tui.intake.missing", names="; ".join(missing)),
                              id="decision-missing", classes="warning")

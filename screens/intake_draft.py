@@ -18,10 +18,15 @@ class IntakeDraft:
     returning_citizen: bool = False
     card: CardScan | None = None  # the ID card scanned at the applicant step, if any
     typed_name: str = ""  # the applicant's name as typed so far (to name the draft)
+    # An online filing's answers (ccdesk/services/online_filings.py): the applicant step
+    # starts with them typed in, and the request carries the portal's code.
+    prefill: dict[str, str] = field(default_factory=dict)
+    portal_code: str = ""
 
     def __post_init__(self) -> None:
         self.request = IntakeRequest(procedure_code=self.procedure.code,
-                                     applicant=Applicant(full_name="", id_number=""))
+                                     applicant=Applicant(full_name="", id_number=""),
+                                     portal_code=self.portal_code)
 
     def set_checklist(self, entries: list[ChecklistEntry]) -> None:
         self.request.checklist = entries

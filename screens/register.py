@@ -27,6 +27,7 @@ from ccdesk.i18n import fmt_datetime, t
 from ccdesk.services.search import SORTS, PageKey, RegisterFilter, RegisterPage, RegisterRow
 from screens.base import DeskScreen
 from screens.dossier import DossierScreen
+from screens.filings import OPEN_KEY, FilingsLines, FilingsScreen, any_waiting
 from screens.widgets.columns import (
     ColumnSpec,
     choose_columns,
@@ -62,6 +63,7 @@ class RegisterScreen(DeskScreen):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("f7", "toggle_filters", "tui.key.filters", id="filters"),
         Binding("f8", "open", "tui.key.open", id="open"),
+        Binding(OPEN_KEY, "online_filings", "tui.key.online_filings", id="online_filings"),
         Binding("down", "to_table", "tui.key.results", id="to_table", show=False),
         Binding("escape", "back", "tui.key.back", id="back", show=False),
     ]
@@ -100,6 +102,8 @@ class RegisterScreen(DeskScreen):
                     yield Input(placeholder=t("tui.register.date_to"), id="date_to",
                                 compact=True)
                     yield Checkbox(t("tui.register.overdue"), id="overdue", compact=True)
+            yield FilingsLines(self.services, getattr(self.app, "sync", None),
+                               id="register-filings")
             yield DataTable(id="register-table", cursor_type="row", zebra_stripes=True)
             yield Label("", id="register-status", classes="hint")
 
@@ -115,6 +119,8 @@ class RegisterScreen(DeskScreen):
     def on_resumed(self) -> None:
         if self._request is not None:
             self._reload()  # a dossier may have changed while it was open
+        if self.query("#register-filings"):
+            self.query_one("#register-filings", FilingsLines).load()  # one may be received
 
     # ---- asking -----------------------------------------------------------------------------
     @on(Input.Changed)
@@ -251,6 +257,16 @@ class RegisterScreen(DeskScreen):
         status.set_class(error, "error")
 
     @on(DataTable.RowHighlighted, "#register-table")
+    def _portal_code(self, event: DataTable.RowHighlighted) -> None:
+        """A dossier filed online: its portal code under the table (the code column is ours)."""
+        row = next((r for r in self._rows if r.code == event.row_key.value), None)
+        if row is not None and row.portal_code:
+            self._say(t("tui.dossier.portal", code=row.portal_code))
+        elif row is not None and self._request is not None:
+            key = "tui.register.more" if self._next else "tui.register.all"
+            self._say(t(key, count=self.table.row_count))
+
+    @on(DataTable.RowHighlighted, "#register-table")
     def _near_end(self, event: DataTable.RowHighlighted) -> None:
         if (self._next is not None and self._request is not None
                 and event.cursor_row >= self.table.row_count - PREFETCH_ROWS):
@@ -280,6 +296,14 @@ class RegisterScreen(DeskScreen):
 
     def _open(self, code: str) -> None:
         self.app.push_screen(DossierScreen(self.services, code))
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "online_filings":
+            return any_waiting(self)
+        return super().check_action(action, parameters)
+
+    def action_online_filings(self) -> None:
+        self.app.push_screen(FilingsScreen(self.services, getattr(self.app, "sync", None)))
 
     def action_to_table(self) -> None:
         self.table.focus()

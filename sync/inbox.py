@@ -1,4 +1,5 @@
-"""Applying upstream changes to the desk (pull): results back, status changes, corrections.
+"""Applying upstream changes to the desk (pull): results back, status changes, corrections,
+and online filings waiting for reception (kept by ccdesk/services/online_filings.py).
 
 Each change is applied in the desk's transaction together with its ``upstream_update`` event,
 an audit line, the inbox row that makes a re-delivery harmless, and the cursor move. If the desk
@@ -19,9 +20,10 @@ from ccdesk.domain.lifecycle import Action
 from ccdesk.domain.vocabulary import ChangeKind, CorrectableField, Status
 from ccdesk.models import Dossier, DossierEvent
 from ccdesk.services.context import SYSTEM, DeskContext
+from ccdesk.services.online_filings import store_filing
 from ccdesk.services.recording import audit
 from ccdesk.storage.outbox.write import canonical_json, utcnow
-from sync.replies import SCHEDULE_KIND
+from sync.replies import FILING_KIND, SCHEDULE_KIND
 from sync.state import SyncConflict, SyncInbox
 
 CORRECTABLE = CorrectableField.values()
@@ -38,6 +40,12 @@ def apply_change(session: Session, ctx: DeskContext, change: dict[str, Any]) -> 
         session.add(SyncInbox(change_id=change_id, seq=int(change["seq"]), dossier_code="",
                               outcome=f"calendar:{outcome}", at=utcnow()))
         return "applied" if outcome == "applied" else "calendar"
+    if change["kind"] == FILING_KIND:   # a portal filing waiting for reception
+        outcome = store_filing(session, change["data"], change_id, utcnow())
+        session.add(SyncInbox(change_id=change_id, seq=int(change["seq"]),
+                              dossier_code=change["dossier_code"], outcome=f"filing:{outcome}",
+                              at=utcnow()))
+        return "applied" if outcome == "applied" else "filing"
     code = str(change["dossier_code"])
     dossier = session.exec(select(Dossier).where(Dossier.code == code)).first()
     if dossier is None:

@@ -44,6 +44,15 @@ STATUSES = frozenset({"received", "waiting_supplement", "refused", "in_progress"
 CHANGE_KINDS = frozenset({"result", "status", "correction"})
 DELIVERIES = frozenset({"desk", "post", "online"})
 SCHEDULE_KIND = "calendar_schedule"    # the official holiday schedule (docs/calendar.md)
+# A dossier a citizen filed on the portal, waiting for reception (docs/upstream.md, "Online
+# filings"): its fields and their bounds, checked on the relay and again on the desk.
+FILING_KIND = "online_filing"
+FILING_LIMITS = {"portal_code": 50, "procedure_code": 16, "procedure_name": 1000,
+                 "applicant_name": 250, "applicant_id_number": 20, "applicant_phone": 20,
+                 "applicant_email": 254, "applicant_address": 500, "summary": 1000,
+                 "filed_at": 32, "channel": 20, "status": 2, "unit": 50}
+FILING_CHANNELS = frozenset({"online_full", "online_partial"})
+_PROCEDURE = re.compile(r"\d\.\d{6}")
 
 
 class BadUpstreamValue(Exception):
@@ -222,6 +231,11 @@ def _change(where: str, i: int, change: Any) -> dict[str, Any]:
         return {"change_id": _ident(where, f"{at}.change_id", change.get("change_id")),
                 "seq": _int(where, f"{at}.seq", change.get("seq")), "kind": SCHEDULE_KIND,
                 "data": schedule(where, f"{at}.data", change.get("data"))}
+    if change.get("kind") == FILING_KIND:
+        return {"change_id": _ident(where, f"{at}.change_id", change.get("change_id")),
+                "seq": _int(where, f"{at}.seq", change.get("seq")), "kind": FILING_KIND,
+                "dossier_code": _code(where, f"{at}.dossier_code", change.get("dossier_code")),
+                "data": filing(where, f"{at}.data", change.get("data"))}
     kind = _one_of(where, f"{at}.kind", change.get("kind"), CHANGE_KINDS)
     data = _dict(where, f"{at}.data", change.get("data"))
     if kind == "correction":
@@ -269,6 +283,35 @@ def schedule(where: str, field: str, value: Any) -> dict[str, Any]:
         raise BadUpstreamValue(where, field, value.get("version"),
                                f"a valid official schedule: {first[:120]}") from err
     return {key: value[key] for key in ("kind", "format", "version", "sha256", "toml")}
+
+
+def filing(where: str, field: str, value: Any) -> dict[str, str]:
+    """An online filing from the relay: every field text of its bound, one line; the code,
+    procedure code, channel and date of their shape. Returns only the known fields."""
+    data = _dict(where, field, value)
+    out = {}
+    for name, limit in FILING_LIMITS.items():
+        if name in ("status", "unit"):
+            continue
+        try:
+            out[name] = _text(where, f"{field}.{name}", data.get(name), limit)
+        except BadUpstreamValue as exc:   # a citizen's data: name the field, not the value
+            raise BadUpstreamValue(where, f"{field}.{name}", "…",
+                                   f"text of at most {limit} characters") from exc
+    out["portal_code"] = _code(where, f"{field}.portal_code", data.get("portal_code"))
+    if not _PROCEDURE.fullmatch(out["procedure_code"]):
+        raise BadUpstreamValue(where, f"{field}.procedure_code", out["procedure_code"],
+                               "a procedure code d.dddddd")
+    if not out["applicant_name"].strip():
+        raise BadUpstreamValue(where, f"{field}.applicant_name", "…", "a name")
+    _one_of(where, f"{field}.channel", out["channel"], FILING_CHANNELS)
+    if out["filed_at"]:
+        try:
+            datetime.fromisoformat(out["filed_at"])
+        except ValueError as exc:
+            raise BadUpstreamValue(where, f"{field}.filed_at", out["filed_at"],
+                                   "a date and time") from exc
+    return out
 
 
 @dataclass(frozen=True)

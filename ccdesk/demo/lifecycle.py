@@ -151,6 +151,7 @@ class Simulator:
             "delivery": "post" if channel == "postal" else (
                 "online" if channel == "online_full" else "desk"),
             "fee_amount": 0, "received_by": officer, "extensions": 0, "updated_at": received,
+            "portal_code": "",   # demo dossiers are desk intakes
         }
         played = Played(dossier=d, checklist=[], events=[], changes=[])
         life = Life(self, played, info, officer)

@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from ccdesk.services.citizen_rating import CitizenRatingService
     from ccdesk.services.dossiers import DossierService
     from ccdesk.services.intake import IntakeService
+    from ccdesk.services.online_filings import OnlineFilingService
     from ccdesk.services.queue import QueueService
     from ccdesk.services.reports import ReportService
     from ccdesk.services.search import SearchService
@@ -57,6 +58,12 @@ class Services:
         from ccdesk.services.intake import IntakeService
 
         return IntakeService(self.ctx)
+
+    @cached_property
+    def online_filings(self) -> OnlineFilingService:
+        from ccdesk.services.online_filings import OnlineFilingService
+
+        return OnlineFilingService(self.ctx)
 
     @cached_property
     def dossiers(self) -> DossierService:

@@ -97,6 +97,9 @@ class IntakeRequest:
     pages: int = 1
     copies: int = 1
     fee_amount: int | None = None   # required for provincial-rate fees
+    # The portal's code when the dossier was filed online (ccdesk/services/online_filings.py):
+    # the filing is taken by this intake and the dossier keeps the code beside ours.
+    portal_code: str = ""
 
 
 @dataclass(frozen=True)
@@ -258,7 +261,11 @@ class IntakeService:
             channel=request.channel, sets=request.sets, delivery=request.delivery,
             needs_verification=request.needs_verification, received_at=now,
             status=status.value, fee_amount=fee, received_by=actor.officer_id,
-            handling_body=info.handling_body, updated_at=now)
+            handling_body=info.handling_body, updated_at=now, portal_code=request.portal_code)
+        if request.portal_code:
+            from ccdesk.services.online_filings import take  # (it builds IntakeRequests)
+
+            take(session, request.portal_code, dossier.code, now)
         if decision == Decision.ACCEPT:
             dossier.accepted_at = now
             dossier.due_at = self.ctx.calendar.due_at(now, info.time, request.needs_verification)
@@ -302,12 +309,13 @@ class IntakeService:
 
 
 def search_text(dossier: Dossier) -> str:
-    """The folded key register search matches: code, the applicant's name, ID number and
-    phone, the owner's name, ID number or tax code, and the second party's name and ID."""
+    """The folded key register search matches: our code and the portal's, the applicant's
+    name, ID number and phone, the owner's name, ID number or tax code, and the second
+    party's name and ID."""
     return fold(" ".join(filter(None, (
-        dossier.code, dossier.applicant_name, dossier.owner_name, dossier.applicant_id_number,
-        dossier.applicant_phone, dossier.owner_id_number, dossier.owner_tax_code,
-        dossier.party2_name, dossier.party2_id_number))))
+        dossier.code, dossier.portal_code, dossier.applicant_name, dossier.owner_name,
+        dossier.applicant_id_number, dossier.applicant_phone, dossier.owner_id_number,
+        dossier.owner_tax_code, dossier.party2_name, dossier.party2_id_number))))
 
 
 def check_second_party(info: ProcedureInfo, party: Party | None) -> None:

@@ -65,7 +65,7 @@ _OVERDUE = f"(d.status IN ({_RUNNING}) AND d.due_at IS NOT NULL AND d.due_at < {
 _COLUMNS = ("d.id, d.code, d.applicant_name, d.applicant_id_number, d.applicant_phone, "
             "d.owner_name, "
             "d.procedure_code, COALESCE(p.name, d.procedure_code) AS procedure_name, d.field, "
-            "d.status, d.channel, d.received_at, d.due_at, d.returned_at")
+            "d.status, d.channel, d.received_at, d.due_at, d.returned_at, d.portal_code")
 
 
 @dataclass(frozen=True)
@@ -103,6 +103,7 @@ class RegisterRow:
         """The register's name cell: the owner, with who handed it in beside them."""
         return (f"{self.owner_name} ({self.applicant_name})" if self.owner_name
                 else self.applicant_name)
+    portal_code: str = ""             # a dossier filed online: the portal's code
 
     def as_json(self) -> dict[str, Any]:
         """The row for ``--json`` output (ISO times; the internal id is left out)."""
@@ -450,4 +451,4 @@ def _row(r: Any) -> RegisterRow:
                        procedure_name=r["procedure_name"], field=r["field"], status=r["status"],
                        channel=r["channel"], received_at=_parse_dt(r["received_at"]),
                        due_at=_parse_dt(r["due_at"]), returned_at=_parse_dt(r["returned_at"]),
-                       id=r["id"], owner_name=r["owner_name"])
+                       id=r["id"], owner_name=r["owner_name"], portal_code=r["portal_code"])

@@ -11,7 +11,7 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-HEAD_REVISION = "0016_rating_queue"
+HEAD_REVISION = "0017_online_filings"
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
 

@@ -403,7 +403,8 @@ class Forwarder:
                 except mapping.MappingError:
                     alone.append(code)
                     continue
-                plans.append(_Plan(code, bool(row["known_upstream"]), snap if need else None,
+                known = mapping.known_upstream(bool(row["known_upstream"]), hist)
+                plans.append(_Plan(code, known, snap if need else None,
                                    digest, items))
         return plans, alone
 
@@ -482,6 +483,7 @@ class Forwarder:
         snap = mapping.snapshot(hist, self.profile, self.config.creds.unit_code)
         digest = _hash(snap)
         if row["snapshot_state"] != "sent" or row["sent_hash"] != digest:
+            row = {**row, "known_upstream": mapping.known_upstream(row["known_upstream"], hist)}
             if not self._send_snapshot(code, row, snap, digest, result):
                 return
         by_id = dict(mapping.steps(hist, self.profile))

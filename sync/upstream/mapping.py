@@ -89,6 +89,18 @@ class History:
     rounds: list[dict[str, str]] = field(default_factory=list)
 
 
+def upstream_code(history: History) -> str:
+    """The code the upstream knows the dossier by: the portal's for a dossier filed online
+    (the portal created its record at filing, status 1), ours for a desk intake."""
+    return str(history.state.get("portal_code") or history.code)
+
+
+def known_upstream(known: bool, history: History) -> bool:
+    """Whether the snapshot is an update: the forwarder's flag, or a dossier filed online,
+    whose record the portal already holds (never a second create under our code)."""
+    return known or bool(history.state.get("portal_code"))
+
+
 def status_code(status: str) -> str:
     """TrangThaiHoSo of one of our states (a KeyError for a state we do not know)."""
     return STATUS_CODES[Status(status)]
@@ -159,7 +171,7 @@ def snapshot(history: History, profile: Profile, unit_code: str) -> dict[str, An
     procedure = name or str(d.get("procedure_code", ""))
     summary = f"{procedure} - {owner}"
     out: dict[str, Any] = {
-        "MaHoSo": history.code,
+        "MaHoSo": upstream_code(history),
         "MaTTHC": str(d.get("procedure_code", "")),
         "TenTTHC": procedure,
         "MaLinhVuc": profile.field_codes.get(field_name, field_name),
@@ -227,7 +239,7 @@ def steps(history: History, profile: Profile) -> list[tuple[str, dict[str, Any]]
             state = dict(event.payload.get("dossier") or {})
         else:
             state.update(event.payload.get("changes") or {})
-        out.append((event.mutation_id, step(history.code, event, state, profile)))
+        out.append((event.mutation_id, step(upstream_code(history), event, state, profile)))
     return out
 
 

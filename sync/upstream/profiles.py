@@ -74,6 +74,22 @@ class Profile:
     owner_kind_codes: dict[str, str] = field(default_factory=lambda: {
         "citizen": "1", "representative": "1", "organisation": "2"})
     field_codes: dict[str, str] = field(default_factory=dict)   # field name -> MaLinhVuc
+    # --- online filings coming down (status 1; docs/upstream.md, "Online filings") ----------
+    # No public source names the service that lists them [?]: "" = this upstream cannot.
+    filings_service: str = "LayHoSoTrucTuyen"
+    filings_since_key: str = "TuNgay"            # filed since (yyyyMMddHHmmss) [?]
+    filings_max: int = 500                       # items taken from one reply; more wait
+    # Our name -> the upstream's key in a filing (PascalCase, cased by ``key``) [C/I/?].
+    filing_fields: dict[str, str] = field(default_factory=lambda: {
+        "portal_code": "MaHoSo", "status": "TrangThaiHoSo", "procedure_code": "MaTTHC",
+        "procedure_name": "TenTTHC", "applicant_name": "ChuHoSo",
+        "applicant_id_number": "SoGiayToChuHoSo", "applicant_phone": "SoDienThoaiChuHoSo",
+        "applicant_email": "EmailChuHoSo", "applicant_address": "DiaChiChuHoSo",
+        "summary": "TrichYeuHoSo", "filed_at": "NgayNopHoSo", "unit": "DonViXuLy"})
+    # The filing's receiving unit -> our commune code; a unit not listed is taken as the
+    # commune code itself (a relay whose upstream uses them) [?].
+    filing_units: dict[str, str] = field(default_factory=dict)
+    filing_channel: str = "online_full"          # our Channel for a portal filing [?]
 
     def key(self, name: str) -> str:
         """``name`` (PascalCase, as the documents spell it) in this profile's case."""
@@ -86,7 +102,7 @@ class Profile:
 
 def _facade_defaults() -> dict[str, Any]:
     # The façade adds the session and has no look-up service of ours to call [I].
-    return {"name": FACADE, "lookup_service": ""}
+    return {"name": FACADE, "lookup_service": "", "filings_service": ""}
 
 
 _DEFAULTS: dict[tuple[str, str], dict[str, Any]] = {
@@ -122,6 +138,8 @@ def load_profile(name: str, version: str = DEFAULT_VERSION,
         raise ProfileError("key_case must be pascal or camel")
     if not 1 <= profile.steps_batch <= 1000 or not 1 <= profile.snapshot_batch <= 1000:
         raise ProfileError("batch sizes must be between 1 and 1000")
+    if not 1 <= profile.filings_max <= 10_000:
+        raise ProfileError("filings_max must be between 1 and 10000")
     return profile
 
 

@@ -9,7 +9,7 @@ from ccdesk.domain.vocabulary import ApplicantKind
 from ccdesk.forms.data import DossierRecord
 from ccdesk.forms.document import Field, Header, SignatureBlock, TopBand
 from ccdesk.forms.words import BLANK, Words
-from ccdesk.models import BookNumber, Office, Officer
+from ccdesk.models import BookNumber, Dossier, Office, Officer
 
 ISSUING_SYSTEM = "ccdesk"   # the "issuing system" a paper's QR code names
 
@@ -43,6 +43,13 @@ def top_band(words: Words, record: DossierRecord, form_id: str, paper_name: str,
                           system=ISSUING_SYSTEM, issued_at=issued_at, due_at=due_at)
     return TopBand(label=words("header.form_label", number=form_id),
                    qr_data=paper_qr.encode(qr))
+
+
+def portal_line(words: Words, dossier: Dossier) -> tuple[str, ...]:
+    """Under "Mã hồ sơ", the portal's code of a dossier filed online: the citizen looks the
+    dossier up on the portal by it (the circular's forms name one code; this line adds the
+    other without changing that one). None for a desk intake."""
+    return (words("slip.portal_code", code=dossier.portal_code),) if dossier.portal_code else ()
 
 
 def applicant_fields(words: Words, record: DossierRecord, *, owner: bool = True,

@@ -26,6 +26,7 @@ from ccdesk.forms.templates.common import (
     applicant_fields,
     header,
     officer_block,
+    portal_line,
     procedure_field,
     top_band,
 )
@@ -74,7 +75,8 @@ def slip(record: DossierRecord, regime: Regime, words: Words) -> FormDocument:
                     d.original_due_at or d.due_at)
     for copy_key in SLIP_COPIES:
         top = (band, header(words, record.office, dated),
-               Title(words("slip.title"), (words("slip.code", code=d.code), words(copy_key))),
+               Title(words("slip.title"), (words("slip.code", code=d.code), *portal_line(words, d),
+                                           words(copy_key))),
                Field(words("slip.receiving_unit"), record.office.unit_name or BLANK))
         pages.append(Page(top + tuple(body)))
     return FormDocument(form_id=form_id, regime=regime.value, dated=dated,
@@ -129,6 +131,7 @@ def supplement(record: DossierRecord, regime: Regime, words: Words) -> FormDocum
         top_band(words, record, form_id, words("supplement.title"), current.requested_at),
         header(words, record.office, current.requested_at),
         Title(words("supplement.title"), (words("slip.code", code=d.code),
+                                          *portal_line(words, d),
                                           words("supplement.round", round=current.round_no))),
         Field(words("supplement.of"), d.applicant_name, bold_value=True),
         procedure_field(words, record),
@@ -166,7 +169,8 @@ def refusal(record: DossierRecord, regime: Regime, words: Words) -> FormDocument
     blocks = (
         top_band(words, record, form_id, words("refusal.title"), event.at),
         header(words, record.office, event.at),
-        Title(words("refusal.title"), (words("slip.code", code=d.code),)),
+        Title(words("refusal.title"), (words("slip.code", code=d.code),
+                                       *portal_line(words, d))),
         Field(words("slip.receiving_unit"), unit),
         *applicant_fields(words, record, id_number=False),
         procedure_field(words, record),
