@@ -109,21 +109,29 @@ class SyncClient:
                               | ({"commune": commune} if commune else {}))
         return self._send("POST", "/devices/enroll", body, signed=False)
 
-    def hello(self, desk_status: dict[str, int] | None = None) -> Exchange:
+    def hello(self, desk_status: dict[str, int] | None = None,
+              dictionaries: tuple[str, ...] = ()) -> Exchange:
         """``desk_status``: the desk's own counts (pending, oldest_pending_s, quarantined,
-        conflicts), in the signed query, for the relay's ``district health``."""
-        query = "&".join(f"{k}={int(v)}" for k, v in sorted((desk_status or {}).items()))
+        conflicts), in the signed query, for the relay's ``district health``;
+        ``dictionaries``: the compression dictionaries this desk has (the relay picks one)."""
+        params = [f"{k}={int(v)}" for k, v in sorted((desk_status or {}).items())]
+        if dictionaries:
+            params.append("dicts=" + ",".join(dictionaries))
+        query = "&".join(params)
         reply = self._send("GET", "/hello" + (f"?{query}" if query else ""))
         if not (isinstance(reply.data, dict) and reply.data.get("service")
                 == protocol.SERVICE_NAME and "epoch" in reply.data):
             raise SyncFailure("captive_portal", RETRY, http_status=reply.http_status)
         return reply
 
-    def post_batch(self, batch_id: str, wire: bytes, encoding: str) -> Exchange:
+    def post_batch(self, batch_id: str, wire: bytes, encoding: str,
+                   dictionary: str | None = None) -> Exchange:
+        """``dictionary``: the one ``wire`` was compressed with, named in the signed query."""
         digest = hashlib.sha256(wire).hexdigest()
         headers = {protocol.H_IDEMPOTENCY: batch_id, protocol.H_DIGEST: f"sha256={digest}",
                    "Content-Encoding": encoding, "Content-Type": "application/json"}
-        return self._checked_batch(self._send("POST", "/batches", wire, headers=headers,
+        path = f"/batches?{protocol.Q_DICT}={dictionary}" if dictionary else "/batches"
+        return self._checked_batch(self._send("POST", path, wire, headers=headers,
                                               ambiguous=True), batch_id, digest)
 
     def get_batch(self, batch_id: str, digest: str) -> Exchange | None:

@@ -40,6 +40,7 @@ class Prepared:
     batch: list[outbox.OutboxRow]
     raw: bytes
     wire: bytes
+    dictionary: str | None = None      # the one ``wire`` was compressed with
 
     def attempt(self, kind: str, status: int, outcome: str, rtt_ms: int = 0) -> SyncAttempt:
         return SyncAttempt(at=utcnow(), kind=kind, batch_id=self.batch_id,
@@ -68,6 +69,8 @@ class Pusher:
                                                                batch_seconds)
         self.preferred = hello.preferred_batch_bytes
         self.hard_max = hello.max_batch_bytes
+        # zstd only: a dictionary is negotiated for zstd bodies (sync/dictionaries).
+        self.dictionary = hello.dictionary if encoding == "zstd" else None
         with self.db.session() as session:
             office = session.get(Office, 1)
         self.demo = bool(office and office.is_demo)
@@ -196,9 +199,10 @@ class Pusher:
             batch_id = uuid7()
             raw = protocol.batch_json(batch_id, state.device_id, state.commune_code, self.demo,
                                       state.pull_cursor, batch[0].seq, batch[-1].seq, records)
-            wire = protocol.compress(raw, self.encoding)
+            dictionary = self.dictionary if len(raw) <= protocol.DICT_MAX_RAW else None
+            wire = protocol.compress(raw, self.encoding, dictionary)
             if len(wire) <= self.hard_max * 0.9 or count == 1:
-                return Prepared(batch_id, batch, raw, wire)
+                return Prepared(batch_id, batch, raw, wire, dictionary)
             budget = max(1, budget // 2)
 
     # ---- on the wire ------------------------------------------------------------------------
@@ -217,7 +221,8 @@ class Pusher:
                     result.records_sent += len(prepared.batch)
                     result.bytes_raw += len(prepared.raw)
                     result.bytes_wire += len(prepared.wire)
-                    reply = client.post_batch(prepared.batch_id, prepared.wire, self.encoding)
+                    reply = client.post_batch(prepared.batch_id, prepared.wire, self.encoding,
+                                              prepared.dictionary)
                 break
             except SyncFailure as failure:
                 link.log_batch(prepared.attempt("batch", failure.http_status, failure.code))

@@ -152,11 +152,14 @@ class Hello:
     preferred_batch_bytes: int
     max_batch_bytes: int
     accept_demo: bool
+    dictionary: str | None = None      # the compression dictionary both sides have, if any
 
 
-def hello(data: dict[str, Any]) -> Hello:
-    """``GET /hello`` (already known to be our service's reply)."""
+def hello(data: dict[str, Any], offered: tuple[str, ...] = ()) -> Hello:
+    """``GET /hello`` (already known to be our service's reply). A dictionary the desk did not
+    offer is ignored: the desk keeps plain zstd, as with a relay that names none."""
     where = "hello"
+    named = data.get("dictionary")
     limits = _dict(where, "limits", data.get("limits"))
     device = _dict(where, "device", data.get("device"))
     preferred = limits.get("preferred_batch_bytes") or protocol.DEFAULT_PREFERRED_BATCH_BYTES
@@ -170,7 +173,8 @@ def hello(data: dict[str, Any]) -> Hello:
                                    MIN_BATCH_BYTES, MAX_BATCH_BYTES),
         max_batch_bytes=_int(where, "limits.max_batch_bytes", hard, MIN_BATCH_BYTES,
                              MAX_BATCH_BYTES),
-        accept_demo=_bool(where, "accept_demo", data.get("accept_demo")))
+        accept_demo=_bool(where, "accept_demo", data.get("accept_demo")),
+        dictionary=named if isinstance(named, str) and named in offered else None)
 
 
 @dataclass(frozen=True)
