@@ -35,7 +35,10 @@ ZSTD_LEVEL = 9          # perf-notes: zstd-9 ≈ 150 B/dossier vs gzip-6 170 B
 # measured throughput) and keep plain zstd-9, which is faster and as small at that size.
 DICT_LEVEL = 15
 DICT_MAX_RAW = 1024 * 1024
-Q_DICT = "dict"         # the batch query naming the dictionary (signed with the path)
+Q_DICT = "dict"
+# How long a desk may push without saying hello again, its first batch carrying ``expect``
+# (sync/session.py); a relay that does not say it has no sessions.
+SESSION_S = 3600         # the batch query naming the dictionary (signed with the path)
 GZIP_LEVEL = 6
 
 DEFAULT_PREFERRED_BATCH_BYTES = 64 * 1024     # compressed bytes per batch the server prefers
@@ -184,12 +187,17 @@ def record_json(seq: int, mutation_id: str, op: str, entity_id: str, client_time
 
 
 def batch_json(batch_id: str, device_id: str, commune: str, demo: bool, seen_cursor: int,
-               first_seq: int, last_seq: int, records: list[bytes]) -> bytes:
-    """The serialised ``POST /batches`` body from :func:`record_json` outputs."""
-    return dumps({"batch_id": batch_id, "device_id": device_id, "commune": commune,
-                  "demo": demo, "seen_cursor": seen_cursor, "first_seq": first_seq,
-                  "last_seq": last_seq,
-                  "records": orjson.Fragment(b"[" + b",".join(records) + b"]")})
+               first_seq: int, last_seq: int, records: list[bytes],
+               expect: tuple[str, int] | None = None) -> bytes:
+    """The serialised ``POST /batches`` body from :func:`record_json` outputs; ``expect``
+    (epoch, highest acknowledged seq) when the run skipped ``/hello`` (sync/session.py)."""
+    body: dict[str, Any] = {
+        "batch_id": batch_id, "device_id": device_id, "commune": commune, "demo": demo,
+        "seen_cursor": seen_cursor, "first_seq": first_seq, "last_seq": last_seq,
+        "records": orjson.Fragment(b"[" + b",".join(records) + b"]")}
+    if expect is not None:
+        body["expect"] = {"epoch": expect[0], "through": expect[1]}
+    return dumps(body)
 
 
 def is_batch_reply(reply: Any, batch_id: str, digest: str) -> bool:

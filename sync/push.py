@@ -23,7 +23,7 @@ from ccdesk.models import Office
 from ccdesk.storage import crashpoint
 from ccdesk.storage.outbox import states as outbox
 from ccdesk.storage.outbox.write import utcnow
-from sync import protocol, replies
+from sync import protocol, replies, session
 from sync.client import AMBIGUOUS, RETRY, TOO_LARGE, Exchange, SyncFailure
 from sync.link import Link
 from sync.outcome import EXIT_PARTIAL, RunResult, StopRun
@@ -41,6 +41,7 @@ class Prepared:
     raw: bytes
     wire: bytes
     dictionary: str | None = None      # the one ``wire`` was compressed with
+    expect: tuple[str, int] | None = None  # what the relay must hold (no hello, session.py)
 
     def attempt(self, kind: str, status: int, outcome: str, rtt_ms: int = 0) -> SyncAttempt:
         return SyncAttempt(at=utcnow(), kind=kind, batch_id=self.batch_id,
@@ -63,7 +64,8 @@ class Pusher:
     """Drains the outbox through one run's :class:`Link`."""
 
     def __init__(self, link: Link, state: SyncState, hello: replies.Hello, *,
-                 max_records: int, encoding: str, batch_seconds: float) -> None:
+                 max_records: int, encoding: str, batch_seconds: float,
+                 expect: tuple[str, int] | None = None) -> None:
         self.link, self.db, self.state = link, link.db, state
         self.max_records, self.encoding, self.batch_seconds = (max_records, encoding,
                                                                batch_seconds)
@@ -71,6 +73,8 @@ class Pusher:
         self.hard_max = hello.max_batch_bytes
         # zstd only: a dictionary is negotiated for zstd bodies (sync/dictionaries).
         self.dictionary = hello.dictionary if encoding == "zstd" else None
+        # Without a hello (sync/session.py) the first batch carries what the relay must hold.
+        self.expect = expect
         with self.db.session() as session:
             office = session.get(Office, 1)
         self.demo = bool(office and office.is_demo)
@@ -125,6 +129,7 @@ class Pusher:
                             s, seq, "too_large: record exceeds the server's limit"))
                         result.quarantined += 1
                     wire_target = max(MIN_WIRE_TARGET // 2, len(current.wire) // 2)
+                    self.expect = self.expect or current.expect   # nothing was applied
                     current = None
                     continue
                 wire_target = answered.wire_target
@@ -198,11 +203,14 @@ class Pusher:
                                             r.client_time, r.payload) for r in batch]
             batch_id = uuid7()
             raw = protocol.batch_json(batch_id, state.device_id, state.commune_code, self.demo,
-                                      state.pull_cursor, batch[0].seq, batch[-1].seq, records)
+                                      state.pull_cursor, batch[0].seq, batch[-1].seq, records,
+                                      self.expect)
             dictionary = self.dictionary if len(raw) <= protocol.DICT_MAX_RAW else None
             wire = protocol.compress(raw, self.encoding, dictionary)
             if len(wire) <= self.hard_max * 0.9 or count == 1:
-                return Prepared(batch_id, batch, raw, wire, dictionary)
+                # Only the first batch: the next one is built while this one is on the wire.
+                expect, self.expect = self.expect, None
+                return Prepared(batch_id, batch, raw, wire, dictionary, expect)
             budget = max(1, budget // 2)
 
     # ---- on the wire ------------------------------------------------------------------------
@@ -229,6 +237,13 @@ class Pusher:
                 if failure.kind == TOO_LARGE:
                     self.db.write(lambda s: outbox.back_to_pending(s, prepared.batch_id))
                     return None
+                if failure.code == session.HELLO_NEEDED and prepared.expect is not None:
+                    # Nothing applied: the rows go again after the hello, counted then.
+                    self.db.write(lambda s: outbox.back_to_pending(s, prepared.batch_id))
+                    result.records_sent -= len(prepared.batch)
+                    result.bytes_raw -= len(prepared.raw)
+                    result.bytes_wire -= len(prepared.wire)
+                    raise session.HelloNeeded from failure
                 if failure.kind in (RETRY, AMBIGUOUS):
                     ambiguous = ambiguous or failure.kind == AMBIGUOUS
                     attempt += 1
