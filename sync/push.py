@@ -81,7 +81,8 @@ class Pusher:
 
     def drain(self, result: RunResult, pending: int,
               progress: Callable[[int, int], None] | None) -> None:
-        wire_target = min(self.state.batch_bytes or self.preferred, self.preferred)
+        # A desk without history starts small (the link may be 2G) and grows by measurement.
+        wire_target = min(self.state.batch_bytes or protocol.FIRST_BATCH_BYTES, self.preferred)
         ratio = 8.0
         total, done = pending, 0
         if progress:

@@ -136,3 +136,13 @@ def test_the_relay_refuses_a_batch_whose_expectation_is_wrong(
     body = orjson.loads(body) | {"expect": {"epoch": store.epoch, "through": 0}}
     answer = device.post("/batches", orjson.dumps(body))
     assert answer.status_code == 200 and answer.json()["results"][0]["result"] == "applied"
+
+
+@pytest.mark.parametrize("value", [-1, 10 ** 12, "3600", 1.5])
+def test_a_session_length_out_of_range_is_refused(value: object) -> None:
+    from sync import replies
+
+    good = {"epoch": "e1", "limits": {}, "device": {}, "accept_demo": False}
+    assert replies.hello(good | {"session_s": 3600}).session_s == 3600
+    with pytest.raises(replies.BadUpstreamValue):
+        replies.hello(good | {"session_s": value})
