@@ -162,9 +162,8 @@ class SyncEngine:
         try:
             link = Link(self.db, client, opts.retry_policy(), self.sleep, self.log,
                         self._deadline)
-            pending = self._pending_count() if push else 0
-            if pending:
-                self._push_all(link, state, result, pending, progress)
+            if push:
+                self._push_all(link, state, result, progress)
             else:
                 self._hello(link, state, result)
             if pull:
@@ -179,13 +178,14 @@ class SyncEngine:
         session.save(self.db.path, state.upstream_url, state.device_id, hello)
         return hello
 
-    def _push_all(self, link: Link, state: SyncState, result: RunResult, pending: int,
+    def _push_all(self, link: Link, state: SyncState, result: RunResult,
                   progress: Callable[[int, int], None] | None) -> None:
-        """Drain the outbox: without a hello while the last one holds, its first batch then
-        carrying what the relay must hold; with one when there is none or the relay asks."""
+        """Drain the outbox: without a hello while the last one holds and rows wait, the
+        first batch then carrying what the relay must hold; else after a hello (which may
+        return rows to pending: a relay restored from a backup)."""
         opts = self.options
         kept = session.load(self.db.path, state.upstream_url, state.device_id,
-                            state.server_epoch)
+                            state.server_epoch) if self._pending_count() else None
         expect: tuple[str, int] | None = None
         if kept is not None:
             with self.db.session() as s:
@@ -193,6 +193,7 @@ class SyncEngine:
             hello, expect = kept.hello(through), (kept.epoch, through)
         else:
             hello = self._hello(link, state, result)
+        pending = self._pending_count()
         try:
             Pusher(link, state, hello, max_records=opts.max_records, encoding=opts.encoding,
                    batch_seconds=opts.batch_seconds, expect=expect).drain(result, pending,
