@@ -164,7 +164,8 @@ class District:
         self.proc.wait(10)
 
 
-def bench_loopback(dossiers: int, runs: int = 1, busy: int = 0) -> None:
+def bench_loopback(dossiers: int, runs: int = 1, busy: int = 0,
+                   preferred: int | None = None) -> None:
     """Dossiers/s of one push of ``dossiers`` with the relay's default settings, ``runs``
     times (median, min-max); ``busy``: that many cores kept busy meanwhile (load ~busy)."""
     spinners = [subprocess.Popen([sys.executable, "-c", "while True: pass"])
@@ -173,21 +174,22 @@ def bench_loopback(dossiers: int, runs: int = 1, busy: int = 0) -> None:
     try:
         time.sleep(2 if busy else 0)
         for _ in range(runs):
-            rates.append(_loopback_once(dossiers))
+            rates.append(_loopback_once(dossiers, preferred))
     finally:
         for spinner in spinners:
             spinner.kill()
             spinner.wait()
-    print(f"loopback, default batch size, {busy} busy core(s): median "
+    size = f"{preferred:,} B batches" if preferred else "default batch size"
+    print(f"loopback, {size}, {busy} busy core(s): median "
           f"{statistics.median(rates):,.0f} dossiers/s (min {min(rates):,.0f} - max "
           f"{max(rates):,.0f}, {runs} runs of {dossiers:,})   {uptime()}")
 
 
-def _loopback_once(dossiers: int) -> float:
+def _loopback_once(dossiers: int, preferred: int | None = None) -> float:
     root = Path(tempfile.mkdtemp(prefix="ccdesk-bench-sync-"))
     services = make_desk(root / "desk")
     raw = fill(services.db.path, dossiers)
-    district = District(root / "district")
+    district = District(root / "district", preferred_batch_bytes=preferred)
     try:
         service.enroll(services, district.url, district.code())
         engine = SyncEngine(services.ctx, options=EngineOptions())
@@ -345,14 +347,16 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3, help="loopback runs")
     parser.add_argument("--busy-cores", type=int, default=None,
                         help="only the loopback figure, with this many cores kept busy")
+    parser.add_argument("--preferred-batch-bytes", type=int, default=None,
+                        help="the relay's preferred batch (default: its own default)")
     args = parser.parse_args()
     if args.busy_cores is not None:
-        bench_loopback(args.dossiers, args.runs, args.busy_cores)
+        bench_loopback(args.dossiers, args.runs, args.busy_cores, args.preferred_batch_bytes)
         return
     bench_small_pushes((5, 50, 1000), args.pushes)
     if args.small_pushes_only:
         return
-    bench_loopback(args.dossiers, args.runs)
+    bench_loopback(args.dossiers, args.runs, preferred=args.preferred_batch_bytes)
     if args.loopback_only:
         return
     bench_resume_and_status()
