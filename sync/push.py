@@ -206,13 +206,20 @@ class Pusher:
             raw = protocol.batch_json(batch_id, state.device_id, state.commune_code, self.demo,
                                       state.pull_cursor, batch[0].seq, batch[-1].seq, records,
                                       self.expect)
-            dictionary = self.dictionary if len(raw) <= protocol.DICT_MAX_RAW else None
+            dictionary = self.dictionary if self._worth_a_dictionary(len(raw), wire_target) \
+                else None
             wire = protocol.compress(raw, self.encoding, dictionary)
             if len(wire) <= self.hard_max * 0.9 or count == 1:
                 # Only the first batch: the next one is built while this one is on the wire.
                 expect, self.expect = self.expect, None
                 return Prepared(batch_id, batch, raw, wire, dictionary, expect)
             budget = max(1, budget // 2)
+
+    def _worth_a_dictionary(self, raw_bytes: int, wire_target: int) -> bool:
+        """Dictionary and level 15 for small batches and on slow links (the wire target below
+        the relay's cap: throughput-limited); see ``protocol.DICT_LEVEL``."""
+        slow_link = wire_target < self.preferred
+        return raw_bytes <= (protocol.DICT_MAX_RAW if slow_link else protocol.DICT_SMALL_RAW)
 
     # ---- on the wire ------------------------------------------------------------------------
     def _send(self, prepared: Prepared, result: RunResult) -> Answered | None:
