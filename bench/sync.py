@@ -1,9 +1,12 @@
 """Sync benchmarks (issue 6): prints its figures, asserts nothing.
 
-0. All HTTP bytes per dossier (headers and the run's ``/hello`` included) for pushes of 5, 50 and
-   1,000 demo-seed dossiers, counted by a TCP proxy (targets ≤ 250 B at 5, ≤ 150 B at ≥ 50).
+0. All HTTP bytes per dossier (request lines, headers, bodies, replies) for pushes of 5, 50 and
+   1,000 demo-seed dossiers, counted by a TCP proxy: median of ``--pushes`` pushes inside a
+   session (no ``/hello``), and the first push with its hello (targets ≤ 250 B at 5, ≤ 150 B
+   at ≥ 50).
 1. Bytes on the wire per dossier in batches of ≥ 50 (target ≤ 180 B; raw JSON ≈ 1.6 kB).
-2. Dossiers per second end to end on loopback, SQLite upstream (target ≥ 5,000/s).
+2. Dossiers per second end to end on loopback, SQLite upstream, the relay's default batch size
+   (target ≥ 5,000/s); median of ``--runs`` with min-max.
 3. 1,000 dossiers through the fault proxy at 32 kbps, 800 ms RTT, 2 % loss, divided by the pure
    airtime of the compressed bytes (target ≤ 1.3×).
 
@@ -13,6 +16,9 @@ Vietnamese names, ID numbers, phones and addresses so compression is not flatter
 
     .venv/bin/python bench/sync.py [--dossiers 20000] [--slow-dossiers 1000] [--skip-slow]
                                    [--loopback-only] [--small-pushes-only] [--pushes 3]
+                                   [--runs 3] [--busy-cores 1]
+
+``--busy-cores 1`` runs only the loopback figure with one core kept busy (load ~1).
 
 The upstream runs as a real ``ccdesk district serve`` subprocess on a free 127.0.0.1 port.
 """
@@ -158,12 +164,32 @@ class District:
         self.proc.wait(10)
 
 
-def bench_loopback(dossiers: int) -> None:
+def bench_loopback(dossiers: int, runs: int = 1, busy: int = 0,
+                   preferred: int | None = None) -> None:
+    """Dossiers/s of one push of ``dossiers`` with the relay's default settings, ``runs``
+    times (median, min-max); ``busy``: that many cores kept busy meanwhile (load ~busy)."""
+    spinners = [subprocess.Popen([sys.executable, "-c", "while True: pass"])
+                for _ in range(busy)]
+    rates: list[float] = []
+    try:
+        time.sleep(2 if busy else 0)
+        for _ in range(runs):
+            rates.append(_loopback_once(dossiers, preferred))
+    finally:
+        for spinner in spinners:
+            spinner.kill()
+            spinner.wait()
+    size = f"{preferred:,} B batches" if preferred else "default batch size"
+    print(f"loopback, {size}, {busy} busy core(s): median "
+          f"{statistics.median(rates):,.0f} dossiers/s (min {min(rates):,.0f} - max "
+          f"{max(rates):,.0f}, {runs} runs of {dossiers:,})   {uptime()}")
+
+
+def _loopback_once(dossiers: int, preferred: int | None = None) -> float:
     root = Path(tempfile.mkdtemp(prefix="ccdesk-bench-sync-"))
     services = make_desk(root / "desk")
     raw = fill(services.db.path, dossiers)
-    # A LAN/loopback district can take bigger batches than the 64 KiB default for 2G links.
-    district = District(root / "district", preferred_batch_bytes=256 * 1024)
+    district = District(root / "district", preferred_batch_bytes=preferred)
     try:
         service.enroll(services, district.url, district.code())
         engine = SyncEngine(services.ctx, options=EngineOptions())
@@ -174,13 +200,14 @@ def bench_loopback(dossiers: int) -> None:
         district.stop()
     print(f"loopback: {dossiers} dossiers ({result.records_sent} records, exit "
           f"{result.exit_code}) in {seconds:.2f} s = {dossiers / seconds:,.0f} dossiers/s "
-          f"over {result.batches} batches")
+          f"over {result.batches} batches   {uptime()}")
     print(f"  raw JSON {raw / dossiers:,.0f} B/dossier (payloads), request body "
           f"{result.bytes_raw / dossiers:,.0f} B/dossier raw")
     print(f"  on the wire: {result.bytes_wire / dossiers:,.1f} B/dossier up (zstd), "
           f"{result.bytes_received / dossiers:,.1f} B/dossier replies, "
           f"{(result.bytes_wire + result.bytes_received) / dossiers:,.1f} B/dossier both ways")
     services.close()
+    return dossiers / seconds
 
 
 def bench_slow_link(dossiers: int) -> None:
@@ -231,9 +258,10 @@ def demo_desk(root: Path):  # noqa: ANN201 - Services
 
 
 def bench_small_pushes(sizes: tuple[int, ...], pushes: int) -> None:
-    """All HTTP bytes (request and status lines, headers, bodies, both ways, the run's
-    ``/hello`` included) per dossier, for pushes of N demo-seed dossiers, counted by a TCP
-    proxy between the desk and the district; ``pushes`` pushes per size."""
+    """All HTTP bytes (request and status lines, headers, bodies, both ways) per dossier, for
+    pushes of N demo-seed dossiers, counted by a TCP proxy between the desk and the district.
+    Per size: one first push (with its ``/hello``, as after an hour without syncing), then
+    ``pushes`` pushes inside the session (no hello; a desk syncing every 10 minutes)."""
     from ccdesk.demo import seed_demo
     from tests.sync.faultproxy import FaultProxy
 
@@ -246,7 +274,7 @@ def bench_small_pushes(sizes: tuple[int, ...], pushes: int) -> None:
         per_dossier, records = [], []
         try:
             service.enroll(services, proxy.url, district.code())
-            for n in range(pushes):
+            for n in range(pushes + 1):
                 seed_demo(services, size, days=30, seed=100 + n, outbox=True)
                 proxy.bytes_up = proxy.bytes_down = 0
                 result = SyncEngine(services.ctx, options=EngineOptions()).push()
@@ -256,9 +284,11 @@ def bench_small_pushes(sizes: tuple[int, ...], pushes: int) -> None:
             proxy.stop()
             district.stop()
             services.close()
-        print(f"  {size:>5} per push: {statistics.median(per_dossier):6.1f} B/dossier "
-              f"(min {min(per_dossier):.1f} - max {max(per_dossier):.1f}), "
-              f"{statistics.median(records) / size:.1f} records/dossier   {uptime()}")
+        first, rest = per_dossier[0], per_dossier[1:]
+        print(f"  {size:>5} per push: {statistics.median(rest):6.1f} B/dossier "
+              f"(min {min(rest):.1f} - max {max(rest):.1f}); first push with /hello "
+              f"{first:.1f}; {statistics.median(records) / size:.1f} records/dossier   "
+              f"{uptime()}")
 
 
 def uptime() -> str:
@@ -314,11 +344,19 @@ def main() -> None:
     parser.add_argument("--small-pushes-only", action="store_true",
                         help="run only the bytes per dossier at 5, 50 and 1,000 per push")
     parser.add_argument("--pushes", type=int, default=3, help="pushes per size")
+    parser.add_argument("--runs", type=int, default=3, help="loopback runs")
+    parser.add_argument("--busy-cores", type=int, default=None,
+                        help="only the loopback figure, with this many cores kept busy")
+    parser.add_argument("--preferred-batch-bytes", type=int, default=None,
+                        help="the relay's preferred batch (default: its own default)")
     args = parser.parse_args()
+    if args.busy_cores is not None:
+        bench_loopback(args.dossiers, args.runs, args.busy_cores, args.preferred_batch_bytes)
+        return
     bench_small_pushes((5, 50, 1000), args.pushes)
     if args.small_pushes_only:
         return
-    bench_loopback(args.dossiers)
+    bench_loopback(args.dossiers, args.runs, preferred=args.preferred_batch_bytes)
     if args.loopback_only:
         return
     bench_resume_and_status()

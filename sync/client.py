@@ -91,6 +91,10 @@ class SyncClient:
                                  verify=True, follow_redirects=False,
                                  headers={"Accept-Encoding": "zstd, gzip",
                                           "User-Agent": f"ccdesk-sync/1 ccdesk/{__version__}"})
+        # Bytes a small push pays on every request for nothing: ``*/*`` is what no Accept
+        # means, and HTTP/1.1 keeps the connection alive without being asked.
+        for name in ("Accept", "Connection"):
+            self.http.headers.pop(name, None)
 
     def close(self) -> None:
         self.http.close()
@@ -109,21 +113,30 @@ class SyncClient:
                               | ({"commune": commune} if commune else {}))
         return self._send("POST", "/devices/enroll", body, signed=False)
 
-    def hello(self, desk_status: dict[str, int] | None = None) -> Exchange:
+    def hello(self, desk_status: dict[str, int] | None = None,
+              dictionaries: tuple[str, ...] = ()) -> Exchange:
         """``desk_status``: the desk's own counts (pending, oldest_pending_s, quarantined,
-        conflicts), in the signed query, for the relay's ``district health``."""
-        query = "&".join(f"{k}={int(v)}" for k, v in sorted((desk_status or {}).items()))
+        conflicts), in the signed query, for the relay's ``district health``;
+        ``dictionaries``: the compression dictionaries this desk has (the relay picks one)."""
+        params = [f"{k}={int(v)}" for k, v in sorted((desk_status or {}).items())]
+        if dictionaries:
+            params.append("dicts=" + ",".join(dictionaries))
+        query = "&".join(params)
         reply = self._send("GET", "/hello" + (f"?{query}" if query else ""))
         if not (isinstance(reply.data, dict) and reply.data.get("service")
                 == protocol.SERVICE_NAME and "epoch" in reply.data):
             raise SyncFailure("captive_portal", RETRY, http_status=reply.http_status)
         return reply
 
-    def post_batch(self, batch_id: str, wire: bytes, encoding: str) -> Exchange:
+    def post_batch(self, batch_id: str, wire: bytes, encoding: str,
+                   dictionary: str | None = None) -> Exchange:
+        """``dictionary``: the one ``wire`` was compressed with, named in the signed query.
+        No ``Idempotency-Key``, ``X-Ccdesk-Digest`` or ``Content-Type`` (~170 B): the batch id
+        is in the body, the body's sha256 is signed, and the relay reads only JSON."""
         digest = hashlib.sha256(wire).hexdigest()
-        headers = {protocol.H_IDEMPOTENCY: batch_id, protocol.H_DIGEST: f"sha256={digest}",
-                   "Content-Encoding": encoding, "Content-Type": "application/json"}
-        return self._checked_batch(self._send("POST", "/batches", wire, headers=headers,
+        headers = {"Content-Encoding": encoding}
+        path = f"/batches?{protocol.Q_DICT}={dictionary}" if dictionary else "/batches"
+        return self._checked_batch(self._send("POST", path, wire, headers=headers,
                                               ambiguous=True), batch_id, digest)
 
     def get_batch(self, batch_id: str, digest: str) -> Exchange | None:
@@ -163,9 +176,11 @@ class SyncClient:
         return reply
 
     def _signed_headers(self, method: str, path_qs: str, body: bytes) -> dict[str, str]:
-        return keys.request_headers(self.private_key, self.device_id, method, path_qs, body,
-                                    self.clock().astimezone(UTC) + self.clock_offset) | {
-            protocol.H_CLOCK_OFFSET: f"{self.clock_offset.total_seconds():.1f}"}
+        headers = keys.request_headers(self.private_key, self.device_id, method, path_qs, body,
+                                       self.clock().astimezone(UTC) + self.clock_offset)
+        if self.clock_offset:       # diagnostics only; none means none was needed
+            headers[protocol.H_CLOCK_OFFSET] = f"{self.clock_offset.total_seconds():.1f}"
+        return headers
 
     def _learnt_clock(self, response: httpx.Response, content: bytes) -> bool:
         """True when the server refused our timestamp and told its time: sign again with the

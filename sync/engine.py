@@ -28,6 +28,7 @@ from ccdesk.services.context import DeskContext
 from ccdesk.storage.outbox import retention
 from ccdesk.storage.outbox import states as outbox
 from ccdesk.storage.outbox.write import utcnow
+from sync import replies, session
 from sync.client import SyncClient, timeouts
 from sync.handshake import handshake
 from sync.joblog import JsonLineLog
@@ -161,16 +162,49 @@ class SyncEngine:
         try:
             link = Link(self.db, client, opts.retry_policy(), self.sleep, self.log,
                         self._deadline)
-            hello = handshake(link, state, self.utc_clock, result)
             if push:
-                pusher = Pusher(link, state, hello, max_records=opts.max_records,
-                                encoding=opts.encoding, batch_seconds=opts.batch_seconds)
-                pusher.drain(result, self._pending_count(), progress)
+                self._push_all(link, state, result, progress)
+            else:
+                self._hello(link, state, result)
             if pull:
                 pull_changes(link, self.ctx, state.pull_cursor, result,
                              self.on_schedule)
         finally:
             client.close()
+
+    def _hello(self, link: Link, state: SyncState, result: RunResult) -> replies.Hello:
+        """Say hello and keep its answer for the runs that may skip it (sync/session.py)."""
+        hello = handshake(link, state, self.utc_clock, result)
+        session.save(self.db.path, state.upstream_url, state.device_id, hello)
+        return hello
+
+    def _push_all(self, link: Link, state: SyncState, result: RunResult,
+                  progress: Callable[[int, int], None] | None) -> None:
+        """Drain the outbox: without a hello while the last one holds and rows wait, the
+        first batch then carrying what the relay must hold; else after a hello (which may
+        return rows to pending: a relay restored from a backup)."""
+        opts = self.options
+        kept = session.load(self.db.path, state.upstream_url, state.device_id,
+                            state.server_epoch) if self._pending_count() else None
+        expect: tuple[str, int] | None = None
+        if kept is not None:
+            with self.db.session() as s:
+                through = outbox.max_acked_seq(s)
+            hello, expect = kept.hello(through), (kept.epoch, through)
+        else:
+            hello = self._hello(link, state, result)
+        pending = self._pending_count()
+        try:
+            Pusher(link, state, hello, max_records=opts.max_records, encoding=opts.encoding,
+                   batch_seconds=opts.batch_seconds, expect=expect).drain(result, pending,
+                                                                          progress)
+        except session.HelloNeeded:
+            self.log.write("hello_needed")
+            session.forget(self.db.path)
+            hello = self._hello(link, state, result)
+            Pusher(link, state, hello, max_records=opts.max_records, encoding=opts.encoding,
+                   batch_seconds=opts.batch_seconds).drain(result, self._pending_count(),
+                                                           progress)
 
     # ---- preparation ----------------------------------------------------------------------
     @contextmanager

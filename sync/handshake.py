@@ -25,7 +25,7 @@ from ccdesk.services.intake import move_counters_past
 from ccdesk.storage.outbox import retention
 from ccdesk.storage.outbox import states as outbox
 from ccdesk.storage.outbox.write import utcnow
-from sync import replies
+from sync import dictionaries, replies
 from sync.link import Link
 from sync.outcome import EXIT_HUMAN, RunResult, StopRun
 from sync.state import SyncState
@@ -47,8 +47,9 @@ def handshake(link: Link, state: SyncState, utc_clock: Callable[[], datetime],
     (``state`` gets the pull cursor as it now stands)."""
     db = link.db
     status = desk_status(db.path)   # for the relay's `district health`
-    hello = link.call(lambda: link.client.hello(status), "hello",
-                      lambda reply: replies.hello(reply.data))
+    offered = dictionaries.available()
+    hello = link.call(lambda: link.client.hello(status, offered), "hello",
+                      lambda reply: replies.hello(reply.data, offered))
     with db.session() as session:
         office = session.get(Office, 1)
     if office is not None and office.is_demo and not hello.accept_demo:

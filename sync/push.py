@@ -23,7 +23,7 @@ from ccdesk.models import Office
 from ccdesk.storage import crashpoint
 from ccdesk.storage.outbox import states as outbox
 from ccdesk.storage.outbox.write import utcnow
-from sync import protocol, replies
+from sync import protocol, replies, session
 from sync.client import AMBIGUOUS, RETRY, TOO_LARGE, Exchange, SyncFailure
 from sync.link import Link
 from sync.outcome import EXIT_PARTIAL, RunResult, StopRun
@@ -40,6 +40,8 @@ class Prepared:
     batch: list[outbox.OutboxRow]
     raw: bytes
     wire: bytes
+    dictionary: str | None = None      # the one ``wire`` was compressed with
+    expect: tuple[str, int] | None = None  # what the relay must hold (no hello, session.py)
 
     def attempt(self, kind: str, status: int, outcome: str, rtt_ms: int = 0) -> SyncAttempt:
         return SyncAttempt(at=utcnow(), kind=kind, batch_id=self.batch_id,
@@ -62,19 +64,25 @@ class Pusher:
     """Drains the outbox through one run's :class:`Link`."""
 
     def __init__(self, link: Link, state: SyncState, hello: replies.Hello, *,
-                 max_records: int, encoding: str, batch_seconds: float) -> None:
+                 max_records: int, encoding: str, batch_seconds: float,
+                 expect: tuple[str, int] | None = None) -> None:
         self.link, self.db, self.state = link, link.db, state
         self.max_records, self.encoding, self.batch_seconds = (max_records, encoding,
                                                                batch_seconds)
         self.preferred = hello.preferred_batch_bytes
         self.hard_max = hello.max_batch_bytes
+        # zstd only: a dictionary is negotiated for zstd bodies (sync/dictionaries).
+        self.dictionary = hello.dictionary if encoding == "zstd" else None
+        # Without a hello (sync/session.py) the first batch carries what the relay must hold.
+        self.expect = expect
         with self.db.session() as session:
             office = session.get(Office, 1)
         self.demo = bool(office and office.is_demo)
 
     def drain(self, result: RunResult, pending: int,
               progress: Callable[[int, int], None] | None) -> None:
-        wire_target = min(self.state.batch_bytes or self.preferred, self.preferred)
+        # A desk without history starts small (the link may be 2G) and grows by measurement.
+        wire_target = min(self.state.batch_bytes or protocol.FIRST_BATCH_BYTES, self.preferred)
         ratio = 8.0
         total, done = pending, 0
         if progress:
@@ -122,6 +130,7 @@ class Pusher:
                             s, seq, "too_large: record exceeds the server's limit"))
                         result.quarantined += 1
                     wire_target = max(MIN_WIRE_TARGET // 2, len(current.wire) // 2)
+                    self.expect = self.expect or current.expect   # nothing was applied
                     current = None
                     continue
                 wire_target = answered.wire_target
@@ -195,11 +204,22 @@ class Pusher:
                                             r.client_time, r.payload) for r in batch]
             batch_id = uuid7()
             raw = protocol.batch_json(batch_id, state.device_id, state.commune_code, self.demo,
-                                      state.pull_cursor, batch[0].seq, batch[-1].seq, records)
-            wire = protocol.compress(raw, self.encoding)
+                                      state.pull_cursor, batch[0].seq, batch[-1].seq, records,
+                                      self.expect)
+            dictionary = self.dictionary if self._worth_a_dictionary(len(raw), wire_target) \
+                else None
+            wire = protocol.compress(raw, self.encoding, dictionary)
             if len(wire) <= self.hard_max * 0.9 or count == 1:
-                return Prepared(batch_id, batch, raw, wire)
+                # Only the first batch: the next one is built while this one is on the wire.
+                expect, self.expect = self.expect, None
+                return Prepared(batch_id, batch, raw, wire, dictionary, expect)
             budget = max(1, budget // 2)
+
+    def _worth_a_dictionary(self, raw_bytes: int, wire_target: int) -> bool:
+        """Dictionary and level 15 for small batches and on slow links (the wire target below
+        the relay's cap: throughput-limited); see ``protocol.DICT_LEVEL``."""
+        slow_link = wire_target < self.preferred
+        return raw_bytes <= (protocol.DICT_MAX_RAW if slow_link else protocol.DICT_SMALL_RAW)
 
     # ---- on the wire ------------------------------------------------------------------------
     def _send(self, prepared: Prepared, result: RunResult) -> Answered | None:
@@ -217,13 +237,21 @@ class Pusher:
                     result.records_sent += len(prepared.batch)
                     result.bytes_raw += len(prepared.raw)
                     result.bytes_wire += len(prepared.wire)
-                    reply = client.post_batch(prepared.batch_id, prepared.wire, self.encoding)
+                    reply = client.post_batch(prepared.batch_id, prepared.wire, self.encoding,
+                                              prepared.dictionary)
                 break
             except SyncFailure as failure:
                 link.log_batch(prepared.attempt("batch", failure.http_status, failure.code))
                 if failure.kind == TOO_LARGE:
                     self.db.write(lambda s: outbox.back_to_pending(s, prepared.batch_id))
                     return None
+                if failure.code == session.HELLO_NEEDED and prepared.expect is not None:
+                    # Nothing applied: the rows go again after the hello, counted then.
+                    self.db.write(lambda s: outbox.back_to_pending(s, prepared.batch_id))
+                    result.records_sent -= len(prepared.batch)
+                    result.bytes_raw -= len(prepared.raw)
+                    result.bytes_wire -= len(prepared.wire)
+                    raise session.HelloNeeded from failure
                 if failure.kind in (RETRY, AMBIGUOUS):
                     ambiguous = ambiguous or failure.kind == AMBIGUOUS
                     attempt += 1

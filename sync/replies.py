@@ -34,6 +34,7 @@ MAX_CODE_CHARS = 128                   # an agency code (40) and the pattern's o
 MAX_TEXT_CHARS = 300
 MIN_BATCH_BYTES = 1024
 MAX_BATCH_BYTES = 64 * 1024 * 1024
+MAX_SESSION_S = 7 * 24 * 3600
 MAX_ITEMS = 10_000                     # changes or codes in one reply (the desk asks for fewer)
 # An ack file answers a whole USB bundle: a commune offline for a year writes tens of thousands.
 MAX_ACK_RESULTS = 1_000_000
@@ -161,11 +162,15 @@ class Hello:
     preferred_batch_bytes: int
     max_batch_bytes: int
     accept_demo: bool
+    dictionary: str | None = None      # the compression dictionary both sides have, if any
+    session_s: int = 0                 # seconds the desk may push without a hello (0: never)
 
 
-def hello(data: dict[str, Any]) -> Hello:
-    """``GET /hello`` (already known to be our service's reply)."""
+def hello(data: dict[str, Any], offered: tuple[str, ...] = ()) -> Hello:
+    """``GET /hello`` (already known to be our service's reply). A dictionary the desk did not
+    offer is ignored: the desk keeps plain zstd, as with a relay that names none."""
     where = "hello"
+    named = data.get("dictionary")
     limits = _dict(where, "limits", data.get("limits"))
     device = _dict(where, "device", data.get("device"))
     preferred = limits.get("preferred_batch_bytes") or protocol.DEFAULT_PREFERRED_BATCH_BYTES
@@ -179,7 +184,9 @@ def hello(data: dict[str, Any]) -> Hello:
                                    MIN_BATCH_BYTES, MAX_BATCH_BYTES),
         max_batch_bytes=_int(where, "limits.max_batch_bytes", hard, MIN_BATCH_BYTES,
                              MAX_BATCH_BYTES),
-        accept_demo=_bool(where, "accept_demo", data.get("accept_demo")))
+        accept_demo=_bool(where, "accept_demo", data.get("accept_demo")),
+        dictionary=named if isinstance(named, str) and named in offered else None,
+        session_s=_int(where, "session_s", data.get("session_s") or 0, 0, MAX_SESSION_S))
 
 
 @dataclass(frozen=True)

@@ -114,7 +114,9 @@ def serve(host: Annotated[str, typer.Option("--host")] = "127.0.0.1",
         typer.echo(t("sync.relay.docs", host=host, port=port))
     limits = Limits(max_batch_bytes=store.max_batch_bytes, idle_timeout_s=body_timeout)
     uvicorn.run(create_app(store, docs=docs, limits=limits), host=host, port=port,
-                log_config=uvicorn_log_config(), log_level="warning", access_log=False)
+                log_config=uvicorn_log_config(), log_level="warning", access_log=False,
+                # Every reply to a desk pays for these on 2G; neither is used (docs/sync.md).
+                server_header=False, date_header=False)
 
 
 @app.command("enroll-code")

@@ -17,7 +17,7 @@ import zstandard
 from fastapi import Request
 from starlette.requests import ClientDisconnect
 
-from sync import protocol
+from sync import dictionaries, protocol
 from sync.server.store import DistrictError
 
 
@@ -65,11 +65,34 @@ async def read_body(request: Request, limit: int, idle_timeout_s: float) -> byte
     return b"".join(chunks)
 
 
-def decode_json(body: bytes, encoding: str, limit: int) -> Any:
-    """Decompress (at most ``limit`` bytes out) and parse: 400 for anything malformed (a bad
-    gzip or zstd stream, invalid JSON, an integer beyond 64 bits), 413 beyond the limit."""
+def batch_dictionary(body: bytes, encoding: str, named: str | None) -> str | None:
+    """The dictionary a signed batch names (``?dict=``, covered by the signature), checked
+    against the one its zstd frame was compressed with, before anything is decompressed: 400
+    ``unknown_dictionary`` for a name this relay lacks, 400 ``dictionary_mismatch`` when the
+    frame says another (or names one the query does not)."""
+    if named is not None and named not in dictionaries.available():
+        raise DistrictError(400, "unknown_dictionary", "this relay has no such dictionary")
+    if (encoding or "").strip().lower() != "zstd":
+        if named is not None:
+            raise DistrictError(400, "dictionary_mismatch", "a dictionary goes with zstd only")
+        return None
     try:
-        raw = protocol.decompress(body, encoding, limit)
+        frame_dict = zstandard.get_frame_parameters(body).dict_id
+    except zstandard.ZstdError as exc:
+        raise DistrictError(400, "bad_body", "body is not valid compressed JSON") from exc
+    expected = dictionaries.KNOWN[named] if named is not None else 0
+    if frame_dict != expected:
+        raise DistrictError(400, "dictionary_mismatch",
+                            "the body was not compressed with the dictionary it names")
+    return named
+
+
+def decode_json(body: bytes, encoding: str, limit: int, dictionary: str | None = None) -> Any:
+    """Decompress (at most ``limit`` bytes out, with ``dictionary`` when the batch named one)
+    and parse: 400 for anything malformed (a bad gzip or zstd stream, invalid JSON, an integer
+    beyond 64 bits), 413 beyond the limit."""
+    try:
+        raw = protocol.decompress(body, encoding, limit, dictionary)
     except ValueError as exc:
         if "too large" in str(exc):
             raise DistrictError(413, "too_large") from exc

@@ -15,10 +15,10 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel, Field, ValidationError
 from starlette.concurrency import run_in_threadpool
 
-from sync import protocol
+from sync import dictionaries, protocol
 from sync.protocol import API_PREFIX
 from sync.server.auth import Signed, admin, get_limits, get_store, signed
-from sync.server.body import Limits, check_length, decode_json, read_body
+from sync.server.body import Limits, batch_dictionary, check_length, decode_json, read_body
 from sync.server.store import MAX_INT64, DistrictError, DistrictStore, utcnow
 
 DISTRICT_PREFIX = "/api/district/v1"
@@ -115,15 +115,23 @@ district_router = APIRouter(prefix=DISTRICT_PREFIX)
 Count = Annotated[int | None, Query(ge=0, le=2**31)]
 
 
+Names = Annotated[str, Query(max_length=200)]
+
+
 @sync_router.get("/hello")
 async def hello(request: Request, store: Store, auth: NoBody, pending: Count = None,
                 oldest_pending_s: Count = None, quarantined: Count = None,
-                conflicts: Count = None) -> Response:
+                conflicts: Count = None, dicts: Names = "") -> Response:
     # The desk's own counts, in the signed query, kept for ``district health``.
     status = {k: v for k, v in (("pending", pending), ("oldest_pending_s", oldest_pending_s),
                                 ("quarantined", quarantined), ("conflicts", conflicts))
               if v is not None}
-    return reply(request, await run_in_threadpool(store.hello, auth.device, status or None))
+    answer = await run_in_threadpool(store.hello, auth.device, status or None)
+    # The dictionaries the desk has (sync/dictionaries): the relay names the one to use.
+    chosen = dictionaries.choose([n for n in dicts.split(",") if dictionaries.NAME.fullmatch(n)])
+    if chosen:
+        answer["dictionary"] = chosen
+    return reply(request, answer)
 
 
 @sync_router.post("/devices/enroll", openapi_extra=_schema(EnrollRequest))
@@ -148,8 +156,9 @@ async def post_batch(request: Request, store: Store, limits: Small, auth: BatchB
     claimed = request.headers.get(protocol.H_DIGEST, "")
     if claimed and claimed != f"sha256={digest}":
         raise DistrictError(400, "digest_mismatch", "body damaged in transit")
-    data = decode_json(auth.body, request.headers.get("content-encoding", ""),
-                       limits.max_decompressed_bytes)
+    encoding = request.headers.get("content-encoding", "")
+    dictionary = batch_dictionary(auth.body, encoding, request.query_params.get(protocol.Q_DICT))
+    data = decode_json(auth.body, encoding, limits.max_decompressed_bytes, dictionary)
     if isinstance(data, dict) and data.get("device_id") not in (None, auth.device.device_id):
         raise DistrictError(403, "foreign_device")
     key = request.headers.get(protocol.H_IDEMPOTENCY)

@@ -16,6 +16,7 @@ import os
 import re
 import secrets
 import stat
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -383,6 +384,7 @@ class DistrictStore:
         return {"service": protocol.SERVICE_NAME, "api": protocol.API_VERSION,
                 "epoch": self.epoch, "server_time": utcnow().isoformat() + "Z",
                 "accept_demo": self.accept_demo, "changes_head": head,
+                "session_s": protocol.SESSION_S,
                 "limits": {"preferred_batch_bytes": self.preferred_batch_bytes,
                            "max_batch_bytes": self.max_batch_bytes,
                            "encodings": list(protocol.ENCODINGS)},
@@ -432,6 +434,8 @@ class DistrictStore:
                 raise DistrictError(422, "idempotency_mismatch",
                                     "batch id reused with a different body")
             return orjson.loads(stored.result)
+        _check_expectation(body.get("expect"), self.epoch,
+                           lambda: self.received_through(conn, device.device_id))
         if body.get("commune") != device.commune_code:
             raise DistrictError(403, "foreign_commune",
                                 "a device may only send its own commune's records")
@@ -799,6 +803,17 @@ def _stored_row(record: dict[str, Any], outcome: dict[str, Any],
             record["entity_id"], record["op"], payload,
             hashlib.sha256(payload_bytes).hexdigest(), outcome["result"], batch.batch_id,
             batch.stamp)
+
+
+def _check_expectation(expect: Any, epoch: str, through: Callable[[], int]) -> None:
+    """A batch sent without a hello (sync/session.py) says what the desk believes: this
+    relay's epoch and the highest seq it holds from the device. Anything else (a restore on
+    either side, a lost reply) is ``409 hello_needed``, nothing applied."""
+    if expect is None:
+        return
+    if not (isinstance(expect, dict) and expect.get("epoch") == epoch
+            and type(expect.get("through")) is int and expect["through"] == through()):
+        raise DistrictError(409, "hello_needed", "say hello first")
 
 
 def _locked(conn: Connection, statement: Any) -> Any:
