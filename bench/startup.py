@@ -23,10 +23,11 @@ terminal emulator (pyte); times count from just before the spawn, so interpreter
   (``posix_fadvise(..., POSIX_FADV_DONTNEED)``, as ``bench/search.py`` does), as after a reboot;
   Python's own files stay cached.
 * **Peak RSS**: the desk child's own ``VmHWM`` (``/proc/<pid>/status``) read after the register
-  (F4) has shown its first page, beside its current ``VmRSS``: the process is new (``pty.fork`` + ``exec``), so the figure is
-  its own high-water mark. (``ru_maxrss`` of a child started by ``subprocess`` inherits the
-  parent's high-water mark through ``vfork`` + ``exec``: a bench that seeded 100k dossiers in
-  its own process printed its own 140 MB, not the desk's.)
+  (F4) has shown its first page, beside its current ``VmRSS``: the process is new
+  (``pty.fork`` + ``exec``), so the figure is its own high-water mark. (``ru_maxrss`` of a
+  child started by ``subprocess`` inherits the parent's high-water mark through ``vfork`` +
+  ``exec``: a bench that seeded 100k dossiers in its own process printed its own 140 MB, not
+  the desk's.)
 
 Sizes other than 0 use the demo databases ``bench/search.py`` seeds into ``--cache-dir``
 (``search-<n>-365d.sqlite3`` with ``config/desk.key`` beside them); each is copied once into
@@ -260,12 +261,12 @@ def desk_home(size: int, cache: Path, days: int, scratch: Path) -> Path:
         db.parent.mkdir(parents=True, exist_ok=True)
     else:
         source = cache / f"search-{size}-{days}d.sqlite3"
-        if not source.exists():
-            raise SystemExit(f"{source} is missing: seed it with bench/search.py --dossiers "
-                             f"{size} --cache-dir {cache}")
         home = cache / f"startup-{size}"
         db = home / "data" / "ccdesk.sqlite3"
         if not db.exists():
+            if not source.exists():
+                raise SystemExit(f"{source} is missing: seed it with bench/search.py "
+                                 f"--dossiers {size} --cache-dir {cache}")
             print(f"copying {source} to {db} ...", flush=True)
             db.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(source, db)
