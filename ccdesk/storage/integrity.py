@@ -21,7 +21,6 @@ database file; neither holds anything personal.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import hashlib
 import json
 import logging
@@ -33,6 +32,11 @@ from pathlib import Path
 
 from ccdesk.paths import ensure_private_dir
 from ccdesk.storage.files import write_private_file
+
+try:
+    import fcntl
+except ImportError:  # not POSIX: a marker left behind always counts as an unclean exit
+    fcntl = None  # type: ignore[assignment]
 
 log = logging.getLogger(__name__)
 
@@ -191,7 +195,8 @@ class OpenMarker:
             if alone and existed:
                 unclean = True
                 request_full_check(self.data_dir, self.db_path, UNCLEAN)
-        fcntl.flock(self._fd, fcntl.LOCK_SH)
+        if fcntl is not None:
+            fcntl.flock(self._fd, fcntl.LOCK_SH)
         return unclean
 
     def close(self) -> None:
@@ -209,6 +214,9 @@ class OpenMarker:
     def _exclusive(self) -> Iterator[bool]:
         """Whether no other desk holds the marker (then it is locked exclusively meanwhile)."""
         assert self._fd is not None
+        if fcntl is None:
+            yield True
+            return
         try:
             fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
