@@ -164,25 +164,8 @@ class DeskApp(App[int]):
 
             return SettingsScreen(self.services, self.config_path)
 
-        factories = {"home": self._home, "intake": intake, "register": register,
-                     "reports": reports, "sync": sync, "settings": settings}
-        return {mode: self._styled_as_now(factory) for mode, factory in factories.items()}
-
-    def _styled_as_now(self, factory: Callable[[], Screen]) -> Callable[[], Screen]:
-        """An area's first screen, marked as styled with the app's CSS as it is now.
-
-        Textual counts CSS changes (a theme switch) and gives a new screen the count -1, so
-        opening an area the first time re-parses every stylesheet twice (about 0.3 s of CPU
-        between the PIN's Enter and the home screen) though nothing changed: a new screen is
-        styled when it is mounted anyway. A theme switch later still refreshes it.
-        """
-
-        def make() -> Screen:
-            screen = factory()
-            screen._css_update_count = self._css_update_count
-            return screen
-
-        return make
+        return {"home": self._home, "intake": intake, "register": register,
+                "reports": reports, "sync": sync, "settings": settings}
 
     def _home(self) -> Screen:
         from screens.home import HomeScreen
