@@ -7,6 +7,7 @@ English strings (command palette, system commands, quit toast) are replaced by c
 
 from __future__ import annotations
 
+import contextlib
 import io
 import logging
 import os
@@ -29,6 +30,7 @@ from ccdesk.domain.errors import CcdeskError
 from ccdesk.i18n import get_language, set_language, t
 from ccdesk.services import Actor
 from ccdesk.services.startup import LoginFacts, ServicesLoader, begin_opening, login_facts
+from ccdesk.storage.integrity import OpenMarker
 from screens.base import DeskScreen
 from screens.commands import DeskCommandPalette, DeskCommands
 from screens.keyflow import KeyFlow
@@ -48,6 +50,7 @@ IDLE_CHECK_SECONDS = 15
 SIGNED_OUT = "signed_out"  # the mode under the login screen after a log-out
 # App actions that need a logged-in officer and an unlocked desk.
 SESSION_ACTIONS = frozenset({"area", "lock_now", "log_out", "switch_officer"})
+UPKEEP_ERROR_SECONDS = 24 * 3600  # damage found behind the desk stays until it is dismissed
 
 
 
@@ -123,6 +126,7 @@ class DeskApp(App[int]):
         self.training = training
         self.actor: Actor | None = actor
         self._last_activity = time.monotonic()
+        self._upkeep_started = False
         self.config_path = config_path or self.services.paths.config_file
         self.sync = DeskSync(self.loader)
         self.keyflow = KeyFlow(self, self._forward_key)
@@ -216,7 +220,32 @@ class DeskApp(App[int]):
             for warning in self.loader.warnings:  # found while opening behind the login
                 self.notify(warning, severity="warning", timeout=30)
             self.loader.warnings.clear()
-            self._warm_printing()
+            self.call_after_refresh(self._behind_the_desk)
+
+    @work(exclusive=True, group="behind-the-desk", exit_on_error=False)
+    async def _behind_the_desk(self) -> None:
+        """Once the home screen has shown today's counts: warm the PDF engine, then (once per
+        run) the day's backup and a due whole-file check. Started earlier, they would compete
+        with the home screen's first queries for the disk and the interpreter."""
+        for load in [worker for worker in self.workers if worker.group == "home"]:
+            with contextlib.suppress(Exception):  # a failed load says so itself
+                await load.wait()
+        self._warm_printing()
+        if self.loader.upkeep is not None and not self._upkeep_started:
+            self._upkeep_started = True  # once per run, not at every login
+            self._upkeep()
+
+    @work(thread=True, exclusive=True, group="upkeep", exit_on_error=False)
+    def _upkeep(self) -> None:
+        """The day's backup and a due whole-file check, behind the working desk; what they
+        found is shown when they finish (a damaged file: an error that stays on screen)."""
+        upkeep = self.loader.upkeep
+        if upkeep is None:
+            return
+        for severity, message in upkeep.run(self.services):
+            timeout = UPKEEP_ERROR_SECONDS if severity == "error" else 30
+            self.call_from_thread(self.notify, message, severity=severity,  # type: ignore[arg-type]
+                                  timeout=timeout)
 
     @work(thread=True, exclusive=True, group="warm-printing", exit_on_error=False)
     def _warm_printing(self) -> None:
@@ -418,9 +447,16 @@ def run_app(state: CliState) -> int:
     from ccdesk.logs import setup_logging
 
     log_file = setup_logging(state.paths)  # redacted; a sandbox logs to the desk's log too
+    # Held while the desk runs: left behind by a session that did not end cleanly, it makes
+    # the next start check the whole file behind the desk (docs/operations.md).
+    marker = None if state.training else OpenMarker(state.paths.data_dir, state.db_path)
+    if marker is not None:
+        marker.open()
     try:
         loader, login, config = _open(state)
     except CcdeskError as err:
+        if marker is not None:
+            marker.close()
         sys.stderr.write(err.message() + "\n")
         return 2
     set_language(state.lang or get_language())
@@ -438,6 +474,8 @@ def run_app(state: CliState) -> int:
         app.run()
     finally:
         loader.close()
+    if marker is not None and not errors.getvalue():
+        marker.close()  # a clean exit
     if errors.getvalue():
         report_crash(errors.getvalue(), log_file)
         # A worker thread can be left waiting forever on the stopped event loop (inside

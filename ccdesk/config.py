@@ -26,10 +26,12 @@ from collections.abc import MutableMapping
 from dataclasses import asdict, dataclass, field
 from datetime import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ccdesk.domain.calendar import OfficeHours
 from ccdesk.domain.errors import ValidationError
+
+if TYPE_CHECKING:
+    from ccdesk.domain.calendar import OfficeHours
 
 
 @dataclass
@@ -99,6 +101,10 @@ class Config:
         path.write_text(tomlkit.dumps(document), encoding="utf-8")
 
     def hours(self) -> OfficeHours:
+        # Imported here: the login screen reads the config before its first paint, and the
+        # calendar's modules are not needed for it (start-up time, docs/tui.md).
+        from ccdesk.domain.calendar import OfficeHours
+
         raw = self.office_hours
         try:
             defaults = OfficeHours()

@@ -103,6 +103,7 @@ def restore(
     from ccdesk.services.context import SYSTEM
     from ccdesk.services.recording import audit
     from ccdesk.storage import backup as backups
+    from ccdesk.storage.integrity import record_full_check
 
     setup_logging(STATE.paths)
     db_path, source = STATE.db_path, path.expanduser()
@@ -120,6 +121,8 @@ def restore(
             fail(t("reliability.restore.cancelled"), code=1)
     try:
         report = backups.restore(source, db_path, STATE.paths.backups_dir)
+        # Restore checked the whole restored file: that is the full check after a restore.
+        record_full_check(STATE.paths.data_dir, db_path, None)
         services = Services.open(db_path, STATE.paths)
         detail = f"from={source.name} by={by}" + (
             f" aside={report.aside.name}" if report.aside else "")

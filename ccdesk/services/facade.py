@@ -23,6 +23,7 @@ from ccdesk.storage import deskkey
 from ccdesk.storage.backup import damaged_error, file_error, is_damage, prepare_database_file
 from ccdesk.storage.deskkey import open_desk_key
 from ccdesk.storage.engine import Database, storage_error
+from ccdesk.storage.integrity import WRITE, request_full_check
 from ccdesk.storage.migrate import migrate
 
 if TYPE_CHECKING:
@@ -109,7 +110,8 @@ class Services:
             # A 0-byte or foreign file is reported as damaged, never made a new desk.
             prepare_database_file(db_path, paths.backups_dir)
             desk_key = open_desk_key(paths.key_file, db_path)  # PIN pepper, audit chain
-            database = Database(db_path)
+            database = Database(db_path, on_damage=lambda: request_full_check(
+                paths.data_dir, db_path, WRITE))
             deskkey.register(str(database.path), desk_key)
             migrate(db_path, paths.backups_dir, database.engine, desk_key)
         except (sqlite3.DatabaseError, SQLAlchemyDatabaseError) as exc:

@@ -1,9 +1,11 @@
 """Opening the desk in two steps, so the officer sees the login screen sooner.
 
 Step one reads what the login screen shows (office headers, active officers) with plain sqlite3,
-after the start-up integrity check: SQLAlchemy, pydantic and the models are not imported, and
-they are most of a cold start. Step two opens the services and takes the day's backup in a thread
-behind the login screen, while the officer types the PIN; logging in waits for it.
+after the cheap start-up look at the file (``storage.integrity.quick_look``): SQLAlchemy, pydantic
+and the models are not imported, and they are most of a cold start. Step two opens the services
+in a thread behind the login screen, while the officer types the PIN; logging in waits for it.
+The day's backup and a due whole-file check (:class:`Upkeep`) run after the home screen is
+shown, behind the working desk (docs/operations.md, "Integrity checks").
 
 Only a desk that is set up and at the current schema opens this way. A new database, one that
 needs a migration and a training sandbox open in one step, before the first screen.
@@ -14,7 +16,7 @@ from __future__ import annotations
 import logging
 import sqlite3
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from contextlib import closing
 from dataclasses import dataclass
@@ -79,7 +81,8 @@ class ServicesLoader:
     """The desk's services, open already or opening in a background thread.
 
     ``begin`` starts the opening (once); ``get`` waits for it and raises what it raised.
-    ``warnings`` collects what the officer should be told (the day's backup failed).
+    ``warnings`` collects what the officer should be told (the audit trail's check);
+    ``upkeep`` is what runs behind the working desk once it is shown (the day's backup).
     """
 
     def __init__(self, open_services: Callable[[], Services]) -> None:
@@ -89,6 +92,7 @@ class ServicesLoader:
         self._lock = threading.Lock()
         self._close: Callable[[], None] | None = None
         self.warnings: list[str] = []
+        self.upkeep: Upkeep | None = None
 
     @classmethod
     def ready(cls, services: Services, close: Callable[[], None] | None = None,
@@ -101,9 +105,11 @@ class ServicesLoader:
         return loader
 
     @classmethod
-    def opening(cls, db_path: Path, paths: Paths, config: Config) -> ServicesLoader:
-        """Services on ``db_path`` plus the day's backup, as ``Services.open`` and
-        ``on_start`` do, minus the integrity check the caller ran before the first screen."""
+    def opening(cls, db_path: Path, paths: Paths, config: Config,
+                due: Sequence[str] = ()) -> ServicesLoader:
+        """Services on ``db_path`` as ``Services.open`` and ``on_start`` do, minus the checks the
+        caller ran before the first screen; the day's backup and a full check when ``due`` are
+        left to ``upkeep``, for after the home screen."""
         loader: ServicesLoader
 
         def open_services() -> Services:
@@ -111,15 +117,13 @@ class ServicesLoader:
             from ccdesk.services.facade import Services
 
             services = Services.open(db_path, paths, config=config)
-            report = start_daily_backup(services)
-            if report.backup_error is not None:
-                loader.warnings.append(report.backup_error.message())
             tampered = start_check(services.ctx)  # the audit chain since the last start
             if tampered is not None:
                 loader.warnings.append(tampered)
             return services
 
         loader = cls(open_services)
+        loader.upkeep = Upkeep(due=tuple(due))
         return loader
 
     def begin(self) -> None:
@@ -169,17 +173,76 @@ class ServicesLoader:
 
 def begin_opening(db_path: Path, paths: Paths, config: Config,
                   ) -> tuple[ServicesLoader, LoginFacts] | None:
-    """Step one for a set-up desk: the integrity check, then the login facts and a loader
-    that opens the services once started. ``None`` when the desk must open in one step."""
-    from ccdesk.storage.backup import check_database
+    """Step one for a set-up desk: the cheap look at the file (a whole-file check only when the
+    last one found damage), then the login facts and a loader that opens the services once
+    started. ``None`` when the desk must open in one step."""
+    from ccdesk.storage.integrity import DAMAGED, due_reasons
 
     facts = read_login_facts(db_path)
     if facts is None:
         return None
+    due = due_reasons(paths.data_dir, db_path)
     # A damaged file is reported before anything is shown (DatabaseDamaged names the newest
     # good backup), exactly as when the desk opens in one step.
-    check_database(db_path, paths.backups_dir)
-    return ServicesLoader.opening(db_path, paths, config), facts
+    check_before_use(db_path, paths, full=DAMAGED in due)
+    if DAMAGED in due:
+        due = []  # checked in full just now, and found sound
+    return ServicesLoader.opening(db_path, paths, config, due), facts
+
+
+def check_before_use(db_path: Path, paths: Paths, *, full: bool) -> None:
+    """The cheap look, or the whole-file check (its result remembered); raises
+    :class:`DatabaseDamaged`."""
+    from ccdesk.storage.backup import DatabaseDamaged, check_database
+    from ccdesk.storage.integrity import record_full_check
+
+    try:
+        check_database(db_path, paths.backups_dir, full=full)
+    except DatabaseDamaged:
+        if full:
+            record_full_check(paths.data_dir, db_path, "damaged")
+        raise
+    if full:
+        record_full_check(paths.data_dir, db_path, None)
+
+
+@dataclass(frozen=True)
+class Upkeep:
+    """What runs behind the working desk once the home screen is shown: the day's backup, then
+    the whole-file check when one is ``due`` (the reasons ``integrity.due_reasons`` gave)."""
+
+    due: tuple[str, ...] = ()
+
+    def run(self, services: Services, now: datetime | None = None) -> list[tuple[str, str]]:
+        """``(severity, message)`` for each thing the officer must be told."""
+        notices: list[tuple[str, str]] = []
+        report = start_daily_backup(services, now)
+        if report.backup_error is not None:
+            notices.append(("warning", report.backup_error.message()))
+        if self.due:
+            damage = full_check(services, now)
+            if damage is not None:
+                notices.append(("error", damage.message()))
+        return notices
+
+
+def full_check(services: Services, now: datetime | None = None) -> StorageError | None:
+    """The whole-file check, its result remembered; what to tell the officer when it found
+    damage (the newest good backup, and to stop and call IT)."""
+    from ccdesk.storage.backup import integrity_problem, newest_good_backup
+    from ccdesk.storage.integrity import record_full_check
+
+    path, data_dir = services.db.path, services.paths.data_dir
+    problem = integrity_problem(path)
+    record_full_check(data_dir, path, problem, now)
+    if problem is None:
+        log.info("full integrity check passed")
+        return None
+    log.error("full integrity check failed", extra={"db": str(path), "problem": problem[:200]})
+    backup = newest_good_backup(services.paths.backups_dir, path.stem)
+    if backup is None:
+        return StorageError("reliability.check.damage_found_no_backup", path=str(path))
+    return StorageError("reliability.check.damage_found", path=str(path), backup=str(backup))
 
 
 # ---- the day's backup -----------------------------------------------------------------------
@@ -196,8 +259,13 @@ class StartupReport:
 
 
 def on_start(services: Services, now: datetime | None = None) -> StartupReport:
-    """Call once after ``Services.open`` (CLI and app): the quick integrity check, the day's
-    first backup, then the audit trail's chain since the last check (and its guards).
+    """Call once after ``Services.open`` (CLI, and the desk when it opens in one step): the
+    start-up check, the day's first backup, then the audit trail's chain since the last check
+    (and its guards).
+
+    The check is the cheap look, or the whole file when a full check is pending (the last
+    session ended uncleanly, a write failed, a restore, damage found before): a command is not
+    a working desk to run it behind. The weekly check is left to the desk app.
 
     A damaged database raises :class:`DatabaseDamaged` (nothing should run on it). A backup
     that cannot be written (full disk, read-only folder) does not stop the desk: it is logged
@@ -206,9 +274,11 @@ def on_start(services: Services, now: datetime | None = None) -> StartupReport:
     from dataclasses import replace
 
     from ccdesk.services.audit import start_check
-    from ccdesk.storage.backup import check_database
+    from ccdesk.storage.integrity import SCHEDULE, due_reasons
 
-    check_database(services.db.path, services.paths.backups_dir)
+    path, paths = services.db.path, services.paths
+    due = [reason for reason in due_reasons(paths.data_dir, path, now) if reason != SCHEDULE]
+    check_before_use(path, paths, full=bool(due))
     report = start_daily_backup(services, now)
     return replace(report, audit_warning=start_check(services.ctx))
 

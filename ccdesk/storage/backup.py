@@ -163,11 +163,19 @@ def check_database_file(path: Path, backups_dir: Path) -> None:
         raise damaged_error(path, backups_dir)
 
 
-def check_database(path: Path, backups_dir: Path) -> None:
-    """Start-up check: raise :class:`DatabaseDamaged` unless the header and ``quick_check``
-    say ok."""
+def check_database(path: Path, backups_dir: Path, *, full: bool = False) -> None:
+    """Start-up check: raise :class:`DatabaseDamaged` unless the file looks sound.
+
+    By default the cheap look of ``integrity.quick_look`` (a few dozen pages, whatever the
+    size); ``full`` reads the whole file (``PRAGMA quick_check``), when one is due
+    (docs/operations.md, "Integrity checks").
+    """
+    from ccdesk.storage.integrity import quick_look
+
     check_database_file(path, backups_dir)
-    problem = integrity_problem(path)
+    if not path.exists():
+        return
+    problem = integrity_problem(path) if full else quick_look(path)
     if problem is not None and problem != "missing":
         # The detail (SQLite's words) goes to the log for IT; the person sees what to do.
         log.error("integrity check failed", extra={"db": str(path), "problem": problem[:200]})

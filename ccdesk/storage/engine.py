@@ -18,7 +18,7 @@ from typing import TypeVar
 
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DatabaseError, OperationalError
 from sqlalchemy.orm import Session as OrmSession
 from sqlmodel import Session
 
@@ -84,8 +84,10 @@ def storage_error(exc: BaseException, path: Path) -> StorageError:
 class Database:
     """One desk database file."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, on_damage: Callable[[], None] | None = None) -> None:
         self.path = Path(path)
+        # Told when a write fails as if the file or disk were damaged (a full check is then due).
+        self.on_damage = on_damage
         self.engine = make_engine(self.path)
         self._write_engine = self.engine.execution_options(sqlite_begin="IMMEDIATE")
 
@@ -115,7 +117,17 @@ class Database:
                 if is_locked_error(exc) and not WRITE_RETRY.gives_up(attempt):
                     time.sleep(WRITE_RETRY.delay(attempt))
                     continue
+                self._damage_seen(exc)
                 raise storage_error(exc, self.path) from exc
+            except DatabaseError as exc:
+                self._damage_seen(exc)
+                raise
+
+    def _damage_seen(self, exc: BaseException) -> None:
+        from ccdesk.storage.backup import is_damage
+
+        if self.on_damage is not None and is_damage(exc):
+            self.on_damage()
 
     def dispose(self) -> None:
         self.engine.dispose()

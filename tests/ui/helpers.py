@@ -44,3 +44,18 @@ async def wait_for_screen(pilot: Pilot, kind: type, tries: int = 50) -> None:
             return
         await pilot.pause(0.02)
     raise AssertionError(f"{kind.__name__} never appeared; screen is {pilot.app.screen!r}")
+
+
+async def behind_the_desk(pilot: Pilot) -> None:
+    """Wait for what the desk runs behind itself once home is shown after a login (warming
+    the PDF engine, the day's backup, a due whole-file check), then for what they show."""
+    from textual.worker import WorkerFailed
+
+    await settle(pilot)
+    for group in ("behind-the-desk", "upkeep"):
+        for worker in [w for w in pilot.app.workers if w.group == group]:
+            try:
+                await worker.wait()
+            except (WorkerCancelled, WorkerFailed):
+                pass
+    await pilot.pause()
