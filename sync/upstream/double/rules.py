@@ -74,7 +74,8 @@ RULES: dict[str, Rule] = {r.name: r for r in (
          "NgayHenTra is not before NgayTiepNhan"),
     Rule("status_transition", "I", "the status meanings (four codebases); moves inferred",
          "TrangThaiHoSo never moves backwards (table in docs/upstream-double.md); a sender that "
-         "coalesces snapshots may skip states"),
+         "coalesces snapshots may skip states; a ready result may still be withdrawn (9 → 7) or "
+         "go back for another processing round (9 → 4)"),
     Rule("step_known_dossier", "I", "indirect: steps hang off a synced dossier",
          "a step names a dossier the double already holds (or one in the same call)"),
     Rule("step_not_back_in_time", "I", "indirect: a timeline is ordered",
@@ -104,6 +105,11 @@ MOVES: dict[str, frozenset[str]] = {k: frozenset(v) for k, v in {
     "9": {"10"},
     "3": set(), "7": set(), "8": set(), "10": set(),
 }.items()}
+# Moves out of a ready result that are not progress but are legal (docs/upstream-double.md):
+# the citizen withdraws before picking the result up (our lifecycle allows it), or the result
+# is sent back for another processing round (a correction recorded at the district). Allowed
+# as direct moves only: they do not make every earlier status reachable from 9.
+REOPEN: dict[str, frozenset[str]] = {"9": frozenset({"4", "7"})}
 
 
 def reachable(start: str) -> frozenset[str]:
@@ -293,7 +299,7 @@ class Checker:
     def transition(self, before: str | None, after: str, where: str) -> None:
         if before is None or before == after or before not in REACHABLE:
             return
-        if after not in REACHABLE[before]:
+        if after not in REACHABLE[before] and after not in REOPEN.get(before, ()):
             self.fail("status_transition", where, f"{before} → {after} goes backwards")
 
     def _required(self, rule: str, item: dict[str, Any], keys: Iterable[str],
