@@ -26,7 +26,8 @@ import socket
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -37,10 +38,10 @@ from sqlalchemy.engine import Connection, Engine
 
 from ccdesk.retry import RetryPolicy
 from ccdesk.storage import crashpoint
-from sync.server.models import DistrictDevice, DistrictMutation
 from sync.server.store import utcnow
 from sync.upstream import mapping
 from sync.upstream.profiles import Profile, load_profile
+from sync.upstream.source import RelaySource, Source
 from sync.upstream.tables import AUDIT, CONFIG, DEAD, DOSSIER, STEP
 from sync.upstream.transport import (
     EXISTS,
@@ -56,8 +57,7 @@ from sync.upstream.transport import (
 )
 
 EXIT_OK, EXIT_PARTIAL, EXIT_NETWORK, EXIT_AUTH, EXIT_HUMAN, EXIT_INTERNAL = 0, 10, 20, 30, 40, 50
-M = DistrictMutation.__table__
-DEV = DistrictDevice.__table__
+RELAY = RelaySource()
 LEASE_S = 120
 INGEST_CHUNK = 2000
 WORK_CHUNK = 200
@@ -156,33 +156,26 @@ def _audit(conn: Connection, action: str, code: str | None, detail: str = "") ->
 
 
 # ---- the ledger ------------------------------------------------------------------------------
-def ingest(engine: Engine) -> int:
-    """Copy applied relay mutations not in the ledger yet into it (``pending``); mark their
+def ingest(engine: Engine, source: Source = RELAY) -> int:
+    """Copy the source's events not in the ledger yet into it (``pending``); mark their
     dossiers' snapshots pending. Returns how many were added."""
     added = 0
     while True:
         with engine.begin() as conn:
-            rows = conn.execute(
-                select(M.c.mutation_id, M.c.entity_id, M.c.commune_code, M.c.device_id,
-                       M.c.device_seq, M.c.payload)
-                .select_from(M.outerjoin(STEP, STEP.c.mutation_id == M.c.mutation_id))
-                .where(STEP.c.mutation_id.is_(None), M.c.result == "applied")
-                .limit(INGEST_CHUNK)).all()
+            rows = source.new_events(conn, INGEST_CHUNK)
             if not rows:
                 return added
-            demo = dict(conn.execute(select(DEV.c.device_id, DEV.c.demo)).all())
             now = utcnow()
             conn.execute(insert(STEP), [
-                {"mutation_id": r.mutation_id, "dossier_code": r.entity_id,
-                 "sort_key": _sort_key(r.payload, r.device_seq, r.mutation_id),
-                 "state": "pending", "created_at": now} for r in rows])
-            codes = {r.entity_id: r for r in rows}
+                {"mutation_id": r.event_id, "dossier_code": r.dossier_code,
+                 "sort_key": r.sort_key, "state": "pending", "created_at": now} for r in rows])
+            codes = {r.dossier_code: r for r in rows}
             known = set(conn.execute(select(DOSSIER.c.code)
                                      .where(DOSSIER.c.code.in_(list(codes)))).scalars())
-            fresh = [{"code": c, "commune_code": r.commune_code,
-                      "demo": bool(demo.get(r.device_id)), "known_upstream": False,
-                      "snapshot_state": "pending", "sent_hash": "", "pending_since": now,
-                      "attempts": 0} for c, r in codes.items() if c not in known]
+            fresh = [{"code": c, "commune_code": r.commune_code, "demo": r.demo,
+                      "known_upstream": False, "snapshot_state": "pending", "sent_hash": "",
+                      "pending_since": now, "attempts": 0}
+                     for c, r in codes.items() if c not in known]
             if fresh:
                 conn.execute(insert(DOSSIER), fresh)
             if known:
@@ -195,27 +188,9 @@ def ingest(engine: Engine) -> int:
             added += len(rows)
 
 
-def _sort_key(payload: str, device_seq: int, mutation_id: str) -> str:
-    """Event time first (several desks may act on one dossier), then the device's order."""
-    try:
-        at = str((orjson.loads(payload).get("event") or {}).get("at") or "")
-    except (orjson.JSONDecodeError, AttributeError):
-        at = ""
-    return f"{at[:26]}|{int(device_seq):020d}|{mutation_id}"
-
-
-def history(conn: Connection, code: str) -> mapping.History:
-    """The dossier's applied mutations, in the ledger's order, replayed."""
-    rows = conn.execute(
-        select(M.c.mutation_id, M.c.op, M.c.payload, STEP.c.sort_key)
-        .join(STEP, STEP.c.mutation_id == M.c.mutation_id)
-        .where(M.c.entity_id == code, M.c.result == "applied")
-        .order_by(STEP.c.sort_key)).all()
-    events = [mapping.Event(r.mutation_id, orjson.loads(r.payload), r.op == "dossier.create")
-              for r in rows]
-    # A create always comes first, whatever the clocks said (the relay refuses events before it).
-    events.sort(key=lambda e: not e.create)
-    return mapping.replay(code, events)
+def history(conn: Connection, code: str, source: Source = RELAY) -> mapping.History:
+    """The dossier's events, in the ledger's order, replayed."""
+    return source.histories(conn, [code])[code]
 
 
 def _step_key(step: dict[str, Any]) -> tuple[str, str, str]:
@@ -241,8 +216,9 @@ class Forwarder:
     def __init__(self, engine: Engine, config: UpstreamConfig, *,
                  transport: Transport | None = None, policy: RetryPolicy | None = None,
                  sleep: Callable[[float], None] = time.sleep,
-                 clock: Callable[[], float] = time.monotonic) -> None:
-        self.engine, self.config = engine, config
+                 clock: Callable[[], float] = time.monotonic,
+                 source: Source = RELAY) -> None:
+        self.engine, self.config, self.source = engine, config, source
         self.profile = config.profile
         self.transport = transport or make_transport(config.profile, config.creds)
         self.policy = policy or RetryPolicy(base=0.5, cap=30.0, max_attempts=6)
@@ -250,9 +226,35 @@ class Forwarder:
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self._failures = 0
         self._leased_at = float("-inf")
+        # Writes that record what already happened ("sent"), committed with the next write
+        # (the "sending" of the next call) or before the next read: one commit per call
+        # instead of two. Never held across a network call: _begin runs them first.
+        self._later: list[Callable[[Connection], None]] = []
 
     def close(self) -> None:
         self.transport.close()
+
+    @contextmanager
+    def _begin(self) -> Iterator[Connection]:
+        """A write transaction that first applies the recorded-later writes."""
+        later, self._later = self._later, []
+        try:
+            with self.engine.begin() as conn:
+                for write in later:
+                    write(conn)
+                yield conn
+        except BaseException:
+            self._later = later + self._later   # rolled back: still to record
+            raise
+
+    @contextmanager
+    def _read(self) -> Iterator[Connection]:
+        """A read that sees every write of this forwarder."""
+        if self._later:
+            with self._begin():
+                pass
+        with self.engine.connect() as conn:
+            yield conn
 
     # -- runs --
     def run(self, *, once: bool = True, max_time: float | None = None) -> ForwardResult:
@@ -301,7 +303,7 @@ class Forwarder:
 
     def _pass(self, result: ForwardResult, deadline: float | None) -> None:
         """One sweep over the dossiers with work, in code order (each at most once)."""
-        ingest(self.engine)
+        ingest(self.engine, self.source)
         after = ""
         while True:
             codes = self._candidates(result, after)
@@ -318,7 +320,7 @@ class Forwarder:
 
     def _candidates(self, result: ForwardResult, after: str) -> list[str]:
         d = DOSSIER
-        with self.engine.connect() as conn:
+        with self._read() as conn:
             query = (select(d.c.code)
                      .where(or_(d.c.snapshot_state != "sent", _has_open_steps(d.c.code)),
                             ~_open_dead(d.c.code), d.c.code > after)
@@ -375,36 +377,41 @@ class Forwarder:
         self._finish([p.code for p in plans if p.code not in blocked])
 
     def _plans(self, codes: list[str]) -> tuple[list[_Plan], list[str]]:
+        """One read for the whole group: histories, delivery rows and open ledger rows."""
         plans, alone = [], []
-        with self.engine.connect() as conn:
-            for code in codes:
-                hist = history(conn, code)
-                row = conn.execute(select(DOSSIER).where(DOSSIER.c.code == code)
-                                   ).mappings().one()
-                ledger = conn.execute(select(STEP.c.mutation_id, STEP.c.state).where(
-                    STEP.c.dossier_code == code, STEP.c.state.in_(OPEN_STEP))
-                    .order_by(STEP.c.sort_key)).all()
-                if not hist.events or not hist.events[0].create:
-                    continue
-                if row["snapshot_state"] == "sending" or len(ledger) > self.profile.steps_batch \
-                        or any(state == "sending" for _m, state in ledger):
-                    alone.append(code)
-                    continue
-                snap = mapping.snapshot(hist, self.profile, self.config.creds.unit_code)
-                digest = _hash(snap)
-                by_id = dict(mapping.steps(hist, self.profile))
-                items = [(m, by_id[m]) for m, _state in ledger]
-                need = row["snapshot_state"] != "sent" or row["sent_hash"] != digest
-                try:
-                    if need:
-                        mapping.validate_snapshot(snap, self.profile)
-                    for _m, item in items:
-                        mapping.validate_step(item, self.profile)
-                except mapping.MappingError:
-                    alone.append(code)
-                    continue
-                plans.append(_Plan(code, bool(row["known_upstream"]), snap if need else None,
-                                   digest, items))
+        with self._read() as conn:
+            histories = self.source.histories(conn, codes)
+            rows = {r["code"]: r for r in conn.execute(
+                select(DOSSIER).where(DOSSIER.c.code.in_(codes))).mappings()}
+            ledgers: dict[str, list[tuple[str, str]]] = {code: [] for code in codes}
+            for r in conn.execute(select(STEP.c.dossier_code, STEP.c.mutation_id, STEP.c.state)
+                                  .where(STEP.c.dossier_code.in_(codes),
+                                         STEP.c.state.in_(OPEN_STEP))
+                                  .order_by(STEP.c.dossier_code, STEP.c.sort_key)):
+                ledgers[r.dossier_code].append((r.mutation_id, r.state))
+        for code in codes:
+            hist, row, ledger = histories[code], rows[code], ledgers[code]
+            if not hist.events or not hist.events[0].create:
+                continue
+            if row["snapshot_state"] == "sending" or len(ledger) > self.profile.steps_batch \
+                    or any(state == "sending" for _m, state in ledger):
+                alone.append(code)
+                continue
+            snap = mapping.snapshot(hist, self.profile, self.config.creds.unit_code)
+            digest = _hash(snap)
+            by_id = dict(mapping.steps(hist, self.profile))
+            items = [(m, by_id[m]) for m, _state in ledger]
+            need = row["snapshot_state"] != "sent" or row["sent_hash"] != digest
+            try:
+                if need:
+                    mapping.validate_snapshot(snap, self.profile)
+                for _m, item in items:
+                    mapping.validate_step(item, self.profile)
+            except mapping.MappingError:
+                alone.append(code)
+                continue
+            plans.append(_Plan(code, bool(row["known_upstream"]), snap if need else None,
+                               digest, items))
         return plans, alone
 
     def _send_snapshot_group(self, group: list[_Plan], updating: bool,
@@ -426,12 +433,14 @@ class Forwarder:
             raise Down(str(exc)) from exc
         crashpoint.crash_point("upstream_after_snapshot")
         if reply.kind == OK:
-            now = utcnow()
-            with self.engine.begin() as conn:
+            now, sent = utcnow(), [{"c": p.code, "h": p.digest} for p in group]
+
+            def record(conn: Connection) -> None:
                 conn.execute(update(DOSSIER).where(DOSSIER.c.code == bindparam("c")).values(
                     known_upstream=True, snapshot_state="sent", sent_hash=bindparam("h"),
-                    attempts=0, last_error=None), [{"c": p.code, "h": p.digest} for p in group])
+                    attempts=0, last_error=None), sent)
                 conn.execute(update(CONFIG).where(CONFIG.c.id == 1).values(last_success_at=now))
+            self._later.append(record)
             result.snapshots_sent += len(group)
             return set()
         # Which one? Each on its own (a snapshot is an upsert; "sending" makes a create ask
@@ -461,7 +470,7 @@ class Forwarder:
         if reply.kind == PARTIAL:
             self._partial(ids, reply, result)
         if reply.kind == OK:
-            self._record_sent(ids, result)
+            self._record_sent(ids, result, later=True)
             return
         # A refused call stored nothing [I]: find the dossier at fault one by one.
         self._set(STEP, STEP.c.mutation_id.in_(ids), state="pending")
@@ -470,8 +479,8 @@ class Forwarder:
 
     # -- one dossier --
     def _deliver(self, code: str, result: ForwardResult) -> None:
-        with self.engine.connect() as conn:
-            hist = history(conn, code)
+        with self._read() as conn:
+            hist = history(conn, code, self.source)
             row = conn.execute(select(DOSSIER).where(DOSSIER.c.code == code)).mappings().one()
             ledger = conn.execute(select(STEP.c.mutation_id, STEP.c.state)
                                   .where(STEP.c.dossier_code == code,
@@ -524,7 +533,7 @@ class Forwarder:
         k = self.profile.key
         there = Counter((str(s.get(k("ThoiDiemXuLy"))), str(s.get(k("TrangThai"))),
                          str(s.get(k("NoiDungXuLy")))) for s in listed)
-        with self.engine.connect() as conn:
+        with self._read() as conn:
             sent = list(conn.execute(select(STEP.c.mutation_id).where(
                 STEP.c.dossier_code == code, STEP.c.state == "sent")).scalars())
         for mutation_id in sent:
@@ -540,7 +549,7 @@ class Forwarder:
             self._record_sent(sorted(found), result, count=False)
         self._set(STEP, STEP.c.mutation_id.in_([m for m in in_doubt if m not in found]),
                   state="pending")
-        with self.engine.begin() as conn:
+        with self._begin() as conn:
             _audit(conn, "in_doubt_settled", code,
                    f"{len(found)} found upstream, {len(in_doubt) - len(found)} to send")
         return found
@@ -570,7 +579,7 @@ class Forwarder:
         if reply.kind != OK:
             self._dead(code, "snapshot", code, "rejected", reply.message, result)
             return False
-        with self.engine.begin() as conn:
+        with self._begin() as conn:
             conn.execute(update(DOSSIER).where(DOSSIER.c.code == code).values(
                 known_upstream=True, snapshot_state="sent", sent_hash=digest, attempts=0,
                 last_error=None))
@@ -623,29 +632,41 @@ class Forwarder:
                   state="pending")
         raise Down(f"partial: {len(done)}/{len(ids)} processed")
 
-    def _record_sent(self, ids: list[str], result: ForwardResult, count: bool = True) -> None:
+    def _record_sent(self, ids: list[str], result: ForwardResult, count: bool = True,
+                     later: bool = False) -> None:
+        """Record ``ids`` sent: now, or (``later``) with the next write, before any other call
+        leaves (a crash before that leaves them ``sending``: in doubt, as it must)."""
         now = utcnow()
-        with self.engine.begin() as conn:
+
+        def record(conn: Connection) -> None:
             conn.execute(update(STEP).where(STEP.c.mutation_id.in_(ids))
                          .values(state="sent", sent_at=now))
             conn.execute(update(CONFIG).where(CONFIG.c.id == 1).values(last_success_at=now))
+        self._later.append(record)
+        if not later:
+            with self._begin():
+                pass
         if count:
             result.steps_sent += len(ids)
 
     def _finish(self, codes: list[str]) -> None:
-        """A dossier is delivered when its snapshot is and no step waits."""
+        """A dossier is delivered when its snapshot is and no step waits (recorded with the
+        next write)."""
         if not codes:
             return
-        with self.engine.begin() as conn:
+        now = utcnow()
+
+        def record(conn: Connection) -> None:
             conn.execute(update(DOSSIER).where(DOSSIER.c.code.in_(codes),
                                                DOSSIER.c.snapshot_state == "sent",
                                                ~_has_open_steps(DOSSIER.c.code),
                                                ~_open_dead(DOSSIER.c.code))
-                         .values(pending_since=None, delivered_at=utcnow()))
+                         .values(pending_since=None, delivered_at=now))
+        self._later.append(record)
 
     def _dead(self, code: str, kind: str, item_id: str, reason_code: str, message: str,
               result: ForwardResult) -> None:
-        with self.engine.begin() as conn:
+        with self._begin() as conn:
             conn.execute(insert(DEAD).values(dossier_code=code, kind=kind, item_id=item_id,
                                              reason_code=reason_code, message=message[:1000],
                                              created_at=utcnow()))
@@ -657,11 +678,11 @@ class Forwarder:
         result.details.append(f"{code}: {kind} {reason_code}")
 
     def _set(self, table: Any, where: Any, **values: Any) -> None:
-        with self.engine.begin() as conn:
+        with self._begin() as conn:
             conn.execute(update(table).where(where).values(**values))
 
     def _note_error(self, error: str) -> None:
-        with self.engine.begin() as conn:
+        with self._begin() as conn:
             conn.execute(update(CONFIG).where(CONFIG.c.id == 1)
                          .values(last_error=error[:500], last_error_at=utcnow()))
 
@@ -670,7 +691,7 @@ class Forwarder:
         """Take or renew the one-forwarder lease. A lease left by a process of this machine that
         is gone (kill -9, power cut) is taken over at once; another machine's waits it out."""
         now = utcnow()
-        with self.engine.begin() as conn:
+        with self._begin() as conn:
             holder = conn.execute(select(CONFIG.c.lock_owner).where(CONFIG.c.id == 1)).scalar()
             dead = holder if holder and _gone(holder) else self.owner
             taken = conn.execute(update(CONFIG).where(
@@ -691,7 +712,7 @@ class Forwarder:
             raise _Stop(EXIT_PARTIAL, "locked")
 
     def _release(self) -> None:
-        with self.engine.begin() as conn:
+        with self._begin() as conn:
             conn.execute(update(CONFIG).where(CONFIG.c.id == 1,
                                               CONFIG.c.lock_owner == self.owner)
                          .values(lock_owner=None, lock_until=None))

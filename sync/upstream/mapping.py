@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from ccdesk.domain.vocabulary import Status
+from ccdesk.domain.vocabulary import CorrectableField, Status
 from ccdesk.i18n import t
 from sync.upstream.profiles import FIELDS_2023, Profile
 
@@ -48,6 +48,8 @@ STATUS_CODES: dict[Status, str] = {
     Status.RESULT_READY: "9",
     Status.RETURNED: "10",
 }
+# The fields a district correction may change (sync/inbox.py applies the same at the desk).
+CORRECTABLE = frozenset(CorrectableField.values())
 ALL_CODES = tuple(str(n) for n in range(1, 11))
 # States that end processing: NgayKetThucXuLy is set for them.
 ENDED = frozenset({Status.RESULT_READY, Status.RETURNED, Status.REFUSED, Status.STOPPED,
@@ -233,7 +235,9 @@ def step(code: str, event: Event, state: dict[str, Any], profile: Profile) -> di
     limit = profile.max_lengths
     return {
         "MaHoSo": code,
-        "NguoiXuLy": str(ev.get("officer") or "")[:limit.get("NguoiXuLy", 50)],
+        # A change the district recorded has no officer of ours: the profile names who.
+        "NguoiXuLy": str(ev.get("officer") or profile.system_officer)[:limit.get("NguoiXuLy",
+                                                                                  50)],
         "ChucDanh": profile.officer_title,
         "ThoiDiemXuLy": upstream_date(ev.get("at")),
         "PhongBanXuLy": department[:limit.get("PhongBanXuLy", len(department))],

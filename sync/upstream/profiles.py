@@ -64,6 +64,7 @@ class Profile:
     # --- our values onto theirs ------------------------------------------------------------
     officer_title: str = "Cán bộ Bộ phận Một cửa"
     desk_department: str = "Bộ phận tiếp nhận và trả kết quả"
+    system_officer: str = "Hệ thống cấp trên"   # NguoiXuLy of a change the district recorded
     delivery_codes: dict[str, str] = field(default_factory=lambda: {
         "desk": "0", "post": "1", "online": "0"})
     channel_codes: dict[str, str] = field(default_factory=lambda: {
