@@ -26,6 +26,8 @@ import orjson
 from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
+from ccdesk.domain.vocabulary import CorrectableField
+from ccdesk.i18n import t
 from sync.server.models import DistrictChange, DistrictDevice, DistrictMutation
 from sync.upstream import mapping
 from sync.upstream.mapping import VIETNAM
@@ -136,10 +138,14 @@ def change_event(row: Any) -> mapping.Event:
     sync/inbox.py): the status it sets and the fields a correction changes."""
     data = orjson.loads(row["data"] or "{}")
     changes: dict[str, Any] = {"status": row["status"]}
+    reason = t(f"core.change_kind.{row['kind']}", lang="vi")
     if row["kind"] == "correction" and isinstance(data, dict):
         changes.update({k: v for k, v in data.items() if k in mapping.CORRECTABLE})
+        # Which fields: two corrections of one dossier in one second stay two steps upstream.
+        reason += ": " + ", ".join(CorrectableField(k).label("vi") for k in sorted(changes)
+                                   if k in mapping.CORRECTABLE)
     event = {"action": "upstream_update", "at": _local(row["created_at"]),
-             "from_status": row["base_status"], "to_status": row["status"], "reason": "",
+             "from_status": row["base_status"], "to_status": row["status"], "reason": reason,
              "data": {"kind": row["kind"]}, "officer": ""}
     return mapping.Event(row["change_id"], {"code": row["dossier_code"], "event": event,
                                             "changes": changes})

@@ -196,3 +196,29 @@ def test_faults_of_the_double_lose_nothing_and_duplicate_nothing(
         stats = chain.stats()
         assert stats["duplicate_steps"] == 0 and stats["rejected"] == 0, stats
         assert sum(stats["faults"].values()) > 0, stats   # the faults did fire
+
+
+def test_district_changes_are_forwarded_as_snapshot_and_steps(chain: Chain) -> None:
+    """A correction and a result the district records at the relay (no desk push) reach the
+    upstream: the snapshot is sent again with the corrected due date, one step each."""
+    code = chain.intake()
+    chain.desk.act(code, Action.START)
+    chain.desk.act(code, Action.HAND_OFF, body="Phòng Tư pháp")
+    chain.forward()
+    store = chain.relay.store
+    due = (datetime.now().replace(microsecond=0) + timedelta(days=9))
+    store.record_change(code, "correction", data={"due_at": due.isoformat()})
+    store.record_change(code, "result")
+    result = forwarder(store).run()
+    assert (result.exit_code, result.snapshots_sent, result.steps_sent) == (0, 1, 2)
+    found = chain.inspect(code)
+    assert found["snapshot"]["NgayHenTra"] == due.strftime("%Y%m%d%H%M%S")
+    assert step_statuses(found) == ["2", "4", "4", "4", "4"]
+    assert found["steps"][-1]["NguoiXuLy"] == "Hệ thống cấp trên"
+    again = forwarder(store).run()   # every change once
+    assert (again.snapshots_sent, again.steps_sent) == (0, 0)
+    store.record_change(code, "status", status="result_ready")
+    assert forwarder(store).run().steps_sent == 1
+    found = chain.inspect(code)
+    assert (found["snapshot"]["TrangThaiHoSo"], step_statuses(found)[-1]) == ("9", "9")
+    clean(chain)
