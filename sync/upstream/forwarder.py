@@ -39,10 +39,11 @@ from sqlalchemy.engine import Connection, Engine
 from ccdesk.retry import RetryPolicy
 from ccdesk.storage import crashpoint
 from sync.server.store import utcnow
-from sync.upstream import mapping
+from sync.upstream import mapping, ratings
+from sync.upstream.mapping import VIETNAM
 from sync.upstream.profiles import Profile, load_profile
 from sync.upstream.source import RelaySource, Source
-from sync.upstream.tables import AUDIT, CONFIG, DEAD, DOSSIER, STEP
+from sync.upstream.tables import AUDIT, CONFIG, DEAD, DOSSIER, RATING, STEP
 from sync.upstream.transport import (
     EXISTS,
     OK,
@@ -85,6 +86,7 @@ class ForwardResult:
     error: str = ""
     snapshots_sent: int = 0
     steps_sent: int = 0
+    ratings_sent: int = 0          # monthly satisfaction aggregates (DongBoDanhGia)
     dead_letter: int = 0           # new dead letters this run
     pending: int = 0
     demo_held: int = 0
@@ -97,7 +99,7 @@ class ForwardResult:
 
     @property
     def delivered_any(self) -> bool:
-        return bool(self.snapshots_sent or self.steps_sent)
+        return bool(self.snapshots_sent or self.steps_sent or self.ratings_sent)
 
 
 @dataclass
@@ -308,6 +310,7 @@ class Forwarder:
         while True:
             codes = self._candidates(result, after)
             if not codes:
+                self._with_retries(lambda: self._send_ratings(result), deadline)
                 return
             size = self.profile.snapshot_batch
             for start in range(0, len(codes), size):
@@ -476,6 +479,57 @@ class Forwarder:
         self._set(STEP, STEP.c.mutation_id.in_(ids), state="pending")
         for p in batch:
             self._flush_steps(p.code, list(p.items), result)
+
+    # -- the monthly satisfaction aggregate --
+    def _send_ratings(self, result: ForwardResult) -> None:
+        """Each month that is over and has ratings, once; again (an update) when its ratings
+        changed since. A month with an open dead letter waits for a person."""
+        if not self.profile.rating_service:
+            return
+        with self._read() as conn:
+            months = ratings.monthly(self.source.ratings(conn, self.config.accept_demo),
+                                     datetime.now(VIETNAM))
+            rows = {r.month: r for r in conn.execute(select(RATING))}
+            blocked = set(conn.execute(select(DEAD.c.dossier_code).where(
+                DEAD.c.kind == "rating", DEAD.c.resolved_at.is_(None))).scalars())
+        for month, element in months.items():
+            digest, row = ratings.digest(element), rows.get(month)
+            if rating_key(month) in blocked or (
+                    row is not None and row.state in ("sent", "dead")
+                    and row.sent_hash == digest):
+                continue
+            # After a crash mid-send ("sending") the month may be stored: send it as an update.
+            updating = row is not None and (row.known_upstream or row.state == "sending")
+            self._send_rating(month, element, digest, updating, row is None, result)
+
+    def _send_rating(self, month: str, element: dict[str, str], digest: str, updating: bool,
+                     fresh: bool, result: ForwardResult) -> None:
+        with self._begin() as conn:
+            if fresh:
+                conn.execute(insert(RATING).values(month=month, state="sending",
+                                                   known_upstream=False, sent_hash=""))
+            else:
+                conn.execute(update(RATING).where(RATING.c.month == month)
+                             .values(state="sending"))
+        body = [mapping.cased(element, self.profile)]
+        try:
+            reply = self.transport.ratings(body, updating)
+            if reply is not None and reply.kind == EXISTS and not updating:
+                reply = self.transport.ratings(body, True)
+        except InDoubt as exc:
+            raise Down(str(exc)) from exc   # left "sending": the retry sends it as an update
+        if reply is None:
+            return
+        if reply.kind != OK:
+            self._set(RATING, RATING.c.month == month, state="dead", sent_hash=digest)
+            self._dead(rating_key(month), "rating", month, "rejected", reply.message, result)
+            return
+        now = utcnow()
+        with self._begin() as conn:
+            conn.execute(update(RATING).where(RATING.c.month == month).values(
+                state="sent", known_upstream=True, sent_hash=digest, sent_at=now))
+            conn.execute(update(CONFIG).where(CONFIG.c.id == 1).values(last_success_at=now))
+        result.ratings_sent += 1
 
     # -- one dossier --
     def _deliver(self, code: str, result: ForwardResult) -> None:
@@ -718,6 +772,11 @@ class Forwarder:
                          .values(lock_owner=None, lock_until=None))
 
 
+def rating_key(month: str) -> str:
+    """The dead-letter "code" of a month's aggregate (``retry``/``drop`` take it)."""
+    return f"rating:{month}"
+
+
 def _gone(owner: str) -> bool:
     """Whether ``owner`` (host:pid:nonce) was a process of this machine that no longer runs."""
     host, _sep, rest = owner.partition(":")
@@ -786,6 +845,9 @@ def retry(engine: Engine, code: str | None) -> int:
             if letter.kind == "step":
                 conn.execute(update(STEP).where(STEP.c.mutation_id.in_(
                     letter.item_id.split(","))).values(state="pending"))
+            elif letter.kind == "rating":
+                conn.execute(update(RATING).where(RATING.c.month == letter.item_id)
+                             .values(state="pending"))
             else:
                 conn.execute(update(DOSSIER).where(DOSSIER.c.code == letter.dossier_code)
                              .values(snapshot_state="pending"))
@@ -809,6 +871,10 @@ def drop(engine: Engine, code: str, reason: str,
                 conn.execute(update(STEP).where(STEP.c.mutation_id.in_(
                     letter.item_id.split(","))).values(state="sent" if found else "dropped",
                                                        sent_at=utcnow() if found else None))
+            elif letter.kind == "rating":
+                # Taken as settled as it is now; a rating recorded later sends it again.
+                conn.execute(update(RATING).where(RATING.c.month == letter.item_id)
+                             .values(state="sent"))
             else:
                 conn.execute(update(DOSSIER).where(DOSSIER.c.code == code).values(
                     snapshot_state="sent", sent_hash=current_hash(conn, code)))

@@ -38,6 +38,7 @@ class Profile:
     snapshot_service: str = "DongBoHoSoMC"
     steps_service: str = "CapNhatTienDoHoSoMC"
     lookup_service: str = "TraCuuHoSo"           # "" = this upstream has no look-up
+    rating_service: str = "DongBoDanhGia"        # "" = no monthly satisfaction aggregate
     lookup_key: str = "MaHoSo"
     # Where a TraCuuHoSo reply lists the dossier's steps, if it does [I]: lets the forwarder
     # settle steps left in doubt by a crash. "" = the upstream cannot say; they wait for a person.
@@ -83,7 +84,7 @@ class Profile:
 
 def _facade_defaults() -> dict[str, Any]:
     # The façade adds the session and has no look-up service of ours to call [I].
-    return {"name": FACADE, "lookup_service": ""}
+    return {"name": FACADE, "lookup_service": "", "rating_service": ""}
 
 
 _DEFAULTS: dict[tuple[str, str], dict[str, Any]] = {

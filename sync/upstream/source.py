@@ -62,6 +62,10 @@ class Source(ABC):
     def events(self, conn: Connection, codes: Iterable[str]) -> dict[str, list[mapping.Event]]:
         """Every event of each of ``codes``, in the ledger's order, the create first."""
 
+    @abstractmethod
+    def ratings(self, conn: Connection, include_demo: bool) -> list[tuple[str, str]]:
+        """``(event time, level)`` of every citizen's rating (``rate`` events)."""
+
     def histories(self, conn: Connection, codes: Iterable[str]) -> dict[str, mapping.History]:
         return {code: mapping.replay(code, events)
                 for code, events in self.events(conn, codes).items()}
@@ -124,6 +128,29 @@ class RelaySource(Source):
         # before it).
         return {code: [e for _k, e in sorted(items, key=lambda p: (not p[1].create, p[0]))]
                 for code, items in found.items()}
+
+
+    def ratings(self, conn: Connection, include_demo: bool) -> list[tuple[str, str]]:
+        query = (select(M.c.payload).where(M.c.result == "applied",
+                                           M.c.op == "dossier.event",
+                                           M.c.payload.like('%"action":"rate"%')))
+        if not include_demo:
+            query = query.join(DEV, DEV.c.device_id == M.c.device_id).where(
+                DEV.c.demo.is_(False))
+        return [pair for (payload,) in conn.execute(query)
+                if (pair := rating_of(payload)) is not None]
+
+
+def rating_of(payload: str) -> tuple[str, str] | None:
+    """``(at, level)`` of a ``rate`` event's payload, None for anything else."""
+    try:
+        event = orjson.loads(payload).get("event") or {}
+    except (orjson.JSONDecodeError, AttributeError):
+        return None
+    level = (event.get("data") or {}).get("level") if isinstance(event, dict) else None
+    if event.get("action") != "rate" or not isinstance(level, str):
+        return None
+    return str(event.get("at") or ""), level
 
 
 def _local(moment: datetime) -> str:

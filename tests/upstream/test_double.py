@@ -4,6 +4,8 @@ by name; sessions; faults; what it exposes (/_inspect, /_stats, /_kpi); the comm
 from __future__ import annotations
 
 import time
+from datetime import datetime
+from zoneinfo import ZoneInfo
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -107,9 +109,24 @@ BROKEN: dict[str, Callable[[Client], dict[str, Any]]] = {
                                        data={"MaHoSo": CODE, "TrangThaiHoSo": "2"}),
     "rating_format": lambda c: c.call("DongBoDanhGia", data={"NgayTongHop": "2026-01",
                                                              "TyLeHaiLong": "57%"}),
+    "rating_required_keys": lambda c: c.call("DongBoDanhGia", data={
+        k: v for k, v in RATING.items() if k != "TongSoDanhGia"}),
+    "rating_counts": lambda c: c.call("DongBoDanhGia", data=RATING | {"TongSoDanhGia": "9"}),
 }
 
-RATING = {"NgayTongHop": "1-2026", "TyLeHaiLong": "57%", "TyLeKhongHaiLong": "3,5%"}
+RATING = {"NgayTongHop": "1-2026", "TongSoDanhGia": "200", "SoRatHaiLong": "20",
+          "SoHaiLong": "173", "SoKhongHaiLong": "7", "TyLeRatHaiLong": "10%",
+          "TyLeHaiLong": "96,5%", "TyLeKhongHaiLong": "3,5%"}
+
+
+def test_a_month_is_sent_once_then_updated(client: Client) -> None:
+    ok(client.call("DongBoDanhGia", isUpdating="False", data=RATING))
+    again = client.call("DongBoDanhGia", isUpdating="False", data=RATING)
+    assert again["error_code"] == "3" and "đã tồn tại" in again["message"]
+    ok(client.call("DongBoDanhGia", isUpdating="True", data=RATING))
+    later = f"{datetime.now(ZoneInfo('Asia/Ho_Chi_Minh')):%-m-%Y}"
+    assert client.call("DongBoDanhGia", data=RATING | {"NgayTongHop": later})["rule"] \
+        == "rating_counts"
 
 
 def test_every_rule_has_a_broken_case() -> None:

@@ -222,3 +222,41 @@ def test_district_changes_are_forwarded_as_snapshot_and_steps(chain: Chain) -> N
     found = chain.inspect(code)
     assert (found["snapshot"]["TrangThaiHoSo"], step_statuses(found)[-1]) == ("9", "9")
     clean(chain)
+
+
+def test_monthly_satisfaction_is_sent_once_per_month_and_updated_when_it_changes(
+        chain: Chain) -> None:
+    """DongBoDanhGia: a month that is over goes once; a later rating of that month (a desk that
+    was offline) sends it again as an update; the current month waits until it is over."""
+    start = (datetime.now().replace(day=1, hour=9, minute=0, second=0, microsecond=0)
+             - timedelta(days=40))
+    moment = [start]
+    chain.desk.services.ctx.clock = lambda: moment[0]
+
+    def returned_and_rated(level: str) -> None:
+        code = chain.intake()
+        chain.desk.act(code, Action.MARK_READY)
+        chain.desk.act(code, Action.RETURN_RESULT)
+        chain.desk.services.dossiers.rate(chain.desk.actor, code, level)
+        moment[0] += timedelta(minutes=5)
+
+    returned_and_rated("very_satisfied")
+    returned_and_rated("satisfied")
+    returned_and_rated("dissatisfied")
+    result = chain.forward()
+    assert result.ratings_sent == 1
+    (sent,) = httpx.get(f"{chain.double.url}/_ratings").json()["ratings"]
+    assert sent["data"] == [{"NgayTongHop": f"{start.month}-{start.year}",
+                             "TongSoDanhGia": "3", "SoRatHaiLong": "1", "SoHaiLong": "1",
+                             "SoKhongHaiLong": "1", "TyLeRatHaiLong": "33,3%",
+                             "TyLeHaiLong": "66,7%", "TyLeKhongHaiLong": "33,3%"}]
+    assert chain.forward().ratings_sent == 0          # once
+    returned_and_rated("satisfied")                   # late news of the same month
+    assert chain.forward().ratings_sent == 1
+    versions = httpx.get(f"{chain.double.url}/_ratings").json()["ratings"]
+    assert [v["data"][0]["TongSoDanhGia"] for v in versions] == ["3", "4"]
+    moment[0] = datetime.now()                        # this month: not over yet
+    returned_and_rated("satisfied")
+    assert chain.forward().ratings_sent == 0
+    assert chain.stats()["calls"]["DongBoDanhGia"] == 2
+    clean(chain)
