@@ -18,6 +18,7 @@ from ccdesk.commands import backup as backup_cmd
 from ccdesk.commands import calendar as calendar_cmd
 from ccdesk.commands import catalog as catalog_cmd
 from ccdesk.commands import demo as demo_cmd
+from ccdesk.commands import desk_upstream as desk_upstream_cmd
 from ccdesk.commands import district as district_cmd
 from ccdesk.commands import dossier as dossier_cmd
 from ccdesk.commands import forms as forms_cmd
@@ -46,6 +47,9 @@ app.add_typer(district_cmd.app, name="district")
 # The relay's forwarder to the province's upstream (docs/upstream.md).
 district_cmd.app.add_typer(upstream_cmd.app, name="upstream")
 district_cmd.app.command("forward")(upstream_cmd.forward)
+# The same forwarder over the desk's own database, for a commune without a relay.
+sync_cmd.app.add_typer(desk_upstream_cmd.app, name="upstream")
+sync_cmd.app.command("forward")(desk_upstream_cmd.forward)
 app.add_typer(forms_cmd.app, name="forms")
 app.add_typer(officer_cmd.app, name="officer")
 app.add_typer(serve_cmd.app, name="serve")

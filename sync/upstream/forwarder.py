@@ -896,10 +896,11 @@ def _resolve(conn: Connection, letter_id: int, how: str, reason: str) -> None:
         resolved_at=utcnow(), resolution=how, resolution_reason=reason[:1000]))
 
 
-def snapshot_hash(config: UpstreamConfig) -> Callable[[Connection, str], str]:
+def snapshot_hash(config: UpstreamConfig,
+                  source: Source = RELAY) -> Callable[[Connection, str], str]:
     """What :func:`drop` records as delivered: the hash the forwarder would compare."""
     def current(conn: Connection, code: str) -> str:
-        hist = history(conn, code)
+        hist = history(conn, code, source)
         if not hist.events or not hist.events[0].create:
             return ""
         return _hash(mapping.snapshot(hist, config.profile, config.creds.unit_code))
