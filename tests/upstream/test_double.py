@@ -4,11 +4,11 @@ by name; sessions; faults; what it exposes (/_inspect, /_stats, /_kpi); the comm
 from __future__ import annotations
 
 import time
-from datetime import datetime
-from zoneinfo import ZoneInfo
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest

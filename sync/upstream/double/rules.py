@@ -15,8 +15,8 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
-from zoneinfo import ZoneInfo
 from typing import Any
+from zoneinfo import ZoneInfo
 
 VERIFIED = frozenset({"V", "C"})
 VIETNAM = ZoneInfo("Asia/Ho_Chi_Minh")
