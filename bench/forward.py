@@ -151,7 +151,7 @@ class Counting(httpx.Client):
         return response
 
 
-def forward(engine: Any, double: Double, settings: dict[str, int], accept_demo: bool = False
+def forward(engine: Any, double: Double, settings: dict[str, Any], accept_demo: bool = False
             ) -> dict[str, Any]:
     save_config(engine, profile="dvcqg", url=double.url, unit_code=UNIT, username=USER,
                 password=PASSWORD, accept_demo=accept_demo, settings=settings)
@@ -181,7 +181,7 @@ def relay_url(db: str, tmp: Path) -> tuple[str, Any]:
     return schema.url, schema
 
 
-def throughput_once(args: argparse.Namespace, settings: dict[str, int]) -> dict[str, Any]:
+def throughput_once(args: argparse.Namespace, settings: dict[str, Any]) -> dict[str, Any]:
     tmp = Path(tempfile.mkdtemp(prefix="ccdesk-forward-bench-"))
     url, schema = relay_url(args.db, tmp)
     double = Double(tmp, settings["steps_batch"])
@@ -205,7 +205,10 @@ def spread(values: list[float]) -> str:
 
 
 def bench_throughput(args: argparse.Namespace) -> None:
-    settings = {"steps_batch": args.steps_batch, "snapshot_batch": args.snapshot_batch}
+    settings: dict[str, Any] = {"steps_batch": args.steps_batch,
+                                "snapshot_batch": args.snapshot_batch}
+    if args.group_commit:
+        settings["group_commit"] = True
     runs = []
     for n in range(args.repeat):
         run = throughput_once(args, settings)
@@ -222,14 +225,15 @@ def bench_throughput(args: argparse.Namespace) -> None:
     fwd = statistics.median(r["forwarder_cpu"] for r in runs)
     dbl = statistics.median(r["double_cpu"] for r in runs)
     print(f"relay {runs[0]['dialect']} → double, {args.dossiers} dossiers (1 snapshot + 4 steps "
-          f"each), batches snapshots {args.snapshot_batch} / steps {args.steps_batch}: "
+          f"each), batches snapshots {args.snapshot_batch} / steps {args.steps_batch}"
+          f"{', group_commit' if args.group_commit else ''}: "
           f"{spread(rates)} dossiers/s, {spread(steps)} steps/s; median CPU forwarder "
           f"{fwd:.2f} s, double {dbl:.2f} s ({'double' if dbl > fwd else 'forwarder'} "
           f"side limits)")
     print(f"  uptime: {uptime()}")
 
 
-def bench_offline(args: argparse.Namespace) -> None:
+def offline_once(args: argparse.Namespace, seed: int) -> dict[str, Any]:
     """A demo desk that worked 30 days offline: push to the relay, then the relay forwards."""
     from bench.sync import District, demo_desk
     from ccdesk.demo import seed_demo
@@ -239,7 +243,7 @@ def bench_offline(args: argparse.Namespace) -> None:
 
     tmp = Path(tempfile.mkdtemp(prefix="ccdesk-forward-offline-"))
     services = demo_desk(tmp / "desk")
-    report = seed_demo(services, args.offline_dossiers, days=30, seed=30, outbox=True)
+    report = seed_demo(services, args.offline_dossiers, days=30, seed=seed, outbox=True)
     relay = District(tmp / "district", preferred_batch_bytes=256 * 1024)
     try:
         service.enroll(services, relay.url, relay.code())
@@ -249,27 +253,45 @@ def bench_offline(args: argparse.Namespace) -> None:
     finally:
         relay.stop()
         services.close()
-    print(f"30 days offline: {args.offline_dossiers} demo dossiers ({report.events} events), "
-          f"push to the relay: exit {pushed.exit_code}, {pushed.records_sent} records in "
-          f"{push_s:.2f} s over {pushed.batches} batches, {pushed.bytes_wire:,} B up (zstd) + "
-          f"{pushed.bytes_received:,} B replies")
     store = DistrictStore.open(default_url(tmp / "district" / "data"))
     double = Double(tmp, args.steps_batch)
+    settings: dict[str, Any] = {"steps_batch": args.steps_batch,
+                                "snapshot_batch": args.snapshot_batch}
+    if args.group_commit:
+        settings["group_commit"] = True
     try:
-        run = forward(store.engine, double, {"steps_batch": args.steps_batch,
-                                             "snapshot_batch": args.snapshot_batch},
-                      accept_demo=True)
+        run = forward(store.engine, double, settings, accept_demo=True)
         stats = double.stats()
     finally:
         double.stop()
-    r = run["result"]
-    print(f"  relay → double: exit {r.exit_code}, {r.snapshots_sent} snapshots + "
-          f"{r.steps_sent} steps in {run['seconds']:.2f} s, {run['sent']:,} B requests + "
-          f"{run['received']:,} B replies (JSON, uncompressed); double: dossiers "
-          f"{stats['dossiers']}, steps {stats['steps']}, duplicate_steps "
-          f"{stats['duplicate_steps']}, rejected {stats['rejected']}")
+    assert stats["duplicate_steps"] == 0 and run["result"].exit_code == 0
+    return {"events": report.events, "pushed": pushed, "push_s": push_s, "run": run,
+            "stats": stats}
+
+
+def bench_offline(args: argparse.Namespace) -> None:
+    runs = [offline_once(args, 30 + n) for n in range(args.repeat)]
+    for n, o in enumerate(runs):
+        p, r = o["pushed"], o["run"]
+        print(f"  run {n + 1}: {o['events']} events; push exit {p.exit_code}, "
+              f"{p.records_sent} records, {o['push_s']:.2f} s, {p.batches} batches, "
+              f"{p.bytes_wire:,} B up + {p.bytes_received:,} B replies; forward exit "
+              f"{r['result'].exit_code}, {r['result'].snapshots_sent} snapshots + "
+              f"{r['result'].steps_sent} steps, {r['seconds']:.2f} s, {r['sent']:,} B requests "
+              f"+ {r['received']:,} B replies; double duplicate_steps "
+              f"{o['stats']['duplicate_steps']}, rejected {o['stats']['rejected']}")
+    push = [o["push_s"] for o in runs]
+    fwd = [o["run"]["seconds"] for o in runs]
+    up = [o["pushed"].bytes_wire + o["pushed"].bytes_received for o in runs]
+    http = [o["run"]["sent"] + o["run"]["received"] for o in runs]
+    print(f"30 days offline, {args.offline_dossiers} demo dossiers, batches snapshots "
+          f"{args.snapshot_batch} / steps {args.steps_batch}"
+          f"{', group_commit' if args.group_commit else ''}: desk → relay "
+          f"{statistics.median(push):.2f} s (min {min(push):.2f} – max {max(push):.2f}), "
+          f"{statistics.median(up):,.0f} B (zstd bodies both ways); relay → double "
+          f"{statistics.median(fwd):.2f} s (min {min(fwd):.2f} – max {max(fwd):.2f}), "
+          f"{statistics.median(http):,.0f} B (JSON bodies both ways)")
     print(f"  uptime: {uptime()}")
-    assert stats["duplicate_steps"] == 0
 
 
 def main() -> None:
@@ -279,6 +301,8 @@ def main() -> None:
     parser.add_argument("--db", default="sqlite")
     parser.add_argument("--steps-batch", type=int, default=10)
     parser.add_argument("--snapshot-batch", type=int, default=10)
+    parser.add_argument("--group-commit", action="store_true",
+                        help="profile setting group_commit (one relay commit per group)")
     parser.add_argument("--offline-dossiers", type=int, default=1000)
     parser.add_argument("--skip-offline", action="store_true")
     parser.add_argument("--skip-throughput", action="store_true")
