@@ -172,9 +172,11 @@ def ingest(engine: Engine, source: Source = RELAY) -> int:
                 {"mutation_id": r.event_id, "dossier_code": r.dossier_code,
                  "sort_key": r.sort_key, "state": "pending", "created_at": now} for r in rows])
             codes = {r.dossier_code: r for r in rows}
+            # A district change carries no device: a dossier is demo if any of its events is.
+            demo = {r.dossier_code for r in rows if r.demo}
             known = set(conn.execute(select(DOSSIER.c.code)
                                      .where(DOSSIER.c.code.in_(list(codes)))).scalars())
-            fresh = [{"code": c, "commune_code": r.commune_code, "demo": r.demo,
+            fresh = [{"code": c, "commune_code": r.commune_code, "demo": c in demo,
                       "known_upstream": False, "snapshot_state": "pending", "sent_hash": "",
                       "pending_since": now, "attempts": 0}
                      for c, r in codes.items() if c not in known]
