@@ -18,6 +18,7 @@ from ccdesk.commands import backup as backup_cmd
 from ccdesk.commands import calendar as calendar_cmd
 from ccdesk.commands import catalog as catalog_cmd
 from ccdesk.commands import demo as demo_cmd
+from ccdesk.commands import desk_upstream as desk_upstream_cmd
 from ccdesk.commands import district as district_cmd
 from ccdesk.commands import dossier as dossier_cmd
 from ccdesk.commands import filings as filings_cmd
@@ -50,6 +51,9 @@ district_cmd.app.add_typer(upstream_cmd.app, name="upstream")
 district_cmd.app.command("forward")(upstream_cmd.forward)
 # Online filings from the portal down to the communes' desks (docs/upstream.md).
 district_cmd.app.add_typer(filings_cmd.app, name="filings")
+# The same forwarder over the desk's own database, for a commune without a relay.
+sync_cmd.app.add_typer(desk_upstream_cmd.app, name="upstream")
+sync_cmd.app.command("forward")(desk_upstream_cmd.forward)
 app.add_typer(forms_cmd.app, name="forms")
 app.add_typer(officer_cmd.app, name="officer")
 app.add_typer(serve_cmd.app, name="serve")

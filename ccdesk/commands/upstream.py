@@ -78,6 +78,13 @@ def set_upstream(
 ) -> None:
     """Đặt hệ thống cấp trên / set the upstream (password from CCDESK_UPSTREAM_PASSWORD or a
     prompt; kept in the relay's owner-only database, never printed)."""
+    save_upstream(lambda: _engine(db, db_file), profile=profile, url=url, unit_code=unit_code,
+                  username=username, accept_demo=accept_demo, settings_file=settings_file)
+
+
+def save_upstream(engine_of: Any, *, profile: str, url: str, unit_code: str, username: str,
+                  accept_demo: bool, settings_file: Path | None) -> None:
+    """``upstream set`` on the database ``engine_of()`` opens (the relay's or the desk's)."""
     from sync.upstream.forwarder import save_config
     from sync.upstream.profiles import PROFILE_NAMES, ProfileError
 
@@ -91,7 +98,7 @@ def set_upstream(
     version = str(settings.pop("version", "2023"))
     password = os.environ.get(PASSWORD_ENV) or typer.prompt(
         t("sync.upstream.password_prompt"), hide_input=True, err=True)
-    engine = _engine(db, db_file)
+    engine = engine_of()
     try:
         save_config(engine, profile=profile, url=url, unit_code=unit_code.strip(),
                     username=username.strip(), password=password, accept_demo=accept_demo,
@@ -121,11 +128,18 @@ def forward(once: Annotated[bool, typer.Option("--once", help="one pass, then ex
 
     Exit: 0 all delivered, 10 partial, 20 unreachable, 30 auth refused, 40 needs a person,
     50 internal."""
+    run_forward(_engine(db, db_file), None, once=once, max_time=max_time, as_json=as_json)
+
+
+def run_forward(engine: Any, source: Any, *, once: bool, max_time: float | None,
+                as_json: bool) -> None:
+    """One forwarder run over ``engine`` reading ``source`` (None: the relay's); exits with
+    its code."""
     from sync.upstream.forwarder import Forwarder
 
-    engine = _engine(db, db_file)
     config = _config(engine)
-    runner = Forwarder(engine, config)
+    runner = Forwarder(engine, config) if source is None \
+        else Forwarder(engine, config, source=source)
     try:
         result = runner.run(once=once, max_time=max_time)
     except Exception as exc:  # noqa: BLE001 - exit 50 with the class only (no personal data)
@@ -148,9 +162,13 @@ def forward(once: Annotated[bool, typer.Option("--once", help="one pass, then ex
 def status_cmd(as_json: Annotated[bool, typer.Option("--json")] = False,
                db: DbOpt = None, db_file: DbFileOpt = None) -> None:
     """Tình hình chuyển lên cấp trên / what is waiting, delivered and stuck."""
+    show_status(_engine(db, db_file), as_json)
+
+
+def show_status(engine: Any, as_json: bool) -> None:
     from sync.upstream.forwarder import status
 
-    data = status(_engine(db, db_file))
+    data = status(engine)
     if as_json:
         print_json(data)
         return
@@ -165,9 +183,13 @@ def dead_letter(ctx: typer.Context,
     """Danh sách cần người xử lý / the dead letters (retry or drop them)."""
     if ctx.invoked_subcommand is not None:
         return
+    show_dead_letters(_engine(db, db_file), as_json)
+
+
+def show_dead_letters(engine: Any, as_json: bool) -> None:
     from sync.upstream.forwarder import dead_letters
 
-    rows = dead_letters(_engine(db, db_file))
+    rows = dead_letters(engine)
     if as_json:
         print_json(rows)
         return
@@ -184,11 +206,15 @@ def retry_cmd(code: Annotated[str | None, typer.Argument(help="dossier code")] =
               all_: Annotated[bool, typer.Option("--all")] = False,
               db: DbOpt = None, db_file: DbFileOpt = None) -> None:
     """Gửi lại / send again on the next run (audited)."""
+    retry_letters(lambda: _engine(db, db_file), code, all_)
+
+
+def retry_letters(engine_of: Any, code: str | None, all_: bool) -> None:
     from sync.upstream.forwarder import retry
 
     if (code is None) == (not all_) or (code is not None and all_):
         fail(t("sync.upstream.code_or_all"))
-    count = retry(_engine(db, db_file), None if all_ else code)
+    count = retry(engine_of(), None if all_ else code)
     if count == 0:
         fail(t("sync.upstream.no_dead_for", code=code or "--all"))
     typer.echo(t("sync.upstream.retried", count=count))
@@ -199,12 +225,18 @@ def drop_cmd(code: Annotated[str, typer.Argument(help="dossier code")],
              reason: Annotated[str, typer.Option("--reason", help="why (kept in the audit)")],
              db: DbOpt = None, db_file: DbFileOpt = None) -> None:
     """Bỏ, không gửi / close without sending, with a reason (audited)."""
+    drop_letters(lambda: _engine(db, db_file), None, code, reason)
+
+
+def drop_letters(engine_of: Any, source: Any, code: str, reason: str) -> None:
     from sync.upstream.forwarder import drop, snapshot_hash
 
     if not reason.strip():
         fail(t("sync.upstream.required", option="--reason"))
-    engine = _engine(db, db_file)
-    count = drop(engine, code, reason.strip(), snapshot_hash(_config(engine)))
+    engine = engine_of()
+    current = snapshot_hash(_config(engine)) if source is None \
+        else snapshot_hash(_config(engine), source)
+    count = drop(engine, code, reason.strip(), current)
     if count == 0:
         fail(t("sync.upstream.no_dead_for", code=code))
     typer.echo(t("sync.upstream.dropped", count=count, code=code))

@@ -26,7 +26,8 @@ import socket
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -37,11 +38,12 @@ from sqlalchemy.engine import Connection, Engine
 
 from ccdesk.retry import RetryPolicy
 from ccdesk.storage import crashpoint
-from sync.server.models import DistrictDevice, DistrictMutation
 from sync.server.store import utcnow
-from sync.upstream import mapping
+from sync.upstream import mapping, ratings
+from sync.upstream.mapping import VIETNAM
 from sync.upstream.profiles import Profile, load_profile
-from sync.upstream.tables import AUDIT, CONFIG, DEAD, DOSSIER, STEP
+from sync.upstream.source import RelaySource, Source
+from sync.upstream.tables import AUDIT, CONFIG, DEAD, DOSSIER, RATING, STEP
 from sync.upstream.transport import (
     EXISTS,
     OK,
@@ -56,8 +58,7 @@ from sync.upstream.transport import (
 )
 
 EXIT_OK, EXIT_PARTIAL, EXIT_NETWORK, EXIT_AUTH, EXIT_HUMAN, EXIT_INTERNAL = 0, 10, 20, 30, 40, 50
-M = DistrictMutation.__table__
-DEV = DistrictDevice.__table__
+RELAY = RelaySource()
 LEASE_S = 120
 INGEST_CHUNK = 2000
 WORK_CHUNK = 200
@@ -85,6 +86,7 @@ class ForwardResult:
     error: str = ""
     snapshots_sent: int = 0
     steps_sent: int = 0
+    ratings_sent: int = 0          # monthly satisfaction aggregates (DongBoDanhGia)
     dead_letter: int = 0           # new dead letters this run
     pending: int = 0
     demo_held: int = 0
@@ -97,7 +99,7 @@ class ForwardResult:
 
     @property
     def delivered_any(self) -> bool:
-        return bool(self.snapshots_sent or self.steps_sent)
+        return bool(self.snapshots_sent or self.steps_sent or self.ratings_sent)
 
 
 @dataclass
@@ -156,33 +158,28 @@ def _audit(conn: Connection, action: str, code: str | None, detail: str = "") ->
 
 
 # ---- the ledger ------------------------------------------------------------------------------
-def ingest(engine: Engine) -> int:
-    """Copy applied relay mutations not in the ledger yet into it (``pending``); mark their
+def ingest(engine: Engine, source: Source = RELAY) -> int:
+    """Copy the source's events not in the ledger yet into it (``pending``); mark their
     dossiers' snapshots pending. Returns how many were added."""
     added = 0
     while True:
         with engine.begin() as conn:
-            rows = conn.execute(
-                select(M.c.mutation_id, M.c.entity_id, M.c.commune_code, M.c.device_id,
-                       M.c.device_seq, M.c.payload)
-                .select_from(M.outerjoin(STEP, STEP.c.mutation_id == M.c.mutation_id))
-                .where(STEP.c.mutation_id.is_(None), M.c.result == "applied")
-                .limit(INGEST_CHUNK)).all()
+            rows = source.new_events(conn, INGEST_CHUNK)
             if not rows:
                 return added
-            demo = dict(conn.execute(select(DEV.c.device_id, DEV.c.demo)).all())
             now = utcnow()
             conn.execute(insert(STEP), [
-                {"mutation_id": r.mutation_id, "dossier_code": r.entity_id,
-                 "sort_key": _sort_key(r.payload, r.device_seq, r.mutation_id),
-                 "state": "pending", "created_at": now} for r in rows])
-            codes = {r.entity_id: r for r in rows}
+                {"mutation_id": r.event_id, "dossier_code": r.dossier_code,
+                 "sort_key": r.sort_key, "state": "pending", "created_at": now} for r in rows])
+            codes = {r.dossier_code: r for r in rows}
+            # A district change carries no device: a dossier is demo if any of its events is.
+            demo = {r.dossier_code for r in rows if r.demo}
             known = set(conn.execute(select(DOSSIER.c.code)
                                      .where(DOSSIER.c.code.in_(list(codes)))).scalars())
-            fresh = [{"code": c, "commune_code": r.commune_code,
-                      "demo": bool(demo.get(r.device_id)), "known_upstream": False,
-                      "snapshot_state": "pending", "sent_hash": "", "pending_since": now,
-                      "attempts": 0} for c, r in codes.items() if c not in known]
+            fresh = [{"code": c, "commune_code": r.commune_code, "demo": c in demo,
+                      "known_upstream": False, "snapshot_state": "pending", "sent_hash": "",
+                      "pending_since": now, "attempts": 0}
+                     for c, r in codes.items() if c not in known]
             if fresh:
                 conn.execute(insert(DOSSIER), fresh)
             if known:
@@ -195,27 +192,9 @@ def ingest(engine: Engine) -> int:
             added += len(rows)
 
 
-def _sort_key(payload: str, device_seq: int, mutation_id: str) -> str:
-    """Event time first (several desks may act on one dossier), then the device's order."""
-    try:
-        at = str((orjson.loads(payload).get("event") or {}).get("at") or "")
-    except (orjson.JSONDecodeError, AttributeError):
-        at = ""
-    return f"{at[:26]}|{int(device_seq):020d}|{mutation_id}"
-
-
-def history(conn: Connection, code: str) -> mapping.History:
-    """The dossier's applied mutations, in the ledger's order, replayed."""
-    rows = conn.execute(
-        select(M.c.mutation_id, M.c.op, M.c.payload, STEP.c.sort_key)
-        .join(STEP, STEP.c.mutation_id == M.c.mutation_id)
-        .where(M.c.entity_id == code, M.c.result == "applied")
-        .order_by(STEP.c.sort_key)).all()
-    events = [mapping.Event(r.mutation_id, orjson.loads(r.payload), r.op == "dossier.create")
-              for r in rows]
-    # A create always comes first, whatever the clocks said (the relay refuses events before it).
-    events.sort(key=lambda e: not e.create)
-    return mapping.replay(code, events)
+def history(conn: Connection, code: str, source: Source = RELAY) -> mapping.History:
+    """The dossier's events, in the ledger's order, replayed."""
+    return source.histories(conn, [code])[code]
 
 
 def _step_key(step: dict[str, Any]) -> tuple[str, str, str]:
@@ -241,8 +220,9 @@ class Forwarder:
     def __init__(self, engine: Engine, config: UpstreamConfig, *,
                  transport: Transport | None = None, policy: RetryPolicy | None = None,
                  sleep: Callable[[float], None] = time.sleep,
-                 clock: Callable[[], float] = time.monotonic) -> None:
-        self.engine, self.config = engine, config
+                 clock: Callable[[], float] = time.monotonic,
+                 source: Source = RELAY) -> None:
+        self.engine, self.config, self.source = engine, config, source
         self.profile = config.profile
         self.transport = transport or make_transport(config.profile, config.creds)
         self.policy = policy or RetryPolicy(base=0.5, cap=30.0, max_attempts=6)
@@ -250,9 +230,37 @@ class Forwarder:
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self._failures = 0
         self._leased_at = float("-inf")
+        # Writes that record what already happened ("sent"), committed with the next write
+        # (the "sending" of the next call or group) or before the next read: one commit per
+        # call (per group, see _mark_group) instead of two. A crash before they are committed
+        # leaves those items ``sending``: in doubt, settled like any other.
+        self._later: list[Callable[[Connection], None]] = []
 
     def close(self) -> None:
         self.transport.close()
+
+    @contextmanager
+    def _begin(self) -> Iterator[Connection]:
+        """A write transaction that first applies the recorded-later writes."""
+        later, self._later = self._later, []
+        try:
+            with self.engine.begin() as conn:
+                for write in later:
+                    write(conn)
+                yield conn
+        except BaseException:
+            self._later = later + self._later   # rolled back: still to record
+            raise
+
+    @contextmanager
+    def _read(self, flush: bool = True) -> Iterator[Connection]:
+        """A read that sees every write of this forwarder (``flush=False``: a read of rows the
+        recorded-later writes do not touch)."""
+        if self._later and flush:
+            with self._begin():
+                pass
+        with self.engine.connect() as conn:
+            yield conn
 
     # -- runs --
     def run(self, *, once: bool = True, max_time: float | None = None) -> ForwardResult:
@@ -301,11 +309,12 @@ class Forwarder:
 
     def _pass(self, result: ForwardResult, deadline: float | None) -> None:
         """One sweep over the dossiers with work, in code order (each at most once)."""
-        ingest(self.engine)
+        ingest(self.engine, self.source)
         after = ""
         while True:
             codes = self._candidates(result, after)
             if not codes:
+                self._with_retries(lambda: self._send_ratings(result), deadline)
                 return
             size = self.profile.snapshot_batch
             for start in range(0, len(codes), size):
@@ -318,7 +327,7 @@ class Forwarder:
 
     def _candidates(self, result: ForwardResult, after: str) -> list[str]:
         d = DOSSIER
-        with self.engine.connect() as conn:
+        with self._read() as conn:
             query = (select(d.c.code)
                      .where(or_(d.c.snapshot_state != "sent", _has_open_steps(d.c.code)),
                             ~_open_dead(d.c.code), d.c.code > after)
@@ -358,66 +367,101 @@ class Forwarder:
         plans, alone = self._plans(codes)
         for code in alone:
             self._deliver(code, result)
-        blocked: set[str] = set()
-        for updating in (False, True):
-            group = [p for p in plans if p.snap is not None and p.known == updating]
-            if group:
-                blocked |= self._send_snapshot_group(group, updating, result)
-        batch: list[_Plan] = []
-        for plan in (p for p in plans if p.code not in blocked and p.items):
-            if batch and sum(len(p.items) for p in batch) + len(plan.items) \
-                    > self.profile.steps_batch:
-                self._send_step_group(batch, result)
-                batch = []
-            batch.append(plan)
-        if batch:
-            self._send_step_group(batch, result)
+        marked = self._mark_group(plans)
+        unsent = {m for p in plans for m, _item in p.items} if marked else set()
+        try:
+            blocked: set[str] = set()
+            for updating in (False, True):
+                group = [p for p in plans if p.snap is not None and p.known == updating]
+                if group:
+                    blocked |= self._send_snapshot_group(group, updating, result, marked)
+            batches: list[list[_Plan]] = [[]]
+            for plan in (p for p in plans if p.code not in blocked and p.items):
+                if batches[-1] and sum(len(p.items) for p in batches[-1]) + len(plan.items) \
+                        > self.profile.steps_batch:
+                    batches.append([])
+                batches[-1].append(plan)
+            for batch in (b for b in batches if b):
+                unsent -= {m for p in batch for m, _item in p.items}
+                self._send_step_group(batch, result, marked)
+        finally:
+            if unsent:   # marked, never sent (a blocked snapshot, a failure): not in doubt
+                self._set(STEP, STEP.c.mutation_id.in_(sorted(unsent)), state="pending")
         self._finish([p.code for p in plans if p.code not in blocked])
 
+    def _mark_group(self, plans: list[_Plan]) -> bool:
+        """Mark the whole group ``sending`` in one commit before its calls, where the profile
+        says that is safe (``group_commit``): only an upstream whose look-up lists a dossier's
+        steps can settle what a crash leaves ``sending`` (sent or not) without a person. One
+        commit (an fsync) per group instead of one per call: the relay's commits were half of
+        a run's time. Returns whether it marked."""
+        calls = sum(1 for p in plans if p.snap is not None) and 1
+        calls += -(-sum(len(p.items) for p in plans) // self.profile.steps_batch)
+        if calls < 2 or not (self.profile.group_commit and self.profile.lookup_service
+                             and self.profile.lookup_steps_key):
+            return False
+        snaps = [p.code for p in plans if p.snap is not None]
+        ids = [m for p in plans for m, _item in p.items]
+        with self._begin() as conn:
+            if snaps:
+                conn.execute(update(DOSSIER).where(DOSSIER.c.code.in_(snaps))
+                             .values(snapshot_state="sending"))
+            if ids:
+                conn.execute(update(STEP).where(STEP.c.mutation_id.in_(ids))
+                             .values(state="sending"))
+        return True
+
     def _plans(self, codes: list[str]) -> tuple[list[_Plan], list[str]]:
+        """One read for the whole group: histories, delivery rows and open ledger rows."""
         plans, alone = [], []
-        with self.engine.connect() as conn:
-            for code in codes:
-                hist = history(conn, code)
-                row = conn.execute(select(DOSSIER).where(DOSSIER.c.code == code)
-                                   ).mappings().one()
-                ledger = conn.execute(select(STEP.c.mutation_id, STEP.c.state).where(
-                    STEP.c.dossier_code == code, STEP.c.state.in_(OPEN_STEP))
-                    .order_by(STEP.c.sort_key)).all()
-                if not hist.events or not hist.events[0].create:
-                    continue
-                if row["snapshot_state"] == "sending" or len(ledger) > self.profile.steps_batch \
-                        or any(state == "sending" for _m, state in ledger):
-                    alone.append(code)
-                    continue
-                snap = mapping.snapshot(hist, self.profile, self.config.creds.unit_code)
-                digest = _hash(snap)
-                by_id = dict(mapping.steps(hist, self.profile))
-                items = [(m, by_id[m]) for m, _state in ledger]
-                need = row["snapshot_state"] != "sent" or row["sent_hash"] != digest
-                try:
-                    if need:
-                        mapping.validate_snapshot(snap, self.profile)
-                    for _m, item in items:
-                        mapping.validate_step(item, self.profile)
-                except mapping.MappingError:
-                    alone.append(code)
-                    continue
-                known = mapping.known_upstream(bool(row["known_upstream"]), hist)
-                plans.append(_Plan(code, known, snap if need else None,
-                                   digest, items))
+        # The recorded-later writes are about earlier groups (other dossiers): they go with
+        # this group's _mark_group commit rather than a commit of their own.
+        with self._read(flush=False) as conn:
+            histories = self.source.histories(conn, codes)
+            rows = {r["code"]: r for r in conn.execute(
+                select(DOSSIER).where(DOSSIER.c.code.in_(codes))).mappings()}
+            ledgers: dict[str, list[tuple[str, str]]] = {code: [] for code in codes}
+            for r in conn.execute(select(STEP.c.dossier_code, STEP.c.mutation_id, STEP.c.state)
+                                  .where(STEP.c.dossier_code.in_(codes),
+                                         STEP.c.state.in_(OPEN_STEP))
+                                  .order_by(STEP.c.dossier_code, STEP.c.sort_key)):
+                ledgers[r.dossier_code].append((r.mutation_id, r.state))
+        for code in codes:
+            hist, row, ledger = histories[code], rows[code], ledgers[code]
+            if not hist.events or not hist.events[0].create:
+                continue
+            if row["snapshot_state"] == "sending" or len(ledger) > self.profile.steps_batch \
+                    or any(state == "sending" for _m, state in ledger):
+                alone.append(code)
+                continue
+            snap = mapping.snapshot(hist, self.profile, self.config.creds.unit_code)
+            digest = _hash(snap)
+            by_id = dict(mapping.steps(hist, self.profile))
+            items = [(m, by_id[m]) for m, _state in ledger]
+            need = row["snapshot_state"] != "sent" or row["sent_hash"] != digest
+            try:
+                if need:
+                    mapping.validate_snapshot(snap, self.profile)
+                for _m, item in items:
+                    mapping.validate_step(item, self.profile)
+            except mapping.MappingError:
+                alone.append(code)
+                continue
+            known = mapping.known_upstream(bool(row["known_upstream"]), hist)
+            plans.append(_Plan(code, known, snap if need else None, digest, items))
         return plans, alone
 
     def _send_snapshot_group(self, group: list[_Plan], updating: bool,
-                             result: ForwardResult) -> set[str]:
+                             result: ForwardResult, marked: bool = False) -> set[str]:
         """The codes left blocked (rejected) after sending ``group``'s snapshots."""
         if len(group) == 1:
             p = group[0]
             row = {"known_upstream": p.known, "snapshot_state": "pending"}
             return set() if self._send_snapshot(p.code, row, p.snap or {}, p.digest,
                                                 result) else {p.code}
-        codes = [p.code for p in group]
-        self._set(DOSSIER, DOSSIER.c.code.in_(codes), snapshot_state="sending")
+        if not marked:
+            self._set(DOSSIER, DOSSIER.c.code.in_([p.code for p in group]),
+                      snapshot_state="sending")
         body = [mapping.cased(p.snap, self.profile) for p in group]
         try:
             reply = self.transport.snapshots(body, updating)
@@ -427,12 +471,14 @@ class Forwarder:
             raise Down(str(exc)) from exc
         crashpoint.crash_point("upstream_after_snapshot")
         if reply.kind == OK:
-            now = utcnow()
-            with self.engine.begin() as conn:
+            now, sent = utcnow(), [{"c": p.code, "h": p.digest} for p in group]
+
+            def record(conn: Connection) -> None:
                 conn.execute(update(DOSSIER).where(DOSSIER.c.code == bindparam("c")).values(
                     known_upstream=True, snapshot_state="sent", sent_hash=bindparam("h"),
-                    attempts=0, last_error=None), [{"c": p.code, "h": p.digest} for p in group])
+                    attempts=0, last_error=None), sent)
                 conn.execute(update(CONFIG).where(CONFIG.c.id == 1).values(last_success_at=now))
+            self._later.append(record)
             result.snapshots_sent += len(group)
             return set()
         # Which one? Each on its own (a snapshot is an upsert; "sending" makes a create ask
@@ -444,13 +490,15 @@ class Forwarder:
                 blocked.add(p.code)
         return blocked
 
-    def _send_step_group(self, batch: list[_Plan], result: ForwardResult) -> None:
-        if len(batch) == 1:
+    def _send_step_group(self, batch: list[_Plan], result: ForwardResult,
+                         marked: bool = False) -> None:
+        if len(batch) == 1 and not marked:
             self._flush_steps(batch[0].code, list(batch[0].items), result)
             return
         ids = [m for p in batch for m, _item in p.items]
         items = [mapping.cased(item, self.profile) for p in batch for _m, item in p.items]
-        self._set(STEP, STEP.c.mutation_id.in_(ids), state="sending")
+        if not marked:
+            self._set(STEP, STEP.c.mutation_id.in_(ids), state="sending")
         try:
             reply = self.transport.steps(items)
         except Down:
@@ -462,17 +510,68 @@ class Forwarder:
         if reply.kind == PARTIAL:
             self._partial(ids, reply, result)
         if reply.kind == OK:
-            self._record_sent(ids, result)
+            self._record_sent(ids, result, later=True)
             return
         # A refused call stored nothing [I]: find the dossier at fault one by one.
         self._set(STEP, STEP.c.mutation_id.in_(ids), state="pending")
         for p in batch:
             self._flush_steps(p.code, list(p.items), result)
 
+    # -- the monthly satisfaction aggregate --
+    def _send_ratings(self, result: ForwardResult) -> None:
+        """Each month that is over and has ratings, once; again (an update) when its ratings
+        changed since. A month with an open dead letter waits for a person."""
+        if not self.profile.rating_service:
+            return
+        with self._read() as conn:
+            months = ratings.monthly(self.source.ratings(conn, self.config.accept_demo),
+                                     datetime.now(VIETNAM))
+            rows = {r.month: r for r in conn.execute(select(RATING))}
+            blocked = set(conn.execute(select(DEAD.c.dossier_code).where(
+                DEAD.c.kind == "rating", DEAD.c.resolved_at.is_(None))).scalars())
+        for month, element in months.items():
+            digest, row = ratings.digest(element), rows.get(month)
+            if rating_key(month) in blocked or (
+                    row is not None and row.state in ("sent", "dead")
+                    and row.sent_hash == digest):
+                continue
+            # After a crash mid-send ("sending") the month may be stored: send it as an update.
+            updating = row is not None and (row.known_upstream or row.state == "sending")
+            self._send_rating(month, element, digest, updating, row is None, result)
+
+    def _send_rating(self, month: str, element: dict[str, str], digest: str, updating: bool,
+                     fresh: bool, result: ForwardResult) -> None:
+        with self._begin() as conn:
+            if fresh:
+                conn.execute(insert(RATING).values(month=month, state="sending",
+                                                   known_upstream=False, sent_hash=""))
+            else:
+                conn.execute(update(RATING).where(RATING.c.month == month)
+                             .values(state="sending"))
+        body = [mapping.cased(element, self.profile)]
+        try:
+            reply = self.transport.ratings(body, updating)
+            if reply is not None and reply.kind == EXISTS and not updating:
+                reply = self.transport.ratings(body, True)
+        except InDoubt as exc:
+            raise Down(str(exc)) from exc   # left "sending": the retry sends it as an update
+        if reply is None:
+            return
+        if reply.kind != OK:
+            self._set(RATING, RATING.c.month == month, state="dead", sent_hash=digest)
+            self._dead(rating_key(month), "rating", month, "rejected", reply.message, result)
+            return
+        now = utcnow()
+        with self._begin() as conn:
+            conn.execute(update(RATING).where(RATING.c.month == month).values(
+                state="sent", known_upstream=True, sent_hash=digest, sent_at=now))
+            conn.execute(update(CONFIG).where(CONFIG.c.id == 1).values(last_success_at=now))
+        result.ratings_sent += 1
+
     # -- one dossier --
     def _deliver(self, code: str, result: ForwardResult) -> None:
-        with self.engine.connect() as conn:
-            hist = history(conn, code)
+        with self._read() as conn:
+            hist = history(conn, code, self.source)
             row = conn.execute(select(DOSSIER).where(DOSSIER.c.code == code)).mappings().one()
             ledger = conn.execute(select(STEP.c.mutation_id, STEP.c.state)
                                   .where(STEP.c.dossier_code == code,
@@ -526,7 +625,7 @@ class Forwarder:
         k = self.profile.key
         there = Counter((str(s.get(k("ThoiDiemXuLy"))), str(s.get(k("TrangThai"))),
                          str(s.get(k("NoiDungXuLy")))) for s in listed)
-        with self.engine.connect() as conn:
+        with self._read() as conn:
             sent = list(conn.execute(select(STEP.c.mutation_id).where(
                 STEP.c.dossier_code == code, STEP.c.state == "sent")).scalars())
         for mutation_id in sent:
@@ -542,7 +641,7 @@ class Forwarder:
             self._record_sent(sorted(found), result, count=False)
         self._set(STEP, STEP.c.mutation_id.in_([m for m in in_doubt if m not in found]),
                   state="pending")
-        with self.engine.begin() as conn:
+        with self._begin() as conn:
             _audit(conn, "in_doubt_settled", code,
                    f"{len(found)} found upstream, {len(in_doubt) - len(found)} to send")
         return found
@@ -572,7 +671,7 @@ class Forwarder:
         if reply.kind != OK:
             self._dead(code, "snapshot", code, "rejected", reply.message, result)
             return False
-        with self.engine.begin() as conn:
+        with self._begin() as conn:
             conn.execute(update(DOSSIER).where(DOSSIER.c.code == code).values(
                 known_upstream=True, snapshot_state="sent", sent_hash=digest, attempts=0,
                 last_error=None))
@@ -625,29 +724,41 @@ class Forwarder:
                   state="pending")
         raise Down(f"partial: {len(done)}/{len(ids)} processed")
 
-    def _record_sent(self, ids: list[str], result: ForwardResult, count: bool = True) -> None:
+    def _record_sent(self, ids: list[str], result: ForwardResult, count: bool = True,
+                     later: bool = False) -> None:
+        """Record ``ids`` sent: now, or (``later``) with the next write, before any other call
+        leaves (a crash before that leaves them ``sending``: in doubt, as it must)."""
         now = utcnow()
-        with self.engine.begin() as conn:
+
+        def record(conn: Connection) -> None:
             conn.execute(update(STEP).where(STEP.c.mutation_id.in_(ids))
                          .values(state="sent", sent_at=now))
             conn.execute(update(CONFIG).where(CONFIG.c.id == 1).values(last_success_at=now))
+        self._later.append(record)
+        if not later:
+            with self._begin():
+                pass
         if count:
             result.steps_sent += len(ids)
 
     def _finish(self, codes: list[str]) -> None:
-        """A dossier is delivered when its snapshot is and no step waits."""
+        """A dossier is delivered when its snapshot is and no step waits (recorded with the
+        next write)."""
         if not codes:
             return
-        with self.engine.begin() as conn:
+        now = utcnow()
+
+        def record(conn: Connection) -> None:
             conn.execute(update(DOSSIER).where(DOSSIER.c.code.in_(codes),
                                                DOSSIER.c.snapshot_state == "sent",
                                                ~_has_open_steps(DOSSIER.c.code),
                                                ~_open_dead(DOSSIER.c.code))
-                         .values(pending_since=None, delivered_at=utcnow()))
+                         .values(pending_since=None, delivered_at=now))
+        self._later.append(record)
 
     def _dead(self, code: str, kind: str, item_id: str, reason_code: str, message: str,
               result: ForwardResult) -> None:
-        with self.engine.begin() as conn:
+        with self._begin() as conn:
             conn.execute(insert(DEAD).values(dossier_code=code, kind=kind, item_id=item_id,
                                              reason_code=reason_code, message=message[:1000],
                                              created_at=utcnow()))
@@ -659,11 +770,11 @@ class Forwarder:
         result.details.append(f"{code}: {kind} {reason_code}")
 
     def _set(self, table: Any, where: Any, **values: Any) -> None:
-        with self.engine.begin() as conn:
+        with self._begin() as conn:
             conn.execute(update(table).where(where).values(**values))
 
     def _note_error(self, error: str) -> None:
-        with self.engine.begin() as conn:
+        with self._begin() as conn:
             conn.execute(update(CONFIG).where(CONFIG.c.id == 1)
                          .values(last_error=error[:500], last_error_at=utcnow()))
 
@@ -672,7 +783,7 @@ class Forwarder:
         """Take or renew the one-forwarder lease. A lease left by a process of this machine that
         is gone (kill -9, power cut) is taken over at once; another machine's waits it out."""
         now = utcnow()
-        with self.engine.begin() as conn:
+        with self._begin() as conn:
             holder = conn.execute(select(CONFIG.c.lock_owner).where(CONFIG.c.id == 1)).scalar()
             dead = holder if holder and _gone(holder) else self.owner
             taken = conn.execute(update(CONFIG).where(
@@ -693,10 +804,15 @@ class Forwarder:
             raise _Stop(EXIT_PARTIAL, "locked")
 
     def _release(self) -> None:
-        with self.engine.begin() as conn:
+        with self._begin() as conn:
             conn.execute(update(CONFIG).where(CONFIG.c.id == 1,
                                               CONFIG.c.lock_owner == self.owner)
                          .values(lock_owner=None, lock_until=None))
+
+
+def rating_key(month: str) -> str:
+    """The dead-letter "code" of a month's aggregate (``retry``/``drop`` take it)."""
+    return f"rating:{month}"
 
 
 def _gone(owner: str) -> bool:
@@ -767,6 +883,9 @@ def retry(engine: Engine, code: str | None) -> int:
             if letter.kind == "step":
                 conn.execute(update(STEP).where(STEP.c.mutation_id.in_(
                     letter.item_id.split(","))).values(state="pending"))
+            elif letter.kind == "rating":
+                conn.execute(update(RATING).where(RATING.c.month == letter.item_id)
+                             .values(state="pending"))
             else:
                 conn.execute(update(DOSSIER).where(DOSSIER.c.code == letter.dossier_code)
                              .values(snapshot_state="pending"))
@@ -790,6 +909,10 @@ def drop(engine: Engine, code: str, reason: str,
                 conn.execute(update(STEP).where(STEP.c.mutation_id.in_(
                     letter.item_id.split(","))).values(state="sent" if found else "dropped",
                                                        sent_at=utcnow() if found else None))
+            elif letter.kind == "rating":
+                # Taken as settled as it is now; a rating recorded later sends it again.
+                conn.execute(update(RATING).where(RATING.c.month == letter.item_id)
+                             .values(state="sent"))
             else:
                 conn.execute(update(DOSSIER).where(DOSSIER.c.code == code).values(
                     snapshot_state="sent", sent_hash=current_hash(conn, code)))
@@ -811,10 +934,11 @@ def _resolve(conn: Connection, letter_id: int, how: str, reason: str) -> None:
         resolved_at=utcnow(), resolution=how, resolution_reason=reason[:1000]))
 
 
-def snapshot_hash(config: UpstreamConfig) -> Callable[[Connection, str], str]:
+def snapshot_hash(config: UpstreamConfig,
+                  source: Source = RELAY) -> Callable[[Connection, str], str]:
     """What :func:`drop` records as delivered: the hash the forwarder would compare."""
     def current(conn: Connection, code: str) -> str:
-        hist = history(conn, code)
+        hist = history(conn, code, source)
         if not hist.events or not hist.events[0].create:
             return ""
         return _hash(mapping.snapshot(hist, config.profile, config.creds.unit_code))

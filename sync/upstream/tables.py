@@ -1,4 +1,5 @@
-"""The forwarder's tables in the relay's database (migration ``d0003_upstream_forwarder``).
+"""The forwarder's tables in the relay's database (migrations ``d0003_upstream_forwarder``,
+``d0005_forward``).
 
 Core tables on the district server's metadata, so one Alembic history serves both. Times are
 naive UTC from the relay's clock, like every district table.
@@ -100,4 +101,16 @@ AUDIT = Table(
     Column("action", String, nullable=False),
     Column("dossier_code", String, nullable=True),
     Column("detail", Text, nullable=False, default=""),
+)
+
+# The monthly satisfaction aggregate (DongBoDanhGia), one row per month ("YYYY-MM") of the
+# configured unit: sent once when the month is over, again (an update) if its ratings change.
+RATING = Table(
+    "upstream_rating", METADATA,
+    Column("month", String, primary_key=True),
+    # sending | sent: ``sending`` after a crash means "maybe stored": sent again as an update.
+    Column("state", String, nullable=False),
+    Column("known_upstream", Boolean, nullable=False, default=False),
+    Column("sent_hash", String, nullable=False, default=""),
+    Column("sent_at", DateTime, nullable=True),
 )

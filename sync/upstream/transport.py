@@ -123,6 +123,10 @@ class Transport(ABC):
     def steps(self, items: list[dict[str, Any]]) -> Reply:
         """Send progress steps."""
 
+    def ratings(self, items: list[dict[str, Any]], updating: bool) -> Reply | None:
+        """Send monthly satisfaction aggregates; None when this upstream takes none."""
+        return None
+
     def look_up(self, code: str) -> Reply | None:
         """The upstream's record of ``code``; None when this upstream cannot say (a transport
         failure raises :class:`Down`: ask again later)."""
@@ -208,6 +212,12 @@ class DvcqgTransport(Transport):
 
     def steps(self, items: list[dict[str, Any]]) -> Reply:
         return self.call(self.profile.steps_service, {"data": items})
+
+    def ratings(self, items: list[dict[str, Any]], updating: bool) -> Reply | None:
+        if not self.profile.rating_service:
+            return None
+        return self.call(self.profile.rating_service,
+                         {"isUpdating": "True" if updating else "False", "data": items})
 
     def look_up(self, code: str) -> Reply | None:
         if not self.profile.lookup_service:

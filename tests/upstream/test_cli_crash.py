@@ -160,3 +160,42 @@ def test_kill_9_against_the_double_is_settled_from_its_step_list(
         assert (status["steps_sent"], status["dead_letter"]) == (2, 0)
     finally:
         double.stop()
+
+
+@pytest.mark.slow
+def test_group_commit_kill_mid_group_settles_from_the_look_up(
+        tmp_path: Path, relay: ServerThread) -> None:
+    """``group_commit``: a whole group is marked ``sending`` in one commit; a kill -9 after its
+    first call leaves it all in doubt, and the double's TraCuuHoSo (which lists the steps)
+    settles it: every dossier once, every step once, no dead letter."""
+    import httpx
+
+    from tests.upstream.conftest import enrolled_desk
+    from tests.upstream.double_fixtures import PASSWORD, UNIT, USER, DoubleServer, config
+
+    desk = enrolled_desk(tmp_path / "desk2", relay)
+    double = DoubleServer(tmp_path / "double.sqlite3", config())
+    try:
+        codes = desk.intake(6, events=True)
+        push(desk)
+        (tmp_path / "settings.toml").write_text(
+            "group_commit = true\nsnapshot_batch = 10\nsteps_batch = 4\n")
+        done = cli(tmp_path, "district", "upstream", "set", "--profile", "dvcqg", "--url",
+                   double.url, "--unit-code", UNIT, "--username", USER, "--db", db_url(relay),
+                   "--settings-file", str(tmp_path / "settings.toml"),
+                   env={"CCDESK_UPSTREAM_PASSWORD": PASSWORD})
+        assert done.returncode == 0, done.stderr
+        crashed = cli(tmp_path, "district", "forward", "--once", "--db", db_url(relay),
+                      env={"CCDESK_SYNC_CRASH_AT": "upstream_after_send"})
+        assert crashed.returncode == -signal.SIGKILL
+        again = cli(tmp_path, "district", "forward", "--once", "--db", db_url(relay))
+        assert again.returncode == 0, again.stdout + again.stderr
+        stats = httpx.get(double.url + "/_stats").json()
+        assert (stats["dossiers"], stats["duplicate_steps"], stats["rejected"]) == (6, 0, 0)
+        assert stats["steps"] == len(relay.store.mutation_ids()) == 12
+        for code in codes:
+            steps = httpx.get(f"{double.url}/_inspect/{code}").json()["steps"]
+            assert [s["TrangThai"] for s in steps] == ["2", "4"]
+    finally:
+        double.stop()
+        desk.close()

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -61,7 +63,7 @@ def _step(**fields: Any) -> Callable[[Client], dict[str, Any]]:
 
 
 def _backwards(c: Client) -> dict[str, Any]:
-    ok(c.create(snapshot(TrangThaiHoSo="9", NgayKetThucXuLy="20260106100000")))
+    ok(c.create(snapshot(TrangThaiHoSo="10", NgayKetThucXuLy="20260106100000")))
     return c.update(snapshot(TrangThaiHoSo="4"))
 
 
@@ -107,9 +109,24 @@ BROKEN: dict[str, Callable[[Client], dict[str, Any]]] = {
                                        data={"MaHoSo": CODE, "TrangThaiHoSo": "2"}),
     "rating_format": lambda c: c.call("DongBoDanhGia", data={"NgayTongHop": "2026-01",
                                                              "TyLeHaiLong": "57%"}),
+    "rating_required_keys": lambda c: c.call("DongBoDanhGia", data={
+        k: v for k, v in RATING.items() if k != "TongSoDanhGia"}),
+    "rating_counts": lambda c: c.call("DongBoDanhGia", data=RATING | {"TongSoDanhGia": "9"}),
 }
 
-RATING = {"NgayTongHop": "1-2026", "TyLeHaiLong": "57%", "TyLeKhongHaiLong": "3,5%"}
+RATING = {"NgayTongHop": "1-2026", "TongSoDanhGia": "200", "SoRatHaiLong": "20",
+          "SoHaiLong": "173", "SoKhongHaiLong": "7", "TyLeRatHaiLong": "10%",
+          "TyLeHaiLong": "96,5%", "TyLeKhongHaiLong": "3,5%"}
+
+
+def test_a_month_is_sent_once_then_updated(client: Client) -> None:
+    ok(client.call("DongBoDanhGia", isUpdating="False", data=RATING))
+    again = client.call("DongBoDanhGia", isUpdating="False", data=RATING)
+    assert again["error_code"] == "3" and "đã tồn tại" in again["message"]
+    ok(client.call("DongBoDanhGia", isUpdating="True", data=RATING))
+    later = f"{datetime.now(ZoneInfo('Asia/Ho_Chi_Minh')):%-m-%Y}"
+    assert client.call("DongBoDanhGia", data=RATING | {"NgayTongHop": later})["rule"] \
+        == "rating_counts"
 
 
 def test_every_rule_has_a_broken_case() -> None:
@@ -312,11 +329,29 @@ def test_steps_follow_the_status_moves_too(client: Client) -> None:
     ok(client.create(snapshot()))
     ok(client.steps(step(), step(ThoiDiemXuLy="20260105090000", TrangThai="9",
                                  NoiDungXuLy="Có kết quả")))
-    reply = client.steps(step(ThoiDiemXuLy="20260105100000", TrangThai="4",
-                              NoiDungXuLy="Chuyển xử lý"))
+    reply = client.steps(step(ThoiDiemXuLy="20260105100000", TrangThai="2",
+                              NoiDungXuLy="Tiếp nhận lại"))
     assert reply["rule"] == "status_transition" and reply["where"] == "data[0].TrangThai"
     ok(client.steps(step(ThoiDiemXuLy="20260105100000", TrangThai="10",
                          NoiDungXuLy="Trả kết quả")))
+
+
+@pytest.mark.parametrize("after", ["7", "4"])
+def test_a_ready_result_may_be_withdrawn_or_processed_again(client: Client, after: str) -> None:
+    """9 → 7 (the citizen withdraws before pick-up) and 9 → 4 (another processing round) are
+    legal; 9 → 2 and anything out of 10 are not (docs/upstream-double.md, status moves)."""
+    ok(client.create(snapshot(TrangThaiHoSo="9", NgayKetThucXuLy="20260106100000")))
+    assert client.update(snapshot(TrangThaiHoSo="2"))["rule"] == "status_transition"
+    ok(client.update(snapshot(TrangThaiHoSo=after)))
+    ok(client.steps(step(ThoiDiemXuLy="20260106110000", TrangThai="9", NoiDungXuLy="Có kết quả"),
+                    step(ThoiDiemXuLy="20260106120000", TrangThai=after, NoiDungXuLy="Rút")))
+
+
+def test_a_returned_dossier_never_moves_again(client: Client) -> None:
+    ok(client.create(snapshot(TrangThaiHoSo="9", NgayKetThucXuLy="20260106100000")))
+    ok(client.update(snapshot(TrangThaiHoSo="10", NgayKetThucXuLy="20260106100000")))
+    for after in ("4", "7", "9"):
+        assert client.update(snapshot(TrangThaiHoSo=after))["rule"] == "status_transition"
 
 
 def test_rules_load_without_the_server_stack() -> None:

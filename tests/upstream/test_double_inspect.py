@@ -106,7 +106,7 @@ def test_the_docs_list_every_rule_and_status_move_as_the_code_has_them() -> None
     """docs/upstream-double.md is what IT staff read: its tables must be the code's."""
     import re
 
-    from sync.upstream.double.rules import MOVES, RULES
+    from sync.upstream.double.rules import MOVES, REOPEN, RULES
 
     doc = (Path(__file__).resolve().parents[2] / "docs" / "upstream-double.md").read_text("utf-8")
     documented = dict(re.findall(r"^\| `([a-z0-9_]+)` \| ([VCI?]) \|", doc, re.M))
@@ -116,6 +116,9 @@ def test_the_docs_list_every_rule_and_status_move_as_the_code_has_them() -> None
         for source in sources.split(","):
             moves[source.strip()] = frozenset(re.findall(r"\d+", targets))
     assert moves == MOVES
+    reopen = {source: frozenset(re.findall(r"\d+", targets)) for source, targets
+              in re.findall(r"^\| (\d+) \(re-open\) \| ([\d, ]+) \|$", doc, re.M)}
+    assert reopen == REOPEN
 
 
 def test_online_filings_wait_for_reception(client: Client) -> None:

@@ -196,3 +196,67 @@ def test_faults_of_the_double_lose_nothing_and_duplicate_nothing(
         stats = chain.stats()
         assert stats["duplicate_steps"] == 0 and stats["rejected"] == 0, stats
         assert sum(stats["faults"].values()) > 0, stats   # the faults did fire
+
+
+def test_district_changes_are_forwarded_as_snapshot_and_steps(chain: Chain) -> None:
+    """A correction and a result the district records at the relay (no desk push) reach the
+    upstream: the snapshot is sent again with the corrected due date, one step each."""
+    code = chain.intake()
+    chain.desk.act(code, Action.START)
+    chain.desk.act(code, Action.HAND_OFF, body="Phòng Tư pháp")
+    chain.forward()
+    store = chain.relay.store
+    due = (datetime.now().replace(microsecond=0) + timedelta(days=9))
+    store.record_change(code, "correction", data={"due_at": due.isoformat()})
+    store.record_change(code, "result")
+    result = forwarder(store).run()
+    assert (result.exit_code, result.snapshots_sent, result.steps_sent) == (0, 1, 2)
+    found = chain.inspect(code)
+    assert found["snapshot"]["NgayHenTra"] == due.strftime("%Y%m%d%H%M%S")
+    assert step_statuses(found) == ["2", "4", "4", "4", "4"]
+    assert found["steps"][-1]["NguoiXuLy"] == "Hệ thống cấp trên"
+    again = forwarder(store).run()   # every change once
+    assert (again.snapshots_sent, again.steps_sent) == (0, 0)
+    store.record_change(code, "status", status="result_ready")
+    assert forwarder(store).run().steps_sent == 1
+    found = chain.inspect(code)
+    assert (found["snapshot"]["TrangThaiHoSo"], step_statuses(found)[-1]) == ("9", "9")
+    clean(chain)
+
+
+def test_monthly_satisfaction_is_sent_once_per_month_and_updated_when_it_changes(
+        chain: Chain) -> None:
+    """DongBoDanhGia: a month that is over goes once; a later rating of that month (a desk that
+    was offline) sends it again as an update; the current month waits until it is over."""
+    start = (datetime.now().replace(day=1, hour=9, minute=0, second=0, microsecond=0)
+             - timedelta(days=40))
+    moment = [start]
+    chain.desk.services.ctx.clock = lambda: moment[0]
+
+    def returned_and_rated(level: str) -> None:
+        code = chain.intake()
+        chain.desk.act(code, Action.MARK_READY)
+        chain.desk.act(code, Action.RETURN_RESULT)
+        chain.desk.services.dossiers.rate(chain.desk.actor, code, level)
+        moment[0] += timedelta(minutes=5)
+
+    returned_and_rated("very_satisfied")
+    returned_and_rated("satisfied")
+    returned_and_rated("dissatisfied")
+    result = chain.forward()
+    assert result.ratings_sent == 1
+    (sent,) = httpx.get(f"{chain.double.url}/_ratings").json()["ratings"]
+    assert sent["data"] == [{"NgayTongHop": f"{start.month}-{start.year}",
+                             "TongSoDanhGia": "3", "SoRatHaiLong": "1", "SoHaiLong": "1",
+                             "SoKhongHaiLong": "1", "TyLeRatHaiLong": "33,3%",
+                             "TyLeHaiLong": "66,7%", "TyLeKhongHaiLong": "33,3%"}]
+    assert chain.forward().ratings_sent == 0          # once
+    returned_and_rated("satisfied")                   # late news of the same month
+    assert chain.forward().ratings_sent == 1
+    versions = httpx.get(f"{chain.double.url}/_ratings").json()["ratings"]
+    assert [v["data"][0]["TongSoDanhGia"] for v in versions] == ["3", "4"]
+    moment[0] = datetime.now()                        # this month: not over yet
+    returned_and_rated("satisfied")
+    assert chain.forward().ratings_sent == 0
+    assert chain.stats()["calls"]["DongBoDanhGia"] == 2
+    clean(chain)

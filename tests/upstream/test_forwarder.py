@@ -162,10 +162,12 @@ def test_demo_dossiers_only_go_to_an_upstream_that_accepts_demo(
         tmp_path, relay: ServerThread, fake: FakeUpstream) -> None:  # noqa: ANN001
     demo = enrolled_desk(tmp_path / "demo", relay, demo=True)
     try:
-        demo.intake(1)
+        (code,) = demo.intake(1)
         push(demo)
     finally:
         demo.close()
+    # A district change has no device: ingested with the create, it must not make it real.
+    relay.store.record_change(code, "status", status="in_progress")
     configure(relay.store, fake.url)
     result = forwarder(relay.store).run()
     assert (result.exit_code, result.demo_held) == (0, 1)

@@ -127,9 +127,7 @@ class Double:
                 self.checker.status_sync(body)
                 return {"error_code": OK, "message": "Cập nhật trạng thái thành công"}, False
             if service == RATING:
-                self.checker.rating(body)
-                self.store.put_rating(body["data"])
-                return {"error_code": OK, "message": "Đồng bộ đánh giá thành công"}, True
+                return self.rating(body)
         except Violation as exc:
             return self.reject(service, exc), False
         if service == LOOKUP:
@@ -182,6 +180,19 @@ class Double:
             message += f"; {duplicates} bước trùng với bước đã nhận (lỗi phía gửi)"
         return {"error_code": OK, "message": message, "duplicates": str(duplicates),
                 "result": [_item(i["MaHoSo"], OK) for i in items]}, True
+
+    def rating(self, body: dict[str, Any]) -> tuple[dict[str, Any], bool]:
+        """A unit's monthly aggregate: one per month; a second create of a month is "already
+        exists" (send it as an update, ``isUpdating: "True"``)."""
+        self.checker.rating(body)
+        data = body["data"]
+        items = data if isinstance(data, list) else [data]
+        months = {str(i.get("NgayTongHop")) for i in items}
+        if body.get("isUpdating") != "True" and months & self.store.rating_months():
+            return {"error_code": EXISTS, "message": "Số liệu đánh giá của tháng đã tồn tại"}, \
+                False
+        self.store.put_rating(data)
+        return {"error_code": OK, "message": "Đồng bộ đánh giá thành công"}, True
 
     def look_up(self, body: dict[str, Any]) -> dict[str, Any]:
         code = next((body[k] for k in ("MaHoSo", "maHoSo", "mahoso") if k in body), None)

@@ -16,8 +16,10 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 VERIFIED = frozenset({"V", "C"})
+VIETNAM = ZoneInfo("Asia/Ho_Chi_Minh")
 DATE_FORMAT = "%Y%m%d%H%M%S"   # yyyyMMddHHmmss, Vietnam time
 STATUSES = frozenset(str(n) for n in range(1, 11))
 MAX_DEPTH = 16
@@ -74,7 +76,8 @@ RULES: dict[str, Rule] = {r.name: r for r in (
          "NgayHenTra is not before NgayTiepNhan"),
     Rule("status_transition", "I", "the status meanings (four codebases); moves inferred",
          "TrangThaiHoSo never moves backwards (table in docs/upstream-double.md); a sender that "
-         "coalesces snapshots may skip states"),
+         "coalesces snapshots may skip states; a ready result may still be withdrawn (9 → 7) or "
+         "go back for another processing round (9 → 4)"),
     Rule("step_known_dossier", "I", "indirect: steps hang off a synced dossier",
          "a step names a dossier the double already holds (or one in the same call)"),
     Rule("step_not_back_in_time", "I", "indirect: a timeline is ordered",
@@ -84,6 +87,12 @@ RULES: dict[str, Rule] = {r.name: r for r in (
          "DongBoTrangThaiHoSo carries type \"2\" and data as one object"),
     Rule("rating_format", "I", SRC_ONE_CLIENT,
          "DongBoDanhGia: NgayTongHop is M-YYYY and every percentage is \"0%\"…\"100%\""),
+    Rule("rating_required_keys", "I", "ccdesk's element (docs/upstream.md, monthly satisfaction)",
+         "a DongBoDanhGia element carries NgayTongHop, TongSoDanhGia, SoRatHaiLong, SoHaiLong, "
+         "SoKhongHaiLong, TyLeHaiLong, TyLeKhongHaiLong, non-empty"),
+    Rule("rating_counts", "I", "ccdesk's element (docs/upstream.md, monthly satisfaction)",
+         "DongBoDanhGia counts are whole numbers, TongSoDanhGia is their sum, and the month is "
+         "over (NgayTongHop before this month)"),
     Rule("steps_per_call", "C", SRC_CLIENTS + " (batches of ≤ 10)",
          "CapNhatTienDoHoSoMC carries at most 10 steps per call (configurable)"),
 )}
@@ -92,6 +101,8 @@ SNAPSHOT_REQUIRED = ("MaHoSo", "MaTTHC", "TenTTHC", "MaLinhVuc", "TenLinhVuc", "
                      "LoaiDoiTuong", "TrichYeuHoSo", "NgayTiepNhan", "NgayHenTra",
                      "TrangThaiHoSo", "DonViXuLy", "HinhThuc")
 STEP_REQUIRED = ("MaHoSo", "NguoiXuLy", "ThoiDiemXuLy", "NoiDungXuLy", "TrangThai")
+RATING_REQUIRED = ("NgayTongHop", "TongSoDanhGia", "SoRatHaiLong", "SoHaiLong", "SoKhongHaiLong",
+                   "TyLeHaiLong", "TyLeKhongHaiLong")
 
 # Allowed next statuses (one move). A status may always be re-sent unchanged. Checked as
 # reachability, since the forwarder sends the latest snapshot and may skip states.
@@ -104,6 +115,11 @@ MOVES: dict[str, frozenset[str]] = {k: frozenset(v) for k, v in {
     "9": {"10"},
     "3": set(), "7": set(), "8": set(), "10": set(),
 }.items()}
+# Moves out of a ready result that are not progress but are legal (docs/upstream-double.md):
+# the citizen withdraws before picking the result up (our lifecycle allows it), or the result
+# is sent back for another processing round (a correction recorded at the district). Allowed
+# as direct moves only: they do not make every earlier status reachable from 9.
+REOPEN: dict[str, frozenset[str]] = {"9": frozenset({"4", "7"})}
 
 
 def reachable(start: str) -> frozenset[str]:
@@ -218,11 +234,25 @@ class Checker:
             where = f"data[{i}]" if isinstance(data, list) else "data"
             self.require_object(item, where)
             self.strings(item, where)
-            if not re.fullmatch(r"(?:[1-9]|1[0-2])-\d{4}", str(item.get("NgayTongHop", ""))):
+            month = re.fullmatch(r"([1-9]|1[0-2])-(\d{4})", str(item.get("NgayTongHop", "")))
+            if not month:
                 self.fail("rating_format", f"{where}.NgayTongHop", "M-YYYY expected")
             for key, value in item.items():
                 if isinstance(value, str) and "%" in value and not _percent(value):
                     self.fail("rating_format", f"{where}.{key}", "\"0%\"…\"100%\" expected")
+            self._rating_counts(item, where, month)
+
+    def _rating_counts(self, item: dict[str, Any], where: str, month: Any) -> None:
+        missing = [k for k in RATING_REQUIRED if not isinstance(item.get(k), str) or not item[k]]
+        if missing:
+            self.fail("rating_required_keys", where, "missing or empty: " + ", ".join(missing))
+            return
+        counts = [item[k] for k in ("SoRatHaiLong", "SoHaiLong", "SoKhongHaiLong")]
+        if not all(c.isdigit() for c in counts + [item["TongSoDanhGia"]]) \
+                or sum(map(int, counts)) != int(item["TongSoDanhGia"]):
+            self.fail("rating_counts", f"{where}.TongSoDanhGia", "the sum of the counts expected")
+        if month and (int(month.group(2)), int(month.group(1))) >= _this_month():
+            self.fail("rating_counts", f"{where}.NgayTongHop", "a month that is over expected")
 
     # ---- one element -------------------------------------------------------------------------
     def snapshot(self, item: dict[str, Any], where: str) -> None:
@@ -293,7 +323,7 @@ class Checker:
     def transition(self, before: str | None, after: str, where: str) -> None:
         if before is None or before == after or before not in REACHABLE:
             return
-        if after not in REACHABLE[before]:
+        if after not in REACHABLE[before] and after not in REOPEN.get(before, ()):
             self.fail("status_transition", where, f"{before} → {after} goes backwards")
 
     def _required(self, rule: str, item: dict[str, Any], keys: Iterable[str],
@@ -339,6 +369,11 @@ def is_stamp(value: str) -> bool:
 def _percent(value: str) -> bool:
     match = re.fullmatch(r"(\d{1,3}(?:[.,]\d+)?)%", value)
     return match is not None and float(match.group(1).replace(",", ".")) <= 100
+
+
+def _this_month() -> tuple[int, int]:
+    now = datetime.now(VIETNAM)
+    return now.year, now.month
 
 
 def _real_day(yymmdd: str) -> bool:

@@ -166,6 +166,16 @@ class DoubleStore:
             db.execute("INSERT INTO rating (data, received_at) VALUES (?, ?)",
                        (orjson.dumps(data), _now()))
 
+    def rating_months(self) -> set[str]:
+        """The ``NgayTongHop`` of every aggregate stored."""
+        months: set[str] = set()
+        for entry in self.ratings():
+            data = entry["data"]
+            for item in data if isinstance(data, list) else [data]:
+                if isinstance(item, dict):
+                    months.add(str(item.get("NgayTongHop")))
+        return months
+
     def ratings(self) -> list[dict[str, Any]]:
         with self._lock:
             rows = self._db.execute("SELECT data, received_at FROM rating ORDER BY id").fetchall()

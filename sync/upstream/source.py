@@ -1,0 +1,178 @@
+"""Where the forwarder's dossiers come from (docs/upstream.md, "Sources").
+
+The forwarder's ledger (``upstream_step`` keyed by our event id, ``upstream_dossier``) is the
+same wherever it runs; what differs is where the events live:
+
+* :class:`RelaySource` — a province's relay: the mutations its desks pushed
+  (``district_mutation``, applied only) **and** the changes the district recorded for a dossier
+  (``district_change``: a result back, a status change, a correction), each one event, keyed by
+  its ``change_id``;
+* a desk that forwards its own database (``ccdesk sync forward``) implements the same two
+  calls over its dossiers and events.
+
+A source only reads. Both calls work on many dossiers at once: the forwarder's throughput is
+one query per group, not one per dossier.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+from sqlalchemy import select
+from sqlalchemy.engine import Connection
+
+from ccdesk.domain.vocabulary import CorrectableField
+from ccdesk.i18n import t
+from sync.server.models import DistrictChange, DistrictDevice, DistrictMutation
+from sync.upstream import mapping
+from sync.upstream.mapping import VIETNAM
+from sync.upstream.tables import STEP
+
+M = DistrictMutation.__table__
+C = DistrictChange.__table__
+DEV = DistrictDevice.__table__
+# District changes that concern one dossier (the holiday schedule is a change too, for no one).
+DOSSIER_CHANGES = ("result", "status", "correction")
+
+
+@dataclass(frozen=True)
+class NewEvent:
+    """An event the ledger has not seen: its id, dossier, commune, demo flag and order key."""
+
+    event_id: str
+    dossier_code: str
+    commune_code: str
+    demo: bool
+    sort_key: str
+
+
+class Source(ABC):
+    """What the forwarder reads; the ledger tables live in the same database."""
+
+    @abstractmethod
+    def new_events(self, conn: Connection, limit: int) -> list[NewEvent]:
+        """Up to ``limit`` events not in the ledger yet."""
+
+    @abstractmethod
+    def events(self, conn: Connection, codes: Iterable[str]) -> dict[str, list[mapping.Event]]:
+        """Every event of each of ``codes``, in the ledger's order, the create first."""
+
+    @abstractmethod
+    def ratings(self, conn: Connection, include_demo: bool) -> list[tuple[str, str]]:
+        """``(event time, level)`` of every citizen's rating (``rate`` events)."""
+
+    def histories(self, conn: Connection, codes: Iterable[str]) -> dict[str, mapping.History]:
+        return {code: mapping.replay(code, events)
+                for code, events in self.events(conn, codes).items()}
+
+
+def sort_key(at: str, seq: int, event_id: str) -> str:
+    """Event time first (several desks may act on one dossier), then the device's order."""
+    return f"{at[:26]}|{int(seq):020d}|{event_id}"
+
+
+def event_at(payload: str) -> str:
+    try:
+        return str((orjson.loads(payload).get("event") or {}).get("at") or "")
+    except (orjson.JSONDecodeError, AttributeError):
+        return ""
+
+
+class RelaySource(Source):
+    """The relay's applied mutations and district changes."""
+
+    def new_events(self, conn: Connection, limit: int) -> list[NewEvent]:
+        rows = conn.execute(
+            select(M.c.mutation_id, M.c.entity_id, M.c.commune_code, M.c.device_id,
+                   M.c.device_seq, M.c.payload)
+            .select_from(M.outerjoin(STEP, STEP.c.mutation_id == M.c.mutation_id))
+            .where(STEP.c.mutation_id.is_(None), M.c.result == "applied")
+            .limit(limit)).all()
+        demo = dict(conn.execute(select(DEV.c.device_id, DEV.c.demo)).all()) if rows else {}
+        out = [NewEvent(r.mutation_id, r.entity_id, r.commune_code, bool(demo.get(r.device_id)),
+                        sort_key(event_at(r.payload), r.device_seq, r.mutation_id))
+               for r in rows]
+        if len(out) < limit:
+            changes = conn.execute(
+                select(C.c.change_id, C.c.dossier_code, C.c.commune_code, C.c.seq,
+                       C.c.created_at)
+                .select_from(C.outerjoin(STEP, STEP.c.mutation_id == C.c.change_id))
+                .where(STEP.c.mutation_id.is_(None), C.c.kind.in_(DOSSIER_CHANGES),
+                       C.c.dossier_code != "")
+                .limit(limit - len(out))).all()
+            # Demo follows the dossier (a district change has no device): set on ingest.
+            out += [NewEvent(r.change_id, r.dossier_code, r.commune_code, False,
+                             sort_key(_local(r.created_at), r.seq, r.change_id))
+                    for r in changes]
+        return out
+
+    def events(self, conn: Connection, codes: Iterable[str]) -> dict[str, list[mapping.Event]]:
+        codes = list(codes)
+        found: dict[str, list[tuple[str, mapping.Event]]] = {code: [] for code in codes}
+        for r in conn.execute(
+                select(M.c.mutation_id, M.c.entity_id, M.c.op, M.c.payload, STEP.c.sort_key)
+                .join(STEP, STEP.c.mutation_id == M.c.mutation_id)
+                .where(M.c.entity_id.in_(codes), M.c.result == "applied")):
+            found[r.entity_id].append((r.sort_key, mapping.Event(
+                r.mutation_id, orjson.loads(r.payload), r.op == "dossier.create")))
+        for r in conn.execute(
+                select(C, STEP.c.sort_key).join(STEP, STEP.c.mutation_id == C.c.change_id)
+                .where(C.c.dossier_code.in_(codes), C.c.kind.in_(DOSSIER_CHANGES))):
+            found[r.dossier_code].append((r.sort_key, change_event(r._mapping)))
+        # A create always comes first, whatever the clocks said (the relay refuses events
+        # before it).
+        return {code: [e for _k, e in sorted(items, key=lambda p: (not p[1].create, p[0]))]
+                for code, items in found.items()}
+
+
+    def ratings(self, conn: Connection, include_demo: bool) -> list[tuple[str, str]]:
+        query = (select(M.c.payload).where(M.c.result == "applied",
+                                           M.c.op == "dossier.event",
+                                           M.c.payload.like('%"action":"rate"%')))
+        if not include_demo:
+            query = query.join(DEV, DEV.c.device_id == M.c.device_id).where(
+                DEV.c.demo.is_(False))
+        return [pair for (payload,) in conn.execute(query)
+                if (pair := rating_of(payload)) is not None]
+
+
+def rating_of(payload: str) -> tuple[str, str] | None:
+    """``(at, level)`` of a ``rate`` event's payload, None for anything else."""
+    try:
+        event = orjson.loads(payload).get("event") or {}
+    except (orjson.JSONDecodeError, AttributeError):
+        return None
+    level = (event.get("data") or {}).get("level") if isinstance(event, dict) else None
+    if event.get("action") != "rate" or not isinstance(level, str):
+        return None
+    return str(event.get("at") or ""), level
+
+
+def _local(moment: datetime) -> str:
+    """The relay's naive UTC time as the desk's naive Vietnam wall-clock time (ISO)."""
+    if isinstance(moment, str):
+        moment = datetime.fromisoformat(moment)
+    return moment.replace(tzinfo=UTC).astimezone(VIETNAM).replace(tzinfo=None).isoformat()
+
+
+def change_event(row: Any) -> mapping.Event:
+    """A district change as the event the desk records when it pulls it (``upstream_update``,
+    sync/inbox.py): the status it sets and the fields a correction changes."""
+    data = orjson.loads(row["data"] or "{}")
+    changes: dict[str, Any] = {"status": row["status"]}
+    reason = t(f"core.change_kind.{row['kind']}", lang="vi")
+    if row["kind"] == "correction" and isinstance(data, dict):
+        changes.update({k: v for k, v in data.items() if k in mapping.CORRECTABLE})
+        # Which fields: two corrections of one dossier in one second stay two steps upstream.
+        reason += ": " + ", ".join(CorrectableField(k).label("vi") for k in sorted(changes)
+                                   if k in mapping.CORRECTABLE)
+    event = {"action": "upstream_update", "at": _local(row["created_at"]),
+             "from_status": row["base_status"], "to_status": row["status"], "reason": reason,
+             "data": {"kind": row["kind"]}, "officer": ""}
+    return mapping.Event(row["change_id"], {"code": row["dossier_code"], "event": event,
+                                            "changes": changes})
