@@ -206,9 +206,9 @@ class Bench:
 
 # ---- one in-process run ----------------------------------------------------------------------
 @contextmanager
-def crash_points(kills: list[str]) -> Iterator[Callable[[], bool]]:
+def crash_points(kills: list[str]) -> Iterator[Callable[[], int]]:
     """Arm the forwarder's crash points: each name in ``kills``, in order, kills the next run
-    that reaches it. Yields whether kills are still armed."""
+    that reaches it. Yields how many kills have landed so far."""
     armed = list(kills)
     original = crashpoint.crash_point
 
@@ -219,7 +219,7 @@ def crash_points(kills: list[str]) -> Iterator[Callable[[], bool]]:
 
     crashpoint.crash_point = point   # type: ignore[assignment]
     try:
-        yield lambda: bool(armed)
+        yield lambda: len(kills) - len(armed)
     finally:
         crashpoint.crash_point = original   # type: ignore[assignment]
 
@@ -254,7 +254,7 @@ def run_in_process(bench: Bench, seed: int) -> dict[str, Any]:
     arm(bench.faults, plan.faults)
     store, device = bench.relay(seed)
     try:
-        with crash_points(plan.kills):
+        with crash_points(plan.kills) as landed:
             for chunk in split(rows, plan.batches, rng):
                 sent, digest = body(device.device_id, chunk), uuid7()
                 store.apply_batch(device, sent, digest)
@@ -268,7 +268,8 @@ def run_in_process(bench: Bench, seed: int) -> dict[str, Any]:
                 if rng.random() < 0.7:
                     forward_until_settled(store, plan)
             forward_until_settled(store, plan)
-        return settle_and_check(bench, store, device, plan, rows, before)
+            kills = landed()
+        return {**settle_and_check(bench, store, device, plan, rows, before), "kills": kills}
     finally:
         store.engine.dispose()
 
