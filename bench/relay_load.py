@@ -38,6 +38,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections import Counter
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -56,6 +57,7 @@ from tests.sync.helpers import PgSchema, pg_url  # noqa: E402
 from tests.sync.relay_process import RelayProcess, cli_env  # noqa: E402
 
 STEPS_PER_DOSSIER = 4
+RETRIED: Counter[str] = Counter()   # batches sent again, by cause (a desk would, too)
 RECORDS_PER_BATCH = 8       # 2 dossiers a batch: several pushes per desk, as a day's work
 
 
@@ -101,10 +103,12 @@ class Desk:
             try:
                 reply = await http.post(path, content=wire, headers=headers)
             except httpx.HTTPError:
+                RETRIED["transport error"] += 1
                 await asyncio.sleep(0.2 * (attempt + 1))   # the same batch id again
                 continue
             latencies.append(time.perf_counter() - started)
             if reply.status_code >= 500:
+                RETRIED[f"HTTP {reply.status_code}"] += 1
                 await asyncio.sleep(0.2 * (attempt + 1))
                 continue
             reply.raise_for_status()
@@ -271,6 +275,7 @@ def _report(runs: list[dict[str, Any]], args: argparse.Namespace, cpus: int) -> 
           f"({_spread([r['e2e_s'] for r in runs], '.1f')} s)")
     print(f"lost {[r['lost'] for r in runs]}, duplicated {[r['duplicated'] for r in runs]}; "
           f"double: {runs[-1]['stats']}")
+    print(f"batches sent again (all runs): {dict(RETRIED) or 0}")
     print(f"uptime: {uptime}")
     assert all(r["lost"] == 0 and r["duplicated"] == 0 for r in runs)
 

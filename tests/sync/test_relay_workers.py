@@ -5,6 +5,9 @@ workers, so every check below sends many requests on fresh connections."""
 
 from __future__ import annotations
 
+import os
+import signal
+import time
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -161,3 +164,31 @@ def test_a_new_epoch_reaches_every_worker_at_once(relay: Relay) -> None:
     assert after != before
     epochs = {device.get("/hello").json()["epoch"] for _ in range(TRIES)}
     assert epochs == {after}
+
+
+def _workers(supervisor: int) -> list[int]:
+    """The supervisor's worker processes (not multiprocessing's resource tracker)."""
+    children = Path(f"/proc/{supervisor}/task/{supervisor}/children").read_text().split()
+    return [int(pid) for pid in children
+            if b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes()
+            and b"resource_tracker" not in Path(f"/proc/{pid}/cmdline").read_bytes()]
+
+
+def test_a_worker_killed_is_replaced_and_the_relay_keeps_answering(relay: Relay) -> None:
+    assert relay.process.proc is not None
+    supervisor = relay.process.proc.pid
+    before = _workers(supervisor)
+    assert len(before) == WORKERS
+    os.kill(before[0], signal.SIGKILL)
+    device = enrol(relay.store, relay.url)
+    code = f"K{uuid.uuid4().hex[:10].upper()}"
+    for n in range(TRIES):    # each batch answered, by the other worker or the new one
+        assert results(device.batch([create(n + 1, f"{code}{n}")]))[0]["result"] == "applied"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        now = _workers(supervisor)
+        if len(now) == WORKERS and before[0] not in now:
+            break
+        time.sleep(0.2)
+    assert len(now) == WORKERS and before[0] not in now
+    assert _through(relay, device) == TRIES
