@@ -27,6 +27,7 @@ from __future__ import annotations
 import dataclasses
 import random
 import shutil
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -243,6 +244,7 @@ def forward_until_settled(store: DistrictStore, plan: Plan) -> list[int]:
             runner.close()
         if result.exit_code in (fw.EXIT_OK, fw.EXIT_HUMAN) and not result.pending:
             return exits
+        time.sleep(0.1)   # as cron would, later: steps in doubt wait for a late reply to land
     raise RunFailed(f"{plan}: still pending after {MAX_ROUNDS} forwarder runs {exits}")
 
 
