@@ -31,6 +31,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+import httpx
 import orjson
 from sqlalchemy import and_, bindparam, exists, func, insert, or_, select, update
 from sqlalchemy.engine import Connection, Engine
@@ -458,7 +459,7 @@ class Forwarder:
             self._set(STEP, STEP.c.mutation_id.in_(ids), state="pending")
             raise
         except InDoubt as exc:
-            self._mark_in_doubt(ids)
+            self._mark_in_doubt(ids, exc)
             raise Down(str(exc)) from exc   # left "sending": settled per dossier on the retry
         crashpoint.crash_point("upstream_after_send")
         if reply.kind == PARTIAL:
@@ -517,10 +518,12 @@ class Forwarder:
         self._flush_steps(code, pending, result)
         self._finish([code])
 
-    def _mark_in_doubt(self, ids: list[str]) -> None:
-        """Steps whose call timed out or was cut: ``sent_at`` on a ``sending`` step is the
-        moment we stopped waiting (a crash leaves it empty: the reply had come)."""
-        self._set(STEP, STEP.c.mutation_id.in_(ids), sent_at=utcnow())
+    def _mark_in_doubt(self, ids: list[str], exc: InDoubt) -> None:
+        """Steps whose call timed out: the upstream may still be working on it. ``sent_at`` on
+        a ``sending`` step is the moment we stopped waiting (a crash or a reset leaves it
+        empty: the exchange had ended, they are looked up at once)."""
+        if isinstance(exc.__cause__, httpx.TimeoutException):
+            self._set(STEP, STEP.c.mutation_id.in_(ids), sent_at=utcnow())
 
     def _too_soon(self, in_doubt: list[str]) -> bool:
         """Whether the call that left these steps in doubt timed out less than
@@ -619,7 +622,7 @@ class Forwarder:
         except InDoubt as exc:
             # Left ``sending``: the next look at this dossier holds them for a person (or, with
             # ``in_doubt_steps = "resend"``, sends them again).
-            self._mark_in_doubt(ids)
+            self._mark_in_doubt(ids, exc)
             raise Down(str(exc)) from exc
         crashpoint.crash_point("upstream_after_send")
         if reply.kind == PARTIAL:
