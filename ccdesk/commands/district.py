@@ -9,7 +9,7 @@ password belongs in ``CCDESK_DISTRICT_DB`` or a file (``--db-file``), never on t
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -17,6 +17,10 @@ from ccdesk.commands.common import STATE, fail, print_json, requires_extra
 from ccdesk.commands.double import double as _double
 from ccdesk.commands.secrets import from_environment, read_secret_file, warn_on_command_line
 from ccdesk.i18n import t
+
+if TYPE_CHECKING:
+    from sync.server.body import Limits
+    from sync.server.store import DistrictStore
 
 app = typer.Typer(help="Máy chủ cấp trên mẫu / the reference district server.",
                   no_args_is_help=True)
@@ -93,6 +97,9 @@ def serve(host: Annotated[str, typer.Option("--host")] = "127.0.0.1",
           body_timeout: Annotated[float, typer.Option(
               "--body-timeout", help="seconds a request body may stall before a 408", min=0.1)
           ] = 60.0,
+          workers: Annotated[int, typer.Option(
+              "--workers", min=1, max=64,
+              help="worker processes (docs/operations.md, \"Worker processes\")")] = 1,
           ) -> None:
     """Chạy máy chủ / run the server (FastAPI + uvicorn)."""
     with requires_extra("server"):
@@ -113,10 +120,32 @@ def serve(host: Annotated[str, typer.Option("--host")] = "127.0.0.1",
     if docs:
         typer.echo(t("sync.relay.docs", host=host, port=port))
     limits = Limits(max_batch_bytes=store.max_batch_bytes, idle_timeout_s=body_timeout)
-    uvicorn.run(create_app(store, docs=docs, limits=limits), host=host, port=port,
-                log_config=uvicorn_log_config(), log_level="warning", access_log=False,
-                # Every reply to a desk pays for these on 2G; neither is used (docs/sync.md).
-                server_header=False, date_header=False)
+    # Every reply to a desk pays for the server and date headers on 2G; neither is used
+    # (docs/sync.md).
+    run = {"host": host, "port": port, "log_config": uvicorn_log_config(),
+           "log_level": "warning", "access_log": False, "server_header": False,
+           "date_header": False}
+    if workers == 1:
+        uvicorn.run(create_app(store, docs=docs, limits=limits), **run)
+        return
+    _serve_workers(store, options, workers, docs, limits, run)
+
+
+def _serve_workers(store: DistrictStore, options: dict[str, object], workers: int,
+                   docs: bool, limits: Limits, run: dict[str, Any]) -> None:
+    """N uvicorn worker processes over one socket. This process has migrated the database and
+    made its epoch and key; each worker opens the same database (sync/server/worker.py)."""
+    import os
+
+    import uvicorn
+
+    from sync.server.worker import APP_FACTORY, WORKER_ENV, worker_settings
+
+    url = store.engine.url.render_as_string(hide_password=False)
+    os.environ[WORKER_ENV] = worker_settings(url, options, docs=docs, limits=limits)
+    store.engine.dispose()   # no pooled connection crosses into a worker
+    typer.echo(t("sync.relay.workers", workers=workers))
+    uvicorn.run(APP_FACTORY, factory=True, workers=workers, **run)
 
 
 @app.command("enroll-code")

@@ -169,7 +169,6 @@ class DistrictStore:
         self.preferred_batch_bytes = preferred_batch_bytes
         self.max_batch_bytes = max_batch_bytes
         self.replay_window_s = replay_window_s
-        self.epoch = ""
         self._signing_key = ""
 
     @classmethod
@@ -182,7 +181,7 @@ class DistrictStore:
         engine = make_engine(url)
         upgrade(engine)
         store = cls(engine, **options)
-        store.epoch = store._meta("epoch", uuid7)
+        store._meta("epoch", uuid7)
         store._signing_key = store._meta("signing_key", keys.new_private_key)
         return store
 
@@ -213,6 +212,18 @@ class DistrictStore:
         raise AssertionError("unreachable")
 
     @property
+    def epoch(self) -> str:
+        """The epoch as the database has it now, read on each reply (one primary-key row): every
+        worker process of ``serve --workers N`` answers the same, also after ``district
+        new-epoch`` ran beside a running server (docs/operations.md, "Worker processes")."""
+        with self.engine.connect() as conn:
+            return self._epoch(conn)
+
+    @staticmethod
+    def _epoch(conn: Connection) -> str:
+        return conn.execute(select(META.c.value).where(META.c.key == "epoch")).scalar() or ""
+
+    @property
     def public_key(self) -> str:
         return keys.public_of(self._signing_key)
 
@@ -225,7 +236,6 @@ class DistrictStore:
         value = epoch or uuid7()
         with self._tx() as conn:
             conn.execute(update(META).where(META.c.key == "epoch").values(value=value))
-        self.epoch = value
         return value
 
     # ---- administration -------------------------------------------------------------------
@@ -381,8 +391,9 @@ class DistrictStore:
         with self.engine.connect() as conn:
             through = self.received_through(conn, device.device_id)
             head = conn.execute(select(func.max(C.c.seq))).scalar() or 0
+            epoch = self._epoch(conn)
         return {"service": protocol.SERVICE_NAME, "api": protocol.API_VERSION,
-                "epoch": self.epoch, "server_time": utcnow().isoformat() + "Z",
+                "epoch": epoch, "server_time": utcnow().isoformat() + "Z",
                 "accept_demo": self.accept_demo, "changes_head": head,
                 "session_s": protocol.SESSION_S,
                 "limits": {"preferred_batch_bytes": self.preferred_batch_bytes,
@@ -459,7 +470,7 @@ class DistrictStore:
         conn.execute(update(D).where(D.c.device_id == device.device_id)
                      .values(last_push_at=now))
         reply = {"service": protocol.SERVICE_NAME, "batch_id": batch_id, "digest": digest,
-                 "epoch": self.epoch, "server_time": now.isoformat() + "Z",
+                 "epoch": self._epoch(conn), "server_time": now.isoformat() + "Z",
                  "received_through_seq": self.received_through(conn, device.device_id),
                  "results": results}
         conn.execute(insert(B).values(batch_id=batch_id, device_id=device.device_id,
@@ -681,9 +692,10 @@ class DistrictStore:
             rows = conn.execute(select(C).where(C.c.commune_code.in_(communes),
                                                 C.c.seq > cursor)
                                 .order_by(C.c.seq).limit(limit + 1)).mappings().all()
+            epoch = self._epoch(conn)
         more = len(rows) > limit
         rows = rows[:limit]
-        return {"service": protocol.SERVICE_NAME, "epoch": self.epoch,
+        return {"service": protocol.SERVICE_NAME, "epoch": epoch,
                 "changes": [_change_json(dict(r)) for r in rows],
                 "cursor": rows[-1]["seq"] if rows else max(cursor, 0), "more": more,
                 "head": head}

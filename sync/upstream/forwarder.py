@@ -32,6 +32,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+import httpx
 import orjson
 from sqlalchemy import and_, bindparam, exists, func, insert, or_, select, update
 from sqlalchemy.engine import Connection, Engine
@@ -63,6 +64,8 @@ LEASE_S = 120
 INGEST_CHUNK = 2000
 WORK_CHUNK = 200
 POLL_S = 5.0
+# Timeouts to wait, after a call timed out, before its steps are looked up upstream.
+IN_DOUBT_GRACE = 2
 OPEN_STEP = ("pending", "sending")
 
 
@@ -505,6 +508,7 @@ class Forwarder:
             self._set(STEP, STEP.c.mutation_id.in_(ids), state="pending")
             raise
         except InDoubt as exc:
+            self._mark_in_doubt(ids, exc)
             raise Down(str(exc)) from exc   # left "sending": settled per dossier on the retry
         crashpoint.crash_point("upstream_after_send")
         if reply.kind == PARTIAL:
@@ -589,6 +593,8 @@ class Forwarder:
         pending: list[tuple[str, dict[str, Any]]] = []
         in_doubt = [m for m, state in ledger if state == "sending"]
         if in_doubt:
+            if self._too_soon(in_doubt):
+                return   # the timed-out call may still be stored upstream: look next pass
             settled = self._settle(code, in_doubt, by_id, result)
             if settled is None and self.config.in_doubt_steps == "hold":
                 # They went out together, before any later step: hold them as one item.
@@ -612,6 +618,25 @@ class Forwarder:
                     return
         self._flush_steps(code, pending, result)
         self._finish([code])
+
+    def _mark_in_doubt(self, ids: list[str], exc: InDoubt) -> None:
+        """Steps whose call timed out: the upstream may still be working on it. ``sent_at`` on
+        a ``sending`` step is the moment we stopped waiting (a crash or a reset leaves it
+        empty: the exchange had ended, they are looked up at once)."""
+        if isinstance(exc.__cause__, httpx.TimeoutException):
+            self._set(STEP, STEP.c.mutation_id.in_(ids), sent_at=utcnow())
+
+    def _too_soon(self, in_doubt: list[str]) -> bool:
+        """Whether the call that left these steps in doubt timed out less than
+        ``IN_DOUBT_GRACE`` timeouts ago. An upstream may store a call after the client gave up
+        on it; a look-up made before that finds nothing, the steps go again, and the late call
+        lands too: twice (the fault runs found it, tests/upstream/test_in_doubt_late.py). This
+        narrows the window; without idempotency upstream nothing can close it."""
+        grace = timedelta(seconds=IN_DOUBT_GRACE * self.profile.timeout_s)
+        with self.engine.connect() as conn:
+            since = conn.execute(select(func.max(STEP.c.sent_at))
+                                 .where(STEP.c.mutation_id.in_(in_doubt))).scalar()
+        return since is not None and utcnow() - since < grace
 
     def _settle(self, code: str, in_doubt: list[str], by_id: dict[str, dict[str, Any]],
                 result: ForwardResult) -> set[str] | None:
@@ -698,6 +723,7 @@ class Forwarder:
         except InDoubt as exc:
             # Left ``sending``: the next look at this dossier holds them for a person (or, with
             # ``in_doubt_steps = "resend"``, sends them again).
+            self._mark_in_doubt(ids, exc)
             raise Down(str(exc)) from exc
         crashpoint.crash_point("upstream_after_send")
         if reply.kind == PARTIAL:
