@@ -42,6 +42,7 @@ from ccdesk.domain.errors import ValidationError
 from ccdesk.domain.lifecycle import RUNNING_STATUSES, Status
 from ccdesk.domain.vocabulary import Channel
 from ccdesk.services.context import DeskContext
+from ccdesk.services.due_blocks import block_merge
 from ccdesk.text import fold
 
 SORTS = ("newest", "due", "overdue")
@@ -55,6 +56,9 @@ FTS_HIT_COST = 8
 # By id FTS5 streams the hits newest first and stops at the page end: a hit costs only its
 # share of merging the word's lists.
 FTS_STREAM_COST = 1
+# The lengths of FTS5's prefix indexes (migration 0002_search): a word of these lengths is one
+# term list, however many terms start with it.
+FTS_PREFIXES = (2, 4)
 # Written exactly as in migration 0002_search so SQLite uses the expression index.
 DUE_KEY = "COALESCE(d.due_at, '9999-12-31 23:59:59')"
 _RUNNING = ", ".join(f"'{s.value}'" for s in sorted(RUNNING_STATUSES))
@@ -247,6 +251,9 @@ class SearchService:
         hit_cost = FTS_HIT_COST if order.by_due else FTS_STREAM_COST  # newest: one-letter words
         if rarest is not None and hits * hit_cost <= walk_rows:
             return self._fts(conn, where, params, order, after, limit, words, [rarest])
+        blocks_word = rarest or next((w for w in words if len(w) in FTS_PREFIXES), None)
+        if order.by_due and blocks_word is not None:
+            return self._blocks(conn, where, params, order, after, limit, words, blocks_word)
         # Walk on from the probe's last row, keeping what it found.
         more, _ = self._walk(conn, where, params, order, last, limit - len(found), words, None)
         return _fetch(conn, found + more)
@@ -317,6 +324,18 @@ class SearchService:
                 if len(found) > limit:
                     break
         return _fetch(conn, found)
+
+
+    def _blocks(self, conn, where: list[str], params: dict[str, Any],  # noqa: ANN001
+                order: _Order, after: PageKey | None, limit: int, words: list[str],
+                word: str) -> list[tuple[RegisterRow, PageKey]]:
+        """The page in due order from the blocks of ids that hold FTS5 hits of ``word``
+        (``ccdesk/services/due_blocks.py``)."""
+        keyset, keyset_params = order.after(after)
+        keys = block_merge(conn, DUE_KEY, where, params | keyset_params | _word_params(words),
+                           keyset, f'"{word}"*', _contains(words, "d.search_text"), limit + 1,
+                           lambda search_text: text_matches(search_text, words))
+        return _fetch(conn, [PageKey(order.sort, order.phase, due, id_) for due, id_ in keys])
 
 
 def _contains(words: list[str], column: str = "search_text") -> str:

@@ -14,7 +14,7 @@ from sqlalchemy import text
 
 from ccdesk.demo import seed_demo
 from ccdesk.domain.lifecycle import RUNNING_STATUSES
-from ccdesk.services import Services
+from ccdesk.services import Services, due_blocks
 from ccdesk.services import search as search_module
 from ccdesk.services.search import (
     PageKey,
@@ -112,19 +112,25 @@ FILTERS = [RegisterFilter(), RegisterFilter(status="returned"), RegisterFilter(o
            RegisterFilter(date_from=NOW.date() - timedelta(days=20), date_to=NOW.date()),
            RegisterFilter(field="Hộ tịch", date_to=date(2026, 11, 1))]
 
-# (walk budget, vocab bound, FTS hit cost): the defaults (small database: the walk answers),
-# a tiny probe so rare words go to FTS5, a tiny probe and vocab bound so they walk on.
-PLANS = [(search_module.WALK_BUDGET, search_module.VOCAB_TERMS, search_module.FTS_HIT_COST),
-         (7, 2000, 0), (7, 1, 8), (40, 2000, 8)]
+# (walk budget, vocab bound, FTS hit cost, block bits, dense hits): the defaults (small
+# database: the walk answers), a tiny probe so rare words go to FTS5, a tiny probe and vocab
+# bound so they walk on, and blocks of 8 and 64 ids read by id or walked ("due" order).
+PLANS = [(search_module.WALK_BUDGET, search_module.VOCAB_TERMS, search_module.FTS_HIT_COST,
+          due_blocks.BLOCK_BITS, due_blocks.DENSE_HITS),
+         (7, 2000, 0, 13, 256), (7, 1, 8, 13, 256), (40, 2000, 8, 13, 256),
+         (7, 2000, 10**9, 3, 3), (7, 2000, 10**9, 6, 5)]
 
 
-@pytest.mark.parametrize("plan", PLANS, ids=["default", "fts", "long-walk", "mixed"])
+@pytest.mark.parametrize("plan", PLANS, ids=["default", "fts", "long-walk", "mixed",
+                                             "small-blocks", "blocks"])
 @settings(max_examples=40, deadline=None, derandomize=True,
           suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(data=st.data())
 def test_every_plan_matches_brute_force(seeded, monkeypatch, plan, data) -> None:
     svc, rows, common = seeded
-    budget, vocab, hit_cost = plan
+    budget, vocab, hit_cost, block_bits, dense = plan
+    monkeypatch.setattr(due_blocks, "BLOCK_BITS", block_bits)
+    monkeypatch.setattr(due_blocks, "DENSE_HITS", dense)
     monkeypatch.setattr(search_module, "WALK_BUDGET", budget)
     monkeypatch.setattr(search_module, "VOCAB_TERMS", vocab)
     monkeypatch.setattr(search_module, "FTS_HIT_COST", hit_cost)
@@ -150,11 +156,11 @@ def test_the_plans_are_all_taken(seeded, monkeypatch) -> None:
     """The property test above is only worth something if each plan runs on this data."""
     svc, _, _ = seeded
     taken: list[str] = []
-    for name in ("_walk", "_fts"):
+    for name in ("_walk", "_fts", "_blocks"):
         real = getattr(search_module.SearchService, name)
 
         def spy(self, *args, _real=real, _name=name, **kwargs):  # noqa: ANN001, ANN002, ANN003
-            taken.append(_name if _name == "_fts" or args[-1] is not None else "long")
+            taken.append(_name if _name != "_walk" or args[-1] is not None else "long")
             return _real(self, *args, **kwargs)
 
         monkeypatch.setattr(search_module.SearchService, name, spy)
@@ -166,3 +172,8 @@ def test_the_plans_are_all_taken(seeded, monkeypatch) -> None:
     monkeypatch.setattr(search_module, "VOCAB_TERMS", 1)
     svc.search.register_page("nguyen", sort="due", limit=50)
     assert "long" in taken
+    taken.clear()
+    monkeypatch.setattr(search_module, "VOCAB_TERMS", 2000)
+    monkeypatch.setattr(search_module, "FTS_HIT_COST", 10**9)
+    svc.search.register_page("nguyen", sort="due", limit=50)
+    assert "_blocks" in taken
