@@ -12,8 +12,9 @@ matches, found block after block:
 2. a block whose smallest due key is past the page's current ``n``-th key is skipped: nothing
    in it can make the page;
 3. otherwise the FTS5 hits of one query word in the block's id range tell how dense the
-   matches are: a few (``< DENSE_HITS``) are read by id, more are walked in the block's due
-   order, stopping at the page's current ``n``-th key.
+   matches are: a few (``< DENSE_HITS``) are read by id; more filter the block's index
+   entries, read in due order (no row is read before its id is a hit), stopping at the
+   page's current ``n``-th key.
 
 Every step reads an index in order and stops early; only the few hits of a sparse block are
 read unordered. Every row is checked against every query word, as the other plans do.
@@ -61,10 +62,15 @@ def block_merge(conn: Any, due_key: str, where: list[str], params: dict[str, Any
                 + " AND ".join(clauses), params)
             page.add_unordered((r[1], r[0]) for r in rows if matches(r[2]))
             continue
+        # The hits filter the block's index entries before any row is read ("+" keeps SQLite
+        # from looking the hits up by id and sorting them).
         rows = conn.exec_driver_sql(
-            f"SELECT d.id, {due_key}, d.search_text FROM dossier d "
-            f"WHERE (d.id >> {BLOCK_BITS}) = :block AND " + " AND ".join(clauses)
-            + f" ORDER BY {due_key}, d.id", params | {"block": block})
+            f"SELECT d.id, {due_key}, d.search_text FROM dossier d INDEXED BY "
+            "ix_dossier_block_due WHERE " + " AND ".join([
+                f"(d.id >> {BLOCK_BITS}) = :block", "+d.id IN (SELECT rowid FROM dossier_fts "
+                "WHERE dossier_fts MATCH :match AND rowid >= :lo AND rowid < :hi)",
+                *where, *keyset]) + f" ORDER BY {due_key}, d.id",
+            params | {"block": block, "match": match, "lo": lo, "hi": hi})
         for r in rows:
             key = (r[1], r[0])
             if page.beyond(key[0], key[1]):
@@ -78,7 +84,8 @@ def block_merge(conn: Any, due_key: str, where: list[str], params: dict[str, Any
 def _block_minimums(conn: Any, due_key: str, keyset: list[str], params: dict[str, Any],
                     ) -> list[tuple[int, str | None]]:
     """Each block's number and its smallest due key after the page key (None when empty)."""
-    bounds = conn.exec_driver_sql("SELECT MIN(id), MAX(id) FROM dossier").one()
+    bounds = conn.exec_driver_sql(  # two statements: MIN and MAX together scan the table
+        "SELECT (SELECT MIN(id) FROM dossier), (SELECT MAX(id) FROM dossier)").one()
     if bounds[0] is None:
         return []
     after = "".join(f" AND {k}" for k in keyset)

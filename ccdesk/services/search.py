@@ -56,6 +56,11 @@ FTS_HIT_COST = 8
 # By id FTS5 streams the hits newest first and stops at the page end: a hit costs only its
 # share of merging the word's lists.
 FTS_STREAM_COST = 1
+# In due order, FTS5 hits are sorted only when there are at most this many; more are read
+# block by block in due order (ccdesk/services/due_blocks.py) when walking on would pass more
+# than BLOCKS_FROM rows.
+SORT_HITS = 1024
+BLOCKS_FROM = 8192
 # The lengths of FTS5's prefix indexes (migration 0002_search): a word of these lengths is one
 # term list, however many terms start with it.
 FTS_PREFIXES = (2, 4)
@@ -63,8 +68,10 @@ FTS_PREFIXES = (2, 4)
 DUE_KEY = "COALESCE(d.due_at, '9999-12-31 23:59:59')"
 _RUNNING = ", ".join(f"'{s.value}'" for s in sorted(RUNNING_STATUSES))
 _WORD = re.compile(r"\w+")
-# Open and past its due time (a dossier without a due time is never overdue).
-_OVERDUE = f"(d.status IN ({_RUNNING}) AND d.due_at IS NOT NULL AND d.due_at < {{now}})"
+# Open and past its due time (a dossier without a due time is never overdue: its key is the
+# year 9999). Written with the due key so "overdue" walks ix_dossier_open_due (migration
+# 0019_search_orders, the open dossiers in due order) as a range, with no sort.
+_OVERDUE = f"(d.status IN ({_RUNNING}) AND {DUE_KEY} < {{now}})"
 
 _COLUMNS = ("d.id, d.code, d.applicant_name, d.applicant_id_number, d.applicant_phone, "
             "d.procedure_code, COALESCE(p.name, d.procedure_code) AS procedure_name, d.field, "
@@ -168,7 +175,11 @@ def match_expression(query: str, common: frozenset[str] = frozenset()) -> str | 
 def text_matches(search_text: str | None, words: list[str]) -> bool:
     """What the FTS5 MATCH of ``match_expression`` selects, for one row's ``search_text``:
     every query word is the start of one of the row's words."""
-    tokens = words_of(search_text or "")
+    text_ = search_text or ""
+    # Stored search text is folded already: ASCII (all of it, once folded) needs no second fold,
+    # which is most of a walked row's cost.
+    tokens = _WORD.findall(text_.lower().replace("_", " ")) if text_.isascii() \
+        else words_of(text_)
     return all(any(token.startswith(w) for token in tokens) for w in words)
 
 
@@ -249,10 +260,12 @@ class SearchService:
         rarest, hits = _rarest_fts_word(conn, words)
         walk_rows = WALK_BUDGET * (limit + 1) / max(len(found), 0.5)
         hit_cost = FTS_HIT_COST if order.by_due else FTS_STREAM_COST  # newest: one-letter words
-        if rarest is not None and hits * hit_cost <= walk_rows:
-            return self._fts(conn, where, params, order, after, limit, words, [rarest])
         blocks_word = rarest or next((w for w in words if len(w) in FTS_PREFIXES), None)
-        if order.by_due and blocks_word is not None:
+        by_blocks = order.by_due and blocks_word is not None and walk_rows > BLOCKS_FROM
+        if rarest is not None and hits * hit_cost <= walk_rows and not (
+                by_blocks and hits > SORT_HITS):
+            return self._fts(conn, where, params, order, after, limit, words, [rarest])
+        if by_blocks:
             return self._blocks(conn, where, params, order, after, limit, words, blocks_word)
         # Walk on from the probe's last row, keeping what it found.
         more, _ = self._walk(conn, where, params, order, last, limit - len(found), words, None)

@@ -7,16 +7,19 @@ from __future__ import annotations
 import random
 from datetime import date, datetime, timedelta
 
+from typing import Any
+
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import text
+from sqlalchemy import event, text
 
 from ccdesk.demo import seed_demo
 from ccdesk.domain.lifecycle import RUNNING_STATUSES
 from ccdesk.services import Services, due_blocks
 from ccdesk.services import search as search_module
 from ccdesk.services.search import (
+    DUE_KEY,
     PageKey,
     RegisterFilter,
     match_expression,
@@ -134,6 +137,8 @@ def test_every_plan_matches_brute_force(seeded, monkeypatch, plan, data) -> None
     monkeypatch.setattr(search_module, "WALK_BUDGET", budget)
     monkeypatch.setattr(search_module, "VOCAB_TERMS", vocab)
     monkeypatch.setattr(search_module, "FTS_HIT_COST", hit_cost)
+    if hit_cost > 10**6:  # the block plans: blocks as soon as the probe does not fill the page
+        monkeypatch.setattr(search_module, "BLOCKS_FROM", 0)
     query = data.draw(st.sampled_from(queries(rows, random.Random(3))))
     f = data.draw(st.sampled_from(FILTERS))
     sort = data.draw(st.sampled_from(["newest", "due", "overdue"]))
@@ -175,5 +180,68 @@ def test_the_plans_are_all_taken(seeded, monkeypatch) -> None:
     taken.clear()
     monkeypatch.setattr(search_module, "VOCAB_TERMS", 2000)
     monkeypatch.setattr(search_module, "FTS_HIT_COST", 10**9)
+    monkeypatch.setattr(search_module, "BLOCKS_FROM", 0)
     svc.search.register_page("nguyen", sort="due", limit=50)
     assert "_blocks" in taken
+
+
+# The one sort a register page may run: the FTS5 hits of a rare word (at most SORT_HITS in due
+# order, as the plan chooses), sorted by the due key.
+BOUNDED_SORT = "FROM dossier_fts f CROSS JOIN dossier d"
+
+
+def statements(svc: Services, run) -> list[tuple[str, Any]]:  # noqa: ANN001
+    """Every SQL statement (with its parameters) the search runs inside ``run()``."""
+    seen: list[tuple[str, Any]] = []
+
+    def record(_conn, _cursor, statement, parameters, _context, _many) -> None:  # noqa: ANN001
+        if statement.lstrip().upper().startswith(("SELECT", "WITH")):
+            seen.append((statement, parameters))
+
+    event.listen(svc.db.engine, "before_cursor_execute", record)
+    try:
+        run()
+    finally:
+        event.remove(svc.db.engine, "before_cursor_execute", record)
+    return seen
+
+
+def sorts_in(svc: Services, statement: str, parameters: Any) -> list[str]:
+    with svc.db.engine.connect() as conn:
+        plan = conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", parameters).all()
+    return [row[3] for row in plan if "TEMP B-TREE" in row[3]]
+
+
+@pytest.mark.parametrize("plan", PLANS, ids=["default", "fts", "long-walk", "mixed",
+                                             "small-blocks", "blocks"])
+def test_no_order_sorts_its_matches(seeded, monkeypatch, plan) -> None:
+    """Every statement of every order walks an index in the page's order: EXPLAIN QUERY PLAN
+    shows no temporary B-tree, except the sort of a rare word's few FTS5 hits."""
+    svc, rows, _ = seeded
+    # The block size stays the index's (ix_dossier_block_due): here every row is in block 0.
+    budget, vocab, hit_cost, _, dense = plan
+    monkeypatch.setattr(due_blocks, "DENSE_HITS", dense)
+    monkeypatch.setattr(search_module, "WALK_BUDGET", budget)
+    monkeypatch.setattr(search_module, "VOCAB_TERMS", vocab)
+    monkeypatch.setattr(search_module, "FTS_HIT_COST", hit_cost)
+    if hit_cost > 10**6:  # the block plans: blocks as soon as the probe does not fill the page
+        monkeypatch.setattr(search_module, "BLOCKS_FROM", 0)
+    with svc.db.engine.begin() as conn:
+        conn.exec_driver_sql("ANALYZE")
+    checked = 0
+    for query in ["", *queries(rows, random.Random(5))[:40]]:
+        for sort in ("newest", "due", "overdue"):
+            for f in (RegisterFilter(), RegisterFilter(status="in_progress")):
+                def pages(query=query, sort=sort, f=f) -> None:
+                    page = svc.search.register_page(query, f, sort, None, 5)
+                    if page.next_after is not None:
+                        svc.search.register_page(query, f, sort, page.next_after, 5)
+
+                for statement, parameters in statements(svc, pages):
+                    bounded = BOUNDED_SORT in statement and f"ORDER BY {DUE_KEY}" in statement
+                    if ("dossier" not in statement or bounded
+                            or "dossier_fts_terms" in statement):  # the temp vocab table
+                        continue
+                    assert sorts_in(svc, statement, parameters) == [], (query, sort, statement)
+                    checked += 1
+    assert checked > 500

@@ -1,4 +1,4 @@
-"""search orders: the register's "due" order walked block by block
+"""search orders: every register order an index walk, with or without a text query
 
 A text query in "due" order whose matches sit late in that order (the date part of codes typed
 in: "2611" is every dossier received in November, and they fall due after all the others) cost
@@ -8,8 +8,12 @@ reads only the blocks the FTS index says hold matches, each in due order, and st
 soon as nothing in it can make the page (``ccdesk/services/due_blocks.py``;
 docs/design/search.md).
 
-Building the index reads the table once: about X s at a million dossiers (measured on the
-benchmark database; the figure is in the commit that added it).
+``ix_dossier_open_due`` holds the open dossiers (a few percent) in due order: the "overdue"
+order's first part is a range of it. ``ix_dossier_status_due_key`` serves a status filter in
+"due" order (the officer's list of dossiers waiting for a supplement, soonest first).
+
+Building the three indexes reads the table: MIGRATION_SECONDS at a million dossiers (measured on
+the benchmark database; docs/reports.md).
 
 Revision ID: 0019_search_orders
 Revises: 0012_applicant_card
@@ -30,9 +34,18 @@ BLOCK_BITS = 13
 DUE_KEY = "COALESCE(due_at, '9999-12-31 23:59:59')"
 
 
+# ccdesk.domain.lifecycle.RUNNING_STATUSES, sorted, as ccdesk/services/search.py writes them:
+# a partial index is used only when the query repeats its condition to the letter.
+RUNNING = "'handed_off', 'in_progress', 'received', 'result_ready'"
+
+
 def upgrade() -> None:
     op.execute(f"CREATE INDEX ix_dossier_block_due ON dossier(id >> {BLOCK_BITS}, {DUE_KEY}, id)")
+    op.execute(f"CREATE INDEX ix_dossier_open_due ON dossier({DUE_KEY}, id) "
+               f"WHERE status IN ({RUNNING})")
+    op.execute(f"CREATE INDEX ix_dossier_status_due_key ON dossier(status, {DUE_KEY}, id)")
 
 
 def downgrade() -> None:
-    op.execute("DROP INDEX IF EXISTS ix_dossier_block_due")
+    for name in ("ix_dossier_status_due_key", "ix_dossier_open_due", "ix_dossier_block_due"):
+        op.execute(f"DROP INDEX IF EXISTS {name}")
