@@ -21,11 +21,18 @@ cheaper of two ways:
   stopping when the page is full. Cheap when the query is common ("n", "nguyen", "0"):
   a page of a term one row in three matches costs ~300 rows, whatever the database size, and
   never touches FTS5's merge of every term that starts with a one-letter prefix.
-- *FTS* or *long walk*: when the walk has looked at ``WALK_BUDGET`` rows without filling the
-  page, the matches it saw estimate how far walking on would go, and FTS5's term list (read
-  bounded) gives each word's hits. If the rarest word's hits cost less than that walk, they
-  are collected (the FTS table drives the join; only hits are sorted) and every word is
-  checked per hit; otherwise the walk goes on until the page is full.
+- *FTS*, *blocks* or *long walk*: when the walk has looked at ``WALK_BUDGET`` rows without
+  filling the page, the matches it saw estimate how far walking on would go, and FTS5's term
+  list (read bounded) gives each word's hits. If the rarest word's hits cost less than that
+  walk (and, in due order, are at most ``SORT_HITS``), they are collected (the FTS table drives
+  the join; only those few hits are sorted) and every word is checked per hit. In due order a
+  longer walk goes block by block instead (``ccdesk/services/due_blocks.py``): only the blocks
+  of ids that hold hits, each in due order, stopping when nothing more can make the page.
+  Otherwise the walk goes on until the page is full.
+
+Every statement walks an index in the page's order (tests/perf/test_search_plans.py reads their
+query plans): "overdue" starts with ``ix_dossier_open_due`` (the open dossiers in due order) and
+a status filter in due order uses ``ix_dossier_status_due_key`` (migration 0019_search_orders).
 """
 
 from __future__ import annotations
