@@ -59,7 +59,6 @@ MAX_LIMIT = 1000
 # bounded probe): a few ms at a million dossiers.
 WALK_BUDGET = 2048
 VOCAB_TERMS = 300
-FTS_HIT_COST = 8
 # By id FTS5 streams the hits newest first and stops at the page end: a hit costs only its
 # share of merging the word's lists.
 FTS_STREAM_COST = 1
@@ -256,24 +255,27 @@ class SearchService:
         if not order.by_due and long_words:
             # By id FTS5 streams the hits newest first and stops at the page end; only a
             # one-letter word (every term starting with it merged) is left to the row check.
-            return self._fts(conn, where, params, order, after, limit, words, long_words)
+            return self._fts(conn, where, params, order, after, limit, words,
+                             " ".join(f'"{w}"*' for w in long_words))
         found, last = self._walk(conn, where, params, order, after, limit, words, WALK_BUDGET)
         if last is None:
             return _fetch(conn, found)
         # The probe saw len(found) matches in WALK_BUDGET rows: walking on would take about
-        # WALK_BUDGET * (limit + 1) / len(found) rows. FTS5 costs about FTS_HIT_COST walked
-        # rows per hit of the rarest word it can match when the hits are fetched and sorted
-        # ("due"), FTS_STREAM_COST when they stream in rowid order ("newest").
-        rarest, hits = _rarest_fts_word(conn, words)
+        # WALK_BUDGET * (limit + 1) / len(found) rows.
         walk_rows = WALK_BUDGET * (limit + 1) / max(len(found), 0.5)
-        hit_cost = FTS_HIT_COST if order.by_due else FTS_STREAM_COST  # newest: one-letter words
-        blocks_word = rarest or next((w for w in words if len(w) in FTS_PREFIXES), None)
-        by_blocks = order.by_due and blocks_word is not None and walk_rows > BLOCKS_FROM
-        if rarest is not None and hits * hit_cost <= walk_rows and not (
-                by_blocks and hits > SORT_HITS):
-            return self._fts(conn, where, params, order, after, limit, words, [rarest])
-        if by_blocks:
-            return self._blocks(conn, where, params, order, after, limit, words, blocks_word)
+        if order.by_due:
+            match = lazy_match(conn, words) if walk_rows > BLOCKS_FROM else None
+            if match is not None:
+                if _count_hits(conn, match, SORT_HITS + 1) <= SORT_HITS:
+                    return self._fts(conn, where, params, order, after, limit, words, match)
+                return self._blocks(conn, where, params, order, after, limit, words, match)
+        else:
+            # Only one-letter words ("newest"): FTS5 costs about FTS_STREAM_COST walked rows
+            # per hit of the rarest word it can match, streamed in rowid order.
+            rarest, hits = _rarest_fts_word(conn, words)
+            if rarest is not None and hits * FTS_STREAM_COST <= walk_rows:
+                return self._fts(conn, where, params, order, after, limit, words,
+                                 f'"{rarest}"*')
         # Walk on from the probe's last row, keeping what it found.
         more, _ = self._walk(conn, where, params, order, last, limit - len(found), words, None)
         return _fetch(conn, found + more)
@@ -323,20 +325,18 @@ class SearchService:
 
     def _fts(self, conn, where: list[str], params: dict[str, Any],  # noqa: ANN001
              order: _Order, after: PageKey | None, limit: int, words: list[str],
-             matched: list[str]) -> list[tuple[RegisterRow, PageKey]]:
-        """The page from the FTS5 hits of the ``matched`` words, every word checked per hit.
+             match: str) -> list[tuple[RegisterRow, PageKey]]:
+        """The page from the FTS5 hits of ``match``, every word checked per hit.
 
-        In "due" order only the rarest word goes to MATCH: FTS5 merges the whole list of each
-        prefix term, so a common word beside it ("nguyen") would cost more than it narrows.
-        CROSS JOIN keeps the FTS table the outer loop, so only its hits are sorted.
+        In "due" order ``match`` has at most SORT_HITS hits (see :func:`lazy_match`). CROSS
+        JOIN keeps the FTS table the outer loop, so only its hits are sorted.
         """
         keyset, keyset_params = order.after(after, fts=True)
         clauses = ["dossier_fts MATCH :match", *where, *keyset, _contains(words, "d.search_text")]
         sql = (f"SELECT d.id, {DUE_KEY} AS due_key, d.search_text FROM dossier_fts f "
                "CROSS JOIN dossier d ON d.id = f.rowid WHERE " + " AND ".join(clauses)
                + f" ORDER BY {order.sql(fts=True)}")
-        bind = (params | keyset_params | _word_params(words)
-                | {"match": " ".join(f'"{w}"*' for w in matched)})
+        bind = params | keyset_params | _word_params(words) | {"match": match}
         found: list[PageKey] = []
         for r in conn.execute(text(sql), bind).mappings():
             if text_matches(r["search_text"], words):
@@ -348,12 +348,12 @@ class SearchService:
 
     def _blocks(self, conn, where: list[str], params: dict[str, Any],  # noqa: ANN001
                 order: _Order, after: PageKey | None, limit: int, words: list[str],
-                word: str) -> list[tuple[RegisterRow, PageKey]]:
-        """The page in due order from the blocks of ids that hold FTS5 hits of ``word``
+                match: str) -> list[tuple[RegisterRow, PageKey]]:
+        """The page in due order from the blocks of ids that hold FTS5 hits of ``match``
         (``ccdesk/services/due_blocks.py``)."""
         keyset, keyset_params = order.after(after)
         keys = block_merge(conn, DUE_KEY, where, params | keyset_params | _word_params(words),
-                           keyset, f'"{word}"*', _contains(words, "d.search_text"), limit + 1,
+                           keyset, match, _contains(words, "d.search_text"), limit + 1,
                            lambda search_text: text_matches(search_text, words))
         return _fetch(conn, [PageKey(order.sort, order.phase, due, id_) for due, id_ in keys])
 
@@ -366,6 +366,50 @@ def _word_params(words: list[str]) -> dict[str, str]:
     return {f"w{i}": w for i, w in enumerate(words)}
 
 
+def lazy_match(conn, words: list[str]) -> str | None:  # noqa: ANN001
+    """An FTS5 MATCH for ``words`` that FTS5 reads lazily, seeking by rowid, never merging a
+    whole prefix's term lists into memory (which it does for a prefix no prefix index holds,
+    on every call): a word of 2 or 4 letters is its prefix index's term; another is the OR of
+    the terms that start with it (exact, when fewer than VOCAB_TERMS), else cut to the prefix
+    index below it (a superset: every word is checked per row anyway). One-letter words are
+    left to that check; None when no word is left."""
+    parts = []
+    for word in dict.fromkeys(words):
+        if len(word) < 2:
+            continue
+        if len(word) in FTS_PREFIXES:
+            parts.append(f'"{word}"*')
+            continue
+        terms = _terms(conn, word)
+        if terms and len(terms) < VOCAB_TERMS:
+            parts.append("(" + " OR ".join(f'"{t}"' for t in terms) + ")")
+        elif terms:
+            parts.append(f'"{word[:max(p for p in FTS_PREFIXES if p < len(word))]}"*')
+        else:
+            parts.append(f'"{word}"')  # no term starts with it: nothing matches
+    return " AND ".join(parts) or None
+
+
+def _terms(conn, word: str) -> list[str]:  # noqa: ANN001
+    """Up to VOCAB_TERMS of the FTS5 terms that start with ``word``."""
+    _vocab(conn)
+    return [r[0] for r in conn.execute(text(
+        "SELECT term FROM temp.dossier_fts_terms WHERE term >= :low AND term < :high "
+        "LIMIT :most"), {"low": word, "high": word[:-1] + chr(ord(word[-1]) + 1),
+                         "most": VOCAB_TERMS})]
+
+
+def _count_hits(conn, match: str, most: int) -> int:  # noqa: ANN001
+    return conn.execute(text("SELECT COUNT(*) FROM (SELECT 1 FROM dossier_fts "
+                             "WHERE dossier_fts MATCH :match LIMIT :most)"),
+                        {"match": match, "most": most}).scalar_one()
+
+
+def _vocab(conn) -> None:  # noqa: ANN001
+    conn.execute(text("CREATE VIRTUAL TABLE IF NOT EXISTS temp.dossier_fts_terms "
+                      "USING fts5vocab(main, dossier_fts, row)"))
+
+
 def _rarest_fts_word(conn, words: list[str]) -> tuple[str | None, int]:  # noqa: ANN001
     """The word with the fewest FTS5 hits and that number (at most), from FTS5's term list.
 
@@ -373,8 +417,7 @@ def _rarest_fts_word(conn, words: list[str]) -> tuple[str | None, int]:  # noqa:
     ``VOCAB_TERMS`` terms per word (a bounded look-up); a word starting more terms ("0", "26")
     is left to the per-row check.
     """
-    conn.execute(text("CREATE VIRTUAL TABLE IF NOT EXISTS temp.dossier_fts_terms "
-                      "USING fts5vocab(main, dossier_fts, row)"))
+    _vocab(conn)
     best: tuple[str | None, int] = (None, 0)
     for word in words:
         terms, docs = conn.execute(text(
