@@ -256,7 +256,7 @@ class SearchService:
             # By id FTS5 streams the hits newest first and stops at the page end; only a
             # one-letter word (every term starting with it merged) is left to the row check.
             return self._fts(conn, where, params, order, after, limit, words,
-                             " ".join(f'"{w}"*' for w in long_words))
+                             lazy_match(conn, long_words) or "")
         found, last = self._walk(conn, where, params, order, after, limit, words, WALK_BUDGET)
         if last is None:
             return _fetch(conn, found)
@@ -369,22 +369,27 @@ def _word_params(words: list[str]) -> dict[str, str]:
 def lazy_match(conn, words: list[str]) -> str | None:  # noqa: ANN001
     """An FTS5 MATCH for ``words`` that FTS5 reads lazily, seeking by rowid, never merging a
     whole prefix's term lists into memory (which it does for a prefix no prefix index holds,
-    on every call): a word of 2 or 4 letters is its prefix index's term; another is the OR of
-    the terms that start with it (exact, when fewer than VOCAB_TERMS), else cut to the prefix
-    index below it (a superset: every word is checked per row anyway). One-letter words are
-    left to that check; None when no word is left."""
+    on every call): a word of 2 or 4 letters is its prefix index's term. A longer or 3-letter
+    name part is cut to the prefix index below it ("nguyen" -> "nguy", "van" -> "va"): name
+    prefixes that long select nearly the same rows, and every word is checked per row anyway.
+    A number part ("26112", the days 20-29 of a month) is the OR of the terms that start with
+    it (exact: the cut would triple its rows), read from FTS5's term list when fewer than
+    VOCAB_TERMS; with more (phone and ID prefixes, each term one dossier) the prefix itself,
+    whose merged list is small. One-letter words are left to the row check; None when no word
+    is left."""
     parts = []
     for word in dict.fromkeys(words):
         if len(word) < 2:
             continue
-        if len(word) in FTS_PREFIXES:
-            parts.append(f'"{word}"*')
+        cut = f'"{word[:max(p for p in FTS_PREFIXES if p <= len(word))]}"*'
+        if len(word) in FTS_PREFIXES or word.isalpha():
+            parts.append(cut)
             continue
         terms = _terms(conn, word)
         if terms and len(terms) < VOCAB_TERMS:
             parts.append("(" + " OR ".join(f'"{t}"' for t in terms) + ")")
-        elif terms:
-            parts.append(f'"{word[:max(p for p in FTS_PREFIXES if p < len(word))]}"*')
+        elif terms:  # many terms, each rare (phone and ID prefixes): merged once, small
+            parts.append(f'"{word}"*')
         else:
             parts.append(f'"{word}"')  # no term starts with it: nothing matches
     return " AND ".join(parts) or None
