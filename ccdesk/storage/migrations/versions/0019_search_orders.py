@@ -12,8 +12,9 @@ docs/design/search.md).
 order's first part is a range of it. ``ix_dossier_status_due_key`` serves a status filter in
 "due" order (the officer's list of dossiers waiting for a supplement, soonest first).
 
-Building the three indexes reads the table: MIGRATION_SECONDS at a million dossiers (measured on
-the benchmark database; docs/reports.md).
+Building the three indexes reads the table three times: 25.8 s at a million dossiers on the
+shared development machine at load 19 (2.7 s of CPU; 9.1, 6.3 and 10.3 s per index), a few
+seconds on a quiet one; about a tenth of that at 100,000 (docs/reports.md).
 
 Revision ID: 0019_search_orders
 Revises: 0012_applicant_card
