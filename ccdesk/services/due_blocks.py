@@ -9,12 +9,12 @@ block of ``2 ** BLOCK_BITS`` consecutive ids. The page is the ``n`` smallest (du
 matches, found block after block:
 
 1. one statement reads the smallest due key of every block (one index seek each);
-2. a block whose smallest due key is past the page's current ``n``-th key is skipped: nothing
-   in it can make the page;
-3. otherwise the FTS5 hits of one query word in the block's id range tell how dense the
-   matches are: a few (``< DENSE_HITS``) are read by id; more filter the block's index
-   entries, read in due order (no row is read before its id is a hit), stopping at the
-   page's current ``n``-th key.
+2. FTS5's hits stream in id order, so blocks without a hit cost nothing; a block whose smallest
+   due key is past the page's current ``n``-th key is skipped (nothing in it can make the
+   page: the stream starts again at the next block that can);
+3. a block's few hits (``< DENSE_HITS``) are read by id; more filter the block's index entries,
+   read in due order (no row is read before its id is a hit), stopping at the page's current
+   ``n``-th key.
 
 Every step reads an index in order and stops early; only the few hits of a sparse block are
 read unordered. Every row is checked against every query word, as the other plans do.
@@ -44,26 +44,27 @@ def block_merge(conn: Any, due_key: str, where: list[str], params: dict[str, Any
     ``params``.
     """
     page = _Page(n)
-    for block, first in _block_minimums(conn, due_key, keyset, params):
-        if first is None or page.beyond(first):
-            continue
-        lo, hi = block << BLOCK_BITS, (block + 1) << BLOCK_BITS
-        hits = [r[0] for r in conn.exec_driver_sql(
-            "SELECT rowid FROM dossier_fts WHERE dossier_fts MATCH :match AND rowid >= :lo "
-            "AND rowid < :hi LIMIT :dense", {"match": match, "lo": lo, "hi": hi,
-                                             "dense": DENSE_HITS})]
-        if not hits:
-            continue
-        clauses = [*where, *keyset, contains]
-        if len(hits) < DENSE_HITS:
-            rows = conn.exec_driver_sql(
-                f"SELECT d.id, {due_key}, d.search_text FROM dossier d "
-                f"WHERE d.id IN ({', '.join(str(int(h)) for h in hits)}) AND "
-                + " AND ".join(clauses), params)
-            page.add_unordered((r[1], r[0]) for r in rows if matches(r[2]))
-            continue
+    minimums = dict(_block_minimums(conn, due_key, keyset, params))
+    blocks = sorted(b for b, first in minimums.items() if first is not None)
+
+    def live(block: int) -> bool:
+        first = minimums.get(block)
+        return first is not None and not page.beyond(first)
+
+    def next_live(after: int) -> int | None:
+        return next((b for b in blocks if b > after and live(b)), None)
+
+    def read_sparse(hits: list[int]) -> None:
+        rows = conn.exec_driver_sql(
+            f"SELECT d.id, {due_key}, d.search_text FROM dossier d "
+            f"WHERE d.id IN ({', '.join(str(int(h)) for h in hits)}) AND "
+            + " AND ".join([*where, *keyset, contains]), params)
+        page.add_unordered((r[1], r[0]) for r in rows if matches(r[2]))
+
+    def walk_dense(block: int) -> None:
         # The hits filter the block's index entries before any row is read ("+" keeps SQLite
         # from looking the hits up by id and sorting them).
+        lo, hi = block << BLOCK_BITS, (block + 1) << BLOCK_BITS
         rows = conn.exec_driver_sql(
             f"SELECT d.id, {due_key}, d.search_text FROM dossier d INDEXED BY "
             "ix_dossier_block_due WHERE " + " AND ".join([
@@ -72,12 +73,38 @@ def block_merge(conn: Any, due_key: str, where: list[str], params: dict[str, Any
                 *where, *keyset]) + f" ORDER BY {due_key}, d.id",
             params | {"block": block, "match": match, "lo": lo, "hi": hi})
         for r in rows:
-            key = (r[1], r[0])
-            if page.beyond(key[0], key[1]):
+            if page.beyond(r[1], r[0]):
                 break
             if matches(r[2]):
-                page.add(key)
+                page.add((r[1], r[0]))
         rows.close()
+
+    # One stream of hits in id order, read until a block proves dense or a block that cannot
+    # make the page comes up; then it starts again at the next block that can.
+    start = next_live(-1)
+    while start is not None:
+        stream = conn.exec_driver_sql(
+            "SELECT rowid FROM dossier_fts WHERE dossier_fts MATCH :match AND rowid >= :lo "
+            "ORDER BY rowid", {"match": match, "lo": start << BLOCK_BITS})
+        current, hits, start = -1, [], None
+        for (rowid,) in stream:
+            block = rowid >> BLOCK_BITS
+            if block != current:
+                if hits:
+                    read_sparse(hits)
+                if not live(block):
+                    start = next_live(block)
+                    break
+                current, hits = block, []
+            hits.append(rowid)
+            if len(hits) >= DENSE_HITS:
+                walk_dense(current)
+                start, hits = next_live(current), []
+                break
+        else:
+            if hits:
+                read_sparse(hits)
+        stream.close()
     return page.keys
 
 
