@@ -256,7 +256,7 @@ class SearchService:
             # By id FTS5 streams the hits newest first and stops at the page end; only a
             # one-letter word (every term starting with it merged) is left to the row check.
             return self._fts(conn, where, params, order, after, limit, words,
-                             lazy_match(conn, long_words) or "")
+                             lazy_match(conn, long_words, once=True) or "")
         found, last = self._walk(conn, where, params, order, after, limit, words, WALK_BUDGET)
         if last is None:
             return _fetch(conn, found)
@@ -366,7 +366,7 @@ def _word_params(words: list[str]) -> dict[str, str]:
     return {f"w{i}": w for i, w in enumerate(words)}
 
 
-def lazy_match(conn, words: list[str]) -> str | None:  # noqa: ANN001
+def lazy_match(conn, words: list[str], once: bool = False) -> str | None:  # noqa: ANN001
     """An FTS5 MATCH for ``words`` that FTS5 reads lazily, seeking by rowid, never merging a
     whole prefix's term lists into memory (which it does for a prefix no prefix index holds,
     on every call): a word of 2 or 4 letters is its prefix index's term. A longer or 3-letter
@@ -375,8 +375,9 @@ def lazy_match(conn, words: list[str]) -> str | None:  # noqa: ANN001
     A number part ("26112", the days 20-29 of a month) is the OR of the terms that start with
     it (exact: the cut would triple its rows), read from FTS5's term list when fewer than
     VOCAB_TERMS; with more (phone and ID prefixes, each term one dossier) the prefix itself,
-    whose merged list is small. One-letter words are left to the row check; None when no word
-    is left."""
+    whose merged list is small. With ``once`` (a single FTS5 call, as "newest" streams it) a
+    number part is its prefix, merged once: reading the term list would cost as much. One-letter
+    words are left to the row check; None when no word is left."""
     parts = []
     for word in dict.fromkeys(words):
         if len(word) < 2:
@@ -384,6 +385,9 @@ def lazy_match(conn, words: list[str]) -> str | None:  # noqa: ANN001
         cut = f'"{word[:max(p for p in FTS_PREFIXES if p <= len(word))]}"*'
         if len(word) in FTS_PREFIXES or word.isalpha():
             parts.append(cut)
+            continue
+        if once:
+            parts.append(f'"{word}"*')
             continue
         terms = _terms(conn, word)
         if terms and len(terms) < VOCAB_TERMS:
