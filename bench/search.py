@@ -206,6 +206,8 @@ def main() -> None:
                         help="queries of each kind whose every prefix is typed")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--typing-only", action="store_true")
+    parser.add_argument("--reports-only", action="store_true",
+                        help="only the II.06a report figures (warm and cold)")
     args = parser.parse_args()
     args.cache_dir.mkdir(parents=True, exist_ok=True)
     services = open_cached(args.cache_dir, args.dossiers, args.days, args.rebuild)
@@ -219,10 +221,19 @@ def main() -> None:
             "SELECT SUM(pgsize) FROM dbstat WHERE name LIKE 'dossier_fts%'")).scalar() or 0
     print(f"\ndatabase: {total:,} dossiers, {size / 2**20:,.0f} MiB "
           f"(FTS index {fts_pages / 2**20:,.0f} MiB)")
-    report_typing(services, args.typing_queries, args.rounds)
+    if not args.reports_only:
+        report_typing(services, args.typing_queries, args.rounds)
     if args.typing_only:
         services.close()
         return
+    if not args.reports_only:
+        services = report_pages(services, args, db, rng)
+    report_ii06a(services, args, db)
+
+
+def report_pages(services: Services, args: argparse.Namespace, db: Path,
+                 rng: random.Random) -> Services:
+    """First register page (cold and warm) and first search pages per kind of query."""
 
     # First register page, cold (first query on a fresh connection) and warm.
     services.close()
@@ -252,6 +263,11 @@ def main() -> None:
               f"p95 {percentile(times, 0.95):5.1f} ms   max {max(times):6.1f} ms   "
               f"found {hits}/{len(items)}  e.g. {items[0]!r}")
 
+    return services
+
+
+def report_ii06a(services: Services, args: argparse.Namespace, db: Path) -> None:
+    """The II.06a report over a year, a quarter, a month and the past month, warm and cold."""
     today = services.ctx.now().date()
     print(f"\nII.06a report ({uptime()}):")
     first = today.replace(day=1)
