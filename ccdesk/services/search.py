@@ -21,11 +21,18 @@ cheaper of two ways:
   stopping when the page is full. Cheap when the query is common ("n", "nguyen", "0"):
   a page of a term one row in three matches costs ~300 rows, whatever the database size, and
   never touches FTS5's merge of every term that starts with a one-letter prefix.
-- *FTS* or *long walk*: when the walk has looked at ``WALK_BUDGET`` rows without filling the
-  page, the matches it saw estimate how far walking on would go, and FTS5's term list (read
-  bounded) gives each word's hits. If the rarest word's hits cost less than that walk, they
-  are collected (the FTS table drives the join; only hits are sorted) and every word is
-  checked per hit; otherwise the walk goes on until the page is full.
+- *FTS*, *blocks* or *long walk*: when the walk has looked at ``WALK_BUDGET`` rows without
+  filling the page, the matches it saw estimate how far walking on would go, and FTS5's term
+  list (read bounded) gives each word's hits. If the rarest word's hits cost less than that
+  walk (and, in due order, are at most ``SORT_HITS``), they are collected (the FTS table drives
+  the join; only those few hits are sorted) and every word is checked per hit. In due order a
+  longer walk goes block by block instead (``ccdesk/services/due_blocks.py``): only the blocks
+  of ids that hold hits, each in due order, stopping when nothing more can make the page.
+  Otherwise the walk goes on until the page is full.
+
+Every statement walks an index in the page's order (tests/perf/test_search_plans.py reads their
+query plans): "overdue" starts with ``ix_dossier_open_due`` (the open dossiers in due order) and
+a status filter in due order uses ``ix_dossier_status_due_key`` (migration 0019_search_orders).
 """
 
 from __future__ import annotations
@@ -42,6 +49,7 @@ from ccdesk.domain.errors import ValidationError
 from ccdesk.domain.lifecycle import RUNNING_STATUSES, Status
 from ccdesk.domain.vocabulary import Channel
 from ccdesk.services.context import DeskContext
+from ccdesk.services.due_blocks import block_merge
 from ccdesk.text import fold
 
 SORTS = ("newest", "due", "overdue")
@@ -51,16 +59,25 @@ MAX_LIMIT = 1000
 # bounded probe): a few ms at a million dossiers.
 WALK_BUDGET = 2048
 VOCAB_TERMS = 300
-FTS_HIT_COST = 8
 # By id FTS5 streams the hits newest first and stops at the page end: a hit costs only its
 # share of merging the word's lists.
 FTS_STREAM_COST = 1
+# In due order, FTS5 hits are sorted only when there are at most this many; more are read
+# block by block in due order (ccdesk/services/due_blocks.py) when walking on would pass more
+# than BLOCKS_FROM rows.
+SORT_HITS = 1024
+BLOCKS_FROM = 8192
+# The lengths of FTS5's prefix indexes (migration 0002_search): a word of these lengths is one
+# term list, however many terms start with it.
+FTS_PREFIXES = (2, 4)
 # Written exactly as in migration 0002_search so SQLite uses the expression index.
 DUE_KEY = "COALESCE(d.due_at, '9999-12-31 23:59:59')"
 _RUNNING = ", ".join(f"'{s.value}'" for s in sorted(RUNNING_STATUSES))
 _WORD = re.compile(r"\w+")
-# Open and past its due time (a dossier without a due time is never overdue).
-_OVERDUE = f"(d.status IN ({_RUNNING}) AND d.due_at IS NOT NULL AND d.due_at < {{now}})"
+# Open and past its due time (a dossier without a due time is never overdue: its key is the
+# year 9999). Written with the due key so "overdue" walks ix_dossier_open_due (migration
+# 0019_search_orders, the open dossiers in due order) as a range, with no sort.
+_OVERDUE = f"(d.status IN ({_RUNNING}) AND {DUE_KEY} < {{now}})"
 
 _COLUMNS = ("d.id, d.code, d.applicant_name, d.applicant_id_number, d.applicant_phone, "
             "d.owner_name, "
@@ -174,7 +191,11 @@ def match_expression(query: str, common: frozenset[str] = frozenset()) -> str | 
 def text_matches(search_text: str | None, words: list[str]) -> bool:
     """What the FTS5 MATCH of ``match_expression`` selects, for one row's ``search_text``:
     every query word is the start of one of the row's words."""
-    tokens = words_of(search_text or "")
+    text_ = search_text or ""
+    # Stored search text is folded already: ASCII (all of it, once folded) needs no second fold,
+    # which is most of a walked row's cost.
+    tokens = _WORD.findall(text_.lower().replace("_", " ")) if text_.isascii() \
+        else words_of(text_)
     return all(any(token.startswith(w) for token in tokens) for w in words)
 
 
@@ -244,19 +265,27 @@ class SearchService:
         if not order.by_due and long_words:
             # By id FTS5 streams the hits newest first and stops at the page end; only a
             # one-letter word (every term starting with it merged) is left to the row check.
-            return self._fts(conn, where, params, order, after, limit, words, long_words)
+            return self._fts(conn, where, params, order, after, limit, words,
+                             lazy_match(conn, long_words, once=True) or "")
         found, last = self._walk(conn, where, params, order, after, limit, words, WALK_BUDGET)
         if last is None:
             return _fetch(conn, found)
         # The probe saw len(found) matches in WALK_BUDGET rows: walking on would take about
-        # WALK_BUDGET * (limit + 1) / len(found) rows. FTS5 costs about FTS_HIT_COST walked
-        # rows per hit of the rarest word it can match when the hits are fetched and sorted
-        # ("due"), FTS_STREAM_COST when they stream in rowid order ("newest").
-        rarest, hits = _rarest_fts_word(conn, words)
+        # WALK_BUDGET * (limit + 1) / len(found) rows.
         walk_rows = WALK_BUDGET * (limit + 1) / max(len(found), 0.5)
-        hit_cost = FTS_HIT_COST if order.by_due else FTS_STREAM_COST  # newest: one-letter words
-        if rarest is not None and hits * hit_cost <= walk_rows:
-            return self._fts(conn, where, params, order, after, limit, words, [rarest])
+        if order.by_due:
+            match = lazy_match(conn, words) if walk_rows > BLOCKS_FROM else None
+            if match is not None:
+                if _count_hits(conn, match, SORT_HITS + 1) <= SORT_HITS:
+                    return self._fts(conn, where, params, order, after, limit, words, match)
+                return self._blocks(conn, where, params, order, after, limit, words, match)
+        else:
+            # Only one-letter words ("newest"): FTS5 costs about FTS_STREAM_COST walked rows
+            # per hit of the rarest word it can match, streamed in rowid order.
+            rarest, hits = _rarest_fts_word(conn, words)
+            if rarest is not None and hits * FTS_STREAM_COST <= walk_rows:
+                return self._fts(conn, where, params, order, after, limit, words,
+                                 f'"{rarest}"*')
         # Walk on from the probe's last row, keeping what it found.
         more, _ = self._walk(conn, where, params, order, last, limit - len(found), words, None)
         return _fetch(conn, found + more)
@@ -306,20 +335,18 @@ class SearchService:
 
     def _fts(self, conn, where: list[str], params: dict[str, Any],  # noqa: ANN001
              order: _Order, after: PageKey | None, limit: int, words: list[str],
-             matched: list[str]) -> list[tuple[RegisterRow, PageKey]]:
-        """The page from the FTS5 hits of the ``matched`` words, every word checked per hit.
+             match: str) -> list[tuple[RegisterRow, PageKey]]:
+        """The page from the FTS5 hits of ``match``, every word checked per hit.
 
-        In "due" order only the rarest word goes to MATCH: FTS5 merges the whole list of each
-        prefix term, so a common word beside it ("nguyen") would cost more than it narrows.
-        CROSS JOIN keeps the FTS table the outer loop, so only its hits are sorted.
+        In "due" order ``match`` has at most SORT_HITS hits (see :func:`lazy_match`). CROSS
+        JOIN keeps the FTS table the outer loop, so only its hits are sorted.
         """
         keyset, keyset_params = order.after(after, fts=True)
         clauses = ["dossier_fts MATCH :match", *where, *keyset, _contains(words, "d.search_text")]
         sql = (f"SELECT d.id, {DUE_KEY} AS due_key, d.search_text FROM dossier_fts f "
                "CROSS JOIN dossier d ON d.id = f.rowid WHERE " + " AND ".join(clauses)
                + f" ORDER BY {order.sql(fts=True)}")
-        bind = (params | keyset_params | _word_params(words)
-                | {"match": " ".join(f'"{w}"*' for w in matched)})
+        bind = params | keyset_params | _word_params(words) | {"match": match}
         found: list[PageKey] = []
         for r in conn.execute(text(sql), bind).mappings():
             if text_matches(r["search_text"], words):
@@ -327,6 +354,18 @@ class SearchService:
                 if len(found) > limit:
                     break
         return _fetch(conn, found)
+
+
+    def _blocks(self, conn, where: list[str], params: dict[str, Any],  # noqa: ANN001
+                order: _Order, after: PageKey | None, limit: int, words: list[str],
+                match: str) -> list[tuple[RegisterRow, PageKey]]:
+        """The page in due order from the blocks of ids that hold FTS5 hits of ``match``
+        (``ccdesk/services/due_blocks.py``)."""
+        keyset, keyset_params = order.after(after)
+        keys = block_merge(conn, DUE_KEY, where, params | keyset_params | _word_params(words),
+                           keyset, match, _contains(words, "d.search_text"), limit + 1,
+                           lambda search_text: text_matches(search_text, words))
+        return _fetch(conn, [PageKey(order.sort, order.phase, due, id_) for due, id_ in keys])
 
 
 def _contains(words: list[str], column: str = "search_text") -> str:
@@ -337,6 +376,59 @@ def _word_params(words: list[str]) -> dict[str, str]:
     return {f"w{i}": w for i, w in enumerate(words)}
 
 
+def lazy_match(conn, words: list[str], once: bool = False) -> str | None:  # noqa: ANN001
+    """An FTS5 MATCH for ``words`` that FTS5 reads lazily, seeking by rowid, never merging a
+    whole prefix's term lists into memory (which it does for a prefix no prefix index holds,
+    on every call): a word of 2 or 4 letters is its prefix index's term. A longer or 3-letter
+    name part is cut to the prefix index below it ("nguyen" -> "nguy", "van" -> "va"): name
+    prefixes that long select nearly the same rows, and every word is checked per row anyway.
+    A number part ("26112", the days 20-29 of a month) is the OR of the terms that start with
+    it (exact: the cut would triple its rows), read from FTS5's term list when fewer than
+    VOCAB_TERMS; with more (phone and ID prefixes, each term one dossier) the prefix itself,
+    whose merged list is small. With ``once`` (a single FTS5 call, as "newest" streams it) a
+    number part is its prefix, merged once: reading the term list would cost as much. One-letter
+    words are left to the row check; None when no word is left."""
+    parts = []
+    for word in dict.fromkeys(words):
+        if len(word) < 2:
+            continue
+        cut = f'"{word[:max(p for p in FTS_PREFIXES if p <= len(word))]}"*'
+        if len(word) in FTS_PREFIXES or word.isalpha():
+            parts.append(cut)
+            continue
+        if once:
+            parts.append(f'"{word}"*')
+            continue
+        terms = _terms(conn, word)
+        if terms and len(terms) < VOCAB_TERMS:
+            parts.append("(" + " OR ".join(f'"{t}"' for t in terms) + ")")
+        elif terms:  # many terms, each rare (phone and ID prefixes): merged once, small
+            parts.append(f'"{word}"*')
+        else:
+            parts.append(f'"{word}"')  # no term starts with it: nothing matches
+    return " AND ".join(parts) or None
+
+
+def _terms(conn, word: str) -> list[str]:  # noqa: ANN001
+    """Up to VOCAB_TERMS of the FTS5 terms that start with ``word``."""
+    _vocab(conn)
+    return [r[0] for r in conn.execute(text(
+        "SELECT term FROM temp.dossier_fts_terms WHERE term >= :low AND term < :high "
+        "LIMIT :most"), {"low": word, "high": word[:-1] + chr(ord(word[-1]) + 1),
+                         "most": VOCAB_TERMS})]
+
+
+def _count_hits(conn, match: str, most: int) -> int:  # noqa: ANN001
+    return conn.execute(text("SELECT COUNT(*) FROM (SELECT 1 FROM dossier_fts "
+                             "WHERE dossier_fts MATCH :match LIMIT :most)"),
+                        {"match": match, "most": most}).scalar_one()
+
+
+def _vocab(conn) -> None:  # noqa: ANN001
+    conn.execute(text("CREATE VIRTUAL TABLE IF NOT EXISTS temp.dossier_fts_terms "
+                      "USING fts5vocab(main, dossier_fts, row)"))
+
+
 def _rarest_fts_word(conn, words: list[str]) -> tuple[str | None, int]:  # noqa: ANN001
     """The word with the fewest FTS5 hits and that number (at most), from FTS5's term list.
 
@@ -344,8 +436,7 @@ def _rarest_fts_word(conn, words: list[str]) -> tuple[str | None, int]:  # noqa:
     ``VOCAB_TERMS`` terms per word (a bounded look-up); a word starting more terms ("0", "26")
     is left to the per-row check.
     """
-    conn.execute(text("CREATE VIRTUAL TABLE IF NOT EXISTS temp.dossier_fts_terms "
-                      "USING fts5vocab(main, dossier_fts, row)"))
+    _vocab(conn)
     best: tuple[str | None, int] = (None, 0)
     for word in words:
         terms, docs = conn.execute(text(

@@ -11,7 +11,7 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-HEAD_REVISION = "0021_desk_forward"
+HEAD_REVISION = "0019_search_orders"
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
 

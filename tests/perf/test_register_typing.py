@@ -1,5 +1,5 @@
-"""The register as typed: fast keystrokes make fewer searches than keystrokes, and a page that
-arrives for an older query is never shown after a newer one."""
+"""The register as typed: a burst of keystrokes makes one search, for the final text, and a page
+that arrives for an older query is never shown after a newer one."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import threading
 
 from ccdesk.app import DeskApp
 from ccdesk.services.search import SearchService
+from screens import register as register_module
 from screens.register import RegisterScreen
 from tests.ui.conftest import SIZE
 from tests.ui.helpers import settle
@@ -29,8 +30,12 @@ def counting(monkeypatch, hold: dict[str, threading.Event] | None = None) -> lis
     return asked
 
 
-async def test_fast_typing_searches_less_than_it_types(services, actor, monkeypatch) -> None:
+async def test_a_burst_of_keys_searches_once(services, actor, monkeypatch) -> None:
+    """Ten keys typed within the debounce make one search, for the final text, and the table
+    shows its rows. (The debounce is stretched so a loaded test machine cannot space the
+    pilot's keys wider than it: the claim is about keys inside the window, not about speed.)"""
     codes = receive(services, actor)
+    monkeypatch.setattr(register_module, "DEBOUNCE_S", 1.5)
     app = DeskApp(services, actor=actor)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("f4")
@@ -39,8 +44,7 @@ async def test_fast_typing_searches_less_than_it_types(services, actor, monkeypa
         asked = counting(monkeypatch)
         await pilot.press(*"nguyen van")  # ten keys, as fast as the pilot presses them
         await settle(pilot)
-        assert 1 <= len(asked) < len("nguyen van")
-        assert asked[-1] == "nguyen van"
+        assert asked == ["nguyen van"]
         assert table_codes(app.screen.table) == [codes[PEOPLE.index(
             next(p for p in PEOPLE if p[0].startswith("Nguyễn")))]]
 

@@ -6,17 +6,19 @@ from __future__ import annotations
 
 import random
 from datetime import date, datetime, timedelta
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import text
+from sqlalchemy import event, text
 
 from ccdesk.demo import seed_demo
 from ccdesk.domain.lifecycle import RUNNING_STATUSES
-from ccdesk.services import Services
+from ccdesk.services import Services, due_blocks
 from ccdesk.services import search as search_module
 from ccdesk.services.search import (
+    DUE_KEY,
     PageKey,
     RegisterFilter,
     match_expression,
@@ -112,22 +114,36 @@ FILTERS = [RegisterFilter(), RegisterFilter(status="returned"), RegisterFilter(o
            RegisterFilter(date_from=NOW.date() - timedelta(days=20), date_to=NOW.date()),
            RegisterFilter(field="Hộ tịch", date_to=date(2026, 11, 1))]
 
-# (walk budget, vocab bound, FTS hit cost): the defaults (small database: the walk answers),
-# a tiny probe so rare words go to FTS5, a tiny probe and vocab bound so they walk on.
-PLANS = [(search_module.WALK_BUDGET, search_module.VOCAB_TERMS, search_module.FTS_HIT_COST),
-         (7, 2000, 0), (7, 1, 8), (40, 2000, 8)]
+# (walk budget, vocab bound, sort hits, blocks from, block bits, dense hits): the defaults
+# (small database: the walk answers); a tiny probe so "due" sorts FTS5 hits; a tiny probe that
+# walks on; blocks with terms cut to the prefix indexes (vocab bound 1); blocks of 8 and 64 ids,
+# read by id or walked; a mix.
+PLANS = [(search_module.WALK_BUDGET, search_module.VOCAB_TERMS, search_module.SORT_HITS,
+          search_module.BLOCKS_FROM, due_blocks.BLOCK_BITS, due_blocks.DENSE_HITS),
+         (7, 2000, 10**6, 0, 13, 256), (7, 2000, 1024, 10**9, 13, 256),
+         (7, 1, 0, 0, 13, 256), (7, 2000, 0, 0, 3, 3), (7, 2000, 0, 0, 6, 5),
+         (40, 2000, 30, 0, 4, 8)]
+PLAN_IDS = ["default", "fts", "long-walk", "cut-terms", "small-blocks", "blocks", "mixed"]
 
 
-@pytest.mark.parametrize("plan", PLANS, ids=["default", "fts", "long-walk", "mixed"])
+def use_plan(monkeypatch, plan: tuple[int, ...], block_bits: bool = True) -> None:  # noqa: ANN001
+    budget, vocab, sort_hits, blocks_from, bits, dense = plan
+    monkeypatch.setattr(search_module, "WALK_BUDGET", budget)
+    monkeypatch.setattr(search_module, "VOCAB_TERMS", vocab)
+    monkeypatch.setattr(search_module, "SORT_HITS", sort_hits)
+    monkeypatch.setattr(search_module, "BLOCKS_FROM", blocks_from)
+    monkeypatch.setattr(due_blocks, "DENSE_HITS", dense)
+    if block_bits:
+        monkeypatch.setattr(due_blocks, "BLOCK_BITS", bits)
+
+
+@pytest.mark.parametrize("plan", PLANS, ids=PLAN_IDS)
 @settings(max_examples=40, deadline=None, derandomize=True,
           suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(data=st.data())
 def test_every_plan_matches_brute_force(seeded, monkeypatch, plan, data) -> None:
     svc, rows, common = seeded
-    budget, vocab, hit_cost = plan
-    monkeypatch.setattr(search_module, "WALK_BUDGET", budget)
-    monkeypatch.setattr(search_module, "VOCAB_TERMS", vocab)
-    monkeypatch.setattr(search_module, "FTS_HIT_COST", hit_cost)
+    use_plan(monkeypatch, plan)
     query = data.draw(st.sampled_from(queries(rows, random.Random(3))))
     f = data.draw(st.sampled_from(FILTERS))
     sort = data.draw(st.sampled_from(["newest", "due", "overdue"]))
@@ -150,19 +166,83 @@ def test_the_plans_are_all_taken(seeded, monkeypatch) -> None:
     """The property test above is only worth something if each plan runs on this data."""
     svc, _, _ = seeded
     taken: list[str] = []
-    for name in ("_walk", "_fts"):
+    for name in ("_walk", "_fts", "_blocks"):
         real = getattr(search_module.SearchService, name)
 
         def spy(self, *args, _real=real, _name=name, **kwargs):  # noqa: ANN001, ANN002, ANN003
-            taken.append(_name if _name == "_fts" or args[-1] is not None else "long")
+            taken.append(_name if _name != "_walk" or args[-1] is not None else "long")
             return _real(self, *args, **kwargs)
 
         monkeypatch.setattr(search_module.SearchService, name, spy)
-    monkeypatch.setattr(search_module, "WALK_BUDGET", 7)
-    monkeypatch.setattr(search_module, "FTS_HIT_COST", 0)
-    svc.search.register_page("nguyen", sort="due", limit=50)
-    assert "_fts" in taken
-    taken.clear()
-    monkeypatch.setattr(search_module, "VOCAB_TERMS", 1)
-    svc.search.register_page("nguyen", sort="due", limit=50)
-    assert "long" in taken
+    for plan, taken_plan in (((7, 2000, 10**6, 0, 13, 256), "_fts"),
+                             ((7, 2000, 1024, 10**9, 13, 256), "long"),
+                             ((7, 2000, 0, 0, 13, 256), "_blocks")):
+        use_plan(monkeypatch, plan)
+        taken.clear()
+        svc.search.register_page("nguyen", sort="due", limit=50)
+        assert taken_plan in taken
+    # and the block plan's two ways of reading a block
+    read: list[str] = []
+    real_add = due_blocks._Page.add
+    monkeypatch.setattr(due_blocks._Page, "add_unordered",
+                        lambda self, keys: (read.append("by id"), [real_add(self, k)
+                                                                  for k in keys]))
+    for dense in (10**6, 1):
+        use_plan(monkeypatch, (7, 2000, 0, 0, 6, dense))
+        svc.search.register_page("nguyen", sort="due", limit=50)
+    assert "by id" in read
+
+
+# The one sort a register page may run: the FTS5 hits of a rare word (at most SORT_HITS in due
+# order, as the plan chooses), sorted by the due key.
+BOUNDED_SORT = "FROM dossier_fts f CROSS JOIN dossier d"
+
+
+def statements(svc: Services, run) -> list[tuple[str, Any]]:  # noqa: ANN001
+    """Every SQL statement (with its parameters) the search runs inside ``run()``."""
+    seen: list[tuple[str, Any]] = []
+
+    def record(_conn, _cursor, statement, parameters, _context, _many) -> None:  # noqa: ANN001
+        if statement.lstrip().upper().startswith(("SELECT", "WITH")):
+            seen.append((statement, parameters))
+
+    event.listen(svc.db.engine, "before_cursor_execute", record)
+    try:
+        run()
+    finally:
+        event.remove(svc.db.engine, "before_cursor_execute", record)
+    return seen
+
+
+def sorts_in(svc: Services, statement: str, parameters: Any) -> list[str]:
+    with svc.db.engine.connect() as conn:
+        plan = conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", parameters).all()
+    return [row[3] for row in plan if "TEMP B-TREE" in row[3]]
+
+
+@pytest.mark.parametrize("plan", PLANS, ids=PLAN_IDS)
+def test_no_order_sorts_its_matches(seeded, monkeypatch, plan) -> None:
+    """Every statement of every order walks an index in the page's order: EXPLAIN QUERY PLAN
+    shows no temporary B-tree, except the sort of a rare word's few FTS5 hits."""
+    svc, rows, _ = seeded
+    # The block size stays the index's (ix_dossier_block_due): here every row is in block 0.
+    use_plan(monkeypatch, plan, block_bits=False)
+    with svc.db.engine.begin() as conn:
+        conn.exec_driver_sql("ANALYZE")
+    checked = 0
+    for query in ["", *queries(rows, random.Random(5))[:40]]:
+        for sort in ("newest", "due", "overdue"):
+            for f in (RegisterFilter(), RegisterFilter(status="in_progress")):
+                def pages(query=query, sort=sort, f=f) -> None:
+                    page = svc.search.register_page(query, f, sort, None, 5)
+                    if page.next_after is not None:
+                        svc.search.register_page(query, f, sort, page.next_after, 5)
+
+                for statement, parameters in statements(svc, pages):
+                    bounded = BOUNDED_SORT in statement and f"ORDER BY {DUE_KEY}" in statement
+                    if ("dossier" not in statement or bounded
+                            or "dossier_fts_terms" in statement):  # the temp vocab table
+                        continue
+                    assert sorts_in(svc, statement, parameters) == [], (query, sort, statement)
+                    checked += 1
+    assert checked > 500
