@@ -19,7 +19,7 @@ class RatingModal(ModalScreen[str | None]):
     """Dismisses with a :class:`RatingLevel` value or ``None`` when the citizen declines."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        *[Binding(str(n), f"rate('{level}')", f"core.rating.{level}", id=f"rate_{level}")
+        *[Binding(str(n), f"rate('{level}')", f"vocab.rating.{level}", id=f"rate_{level}")
           for n, level in enumerate(RatingLevel.values(), start=1)],
         Binding("escape", "skip", "tui.key.skip", id="skip"),
     ]

@@ -25,7 +25,7 @@ from screens.modals.confirm import ConfirmModal
 from screens.modals.form_preview import FormPreview
 from screens.modals.lock import LockModal
 from screens.modals.rating import RatingModal
-from screens.register import RegisterScreen
+from screens.register import COLUMN_FIELDS, RegisterScreen
 from screens.reports import ReportsScreen
 from screens.widgets.chrome import TrainingBanner
 from tests.ui.fit import (
@@ -136,7 +136,7 @@ async def test_every_area_shows_its_messages_whole(services, actor, lang, size) 
         await walk.check("dossier")
         _checklist_columns(walk, size)
         app.push_screen(ConfirmModal(t("tui.dossier.confirm", action=t(
-            "core.action.request_supplement"), code=code), t("core.warn.supplement_round")))
+            "vocab.action.request_supplement"), code=code), t("core.warn.supplement_round")))
         await walk.check("second supplement warning")
         await pilot.press("n")
         await pilot.press("a")
@@ -169,7 +169,7 @@ async def _register_columns(walk: Walk, size: tuple[int, int]) -> None:
     header = header_painted(walk.pilot.app, screen.table)
     wanted = ["code", "status", "due"] + (["applicant", "procedure"] if size[0] >= 120 else [])
     for key in wanted:
-        label = t(f"tui.register.col_{key}")
+        label = t(f"vocab.field.{COLUMN_FIELDS[key]}")
         walk.expect(label in header, f"[register {size}] column {label!r} not on screen: "
                                      f"{header!r}")
 
@@ -194,8 +194,8 @@ async def _report_columns(walk: Walk, size: tuple[int, int]) -> None:
             seen |= {n for n in range(1, NUMBER_COLUMNS + 1) if f"({n})" in page}
         walk.expect(seen == set(range(1, NUMBER_COLUMNS + 1)),
                     f"[reports {size}] columns never shown: {sorted(set(range(1, 12)) - seen)}")
-    walk.expect(column_labels(table)[:2] == [t("tui.reports.col_tt"),
-                                             t("tui.reports.col_name")],
+    walk.expect(column_labels(table)[:2] == [t("vocab.field.tt"),
+                                             t("reports.table.field")],
                 f"[reports {size}] the TT and name columns lead: {column_labels(table)}")
 
 

@@ -49,15 +49,15 @@ def applicant_fields(words: Words, record: DossierRecord, *, owner: bool = True,
     """Who submitted: name, address, phone and email, ID; the owner when someone else."""
     d = record.dossier
     fields = [Field(words("field.applicant"), d.applicant_name, bold_value=True),
-              Field(words("field.address"), d.applicant_address or BLANK),
-              Field(words("field.phone"), d.applicant_phone or BLANK),
-              Field(words("field.email"), d.applicant_email or BLANK)]
+              Field(words.vocab("field.address"), d.applicant_address or BLANK),
+              Field(words.vocab("field.phone"), d.applicant_phone or BLANK),
+              Field(words.vocab("field.email"), d.applicant_email or BLANK)]
     if id_number:
         kind = words(f"id_type.{d.applicant_id_type}")
         fields.insert(1, Field(words("field.id_number", kind=kind), d.applicant_id_number))
     if owner and d.owner_name:
         fields.append(Field(words("field.owner"), d.owner_name))
-        fields.append(Field(words("field.owner_address"), d.owner_address or BLANK))
+        fields.append(Field(words.vocab("field.owner_address"), d.owner_address or BLANK))
     return fields
 
 
