@@ -17,6 +17,7 @@ from ccdesk.domain.calendar import TimeKind, TimeRule
 from ccdesk.domain.errors import PermissionDenied, ValidationError
 from ccdesk.domain.official_calendar import (
     BUNDLED_SCHEDULE,
+    MAX_BYTES,
     ScheduleInvalid,
     bundled_schedule,
     parse_schedule,
@@ -196,6 +197,23 @@ def test_an_officer_without_the_calendar_role_cannot_import(desk: Services, offi
     assert rows(desk.db.path, "SELECT count(*) FROM official_calendar") == [(0,)]
 
 
+def oversized(tmp_path: Path) -> Path:
+    """A valid newer edition padded with a comment past the 256 KiB a schedule may take."""
+    path = tmp_path / "lich-qua-lon.toml"
+    path.write_text(newer_edition() + "#" * MAX_BYTES + "\n", encoding="utf-8")
+    return path
+
+
+def test_an_oversized_file_is_refused_by_name_before_it_is_read(desk: Services, lead: Actor,
+                                                                tmp_path: Path) -> None:
+    with pytest.raises(ValidationError) as info:
+        import_schedule_file(desk, oversized(tmp_path), lead)
+    assert info.value.key == "reliability.security.too_large"
+    assert "lich-qua-lon.toml" in info.value.message("vi")
+    assert rows(desk.db.path, "SELECT count(*) FROM official_calendar") == [(0,)]
+    assert desk.ctx.calendar.is_working_day(date(2026, 12, 31))
+
+
 # --- The relay seam ------------------------------------------------------------------------------
 
 def test_a_relayed_payload_is_applied_and_an_older_one_ignored(desk: Services) -> None:
@@ -250,6 +268,14 @@ def test_cli_import_then_list_marks_sources_and_provisional_days(tmp_path: Path)
     assert off["2026-11-24"]["provisional"] is True and off["2026-11-24"]["reason"]
     assert off["2026-01-02"]["document"].endswith("12729/VPCP-KGVX của Văn phòng Chính phủ")
     assert off["2026-01-02"]["provisional"] is False
+
+
+def test_cli_import_of_an_oversized_file_names_it_and_changes_nothing(tmp_path: Path) -> None:
+    out = run("calendar", "import", str(oversized(tmp_path)), home=tmp_path, lang="en")
+    assert out.returncode == 2 and "Traceback" not in out.stderr
+    assert "lich-qua-lon.toml" in out.stderr and "256 KiB" in out.stderr
+    out = run("calendar", "list", "--year", "2026", "--json", home=tmp_path)
+    assert orjson.loads(out.stdout)["official_edition"] == "2026-01-05"  # the bundled one
 
 
 def test_migration_0009_down_and_up(desk: Services, lead: Actor, tmp_path: Path) -> None:
