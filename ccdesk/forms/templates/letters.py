@@ -8,6 +8,7 @@ from ccdesk.domain.lifecycle import Action, Regime
 from ccdesk.forms.data import DossierRecord
 from ccdesk.forms.document import (
     Align,
+    Block,
     Column,
     Field,
     FormDocument,
@@ -61,11 +62,7 @@ def extension(record: DossierRecord, regime: Regime, words: Words) -> FormDocume
     if regime == Regime.R2018:
         blocks.append(Title(words(f"{key}.title")))
     blocks += [
-        Paragraph(words("letter.to", name=d.applicant_name), align=Align.CENTER),
-        Paragraph(words("extension.received", date=words.long_date(d.received_at.date()),
-                        unit=unit), align=Align.JUSTIFY, indent=True),
-        procedure_field(words, record),
-        Field(words.vocab("field.code"), d.code, bold_value=True),
+        *_opening(record, words, unit),
         Field(words("extension.original_due"), words.time_date(current.original_due)),
         Paragraph(words("extension.not_yet", unit=issuer), align=Align.JUSTIFY, indent=True),
         Field(words("extension.reason"), _late_reason(words, current.reason, current.late_body,
@@ -114,6 +111,17 @@ def _history(words: Words, record: DossierRecord) -> Table:
     return Table(columns, tuple(rows))
 
 
+def _opening(record: DossierRecord, words: Words, unit: str) -> tuple[Block, ...]:
+    """Both letters open alike: to the applicant, when the unit received the dossier, for which
+    procedure, under which code."""
+    d = record.dossier
+    return (Paragraph(words("letter.to", name=d.applicant_name), align=Align.CENTER),
+            Paragraph(words("extension.received", date=words.long_date(d.received_at.date()),
+                            unit=unit), align=Align.JUSTIFY, indent=True),
+            procedure_field(words, record),
+            Field(words.vocab("field.code"), d.code, bold_value=True))
+
+
 def stop(record: DossierRecord, regime: Regime, words: Words) -> FormDocument:
     """Mẫu 05 (2025): the notice that handling of the dossier has stopped, and why. It also
     answers a citizen's own request to stop (a withdrawal), naming that request as its basis
@@ -133,11 +141,7 @@ def stop(record: DossierRecord, regime: Regime, words: Words) -> FormDocument:
         Paragraph(words("stop.subject"), style="I"),
         Spacer(3),
         Title(words("stop.title")),
-        Paragraph(words("letter.to", name=d.applicant_name), align=Align.CENTER),
-        Paragraph(words("extension.received", date=words.long_date(d.received_at.date()),
-                        unit=unit), align=Align.JUSTIFY, indent=True),
-        procedure_field(words, record),
-        Field(words.vocab("field.code"), d.code, bold_value=True),
+        *_opening(record, words, unit),
         Field(words("stop.due"), words.time_date(d.due_at)),
         *((Paragraph(words("stop.basis_request", date=words.long_date(event.at.date())),
                      align=Align.JUSTIFY, indent=True),) if withdrawn else ()),
