@@ -1,7 +1,7 @@
 """Randomized fault runs at scale (issue 16, "Done means"): thousands of seeds of
-tests/upstream/fault_runs.py — the double's faults, the forwarder killed at its crash points,
+tests/sync/upstream/fault_runs.py — the double's faults, the forwarder killed at its crash points,
 lost relay replies — and every ``--kill-every``-th seed with real ``kill -9`` of ``ccdesk
-district serve`` and ``ccdesk district forward`` (tests/upstream/fault_kills.py).
+district serve`` and ``ccdesk district forward`` (tests/sync/upstream/fault_kills.py).
 
     .venv/bin/python bench/forward_faults.py [--runs 2000] [--first-seed 0] [--kill-every 50]
     .venv/bin/python bench/forward_faults.py --seed 1234        # replay one run
@@ -26,9 +26,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.upstream.double_fixtures import DoubleServer, config  # noqa: E402
-from tests.upstream.fault_kills import run_with_kills  # noqa: E402
-from tests.upstream.fault_runs import Bench, Plan, run_in_process, scratch_dir  # noqa: E402
+from tests.sync.upstream.double_fixtures import DoubleServer, config  # noqa: E402
+from tests.sync.upstream.fault_kills import run_with_kills  # noqa: E402
+from tests.sync.upstream.fault_runs import Bench, Plan, run_in_process, scratch_dir  # noqa: E402
 
 
 def main() -> int:

@@ -149,8 +149,8 @@ class DeskScreen(FormKeys, Screen):
 
 
 def field_label(name: str) -> str:
-    """A field's label: the core's name for it, else the desk's own."""
-    key = f"core.field.{name}"
+    """A field's label: the vocabulary's name for it, else the screens' own (``tui.field``)."""
+    key = f"vocab.field.{name}"
     text = t(key)
     return text if text != key else t(f"tui.field.{name}")
 

@@ -59,7 +59,7 @@ class DossierScreen(DeskScreen):
     HORIZONTAL_BREAKPOINTS: ClassVar = [(0, "-narrow"), (120, "-wide")]
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("a", "actions", "tui.key.actions", id="actions"),
-        Binding("p", "reprint", "tui.key.reprint", id="reprint"),
+        Binding("p", "reprint", "vocab.action.reprint", id="reprint"),
         Binding("r", "reload", "tui.key.refresh", id="reload"),
         Binding("escape", "back", "tui.key.back", id="back"),
     ]
@@ -75,7 +75,7 @@ class DossierScreen(DeskScreen):
             with Vertical(id="dossier-main"):
                 yield Static("", id="dossier-info")
                 yield Static("", id="dossier-due")
-                yield Label(t("tui.dossier.checklist"), classes="section")
+                yield Label(t("vocab.field.checklist"), classes="section")
                 yield DataTable(id="dossier-checklist", cursor_type="row", zebra_stripes=True)
             with Vertical(id="dossier-side"):
                 yield Label(t("tui.dossier.history"), classes="section")
@@ -97,20 +97,20 @@ class DossierScreen(DeskScreen):
         d = detail.dossier
         procedure = self.services.dossiers.procedure_of(d)
         lines = [
-            f"[b]{d.code}[/b]  ·  [reverse] {t('core.status.' + d.status)} [/reverse]",
+            f"[b]{d.code}[/b]  ·  [reverse] {t('vocab.status.' + d.status)} [/reverse]",
             f"{procedure.code} · {procedure.name}",
             *([t("tui.dossier.portal", code=d.portal_code)] if d.portal_code else []),
             t("tui.dossier.applicant", name=d.applicant_name, id_number=d.applicant_id_number),
             t("tui.dossier.contact", phone=d.applicant_phone or "—",
               address=d.applicant_address or "—"),
-            t("tui.dossier.intake", channel=t(f"core.channel.{d.channel}"), sets=d.sets,
+            t("tui.dossier.intake", channel=t(f"vocab.channel.{d.channel}"), sets=d.sets,
               received=fmt_datetime(d.received_at), fee=fmt_money(d.fee_amount)),
         ]
         lines.extend(_party_lines(d, procedure.second_party))
         if d.handling_body and d.handling_body != "desk":
             lines.append(t("tui.dossier.body", body=d.handling_body))
         if detail.rating is not None:
-            lines.append(t("tui.dossier.rating", level=t(f"core.rating.{detail.rating.level}"))
+            lines.append(t("tui.dossier.rating", level=t(f"vocab.rating.{detail.rating.level}"))
                          + f" · {t(f'rating.report.source_{detail.rating.source}')}")
         self.query_one("#dossier-info", Static).update("\n".join(lines))
         self._show_due(detail)
@@ -173,10 +173,10 @@ class DossierScreen(DeskScreen):
         names = {o.id: o.username for o in self.services.officers.list(include_inactive=True)}
         table = self.query_one("#dossier-events", DataTable)
         table.clear(columns=True)
-        table.add_columns(t("tui.dossier.at"), t("tui.dossier.event"),
-                          t("tui.dossier.officer"), t("core.field.reason"))
+        table.add_columns(t("vocab.field.event_at"), t("vocab.field.event"),
+                          t("tui.dossier.officer"), t("vocab.field.reason"))
         for event in reversed(detail.events):
-            table.add_row(fmt_datetime(event.at), t(f"core.action.{event.action}"),
+            table.add_row(fmt_datetime(event.at), t(f"vocab.action.{event.action}"),
                           names.get(event.officer_id, "—"), event.reason or "")
 
     # ---- actions --------------------------------------------------------------------------
@@ -205,7 +205,7 @@ class DossierScreen(DeskScreen):
         for warning in result.warnings:
             self.notify(t(warning), severity="warning", timeout=10)
         self.notify(t(f"tui.action_done.{action.value}",
-                      status=t(f"core.status.{result.dossier.status}")))
+                      status=t(f"vocab.status.{result.dossier.status}")))
         if action == Action.RETURN_RESULT:
             await self._ask_rating()
         self.action_reload()
@@ -231,7 +231,7 @@ class DossierScreen(DeskScreen):
         return ActionContext(
             checklist=self.detail.checklist, handling_body=dossier.handling_body,
             due_at=dossier.due_at, now=self.host.now, apply=apply,
-            question=t("tui.dossier.confirm", action=t(f"core.action.{action.value}"),
+            question=t("tui.dossier.confirm", action=t(f"vocab.action.{action.value}"),
                        code=self.code), detail=detail)
 
     async def _ask_rating(self) -> None:
@@ -274,7 +274,7 @@ def _checklist_cells(item: ChecklistItem) -> dict[str, str]:
     received = (f"✓ {item.received_quantity}" if item.received
                 else "✗" if item.requirement == "required" else "–")
     return {"position": str(item.position), "name": item.name,
-            "form": t(f"core.form.{item.received_form or item.form}"), "received": received}
+            "form": t(f"vocab.form.{item.received_form or item.form}"), "received": received}
 
 
 def open_scanned_code(screen: DeskScreen, text: str, *, quiet: bool = False) -> bool:
@@ -307,7 +307,7 @@ def _party_lines(d: Dossier, second_party: SecondParty | None) -> list[str]:
     if d.authorisation:
         lines.append(t("tui.dossier.authorisation", text=d.authorisation))
     if d.party2_name:
-        role = second_party.label() if second_party else t("core.field.party2_name")
+        role = second_party.label() if second_party else t("vocab.field.party2_name")
         lines.append(t("tui.dossier.party2", role=role, name=d.party2_name,
                        id_number=d.party2_id_number or "—"))
     return lines

@@ -32,6 +32,9 @@ if TYPE_CHECKING:
 SHOWN = 3  # filings listed on home and in the register; the rest are on the F12 screen
 OPEN_KEY = "f12"
 COLUMNS = ("portal", "applicant", "procedure", "filed")
+# Column headings: the dossier's own field names where they are the same words.
+HEADINGS = {"portal": "tui.filings.col_portal", "applicant": "vocab.field.applicant",
+            "procedure": "vocab.field.procedure", "filed": "tui.filings.col_filed"}
 
 
 def age_text(minutes: int) -> str:
@@ -131,7 +134,7 @@ class FilingsScreen(DeskScreen):
     TITLE_KEY = "tui.filings.title"
     HELP_KEY = "tui.help.online_filings"
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("f8", "receive", "tui.key.receive", id="receive"),
+        Binding("f8", "receive", "vocab.action.accept", id="receive"),
         Binding("escape", "back", "tui.key.back", id="back"),
     ]
 
@@ -173,7 +176,7 @@ class FilingsScreen(DeskScreen):
         rows = [(f.portal_code, f.applicant_name, f.procedure_code,
                  fmt_datetime(f.filed_at) if f.filed_at else "—") for f in filings]
         for n, key in enumerate(COLUMNS):
-            header = t(f"tui.filings.col_{key}")
+            header = t(HEADINGS[key])
             width = max([cell_len(header), *(cell_len(r[n]) for r in rows)])
             table.add_column(header, key=key, width=width)
         for row in rows:

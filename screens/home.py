@@ -23,6 +23,9 @@ SCAN_GAP = 0.3  # seconds between keys: slower is a person typing, not a scanner
 MAX_SCAN = 1024  # a paper's QR line (ccdesk.domain.paper_qr.MAX_SCAN_LENGTH)
 COUNTS = ("received_today", "due_today", "overdue", "waiting_supplement", "ready_to_return",
           "not_synced")
+# Counts named by the vocabulary (the others are the home screen's own words).
+COUNT_LABELS = {"overdue": "vocab.timeliness.overdue",
+                "waiting_supplement": "vocab.status.waiting_supplement"}
 # (key, catalogue key of the area, app action); the app binds the keys, a click works too.
 QUICK_KEYS: tuple[tuple[str, str, str], ...] = (
     ("F2", "tui.key.intake", "area('intake')"), ("F4", "tui.key.register", "area('register')"),
@@ -147,7 +150,7 @@ class HomeScreen(DeskScreen):
         for name in COUNTS:
             value = getattr(counts, name)
             card = self.query_one(f"#count-{name}", Static)
-            card.update(f"[b]{value}[/b]\n{t(f'tui.home.{name}')}")
+            card.update(f"[b]{value}[/b]\n{t(COUNT_LABELS.get(name, f'tui.home.{name}'))}")
             card.set_class(name == "overdue" and value > 0, "-alert")
         self._show_online(status, None)
 
@@ -162,5 +165,5 @@ class HomeScreen(DeskScreen):
                     }[online]
             text = t("tui.home.sync_line", link=t(link), pending=status.pending,
                      last=status.last_success_at[:16].replace("T", " ")
-                     if status.last_success_at else t("tui.sync.never"))
+                     if status.last_success_at else t("sync.status.never"))
         self.query_one("#home-sync", Static).update(text)

@@ -172,7 +172,7 @@ class ApplicantStep(DeskScreen):
                 blank: bool = False) -> FormField:
         """A choice; ``blank``: it may be left unset (``""`` while recomposing)."""
         chosen = self._typed.get(name, value) or Select.NULL
-        return FormField(t(f"core.field.{name}"),
+        return FormField(t(f"vocab.field.{name}"),
                          Select(options, value=chosen, allow_blank=blank, id=name, compact=True,
                                 prompt="—"),
                          name=name)

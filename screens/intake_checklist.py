@@ -38,12 +38,12 @@ class DocumentRow(Vertical):
 
     def compose(self) -> ComposeResult:
         doc, entry = self.doc, self._entry
-        requirement = t(f"core.requirement.{doc.requirement}")
+        requirement = t(f"vocab.requirement.{doc.requirement}")
         with Horizontal(classes="doc-line"):
             yield WrapCheckbox(f"{doc.position}. {doc.name} [dim]({requirement})[/dim]",
                            value=bool(entry and entry.received), compact=True,
                            classes="doc-received")
-            yield Select([(t(f"core.form.{f.value}"), f.value) for f in DocForm],
+            yield Select([(t(f"vocab.form.{f.value}"), f.value) for f in DocForm],
                          value=(entry.form if entry and entry.form else doc.form),
                          allow_blank=False, compact=True, classes="doc-form")
             yield Input(str(entry.quantity if entry and entry.quantity is not None

@@ -32,10 +32,10 @@ class DecisionStep(DeskScreen):
     TITLE_KEY = "tui.intake.title_decision"
     HELP_KEY = "tui.help.intake_decision"
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("f5", "decide('accept')", "core.action.accept", id="accept"),
-        Binding("f6", "decide('supplement')", "core.action.request_supplement",
+        Binding("f5", "decide('accept')", "vocab.action.accept", id="accept"),
+        Binding("f6", "decide('supplement')", "vocab.action.request_supplement",
                 id="supplement"),
-        Binding("f7", "decide('refuse')", "core.action.refuse", id="refuse"),
+        Binding("f7", "decide('refuse')", "vocab.action.refuse", id="refuse"),
         Binding("escape", "back", "tui.key.back", id="back"),
     ]
 
@@ -72,16 +72,16 @@ class DecisionStep(DeskScreen):
                         classes="warning")
             yield FormField(t("tui.intake.extra_item"),
                             Input(id="extra_item", compact=True), name="extra_item")
-            yield FormField(t("core.field.reason"),
+            yield FormField(t("vocab.field.reason"),
                             Input(id="reason", compact=True,
                                   placeholder=t("tui.decision.reason_when")), name="reason")
             with Horizontal(classes="buttons"):
                 if not missing:  # not offered at all when a required document is missing
-                    yield Button(f"F5 {t('core.action.accept')}", id="accept",
+                    yield Button(f"F5 {t('vocab.action.accept')}", id="accept",
                                  variant="success", compact=True)
-                yield Button(f"F6 {t('core.action.request_supplement')}", id="supplement",
+                yield Button(f"F6 {t('vocab.action.request_supplement')}", id="supplement",
                              variant="warning", compact=True)
-                yield Button(f"F7 {t('core.action.refuse')}", id="refuse", variant="error",
+                yield Button(f"F7 {t('vocab.action.refuse')}", id="refuse", variant="error",
                              compact=True)
 
     def _due(self) -> datetime:
@@ -158,7 +158,7 @@ class DecisionStep(DeskScreen):
         for warning in result.warnings:
             self.notify(t(warning), severity="warning", timeout=10)
         self.notify(t("tui.intake.saved", code=result.dossier.code,
-                      status=t(f"core.status.{result.dossier.status}")))
+                      status=t(f"vocab.status.{result.dossier.status}")))
         # Start the area over (the next citizen) and show the new dossier on top of it.
         while len(self.app.screen_stack) > 1:
             self.app.pop_screen()

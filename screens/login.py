@@ -49,7 +49,7 @@ class LoginScreen(DeskScreen):
                 [(f"{name} ({username})", username) for username, name in officers],
                 value=officers[0][0] if len(officers) == 1 else Select.NULL,
                 prompt=t("tui.login.pick"), id="officer", compact=True), name="username")
-            yield FormField(t("core.field.pin"), Input(password=True, id="pin", compact=True),
+            yield FormField(t("vocab.field.pin"), Input(password=True, id="pin", compact=True),
                             name="pin")
             if self.host.training:
                 yield Label(t("tui.login.training_hint"), classes="hint")

@@ -49,6 +49,9 @@ DEBOUNCE_S = 0.13  # a keystroke's query waits this long for the next keystroke
 # looks for a dossier's code, where it stands and when it is due before whose it is and which
 # procedure (an officer at 80 columns must still see the due date beside a long status).
 COLUMNS = ("code", "applicant", "status", "due", "procedure", "received")
+# Each column's heading is the vocabulary's label of the field it shows.
+COLUMN_FIELDS = {"code": "code", "applicant": "applicant", "status": "status", "due": "due_at",
+                 "procedure": "procedure", "received": "received_at"}
 PRIORITY = ("code", "status", "due", "applicant", "procedure", "received")
 REQUIRED = 3  # code, status and due are shown at any width
 MIN_NAME = 12  # a name shorter than this is no help: drop the column instead
@@ -87,7 +90,7 @@ class RegisterScreen(DeskScreen):
                              allow_blank=False, id="sort", compact=True)
             with Vertical(id="filters"):
                 with Horizontal(classes="register-line"):
-                    yield Select([(t(f"core.status.{s.value}"), s.value) for s in Status],
+                    yield Select([(t(f"vocab.status.{s.value}"), s.value) for s in Status],
                                  prompt=t("tui.register.any_status"), id="status", compact=True)
                     yield Select([(c.label(), c.value) for c in Channel],
                                  prompt=t("tui.register.any_channel"), id="channel",
@@ -95,13 +98,13 @@ class RegisterScreen(DeskScreen):
                     yield Select([(f, f) for f in fields], prompt=t("tui.register.any_field"),
                                  id="field", compact=True)
                 with Horizontal(classes="register-line"):
-                    yield Input(placeholder=t("tui.register.procedure"), id="procedure",
+                    yield Input(placeholder=t("vocab.field.procedure_code"), id="procedure",
                                 compact=True)
                     yield Input(placeholder=t("tui.register.date_from"), id="date_from",
                                 compact=True)
                     yield Input(placeholder=t("tui.register.date_to"), id="date_to",
                                 compact=True)
-                    yield Checkbox(t("tui.register.overdue"), id="overdue", compact=True)
+                    yield Checkbox(t("vocab.timeliness.overdue"), id="overdue", compact=True)
             yield FilingsLines(self.services, getattr(self.app, "sync", None),
                                id="register-filings")
             yield DataTable(id="register-table", cursor_type="row", zebra_stripes=True)
@@ -208,7 +211,7 @@ class RegisterScreen(DeskScreen):
             return False
         room = (self.table.size.width or self.app.size.width - 2) - SCROLLBAR
         cells = [self._cells(row, "") for row in self._rows]
-        headers = {key: t(f"tui.register.col_{key}") for key in COLUMNS}
+        headers = {key: t(f"vocab.field.{COLUMN_FIELDS[key]}") for key in COLUMNS}
 
         def spec(key: str, prefix: str = "") -> ColumnSpec:
             column = [c[key] for c in ([self._cells(r, prefix) for r in self._rows]
@@ -242,7 +245,7 @@ class RegisterScreen(DeskScreen):
         if prefix and code.startswith(prefix):
             code = "…" + code[len(prefix):]
         return {"code": code, "applicant": row.who,
-                "status": t(f"core.status.{row.status}"),
+                "status": t(f"vocab.status.{row.status}"),
                 "due": fmt_datetime(row.due_at) if row.due_at else "—",
                 "procedure": row.procedure_code, "received": fmt_datetime(row.received_at)}
 

@@ -17,7 +17,7 @@ from textual.widgets import DataTable, Input, Label, Static
 
 from ccdesk.domain.errors import CcdeskError, InvalidInput, ValidationError
 from ccdesk.domain.queue import wait_lines
-from ccdesk.domain.reports import Counts
+from ccdesk.domain.reports import VOCABULARY_HEADINGS, Counts
 from ccdesk.domain.vocabulary import RatingLevel
 from ccdesk.i18n import fmt_date, fmt_money, t
 from ccdesk.services.reports import PeriodReport
@@ -36,6 +36,11 @@ def percent(rate: float | None) -> str:
 # II.06a's number columns, numbered (1)…(11) as on the printed form; a legend names them.
 NUMBER_COLUMNS = ("received", "online", "direct", "carried", "resolved", "early", "on_time",
                   "late", "in_progress", "within", "overdue")
+# The legend's names of those columns: the screen's own short words for two of them, the rest
+# as the CLI report and the vocabulary word them.
+HEADINGS = {"received": "tui.reports.col_received", "online": "reports.table.online",
+            "direct": "tui.reports.col_direct", "carried": "reports.short.carried_over",
+            "resolved": "reports.table.resolved", **VOCABULARY_HEADINGS}
 MIN_NAME = 20  # the field / procedure name keeps at least this much; numbers page beside it
 SCROLLBAR = 2
 
@@ -66,9 +71,9 @@ class ReportsScreen(DeskScreen):
         today = self.host.now().date()
         with VerticalScroll(id="reports", classes="form"):
             with Horizontal(id="period"):
-                yield FormField(t("tui.reports.from"), Input(
+                yield FormField(t("reports.field.from"), Input(
                     fmt_date(today.replace(day=1)), id="from", compact=True), name="from")
-                yield FormField(t("tui.reports.to"), Input(fmt_date(today), id="to",
+                yield FormField(t("reports.field.to"), Input(fmt_date(today), id="to",
                                                            compact=True), name="to")
             yield Static("", id="report-summary")
             yield Label(t("tui.reports.ii06a"), classes="section")
@@ -77,7 +82,7 @@ class ReportsScreen(DeskScreen):
             yield Static(self._legend(), id="report-legend", classes="hint")
             yield Label(t("tui.reports.channels"), classes="section")
             yield Static("", id="report-channels")
-            yield Label(t("tui.reports.satisfaction"), classes="section")
+            yield Label(t("vocab.field.rating"), classes="section")
             yield Static("", id="report-satisfaction")
             yield Static("", id="report-rating-source", classes="hint")
             yield Label(t("queue.report.title"), classes="section")
@@ -92,7 +97,7 @@ class ReportsScreen(DeskScreen):
 
     @staticmethod
     def _legend() -> str:
-        return " · ".join(f"({number}) {t(f'tui.reports.col_{name}')}"
+        return " · ".join(f"({number}) {t(HEADINGS[name])}"
                           for number, name in enumerate(NUMBER_COLUMNS, start=1))
 
     @on(Input.Submitted)
@@ -154,12 +159,12 @@ class ReportsScreen(DeskScreen):
             rows.append((str(number), group.field, count_cells(group.counts)))
             rows.extend(("", f"  {row.procedure_code} {row.procedure_name}",
                          count_cells(row.counts)) for row in group.rows)
-        rows.append(("", t("tui.reports.total"), count_cells(total)))
+        rows.append(("", t("reports.table.total"), count_cells(total)))
         rows.append(("", t("reports.guidance.line"), count_cells(report.guidance)))
         self._table_rows = rows
         self._lay_out_table()
         self.query_one("#report-channels", Static).update(bar_chart(
-            [(t(f"core.channel.{name}"), count) for name, count in report.channels.items()]))
+            [(t(f"vocab.channel.{name}"), count) for name, count in report.channels.items()]))
         self.query_one("#report-satisfaction", Static).update(bar_chart(
             [(level.label(), getattr(sat, level)) for level in RatingLevel]))
         self.query_one("#report-rating-source", Static).update(
@@ -193,8 +198,8 @@ class ReportsScreen(DeskScreen):
         headers = [f"({number})" for number in range(1, len(NUMBER_COLUMNS) + 1)]
         widths = [natural_width(header, (row[2][i] for row in self._table_rows))
                   for i, header in enumerate(headers)]
-        tt_width = natural_width(t("tui.reports.col_tt"), (row[0] for row in self._table_rows))
-        name_natural = natural_width(t("tui.reports.col_name"),
+        tt_width = natural_width(t("vocab.field.tt"), (row[0] for row in self._table_rows))
+        name_natural = natural_width(t("reports.table.field"),
                                      (row[1] for row in self._table_rows))
         fixed = tt_width + 2 * CELL_PADDING + min(name_natural, MIN_NAME)
         pages = column_pages(widths, max(room - fixed, 1))
@@ -206,8 +211,8 @@ class ReportsScreen(DeskScreen):
         name_width = max(min(name_natural, room - used - tt_width - 2 * CELL_PADDING),
                          min(name_natural, MIN_NAME))
         table.clear(columns=True)
-        table.add_column(t("tui.reports.col_tt"), width=tt_width)
-        table.add_column(t("tui.reports.col_name"), width=name_width)
+        table.add_column(t("vocab.field.tt"), width=tt_width)
+        table.add_column(t("reports.table.field"), width=name_width)
         for i in shown:
             table.add_column(headers[i], width=widths[i])
         for tt, name, cells in self._table_rows:

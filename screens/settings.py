@@ -57,7 +57,7 @@ class SettingsScreen(DeskScreen):
                 [(name, name) for name in THEMES], value=self.app.theme
                 if self.app.theme in THEMES else THEMES[0], allow_blank=False, id="theme",
                 compact=True), name="theme")
-            yield FormField(t("tui.settings.printer"), Input(
+            yield FormField(t("vocab.field.printer"), Input(
                 config.printer, id="printer", compact=True,
                 placeholder=t("tui.settings.printer_hint")), name="printer")
             yield FormField(t("tui.settings.upstream"), Input(
@@ -65,9 +65,9 @@ class SettingsScreen(DeskScreen):
                 placeholder="https://…"), name="upstream_url")
             yield Label(t("tui.settings.office"), classes="section")
             for name in OFFICE_FIELDS:
-                yield FormField(t(f"core.field.{name}"),
+                yield FormField(t(f"vocab.field.{name}"),
                                 Input(getattr(office, name), id=name, compact=True), name=name)
-            yield FormField(t("core.field.regime"), Select(
+            yield FormField(t("vocab.field.regime"), Select(
                 [(t(f"tui.regime.r{r.value}"), r.value) for r in Regime], value=office.regime,
                 allow_blank=False, id="regime", compact=True), name="regime")
             yield Label(t("tui.settings.calendar"), classes="section")
@@ -86,7 +86,7 @@ class SettingsScreen(DeskScreen):
         calendar = self.services.ctx.calendar
         off = [f"{fmt_date(d.day)}  {d.name}" for d in calendar.days_off(year)]
         work_days = [f"{fmt_date(d.day)}  {d.name}" for d in calendar.make_up_days(
-            year, default_name=t("core.calendar.makeup_day"))]
+            year, default_name=t("vocab.calendar.makeup_day"))]
         return "\n".join([t("tui.settings.days_off", year=year), *off,
                           t("tui.settings.make_up_days", year=year), *(work_days or ["—"]),
                           t("tui.settings.calendar_file",

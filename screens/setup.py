@@ -21,7 +21,7 @@ from ccdesk.i18n import t
 from ccdesk.services import SYSTEM
 from ccdesk.services.catalog import BUNDLED_CATALOG
 from ccdesk.services.office import OfficeSettings, validate_settings
-from screens.base import DeskScreen
+from screens.base import DeskScreen, field_label
 from screens.widgets.field import FormField
 
 OFFICE_FIELDS = ("governing_body", "unit_name", "agency_code", "place_name")
@@ -52,19 +52,19 @@ class SetupScreen(DeskScreen):
             yield Label(t("tui.setup.office"), classes="section")
             for name in OFFICE_FIELDS:
                 example = t("tui.setup_notice.example", value=t(f"tui.setup.hint_{name}"))
-                yield FormField(t(f"core.field.{name}"),
+                yield FormField(t(f"vocab.field.{name}"),
                                 Input(id=name, compact=True, placeholder=example), name=name)
-            yield FormField(t("core.field.regime"), Select(
+            yield FormField(t("vocab.field.regime"), Select(
                 [(t(f"tui.regime.r{r.value}"), r.value) for r in Regime],
                 value=Regime.R2025.value, allow_blank=False, id="regime", compact=True),
                 name="regime")
             if needs_officer:
                 yield Label(t("tui.setup.officer"), classes="section")
                 for name in OFFICER_FIELDS:
-                    yield FormField(t(f"tui.setup.{name}"),
+                    yield FormField(field_label(name),
                                     Input(id=name, compact=True,
                                           password=name.startswith("pin")), name=name)
-                yield FormField(t("core.field.role"), Select(
+                yield FormField(t("vocab.field.role"), Select(
                     [(t(f"tui.role.{r}"), r) for r in FIRST_ROLES], value="lead",
                     allow_blank=False, id="role", compact=True), name="role")
             with Horizontal(classes="buttons"):

@@ -125,5 +125,5 @@ class SyncScreen(DeskScreen):
 def _when(iso: str | None) -> str:
     """An ISO UTC time from the status, shown as HH:MM dd/mm/yyyy UTC."""
     if not iso:
-        return t("tui.sync.never")
+        return t("sync.status.never")
     return fmt_datetime(datetime.fromisoformat(iso.rstrip("Z"))) + " UTC"

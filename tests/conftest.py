@@ -9,7 +9,8 @@
 - ``run_ccdesk``: the installed ``ccdesk`` command in a child process, under its own
   ``CCDESK_HOME``; ``without=("uvicorn",)`` runs it as if those modules were not installed.
 
-Folders keep their own fixtures where they need a different desk (``tests/ui``, ``tests/sync``).
+Folders keep their own fixtures where they need a different desk (``tests/screens``,
+``tests/sync``).
 
 One desk key for the whole session: fixtures copy set-up databases between folders, and the key
 that peppers PINs and chains the audit trail lives outside the database

@@ -56,7 +56,7 @@ def list_days(year: Annotated[int, typer.Option("--year", help="YYYY", min=1900,
 
     try:
         cal = _calendar()
-        days = cal.special_days(year, default_name=t("core.calendar.makeup_day"))
+        days = cal.special_days(year, default_name=t("vocab.calendar.makeup_day"))
     except CcdeskError as err:
         fail(err)
     if as_json:

@@ -13,6 +13,15 @@ from ccdesk.domain.errors import CcdeskError, ValidationError
 if TYPE_CHECKING:
     from ccdesk.services.dossiers import DossierDetail
 
+# Column and fact labels: the dossier's own fields are labelled once in the vocabulary; the
+# search adds a few of its own.
+_LABELS = {"code": "vocab.field.code", "applicant": "vocab.field.applicant",
+           "id_number": "reports.search.id_number", "phone": "reports.search.phone",
+           "procedure": "vocab.field.procedure", "status": "vocab.field.status",
+           "received_at": "vocab.field.received_at", "due_at": "vocab.field.due_at",
+           "returned_at": "reports.search.returned_at", "channel": "reports.search.channel",
+           "field": "reports.search.field"}
+
 app = typer.Typer(help="Hồ sơ: tra cứu, xem / dossiers: search, show.", no_args_is_help=True)
 
 
@@ -50,10 +59,10 @@ def search(
     table = Table()
     for key in ("code", "applicant", "id_number", "phone", "procedure", "status",
                 "received_at", "due_at"):
-        table.add_column(t(f"reports.search.{key}"))
+        table.add_column(t(_LABELS[key]))
     for r in rows:
         table.add_row(r.code, r.applicant_name, r.applicant_id_number, r.applicant_phone,
-                      f"{r.procedure_code} {r.procedure_name}", t(f"reports.status.{r.status}"),
+                      f"{r.procedure_code} {r.procedure_name}", t(f"vocab.status.{r.status}"),
                       fmt_date(r.received_at), fmt_datetime(r.due_at) if r.due_at else "")
     console.print(table)
 
@@ -137,16 +146,16 @@ def _print_detail(data: dict[str, Any]) -> None:
     facts = [("applicant", data["applicant_name"]), ("id_number", data["applicant_id_number"]),
              ("phone", data["applicant_phone"]),
              ("procedure", f"{data['procedure_code']} {data['procedure_name']}"),
-             ("field", data["field"]), ("status", t(f"reports.status.{data['status']}")),
-             ("channel", t(f"reports.channel.{data['channel']}")),
+             ("field", data["field"]), ("status", t(f"vocab.status.{data['status']}")),
+             ("channel", t(f"vocab.channel.{data['channel']}")),
              ("received_at", when(data["received_at"])), ("due_at", when(data["due_at"])),
              ("returned_at", when(data["returned_at"]))]
     for key, value in facts:
-        console.print(f"{t('reports.search.' + key)}: {value}")
-    console.print(f"{t('reports.show.fee')}: {fmt_money(data['fee_amount'])}")
-    table = Table(title=t("reports.show.checklist"))
+        console.print(f"{t(_LABELS[key])}: {value}")
+    console.print(f"{t('vocab.field.fee_amount')}: {fmt_money(data['fee_amount'])}")
+    table = Table(title=t("vocab.field.checklist"))
     table.add_column("#", justify="right")
-    table.add_column(t("reports.show.checklist"))
+    table.add_column(t("vocab.field.checklist"))
     table.add_column("")
     for item in data["checklist"]:
         mark = t("reports.show.received_mark") if item["received"] else (
@@ -154,15 +163,15 @@ def _print_detail(data: dict[str, Any]) -> None:
         table.add_row(str(item["position"]), item["name"], mark)
     console.print(table)
     events = Table(title=t("reports.show.events"))
-    for column in ("at", "action", "status", "reason"):
-        events.add_column(t(f"reports.show.{column}"))
+    for column in ("event_at", "event", "status", "reason"):
+        events.add_column(t(f"vocab.field.{column}"))
     for e in data["events"]:
-        status = t(f"reports.status.{e['to_status']}") if e["to_status"] else ""
-        events.add_row(when(e["at"]), t(f"reports.action.{e['action']}"), status, e["reason"])
+        status = t(f"vocab.status.{e['to_status']}") if e["to_status"] else ""
+        events.add_row(when(e["at"]), t(f"vocab.action.{e['action']}"), status, e["reason"])
     console.print(events)
     for x in data["extensions"]:
         console.print(f"{t('reports.show.extensions')} #{x['seq']}: {when(x['original_due'])} → "
                       f"{when(x['new_due'])} ({x['reason']})")
     if data["rating"]:
         console.print(f"{t('reports.show.rating')}: "
-                      f"{t('reports.rating.' + data['rating']['level'])}")
+                      f"{t('vocab.rating.' + data['rating']['level'])}")

@@ -239,17 +239,18 @@ def _numbers(counts: Counts) -> list[int]:
 
 
 def _headers() -> list[str]:
+    from ccdesk.domain.reports import VOCABULARY_HEADINGS
     from ccdesk.i18n import t
 
-    group = {"received": "received", "resolved": "resolved", "in_progress": "in_progress"}
     out = []
     current = ""
     for key in _COUNT_KEYS:
-        if key in group:
-            current = t(f"reports.table.{key}")
+        heading = t(VOCABULARY_HEADINGS.get(key, f"reports.table.{key}"))
+        if key in ("received", "resolved", "in_progress"):
+            current = heading
             out.append(f"{current}: {t(f'reports.table.{key}_total')}")
         else:
-            out.append(f"{current}: {t(f'reports.table.{key}')}")
+            out.append(f"{current}: {heading}")
     return out
 
 
@@ -259,8 +260,8 @@ def report_csv(r: PeriodReport) -> str:
 
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\r\n")
-    writer.writerow([t("reports.table.tt"), t("reports.search.field"),
-                     t("reports.table.procedure_code"), t("reports.search.procedure"),
+    writer.writerow([t("vocab.field.tt"), t("reports.search.field"),
+                     t("vocab.field.procedure_code"), t("vocab.field.procedure"),
                      *_headers()])
     tt = 0
     for group in r.groups:
@@ -298,7 +299,7 @@ def print_table(r: PeriodReport, output: Path | None = None) -> None:
     table = Table(title=t("reports.table.title"), box=box.SIMPLE_HEAD, pad_edge=False,
                   caption=t("reports.table.period", start=fmt_date(r.period.start),
                             end=fmt_date(r.period.end)))
-    table.add_column(t("reports.table.tt"), justify="right")
+    table.add_column(t("vocab.field.tt"), justify="right")
     table.add_column(t("reports.table.field"), overflow="ellipsis", no_wrap=True,
                      min_width=10, max_width=36)
     for key in _COUNT_KEYS:
@@ -321,13 +322,13 @@ def print_table(r: PeriodReport, output: Path | None = None) -> None:
     console.print(table)
     console.print(t("reports.short.legend"), style="dim")
     console.print(f"{t('reports.table.on_time_rate')}: {_percent(r.total.on_time_rate)}")
-    channels = ", ".join(f"{t('reports.channel.' + c)} {n}" for c, n in r.channels.items())
+    channels = ", ".join(f"{t('vocab.channel.' + c)} {n}" for c, n in r.channels.items())
     console.print(f"{t('reports.table.channels')}: {channels}")
     s = r.satisfaction
-    console.print(f"{t('reports.table.satisfaction')}: "
-                  f"{t('reports.rating.very_satisfied')} {s.very_satisfied}, "
-                  f"{t('reports.rating.satisfied')} {s.satisfied}, "
-                  f"{t('reports.rating.dissatisfied')} {s.dissatisfied} "
+    console.print(f"{t('vocab.field.rating')}: "
+                  f"{t('vocab.rating.very_satisfied')} {s.very_satisfied}, "
+                  f"{t('vocab.rating.satisfied')} {s.satisfied}, "
+                  f"{t('vocab.rating.dissatisfied')} {s.dissatisfied} "
                   f"{t('rating.report.fallback', count=s.officer_fallback)}")
     console.print(f"{t('reports.table.satisfaction_rate')}: {_percent(s.rate)}")
     for o in s.by_officer:

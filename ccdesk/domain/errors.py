@@ -5,11 +5,6 @@ from __future__ import annotations
 
 from ccdesk.i18n import t
 
-# Where the label of an error's field comes from, by the area of its message key: reports,
-# search and demo commands name their own inputs (``reports.field.*``: period, sort, page...);
-# every other area names the dossier's fields (``core.field.*``).
-_FIELD_LABELS = {"reports": "reports.field"}
-
 
 class CcdeskError(Exception):
     """Base of the errors that are shown to a person rather than as a traceback."""
@@ -23,9 +18,16 @@ class CcdeskError(Exception):
     def message(self, lang: str | None = None) -> str:
         text = t(self.key, lang=lang, **self.params)
         if self.field:
-            labels = _FIELD_LABELS.get(self.key.partition(".")[0], "core.field")
-            return f"{t(f'{labels}.{self.field}', lang=lang)}: {text}"
+            return f"{self.field_label(lang)}: {text}"
         return text
+
+    def field_label(self, lang: str | None = None) -> str:
+        """The label of the field: the message's own area names its own inputs
+        (``reports.field.period``, ``forms.field.paper``); any other field is one of the
+        dossier's, labelled once in the vocabulary (``vocab.field.*``)."""
+        own = f"{self.key.partition('.')[0]}.field.{self.field}"
+        label = t(own, lang=lang)
+        return label if label != own else t(f"vocab.field.{self.field}", lang=lang)
 
     def __str__(self) -> str:
         return self.message()

@@ -130,7 +130,7 @@ def indicator_lines(r: Indicators766, percent: Callable[[float | None], str]
                     ) -> list[tuple[str, str]]:
     """(label, value) pairs in the user's language, for the command and the reports screen."""
     o = r.on_time
-    channels = ", ".join(f"{t('reports.channel.' + c)} {n} ({percent(r.channel_share(c))})"
+    channels = ", ".join(f"{t('vocab.channel.' + c)} {n} ({percent(r.channel_share(c))})"
                          for c, n in r.channels.items())
     digitised = (percent(r.digitised_share) if r.digitised is not None
                  else t("reports.table.digitised_untracked"))

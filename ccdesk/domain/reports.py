@@ -303,6 +303,14 @@ def classify(f: DossierFacts, period: Period, now: datetime) -> Classification |
     return Classification(received, outcome, guidance_at(f, period))
 
 
+# The II.06a count columns headed by a word of the dossier's vocabulary, worded alike on the
+# printed form, the CLI table and the screen; the other headings are each surface's own (the
+# print follows the circular, the screens abbreviate).
+VOCABULARY_HEADINGS = {"early": "vocab.timeliness.early", "on_time": "vocab.timeliness.on_time",
+                       "late": "vocab.timeliness.late", "in_progress": "vocab.status.in_progress",
+                       "within": "vocab.timeliness.within", "overdue": "vocab.timeliness.overdue"}
+
+
 @dataclass
 class Counts:
     """One row of the II.06a table (or its total)."""

@@ -4,7 +4,7 @@ services, the CLI, the screens, the sync client and the reference server.
 They are ``StrEnum`` members, so each *is* the string stored in SQLite, sent on the wire and
 printed in ``--json`` output (``Channel.DIRECT == "direct"``): changing a value here changes
 stored data and the protocol, so values never change; labels go through :meth:`label`
-(``core.<subject>.<value>`` in ``ccdesk/locales``).
+(``vocab.<subject>.<value>`` in ``ccdesk/locales``).
 
 Imports nothing of the desk but the translations, so the server can use it too.
 """
@@ -25,10 +25,10 @@ class _Vocabulary(StrEnum):
 
 
 class _Labelled(_Vocabulary):
-    """A value with a label in the user's language: ``core.<table>.<value>``."""
+    """A value with a label in the user's language: ``vocab.<table>.<value>``."""
 
     def label(self, lang: str | None = None) -> str:
-        return t(f"core.{_LABEL_TABLES[type(self).__name__]}.{self.value}", lang=lang)
+        return t(f"vocab.{_LABEL_TABLES[type(self).__name__]}.{self.value}", lang=lang)
 
 
 class Regime(_Vocabulary):
@@ -155,7 +155,7 @@ class ChangeKind(_Vocabulary):
     CORRECTION = "correction"
 
 
-# The translation table of each labelled vocabulary (``core.<table>.<value>``).
+# The translation table of each labelled vocabulary (``vocab.<table>.<value>``).
 _LABEL_TABLES = {"Status": "status", "Channel": "channel", "Delivery": "delivery",
              "RatingLevel": "rating", "CorrectableField": "correctable_field",
              "Sex": "sex", "ApplicantKind": "applicant_kind", "SecondParty": "second_party"}

@@ -27,9 +27,15 @@ class Words:
     def __call__(self, key: str, **params: object) -> str:
         return t(f"forms.{key}", lang=self.lang, **params)
 
-    def core(self, key: str, **params: object) -> str:
-        """A core message (statuses, document forms, channels) in the same language."""
-        return t(f"core.{key}", lang=self.lang, **params)
+    def vocab(self, key: str, **params: object) -> str:
+        """A label of the dossier's vocabulary (statuses, channels, document forms, fields) in the
+        same language: ``words.vocab("status.returned")`` -> ``vocab.status.returned``."""
+        return t(f"vocab.{key}", lang=self.lang, **params)
+
+    def shared(self, key: str, **params: object) -> str:
+        """A message another subject owns, by its full key (the II.06a column headings the
+        screen, the CLI and the printed report share live under ``reports.table``)."""
+        return t(key, lang=self.lang, **params)
 
     def place_date(self, place: str, day: date) -> str:
         return self("fmt.place_date", place=place or BLANK, **date_parts(day))

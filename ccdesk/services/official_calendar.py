@@ -36,6 +36,7 @@ from ccdesk.domain.official_calendar import (
 )
 from ccdesk.services.context import SYSTEM, Actor
 from ccdesk.services.recording import audit, load_office
+from ccdesk.storage.files import read_bounded_text
 from ccdesk.storage.outbox import utcnow
 
 if TYPE_CHECKING:
@@ -149,15 +150,9 @@ def import_schedule_file(services: Services, path: Path, actor: Actor) -> Schedu
 
 
 def read_schedule_file(path: Path) -> OfficialSchedule:
-    try:
-        if path.stat().st_size > MAX_BYTES:
-            raise ValidationError("core.official_calendar.too_large", file=str(path),
-                                  limit=MAX_BYTES // 1024)
-        raw = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ValidationError("core.err.toml_syntax", file=str(path),
-                              detail=type(exc).__name__) from exc
-    return parse_schedule(raw, source=str(path))
+    """The schedule in ``path``, read bounded like every import: a file over ``MAX_BYTES``, a
+    FIFO, a device or a folder is refused with a message naming it before anything is parsed."""
+    return parse_schedule(read_bounded_text(path, MAX_BYTES), source=str(path))
 
 
 def schedule_payload(schedule: OfficialSchedule) -> dict[str, object]:

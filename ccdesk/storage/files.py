@@ -81,7 +81,11 @@ def read_bounded_text(path: Path, limit: int) -> str:
 
 
 def _size_text(limit: int) -> str:
-    return f"{limit // MiB} MiB" if limit >= MiB else f"{limit} B"
+    """``256 KiB`` rather than ``262144 B``: the unit a person reads."""
+    for unit, size in (("MiB", MiB), ("KiB", 1024)):
+        if limit >= size:
+            return f"{limit // size} {unit}"
+    return f"{limit} B"
 
 
 def create_private_file(path: Path) -> bool:

@@ -81,7 +81,7 @@ class ActionModal(DeskModal[ActionResult | None]):
         action, checklist = self.action, self.context.checklist
         missing = [i for i in checklist if not i.received]
         with VerticalScroll(classes="modal-box form"):
-            yield Label(t(f"core.action.{action.value}"), classes="modal-title")
+            yield Label(t(f"vocab.action.{action.value}"), classes="modal-title")
             if action == Action.SUPPLEMENT_RECEIVED and missing:
                 yield Label(t("tui.dialog.received_items"), classes="field-label wide")
                 # Nothing ticked: the officer ticks what the citizen actually brought.
@@ -93,12 +93,12 @@ class ActionModal(DeskModal[ActionResult | None]):
                                          id="items", compact=True)
                 yield self._input("extra_item", t("tui.intake.extra_item"))
             if action == Action.HAND_OFF:
-                yield self._input("body", t("core.field.body") + " *", self._body)
+                yield self._input("body", t("vocab.field.body") + " *", self._body)
             if action == Action.EXTEND:
-                yield self._input("new_due", t("core.field.new_due") + " *",
+                yield self._input("new_due", t("vocab.field.new_due") + " *",
                                   placeholder="HH:MM dd/mm/yyyy")
                 yield self._input("late_body", t("tui.action.late_body"), self._body)
-            yield self._input("reason", t("core.field.reason") + (
+            yield self._input("reason", t("vocab.field.reason") + (
                 " *" if action in REASON_REQUIRED else ""))
             yield Label("", id="form-error", classes="field-error form-error")
             with Horizontal(classes="modal-buttons"):
@@ -257,7 +257,7 @@ class ActionPicker(DeskModal[Action | None]):
     def compose(self) -> ComposeResult:
         with VerticalScroll(classes="modal-box"):
             yield Label(t("tui.action.pick"), classes="modal-title")
-            yield OptionList(*[Option(t(f"core.action.{a.value}"), id=a.value)
+            yield OptionList(*[Option(t(f"vocab.action.{a.value}"), id=a.value)
                                for a in self._actions], id="actions")
 
     def on_mount(self) -> None:

@@ -31,7 +31,7 @@ class CitizenRatingWait(ModalScreen[str | None]):
     """Dismisses with the level the citizen gave, or ``None``: the officer records it."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        *[Binding(str(n), f"keypad('{level}')", f"core.rating.{level}", show=False)
+        *[Binding(str(n), f"keypad('{level}')", f"vocab.rating.{level}", show=False)
           for n, level in enumerate(RatingLevel.values(), start=1)],
         Binding("escape,o", "officer", "rating.desk.officer_now", id="officer_now"),
     ]

@@ -30,7 +30,7 @@ class LockModal(ModalScreen[None]):
             yield Label(t("tui.lock.title", username=self.actor.username),
                         classes="modal-title")
             yield Input(password=True, id="unlock-pin", compact=True,
-                        placeholder=t("core.field.pin"))
+                        placeholder=t("vocab.field.pin"))
             yield Label("", id="unlock-error", classes="field-error")
 
     def on_mount(self) -> None:

@@ -23,7 +23,7 @@ class RatingModal(ModalScreen[str | None]):
     declines."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        *[Binding(str(n), f"rate('{level}')", f"core.rating.{level}", id=f"rate_{level}")
+        *[Binding(str(n), f"rate('{level}')", f"vocab.rating.{level}", id=f"rate_{level}")
           for n, level in enumerate(RatingLevel.values(), start=1)],
         Binding("c", "ask_citizen", "rating.desk.ask", id="ask_citizen"),
         Binding("escape", "skip", "tui.key.skip", id="skip"),

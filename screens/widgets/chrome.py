@@ -81,4 +81,4 @@ def key_label(display: str) -> str:
 def is_desk_binding(description: str) -> bool:
     """Ours (a catalogue key, shown translated) rather than a widget's built-in editing key,
     whose English description Textual hard-codes."""
-    return description.startswith(("tui.", "core.")) and t(description) != description
+    return description.startswith(("tui.", "vocab.")) and t(description) != description

@@ -251,7 +251,7 @@ def step(code: str, event: Event, state: dict[str, Any], profile: Profile) -> di
     """The progress step of one event, with the dossier's columns as they were after it."""
     ev = event.payload.get("event") or {}
     action = str(ev.get("action", ""))
-    label = t(f"core.action.{action}", lang="vi")
+    label = t(f"vocab.action.{action}", lang="vi")
     reason = str(ev.get("reason") or "")
     content = f"{label}: {reason}" if reason else label
     department = profile.desk_department

@@ -165,7 +165,7 @@ def change_event(row: Any) -> mapping.Event:
     sync/inbox.py): the status it sets and the fields a correction changes."""
     data = orjson.loads(row["data"] or "{}")
     changes: dict[str, Any] = {"status": row["status"]}
-    reason = t(f"core.change_kind.{row['kind']}", lang="vi")
+    reason = t(f"vocab.change_kind.{row['kind']}", lang="vi")
     if row["kind"] == "correction" and isinstance(data, dict):
         changes.update({k: v for k, v in data.items() if k in mapping.CORRECTABLE})
         # Which fields: two corrections of one dossier in one second stay two steps upstream.

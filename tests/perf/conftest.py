@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.ui.conftest import (  # noqa: F401 - fixtures re-exported for this folder
+from tests.screens.conftest import (  # noqa: F401 - fixtures re-exported for this folder
     actor,
     paths,
     services,

@@ -9,9 +9,9 @@ from ccdesk.app import DeskApp
 from ccdesk.services.search import SearchService
 from screens import register as register_module
 from screens.register import RegisterScreen
-from tests.ui.conftest import SIZE
-from tests.ui.helpers import settle
-from tests.ui.test_areas import PEOPLE, receive, table_codes
+from tests.screens.conftest import SIZE
+from tests.screens.helpers import settle
+from tests.screens.test_areas import PEOPLE, receive, table_codes
 
 
 def counting(monkeypatch, hold: dict[str, threading.Event] | None = None) -> list[str]:  # noqa: ANN001

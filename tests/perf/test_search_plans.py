@@ -24,7 +24,7 @@ from ccdesk.services.search import (
     match_expression,
     words_of,
 )
-from tests.reports.conftest import make_desk
+from tests.services.reports_kit import make_desk
 
 NOW = datetime(2026, 11, 23, 9, 15)
 RUNNING = {s.value for s in RUNNING_STATUSES}

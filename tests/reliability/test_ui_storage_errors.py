@@ -17,7 +17,7 @@ from screens.intake_applicant import ApplicantStep
 from screens.intake_checklist import ChecklistStep
 from screens.intake_decision import DecisionStep
 from tests.reliability.conftest import Desk, birth_request
-from tests.ui.helpers import settle, type_into, wait_for_screen
+from tests.screens.helpers import settle, type_into, wait_for_screen
 
 SIZE = (80, 24)
 # The ID sorts in the middle of the pre-filled ones: its index leaf is full after VACUUM, so

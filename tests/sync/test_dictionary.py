@@ -17,7 +17,7 @@ from sync.client import SyncClient
 from sync.server.body import Limits
 from sync.server.store import DistrictStore
 from tests.sync.helpers import Desk, ServerThread, assert_invariants
-from tests.sync.relay_kit import create, enrol
+from tests.sync.server.relay_kit import create, enrol
 from tests.sync.test_push import engine
 from tests.sync.test_push import enrol as enrol_desk
 

@@ -21,8 +21,17 @@ from sync import keys, protocol, service
 from sync.engine import EngineOptions, SyncEngine
 from sync.server.store import DistrictStore
 from tests.sync.helpers import COMMUNE, Desk, PgSchema, assert_invariants, make_desk, pg_url
-from tests.sync.relay_kit import ID_NUMBER, NAME, PHONE, Device, create, enrol, event, results
 from tests.sync.relay_process import RelayProcess
+from tests.sync.server.relay_kit import (
+    ID_NUMBER,
+    NAME,
+    PHONE,
+    Device,
+    create,
+    enrol,
+    event,
+    results,
+)
 
 pytestmark = pytest.mark.slow
 WORKERS = 2

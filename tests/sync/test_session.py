@@ -13,7 +13,7 @@ import pytest
 from sync import protocol, session
 from sync.client import SyncClient
 from tests.sync.helpers import Desk, ServerThread, assert_invariants, copy_database
-from tests.sync.relay_kit import create, enrol
+from tests.sync.server.relay_kit import create, enrol
 from tests.sync.test_push import engine
 from tests.sync.test_push import enrol as enrol_desk
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.core.conftest import (  # noqa: F401 - fixtures re-exported for this folder
+from tests.services.conftest import (  # noqa: F401 - fixtures re-exported for this folder
     desk,
     officer,
     services,

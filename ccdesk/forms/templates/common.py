@@ -57,9 +57,9 @@ def applicant_fields(words: Words, record: DossierRecord, *, owner: bool = True,
     """Who submitted: name, address, phone and email, ID; the owner when someone else."""
     d = record.dossier
     fields = [Field(words("field.applicant"), d.applicant_name, bold_value=True),
-              Field(words("field.address"), d.applicant_address or BLANK),
-              Field(words("field.phone"), d.applicant_phone or BLANK),
-              Field(words("field.email"), d.applicant_email or BLANK)]
+              Field(words.vocab("field.address"), d.applicant_address or BLANK),
+              Field(words.vocab("field.phone"), d.applicant_phone or BLANK),
+              Field(words.vocab("field.email"), d.applicant_email or BLANK)]
     if id_number:
         kind = words(f"id_type.{d.applicant_id_type}")
         fields.insert(1, Field(words("field.id_number", kind=kind), d.applicant_id_number))
@@ -84,10 +84,10 @@ def owner_fields(words: Words, record: DossierRecord) -> list[Field]:
                       if d.owner_tax_code else d.owner_name)
     else:
         kind = words(f"id_type.{d.owner_id_type}")
-        owner = Field(words.core("field.owner_name"),
+        owner = Field(words.vocab("field.owner_name"),
                       words("field.with_id", name=d.owner_name, kind=kind,
                             number=d.owner_id_number) if d.owner_id_number else d.owner_name)
-    return [owner, Field(words("field.owner_address"), d.owner_address or BLANK)]
+    return [owner, Field(words.vocab("field.owner_address"), d.owner_address or BLANK)]
 
 
 def party_fields(words: Words, record: DossierRecord) -> list[Field]:

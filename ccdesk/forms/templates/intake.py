@@ -43,14 +43,14 @@ def slip(record: DossierRecord, regime: Regime, words: Words) -> FormDocument:
     d = record.dossier
     if d.due_at is None:
         raise FormError("forms.err.no_slip", field="form", code=d.code,
-                        status=words.core(f"status.{d.status}"))
+                        status=words.vocab(f"status.{d.status}"))
     form_id = form_id_of(FormKind.SLIP, regime)
     dated = d.accepted_at or d.received_at
     receiver = record.officer(d.received_by)
     body = [
         *applicant_fields(words, record),
         procedure_field(words, record),
-        Field(words("field.fee"), _fee(words, record)),
+        Field(words.vocab("field.fee_amount"), _fee(words, record)),
         Paragraph(words("slip.documents"), style="B"),
         _documents_table(words, record),
         Paragraph(words("slip.sets", sets=d.sets)),
@@ -63,7 +63,7 @@ def slip(record: DossierRecord, regime: Regime, words: Words) -> FormDocument:
         # of the slip is the same paper the citizen was handed.
         Paragraph(words("slip.due_at", at=words.time_date(d.original_due_at or d.due_at)),
                   style="B"),
-        Paragraph(words("slip.delivery", how=words.core(f"delivery.{d.delivery}"))),
+        Paragraph(words("slip.delivery", how=words.vocab(f"delivery.{d.delivery}"))),
         _register_line(words, record),
         Paragraph(words("slip.note"), style="I"),
         Spacer(2),
@@ -106,13 +106,13 @@ def _documents_table(words: Words, record: DossierRecord) -> Table:
                       for form in _QUANTITY_FORMS]
         note = item.note
         if item.received_form == DocForm.SHOW.value:
-            note = "; ".join(filter(None, (words.core("form.show"), note)))
+            note = "; ".join(filter(None, (words.vocab("form.show"), note)))
         rows.append((str(number), item.name, *quantities, note))
-    columns = (Column(words("table.number"), 0.6, Align.CENTER),
+    columns = (Column(words.vocab("field.tt"), 0.6, Align.CENTER),
                Column(words("table.document"), 5.0),
-               *(Column(words.core(f"form.{form.value}"), 1.3, Align.CENTER)
+               *(Column(words.vocab(f"form.{form.value}"), 1.3, Align.CENTER)
                  for form in _QUANTITY_FORMS),
-               Column(words("table.note"), 2.0))
+               Column(words.vocab("field.note"), 2.0))
     return Table(columns, tuple(rows),
                  group_headers=((columns[0].header, 1), (columns[1].header, 1),
                                 (words("table.quantity"), 3), (columns[-1].header, 1)))
@@ -144,7 +144,7 @@ def supplement(record: DossierRecord, regime: Regime, words: Words) -> FormDocum
             blocks.append(Paragraph(words("supplement.reason", reason=item["reason"]),
                                     style="I", indent=True))
     if current.note:
-        blocks.append(Field(words("supplement.note"), current.note))
+        blocks.append(Field(words.vocab("field.note"), current.note))
     blocks += [
         Paragraph(words("supplement.contact", officer=guide.full_name if guide else BLANK,
                         phone=(guide.phone if guide and guide.phone else BLANK)),

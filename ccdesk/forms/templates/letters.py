@@ -8,6 +8,7 @@ from ccdesk.domain.lifecycle import Action, Regime
 from ccdesk.forms.data import DossierRecord
 from ccdesk.forms.document import (
     Align,
+    Block,
     Column,
     Field,
     FormDocument,
@@ -61,18 +62,14 @@ def extension(record: DossierRecord, regime: Regime, words: Words) -> FormDocume
     if regime == Regime.R2018:
         blocks.append(Title(words(f"{key}.title")))
     blocks += [
-        Paragraph(words("letter.to", name=d.applicant_name), align=Align.CENTER),
-        Paragraph(words("extension.received", date=words.long_date(d.received_at.date()),
-                        unit=unit), align=Align.JUSTIFY, indent=True),
-        procedure_field(words, record),
-        Field(words("field.code"), d.code, bold_value=True),
+        *_opening(record, words, unit),
         Field(words("extension.original_due"), words.time_date(current.original_due)),
         Paragraph(words("extension.not_yet", unit=issuer), align=Align.JUSTIFY, indent=True),
         Field(words("extension.reason"), _late_reason(words, current.reason, current.late_body,
                                                       shown=issuer)),
         Paragraph(words(f"{key}.apology", unit=issuer), align=Align.JUSTIFY, indent=True),
         Field(words("extension.new_due"), words.time_date(current.new_due), bold_value=True),
-        Field(words("extension.place"), words.core(f"delivery.{d.delivery}")
+        Field(words("extension.place"), words.vocab(f"delivery.{d.delivery}")
               if d.delivery != "desk" else unit),
         Paragraph(words("extension.count", count=len(record.detail.extensions))),
     ]
@@ -104,7 +101,7 @@ def _history(words: Words, record: DossierRecord) -> Table:
     columns = (Column(words("extension.seq"), 0.7, Align.CENTER),
                Column(words("extension.col_original"), 2.0, Align.CENTER),
                Column(words("extension.col_new"), 2.0, Align.CENTER),
-               Column(words("extension.col_reason"), 4.0),
+               Column(words.vocab("field.reason"), 4.0),
                Column(words("extension.col_signer"), 2.2))
     rows = []
     for ext in record.detail.extensions:
@@ -112,6 +109,17 @@ def _history(words: Words, record: DossierRecord) -> Table:
         rows.append((str(ext.seq), words.short(ext.original_due), words.short(ext.new_due),
                      ext.reason, signer.full_name if signer else ""))
     return Table(columns, tuple(rows))
+
+
+def _opening(record: DossierRecord, words: Words, unit: str) -> tuple[Block, ...]:
+    """Both letters open alike: to the applicant, when the unit received the dossier, for which
+    procedure, under which code."""
+    d = record.dossier
+    return (Paragraph(words("letter.to", name=d.applicant_name), align=Align.CENTER),
+            Paragraph(words("extension.received", date=words.long_date(d.received_at.date()),
+                            unit=unit), align=Align.JUSTIFY, indent=True),
+            procedure_field(words, record),
+            Field(words.vocab("field.code"), d.code, bold_value=True))
 
 
 def stop(record: DossierRecord, regime: Regime, words: Words) -> FormDocument:
@@ -133,11 +141,7 @@ def stop(record: DossierRecord, regime: Regime, words: Words) -> FormDocument:
         Paragraph(words("stop.subject"), style="I"),
         Spacer(3),
         Title(words("stop.title")),
-        Paragraph(words("letter.to", name=d.applicant_name), align=Align.CENTER),
-        Paragraph(words("extension.received", date=words.long_date(d.received_at.date()),
-                        unit=unit), align=Align.JUSTIFY, indent=True),
-        procedure_field(words, record),
-        Field(words("field.code"), d.code, bold_value=True),
+        *_opening(record, words, unit),
         Field(words("stop.due"), words.time_date(d.due_at)),
         *((Paragraph(words("stop.basis_request", date=words.long_date(event.at.date())),
                      align=Align.JUSTIFY, indent=True),) if withdrawn else ()),

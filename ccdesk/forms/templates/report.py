@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
+from ccdesk.domain.reports import VOCABULARY_HEADINGS
 from ccdesk.forms.document import (
     Align,
     Column,
@@ -35,13 +36,14 @@ REPORT_FORM_ID = "II.06a"
 _RECEIVED = ("received", "online", "direct_postal", "carried_over")
 _RESOLVED = ("resolved", "early", "on_time", "late")
 _IN_PROGRESS = ("in_progress", "within", "overdue")
+_SHARED_HEADINGS = {"online": "reports.table.online", **VOCABULARY_HEADINGS}
 
 
 def period_report(office: Office, report: PeriodReport, words: Words) -> FormDocument:
     """Thirteen columns: TT, field/procedure, received (4), resolved (4), in progress (3)."""
-    columns = (Column(words("report.tt"), 0.5, Align.CENTER),
+    columns = (Column(words.vocab("field.tt"), 0.5, Align.CENTER),
                Column(words("report.procedure"), 4.2),
-               *(Column(words(f"report.col_{key}"), 0.95, Align.CENTER)
+               *(Column(_heading(words, key), 0.95, Align.CENTER)
                  for key in (*_RECEIVED, *_RESOLVED, *_IN_PROGRESS)))
     rows: list[tuple[str, ...]] = [tuple(f"({n})" for n in range(1, len(columns) + 1))]
     bold: set[int] = set()
@@ -58,7 +60,7 @@ def period_report(office: Office, report: PeriodReport, words: Words) -> FormDoc
     rows.append(("", t("reports.guidance.line", lang=words.lang), *_numbers(report.guidance)))
     period = report.period
     s = report.satisfaction
-    channels = "; ".join(f"{words.core('channel.' + c)}: {n}" for c, n in report.channels.items())
+    channels = "; ".join(f"{words.vocab('channel.' + c)}: {n}" for c, n in report.channels.items())
     blocks = (
         ReportHeading(
             code=t("reports.ii06a.code", lang=words.lang),
@@ -73,7 +75,7 @@ def period_report(office: Office, report: PeriodReport, words: Words) -> FormDoc
         Paragraph(t("reports.ii06a.unit", lang=words.lang), style="I", align=Align.RIGHT),
         Table(columns, tuple(rows), group_headers=(
             (columns[0].header, 1), (columns[1].header, 1),
-            (words("report.received"), len(_RECEIVED)),
+            (words.shared("reports.table.received"), len(_RECEIVED)),
             (words("report.resolved"), len(_RESOLVED)),
             (words("report.in_progress"), len(_IN_PROGRESS))), bold_rows=frozenset(bold)),
         Paragraph(t("reports.guidance.note", lang=words.lang), style="I"),
@@ -94,6 +96,13 @@ def period_report(office: Office, report: PeriodReport, words: Words) -> FormDoc
     return FormDocument(form_id=REPORT_FORM_ID, regime=office.regime, dated=report.generated_at,
                         pages=(Page(blocks, landscape=True),),
                         title=f"{words('report.title')} {period.label()}")
+
+
+def _heading(words: Words, key: str) -> str:
+    """A count column's heading: the circular's wording (``forms.report.col_*``) where it is
+    the form's own, else the word the report and the vocabulary already hold."""
+    shared = _SHARED_HEADINGS.get(key)
+    return words.shared(shared) if shared else words(f"report.col_{key}")
 
 
 def _label(words: Words, period: Period) -> str:

@@ -40,7 +40,7 @@ def control(record: DossierRecord, regime: Regime, words: Words) -> FormDocument
     if d.accepted_at is None:
         # The sheet travels with an accepted dossier; one never accepted has no hand-offs.
         raise FormError("forms.err.no_control", field="form", code=d.code,
-                        status=words.core(f"status.{d.status}"))
+                        status=words.vocab(f"status.{d.status}"))
     unit = record.office.unit_name or BLANK
     lead = words.body(d.handling_body, unit)
     partners = []
@@ -80,7 +80,7 @@ def _steps(words: Words, record: DossierRecord, unit: str) -> Table:
             signers = (desk_officer.full_name if desk_officer else "", "")
         elif event.action == Action.RESULT_BACK.value:
             giver, receiver = words.body(d.handling_body, unit), unit
-            result = words.core(f"timeliness.{timeliness(d.due_at, event.at)}")
+            result = words.vocab(f"timeliness.{timeliness(d.due_at, event.at)}")
             desk_officer = record.officer(event.officer_id)
             signers = ("", desk_officer.full_name if desk_officer else "")
         else:
@@ -91,13 +91,13 @@ def _steps(words: Words, record: DossierRecord, unit: str) -> Table:
     while len(rows) < MIN_CONTROL_ROWS:
         rows.append((str(len(rows) + 1), words("control.give_take", giver="", receiver=""),
                      "", "", "", "", ""))
-    columns = (Column(words("table.number"), 0.5, Align.CENTER),
+    columns = (Column(words.vocab("field.tt"), 0.5, Align.CENTER),
                Column(words("control.col_bodies"), 3.2),
                Column(words("control.col_time"), 1.7, Align.CENTER),
                Column(words("control.col_giver"), 1.6, Align.CENTER),
                Column(words("control.col_receiver"), 1.6, Align.CENTER),
                Column(words("control.col_result"), 1.6, Align.CENTER),
-               Column(words("table.note"), 1.3))
+               Column(words.vocab("field.note"), 1.3))
     return Table(columns, tuple(rows))
 
 
@@ -110,16 +110,16 @@ def register(office: Office, entries: list[RegisterEntry], start: date, end: dat
         d = entry.dossier
         contact = "; ".join(filter(None, (d.applicant_address, d.applicant_phone)))
         # The note column flags the dossiers that left the normal path.
-        status_note = words.core(f"status.{d.status}") if d.status in _NOTED else ""
+        status_note = words.vocab(f"status.{d.status}") if d.status in _NOTED else ""
         # The row is the number Mẫu 01 cites; a dossier never accepted has none.
         row = str(entry.row.number) if entry.row else ""
         rows.append((row, d.code, entry.procedure_name, str(d.sets), d.applicant_name,
                      contact, words.body(d.handling_body, unit), words.short(d.received_at),
                      _due(words, d), words.short(d.handed_off_at),
                      words.short(d.result_back_at), words.short(d.returned_at),
-                     words.core(f"delivery.{d.delivery}"), "", status_note))
+                     words.vocab(f"delivery.{d.delivery}"), "", status_note))
     columns = (Column(words("register.row"), 0.6, Align.CENTER),
-               Column(words("register.code"), 1.7),
+               Column(words.vocab("field.code"), 1.7),
                Column(words("register.procedure"), 2.0),
                Column(words("register.sets"), 0.5, Align.CENTER),
                Column(words("register.applicant"), 1.5),
@@ -132,7 +132,7 @@ def register(office: Office, entries: list[RegisterEntry], start: date, end: dat
                Column(words("register.returned"), 1.25, Align.CENTER),
                Column(words("register.how"), 1.1),
                Column(words("register.signature"), 1.0),
-               Column(words("table.note"), 1.0))
+               Column(words.vocab("field.note"), 1.0))
     dated = datetime.combine(end, time(0, 0))
     blocks = (
         TopBand(label=words("header.form_label", number=form_id_of(FormKind.REGISTER, regime))),

@@ -1,0 +1,185 @@
+"""The desk opens in two steps: the login screen from plain sqlite3, the services behind it."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sqlite3
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+from textual.widgets import Select
+
+from ccdesk.app import DeskApp
+from ccdesk.config import Config
+from ccdesk.paths import Paths
+from ccdesk.services import Services
+from ccdesk.services.startup import ServicesLoader, begin_opening, read_login_facts
+from screens.home import HomeScreen
+from screens.login import LoginScreen
+from screens.widgets.field import FormField
+from tests.screens.conftest import PIN, SIZE
+from tests.screens.helpers import behind_the_desk, settle, type_into
+
+REPO = Path(__file__).resolve().parents[2]
+
+# The real entry point, headless, with the services never opened: what the first screen shows
+# and which modules it took.
+FIRST_SCREEN_CHILD = """
+import sys
+import ccdesk.app as desk
+from ccdesk.services.startup import ServicesLoader
+
+ServicesLoader.begin = lambda self: None  # the services stay unopened
+
+def run(self, **kwargs):
+    async def first_screen(pilot):
+        await pilot.pause()
+        screen = pilot.app.screen
+        office = [str(label.content) for label in screen.query(".office-line")]
+        orm = sorted(m for m in ("sqlalchemy", "sqlmodel", "pydantic", "ccdesk.models")
+                     if m in sys.modules)
+        print(type(screen).__name__, "|", ";".join(office), "|", screen.query_one("#officer").value,
+              "|", ",".join(orm), flush=True)
+        pilot.app.exit()
+    return original(self, headless=True, auto_pilot=first_screen)
+
+original = desk.DeskApp.run
+desk.DeskApp.run = run
+sys.argv = ["ccdesk", "--db", sys.argv[1]]
+from ccdesk.launch import main
+main()
+"""
+
+
+def _ready_copy(services: Services, tmp_path: Path) -> Path:
+    """The set-up desk's file, checkpointed and copied to where nothing else has it open."""
+    services.close()
+    target = tmp_path / "desk" / "ccdesk.sqlite3"
+    target.parent.mkdir()
+    shutil.copy(services.db.path, target)
+    return target
+
+
+def _desk_opening(db: Path, paths: Paths) -> DeskApp:
+    """The desk as ``ccdesk`` opens it: login facts read, the services opening behind."""
+    opening = begin_opening(db, paths, Config())
+    assert opening is not None
+    loader, facts = opening
+    return DeskApp(loader, login=facts, config=Config(), config_path=paths.config_file)
+
+
+def test_the_login_screen_is_painted_without_the_orm(services, tmp_path) -> None:
+    db = _ready_copy(services, tmp_path)
+    env = {**os.environ, "CCDESK_HOME": str(tmp_path / "home"), "CCDESK_LANG": "vi"}
+    out = subprocess.run([sys.executable, "-c", FIRST_SCREEN_CHILD, str(db)], env=env,
+                         capture_output=True, text=True, timeout=120, cwd=REPO)
+    assert out.returncode == 0, out.stderr[-2000:]
+    screen, office, officer, orm = (part.strip() for part in out.stdout.strip().split("|"))
+    assert screen == "LoginScreen"
+    assert office == "UBND XÃ AN PHÚ;TRUNG TÂM PHỤC VỤ HÀNH CHÍNH CÔNG"
+    assert officer == "lan"  # the only officer, chosen already
+    assert orm == ""  # SQLAlchemy, pydantic and the models load behind the login screen
+
+
+def test_a_new_desk_opens_the_long_way(empty_services, tmp_path) -> None:
+    assert read_login_facts(tmp_path / "nothing-here.sqlite3") is None
+    assert not (tmp_path / "nothing-here.sqlite3").exists()  # the look creates nothing
+    assert read_login_facts(empty_services.db.path) is None  # setup not finished
+
+
+def test_a_desk_due_for_a_migration_opens_the_long_way(services) -> None:
+    facts = read_login_facts(services.db.path)
+    assert facts is not None and facts.officers == (("lan", "Nguyễn Thị Lan"),)
+    services.db.engine.dispose()
+    with sqlite3.connect(services.db.path) as con:
+        con.execute("UPDATE alembic_version SET version_num = '0003_sync'")
+    assert read_login_facts(services.db.path) is None
+
+
+async def test_logging_in_waits_for_the_services_still_opening(services, tmp_path) -> None:
+    db, paths, config = _ready_copy(services, tmp_path), services.paths, services.config
+    gate = threading.Event()
+
+    def open_slowly() -> Services:
+        assert gate.wait(30)
+        return Services.open(db, paths, config=config)
+
+    loader = ServicesLoader(open_slowly)
+    facts = read_login_facts(db)
+    app = DeskApp(loader, login=facts, config=config, config_path=paths.config_file)
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.pause()
+            assert isinstance(app.screen, LoginScreen) and not loader.is_ready
+            await type_into(pilot, "#pin", PIN)
+            await pilot.press("enter")
+            await pilot.pause()
+            assert isinstance(app.screen, LoginScreen)  # still opening: the login waits
+            gate.set()
+            await settle(pilot)
+            assert isinstance(app.screen, HomeScreen)
+            assert app.actor is not None and app.actor.username == "lan"
+    finally:
+        gate.set()
+        loader.close()
+
+
+async def test_a_wrong_pin_is_refused_through_the_loader(services, tmp_path) -> None:
+    app = _desk_opening(_ready_copy(services, tmp_path), services.paths)
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.pause()
+            assert app.screen.query_one("#officer", Select).value == "lan"
+            await type_into(pilot, "#pin", "0000")
+            await pilot.press("enter")
+            await settle(pilot)
+            assert isinstance(app.screen, LoginScreen)
+            assert "không đúng" in app.screen.query_one("#field-pin", FormField).error_text
+    finally:
+        app.loader.close()
+
+
+async def test_a_failed_daily_backup_behind_the_login_is_shown_after_it(
+        services, tmp_path) -> None:
+    db = _ready_copy(services, tmp_path)
+    paths = Paths(data_dir=tmp_path / "data2", config_dir=tmp_path / "config2")
+    paths.data_dir.mkdir()
+    paths.backups_dir.write_text("a file where the backups folder should be")
+    app = _desk_opening(db, paths)
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.pause()
+            await type_into(pilot, "#pin", PIN)
+            await pilot.press("enter")
+            await behind_the_desk(pilot)  # the day's backup runs behind the home screen
+            assert isinstance(app.screen, HomeScreen)
+            shown = [n.message for n in app._notifications]
+            assert any(str(paths.backups_dir) in message for message in shown), shown
+    finally:
+        app.loader.close()
+
+
+def test_a_failed_opening_is_reported_then_tried_again(services) -> None:
+    """A busy database at start: the login says so, and the next attempt opens the desk."""
+    from ccdesk.domain.errors import StorageError
+
+    attempts: list[int] = []
+
+    def open_services() -> Services:
+        attempts.append(1)
+        if len(attempts) == 1:
+            raise StorageError("core.err.storage", detail="busy", path="ccdesk.sqlite3")
+        return services
+
+    loader = ServicesLoader(open_services)
+    loader.begin()
+    try:
+        loader.get()
+    except StorageError as err:
+        assert err.key == "core.err.storage"
+    else:
+        raise AssertionError("the first opening should have failed")
+    assert loader.get() is services and len(attempts) == 2
