@@ -445,7 +445,9 @@ class DistrictStore:
                 raise DistrictError(422, "idempotency_mismatch",
                                     "batch id reused with a different body")
             return orjson.loads(stored.result)
-        _check_expectation(body.get("expect"), self.epoch,
+        # The epoch through this transaction's own connection: a second connection would wait
+        # on the write lock this one holds (SQLite's BEGIN IMMEDIATE).
+        _check_expectation(body.get("expect"), self._epoch(conn),
                            lambda: self.received_through(conn, device.device_id))
         if body.get("commune") != device.commune_code:
             raise DistrictError(403, "foreign_commune",
