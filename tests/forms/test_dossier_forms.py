@@ -87,7 +87,8 @@ def test_slip_carries_every_field_from_the_database(scenario) -> None:
         assert "Địa chỉ: Thôn Phú Quý, xã Đông Sơn, tỉnh Thanh Hóa" in text
         assert "Số điện thoại: 0912345678" in text
         assert "huong.nt@example.vn" in text
-        assert "Chủ hồ sơ (khi người nộp không phải chủ hồ sơ): Nguyễn Văn Đức" in text
+        assert ("Chủ hồ sơ: Nguyễn Văn Đức (số CCCD/định danh cá nhân 038085004321)"
+                in text)
         assert "Địa chỉ chủ hồ sơ: Xóm Đồng, xã Đông Sơn" in text
         assert ("Cấp đổi Giấy chứng nhận quyền sử dụng đất, quyền sở hữu tài sản gắn liền "
                 "với đất (mã TTHC 1.012783)") in text

@@ -24,7 +24,7 @@ from sync import keys
 from sync.server.store import DistrictStore
 from tests.sync.relay_process import RelayProcess, cli_env
 from tests.sync.server.relay_kit import Device as SignedDevice
-from tests.upstream import fault_runs as runs
+from tests.sync.upstream import fault_runs as runs
 
 
 def run_with_kills(bench: runs.Bench, seed: int, root: Path) -> dict[str, Any]:
