@@ -228,5 +228,8 @@ async def test_the_first_print_says_at_once_that_it_is_working(services, actor) 
         await pilot.press("p")
         await pilot.pause()
         assert any("Đang tạo bản in" in str(n.message) for n in app._notifications)
-        assert app.screen.query_one(".preview-box").loading  # busy until the file is out
+        # While the preview is up it is busy until the file is out; with the PDF engine
+        # already warmed behind the desk the print may have finished by now.
+        boxes = app.screen.query(".preview-box")
+        assert not boxes or boxes.first().loading
         await wait_for_screen(pilot, DeskScreen, tries=1500)  # the PDF saved, the preview closed
