@@ -13,16 +13,11 @@ from textual.widgets import Checkbox, Input, Label, Select
 
 from ccdesk.domain.catalog import FeeKind
 from ccdesk.domain.cccd_qr import (
-    MAX_SCAN,
-    CardScan,
     looks_like_card_scan,
-    parse_card_scan,
-    scan_start,
 )
 from ccdesk.domain.errors import CcdeskError, InvalidInput, ValidationError
-from ccdesk.domain.parties import Owner, Party, validate_owner, validate_party, validate_tax_code
+from ccdesk.domain.parties import Party, validate_owner, validate_party
 from ccdesk.domain.validation import (
-    ID_TYPES,
     clean_text,
     normalise_phone,
     validate_citizen_id,
@@ -30,7 +25,7 @@ from ccdesk.domain.validation import (
     validate_full_name,
     validate_old_id,
 )
-from ccdesk.domain.vocabulary import ApplicantKind, Channel, Delivery, SecondParty, Sex
+from ccdesk.domain.vocabulary import ApplicantKind, Channel, Delivery, Sex
 from ccdesk.i18n import fmt_date, t
 from ccdesk.services.intake import (
     MAX_SETS,
@@ -40,6 +35,8 @@ from ccdesk.services.intake import (
 from screens.base import DeskScreen, field_label
 from screens.intake_checklist import ChecklistStep
 from screens.intake_draft import IntakeDraft
+from screens.intake_parties import OwnerFields, chosen, id_types
+from screens.intake_scan import HISTORY, CardScanning
 from screens.widgets.field import FormField
 from screens.widgets.validators import CoreValidator, parse_count, parse_day, parse_money
 
@@ -47,10 +44,7 @@ if TYPE_CHECKING:
     from ccdesk.services import Services
 
 
-HISTORY = MAX_SCAN + 50  # a field's values kept: one per key of the longest scan, and some
-
-
-class ApplicantStep(DeskScreen):
+class ApplicantStep(OwnerFields, CardScanning, DeskScreen):
     """Who hands the dossier in, how, and for whom."""
 
     TITLE_KEY = "tui.intake.title_applicant"
@@ -79,7 +73,7 @@ class ApplicantStep(DeskScreen):
                 yield Label(t("tui.intake.portal_line", code=self.draft.portal_code),
                             id="portal-line", classes="procedure-line")
             yield Label("", id="scan-status", classes="scan-status")
-            yield self._select("id_type", _id_types(), "cccd")
+            yield self._select("id_type", id_types(), "cccd")
             yield self._input("id_number", CoreValidator(self._check_id))
             yield self._input("full_name", CoreValidator(validate_full_name))
             yield self._input("date_of_birth",
@@ -130,36 +124,6 @@ class ApplicantStep(DeskScreen):
                                id="needs_verification", compact=True)
             yield Label(t("tui.intake.applicant_hint"), classes="hint")
 
-    def _owner_fields(self) -> ComposeResult:
-        """Whose dossier it is, shown for a representative or an organisation (by kind)."""
-        shown = self._owner_fields_shown()
-        for field in (
-                self._input("owner_name", placeholder=t("tui.intake.owner_hint")),
-                self._select("owner_id_type", _id_types(), "cccd"),
-                self._input("owner_id_number", CoreValidator(self._check_owner_id)),
-                self._input("owner_tax_code", CoreValidator(validate_tax_code),
-                            placeholder="0123456789"),
-                self._input("owner_address", CoreValidator(
-                    lambda v: clean_text(v, "owner_address"))),
-                self._input("authorisation", placeholder=t("tui.intake.authorisation_hint"))):
-            field.display = field.field_name in shown
-            yield field
-
-    def _owner_fields_shown(self) -> frozenset[str]:
-        """The owner's fields the kind chosen so far shows (kept across a language switch)."""
-        return OWNER_FIELDS[ApplicantKind(self._typed.get("applicant_kind")
-                                          or ApplicantKind.CITIZEN)]
-
-    def _party_fields(self, role: SecondParty) -> ComposeResult:
-        """The other party of a two-party procedure (the spouse; the parent or child)."""
-        yield Label(role.label(), classes="group-title")
-        yield self._input("party2_name", CoreValidator(
-            lambda v: validate_full_name(v, "party2_name")))
-        yield self._select("party2_id_type", _id_types(), "cccd")
-        yield self._input("party2_id_number", CoreValidator(self._check_party_id))
-        yield self._input("party2_dob", CoreValidator(lambda v: parse_day(v, "party2_dob")),
-                          placeholder="dd/mm/yyyy")
-
     def _input(self, name: str, validator: CoreValidator | None = None, value: str = "",
                placeholder: str = "") -> FormField:
         control = Input(value=self._typed.get(name, value), id=name, compact=True,
@@ -180,25 +144,13 @@ class ApplicantStep(DeskScreen):
     def on_mount(self) -> None:
         self.query_one("#id_number", Input).focus()
 
-    def _chosen_kind(self) -> ApplicantKind:
-        found = self.query("#applicant_kind")
-        value = _chosen(found.first(Select)) if found else ""
-        return ApplicantKind(value or ApplicantKind.CITIZEN)
-
     @on(Select.Changed, "#applicant_kind")
     def _kind_changed(self, event: Select.Changed) -> None:
         self._show_owner_fields(self._chosen_kind())
 
-    def _show_owner_fields(self, kind: ApplicantKind) -> None:
-        """Only the owner's fields the kind asks for (docs/tui.md, "Who hands it in")."""
-        shown = OWNER_FIELDS[kind]
-        self.query_one("#owner-fields").display = bool(shown)
-        for field in self.query_one("#owner-fields").query(FormField):
-            field.display = field.field_name in shown
-
     def refresh_language(self) -> None:
         self._typed = {str(w.id): w.value for w in self.query(Input)}
-        self._typed.update({str(w.id): _chosen(w) for w in self.query(Select)})
+        self._typed.update({str(w.id): chosen(w) for w in self.query(Select)})
         super().refresh_language()
 
     # ---- as the officer types -------------------------------------------------------------
@@ -208,12 +160,6 @@ class ApplicantStep(DeskScreen):
                 else self._typed.get(f"{prefix}id_type", "cccd"))
         return validate_citizen_id(value, kind, today=self.host.now().date(),
                                    field=f"{prefix}id_number")
-
-    def _check_owner_id(self, value: str) -> object:
-        return self._check_id(value, "owner_")
-
-    def _check_party_id(self, value: str) -> object:
-        return self._check_id(value, "party2_") if value.strip() else None
 
     @on(Input.Changed)
     def _changed(self, event: Input.Changed) -> None:
@@ -236,44 +182,6 @@ class ApplicantStep(DeskScreen):
             self._card_scanned(event.input)
         elif event.input.id == "id_number":
             self._lookup(event.value)
-
-    # ---- the chip ID card's QR code, typed by a keyboard-mode scanner into any field ----------
-    def _card_scanned(self, field: Input) -> None:
-        """Fill the applicant from the card, or say why not and change nothing."""
-        text = field.value
-        field.value = self._before_scan(str(field.id), text)
-        try:
-            card = parse_card_scan(text[scan_start(text):], today=self.host.now().date())
-        except ValidationError as err:
-            self._scan_status(err.message(), error=True)
-            return
-        self.query_one("#id_type", Select).value = "cccd"
-        self.query_one("#sex", Select).value = card.sex
-        for name, value in (("id_number", card.id_number), ("full_name", card.full_name),
-                            ("date_of_birth", fmt_date(card.date_of_birth)),
-                            ("address", card.address), ("old_id_number", card.old_id_number),
-                            ("id_issued_on", fmt_date(card.issued_on))):
-            self.query_one(f"#{name}", Input).value = value
-        self.draft.card = card
-        self._scan_status(_card_filled(card), error=False)
-        self.query_one("#phone", Input).focus()
-        self._lookup(card.id_number)  # a returning citizen's phone and e-mail
-
-    def _before_scan(self, name: str, text: str) -> str:
-        """What field ``name`` held before the scan now ending ``text`` began: the scan was
-        typed after it, or replaced it whole (a focused field's text is selected)."""
-        start = scan_start(text)
-        kept, scan = text[:start], text[start:]
-        for earlier in reversed(self._history.get(name, ())):
-            if not (earlier.startswith(kept) and scan.startswith(earlier[start:])):
-                return earlier if not kept else kept
-        return kept
-
-    def _scan_status(self, message: str, *, error: bool) -> None:
-        status = self.query_one("#scan-status", Label)
-        status.update(message)
-        status.set_class(error, "-error")
-        status.display = True
 
     @on(Input.Blurred, "#id_number")
     def _id_left(self, event: Input.Blurred) -> None:
@@ -338,7 +246,7 @@ class ApplicantStep(DeskScreen):
             date_of_birth=parsed(parse_day, self._value("date_of_birth"), "date_of_birth"),
             phone=self._value("phone"), email=self._value("email"),
             address=self._value("address"), old_id_number=self._value("old_id_number"),
-            sex=_chosen(self.query_one("#sex", Select)),
+            sex=chosen(self.query_one("#sex", Select)),
             id_issued_on=parsed(parse_day, self._value("id_issued_on"), "id_issued_on"))
         try:
             request.applicant = validate_applicant(applicant, today=self.host.now().date())
@@ -353,7 +261,7 @@ class ApplicantStep(DeskScreen):
             errors.extend(getattr(err, "errors", [err]))
         if self.draft.procedure.second_party is not None:
             party = Party(name=self._value("party2_name"),
-                          id_type=_chosen(self.query_one("#party2_id_type", Select)) or "cccd",
+                          id_type=chosen(self.query_one("#party2_id_type", Select)) or "cccd",
                           id_number=self._value("party2_id_number"),
                           date_of_birth=parsed(parse_day, self._value("party2_dob"),
                                                "party2_dob"))
@@ -375,41 +283,5 @@ class ApplicantStep(DeskScreen):
         if errors:
             raise InvalidInput(errors)
 
-    def _owner(self) -> Owner:
-        """The owner as typed, for the chosen kind (validated by the core's rules)."""
-        return Owner(kind=self._chosen_kind(), name=self._value("owner_name"),
-                     address=self._value("owner_address"),
-                     id_type=_chosen(self.query_one("#owner_id_type", Select)) or "cccd",
-                     id_number=self._value("owner_id_number"),
-                     tax_code=self._value("owner_tax_code"),
-                     authorisation=self._value("authorisation"))
-
     def action_back(self) -> None:
         self.dismiss()
-
-
-# The owner's fields each kind of applicant shows (the rest are hidden and not stored).
-OWNER_FIELDS: dict[ApplicantKind, frozenset[str]] = {
-    ApplicantKind.CITIZEN: frozenset(),
-    ApplicantKind.REPRESENTATIVE: frozenset({"owner_name", "owner_id_type", "owner_id_number",
-                                             "owner_address", "authorisation"}),
-    ApplicantKind.ORGANISATION: frozenset({"owner_name", "owner_tax_code", "owner_address",
-                                           "authorisation"}),
-}
-
-
-def _id_types() -> list[tuple[str, str]]:
-    return [(t(f"tui.id_type.{k}"), k) for k in ID_TYPES]
-
-
-def _chosen(select: Select) -> str:
-    """A select's value as stored: ``""`` when nothing is chosen."""
-    return "" if select.is_blank() else str(select.value)
-
-
-def _card_filled(card: CardScan) -> str:
-    """What a scan filled in: all seven fields of the card."""
-    return t("tui.scan.filled", id_number=card.id_number, name=card.full_name,
-             born=fmt_date(card.date_of_birth), address=card.address,
-             sex=Sex(card.sex).label(), old_id=card.old_id_number or "—",
-             issued=fmt_date(card.issued_on))
