@@ -222,6 +222,47 @@ class ChecklistItem(SQLModel, table=True):
     note: str = ""
 
 
+class StoredFile(SQLModel, table=True):
+    """One file in the desk's store (ccdesk/storage/filestore.py), named by its SHA-256.
+
+    ``sent_bytes``/``sent_at`` are how far the file has travelled to the relay: file transfers
+    resume from ``sent_bytes`` and never hold up the dossier records (docs/attachments.md)."""
+
+    model_config = DEFERRED
+
+    __tablename__ = "stored_file"
+
+    sha256: str = Field(primary_key=True)
+    size: int
+    mime: str
+    stored_at: datetime = Field(sa_type=DateTime)          # UTC
+    sent_bytes: int = 0
+    sent_at: datetime | None = Field(default=None, sa_type=DateTime)   # UTC, once the relay has it
+
+
+class Attachment(SQLModel, table=True):
+    """A digitised paper of a dossier: a stored file tied to one checklist item (or to the
+    dossier as a whole when ``checklist_item_id`` is None). ``source`` says where it came from
+    (vocabulary.AttachmentSource); ``reused_from`` names the earlier dossier whose result is
+    reused instead of a new paper. Local wall-clock ``added_at`` as other dossier times."""
+
+    model_config = DEFERRED
+
+    __table_args__ = (Index("ix_attachment_dossier", "dossier_id", "checklist_item_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    dossier_id: int = Field(foreign_key="dossier.id")
+    checklist_item_id: int | None = Field(default=None, foreign_key="checklistitem.id")
+    sha256: str = Field(foreign_key="stored_file.sha256", index=True)
+    source: str = "file"
+    original_name: str = ""           # the file's own name, no folder, at most 120 characters
+    pages: int = 0                    # 0 when not counted
+    reused_from: str = ""
+    added_at: datetime = Field(sa_type=DateTime)
+    officer_id: int | None = Field(default=None, foreign_key="officer.id")
+    removed_at: datetime | None = Field(default=None, sa_type=DateTime)
+
+
 class DossierEvent(SQLModel, table=True):
     """Append-only history: who did what, when and why (a trigger refuses edits)."""
 

@@ -155,7 +155,18 @@ class ChangeKind(_Vocabulary):
     CORRECTION = "correction"
 
 
+class AttachmentSource(_Labelled):
+    """Where a digitised paper of a dossier came from (docs/attachments.md)."""
+
+    SCANNER = "scanner"     # scanned at the desk through SANE
+    FOLDER = "folder"       # picked from the folder a network scanner writes into
+    USB = "usb"             # copied from a USB stick the citizen brought
+    FILE = "file"           # any other file the officer named
+    REUSED = "reused"       # an earlier dossier's result, reused instead of a new paper
+
+
 # The translation table of each labelled vocabulary (``vocab.<table>.<value>``).
 _LABEL_TABLES = {"Status": "status", "Channel": "channel", "Delivery": "delivery",
              "RatingLevel": "rating", "CorrectableField": "correctable_field",
-             "Sex": "sex", "ApplicantKind": "applicant_kind", "SecondParty": "second_party"}
+             "Sex": "sex", "ApplicantKind": "applicant_kind", "SecondParty": "second_party",
+             "AttachmentSource": "attachment_source"}
