@@ -56,6 +56,7 @@ class HomeScreen(DeskScreen):
         self.port = port
         self._scanned = ""  # characters a scanner is typing (a slip's QR code)
         self._last_key = 0.0
+        self._queue_keys = services.config.queue_tickets  # the keys composed last
 
     def on_key(self, event: events.Key) -> None:
         """A slip's QR code read at home (nothing is focused here): open its dossier."""
@@ -86,7 +87,8 @@ class HomeScreen(DeskScreen):
                 for key, label, action in QUICK_KEYS:
                     yield Static(f"[@click=app.{action}][b]{key}[/b] {t(label)}[/]",
                                  classes="quick-key", id=f"quick-{key.lower()}")
-                if self.services.config.queue_tickets:
+                self._queue_keys = self.services.config.queue_tickets
+                if self._queue_keys:
                     for key, label, action in QUEUE_KEYS:
                         yield Static(f"[@click=screen.{action}][b]{key}[/b] {t(label)}[/]",
                                      classes="quick-key", id=f"quick-{key.lower()}")
@@ -116,6 +118,10 @@ class HomeScreen(DeskScreen):
         self.set_interval(60, self.action_refresh)
 
     def on_resumed(self) -> None:
+        if self._queue_keys != self.services.config.queue_tickets:
+            # turned on or off in the settings (F9) meanwhile: show or hide F7/F8 now
+            self.refresh_language()
+            return
         self.action_refresh()
 
     def action_refresh(self) -> None:

@@ -1,4 +1,5 @@
-"""Settings (F9): office headers, language, theme, printer, upstream URL, calendar overrides.
+"""Settings (F9): office headers, language, theme, printers, upstream URL, the counter's
+rating wait and queue tickets, calendar overrides.
 
 The language applies at once (every screen redraws); the rest is saved with F8. Office headers
 and machine settings need the "settings" permission, which the office service enforces.
@@ -13,13 +14,14 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
-from textual.widgets import Button, Input, Label, Select, Static
+from textual.widgets import Button, Checkbox, Input, Label, Select, Static
 
 from ccdesk.domain.errors import CcdeskError
 from ccdesk.domain.lifecycle import Regime
 from ccdesk.domain.validation import clean_text
 from ccdesk.i18n import LANGUAGES, fmt_date, get_language, t
 from ccdesk.services.calendar_overrides import KINDS, add_special_day
+from ccdesk.services.citizen_rating import parse_wait_seconds
 from ccdesk.services.office import OfficeSettings
 from screens.base import DeskScreen
 from screens.widgets.field import FormField
@@ -63,6 +65,16 @@ class SettingsScreen(DeskScreen):
             yield FormField(t("tui.settings.upstream"), Input(
                 config.upstream_url, id="upstream_url", compact=True,
                 placeholder="https://…"), name="upstream_url")
+            yield Label(t("tui.settings.counter"), classes="section")
+            yield FormField(t("vocab.field.citizen_rating_seconds"), Input(
+                str(config.citizen_rating_seconds), id="citizen_rating_seconds", compact=True,
+                placeholder=t("tui.settings.rating_hint")), name="citizen_rating_seconds")
+            yield FormField(t("vocab.field.queue_tickets"), Checkbox(
+                t("tui.settings.queue_on"), config.queue_tickets, id="queue_tickets",
+                compact=True), name="queue_tickets")
+            yield FormField(t("vocab.field.receipt_printer"), Input(
+                config.receipt_printer, id="receipt_printer", compact=True,
+                placeholder=t("tui.settings.printer_hint")), name="receipt_printer")
             yield Label(t("tui.settings.office"), classes="section")
             for name in OFFICE_FIELDS:
                 yield FormField(t(f"vocab.field.{name}"),
@@ -140,6 +152,11 @@ class SettingsScreen(DeskScreen):
             config.upstream_url = clean_text(self._value("upstream_url"), "upstream_url",
                                              limit=500)
             config.theme = str(self.query_one("#theme", Select).value)
+            config.citizen_rating_seconds = parse_wait_seconds(
+                self._value("citizen_rating_seconds"))
+            config.receipt_printer = clean_text(self._value("receipt_printer"),
+                                                "receipt_printer", limit=100)
+            config.queue_tickets = self.query_one("#queue_tickets", Checkbox).value
             self.services.office.update(self.actor, settings)
         except CcdeskError as err:
             self.show_error(err)

@@ -28,6 +28,16 @@ MAX_TOKEN = 64            # longer than any token issued: anything longer is ref
 MAX_WAIT_SECONDS = 600    # no question stays open longer than this
 
 
+def parse_wait_seconds(text: str) -> int:
+    """The officer's ``citizen_rating_seconds`` from the settings screen: whole seconds from 0
+    (never wait, ask the officer at once) to :data:`MAX_WAIT_SECONDS`."""
+    value = text.strip()
+    if not value.isdigit() or int(value) > MAX_WAIT_SECONDS:
+        raise ValidationError("core.err.range", field="citizen_rating_seconds", low=0,
+                              high=MAX_WAIT_SECONDS)
+    return int(value)
+
+
 @dataclass(frozen=True)
 class Question:
     """What the rating page may show: the procedure's name and the token to answer with."""
