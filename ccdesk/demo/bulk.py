@@ -65,9 +65,11 @@ class BulkWriter:
             d["id"] = self.next_id
             self.next_id += 1
             d["code"] = self._code(d["received_at"].date())
+            # the same key as an intake's (services/intake.py search_text)
             d["search_text"] = fold(" ".join(filter(None, (
-                d["code"], d["applicant_name"], d["owner_name"], d["applicant_id_number"],
-                d["applicant_phone"]))))
+                d["code"], d["portal_code"], d["applicant_name"], d["owner_name"],
+                d["applicant_id_number"], d["applicant_phone"], d["owner_id_number"],
+                d["owner_tax_code"], d["party2_name"], d["party2_id_number"]))))
             dossiers.append(d)
             self.by_status[d["status"]] = self.by_status.get(d["status"], 0) + 1
             items += [item | {"dossier_id": d["id"]} for item in p.checklist]

@@ -15,6 +15,7 @@ import random
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
+from ccdesk.demo.parties import add_parties
 from ccdesk.demo.people import People, Weighted, pick, weighted
 from ccdesk.demo.steps import Life, Played
 from ccdesk.domain.calendar import TimeKind, WorkCalendar
@@ -153,6 +154,7 @@ class Simulator:
             "fee_amount": 0, "received_by": officer, "extensions": 0, "updated_at": received,
             "portal_code": "",   # demo dossiers are desk intakes
         }
+        add_parties(d, info, self.now.year)
         played = Played(dossier=d, checklist=[], events=[], changes=[])
         life = Life(self, played, info, officer)
         roll = rng.random()

@@ -63,10 +63,12 @@ class People:
         self.rng, self.this_year = rng, this_year
         self._family = weighted(FAMILY_NAMES)
 
-    def person(self) -> tuple[str, str, date]:
-        """Full name, citizen ID number and date of birth of an adult."""
+    def person(self, female: bool | None = None) -> tuple[str, str, date]:
+        """Full name, citizen ID number and date of birth of an adult (of the sex asked for,
+        else drawn)."""
         rng = self.rng
-        female = rng.random() < 0.52
+        if female is None:
+            female = rng.random() < 0.52
         family = pick(rng, self._family)
         middle = rng.choice(MIDDLE_FEMALE if female else MIDDLE_MALE)
         given = rng.choice(GIVEN_FEMALE if female else GIVEN_MALE)

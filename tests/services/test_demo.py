@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import sqlite3
 from collections import Counter
 from datetime import date, datetime, timedelta
 
@@ -226,3 +227,34 @@ def test_seeded_dossiers_get_register_rows_in_order_of_acceptance(seeded) -> Non
     counters = dict(query(svc, "SELECT key, last_seq FROM codecounter WHERE key LIKE 'book:%'"))
     assert counters == {f"book:register:{y}": max(r[1] for r in rows if r[0] == y)
                         for y in {r[0] for r in rows}}
+
+
+def test_demo_dossiers_include_representatives_organisations_and_second_parties(
+        services) -> None:
+    """Trainers meet every kind of applicant in the sample data, each one valid as an intake
+    would have stored it (the owner's tax code passes its check digit, the spouse is of the
+    other sex) and found by search under the owner's and the other party's names."""
+    from stdnum.vn import mst
+
+    seed_demo(services, 600, 90, seed=11)
+    with sqlite3.connect(services.db.path) as con:
+        rows = con.execute(
+            "SELECT d.applicant_kind, d.owner_name, d.owner_tax_code, d.owner_id_number, "
+            "d.authorisation, d.party2_name, d.applicant_sex, d.party2_id_number, v.second_party, "
+            "d.code FROM dossier d JOIN procedureversion v ON v.id = d.procedure_version_id"
+        ).fetchall()
+    kinds = {row[0] for row in rows}
+    assert kinds == {"citizen", "representative", "organisation"}
+    for kind, owner, tax, owner_id, authorisation, party2, sex, party2_id, second, _ in rows:
+        if kind == "organisation":
+            assert owner and mst.is_valid(tax) and authorisation and not owner_id
+        elif kind == "representative":
+            assert owner and len(owner_id) == 12 and authorisation and not tax
+        else:
+            assert not (owner or tax or owner_id or authorisation)
+        assert bool(party2) == bool(second)
+        if second == "spouse":
+            assert int(party2_id[3]) % 2 == (sex == "male")  # odd century digit: a woman
+    represented = next(r for r in rows if r[0] == "representative")
+    found = services.search.search(represented[1], limit=50)
+    assert represented[9] in {row.code for row in found}
