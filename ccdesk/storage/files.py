@@ -33,9 +33,9 @@ MAX_BUNDLE_BYTES = 256 * MiB
 MAX_TEXT_FILE_BYTES = 16 * MiB          # catalogues, calendars, config
 
 
-def read_bounded(path: Path, limit: int) -> bytes:
-    """The bytes of the regular file ``path``, refusing anything else or anything larger than
-    ``limit`` bytes with a :class:`ValidationError` that names the file."""
+def open_regular_file(path: Path) -> int:
+    """A read-only descriptor of the regular file ``path``; anything else (missing, a folder,
+    a FIFO, a device, unreadable) is refused with a :class:`ValidationError` naming it."""
     try:
         # O_NONBLOCK: opening a FIFO must not wait for a writer; it is refused just below.
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0))
@@ -46,10 +46,18 @@ def read_bounded(path: Path, limit: int) -> bytes:
     except OSError as exc:
         raise ValidationError("reliability.security.unreadable", path=str(path),
                               detail=exc.strerror or type(exc).__name__) from None
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise ValidationError("reliability.security.not_a_file", path=str(path))
+    return fd
+
+
+def read_bounded(path: Path, limit: int) -> bytes:
+    """The bytes of the regular file ``path``, refusing anything else or anything larger than
+    ``limit`` bytes with a :class:`ValidationError` that names the file."""
+    fd = open_regular_file(path)
     try:
         info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode):
-            raise ValidationError("reliability.security.not_a_file", path=str(path))
         if info.st_size > limit:
             raise ValidationError("reliability.security.too_large", path=str(path),
                                   limit=_size_text(limit))

@@ -18,7 +18,6 @@ import contextlib
 import hashlib
 import os
 import re
-import stat
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,7 +25,7 @@ from typing import BinaryIO
 
 from ccdesk.domain.errors import ValidationError
 from ccdesk.paths import ensure_private_dir
-from ccdesk.storage.files import PRIVATE_FILE_MODE, MiB
+from ccdesk.storage.files import PRIVATE_FILE_MODE, MiB, open_regular_file
 
 # A scanned A4 page at 300 dpi is 0.3–2 MB as JPEG; a many-page PDF a few MB. 25 MiB bounds a
 # file at the desk and every transfer of it (docs/attachments.md, "Limits").
@@ -120,20 +119,7 @@ class FileStore:
 
     def put_file(self, path: Path, *, limit: int = MAX_ATTACHMENT_BYTES) -> StoredBlob:
         """Store the regular file ``path`` (a FIFO, device or folder is refused)."""
-        try:
-            # O_NONBLOCK: opening a FIFO must not wait for a writer; it is refused below
-            flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0)
-            fd = os.open(path, flags)
-        except FileNotFoundError:
-            raise ValidationError("reliability.security.no_such_file", path=str(path)) from None
-        except IsADirectoryError:
-            raise ValidationError("reliability.security.not_a_file", path=str(path)) from None
-        except OSError as exc:
-            raise ValidationError("reliability.security.unreadable", path=str(path),
-                                  detail=exc.strerror or type(exc).__name__) from None
-        with os.fdopen(fd, "rb") as source:
-            if not stat.S_ISREG(os.fstat(source.fileno()).st_mode):
-                raise ValidationError("reliability.security.not_a_file", path=str(path))
+        with os.fdopen(open_regular_file(path), "rb") as source:
             return self.put_stream(source, name=str(path), limit=limit)
 
     def put_bytes(self, data: bytes, *, name: str, limit: int = MAX_ATTACHMENT_BYTES) -> StoredBlob:
