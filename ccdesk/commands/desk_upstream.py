@@ -11,7 +11,6 @@ data go only to an upstream set with ``--accept-demo`` (a double).
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -39,18 +38,9 @@ def _source() -> Any:
 
 
 @app.command("set")
-def set_upstream(
-        profile: Annotated[str, typer.Option("--profile", help="dvcqg | facade")],
-        url: Annotated[str, typer.Option("--url", help="https://… of the adapter or façade")],
-        unit_code: Annotated[str, typer.Option("--unit-code", help="mã đơn vị (madonvi)")],
-        username: Annotated[str, typer.Option("--username")],
-        accept_demo: Annotated[bool, typer.Option(
-            "--accept-demo", help="this upstream is a double: demo dossiers may go to it")
-        ] = False,
-        settings_file: Annotated[Path | None, typer.Option(
-            "--settings-file", help="TOML: version and profile settings (docs/upstream.md)")
-        ] = None,
-) -> None:
+def set_upstream(profile: shared.ProfileOpt, url: shared.UrlOpt, unit_code: shared.UnitCodeOpt,
+                 username: shared.UsernameOpt, accept_demo: shared.AcceptDemoOpt = False,
+                 settings_file: shared.SettingsFileOpt = None) -> None:
     """Đặt hệ thống cấp trên / set the upstream (password from CCDESK_UPSTREAM_PASSWORD or a
     prompt; kept in the desk's owner-only database, never printed)."""
     shared.save_upstream(_engine, profile=profile, url=url, unit_code=unit_code,

@@ -61,21 +61,22 @@ def _check_url(url: str) -> str:
     return url
 
 
+# The options of `upstream set`, the same for the relay (`district upstream set`) and for a desk
+# without a relay (`sync upstream set`): the names are a contract IT staff scripts rely on.
+ProfileOpt = Annotated[str, typer.Option("--profile", help="dvcqg | facade")]
+UrlOpt = Annotated[str, typer.Option("--url", help="https://… of the adapter or façade")]
+UnitCodeOpt = Annotated[str, typer.Option("--unit-code", help="mã đơn vị (madonvi)")]
+UsernameOpt = Annotated[str, typer.Option("--username")]
+AcceptDemoOpt = Annotated[bool, typer.Option(
+    "--accept-demo", help="this upstream is a double: demo dossiers may go to it")]
+SettingsFileOpt = Annotated[Path | None, typer.Option(
+    "--settings-file", help="TOML: version and profile settings (docs/upstream.md)")]
+
+
 @app.command("set")
-def set_upstream(
-        profile: Annotated[str, typer.Option("--profile", help="dvcqg | facade")],
-        url: Annotated[str, typer.Option("--url", help="https://… of the adapter or façade")],
-        unit_code: Annotated[str, typer.Option("--unit-code", help="mã đơn vị (madonvi)")],
-        username: Annotated[str, typer.Option("--username")],
-        db: DbOpt = None,
-        db_file: DbFileOpt = None,
-        accept_demo: Annotated[bool, typer.Option(
-            "--accept-demo", help="this upstream is a double: demo dossiers may go to it")
-        ] = False,
-        settings_file: Annotated[Path | None, typer.Option(
-            "--settings-file", help="TOML: version and profile settings (docs/upstream.md)")
-        ] = None,
-) -> None:
+def set_upstream(profile: ProfileOpt, url: UrlOpt, unit_code: UnitCodeOpt, username: UsernameOpt,
+                 db: DbOpt = None, db_file: DbFileOpt = None, accept_demo: AcceptDemoOpt = False,
+                 settings_file: SettingsFileOpt = None) -> None:
     """Đặt hệ thống cấp trên / set the upstream (password from CCDESK_UPSTREAM_PASSWORD or a
     prompt; kept in the relay's owner-only database, never printed)."""
     save_upstream(lambda: _engine(db, db_file), profile=profile, url=url, unit_code=unit_code,
