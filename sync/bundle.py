@@ -15,7 +15,9 @@ import gzip
 import io
 import logging
 import zipfile
+from collections import Counter
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -28,9 +30,11 @@ from ccdesk.storage.files import write_private_file
 from ccdesk.storage.outbox import states as outbox
 from ccdesk.storage.outbox.write import utcnow
 from sync import keys, protocol, replies
+from sync.inbox import apply_change
 from sync.state import SyncConflict, SyncState
 
 if TYPE_CHECKING:
+    from ccdesk.services.context import DeskContext
     from ccdesk.storage.engine import Database
 
 BUNDLE_FORMAT = "ccdesk-bundle/1"
@@ -46,8 +50,13 @@ class BundleError(Exception):
 
 
 # ---- commune side -------------------------------------------------------------------------
-def export_bundle(db: Database, out_dir: Path) -> tuple[Path, int, int, int] | None:
-    """Write a signed bundle of every pending row; returns (file, count, first, last)."""
+def export_bundle(db: Database, out_dir: Path) -> tuple[Path, int, int, int]:
+    """Write a signed bundle of every pending row; returns (file, count, first, last).
+
+    With nothing pending the bundle still goes when the desk has been enrolled: it carries no
+    records, only the desk's pull cursor (``changes_after``), so a desk without a link still gets
+    its results, corrections and online filings back in the ack (docs/sync.md, "USB
+    bundles"); ``count`` is then 0."""
     with db.session() as session:
         office = session.get(Office, 1)
         state = session.get(SyncState, 1)
@@ -57,21 +66,21 @@ def export_bundle(db: Database, out_dir: Path) -> tuple[Path, int, int, int] | N
             raise BundleError("not_enrolled")
         rows = outbox.pending_rows(session, limit=10_000_000)
     rows = [row for row in rows if row.intact]
-    if not rows:
-        return None
-    lines = b"\n".join(protocol.dumps(protocol.record_of(
-        r.seq, r.mutation_id, r.op, r.entity_id, r.client_time, r.payload))
-        for r in rows) + b"\n"
+    lines = b"".join(protocol.dumps(protocol.record_of(
+        r.seq, r.mutation_id, r.op, r.entity_id, r.client_time, r.payload)) + b"\n"
+        for r in rows)
     records = gzip.compress(lines, compresslevel=9, mtime=0)
+    first, last = (rows[0].seq, rows[-1].seq) if rows else (0, 0)
     manifest = protocol.dumps({
         "format": BUNDLE_FORMAT, "bundle_id": uuid7(), "device_id": state.device_id,
-        "commune": state.commune_code, "demo": office.is_demo, "first_seq": rows[0].seq,
-        "last_seq": rows[-1].seq, "count": len(rows),
+        "commune": state.commune_code, "demo": office.is_demo, "first_seq": first,
+        "last_seq": last, "count": len(rows),
         "records_sha256": protocol.sha256_hex(records),
+        "changes_after": state.pull_cursor,
         "created_at": utcnow().isoformat() + "Z"})
     out_dir.mkdir(parents=True, exist_ok=True)
-    name = f"{state.commune_code}_{state.device_id[:8]}_{rows[0].seq}-{rows[-1].seq}.ccbundle"
-    target = out_dir / name
+    span = f"{first}-{last}" if rows else f"changes-{state.pull_cursor}"
+    target = out_dir / f"{state.commune_code}_{state.device_id[:8]}_{span}.ccbundle"
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_STORED) as zf:
         zf.writestr("manifest.json", manifest)
@@ -79,15 +88,41 @@ def export_bundle(db: Database, out_dir: Path) -> tuple[Path, int, int, int] | N
         zf.writestr("records.jsonl.gz", records)
     # Owner-only and atomic: a half-written bundle never carries the final name.
     write_private_file(target, buffer.getvalue())
-    return target, len(rows), rows[0].seq, rows[-1].seq
+    return target, len(rows), first, last
+
+
+def _changes_of(ack: dict[str, Any], cursor: int) -> replies.Changes | None:
+    """The change feed page the ack carries, checked like a pull's (None: it carries none)."""
+    raw = ack.get("changes")
+    if raw is None:
+        return None
+    if not isinstance(raw, dict):
+        raise replies.BadUpstreamValue("ack", "changes", raw, "an object")
+    page = replies.changes(raw, cursor)
+    return replace(page, resync=raw.get("resync") is True)
+
+
+def _apply_changes(session: Session, ctx: DeskContext,
+                   page: replies.Changes) -> dict[str, int]:
+    """Apply a page of changes and move the pull cursor (forward only, unless the relay started
+    the feed again from 0) in the caller's transaction."""
+    outcomes = Counter(apply_change(session, ctx, change) for change in page.changes)
+    row = session.get(SyncState, 1)
+    row.pull_cursor = page.cursor if page.resync else max(row.pull_cursor, page.cursor)
+    session.add(row)
+    return {"pulled": outcomes["applied"],
+            "pull_conflicts": outcomes["conflict"], "more_changes": int(page.more)}
 
 
 def import_ack(db: Database, data: bytes,
-               on_schedule: Callable[[dict[str, Any]], object] | None = None) -> dict[str, int]:
+               on_schedule: Callable[[dict[str, Any]], object] | None = None,
+               ctx: DeskContext | None = None) -> dict[str, int]:
     """Apply a district ack file: rows become acked only here (and by push). An official
     holiday schedule the ack carries (``calendar_schedule``, docs/calendar.md) is checked with
     the rest before anything is written, then handed to ``on_schedule`` (in the desk's
-    ``sync import-ack``: ``apply_schedule_payload(services, payload, origin="usb")``)."""
+    ``sync import-ack``: ``apply_schedule_payload(services, payload, origin="usb")``). The
+    commune's changes it carries (``changes``: results, corrections, online filings) are applied
+    as a pull applies them, in the transaction that settles the rows, when ``ctx`` is given."""
     try:
         wrapper = orjson.loads(data)
         ack_text = wrapper["ack"]
@@ -108,9 +143,15 @@ def import_ack(db: Database, data: bytes,
                                          replies.MAX_ACK_RESULTS)
         schedule = None if ack.get("calendar_schedule") is None else replies.schedule(
             "ack", "calendar_schedule", ack["calendar_schedule"])
+        page = _changes_of(ack, state.pull_cursor) if ctx is not None else None
     except replies.BadUpstreamValue as bad:
         raise BundleError(bad.code, bad.detail) from bad
     now = utcnow()
+    if page is not None:
+        for change in page.changes:
+            if change["kind"] == replies.SCHEDULE_KIND:   # the calendar's own transaction
+                done = on_schedule(change["data"]) if on_schedule is not None else None
+                change["outcome"] = str(getattr(done, "outcome", "not_applied"))
 
     def work(session: Session) -> dict[str, int]:
         counts = {"acked": 0, "quarantined": 0, "conflicts": 0}
@@ -140,6 +181,7 @@ def import_ack(db: Database, data: bytes,
                 outcomes.append((row.device_seq, outbox.QUARANTINED, reason))
                 counts["quarantined"] += 1
         outbox.settle(session, outcomes, now)
+        counts.update(_apply_changes(session, ctx, page) if page is not None and ctx else {})
         return counts
 
     # The counts come back from the committed transaction: a retry on a lock error counts once.

@@ -220,6 +220,7 @@ class Changes:
     changes: list[dict[str, Any]]
     cursor: int
     more: bool
+    resync: bool = False      # the relay started the feed again from 0 (a cursor it lost)
 
 
 def changes(data: dict[str, Any], cursor: int) -> Changes:

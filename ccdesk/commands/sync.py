@@ -414,12 +414,12 @@ def export(out: Annotated[Path, typer.Option("--out", help="folder, e.g. the USB
     except BundleError as err:
         _say_error(err.code)
         raise typer.Exit(40) from None
-    if written is None:
-        typer.echo(t("sync.bundle.empty"))
-        return
     file, count, first, last = written
     _audit(services, actor, "sync.export", f"rows={count} seqs={first}-{last}")
-    typer.echo(t("sync.bundle.written", file=file, count=count, first=first, last=last))
+    if count:
+        typer.echo(t("sync.bundle.written", file=file, count=count, first=first, last=last))
+    else:   # nothing waiting: the bundle only asks for the commune's changes
+        typer.echo(t("sync.bundle.changes_only", file=file))
 
 
 @app.command("import-ack")
@@ -436,7 +436,8 @@ def import_ack(file: Annotated[Path, typer.Argument(help="ack file from the dist
     try:  # bounded: /dev/zero once made this hang while memory grew by gigabytes
         counts = apply_ack(services.db, read_bounded(file, MAX_BUNDLE_BYTES),
                            on_schedule=lambda payload: schedules.append(
-                               apply_schedule_payload(services, payload, origin="usb")))
+                               apply_schedule_payload(services, payload, origin="usb")),
+                           ctx=services.ctx)
     except CcdeskError as err:
         fail(err)
     except BundleError as err:
@@ -445,7 +446,12 @@ def import_ack(file: Annotated[Path, typer.Argument(help="ack file from the dist
             raise typer.Exit(40) from None
         fail(t("sync.err.bad_ack", file=file), code=40)
     typer.echo(t("sync.bundle.acked", **counts))
+    if "pulled" in counts:
+        typer.echo(t("sync.bundle.pulled", **counts))
+    if counts.get("more_changes"):
+        typer.echo(t("sync.bundle.more_changes"))
     for done in schedules:
         if done.outcome == Outcome.APPLIED:
             typer.echo(t("sync.calendar_feed.applied", version=done.version.isoformat()))
-    raise typer.Exit(40 if counts["quarantined"] or counts["conflicts"] else 0)
+    raise typer.Exit(40 if counts["quarantined"] or counts["conflicts"]
+                     or counts.get("pull_conflicts") else 0)

@@ -32,6 +32,7 @@ MAX_MANIFEST_BYTES = 64 * 1024
 MAX_SIGNATURE_BYTES = 256
 MAX_BUNDLE_FILE_BYTES = 64 * 1024 * 1024          # what `district import` reads from a file
 MAX_RECORDS_BYTES = 512 * 1024 * 1024             # the records once decompressed
+MAX_ACK_CHANGES = 2000                            # changes an ack file carries home
 
 
 def _member(zf: zipfile.ZipFile, name: str, limit: int) -> bytes:
@@ -132,8 +133,25 @@ def import_bundle(store: DistrictStore, data: bytes, chunk_records: int = CHUNK,
     schedule = store.schedule_payload()
     if schedule is not None:   # the newest holiday schedule rides home, signed (docs/calendar.md)
         body["calendar_schedule"] = schedule
+    after = manifest.get("changes_after")
+    if isinstance(after, int) and not isinstance(after, bool) and after >= 0:
+        body["changes"] = _changes_page(store, device, after)
     ack = protocol.dumps(body).decode()
     return protocol.dumps({"ack": ack, "signature": store.sign(ack.encode())})
+
+
+def _changes_page(store: DistrictStore, device: Device, after: int) -> dict[str, Any]:
+    """The commune's change feed after the desk's cursor, as ``GET /changes`` gives it: results,
+    corrections and online filings reach a desk that has only a USB stick. At most
+    :data:`MAX_ACK_CHANGES`; ``more`` says another bundle will bring the rest. A cursor the
+    relay does not know (restored from a backup) starts again from 0, as a pull does."""
+    try:
+        page = store.changes(device, after, limit=MAX_ACK_CHANGES)
+    except DistrictError as exc:
+        if exc.code != "cursor_gone":
+            raise
+        page = dict(store.changes(device, 0, limit=MAX_ACK_CHANGES), resync=True)
+    return page
 
 
 def _seq(record: Any) -> Any:

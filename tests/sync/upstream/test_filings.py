@@ -311,3 +311,59 @@ def test_the_mapping_sends_a_portal_dossier_under_the_portal_code_as_an_update()
                               "portal_code": ""}}, True)])
     assert mapping.snapshot(desk, profile, UNIT)["MaHoSo"] == "000.17.22.H56-261206-0002"
     assert mapping.known_upstream(False, desk) is False
+
+
+# --- a desk with only a USB stick -------------------------------------------------------------
+
+def _usb_round(desk: Desk, store: DistrictStore, usb: Path) -> dict[str, int]:
+    """Export at the desk, import at the relay, bring the ack home and apply it."""
+    from sync.bundle import export_bundle, import_ack
+    from sync.server.bundles import import_bundle
+
+    bundle, *_ = export_bundle(desk.services.db, usb)
+    ack = import_bundle(store, bundle.read_bytes())
+    return import_ack(desk.services.db, ack, ctx=desk.services.ctx)
+
+
+def test_a_desk_with_only_a_usb_stick_gets_its_filings_in_the_ack(
+        relay: ServerThread, desk: Desk, portal: Portal, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Nothing waits to be sent, yet the bundle carries the desk's pull cursor and the ack
+    brings the commune's filings home, a page at a time; the same ack twice adds nothing, and
+    a pull over the network afterwards finds nothing new."""
+    from sync.server import bundles
+
+    portal.file(filed(1), filed(2), filed(3))
+    fetch(relay.store)
+    monkeypatch.setattr(bundles, "MAX_ACK_CHANGES", 2)
+
+    first = _usb_round(desk, relay.store, tmp_path / "usb1")
+    assert (first["acked"], first["pulled"], first["more_changes"]) == (0, 2, 1)
+    second = _usb_round(desk, relay.store, tmp_path / "usb2")
+    assert (second["pulled"], second["more_changes"]) == (1, 0)
+    assert [f.portal_code for f in desk.services.online_filings.waiting()] == [
+        portal_code(1), portal_code(2), portal_code(3)]
+    [again] = list((tmp_path / "usb2").iterdir())
+    assert again.name.endswith(".ccbundle") and "_changes-" in again.name
+
+    received = receive(desk, portal_code(1))
+    third = _usb_round(desk, relay.store, tmp_path / "usb3")   # the intake goes up by USB
+    assert third["acked"] >= 1 and third["pulled"] == 0
+    assert received in {r.code for r in desk.services.search.search(received)}
+    assert service.run_once(desk.services, options=FAST).pulled == 0
+
+
+def test_an_ack_with_a_forged_change_is_refused_whole(relay: ServerThread, desk: Desk,
+                                                      portal: Portal, tmp_path: Path) -> None:
+    """The changes ride inside the relay's signature: one altered byte and nothing applies."""
+    from sync.bundle import BundleError, export_bundle, import_ack
+    from sync.server.bundles import import_bundle
+
+    portal.file(filed(1))
+    fetch(relay.store)
+    bundle, *_ = export_bundle(desk.services.db, tmp_path)
+    wrapper = orjson.loads(import_bundle(relay.store, bundle.read_bytes()))
+    wrapper["ack"] = wrapper["ack"].replace("Lê Thị Hồng Nhung", "Lê Thị Hồng Nhunh")
+    with pytest.raises(BundleError):
+        import_ack(desk.services.db, orjson.dumps(wrapper), ctx=desk.services.ctx)
+    assert desk.services.online_filings.waiting() == []
