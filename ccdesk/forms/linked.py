@@ -128,7 +128,7 @@ def group_slip(record: GroupRecord, words: Words, paper: Paper = Paper.A5) -> Fo
     members = Table(
         (Column(words.vocab("field.tt"), 0.6, Align.CENTER),
          Column(_l(words, "slip.col_code"), 3.2), Column(_l(words, "slip.col_procedure"), 3.6),
-         Column(_l(words, "slip.col_agency"), 3.0)),
+         Column(words.vocab("field.body"), 3.0)),
         tuple((str(n), m.code, f"{m.procedure_name} ({m.procedure_code})",
                m.agency.label(words.lang))
               for n, m in enumerate(group.members, start=1)))
@@ -140,9 +140,9 @@ def group_slip(record: GroupRecord, words: Words, paper: Paper = Paper.A5) -> Fo
         Paragraph(_l(words, "slip.documents"), style="B"),
         _documents(words, _received_once(record)),
         Paragraph(_l(words, "slip.statutory", time=words.statutory(group.spec.time, False))),
-        Paragraph(words("slip.received_at", at=words.time_date(group.received_at))),
+        Paragraph(_l(words, "slip.received_at", at=words.time_date(group.received_at))),
         Paragraph(_l(words, "slip.due_at", at=words.time_date(group.due_at)), style="B"),
-        Paragraph(words("slip.delivery", how=words.vocab(f"delivery.{lead.delivery}"))),
+        Paragraph(_l(words, "slip.delivery", how=words.vocab(f"delivery.{lead.delivery}"))),
         Paragraph(words("slip.note"), style="I"),
         Spacer(2),
         Signatures((officer_block(words, "sign.submitter", None),
@@ -187,7 +187,9 @@ def handoff_sheet(record: GroupRecord, agency: Agency, words: Words,
                          procedure=member.procedure_name,
                          procedure_code=member.procedure_code), style="B"),
             Paragraph(_l(words, "handoff.documents")),
-            _documents(words, [i for i in record.checklists[member.code] if i.received]),
+            # a paper only shown at the counter stays with the citizen: not handed over
+            _documents(words, [i for i in record.checklists[member.code]
+                               if i.received and i.received_form != DocForm.SHOW.value]),
         ]
     moment = next((h for h in handed if h is not None), None)
     blocks += [
