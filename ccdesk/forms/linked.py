@@ -8,7 +8,9 @@ clock: a reprint gives the same bytes. ``LinkedForms(FormService(services))``.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+from pathlib import Path
 
 from ccdesk.domain import paper_qr
 from ccdesk.domain.catalog import DocForm
@@ -245,10 +247,17 @@ class LinkedForms:
                                                      self._paper(None)))
                 for agency in record.group.agencies()}
 
-    def save_all(self, code: str) -> list:
-        """Save the slip and every hand-off sheet under the forms folder (owner-only)."""
-        safe = "".join(c if c.isalnum() or c in "._-" else "_" for c in code)
-        paths = [self.forms.save(self.slip_pdf(code), f"{safe}_mau01.pdf")]
-        for agency, data in self.handoff_pdfs(code).items():
-            paths.append(self.forms.save(data, f"{safe}_chuyen_{agency.value}.pdf"))
-        return paths
+    def save_slip(self, code: str) -> Path:
+        """Save the group's slip under the forms folder (owner-only: personal data)."""
+        return self.forms.save(self.slip_pdf(code), f"{_safe(code)}_mau01.pdf")
+
+    def save_handoffs(self, code: str) -> list[Path]:
+        """Save one hand-off sheet per agency under the forms folder."""
+        return [self.forms.save(data, f"{_safe(code)}_chuyen_{agency.value}.pdf")
+                for agency, data in self.handoff_pdfs(code).items()]
+
+
+def _safe(code: str) -> str:
+    """A code as a file name: anything but letters, digits, dots, dashes and underscores
+    replaced."""
+    return re.sub(r"[^A-Za-z0-9._-]", "_", code.strip())
