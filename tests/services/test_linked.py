@@ -193,3 +193,27 @@ def test_unknown_group_and_missing_member_procedure(desk: Services, officer: Act
     with desk.db.session() as session:
         assert session.exec(select(LinkedMember)).all() == []
     assert NOW.weekday() == 0
+
+
+def test_migration_down_keeps_the_members_and_up_brings_the_tables_back(
+        desk: Services, officer: Actor) -> None:
+    from alembic import command
+
+    from ccdesk.storage.migrate import alembic_config
+
+    view = desk.linked.accept(officer, birth_request(desk))
+    cfg = alembic_config(str(desk.db.engine.url))
+    with desk.db.engine.begin() as connection:
+        cfg.attributes["connection"] = connection
+        command.downgrade(cfg, "0019_search_orders")
+    with closing(sqlite3.connect(desk.db.path)) as conn:
+        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master")}
+        codes = {r[0] for r in conn.execute("SELECT code FROM dossier")}
+    assert not {"linked_group", "linked_member"} & tables
+    assert {m.code for m in view.members} <= codes   # ordinary dossiers from now on
+    with desk.db.engine.begin() as connection:
+        cfg.attributes["connection"] = connection
+        command.upgrade(cfg, "0024_linked_groups")
+    again = desk.linked.accept(officer, birth_request(desk))
+    assert desk.linked.view(again.code).members[0].code == again.members[0].code
+    assert desk.linked.group_of(view.members[0].code) is None
