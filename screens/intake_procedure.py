@@ -73,7 +73,7 @@ class ProcedureStep(DeskScreen):
             Option(f"{p.code}  {p.name}  [dim]· {p.field}[/dim]", id=p.code) for p in hits)
         # Linked groups (liên thông) after the procedures, so Enter still takes the first one
         self.results.add_options(
-            Option(f"{g.code}  {t('linked.tui.choose', name=g.title(get_language()))}",
+            Option(f"{g.code}  {g.title(get_language())}",
                    id=f"{LINKED}{g.code}") for g in self.services.linked.search(query or ""))
         if self.results.option_count:
             self.results.highlighted = 0

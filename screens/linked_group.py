@@ -42,8 +42,8 @@ class LinkedGroupScreen(DeskScreen):
 
     def on_mount(self) -> None:
         table = self.query_one("#group-members", DataTable)
-        table.add_columns(t("vocab.field.code"), t("vocab.field.procedure_code"),
-                          t("vocab.field.body"), t("vocab.field.status"))
+        table.add_columns(t("vocab.field.code"), t("vocab.field.status"),
+                          t("vocab.field.procedure_code"), t("vocab.field.body"))
         self._fill()
         table.focus()
 
@@ -64,8 +64,8 @@ class LinkedGroupScreen(DeskScreen):
         table = self.query_one("#group-members", DataTable)
         table.clear()
         for member in view.members:
-            table.add_row(member.code, member.procedure_code, member.agency.label(),
-                          Status(member.status).label(), key=member.code)
+            table.add_row(member.code, Status(member.status).label(), member.procedure_code,
+                          member.agency.label(), key=member.code)
 
     def action_open(self) -> None:
         from screens.dossier import DossierScreen

@@ -8,7 +8,7 @@ from typing import ClassVar
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import VerticalScroll
+from textual.containers import Vertical, VerticalScroll
 from textual.widgets import Checkbox, Input, Label
 
 from ccdesk.domain.errors import CcdeskError
@@ -40,26 +40,26 @@ class LinkedIntakeScreen(DeskScreen):
         self.items = self.services.linked.checklist(group_code)
 
     def compose_body(self) -> ComposeResult:
-        with VerticalScroll(id="linked-intake", classes="step"):
+        with VerticalScroll(id="linked-intake", classes="form step"):
             yield Label(self.group.title(get_language()),
                         classes="step-title")
             yield Label(t("linked.tui.applicant"), classes="section")
             for name in APPLICANT_FIELDS:
-                yield FormField(field_label(name), Input(id=name), name=name)
+                yield FormField(field_label(name), Input(id=name, compact=True), name=name)
             kind = self.group.kind.value
-            yield FormField(t(f"linked.kind.{kind}"), Input(id="subject_name"),
+            yield FormField(t(f"linked.kind.{kind}"), Input(id="subject_name", compact=True),
                             name="subject_name")
             yield FormField(t(f"linked.date.{kind}"), Input(placeholder="dd/mm/yyyy",
-                                                             id="subject_date"),
+                                                             id="subject_date", compact=True),
                             name="subject_date")
             yield Label(t("linked.tui.members"), classes="section")
             for member in self.group.members:
                 name = self.services.catalog.procedure(member.procedure).name
-                yield Checkbox(f"{name} · {member.agency.label()}", True,
+                yield Checkbox(f"{name} · {member.agency.label()}", True, compact=True,
                                disabled=not member.optional, classes="member",
                                id=f"member-{member.procedure.replace('.', '-')}")
             yield Label(t("linked.tui.checklist"), classes="section")
-            yield VerticalScroll(id="linked-docs")
+            yield Vertical(id="linked-docs")
             yield Label("", id="linked-due", classes="hint")
 
     def on_mount(self) -> None:
@@ -80,11 +80,11 @@ class LinkedIntakeScreen(DeskScreen):
         self._show_checklist()
 
     def _show_checklist(self) -> None:
-        box = self.query_one("#linked-docs", VerticalScroll)
+        box = self.query_one("#linked-docs", Vertical)
         box.remove_children()
         box.mount_all(Checkbox(item.name + (f" ({t('linked.tui.required_tag')})"
                                             if item.required else ""), False,
-                               classes="doc-received")
+                               compact=True, classes="doc-received")
                       for item in self.items)
 
     def action_accept(self) -> None:
