@@ -1,5 +1,6 @@
 """Linked intake (liên thông): the applicant and the child or deceased once, the members to
-include, the combined checklist (a shared paper once), one decision (docs/linked.md)."""
+include, the combined checklist (a shared paper once), one decision: F5, as at the decision
+step (docs/linked.md)."""
 
 from __future__ import annotations
 
@@ -24,13 +25,13 @@ APPLICANT_FIELDS = ("id_number", "full_name", "phone", "address")
 
 
 class LinkedIntakeScreen(DeskScreen):
-    """One intake for a linked group; F10 accepts it when every required paper is ticked."""
+    """One intake for a linked group; F5 accepts it when every required paper is ticked."""
 
     TITLE_KEY = "linked.tui.title"
     HELP_KEY = "linked.tui.help"
     ENTER_MOVES_FOCUS = True
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("f10", "accept", "vocab.action.accept", id="accept"),
+        Binding("f5", "accept", "vocab.action.accept", id="accept"),
         Binding("escape", "back", "tui.key.back", id="back"),
     ]
 

@@ -1,5 +1,5 @@
 """A linked intake (liên thông) end to end at 80×24: the group chosen at the procedure step,
-the applicant and the child once, the combined checklist, F10; then the group view with its
+the applicant and the child once, the combined checklist, F5; then the group view with its
 member dossiers, the slip and the hand-off sheets saved, and a member's screen naming its
 group."""
 
@@ -47,14 +47,14 @@ async def test_linked_birth_intake_end_to_end(services, actor) -> None:
         boxes = list(screen.query(".doc-received").results(Checkbox))
         names = [str(b.label) for b in boxes]
         assert sum("Giấy tờ tùy thân" in n for n in names) == 1   # a shared paper: once
-        # F10 with nothing ticked: refused, nothing stored
-        await pilot.press("f10")
+        # F5 with nothing ticked: refused, nothing stored
+        await pilot.press("f5")
         await settle(pilot)
         assert isinstance(app.screen, LinkedIntakeScreen)
         assert services.linked.recent() == []
         for box in boxes:
             box.value = True
-        await pilot.press("f10")
+        await pilot.press("f5")
         await wait_for_screen(pilot, LinkedGroupScreen)
         await settle(pilot)
         group = app.screen
@@ -115,7 +115,47 @@ async def test_an_optional_member_can_be_left_out(services, actor) -> None:
         await type_into(pilot, "#subject_date", "21/11/2026")
         for box in after:
             box.value = True
-        await pilot.press("f10")
+        await pilot.press("f5")
         await wait_for_screen(pilot, LinkedGroupScreen)
     (view,) = services.linked.recent()
     assert [m.procedure_code for m in view.members] == ["1.000656", "1.004194", "1.004252"]
+
+
+async def test_the_register_lists_the_groups_by_state(services, actor) -> None:
+    from datetime import date
+
+    from textual.widgets import Select
+
+    from ccdesk.domain.lifecycle import Action
+    from ccdesk.services.intake import Applicant
+    from ccdesk.services.linked import LinkedRequest
+    from screens.linked_list import LinkedListScreen
+    from screens.register import RegisterScreen
+
+    items = services.linked.checklist("LT-KS")
+    request = LinkedRequest("LT-KS", Applicant("Đặng Văn Đức", "001085012345"), "Đặng Minh An",
+                            date(2026, 11, 20), received=list(range(len(items))))
+    open_group = services.linked.accept(actor, request)
+    done = services.linked.accept(actor, request)
+    for member in done.members:
+        services.dossiers.act(actor, member.code, Action.MARK_READY)
+    app = DeskApp(services, actor=actor)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("f4")
+        await wait_for_screen(pilot, RegisterScreen)
+        await pilot.press("f11")
+        await wait_for_screen(pilot, LinkedListScreen)
+        await settle(pilot)
+        table = app.screen.query_one("#group-list", DataTable)
+        assert table.row_count == 2
+        app.screen.query_one("#group-state-filter", Select).value = GroupState.DONE.value
+        await settle(pilot)
+        assert table.row_count == 1
+        assert table.coordinate_to_cell_key((0, 0)).row_key.value == done.code
+        table.focus()
+        await pilot.press("enter")
+        await wait_for_screen(pilot, LinkedGroupScreen)
+        assert app.screen.code == done.code
+        state = str(app.screen.query_one("#group-state").content)
+        assert GroupState.DONE.label("vi") in state
+    assert open_group.code != done.code
