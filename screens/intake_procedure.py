@@ -68,6 +68,8 @@ class ProcedureStep(DeskScreen):
 
     def _show(self, hits: list[Procedure], query: str | None = None) -> None:
         self._shown_for = query
+        only = self.services.linked.group_only()   # another agency's: inside a group only
+        hits = [p for p in hits if p.code not in only]
         self.results.clear_options()
         self.results.add_options(
             Option(f"{p.code}  {p.name}  [dim]· {p.field}[/dim]", id=p.code) for p in hits)

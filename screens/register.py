@@ -67,7 +67,7 @@ class RegisterScreen(DeskScreen):
         Binding("f7", "toggle_filters", "tui.key.filters", id="filters"),
         Binding("f8", "open", "tui.key.open", id="open"),
         Binding(OPEN_KEY, "online_filings", "tui.key.online_filings", id="online_filings"),
-        Binding("f11", "linked_groups", "linked.tui.key_groups", id="linked_groups"),
+        Binding("f11", "linked_groups", "linked.tui.key_groups", id="linked_groups", show=False),
         Binding("down", "to_table", "tui.key.results", id="to_table", show=False),
         Binding("escape", "back", "tui.key.back", id="back", show=False),
     ]

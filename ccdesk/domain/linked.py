@@ -52,6 +52,11 @@ class Agency(StrEnum):
         return t(f"linked.agency.{self.value}", lang=lang)
 
 
+# Agencies outside the commune's People's Committee: their procedures are received at this desk
+# only inside a linked group (residence belongs to the commune police; domain-rules.md).
+OUTSIDE = frozenset({Agency.POLICE, Agency.SOCIAL_INSURANCE})
+
+
 class GroupKind(StrEnum):
     BIRTH = "birth"     # the child's data is shared by the members
     DEATH = "death"     # the deceased's data is shared by the members
@@ -173,6 +178,11 @@ def produced_positions(member: MemberSpec, documents: Sequence[DocumentLike]) ->
     """Positions, in the member's own list, of the papers the group produces itself."""
     produced = {fold(name) for name in member.from_group}
     return [doc.position for doc in documents if fold(doc.name) in produced]
+
+
+def group_only(groups: Iterable[GroupSpec]) -> frozenset[str]:
+    """Codes of the procedures the desk receives only inside a group (another agency's)."""
+    return frozenset(m.procedure for g in groups for m in g.members if m.agency in OUTSIDE)
 
 
 def group_state(statuses: Iterable[str]) -> GroupState:

@@ -25,6 +25,7 @@ from ccdesk.domain.linked import (
     LinkedFieldError,
     bundled_groups,
     combined_checklist,
+    group_only,
     group_state,
     produced_positions,
 )
@@ -122,6 +123,11 @@ class LinkedService:
             if spec.code == code:
                 return spec
         raise NotFound("linked.err.no_group", code=code)
+
+    def group_only(self) -> frozenset[str]:
+        """Procedures of other agencies (police, social insurance) that the desk receives only
+        inside a linked group: the ordinary intake does not offer them."""
+        return group_only(self.groups())
 
     def search(self, query: str) -> list[GroupSpec]:
         """Groups whose code or name (either language) holds every word of ``query``."""
