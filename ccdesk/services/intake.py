@@ -237,6 +237,14 @@ class IntakeService:
         if errors:
             raise InvalidInput(errors)
 
+    def record(self, session: Session, office: Office, actor: Actor, info: ProcedureInfo,
+               request: IntakeRequest, applicant: Applicant, decision: Decision, *,
+               linked: LinkedPart | None = None) -> IntakeResult:
+        """One intake inside the caller's transaction, the applicant already validated: a linked
+        group writes its members this way, all in its own transaction (services/linked.py)."""
+        return self._record(session, office, actor, info, request, applicant, decision, "", [],
+                            linked=linked)
+
     def _record(self, session: Session, office: Office, actor: Actor, info: ProcedureInfo,
                 request: IntakeRequest, applicant: Applicant, decision: Decision, reason: str,
                 missing: list[MissingItem], *, linked: LinkedPart | None = None

@@ -190,16 +190,17 @@ class LinkedService:
                             for p in produced_positions(member, info.documents)]
                 part = LinkedPart(group=group.code, kind=spec.kind.value,
                                   agency=member.agency.value, due_at=group.due_at)
-                dossier = self.intake._record(
+                dossier = self.intake.record(
                     session, office, actor, info,
                     IntakeRequest(procedure_code=info.code, applicant=applicant,
                                   checklist=entries, owner=owner,
                                   channel=request.channel, delivery=request.delivery),
-                    applicant, Decision.ACCEPT, "", [], linked=part).dossier
+                    applicant, Decision.ACCEPT, linked=part).dossier
                 assert dossier.id is not None
                 session.add(LinkedMember(dossier_id=dossier.id, group_id=group.id or 0,
                                          position=position, agency=member.agency.value))
-            audit(session, self.ctx, actor, "linked_accept", group.code, detail=spec.code)
+            audit(session, self.ctx, actor, "linked.accept", group.code,
+                  detail=f"group={spec.code} members={len(chosen)}")
             return group.code
 
         return self.view(self.ctx.db.write(work))

@@ -98,7 +98,7 @@ def test_group_creation_is_atomic(desk: Services, officer: Actor,
     """A failure after the second member is written leaves no group, no dossier, no outbox."""
     before = counts(desk)
     written: list[str] = []
-    original = desk.intake._record
+    original = desk.intake.record
 
     def record_then_fail(*args: object, **kwargs: object):  # noqa: ANN202
         result = original(*args, **kwargs)  # type: ignore[arg-type]
@@ -107,7 +107,7 @@ def test_group_creation_is_atomic(desk: Services, officer: Actor,
             raise Boom("after the second member")
         return result
 
-    monkeypatch.setattr(desk.intake, "_record", record_then_fail)
+    monkeypatch.setattr(desk.intake, "record", record_then_fail)
     with pytest.raises(Boom):
         desk.linked.accept(officer, birth_request(desk))
     assert len(written) == 2
