@@ -159,3 +159,22 @@ async def test_the_register_lists_the_groups_by_state(services, actor) -> None:
         state = str(app.screen.query_one("#group-state").content)
         assert GroupState.DONE.label("vi") in state
     assert open_group.code != done.code
+
+
+async def test_the_group_screen_shows_its_keys(services, actor) -> None:
+    from datetime import date
+
+    from ccdesk.services.intake import Applicant
+    from ccdesk.services.linked import LinkedRequest
+    from screens.widgets.chrome import KeyBar
+
+    items = services.linked.checklist("LT-KS")
+    view = services.linked.accept(actor, LinkedRequest(
+        "LT-KS", Applicant("Đặng Văn Đức", "001085012345"), "Đặng Minh An",
+        date(2026, 11, 20), received=list(range(len(items)))))
+    app = DeskApp(services, actor=actor)
+    async with app.run_test(size=SIZE) as pilot:
+        await app.push_screen(LinkedGroupScreen(services, view.code))
+        await settle(pilot)
+        bar = str(app.screen.query_one(KeyBar).content)
+        assert "In giấy hẹn" in bar and "Phiếu chuyển" in bar
