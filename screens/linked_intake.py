@@ -32,6 +32,7 @@ class LinkedIntakeScreen(DeskScreen):
     ENTER_MOVES_FOCUS = True
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("f5", "accept", "vocab.action.accept", id="accept"),
+        Binding("f7", "tick_all", "tui.key.tick_all", id="tick_all"),
         Binding("escape", "back", "tui.key.back", id="back"),
     ]
 
@@ -48,7 +49,8 @@ class LinkedIntakeScreen(DeskScreen):
             for name in APPLICANT_FIELDS:
                 yield FormField(field_label(name), Input(id=name, compact=True), name=name)
             kind = self.group.kind.value
-            yield FormField(t(f"linked.kind.{kind}"), Input(id="subject_name", compact=True),
+            yield FormField(t(f"linked.tui.subject.{kind}"),
+                            Input(id="subject_name", compact=True),
                             name="subject_name")
             yield FormField(t(f"linked.date.{kind}"), Input(placeholder="dd/mm/yyyy",
                                                              id="subject_date", compact=True),
@@ -87,6 +89,11 @@ class LinkedIntakeScreen(DeskScreen):
                                             if item.required else ""), False,
                                compact=True, classes="doc-received")
                       for item in self.items)
+
+    def action_tick_all(self) -> None:
+        """Every paper received, as F7 does on the ordinary checklist."""
+        for box in self.query(".doc-received").results(Checkbox):
+            box.value = True
 
     def action_accept(self) -> None:
         self.clear_errors()

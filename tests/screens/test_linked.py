@@ -52,8 +52,9 @@ async def test_linked_birth_intake_end_to_end(services, actor) -> None:
         await settle(pilot)
         assert isinstance(app.screen, LinkedIntakeScreen)
         assert services.linked.recent() == []
-        for box in boxes:
-            box.value = True
+        await pilot.press("f7")   # every paper received
+        await settle(pilot)
+        assert all(box.value for box in boxes)
         await pilot.press("f5")
         await wait_for_screen(pilot, LinkedGroupScreen)
         await settle(pilot)
