@@ -130,10 +130,11 @@ class LinkedService:
         return group_only(self.groups())
 
     def search(self, query: str) -> list[GroupSpec]:
-        """Groups whose code or name (either language) holds every word of ``query``."""
-        words = fold(query).split()
+        """Groups whose code or name (either language) holds ``query`` as a phrase, accents
+        ignored: "khai tu" finds the death group, not the birth group's "khai sinh … tuoi"."""
+        phrase = " ".join(fold(query).split())
         return [g for g in self.groups()
-                if all(w in fold(f"{g.code} {g.name} {g.name_en} lien thong") for w in words)]
+                if phrase in " ".join(fold(f"{g.code} {g.name} {g.name_en} lien thong").split())]
 
     def members(self, group_code: str, skipped: list[str] | None = None
                 ) -> list[ProcedureInfo]:

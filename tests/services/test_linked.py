@@ -217,3 +217,15 @@ def test_migration_down_keeps_the_members_and_up_brings_the_tables_back(
     again = desk.linked.accept(officer, birth_request(desk))
     assert desk.linked.view(again.code).members[0].code == again.members[0].code
     assert desk.linked.group_of(view.members[0].code) is None
+
+
+def test_search_finds_groups_by_phrase_accents_ignored(desk: Services) -> None:
+    def codes(query: str) -> list[str]:
+        return [g.code for g in desk.linked.search(query)]
+
+    assert codes("lien thong") == ["LT-KS", "LT-KT"]
+    assert codes("khai tu") == ["LT-KT"]
+    assert codes("Khai sinh") == ["LT-KS"]
+    assert codes("BHYT") == ["LT-KS"]
+    assert codes("funeral") == ["LT-KT"]
+    assert codes("chung thuc") == []
