@@ -9,6 +9,7 @@ its members on every read (docs/linked.md).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
@@ -130,11 +131,17 @@ class LinkedService:
         return group_only(self.groups())
 
     def search(self, query: str) -> list[GroupSpec]:
-        """Groups whose code or name (either language) holds ``query`` as a phrase, accents
-        ignored: "khai tu" finds the death group, not the birth group's "khai sinh … tuoi"."""
+        """Groups whose code or name (either language), accents ignored, holds ``query`` as a
+        phrase (typed so far) or every word of it as a whole word: "khai tu" and "lien thong
+        khai tu" find the death group, never the birth group's "khai sinh … tuoi"."""
         phrase = " ".join(fold(query).split())
-        return [g for g in self.groups()
-                if phrase in " ".join(fold(f"{g.code} {g.name} {g.name_en} lien thong").split())]
+        found = []
+        for group in self.groups():
+            text = " ".join(fold(f"{group.code} {group.name} {group.name_en} lien thong")
+                            .split())
+            if phrase in text or set(phrase.split()) <= set(re.findall(r"\w+", text)):
+                found.append(group)
+        return found
 
     def members(self, group_code: str, skipped: list[str] | None = None
                 ) -> list[ProcedureInfo]:

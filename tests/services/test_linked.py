@@ -225,6 +225,8 @@ def test_search_finds_groups_by_phrase_accents_ignored(desk: Services) -> None:
 
     assert codes("lien thong") == ["LT-KS", "LT-KT"]
     assert codes("khai tu") == ["LT-KT"]
+    assert codes("lien thong khai tu") == ["LT-KT"]
+    assert codes("lien th") == ["LT-KS", "LT-KT"]
     assert codes("Khai sinh") == ["LT-KS"]
     assert codes("BHYT") == ["LT-KS"]
     assert codes("funeral") == ["LT-KT"]
