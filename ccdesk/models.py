@@ -415,3 +415,35 @@ class AuditLog(SQLModel, table=True):
     terminal: str = ""
     detail: str = ""                  # never personal data
     chain: str | None = None          # keyed hash chain (storage/auditchain.py)
+
+
+class LinkedGroup(SQLModel, table=True):
+    """One intake of a linked procedure group (liên thông; migration 0024, docs/linked.md):
+    its members are ordinary dossiers (``LinkedMember``); its state is derived from theirs and
+    never stored here. ``subject_*`` is the child or the deceased the members share, entered
+    once. ``due_at`` is the combined due time the decision sets, given at intake."""
+
+    __tablename__ = "linked_group"
+    model_config = DEFERRED
+
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(unique=True)    # LT-<the dossier code pattern>, its own daily counter
+    group_code: str                   # the group of ccdesk/data/linked.toml: LT-KS, LT-KT
+    kind: str                         # GroupKind: birth | death
+    subject_name: str = ""
+    subject_date: date | None = None  # the child's birth or the deceased's death
+    received_at: datetime = Field(sa_type=DateTime)
+    due_at: datetime = Field(sa_type=DateTime)
+    received_by: int | None = Field(default=None, foreign_key="officer.id")
+
+
+class LinkedMember(SQLModel, table=True):
+    """A dossier's place in a linked group and the agency that handles it."""
+
+    __tablename__ = "linked_member"
+    model_config = DEFERRED
+
+    dossier_id: int = Field(primary_key=True, foreign_key="dossier.id")
+    group_id: int = Field(foreign_key="linked_group.id", index=True)
+    position: int
+    agency: str                       # Agency: justice | police | social_insurance | ...

@@ -20,6 +20,7 @@ from ccdesk.i18n import fmt_datetime, fmt_money, t
 from ccdesk.services.citizen_rating import MAX_WAIT_SECONDS
 from ccdesk.services.dossiers import ActionResult, DossierDetail
 from screens.base import DeskScreen
+from screens.linked_group import member_lines, open_group
 from screens.modals.action import ActionContext, ActionInput, ActionModal, ActionPicker
 from screens.modals.citizen_rating import CitizenRatingWait
 from screens.modals.form_preview import FormPicker, FormPreview
@@ -61,6 +62,7 @@ class DossierScreen(DeskScreen):
         Binding("a", "actions", "tui.key.actions", id="actions"),
         Binding("p", "reprint", "vocab.action.reprint", id="reprint"),
         Binding("r", "reload", "tui.key.refresh", id="reload"),
+        Binding("g", "linked_group", "linked.tui.key_group", id="linked_group", show=False),
         Binding("escape", "back", "tui.key.back", id="back"),
     ]
 
@@ -109,6 +111,7 @@ class DossierScreen(DeskScreen):
         lines.extend(_party_lines(d, procedure.second_party))
         if d.handling_body and d.handling_body != "desk":
             lines.append(t("tui.dossier.body", body=d.handling_body))
+        lines.extend(member_lines(self.services, d.code))   # a linked group's member (G opens it)
         if detail.rating is not None:
             lines.append(t("tui.dossier.rating", level=t(f"vocab.rating.{detail.rating.level}"))
                          + f" · {t(f'rating.report.source_{detail.rating.source}')}")
@@ -116,6 +119,9 @@ class DossierScreen(DeskScreen):
         self._show_due(detail)
         self._show_checklist(detail)
         self._show_events(detail)
+
+    def action_linked_group(self) -> None:
+        open_group(self, self.code)
 
     def _show_due(self, detail: DossierDetail) -> None:
         d, due = detail.dossier, self.query_one("#dossier-due", Static)

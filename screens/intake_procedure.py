@@ -12,11 +12,13 @@ from textual.widgets import Input, Label, OptionList
 from textual.widgets.option_list import Option
 
 from ccdesk.domain.errors import CcdeskError
-from ccdesk.i18n import t
+from ccdesk.i18n import get_language, t
 from ccdesk.models import Procedure
 from screens.base import DeskScreen
 from screens.intake_applicant import ApplicantStep
 from screens.intake_draft import IntakeDraft
+
+LINKED = "linked:"   # the option id of a linked group (screens/linked_intake.py)
 
 
 class ProcedureStep(DeskScreen):
@@ -66,10 +68,16 @@ class ProcedureStep(DeskScreen):
 
     def _show(self, hits: list[Procedure], query: str | None = None) -> None:
         self._shown_for = query
+        only = self.services.linked.group_only()   # another agency's: inside a group only
+        hits = [p for p in hits if p.code not in only]
         self.results.clear_options()
         self.results.add_options(
             Option(f"{p.code}  {p.name}  [dim]· {p.field}[/dim]", id=p.code) for p in hits)
-        if hits:
+        # Linked groups (liên thông) after the procedures, so Enter still takes the first one
+        self.results.add_options(
+            Option(f"{g.code}  {g.title(get_language())}",
+                   id=f"{LINKED}{g.code}") for g in self.services.linked.search(query or ""))
+        if self.results.option_count:
             self.results.highlighted = 0
         self.query_one("#procedure-count", Label).update(
             t("tui.intake.found", count=len(hits)))
@@ -100,12 +108,23 @@ class ProcedureStep(DeskScreen):
         self._open(str(event.option.id))
 
     def _open(self, code: str) -> None:
+        if code.startswith(LINKED):
+            self._open_linked(code.removeprefix(LINKED))
+            return
         try:
             procedure = self.services.catalog.procedure(code)
         except CcdeskError as err:
             self.show_error(err)
             return
         self.app.push_screen(ApplicantStep(self.services, IntakeDraft(procedure)))
+
+    def _open_linked(self, group: str) -> None:
+        from screens.linked_intake import LinkedIntakeScreen
+
+        try:
+            self.app.push_screen(LinkedIntakeScreen(self.services, group))
+        except CcdeskError as err:   # a catalogue without the group's member procedures
+            self.show_error(err)
 
     async def action_back(self) -> None:
         """Esc on the first step: back home (nothing typed here is worth keeping)."""

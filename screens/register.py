@@ -67,6 +67,7 @@ class RegisterScreen(DeskScreen):
         Binding("f7", "toggle_filters", "tui.key.filters", id="filters"),
         Binding("f8", "open", "tui.key.open", id="open"),
         Binding(OPEN_KEY, "online_filings", "tui.key.online_filings", id="online_filings"),
+        Binding("f11", "linked_groups", "linked.tui.key_groups", id="linked_groups", show=False),
         Binding("down", "to_table", "tui.key.results", id="to_table", show=False),
         Binding("escape", "back", "tui.key.back", id="back", show=False),
     ]
@@ -307,6 +308,12 @@ class RegisterScreen(DeskScreen):
 
     def action_online_filings(self) -> None:
         self.app.push_screen(FilingsScreen(self.services, getattr(self.app, "sync", None)))
+
+    def action_linked_groups(self) -> None:
+        # the linked groups (docs/linked.md)
+        from screens.linked_list import LinkedListScreen
+
+        self.app.push_screen(LinkedListScreen(self.services))
 
     def action_to_table(self) -> None:
         self.table.focus()

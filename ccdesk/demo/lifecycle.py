@@ -26,7 +26,10 @@ from ccdesk.services.catalog import ProcedureInfo
 # How often each procedure is asked for at a commune desk: certification and civil status lead.
 PROCEDURE_WEIGHTS = {"2.000815": 30, "2.000884": 8, "1.001193": 12, "2.000635": 10,
                      "1.004873": 8, "1.000656": 4, "1.000894": 4, "1.004859": 3,
-                     "1.004884": 2, "2.000908": 3, "1.012783": 3}
+                     "1.004884": 2, "2.000908": 3, "1.012783": 3,
+                     # other agencies' procedures, received only inside a linked group
+                     # (docs/linked.md): never drawn alone
+                     "1.004222": 0, "1.004194": 0, "1.004181": 0, "1.004252": 0}
 OTHER_PROCEDURE_WEIGHT = 1.5
 CHANNELS = (("direct", 68), ("postal", 4), ("online_full", 12), ("online_partial", 16))
 RATINGS = (("very_satisfied", 55), ("satisfied", 40), ("dissatisfied", 5))

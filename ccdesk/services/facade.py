@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from ccdesk.services.citizen_rating import CitizenRatingService
     from ccdesk.services.dossiers import DossierService
     from ccdesk.services.intake import IntakeService
+    from ccdesk.services.linked import LinkedService
     from ccdesk.services.online_filings import OnlineFilingService
     from ccdesk.services.queue import QueueService
     from ccdesk.services.reports import ReportService
@@ -59,6 +60,12 @@ class Services:
         from ccdesk.services.intake import IntakeService
 
         return IntakeService(self.ctx)
+
+    @cached_property
+    def linked(self) -> LinkedService:
+        from ccdesk.services.linked import LinkedService
+
+        return LinkedService(self.ctx, self.intake)
 
     @cached_property
     def online_filings(self) -> OnlineFilingService:

@@ -103,6 +103,17 @@ class IntakeRequest:
 
 
 @dataclass(frozen=True)
+class LinkedPart:
+    """A member dossier's group: the group's code and kind, the member's agency and the
+    combined due time the group was given (docs/linked.md)."""
+
+    group: str
+    kind: str
+    agency: str
+    due_at: datetime
+
+
+@dataclass(frozen=True)
 class IntakeResult:
     dossier: Dossier
     warnings: tuple[str, ...] = ()
@@ -226,9 +237,20 @@ class IntakeService:
         if errors:
             raise InvalidInput(errors)
 
+    def record(self, session: Session, office: Office, actor: Actor, info: ProcedureInfo,
+               request: IntakeRequest, applicant: Applicant, decision: Decision, *,
+               linked: LinkedPart | None = None) -> IntakeResult:
+        """One intake inside the caller's transaction, the applicant already validated: a linked
+        group writes its members this way, all in its own transaction (services/linked.py)."""
+        return self._record(session, office, actor, info, request, applicant, decision, "", [],
+                            linked=linked)
+
     def _record(self, session: Session, office: Office, actor: Actor, info: ProcedureInfo,
                 request: IntakeRequest, applicant: Applicant, decision: Decision, reason: str,
-                missing: list[MissingItem]) -> IntakeResult:
+                missing: list[MissingItem], *, linked: LinkedPart | None = None
+                ) -> IntakeResult:
+        """``linked``: the dossier is a member of a linked group (ccdesk/services/linked.py):
+        it takes the group's combined due time, and its first event says which group."""
         now = self.ctx.now()
         check_second_party(info, request.party2)
         items = _checklist(info, request.checklist)
@@ -268,7 +290,8 @@ class IntakeService:
             take(session, request.portal_code, dossier.code, now)
         if decision == Decision.ACCEPT:
             dossier.accepted_at = now
-            dossier.due_at = self.ctx.calendar.due_at(now, info.time, request.needs_verification)
+            dossier.due_at = (linked.due_at if linked else
+                              self.ctx.calendar.due_at(now, info.time, request.needs_verification))
             dossier.original_due_at = dossier.due_at
         elif decision == Decision.SUPPLEMENT:
             dossier.paused_at, dossier.supplement_rounds = now, 1
@@ -283,6 +306,8 @@ class IntakeService:
             item.dossier_id = dossier.id
             session.add(item)
         data: dict[str, object] = {"procedure_version_id": info.version_id}
+        if linked is not None:   # travels upstream in the create payload's event (docs/linked.md)
+            data["linked"] = {"group": linked.group, "kind": linked.kind, "agency": linked.agency}
         if decision == Decision.SUPPLEMENT:
             wanted = [{"name": i.name, "reason": ""} for i in not_received]
             wanted += [{"name": clean_text(m.name, "note", required=True),

@@ -1,4 +1,5 @@
-"""Regenerate the page images of Mẫu 01, 02 and 04 in this folder from the test scenario.
+"""Regenerate the page images of Mẫu 01, 02 and 04 in this folder from the test scenario, and
+those of a linked group's slip and police hand-off sheet (docs/linked.md).
 
     .venv/bin/python docs/forms/render_pages.py
 
@@ -50,7 +51,33 @@ def main() -> None:
             pdf.write_bytes(desk.forms.render_pdf(desk.codes[dossier], form_id))
             rasterise(pdf, HERE / f"{name}.png")
             print(HERE / f"{name}.png")
+        render_linked(desk, root)
         desk.services.close()
+
+
+def render_linked(desk, root: Path) -> None:  # noqa: ANN001 - the tests' Desk
+    """A birth group received at the scenario's start: its slip and the police's sheet."""
+    from datetime import date
+
+    from conftest import APPLICANT, START
+
+    from ccdesk.domain.linked import Agency
+    from ccdesk.forms.linked import LinkedForms
+    from ccdesk.services.linked import LinkedRequest
+
+    s = desk.services
+    items = s.linked.checklist("LT-KS")
+    view = s.linked.accept(desk.at(START).officer, LinkedRequest(
+        "LT-KS", APPLICANT, "Nguyễn Minh Khôi", date(2026, 11, 20),
+        received=list(range(len(items)))))
+    forms = LinkedForms(desk.forms)
+    for name, data in (("lienthong-giay-tiep-nhan", forms.slip_pdf(view.code)),
+                       ("lienthong-phieu-chuyen-cong-an",
+                        forms.handoff_pdf(view.code, Agency.POLICE))):
+        pdf = root / f"{name}.pdf"
+        pdf.write_bytes(data)
+        rasterise(pdf, HERE / f"{name}.png")
+        print(HERE / f"{name}.png")
 
 
 if __name__ == "__main__":

@@ -80,5 +80,7 @@ def key_label(display: str) -> str:
 
 def is_desk_binding(description: str) -> bool:
     """Ours (a catalogue key, shown translated) rather than a widget's built-in editing key,
-    whose English description Textual hard-codes."""
-    return description.startswith(("tui.", "vocab.")) and t(description) != description
+    whose English description Textual hard-codes. The linked screens keep their keys' labels in
+    their own area (``linked.tui.*``, docs/linked.md)."""
+    return (description.startswith(("tui.", "vocab.", "linked.tui."))
+            and t(description) != description)
