@@ -12,7 +12,7 @@ Example::
                                # them out (A5; the register A4)
     upstream_url = ""          # the commune's upstream TTHC system (sync)
     scan_folder = ""           # the folder a network scanner writes into (digitised papers)
-    usb_roots = []             # where USB sticks are mounted; empty = /media/$USER, /run/media/$USER
+    usb_roots = []             # where USB sticks are mounted; [] = /media/$USER, /run/media/$USER
     scanner_device = ""        # SANE device name for scanimage; empty = its default scanner
     scan_format = "jpeg"       # jpeg | png | pdf
     sync_retention_days = 90   # keep acknowledged outbox rows this long; 0 = forever

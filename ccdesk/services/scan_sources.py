@@ -130,10 +130,13 @@ def newest(entries: Iterable[os.DirEntry[str]], limit: int = MAX_LISTED) -> list
     return found[:limit]
 
 
-def folder_files(folder: Path, limit: int = MAX_LISTED) -> list[Candidate]:
-    """The scan folder's files, newest first (its own level only: a scanner writes there)."""
-    if not str(folder).strip():
-        raise ValidationError("attachments.no_scan_folder")
+def folder_files(folder: str | Path, limit: int = MAX_LISTED) -> list[Candidate]:
+    """The scan folder's files, newest first (its own level only: a scanner writes there).
+    ``folder`` as config.toml gives it ("" when not set)."""
+    if isinstance(folder, str):
+        if not folder.strip():
+            raise ValidationError("attachments.no_scan_folder")
+        folder = Path(folder).expanduser()
     if not folder.is_dir():
         raise ValidationError("attachments.folder_missing", path=str(folder))
     return newest(_walk(folder, 0, [MAX_VISITED]), limit)
