@@ -36,7 +36,7 @@ def add(
     from ccdesk.i18n import t
 
     services = STATE.services()
-    actor = acting_officer(services, as_user, "desk", system_ok=True)
+    actor = acting_officer(services, as_user, "digitise", system_ok=True)
     try:
         if source not in _SOURCES:
             raise ValidationError("core.err.choice", field="source", allowed=", ".join(_SOURCES))
@@ -62,7 +62,7 @@ def reuse(
 ) -> None:
     """Reuse the citizen's earlier digitised result (``list --reusable`` shows the ids)."""
     services = STATE.services()
-    actor = acting_officer(services, as_user, "desk", system_ok=True)
+    actor = acting_officer(services, as_user, "digitise", system_ok=True)
     try:
         files = services.attachments.reuse(actor, code, item, attachment)
     except CcdeskError as err:
@@ -81,7 +81,7 @@ def list_(
 ) -> None:
     """The dossier's digitised papers, and which checklist items have one."""
     services = STATE.services()
-    acting_officer(services, as_user, "desk", system_ok=True)
+    acting_officer(services, as_user, "digitise", system_ok=True)
     try:
         if reusable:
             earlier = services.attachments.reusable(code)
@@ -107,7 +107,7 @@ def remove(
     from ccdesk.i18n import t
 
     services = STATE.services()
-    actor = acting_officer(services, as_user, "desk", system_ok=True)
+    actor = acting_officer(services, as_user, "digitise", system_ok=True)
     try:
         files = services.attachments.remove(actor, code, attachment)
     except CcdeskError as err:

@@ -135,7 +135,7 @@ class AttachmentService:
 
         def work(session: Session) -> None:
             office = load_office(session)
-            actor.require("desk", training=office.is_training)
+            actor.require("digitise", training=office.is_training)
             dossier = _open_dossier(session, code)
             record_files(session, self.ctx, actor, dossier, staged)
             _record(session, self.ctx, actor, office, dossier, Action.ATTACH,
@@ -152,7 +152,7 @@ class AttachmentService:
         """Mark an attachment removed (its file stays in the store: the history names it)."""
         def work(session: Session) -> None:
             office = load_office(session)
-            actor.require("desk", training=office.is_training)
+            actor.require("digitise", training=office.is_training)
             dossier = _open_dossier(session, code)
             row = session.get(Attachment, attachment_id)
             if row is None or row.dossier_id != dossier.id or row.removed_at is not None:
