@@ -164,7 +164,8 @@ def _print_files(files: DossierFiles) -> None:
         return
     table = Table()
     for key in ("id", "item", "file", "size", "source"):
-        table.add_column(t(f"attachments.cli.head_{key}"))
+        table.add_column(t("vocab.field.checklist" if key == "item"
+                           else f"attachments.cli.head_{key}"))
     for f in files.files:
         source = AttachmentSource(f.source).label()
         if f.reused_from:
