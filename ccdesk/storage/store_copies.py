@@ -65,13 +65,18 @@ def pool_for(backup: Path) -> Path:
     return backup.parent / f"{stem}-files"
 
 
-def named_hashes(db_path: Path) -> set[str]:
+def named_hashes(db_path: Path, *, own_copy: bool = False) -> set[str]:
     """Every file the database ``db_path`` names (stored files, and attachments even when
-    removed: their history still points at them). Empty for a database older than the store."""
+    removed: their history still points at them). Empty for a database older than the store.
+
+    ``own_copy``: a backup this process just wrote, opened read-write so that closing it
+    removes the ``-wal``/``-shm`` files SQLite makes for a WAL database (read-only it would
+    leave them beside the backup)."""
     if not db_path.is_file():
         return set()
+    uri = db_path.as_uri() + ("" if own_copy else "?mode=ro")
     try:
-        with contextlib.closing(sqlite3.connect(db_path.as_uri() + "?mode=ro", uri=True)) as con:
+        with contextlib.closing(sqlite3.connect(uri, uri=True)) as con:
             tables = {r[0] for r in con.execute(
                 "SELECT name FROM sqlite_master WHERE type = 'table'")}
             found: set[str] = set()
@@ -131,7 +136,7 @@ def copy_files(hashes: Iterable[str], source: FileStore, target: FileStore, *,
 
 def back_up_files(db_path: Path, backup: Path) -> CopyReport:
     """After ``backup`` was taken of ``db_path``: its files into the backup's pool."""
-    report = copy_files(named_hashes(backup), FileStore(store_root_for(db_path)),
+    report = copy_files(named_hashes(backup, own_copy=True), FileStore(store_root_for(db_path)),
                         FileStore(pool_for(backup)))
     if report.missing:
         log.error("files missing from the store at backup",

@@ -158,6 +158,7 @@ class AttachModal(DeskModal[int]):
             self._store(Path(event.value.strip()).expanduser())
 
     def action_scan(self) -> None:
+        self.query_one("#attach-source", Label).update(t("attachments.dialog.source_scanner"))
         self._say(t("attachments.dialog.scanning"))
         self._store(None)
 
