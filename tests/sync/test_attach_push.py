@@ -32,6 +32,6 @@ def test_records_carrying_files_are_acked_and_kept(desk: Desk, server: ServerThr
     with server.store.engine.connect() as conn:
         payloads = [orjson.loads(p) for (p,) in conn.execute(
             select(MUTATIONS.c.payload).where(MUTATIONS.c.entity_id == code))]
-    files = sorted((len(p.get("files", [])) for p in payloads))
+    files = sorted(len(p.get("files", [])) for p in payloads)
     assert files == [1, 2]
     assert all(f["sha256"] and f["mime"] for p in payloads for f in p["files"])
