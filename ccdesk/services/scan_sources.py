@@ -20,6 +20,7 @@ import os
 import shutil
 import stat
 import subprocess
+import tempfile
 import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -183,36 +184,39 @@ def scan_page(device: str = "", fmt: str = "jpeg", *, limit: int = MAX_ATTACHMEN
               seconds: float = SCAN_SECONDS) -> bytes:
     """One page from the scanner, as the bytes ``scanimage`` wrote (bounded in size and time).
 
-    SANE's own words on a failure go to the message only as its first line (a device name,
+    SANE's own words on a failure go to the message only as their last line (a device name,
     "no SANE devices found"): they name hardware, never a person."""
     command = scanimage_command(device, fmt)
-    try:
-        proc = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE)
-    except OSError as exc:
-        raise ValidationError("attachments.scan_failed",
-                              detail=exc.strerror or type(exc).__name__) from None
-    timer = threading.Timer(seconds, proc.kill)
-    timer.start()
-    try:
-        data = _read_bounded(proc, limit)
-        errors = proc.stderr.read(4096) if proc.stderr else b""
-        code = proc.wait()
-    finally:
-        timer.cancel()
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-        for stream in (proc.stdout, proc.stderr):
-            if stream is not None:
-                stream.close()
+    # SANE's messages go to a private temporary file: a pipe nobody reads while the page is
+    # read could fill and stall the scan.
+    with tempfile.TemporaryFile() as errors_file:
+        try:
+            proc = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                    stderr=errors_file)
+        except OSError as exc:
+            raise ValidationError("attachments.scan_failed",
+                                  detail=exc.strerror or type(exc).__name__) from None
+        timer = threading.Timer(seconds, proc.kill)
+        timer.start()
+        try:
+            data = _read_bounded(proc, limit)
+            code = proc.wait()
+        finally:
+            timer.cancel()
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+            if proc.stdout is not None:
+                proc.stdout.close()
+        errors_file.seek(0)
+        errors = errors_file.read(4096)
     if data is None:
         raise ValidationError("reliability.security.too_large", path="scanimage",
                               limit=f"{limit // (1024 * 1024)} MiB")
     if code != 0 or not data:
         detail = errors.decode("utf-8", "replace").strip().splitlines()
         text = detail[-1][:200] if detail else ""
-        if code < 0 and not timer.is_alive():
+        if code < 0:
             text = text or "timeout"
         if "no sane devices" in text.lower() or "no devices" in text.lower():
             raise ValidationError("attachments.no_scanner")
