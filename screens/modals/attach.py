@@ -28,6 +28,7 @@ from ccdesk.i18n import fmt_datetime, fmt_size, t
 from ccdesk.services import scan_sources
 from ccdesk.services.attachments import AttachedFile, DossierFiles, ReusableFile, StagedFile
 from screens.base import DeskModal
+from screens.modals.confirm import ConfirmModal
 
 if TYPE_CHECKING:
     from ccdesk.services import Actor, Services
@@ -51,10 +52,14 @@ class AttachContext:
     scan_format: str = "jpeg"
     reusable: Callable[[], list[ReusableFile]] | None = None   # None at intake
     reuse: Callable[[ReusableFile], int] | None = None
+    # The item's files already there, and taking one off (returns the item's file count).
+    attached: Callable[[], list[AttachedFile | StagedFile]] = list
+    remove: Callable[[AttachedFile | StagedFile], int] = lambda _f: 0
 
 
 class AttachModal(DeskModal[int]):
-    """Dismisses with how many files were attached (0 when none)."""
+    """Dismisses with how many files were attached (0 when none); F7 lists the item's files,
+    Enter on one takes it off after a y/n."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("f2", "scan", "attachments.key.scan", id="scan"),
@@ -62,6 +67,7 @@ class AttachModal(DeskModal[int]):
         Binding("f4", "source('usb')", "attachments.key.usb", id="usb"),
         Binding("f5", "source('reuse')", "attachments.key.reuse", id="reuse"),
         Binding("f6", "source('path')", "attachments.key.path", id="path"),
+        Binding("f7", "source('attached')", "attachments.key.remove", id="attached"),
         Binding("escape", "cancel", "tui.key.back", id="back"),
     ]
 
@@ -70,8 +76,9 @@ class AttachModal(DeskModal[int]):
         self.context = context
         self._count = 0
         self._source = "folder" if context.scan_folder else "usb"
-        self._entries: list[scan_sources.Candidate | ReusableFile] = []
+        self._entries: list[Entry] = []
         self._scans = 0
+        self._notice = ""  # said once the list being read is shown (after a removal)
 
     def compose(self) -> ComposeResult:
         c = self.context
@@ -95,7 +102,8 @@ class AttachModal(DeskModal[int]):
         label = {"folder": t("attachments.dialog.source_folder", path=self.context.scan_folder),
                  "usb": t("attachments.dialog.source_usb"),
                  "reuse": t("attachments.dialog.source_reuse"),
-                 "path": t("attachments.dialog.source_path")}[source]
+                 "path": t("attachments.dialog.source_path"),
+                 "attached": t("attachments.dialog.source_attached")}[source]
         self.query_one("#attach-source", Label).update(label)
         files = self.query_one("#attach-files", OptionList)
         files.clear_options()
@@ -119,8 +127,10 @@ class AttachModal(DeskModal[int]):
             return
         self.app.call_from_thread(self._show_entries, source, entries)
 
-    def _entries_of(self, source: str) -> list[scan_sources.Candidate | ReusableFile]:
+    def _entries_of(self, source: str) -> list[Entry]:
         c = self.context
+        if source == "attached":
+            return list(c.attached())
         if source == "folder":
             return list(scan_sources.folder_files(c.scan_folder))
         if source == "usb":
@@ -128,8 +138,7 @@ class AttachModal(DeskModal[int]):
         assert c.reusable is not None
         return list(c.reusable())
 
-    def _show_entries(self, source: str, entries: list[scan_sources.Candidate | ReusableFile]
-                      ) -> None:
+    def _show_entries(self, source: str, entries: list[Entry]) -> None:
         if source != self._source:
             return  # the officer moved on meanwhile
         self._entries = entries
@@ -139,18 +148,28 @@ class AttachModal(DeskModal[int]):
         if entries:
             files.highlighted = 0
             files.focus()
-            self._say("")
+            self._say(self._notice)
+            self._notice = ""
         else:
-            empty = "attachments.dialog.no_reuse" if source == "reuse" else \
-                "attachments.dialog.empty"
+            self._notice = ""
+            empty = {"reuse": "attachments.dialog.no_reuse",
+                     "attached": "attachments.dialog.none_attached"}.get(
+                source, "attachments.dialog.empty")
             self._say(t(empty), error=True)
 
     # ---- attaching ---------------------------------------------------------------------------
     @on(OptionList.OptionSelected, "#attach-files")
     def _picked(self, event: OptionList.OptionSelected) -> None:
         index = int(event.option.id or 0)
-        if 0 <= index < len(self._entries):
-            self._store(self._entries[index])
+        if not 0 <= index < len(self._entries):
+            return
+        chosen = self._entries[index]
+        if isinstance(chosen, AttachedFile | StagedFile):
+            name = _name_of(chosen)
+            self.app.push_screen(ConfirmModal(t("attachments.dialog.confirm_remove", name=name)),
+                                 lambda yes: self._remove(chosen) if yes else None)
+        else:
+            self._store(chosen)
 
     @on(Input.Submitted, "#attach-path")
     def _typed(self, event: Input.Submitted) -> None:
@@ -177,6 +196,19 @@ class AttachModal(DeskModal[int]):
             self.app.call_from_thread(self._say, err.message(), True)
             return
         self.app.call_from_thread(self._done, name, count)
+
+    @work(exclusive=True, thread=True, group="attach-store")
+    def _remove(self, chosen: AttachedFile | StagedFile) -> None:
+        try:
+            count = self.context.remove(chosen)
+        except CcdeskError as err:
+            self.app.call_from_thread(self._say, err.message(), True)
+            return
+        self.app.call_from_thread(self._removed, _name_of(chosen), count)
+
+    def _removed(self, name: str, count: int) -> None:
+        self._notice = t("attachments.dialog.removed", name=name, count=count)
+        self.action_source("attached")
 
     def _stage(self, chosen: scan_sources.Candidate | Path | None) -> StagedFile:
         c = self.context
@@ -206,7 +238,20 @@ class AttachModal(DeskModal[int]):
         self.dismiss(self._count)
 
 
-def _line(entry: scan_sources.Candidate | ReusableFile) -> str:
+Entry = scan_sources.Candidate | ReusableFile | AttachedFile | StagedFile
+
+
+def _name_of(entry: AttachedFile | StagedFile) -> str:
+    return entry.original_name or (entry.sha256 if isinstance(entry, AttachedFile)
+                                   else entry.blob.sha256)[:12]
+
+
+def _line(entry: Entry) -> str:
+    if isinstance(entry, AttachedFile | StagedFile):
+        size = entry.size if isinstance(entry, AttachedFile) else entry.blob.size
+        source = AttachmentSource(entry.source).label()
+        return t("attachments.dialog.attached_line", name=_name_of(entry), size=fmt_size(size),
+                 source=source)
     if isinstance(entry, ReusableFile):
         return t("attachments.dialog.reuse_line", code=entry.dossier_code, item=entry.item_name,
                  size=fmt_size(entry.size))
@@ -262,11 +307,16 @@ def intake_attach_context(services: Services, files: list[StagedFile], position:
         files.append(staged)
         return sum(1 for f in files if f.position == position)
 
+    def drop(staged: AttachedFile | StagedFile) -> int:
+        files.remove(staged)  # type: ignore[arg-type]  # only staged files are listed here
+        return sum(1 for f in files if f.position == position)
+
     return AttachContext(
         position, name,
         stage_file=lambda path, source: attachments.stage_file(path, position, source),
         stage_scan=lambda data, scan: attachments.stage_bytes(data, position, name=scan),
-        keep=keep, **_sources(services))
+        keep=keep, attached=lambda: [f for f in files if f.position == position],
+        remove=drop, **_sources(services))
 
 
 def dossier_attach_context(services: Services, actor: Actor, code: str, position: int,
@@ -285,4 +335,6 @@ def dossier_attach_context(services: Services, actor: Actor, code: str, position
         reusable=lambda: attachments.reusable(code),
         reuse=lambda found: count(attachments.reuse(actor, code, position,
                                                     found.attachment_id)),
+        attached=lambda: [f for f in attachments.files(code).files if f.position == position],
+        remove=lambda f: count(attachments.remove(actor, code, f.id)),  # type: ignore[union-attr]
         **_sources(services))

@@ -17,6 +17,7 @@ from ccdesk.services.intake import Applicant, ChecklistEntry, Decision, IntakeRe
 from screens.dossier import DossierScreen
 from screens.intake_checklist import ChecklistStep
 from screens.modals.attach import AttachModal
+from screens.modals.confirm import ConfirmModal
 from screens.modals.form_preview import FormPreview
 from tests.screens.conftest import SIZE
 from tests.screens.helpers import settle, type_into, wait_for_screen
@@ -70,6 +71,23 @@ async def test_scan_folder_files_attached_at_intake(services, actor, tmp_path) -
         await wait_for_screen(pilot, ChecklistStep)
         mark = app.screen.query_one("#doc-1 .doc-digitised", Label)
         assert "1" in str(mark.content) and mark.display
+        modal = await _open_dialog(pilot, "f6")             # a second file, then taken off
+        await pilot.press("down", "enter")
+        await settle(pilot)
+        assert "scan0001.pdf" in _status(modal)
+        await pilot.press("f7")
+        await settle(pilot)
+        assert modal.query_one("#attach-files", OptionList).option_count == 2
+        await pilot.press("down", "enter")
+        await wait_for_screen(pilot, ConfirmModal)
+        await pilot.press("y")
+        await wait_for_screen(pilot, AttachModal)
+        await settle(pilot)
+        assert modal.query_one("#attach-files", OptionList).option_count == 1
+        await pilot.press("escape")
+        await wait_for_screen(pilot, ChecklistStep)
+        await settle(pilot)
+        assert "1" in str(app.screen.query_one("#doc-1 .doc-digitised", Label).content)
         assert not app.screen.query("#doc-2 .doc-digitised")
         await pilot.press("f7", "f8")
         await settle(pilot)
@@ -155,11 +173,30 @@ async def test_dossier_screen_attaches_from_usb_path_scanner_and_reuse(
         await wait_for_screen(pilot, DossierScreen)
         await settle(pilot)
         assert earlier in str(app.screen.query_one("#dossier-files", Static).content)
-    rows = _rows(services, "SELECT c.position, a.source, a.reused_from FROM attachment a "
-                           "JOIN checklistitem c ON c.id = a.checklist_item_id "
+        app.screen.query_one("#dossier-checklist").move_cursor(row=0)
+        modal = await _open_dialog(pilot, "s")
+        await pilot.press("f7")                             # item 1's files: take one off
+        await settle(pilot)
+        files = modal.query_one("#attach-files", OptionList)
+        assert files.option_count == 3
+        assert "to-khai.pdf" in str(files.get_option_at_index(0).prompt)
+        await pilot.press("enter")
+        await wait_for_screen(pilot, ConfirmModal)
+        await pilot.press("y")
+        await wait_for_screen(pilot, AttachModal)
+        await settle(pilot)
+        assert "to-khai.pdf" in _status(modal)
+        assert modal.query_one("#attach-files", OptionList).option_count == 2
+        await pilot.press("escape")
+        await wait_for_screen(pilot, DossierScreen)
+        await settle(pilot)
+        assert "to-khai.pdf" not in str(app.screen.query_one("#dossier-files", Static).content)
+    rows = _rows(services, "SELECT c.position, a.source, a.reused_from, a.removed_at IS NULL "
+                           "FROM attachment a JOIN checklistitem c ON c.id = a.checklist_item_id "
                            "JOIN dossier d ON d.id = a.dossier_id WHERE d.code = ? "
                            "ORDER BY a.id", code)
-    assert rows == [(1, "usb", ""), (1, "file", ""), (1, "scanner", ""), (2, "reused", earlier)]
+    assert rows == [(1, "usb", "", 0), (1, "file", "", 1), (1, "scanner", "", 1),
+                    (2, "reused", earlier, 1)]
     assert services.attachments.files(code).digitised
 
 
