@@ -99,7 +99,8 @@ class AttachModal(DeskModal[int]):
         self._source = source
         path_input = self.query_one("#attach-path", Input)
         path_input.display = source == "path"
-        label = {"folder": t("attachments.dialog.source_folder", path=self.context.scan_folder),
+        folder = _short_path(self.context.scan_folder)
+        label = {"folder": t("attachments.dialog.source_folder", path=folder),
                  "usb": t("attachments.dialog.source_usb"),
                  "reuse": t("attachments.dialog.source_reuse"),
                  "path": t("attachments.dialog.source_path"),
@@ -236,6 +237,13 @@ class AttachModal(DeskModal[int]):
 
     def action_cancel(self) -> None:
         self.dismiss(self._count)
+
+
+MAX_PATH_SHOWN = 40  # a path has no place to wrap: its end is what tells folders apart
+
+
+def _short_path(path: str) -> str:
+    return path if len(path) <= MAX_PATH_SHOWN else "…" + path[-(MAX_PATH_SHOWN - 1):]
 
 
 Entry = scan_sources.Candidate | ReusableFile | AttachedFile | StagedFile

@@ -10,9 +10,11 @@ import sqlite3
 import sys
 import time
 
+import pytest
 from textual.widgets import Input, Label, OptionList, Static
 
 from ccdesk.app import DeskApp
+from ccdesk.i18n import set_language
 from ccdesk.services.intake import Applicant, ChecklistEntry, Decision, IntakeRequest
 from screens.dossier import DossierScreen
 from screens.intake_checklist import ChecklistStep
@@ -20,6 +22,7 @@ from screens.modals.attach import AttachModal
 from screens.modals.confirm import ConfirmModal
 from screens.modals.form_preview import FormPreview
 from tests.screens.conftest import SIZE
+from tests.screens.fit import cut_messages
 from tests.screens.helpers import settle, type_into, wait_for_screen
 from tests.services.attach_kit import pdf_bytes, png_bytes, write
 
@@ -220,3 +223,30 @@ async def test_the_dialog_says_what_is_missing(services, actor, tmp_path, monkey
         await settle(pilot)
         assert "scanimage" in _status(modal)                # SANE not installed
         assert isinstance(app.screen.query_one("#attach-path"), Input)
+
+
+@pytest.mark.parametrize("lang", ["vi", "en"])
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)], ids=["80x24", "120x40"])
+async def test_the_dialog_and_its_messages_show_whole(services, actor, tmp_path, monkeypatch,
+                                                      lang, size) -> None:
+    set_language(lang)
+    code = services.intake.submit(actor, IntakeRequest(
+        "1.001193", Applicant("Trần Thị Bình", "001190012342"), [ChecklistEntry(1, True)]),
+        Decision.SUPPLEMENT).dossier.code
+    folder = tmp_path / "a-rather-long-folder-name-the-scanner-writes-into" / "scans"
+    write(folder / "scan-with-a-long-name-0001.pdf", pdf_bytes("x"))
+    services.config.scan_folder = str(folder)
+    services.config.usb_roots = [str(tmp_path / "no-media")]
+    monkeypatch.setenv("PATH", str(tmp_path / "no-bin"))
+    app = DeskApp(services, actor=actor)
+    problems: list[str] = []
+    async with app.run_test(size=size) as pilot:
+        app.push_screen(DossierScreen(services, code))
+        await wait_for_screen(pilot, DossierScreen)
+        await settle(pilot)
+        await _open_dialog(pilot, "s")
+        for key in ("f3", "f4", "f2", "f5", "f7", "f6"):
+            await pilot.press(key)
+            await settle(pilot)
+            problems += [f"[{key}] {cut}" for cut in cut_messages(app)]
+    assert not problems, "\n".join(problems)
