@@ -13,6 +13,7 @@ from typing import Annotated
 import typer
 
 from ccdesk import __version__
+from ccdesk.commands import attach as attach_cmd
 from ccdesk.commands import audit as audit_cmd
 from ccdesk.commands import backup as backup_cmd
 from ccdesk.commands import calendar as calendar_cmd
@@ -58,6 +59,7 @@ app.add_typer(forms_cmd.app, name="forms")
 app.add_typer(officer_cmd.app, name="officer")
 app.add_typer(serve_cmd.app, name="serve")
 app.add_typer(queue_cmd.app, name="queue")
+app.add_typer(attach_cmd.app, name="attach")
 app.command("audit")(audit_cmd.audit)
 app.command("backup")(backup_cmd.backup)
 app.command("restore")(backup_cmd.restore)

@@ -11,6 +11,10 @@ Example::
     form_paper = ""            # A4 | A5 for the counter's papers; empty = as the circular lays
                                # them out (A5; the register A4)
     upstream_url = ""          # the commune's upstream TTHC system (sync)
+    scan_folder = ""           # the folder a network scanner writes into (digitised papers)
+    usb_roots = []             # where USB sticks are mounted; [] = /media/$USER, /run/media/$USER
+    scanner_device = ""        # SANE device name for scanimage; empty = its default scanner
+    scan_format = "jpeg"       # jpeg | png | pdf
     sync_retention_days = 90   # keep acknowledged outbox rows this long; 0 = forever
     theme = "textual-dark"
     [office_hours]
@@ -52,6 +56,12 @@ class Config:
     # turns them on; receipt_printer is the CUPS queue of the 80 mm ticket printer.
     queue_tickets: bool = False
     receipt_printer: str = ""
+    # Digitised papers (docs/attachments.md, "Sources"): the folder a network scanner writes
+    # into, where USB sticks are mounted (empty: the desktop's own places), and SANE's scanner.
+    scan_folder: str = ""
+    usb_roots: list[str] = field(default_factory=list)
+    scanner_device: str = ""
+    scan_format: str = "jpeg"
     office_hours: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
@@ -77,6 +87,9 @@ class Config:
                                       file=str(path), name=key)
         config = cls(**known)
         config.hours()  # validate now, with the file's name in the message
+        if not all(isinstance(root, str) for root in config.usb_roots):
+            raise ValidationError("reliability.err.config_type", file=str(path),
+                                  name="usb_roots")
         for name in ("sync_retention_days", "citizen_rating_seconds"):
             if getattr(config, name) < 0:
                 raise ValidationError("reliability.err.config_not_negative", file=str(path),

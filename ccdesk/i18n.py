@@ -85,6 +85,13 @@ def fmt_datetime(value: datetime) -> str:
     return f"{fmt_time(value)} {fmt_date(value)}"
 
 
+def fmt_size(size: int) -> str:
+    """A file's size: ``2097152`` -> ``2,0 MB``, ``5300`` -> ``5 kB`` (decimal comma)."""
+    if size >= 1_000_000:
+        return f"{size / 1_000_000:.1f}".replace(".", ",") + " MB"
+    return f"{max(1, round(size / 1000))} kB"
+
+
 def fmt_money(amount: int) -> str:
     """``1234567`` -> ``1.234.567 đ`` (Vietnamese thousands separator)."""
     return f"{amount:,}".replace(",", ".") + " đ"

@@ -22,6 +22,7 @@ from ccdesk.services.dossiers import ActionResult, DossierDetail
 from screens.base import DeskScreen
 from screens.linked_group import member_lines, open_group
 from screens.modals.action import ActionContext, ActionInput, ActionModal, ActionPicker
+from screens.modals.attach import AttachModal, dossier_attach_context, file_lines
 from screens.modals.citizen_rating import CitizenRatingWait
 from screens.modals.form_preview import FormPicker, FormPreview
 from screens.modals.rating import ASK_CITIZEN, RatingModal
@@ -61,6 +62,7 @@ class DossierScreen(DeskScreen):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("a", "actions", "tui.key.actions", id="actions"),
         Binding("p", "reprint", "vocab.action.reprint", id="reprint"),
+        Binding("s", "digitise", "attachments.screen.key", id="digitise"),
         Binding("r", "reload", "tui.key.refresh", id="reload"),
         Binding("g", "linked_group", "linked.tui.key_group", id="linked_group", show=False),
         Binding("escape", "back", "tui.key.back", id="back"),
@@ -71,6 +73,7 @@ class DossierScreen(DeskScreen):
         self.code = code
         self.detail: DossierDetail | None = None
         self._checklist_layout: dict[str, int] = {}
+        self._digitised: set[int] = set()  # positions with a digitised paper
 
     def compose_body(self) -> ComposeResult:
         with VerticalScroll(id="dossier"):
@@ -79,6 +82,8 @@ class DossierScreen(DeskScreen):
                 yield Static("", id="dossier-due")
                 yield Label(t("vocab.field.checklist"), classes="section")
                 yield DataTable(id="dossier-checklist", cursor_type="row", zebra_stripes=True)
+                yield Label(t("attachments.screen.section"), classes="section")
+                yield Static("", id="dossier-files")
             with Vertical(id="dossier-side"):
                 yield Label(t("tui.dossier.history"), classes="section")
                 yield DataTable(id="dossier-events", cursor_type="row", zebra_stripes=True)
@@ -90,10 +95,14 @@ class DossierScreen(DeskScreen):
     def action_reload(self) -> None:
         try:
             self.detail = self.services.dossiers.detail(self.code)
+            files = self.services.attachments.files(self.code)
         except CcdeskError as err:
             self.show_error(err)
             return
+        self._digitised = {i.position for i in files.items if i.files}
         self._show(self.detail)
+        self.query_one("#dossier-files", Static).update(
+            "\n".join(file_lines(files.files)) or t("attachments.screen.none"))
 
     def _show(self, detail: DossierDetail) -> None:
         d = detail.dossier
@@ -160,7 +169,8 @@ class DossierScreen(DeskScreen):
         room = (table.size.width or self.app.size.width - 2) - SCROLLBAR
         headers = {"position": "#", "name": t("tui.dossier.doc_name"),
                    "form": t("tui.dossier.doc_form"), "received": t("tui.dossier.doc_received")}
-        rows = [_checklist_cells(item) for item in detail.checklist]
+        rows = [_checklist_cells(item, item.position in self._digitised)
+                for item in detail.checklist]
         specs = [ColumnSpec(key, natural_width(headers[key], [row[key] for row in rows]),
                             MIN_DOC_NAME if key == "name" else None)
                  for key in CHECKLIST_PRIORITY]
@@ -259,6 +269,16 @@ class DossierScreen(DeskScreen):
         except CcdeskError as err:
             self.show_error(err)
 
+    def action_digitise(self) -> None:
+        """s: digitise the checklist item under the cursor (screens/modals/attach.py)."""
+        if self.detail is None or not self.detail.checklist:
+            return
+        row = self.query_one("#dossier-checklist", DataTable).cursor_row
+        item = self.detail.checklist[max(0, min(row, len(self.detail.checklist) - 1))]
+        self.app.push_screen(AttachModal(dossier_attach_context(
+            self.services, self.actor, self.code, item.position, item.name)),
+            lambda _count: self.action_reload())
+
     def action_reprint(self) -> None:
         if self.detail is None:
             return
@@ -276,9 +296,11 @@ class DossierScreen(DeskScreen):
         self.dismiss()
 
 
-def _checklist_cells(item: ChecklistItem) -> dict[str, str]:
+def _checklist_cells(item: ChecklistItem, digitised: bool = False) -> dict[str, str]:
     received = (f"✓ {item.received_quantity}" if item.received
                 else "✗" if item.requirement == "required" else "–")
+    if digitised:
+        received += " " + t("attachments.mark")
     return {"position": str(item.position), "name": item.name,
             "form": t(f"vocab.form.{item.received_form or item.form}"), "received": received}
 

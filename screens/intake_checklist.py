@@ -17,6 +17,7 @@ from ccdesk.services.intake import ChecklistEntry
 from screens.base import DeskScreen
 from screens.intake_decision import DecisionStep
 from screens.intake_draft import IntakeDraft
+from screens.modals.attach import AttachModal, intake_attach_context, mark_rows
 from screens.widgets.validators import parse_count
 from screens.widgets.wrap_checkbox import WrapCheckbox
 
@@ -75,6 +76,7 @@ class ChecklistStep(DeskScreen):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("f8", "next", "tui.key.next", id="next"),
         Binding("f7", "tick_all", "tui.key.tick_all", id="tick_all"),
+        Binding("f6", "digitise", "attachments.screen.key", id="digitise"),
         Binding("escape", "back", "tui.key.back", id="back"),
         Binding("right", "within_row(1)", "tui.key.next", id="row_right", show=False),
         Binding("left", "within_row(-1)", "tui.key.back", id="row_left", show=False),
@@ -128,6 +130,15 @@ class ChecklistStep(DeskScreen):
         first = self.query(".doc-received")
         if first:
             first.first().focus()
+        mark_rows(list(self.rows), self.draft.request.files)
+
+    def action_digitise(self) -> None:
+        """F6: scan or pick the paper of the focused item (screens/modals/attach.py)."""
+        row = self._row_of_focus() or (self.rows[0] if self.rows else None)
+        if row is not None:
+            self.app.push_screen(AttachModal(intake_attach_context(
+                self.services, self.draft.request.files, row.doc.position, row.doc.name)),
+                lambda _count: mark_rows(list(self.rows), self.draft.request.files))
 
     @property
     def rows(self) -> list[DocumentRow]:

@@ -152,7 +152,9 @@ class ReportsScreen(DeskScreen):
             end=fmt_date(report.period.end), received=total.received, resolved=total.resolved,
             in_progress=total.in_progress, on_time=percent(total.on_time_rate),
             satisfied=percent(sat.rate), ratings=sat.total,
-            fees=fmt_money(report.fees_collected)))
+            fees=fmt_money(report.fees_collected))
+            + "\n" + t("attachments.report_line", digitised=report.digitised,
+                        received=total.received, reused=report.reused))
         self.query_one("#report-table", DataTable).loading = False
         rows: list[tuple[str, str, list[str]]] = []
         for number, group in enumerate(report.groups, start=1):

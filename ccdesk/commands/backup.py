@@ -134,3 +134,6 @@ def restore(
     typer.echo(t("reliability.restore.done", source=str(source), target=str(db_path)))
     if report.aside:
         typer.echo(t("reliability.restore.aside", path=str(report.aside)))
+    if report.files is not None and (report.files.copied or report.files.missing):
+        typer.echo(t("attachments.restored", copied=report.files.copied,
+                     missing=len(report.files.missing)))

@@ -154,7 +154,8 @@ def report_json(r: PeriodReport) -> dict[str, Any]:
     total = _counts_json(r.total) | {
         "channels": r.channels, "satisfaction": satisfaction,
         "fees_collected": r.fees_collected,
-        "digitised": r.digitised if r.digitised_tracked else None}
+        "digitised": r.digitised if r.digitised_tracked else None,
+        "reused": r.reused}
     return {
         "period": {"from": r.period.start.isoformat(), "to": r.period.end.isoformat()},
         "generated_at": r.generated_at.isoformat(),
@@ -226,6 +227,8 @@ def indicators_json(r: Indicators766) -> dict[str, Any]:
         "online_share": _rate(r.online_share),
         "digitised": r.digitised,
         "digitised_share": _rate(r.digitised_share),
+        "reused": r.reused,
+        "reused_share": _rate(r.reused_share),
         "satisfaction": {"index": _rate(r.satisfaction), "dissatisfied": r.dissatisfied,
                          "ratings": r.ratings, "officer_fallback": r.officer_fallback,
                          "dissatisfied_rate": _rate(r.dissatisfied_rate)},
@@ -336,9 +339,8 @@ def print_table(r: PeriodReport, output: Path | None = None) -> None:
         console.print(f"  {t('reports.table.by_officer')} — {name}: {o.total}, "
                       f"{_percent(o.rate)}")
     console.print(f"{t('reports.table.fees')}: {fmt_money(r.fees_collected)}")
-    digitised = (str(r.digitised) if r.digitised_tracked
-                 else t("reports.table.digitised_untracked"))
-    console.print(f"{t('reports.table.digitised')}: {digitised}")
+    console.print(t("attachments.report_line", digitised=r.digitised,
+                    received=r.total.received, reused=r.reused))
     if r.queue_waits:
         console.print(f"{t('queue.report.title')}:")
         for line in wait_lines(r.queue_waits):

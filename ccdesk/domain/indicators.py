@@ -12,7 +12,10 @@ dossiers, so a commune sees the figure the province will see before the portal s
   due time (supplement waits already move it, ``DossierService``) with at most one supplement
   request;
 * channel mix: the dossiers received in the period by channel (``KenhThucHien``);
-* digitised share: None until the data model records scans (``DuocSoHoa``);
+* digitised share: the dossiers received in the period that are digitised (Circular
+  01/2023/TT-VPCP: every received required paper scanned or an earlier digitised result
+  reused; ``DuocSoHoa``), over those received; and the share reusing an earlier result
+  ("tái sử dụng kết quả số hóa"; docs/attachments.md);
 * satisfaction: 100 % − (late rate + rate of dissatisfied ratings), both over the dossiers whose
   processing ended in the period.
 
@@ -93,7 +96,8 @@ class Indicators766:
     dissatisfied: int = 0         # dissatisfied ratings given in the period
     ratings: int = 0              # all ratings given in the period
     officer_fallback: int = 0     # of those, recorded by the officer (the citizen did not answer)
-    digitised: int | None = None  # not recorded by the desk yet
+    digitised: int | None = None  # None: not counted (a figure built without the desk's data)
+    reused: int = 0               # dossiers reusing an earlier digitised result
 
     @property
     def received(self) -> int:
@@ -114,6 +118,12 @@ class Indicators766:
         return self.digitised / self.received
 
     @property
+    def reused_share(self) -> float | None:
+        if self.digitised is None or not self.received:
+            return None
+        return self.reused / self.received
+
+    @property
     def dissatisfied_rate(self) -> float | None:
         return self.dissatisfied / self.on_time.ended if self.on_time.ended else None
 
@@ -132,8 +142,11 @@ def indicator_lines(r: Indicators766, percent: Callable[[float | None], str]
     o = r.on_time
     channels = ", ".join(f"{t('vocab.channel.' + c)} {n} ({percent(r.channel_share(c))})"
                          for c, n in r.channels.items())
-    digitised = (percent(r.digitised_share) if r.digitised is not None
+    digitised = (t("reports.indicators.digitised_value", rate=percent(r.digitised_share),
+                   count=r.digitised, received=r.received) if r.digitised is not None
                  else t("reports.table.digitised_untracked"))
+    reused = t("reports.indicators.digitised_value", rate=percent(r.reused_share),
+               count=r.reused, received=r.received)
     return [
         (t("reports.indicators.on_time"),
          t("reports.indicators.on_time_value", rate=percent(o.rate), on_time=o.on_time,
@@ -141,6 +154,7 @@ def indicator_lines(r: Indicators766, percent: Callable[[float | None], str]
         (t("reports.indicators.channels"), channels),
         (t("reports.indicators.online"), percent(r.online_share)),
         (t("reports.indicators.digitised"), digitised),
+        (t("reports.indicators.reused"), reused),
         (t("reports.indicators.satisfaction"),
          t("reports.indicators.satisfaction_value", rate=percent(r.satisfaction),
            dissatisfied=r.dissatisfied, ratings=r.ratings)

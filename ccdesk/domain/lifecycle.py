@@ -39,6 +39,9 @@ class Action(StrEnum):
     UPSTREAM_UPDATE = "upstream_update"
     # A person settled a push conflict for the desk's state: sent from the district's state.
     KEEP_LOCAL = "keep_local"
+    # A digitised paper tied to or taken off a checklist item (docs/attachments.md).
+    ATTACH = "attach"
+    DETACH = "detach"
 
 
 # Action -> the states it may start from (None = intake, before the dossier exists).

@@ -29,6 +29,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "sync": frozenset({"it"}),
     "backup": frozenset({"it"}),
     "audit": frozenset({"lead", "it"}),
+    # Digitised papers (docs/attachments.md): the desk's officers, and IT for bulk digitising.
+    "digitise": frozenset({"officer", "lead", "it", "trainer"}),
 }
 
 

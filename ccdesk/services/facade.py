@@ -27,6 +27,7 @@ from ccdesk.storage.integrity import WRITE, request_full_check
 from ccdesk.storage.migrate import migrate
 
 if TYPE_CHECKING:
+    from ccdesk.services.attachments import AttachmentService
     from ccdesk.services.catalog import CatalogService
     from ccdesk.services.citizen_rating import CitizenRatingService
     from ccdesk.services.dossiers import DossierService
@@ -102,6 +103,12 @@ class Services:
         from ccdesk.services.queue import QueueService
 
         return QueueService(self.ctx)
+
+    @cached_property
+    def attachments(self) -> AttachmentService:
+        from ccdesk.services.attachments import AttachmentService
+
+        return AttachmentService(self.ctx)
 
     @property
     def db(self) -> Database:

@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 import orjson
 from sqlmodel import Session, col, select
@@ -39,6 +40,9 @@ from ccdesk.services.catalog import ProcedureInfo, version_info
 from ccdesk.services.context import Actor, DeskContext
 from ccdesk.services.recording import load_office, record_event
 from ccdesk.text import fold
+
+if TYPE_CHECKING:
+    from ccdesk.services.attachments import StagedFile
 
 CHANNELS = Channel.values()
 DELIVERIES = Delivery.values()
@@ -100,6 +104,9 @@ class IntakeRequest:
     # The portal's code when the dossier was filed online (ccdesk/services/online_filings.py):
     # the filing is taken by this intake and the dossier keeps the code beside ours.
     portal_code: str = ""
+    # Papers digitised at the desk before the dossier exists (services/attachments.py): already
+    # in the file store, tied to their checklist items inside the intake's transaction.
+    files: list[StagedFile] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -317,9 +324,15 @@ class IntakeService:
                                         items=orjson.dumps(wanted).decode()))
             data["items"] = wanted
         session.flush()
+        files = None
+        if request.files:
+            from ccdesk.services.attachments import files_payload, record_files
+
+            record_files(session, self.ctx, actor, dossier, request.files)
+            files = files_payload(session, dossier)
         record_event(session, self.ctx, actor, office, dossier, action.value, from_status=None,
                      changes=dossier.model_dump(exclude={"id", "search_text"}), reason=reason,
-                     data=data)
+                     data=data, files=files)
         return IntakeResult(dossier=dossier)
 
     def _allocate_code(self, session: Session, office: Office, day: date) -> str:

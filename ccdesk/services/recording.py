@@ -44,8 +44,12 @@ def audit(session: Session, ctx: DeskContext, actor: Actor, action: str,
 def record_event(session: Session, ctx: DeskContext, actor: Actor, office: Office,
                  dossier: Dossier, action: str, *, from_status: str | None,
                  changes: dict[str, Any], reason: str = "",
-                 data: dict[str, Any] | None = None) -> DossierEvent:
-    """Write the event, its audit line and its outbox row for a change to ``dossier``."""
+                 data: dict[str, Any] | None = None,
+                 files: list[dict[str, Any]] | None = None) -> DossierEvent:
+    """Write the event, its audit line and its outbox row for a change to ``dossier``.
+
+    ``files``: the dossier's digitised papers as metadata (services/attachments.py), added to
+    the outbox payload when given (docs/attachments.md, "What travels")."""
     event = DossierEvent(dossier_id=dossier.id, at=ctx.now(), officer_id=actor.officer_id,
                          action=action, from_status=from_status, to_status=dossier.status,
                          reason=reason, data=canonical_json(data or {}).decode())
@@ -61,15 +65,20 @@ def record_event(session: Session, ctx: DeskContext, actor: Actor, office: Offic
                       op="dossier.create",
                       payload={"dossier": dossier_snapshot(dossier),
                                "checklist": checklist_snapshot(list(items)),
-                               "event": event_payload},
+                               "event": event_payload, **_files(files)},
                       changed_fields=sorted(changes))
     else:
         record_change(session, office, entity="dossier", entity_id=dossier.code,
                       op="dossier.event",
                       payload={"code": dossier.code, "event": event_payload,
-                               "changes": {k: _jsonable(v) for k, v in changes.items()}},
+                               "changes": {k: _jsonable(v) for k, v in changes.items()},
+                               **_files(files)},
                       changed_fields=sorted(changes))
     return event
+
+
+def _files(files: list[dict[str, Any]] | None) -> dict[str, Any]:
+    return {} if files is None else {"files": files}
 
 
 def event_data(event: DossierEvent) -> dict[str, Any]:

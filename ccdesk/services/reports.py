@@ -198,9 +198,11 @@ class PeriodReport:
     # "Guidance given, not completed": the dossiers of the table that only got a supplement
     # slip at intake and were not accepted by the period's end (already counted above).
     guidance: Counts = field(default_factory=Counts)
-    # No scan attachments exist in the data model yet, so nothing can be counted as digitised.
+    # Dossiers received in the period that are digitised, and those reusing an earlier
+    # digitised result (docs/attachments.md, "Digitised dossier").
     digitised: int = 0
-    digitised_tracked: bool = False
+    digitised_tracked: bool = True
+    reused: int = 0
     notes: list[str] = field(default_factory=list)
     # queue tickets issued in the period, per procedure group (empty when the office has none)
     queue_waits: list[QueueWait] = field(default_factory=list)
@@ -250,6 +252,7 @@ class ReportService:
             guidance_rows = conn.execute(text(_GUIDANCE_SQL), params).all()
             names = dict(conn.execute(text("SELECT code, name FROM procedure")).all())
             satisfaction = _satisfaction(conn, params)
+            digitised, reused = _digitised(conn, params)
         by_row: dict[tuple[str, str], ReportRow] = {}
         channels = dict.fromkeys(CHANNELS, 0)
         fees = 0
@@ -285,7 +288,8 @@ class ReportService:
             total += row.counts
         return PeriodReport(period=period, generated_at=now, groups=groups, total=total,
                             channels=channels, satisfaction=satisfaction, fees_collected=fees,
-                            guidance=guidance, queue_waits=QueueService(self.ctx).waits(start, end))
+                            guidance=guidance, queue_waits=QueueService(self.ctx).waits(start, end),
+                            digitised=digitised, reused=reused)
 
     def indicators_766(self, start: date, end: date) -> Indicators766:
         """The desk-side Decision 766 indicators (on time, channels, satisfaction)."""
@@ -314,11 +318,39 @@ def indicators_766(ctx: DeskContext, start: date, end: date) -> Indicators766:
     with ctx.db.engine.connect() as conn:
         ended, on_time, *channels = conn.execute(text(_INDICATORS_SQL), params).one()
         satisfaction = _satisfaction(conn, params)
+        digitised, reused = _digitised(conn, params)
     return Indicators766(
         period=period, on_time=OnTime766(ended or 0, on_time or 0),
         channels={c: n or 0 for c, n in zip(CHANNEL_CODES, channels, strict=True)},
         dissatisfied=satisfaction.dissatisfied, ratings=satisfaction.total,
-        officer_fallback=satisfaction.officer_fallback)
+        officer_fallback=satisfaction.officer_fallback, digitised=digitised, reused=reused)
+
+
+# The dossiers received in the period (``rf_received_day``: as the indicators' ``received``)
+# that have a live attachment: digitised when every received required item has one
+# (docs/attachments.md, "Digitised dossier"); reusing when one of them is a reused result.
+# Only dossiers with attachments are visited (ix_attachment_dossier).
+_DIGITISED_SQL = """
+SELECT COALESCE(SUM(NOT EXISTS (
+         SELECT 1 FROM checklistitem c WHERE c.dossier_id = d.id AND c.received
+           AND c.requirement = 'required'
+           AND NOT EXISTS (SELECT 1 FROM attachment a WHERE a.checklist_item_id = c.id
+                             AND a.removed_at IS NULL))), 0),
+       COALESCE(SUM(EXISTS (SELECT 1 FROM attachment a WHERE a.dossier_id = d.id
+                              AND a.removed_at IS NULL AND a.source = :reused)), 0)
+FROM (SELECT DISTINCT dossier_id FROM attachment WHERE removed_at IS NULL) x
+JOIN dossier d ON d.id = x.dossier_id
+WHERE d.rf_received_day >= :s AND d.rf_received_day <= :e
+"""
+
+
+def _digitised(conn, params: dict[str, Any]) -> tuple[int, int]:  # noqa: ANN001
+    """(digitised, reusing) dossiers received in the period."""
+    from ccdesk.domain.vocabulary import AttachmentSource
+
+    row = conn.execute(text(_DIGITISED_SQL),
+                       {**params, "reused": AttachmentSource.REUSED.value}).one()
+    return int(row[0]), int(row[1])
 
 
 _FACT_COLUMNS = ("id, procedure_code, field, status, channel, received_at, accepted_at, due_at, "

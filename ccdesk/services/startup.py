@@ -223,6 +223,9 @@ class Upkeep:
             damage = full_check(services, now)
             if damage is not None:
                 notices.append(("error", damage.message()))
+            files = files_check(services)
+            if files is not None:
+                notices.append(("warning", files.message()))
         return notices
 
 
@@ -243,6 +246,22 @@ def full_check(services: Services, now: datetime | None = None) -> StorageError 
     if backup is None:
         return StorageError("reliability.check.damage_found_no_backup", path=str(path))
     return StorageError("reliability.check.damage_found", path=str(path), backup=str(backup))
+
+
+def files_check(services: Services) -> StorageError | None:
+    """The file store against the database, each file hashed (with the full check): what to
+    tell the officer when papers are missing or damaged (docs/attachments.md, "Checks")."""
+    from ccdesk.storage.store_copies import check_store
+
+    found = check_store(services.db.path)
+    if found.orphans:
+        log.info("files no dossier names", extra={"orphans": len(found.orphans)})
+    if found.sound:
+        return None
+    log.error("file store check failed", extra={"missing": len(found.missing),
+                                                "damaged": len(found.damaged)})
+    return StorageError("attachments.check_failed", missing=len(found.missing),
+                        damaged=len(found.damaged))
 
 
 # ---- the day's backup -----------------------------------------------------------------------

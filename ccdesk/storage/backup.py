@@ -10,6 +10,8 @@
   keeps the current database aside, and copies the backup *into* the live file through the backup
   API, so another desk that has the file open sees the restored data instead of writing into an
   unlinked file.
+* The digitised papers of the file store travel with every copy into a pool of files beside
+  it, and come back with a restore (``storage/store_copies.py``, docs/attachments.md).
 * Opening a damaged or unreadable file raises :class:`DatabaseDamaged`, whose message names the
   newest backup that passes the integrity check.
 """
@@ -31,6 +33,7 @@ from pathlib import Path
 from ccdesk.domain.errors import StorageError
 from ccdesk.paths import ensure_private_dir
 from ccdesk.storage.files import create_private_file, tighten_own_file
+from ccdesk.storage.store_copies import CopyReport
 
 log = logging.getLogger(__name__)
 
@@ -80,6 +83,7 @@ class RestoreReport:
     source: Path
     target: Path
     aside: Path | None          # where the replaced database was kept (None: there was none)
+    files: CopyReport | None = None   # the digitised papers brought back from the backup
 
 
 # ---- integrity ------------------------------------------------------------------------------
@@ -343,8 +347,19 @@ def take_backup(db_path: Path, backups_dir: Path, kind: str = MANUAL,
         # Two copies within one second: keep both, the later one with microseconds.
         target = target.with_name(f"{target.stem}-{now.microsecond:06d}{SUFFIX}")
     copy_database(db_path, target)
+    _back_up_files(db_path, target)
     log.info("backup taken", extra={"kind": kind, "file": target.name})
     return target
+
+
+def _back_up_files(db_path: Path, backup: Path) -> None:
+    """The store's files named by ``backup`` into its pool (only those not there yet)."""
+    from ccdesk.storage.store_copies import back_up_files, pool_for
+
+    try:
+        back_up_files(db_path, backup)
+    except OSError as exc:
+        raise file_error(exc, pool_for(backup)) from exc
 
 
 def backup_to(db_path: Path, destination: Path, now: datetime | None = None) -> Path:
@@ -357,6 +372,7 @@ def backup_to(db_path: Path, destination: Path, now: datetime | None = None) -> 
     if not destination.parent.is_dir():
         raise StorageError("reliability.err.no_folder", path=str(destination.parent))
     copy_database(db_path, destination)
+    _back_up_files(db_path, destination)
     log.info("backup taken", extra={"kind": MANUAL, "file": destination.name})
     return destination
 
@@ -456,6 +472,14 @@ def restore(source: Path, db_path: Path, backups_dir: Path,
     problem = integrity_problem(db_path)
     if problem is not None:
         raise StorageError("reliability.err.restore_failed", path=str(db_path))
+    from ccdesk.storage.store_copies import restore_files
+
+    try:
+        files = restore_files(source, db_path)
+    except OSError as exc:
+        raise file_error(exc, db_path.parent) from exc
     log.warning("database restored", extra={"file": source.name,
-                                            "aside": aside.name if aside else None})
-    return RestoreReport(source=source, target=db_path, aside=aside)
+                                            "aside": aside.name if aside else None,
+                                            "files": files.copied,
+                                            "files_missing": len(files.missing)})
+    return RestoreReport(source=source, target=db_path, aside=aside, files=files)

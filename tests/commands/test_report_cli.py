@@ -156,13 +156,13 @@ def test_indicators_766_json_and_the_guidance_line(home: Path) -> None:
     on_time = data["on_time"]
     assert on_time["ended"] == on_time["on_time"] + on_time["late"] > 0
     assert set(data["channels"]) == {"direct", "postal", "online_full", "online_partial"}
-    assert data["digitised"] is None and data["digitised_share"] is None
+    assert data["digitised"] == data["reused"] == 0 and data["digitised_share"] == 0
     assert 0 <= data["satisfaction"]["index"] <= 1
     report = orjson.loads(run(home, "report", "--from", start, "--to", end, "--json").stdout)
     assert data["received"] == sum(report["channels"].values())
     guidance = report["guidance_not_completed"]
     assert set(guidance) == set(report["total"]) - {"channels", "satisfaction",
-                                                    "fees_collected", "digitised"}
+                                                    "fees_collected", "digitised", "reused"}
     assert 0 < guidance["received"]["total"] <= report["total"]["received"]["total"]
     assert guidance["resolved"]["late"] == guidance["in_progress"]["overdue"] == 0
     text = run(home, "report", "--from", start, "--to", end, "--indicators", "766",

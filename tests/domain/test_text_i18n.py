@@ -4,7 +4,7 @@ import unicodedata
 
 import pytest
 
-from ccdesk.i18n import LANGUAGES, catalogue, fmt_money, t
+from ccdesk.i18n import LANGUAGES, catalogue, fmt_money, fmt_size, t
 from ccdesk.text import fold, nfc
 
 
@@ -41,3 +41,10 @@ def test_translation_formats_and_falls_back_visibly() -> None:
 def test_money_uses_vietnamese_separators() -> None:
     assert fmt_money(1234567) == "1.234.567 đ"
     assert fmt_money(0) == "0 đ"
+
+
+def test_file_sizes_read_as_at_the_desk() -> None:
+    assert fmt_size(2_097_152) == "2,1 MB"
+    assert fmt_size(1_000_000) == "1,0 MB"
+    assert fmt_size(5300) == "5 kB"
+    assert fmt_size(12) == "1 kB"  # never "0 kB" for a file that has bytes

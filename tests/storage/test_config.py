@@ -55,7 +55,8 @@ def test_an_unchanged_config_keeps_every_line_apart_from_new_defaults(tmp_path: 
     added = set(first.splitlines()) - set(WRITTEN.splitlines())
     assert {line.split(" = ")[0] for line in added} == {
         "idle_lock_minutes", "upstream_url", "sync_retention_days", "theme", "form_paper",
-        "citizen_rating_seconds", "queue_tickets", "receipt_printer"}
+        "citizen_rating_seconds", "queue_tickets", "receipt_printer", "scan_folder",
+        "usb_roots", "scanner_device", "scan_format"}
     Config.load(path).save(path)
     assert path.read_text(encoding="utf-8") == first
 
@@ -75,3 +76,16 @@ def test_a_new_file_gets_every_setting(tmp_path: Path) -> None:
     path = tmp_path / "sub" / "config.toml"
     Config(printer="p1").save(path)
     assert Config.load(path) == Config(printer="p1")
+
+
+def test_the_digitising_settings_load_and_a_wrong_usb_root_is_named(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text('scan_folder = "/srv/scans"\nusb_roots = ["/media/desk"]\n'
+                    'scan_format = "pdf"\n', encoding="utf-8")
+    config = Config.load(path)
+    assert (config.scan_folder, config.usb_roots, config.scan_format) == (
+        "/srv/scans", ["/media/desk"], "pdf")
+    path.write_text("usb_roots = [1, 2]\n", encoding="utf-8")
+    with pytest.raises(ValidationError) as caught:
+        Config.load(path)
+    assert "usb_roots" in caught.value.message("en") and str(path) in caught.value.message("en")

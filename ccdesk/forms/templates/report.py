@@ -87,6 +87,8 @@ def period_report(office: Office, report: PeriodReport, words: Words) -> FormDoc
                   + " " + t("rating.report.fallback", lang=words.lang,
                             count=s.officer_fallback)),
         Paragraph(words("report.fees", amount=fmt_money(report.fees_collected))),
+        Paragraph(t("attachments.report_line", lang=words.lang, digitised=report.digitised,
+                    received=report.total.received, reused=report.reused)),
         Paragraph(words("report.generated", at=words.time_date(report.generated_at)),
                   style="I"),
         Spacer(2),
