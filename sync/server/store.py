@@ -31,6 +31,7 @@ from ccdesk.domain.vocabulary import ChangeKind, CorrectableField, Status
 from ccdesk.ids import uuid7
 from sync import keys, protocol
 from sync.protocol import APPLIED, CONFLICT, DUPLICATE, OP_CREATE, OP_EVENT, REJECTED
+from sync.server.filerefs import note_references
 from sync.server.models import (
     DistrictBatch,
     DistrictChange,
@@ -149,6 +150,11 @@ def private_sqlite_file(path: Path) -> None:
             file.chmod(0o600)
 
 
+def files_dir_for(db_file: Path) -> Path:
+    """The relay's file store beside its SQLite database."""
+    return db_file.parent / "district-files"
+
+
 def normalise_code(code: str) -> str:
     return "".join(ch for ch in code.upper() if ch.isalnum())
 
@@ -163,8 +169,12 @@ class DistrictStore:
     def __init__(self, engine: Engine, *, accept_demo: bool = False,
                  preferred_batch_bytes: int = protocol.DEFAULT_PREFERRED_BATCH_BYTES,
                  max_batch_bytes: int = protocol.DEFAULT_MAX_BATCH_BYTES,
-                 replay_window_s: int = protocol.REPLAY_WINDOW_S) -> None:
+                 replay_window_s: int = protocol.REPLAY_WINDOW_S,
+                 files_dir: Path | None = None) -> None:
         self.engine = engine
+        # Where the scans the desks send are kept (docs/sync.md, "Files"): beside a SQLite
+        # database by default, the data dir for PostgreSQL (``ccdesk district serve``).
+        self.files_dir = files_dir
         self.accept_demo = accept_demo
         self.preferred_batch_bytes = preferred_batch_bytes
         self.max_batch_bytes = max_batch_bytes
@@ -174,16 +184,30 @@ class DistrictStore:
     @classmethod
     def open(cls, url: str, **options: Any) -> DistrictStore:
         """Migrate the database at ``url`` and load (or create) its epoch and signing key."""
+        from sync.server.files import SECRET_KEY, new_secret
         from sync.server.migrate import upgrade
 
         if url.startswith("sqlite:///"):
-            private_sqlite_file(Path(url.removeprefix("sqlite:///").split("?")[0]))
+            db_file = Path(url.removeprefix("sqlite:///").split("?")[0])
+            private_sqlite_file(db_file)
+            if options.get("files_dir") is None:
+                options["files_dir"] = files_dir_for(db_file)
         engine = make_engine(url)
         upgrade(engine)
         store = cls(engine, **options)
         store._meta("epoch", uuid7)
         store._signing_key = store._meta("signing_key", keys.new_private_key)
+        store._meta(SECRET_KEY, new_secret)
         return store
+
+    @property
+    def files(self) -> Any:
+        """The file intake (sync/server/files.py); 404 on a relay given no folder for files."""
+        from sync.server.files import FileIntake
+
+        if self.files_dir is None:
+            raise DistrictError(404, "files_unavailable", "this relay keeps no files")
+        return FileIntake(self.engine, self.files_dir)
 
     def _meta(self, key: str, make: Any) -> str:
         with self._tx() as conn:
@@ -521,6 +545,8 @@ class DistrictStore:
         self._write_dossiers(conn, dossiers, now)
         if mutations:
             _insert_rows(conn, M, MUTATION_COLUMNS, mutations)
+        note_references(conn, batch.device.commune_code, batch.device.device_id,
+                        _applied(records, results), now)
         return results
 
     def _apply_each(self, conn: Connection, batch: _Batch, records: list[Any],
@@ -539,6 +565,9 @@ class DistrictStore:
                     with conn.begin_nested():
                         _insert_rows(conn, M, MUTATION_COLUMNS, [row])
                         self._write_dossiers(conn, {code: dossiers[code]}, now)
+                        note_references(conn, batch.device.commune_code,
+                                        batch.device.device_id,
+                                        _applied([record], [outcome]), now)
                     dossiers[code]["new"] = dossiers[code]["dirty"] = False
                     existing[record["id"]] = outcome["result"]
                 except OperationalError:
@@ -817,6 +846,14 @@ def _stored_row(record: dict[str, Any], outcome: dict[str, Any],
             record["entity_id"], record["op"], payload,
             hashlib.sha256(payload_bytes).hexdigest(), outcome["result"], batch.batch_id,
             batch.stamp)
+
+
+def _applied(records: list[Any], results: list[dict[str, Any]]) -> list[tuple[str, Any]]:
+    """``(dossier code, payload)`` of the records just applied: the files they list become
+    acceptable (sync/server/filerefs.py)."""
+    return [(record["entity_id"], record.get("payload")) for record, outcome
+            in zip(records, results, strict=True) if outcome.get("result") == APPLIED
+            and isinstance(record, dict) and "payload" in record]
 
 
 def _check_expectation(expect: Any, epoch: str, through: Callable[[], int]) -> None:
