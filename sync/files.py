@@ -146,7 +146,8 @@ class FileSender:
                     return None
                 self._after_failure(failure)
                 continue
-            self.failures = 0
+            # ``failures`` stays: only a chunk that arrives ends a run of failures, else a
+            # link that answers GETs but drops every chunk would never give up.
             self.link.log_exchange("file", reply.http_status, "ok", 0,
                                    int(reply.rtt_s * 1000))
             return _checked(reply.data, sha256)

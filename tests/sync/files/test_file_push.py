@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import sqlite3
 import stat
 
 import pytest
 
 from sync import service
 from sync.engine import Backoff, EngineOptions, SyncEngine
+from tests.sync.faultproxy import Fault, FaultProxy
 from tests.sync.files.kit import intake_with_scans, scan, sent
 from tests.sync.helpers import COMMUNE, Desk, ServerThread
 
@@ -19,17 +21,17 @@ def enrol(desk: Desk, server: ServerThread) -> None:
 
 
 def test_files_follow_their_dossier_whole_and_verified(
-        desk: Desk, server: ServerThread, monkeypatch: pytest.MonkeyPatch) -> None:
+        desk: Desk, relay: ServerThread, monkeypatch: pytest.MonkeyPatch) -> None:
     scans = [scan(150_000, 1), scan(90_000, 2)]
     code, hashes = intake_with_scans(desk, monkeypatch, scans)
-    enrol(desk, server)
+    enrol(desk, relay)
     result = SyncEngine(desk.services.ctx, options=FAST).push()
     assert result.exit_code == 0, result
     assert result.acked == 1
     assert (result.files_sent, result.files_pending) == (2, 0)
     assert result.file_bytes_sent == sum(len(s) for s in scans)
     assert sent(desk) == {h: (len(s), True) for h, s in zip(hashes, scans, strict=True)}
-    intake = server.store.files
+    intake = relay.store.files
     for h, data in zip(hashes, scans, strict=True):
         path = intake.path_of(h)
         assert path.read_bytes() == data
@@ -37,3 +39,97 @@ def test_files_follow_their_dossier_whole_and_verified(
     # Nothing left: the next run sends no file bytes.
     again = SyncEngine(desk.services.ctx, options=FAST).push()
     assert (again.exit_code, again.files_sent, again.file_bytes_sent) == (0, 0, 0)
+
+
+PATCH = "PATCH /api/sync/v1/files/"
+
+
+def via(desk: Desk, relay: ServerThread, proxy: FaultProxy) -> None:
+    service.enroll(desk.services, proxy.url, relay.store.issue_enroll_code(COMMUNE))
+
+
+def test_a_lost_reply_resumes_from_the_relays_count(
+        desk: Desk, relay: ServerThread, proxy: FaultProxy,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    data = scan(400_000, 3)
+    _code, (h,) = intake_with_scans(desk, monkeypatch, [data])
+    via(desk, relay, proxy)
+    proxy.add("drop_reply", PATCH)     # the first chunk arrives, its answer does not
+    result = SyncEngine(desk.services.ctx, options=FAST).push()
+    assert result.exit_code == 0, result
+    assert sent(desk) == {h: (len(data), True)}
+    assert relay.store.files.path_of(h).read_bytes() == data
+    # The chunk whose answer was lost was not sent again: the relay's count said it had it.
+    assert result.file_bytes_sent == len(data) - 64 * 1024
+    assert proxy.seen[f"/api/sync/v1/files/{h}"] >= 3
+
+
+def test_a_dropped_link_mid_file_resumes_next_run(
+        desk: Desk, relay: ServerThread, proxy: FaultProxy,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    data = scan(600_000, 4)
+    _code, (h,) = intake_with_scans(desk, monkeypatch, [data])
+    via(desk, relay, proxy)
+    options = EngineOptions(backoff=Backoff(base=0.01, cap=0.05), max_attempts=3,
+                            lock_wait=5)
+    # Two chunks go through, then the link drops every chunk (the GETs still answer).
+    calls = {"n": 0}
+    original = FaultProxy._take
+
+    def take(self: FaultProxy, line: str):  # noqa: ANN202
+        if line.startswith(PATCH):
+            calls["n"] += 1
+            if calls["n"] > 2:
+                self.faults.append(Fault("reset"))
+        return original(self, line)
+
+    monkeypatch.setattr(FaultProxy, "_take", take)
+    first = SyncEngine(desk.services.ctx, options=options).push()
+    assert first.exit_code == 10, first          # records acked, then the link dropped
+    assert first.acked == 1 and first.error == "connection_lost"
+    got, done = sent(desk)[h]
+    assert 0 < got < len(data) and not done
+    assert first.files_pending == 1 and first.file_bytes_pending == len(data) - got
+    monkeypatch.setattr(FaultProxy, "_take", original)
+    second = SyncEngine(desk.services.ctx, options=options).push()
+    assert second.exit_code == 0, second
+    assert second.file_bytes_sent == len(data) - got   # from where it stopped, nothing twice
+    assert relay.store.files.path_of(h).read_bytes() == data
+
+
+def test_records_go_first_and_a_big_file_waits_for_its_budget(
+        desk: Desk, relay: ServerThread, monkeypatch: pytest.MonkeyPatch) -> None:
+    big = scan(1_500_000, 5)
+    _code, (h,) = intake_with_scans(desk, monkeypatch, [big])
+    enrol(desk, relay)
+    budget = EngineOptions(backoff=Backoff(base=0.01, cap=0.05), max_attempts=3, lock_wait=5,
+                           file_bytes=200_000)
+    first = SyncEngine(desk.services.ctx, options=budget).push()
+    assert first.exit_code == 0, first
+    assert first.files_budget_spent and first.files_pending == 1
+    assert 0 < first.file_bytes_sent <= 200_000
+    # New dossiers while the file is still on its way: the next run sends them first.
+    desk.intake(3)
+    before = _last_attempt(desk)
+    second = SyncEngine(desk.services.ctx, options=budget).push()
+    assert (second.exit_code, second.acked, second.files_pending) == (0, 3, 1)
+    kinds = _kinds_after(desk, before)
+    assert "batch" in kinds and "file" in kinds
+    assert kinds.index("file") > max(i for i, k in enumerate(kinds) if k == "batch")
+    runs = 2
+    while second.files_pending:
+        second = SyncEngine(desk.services.ctx, options=budget).push()
+        assert second.exit_code == 0, second
+        runs += 1
+    assert runs == -(-len(big) // 200_000)
+    assert relay.store.files.path_of(h).read_bytes() == big
+
+
+def _last_attempt(desk: Desk) -> int:
+    return sqlite3.connect(desk.db_path).execute(
+        "SELECT COALESCE(MAX(id), 0) FROM sync_attempt").fetchone()[0]
+
+
+def _kinds_after(desk: Desk, after: int) -> list[str]:
+    return [k for (k,) in sqlite3.connect(desk.db_path).execute(
+        "SELECT kind FROM sync_attempt WHERE id > ? ORDER BY id", (after,))]
