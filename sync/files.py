@@ -28,6 +28,7 @@ from sqlalchemy import text
 from sqlmodel import Session
 
 from ccdesk.storage.filestore import FileStore, store_root_for
+from ccdesk.storage.outbox.sql import FILES_PENDING_SQL
 from ccdesk.storage.outbox.write import utcnow
 from sync.client import AMBIGUOUS, RETRY, TOO_LARGE, SyncFailure
 from sync.link import Link
@@ -47,9 +48,6 @@ WAIT_CODES = frozenset({"not_referenced", "files_unavailable", "too_many_partial
 UNSENT_SQL = ("SELECT sha256, size, sent_bytes FROM stored_file WHERE sent_at IS NULL "
               "AND EXISTS (SELECT 1 FROM attachment a WHERE a.sha256 = stored_file.sha256) "
               "ORDER BY stored_at, sha256")
-PENDING_SQL = ("SELECT COUNT(*), COALESCE(SUM(size - sent_bytes), 0) FROM stored_file "
-               "WHERE sent_at IS NULL AND EXISTS (SELECT 1 FROM attachment a "
-               "WHERE a.sha256 = stored_file.sha256)")
 
 
 @dataclass(frozen=True)
@@ -69,7 +67,7 @@ def unsent(db: Database) -> list[Unsent]:
 def pending(db: Database) -> tuple[int, int]:
     """How many files wait for the relay, and how many of their bytes."""
     with db.session() as session:
-        count, size = session.connection().execute(text(PENDING_SQL)).one()
+        count, size = session.connection().execute(text(FILES_PENDING_SQL)).one()
     return int(count), int(size)
 
 
