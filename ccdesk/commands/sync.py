@@ -427,9 +427,11 @@ def export(out: Annotated[Path, typer.Option("--out", help="folder, e.g. the USB
     if written is None:
         typer.echo(t("sync.bundle.empty"))
         return
-    file, count, first, last = written
-    _audit(services, actor, "sync.export", f"rows={count} seqs={first}-{last}")
+    file, count, first, last, scans = written
+    _audit(services, actor, "sync.export", f"rows={count} seqs={first}-{last} files={scans}")
     typer.echo(t("sync.bundle.written", file=file, count=count, first=first, last=last))
+    if scans:
+        typer.echo(t("sync.bundle.files", count=scans))
 
 
 @app.command("import-ack")
