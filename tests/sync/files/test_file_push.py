@@ -7,6 +7,7 @@ import stat
 
 import pytest
 
+from ccdesk.storage.filestore import FileStore, store_root_for
 from sync import service
 from sync.engine import Backoff, EngineOptions, SyncEngine
 from tests.sync.faultproxy import Fault, FaultProxy
@@ -133,3 +134,19 @@ def _last_attempt(desk: Desk) -> int:
 def _kinds_after(desk: Desk, after: int) -> list[str]:
     return [k for (k,) in sqlite3.connect(desk.db_path).execute(
         "SELECT kind FROM sync_attempt WHERE id > ? ORDER BY id", (after,))]
+
+
+def test_a_scan_damaged_on_the_desk_is_refused_and_needs_a_person(
+        desk: Desk, relay: ServerThread, monkeypatch: pytest.MonkeyPatch) -> None:
+    data = scan(100_000, 6)
+    _code, (h,) = intake_with_scans(desk, monkeypatch, [data])
+    enrol(desk, relay)
+    path = FileStore(store_root_for(desk.db_path)).path_of(h)
+    path.chmod(0o600)
+    path.write_bytes(data[:-1] + bytes([data[-1] ^ 1]))       # same size, one bit off
+    result = SyncEngine(desk.services.ctx, options=FAST).push()
+    assert (result.exit_code, result.error, result.acked) == (40, "file_damaged", 1)
+    assert sent(desk) == {h: (0, False)}
+    assert not relay.store.files.path_of(h).exists()
+    message, hint = service.explain("file_damaged", "en", h[:12])
+    assert h[:12] in message and "damaged" in message and hint
