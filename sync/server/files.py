@@ -33,9 +33,9 @@ from sqlalchemy.engine import Connection
 
 from ccdesk.paths import ensure_private_dir
 from ccdesk.storage.files import PRIVATE_FILE_MODE, MiB
+from sync.server.basics import Device, DistrictError, locked, utcnow
 from sync.server.filerefs import SHA256, F, R
 from sync.server.models import DistrictMeta
-from sync.server.store import Device, DistrictError, _locked, utcnow
 
 META = DistrictMeta.__table__
 
@@ -152,7 +152,7 @@ class FileIntake:
         if not SHA256.fullmatch(sha256):
             raise DistrictError(400, "bad_name", "a file is named by its SHA-256 in hex")
         query = select(F).where(F.c.sha256 == sha256)
-        row = conn.execute(_locked(conn, query) if lock else query).first()
+        row = conn.execute(locked(conn, query) if lock else query).first()
         if row is None or row.commune_code != device.commune_code:
             raise DistrictError(404, "not_referenced",
                                 "no pushed dossier of this commune lists this file")

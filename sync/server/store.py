@@ -18,7 +18,7 @@ import secrets
 import stat
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +31,8 @@ from ccdesk.domain.vocabulary import ChangeKind, CorrectableField, Status
 from ccdesk.ids import uuid7
 from sync import keys, protocol
 from sync.protocol import APPLIED, CONFLICT, DUPLICATE, OP_CREATE, OP_EVENT, REJECTED
+from sync.server.basics import Device, DistrictError, utcnow
+from sync.server.basics import locked as _locked
 from sync.server.filerefs import note_references
 from sync.server.models import (
     DistrictBatch,
@@ -70,29 +72,6 @@ MAX_INT64 = 2**63 - 1                                   # BIGINT columns on both
 SCHEDULE_KIND = "calendar_schedule"
 EVERY_COMMUNE = "*"
 log = logging.getLogger(__name__)
-
-
-class DistrictError(Exception):
-    """A refusal with an HTTP status and a stable code (the client maps codes to exit codes)."""
-
-    def __init__(self, status: int, code: str, message: str = "",
-                 extra: dict[str, Any] | None = None) -> None:
-        super().__init__(code)
-        self.status, self.code, self.message = status, code, message or code
-        self.extra = extra or {}
-
-
-@dataclass(frozen=True)
-class Device:
-    device_id: str
-    commune_code: str
-    public_key: str
-    status: str
-    demo: bool
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None)
 
 
 def default_url(data_dir: Any) -> str:
@@ -865,11 +844,6 @@ def _check_expectation(expect: Any, epoch: str, through: Callable[[], int]) -> N
     if not (isinstance(expect, dict) and expect.get("epoch") == epoch
             and type(expect.get("through")) is int and expect["through"] == through()):
         raise DistrictError(409, "hello_needed", "say hello first")
-
-
-def _locked(conn: Connection, statement: Any) -> Any:
-    """``statement … FOR UPDATE`` on PostgreSQL; SQLite's BEGIN IMMEDIATE already serialises."""
-    return statement.with_for_update() if conn.dialect.name == "postgresql" else statement
 
 
 def _iso(value: datetime | None) -> str | None:
