@@ -34,22 +34,25 @@ class FileRef:
 
 
 def references(payload: Any) -> list[FileRef]:
-    """The files a record's payload lists (``files`` beside the dossier, or inside it), each
-    checked; an entry that is not a file reference is skipped (the record itself was applied)."""
+    """The files a record's payload lists (``files`` beside the dossier, inside it, or in an
+    event's data: a paper attached later), each checked; an entry that is not a file
+    reference is skipped (the record itself was applied)."""
     if not isinstance(payload, dict):
         return []
-    found = payload.get("files")
-    dossier = payload.get("dossier")
-    if not isinstance(found, list) and isinstance(dossier, dict):
-        found = dossier.get("files")
-    if not isinstance(found, list):
-        return []
     refs: dict[str, FileRef] = {}
-    for n, entry in enumerate(found[:MAX_FILES_PER_RECORD]):
-        ref = _reference(entry, n, payload)
-        if ref is not None:
-            refs.setdefault(ref.sha256, ref)
-    return list(refs.values())
+    for found in _lists(payload):
+        for n, entry in enumerate(found[:MAX_FILES_PER_RECORD]):
+            ref = _reference(entry, n, payload)
+            if ref is not None:
+                refs.setdefault(ref.sha256, ref)
+    return list(refs.values())[:MAX_FILES_PER_RECORD]
+
+
+def _lists(payload: dict[str, Any]) -> list[list[Any]]:
+    places = [payload, payload.get("dossier"), (payload.get("event") or {}).get("data")
+              if isinstance(payload.get("event"), dict) else None]
+    return [place["files"] for place in places
+            if isinstance(place, dict) and isinstance(place.get("files"), list)]
 
 
 def _reference(entry: Any, n: int, payload: dict[str, Any]) -> FileRef | None:
@@ -59,7 +62,7 @@ def _reference(entry: Any, n: int, payload: dict[str, Any]) -> FileRef | None:
     if not (isinstance(sha, str) and SHA256.fullmatch(sha) and type(size) is int and size > 0
             and size < 2**62 and mime in MIMES):
         return None
-    position = entry.get("item", entry.get("position", n))
+    position = next((entry[k] for k in ("item", "position", "item_position") if k in entry), n)
     position = position if type(position) is int and 0 <= position < 10_000 else n
     return FileRef(sha, size, str(mime), position, _name(entry, position, payload))
 

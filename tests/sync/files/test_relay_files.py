@@ -14,7 +14,7 @@ from sync import protocol
 from sync.server import files
 from tests.sync.files.kit import scan, sha
 from tests.sync.helpers import ServerThread
-from tests.sync.server.relay_kit import Device, create, enrol, results
+from tests.sync.server.relay_kit import Device, create, enrol, event, results
 
 
 def with_files(seq: int, code: str, entries: list[dict[str, Any]]) -> dict[str, Any]:
@@ -159,3 +159,27 @@ def test_a_completed_file_sends_its_dossier_snapshot_again(relay: ServerThread) 
     with relay.store.engine.connect() as conn:
         state = conn.execute(text("SELECT snapshot_state FROM upstream_dossier")).scalar()
     assert state == "pending"
+
+
+def test_bytes_written_but_never_committed_are_cut_back(relay: ServerThread) -> None:
+    """A crash between a chunk's write and its commit leaves bytes past the count: the next
+    chunk at the committed count cuts them off, so the file still verifies."""
+    data = scan(90_000, 15)
+    h = sha(data)
+    device = pushed(relay, [entry(data)])
+    assert patch(device, h, 0, data[:30_000]).json()["received"] == 30_000
+    partial = relay.store.files_dir / ".partial" / h
+    with partial.open("ab") as file:            # what a crashed write would leave
+        file.write(b"\0" * 20_000)
+    assert patch(device, h, 30_000, data[30_000:]).json()["complete"] is True
+    assert relay.store.files.path_of(h).read_bytes() == data
+
+
+def test_a_paper_attached_later_is_referenced_by_its_event(relay: ServerThread) -> None:
+    data = scan(20_000, 16)
+    h = sha(data)
+    device = pushed(relay, [])
+    later = event(2, "X-1", "received", "in_progress")
+    later["payload"]["event"]["data"] = {"files": [entry(data)]}
+    assert results(device.batch([later]))[0]["result"] == "applied"
+    assert patch(device, h, 0, data).json()["complete"] is True
