@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import signal
 import sqlite3
 import stat
+import time
 
 import pytest
+from sqlalchemy import text
 
 from ccdesk.storage.filestore import FileStore, store_root_for
 from sync import service
@@ -13,6 +16,7 @@ from sync.engine import Backoff, EngineOptions, SyncEngine
 from tests.sync.faultproxy import Fault, FaultProxy
 from tests.sync.files.kit import intake_with_scans, scan, sent
 from tests.sync.helpers import COMMUNE, Desk, ServerThread
+from tests.sync.test_crash import cli
 
 FAST = EngineOptions(backoff=Backoff(base=0.01, cap=0.05), max_attempts=4, lock_wait=5)
 
@@ -150,3 +154,33 @@ def test_a_scan_damaged_on_the_desk_is_refused_and_needs_a_person(
     assert not relay.store.files.path_of(h).exists()
     message, hint = service.explain("file_damaged", "en", h[:12])
     assert h[:12] in message and "damaged" in message and hint
+
+
+def test_kill_9_mid_file_then_the_next_run_finishes_it(
+        desk: Desk, relay: ServerThread, proxy: FaultProxy,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A real ``ccdesk sync push`` killed while a chunk's answer is on its way: the relay has
+    the chunk, the desk does not know; the next run's re-send of it changes nothing there."""
+    data = scan(300_000, 7)
+    _code, (h,) = intake_with_scans(desk, monkeypatch, [data])
+    via(desk, relay, proxy)
+    proxy.add("hold", PATCH)
+    child = cli(desk, "sync", "push")
+    deadline = time.monotonic() + 60
+    while _received(relay, h) == 0 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert _received(relay, h) > 0
+    child.send_signal(signal.SIGKILL)
+    child.wait(30)
+    proxy.release()
+    assert sent(desk) == {h: (0, False)}
+    result = SyncEngine(desk.services.ctx, options=FAST).push()
+    assert (result.exit_code, result.files_sent) == (0, 1), result
+    assert relay.store.files.path_of(h).read_bytes() == data
+    assert sent(desk) == {h: (len(data), True)}
+
+
+def _received(relay: ServerThread, h: str) -> int:
+    with relay.store.engine.connect() as conn:
+        return conn.execute(text("SELECT received_bytes FROM district_file WHERE sha256 = :h"),
+                            {"h": h}).scalar() or 0
