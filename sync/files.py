@@ -42,7 +42,7 @@ if TYPE_CHECKING:
 FIRST_CHUNK = 64 * 1024
 MIN_CHUNK = 16 * 1024
 MAX_CHUNK = 256 * 1024            # the relay's limit (sync/server/body.py, max_file_chunk_bytes)
-CHUNK_SECONDS = 8.0               # like a batch: long enough to amortise a request's headers
+CHUNK_SECONDS = 20.0              # long enough that the round trip and headers cost < 5 %
 # Answers that leave a file for a later run rather than fail the run.
 WAIT_CODES = frozenset({"not_referenced", "files_unavailable", "too_many_partial"})
 
@@ -154,30 +154,20 @@ class FileSender:
 
     def _chunk(self, file: Unsent, offset: int, result: RunResult) -> dict[str, Any] | None:
         """Send the chunk at ``offset``; the relay's state after it (or after a failure)."""
-        size = min(self._budgeted(self.chunk), max(1, file.size - offset))
+        if offset >= file.size:     # the desk's count says all of it: ask whether it is whole
+            return self._status(file.sha256)
+        size = min(self._budgeted(self.chunk), file.size - offset)
         if self.max_bytes is not None:
             size = max(1, min(size, self.max_bytes - self.sent))
         data = self._read(file.sha256, offset, size)
         if data is None:
             return None
+        if len(data) < size:        # shorter than its row says: damaged on the desk
+            raise StopRun(EXIT_HUMAN, "file_damaged", file.sha256[:12])
         try:
             reply = self.link.client.file_chunk(file.sha256, offset, data)
         except SyncFailure as failure:
-            self.link.log_exchange("file", failure.http_status, failure.code, len(data), 0)
-            self.sent += failure.bytes_wire
-            if failure.code == "hash_mismatch":
-                # The relay found the whole file does not hash to its name: it started again.
-                # A desk file damaged on disk is a person's matter; a transit fault retries.
-                mark(self.db, file.sha256, 0, False)
-                if not self.store.verify(file.sha256):
-                    raise StopRun(EXIT_HUMAN, "file_damaged", file.sha256[:12]) from failure
-                result.files_refused += 1
-                return None
-            if failure.code in WAIT_CODES or failure.kind == TOO_LARGE:
-                return None
-            if failure.code != "offset_mismatch":
-                self._after_failure(failure)
-            return self._status(file.sha256)
+            return self._failed_chunk(failure, file, data, result)
         self.failures = 0
         self.link.log_exchange("file", reply.http_status, "ok", len(data),
                                int(reply.rtt_s * 1000))
@@ -186,6 +176,29 @@ class FileSender:
         result.file_bytes_wire += reply.bytes_sent + reply.bytes_received
         self._adapt(len(data), reply.rtt_s)
         return _checked(reply.data, file.sha256)
+
+    def _failed_chunk(self, failure: SyncFailure, file: Unsent, data: bytes,
+                      result: RunResult) -> dict[str, Any] | None:
+        """What follows a chunk the relay did not take: the relay's count (after the retry
+        policy's wait), or None when the file waits for a later run."""
+        self.link.log_exchange("file", failure.http_status, failure.code, len(data), 0)
+        self.sent += failure.bytes_wire
+        if failure.code == "hash_mismatch":
+            # The relay found the whole file does not hash to its name: it started again.
+            # A desk file damaged on disk is a person's matter; a transit fault retries.
+            mark(self.db, file.sha256, 0, False)
+            if not self.store.verify(file.sha256):
+                raise StopRun(EXIT_HUMAN, "file_damaged", file.sha256[:12]) from failure
+            result.files_refused += 1
+            return None
+        if failure.kind == TOO_LARGE and len(data) > MIN_CHUNK:
+            self.chunk = max(MIN_CHUNK, len(data) // 2)   # a relay with a smaller limit
+            return self._status(file.sha256)
+        if failure.code in WAIT_CODES or failure.kind == TOO_LARGE:
+            return None
+        if failure.code != "offset_mismatch":
+            self._after_failure(failure)
+        return self._status(file.sha256)
 
     def _read(self, sha256: str, offset: int, size: int) -> bytes | None:
         try:

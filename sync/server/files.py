@@ -89,7 +89,7 @@ class FileIntake:
             if received + len(data) > row.size:
                 raise DistrictError(400, "beyond_size", "the chunk runs past the file's size")
             if received == 0 and self._partials(conn, device) >= MAX_PARTIAL_PER_DEVICE:
-                raise DistrictError(429, "too_many_partial",
+                raise DistrictError(409, "too_many_partial",
                                     "finish the files already begun first")
             self._append(sha256, received, data)
             received += len(data)

@@ -183,3 +183,15 @@ def test_a_paper_attached_later_is_referenced_by_its_event(relay: ServerThread) 
     later["payload"]["event"]["data"] = {"files": [entry(data)]}
     assert results(device.batch([later]))[0]["result"] == "applied"
     assert patch(device, h, 0, data).json()["complete"] is True
+
+
+def test_files_begun_and_left_unfinished_are_bounded_per_desk(relay: ServerThread) -> None:
+    scans = [scan(3000, 100 + n) for n in range(files.MAX_PARTIAL_PER_DEVICE + 1)]
+    device = pushed(relay, [entry(s) for s in scans])
+    for data in scans[:-1]:
+        assert patch(device, sha(data), 0, data[:1000]).json()["received"] == 1000
+    refused = patch(device, sha(scans[-1]), 0, scans[-1][:1000])
+    assert (refused.status_code, refused.json()["error"]) == (409, "too_many_partial")
+    # Finishing one makes room.
+    assert patch(device, sha(scans[0]), 1000, scans[0][1000:]).json()["complete"]
+    assert patch(device, sha(scans[-1]), 0, scans[-1]).json()["complete"]
