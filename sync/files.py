@@ -7,10 +7,12 @@ moves the records of every run and the files in what is left, each file resuming
 where the relay's count says. Per file:
 
 1. ``PATCH /files/{sha256}?offset=N`` with the chunk at the desk's own count
-   (``stored_file.sent_bytes``), read from the desk's store; its size follows the measured
-   throughput (about ``CHUNK_SECONDS`` per chunk on the link, cut to the budget's end). The
-   answer is the relay's count: ``not_referenced`` means its dossier has not reached the
-   relay yet (the file waits for a later run), ``too_large`` that it never will be taken;
+   (``stored_file.sent_bytes``; for a file of more than one small chunk never confirmed yet,
+   the count from ``GET /files/{sha256}`` first), read from the desk's store; its size
+   follows the measured throughput (about ``CHUNK_SECONDS`` per chunk, cut to the budget's
+   end). The answer is the relay's count: ``not_referenced`` means its dossier has not
+   reached the relay yet (the file waits for a later run), ``too_large`` that it never will
+   be taken;
 2. after every answer ``stored_file.sent_bytes`` is the relay's count, and ``sent_at`` is set
    once the relay has the whole file, verified;
 3. after a failure (a dropped connection, a lost reply, ``409 offset_mismatch``) the desk
@@ -116,11 +118,23 @@ class FileSender:
 
     # ---- one file ------------------------------------------------------------------------
     def _send(self, file: Unsent, result: RunResult) -> None:
-        """From the desk's own count: no question first (a round trip of 0.8 s on a slow
-        link, the whole cost of a small scan); the relay's answer to the chunk corrects it
-        (``409 offset_mismatch`` after a relay restore, the state of a file it has whole)."""
+        """From the desk's own count, without a question first for a small file (a round trip
+        of 0.8 s on a slow link is the whole cost of a small scan); a file the relay has never
+        confirmed a byte of, larger than one small chunk, is asked about first: its dossier
+        may not be there yet (quarantined, or a later run's), or the relay may have it whole
+        already (a reused paper, a USB bundle), and either would otherwise cost a chunk's
+        airtime for nothing. The relay's answer to each chunk corrects the count (``409
+        offset_mismatch`` after a relay restore)."""
         received = file.sent_bytes
-        while True:
+        if received == 0 and file.size > MIN_CHUNK:
+            state = self._status(file.sha256)
+            if state is None:
+                result.files_waiting += 1
+                return
+            received = state["received"]
+        else:
+            state = None
+        while state is None or not state["complete"]:
             if self.out_of_budget():
                 result.files_budget_spent = True
                 return
@@ -128,10 +142,9 @@ class FileSender:
             if state is None:
                 result.files_waiting += 1
                 return
-            if state["complete"]:
-                break
             received = state["received"]
-            mark(self.db, file.sha256, received, False)
+            if not state["complete"]:
+                mark(self.db, file.sha256, received, False)
         mark(self.db, file.sha256, file.size, True)
         result.files_sent += 1
 

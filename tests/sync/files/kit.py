@@ -45,13 +45,14 @@ def files_in_create(monkeypatch: pytest.MonkeyPatch, entries: list[dict[str, Any
 
 
 def intake_with_scans(desk: Desk, monkeypatch: pytest.MonkeyPatch, scans: list[bytes],
-                      *, age_s: int = 0) -> tuple[str, list[str]]:
-    """One accepted dossier whose create record lists ``scans``; returns (code, hashes)."""
+                      *, age_s: int = 0, listed: bool = True) -> tuple[str, list[str]]:
+    """One accepted dossier whose create record lists ``scans`` (``listed=False``: the files
+    are the desk's, but no record lists them); returns (code, hashes)."""
     store = FileStore(store_root_for(desk.db_path))
     blobs = [store.put_bytes(data, name=f"scan{n}.jpg") for n, data in enumerate(scans)]
     entries = [{"item": 0, "sha256": b.sha256, "size": b.size, "mime": b.mime,
                 "source": "scanner", "reused_from": "", "pages": 1} for b in blobs]
-    with files_in_create(monkeypatch, entries):
+    with files_in_create(monkeypatch, entries if listed else []):
         (code,) = desk.intake(1)
     con = sqlite3.connect(desk.db_path)
     try:

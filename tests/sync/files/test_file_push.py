@@ -184,3 +184,15 @@ def _received(relay: ServerThread, h: str) -> int:
     with relay.store.engine.connect() as conn:
         return conn.execute(text("SELECT received_bytes FROM district_file WHERE sha256 = :h"),
                             {"h": h}).scalar() or 0
+
+
+def test_a_file_no_pushed_dossier_lists_waits_without_sending_a_chunk(
+        desk: Desk, relay: ServerThread, monkeypatch: pytest.MonkeyPatch) -> None:
+    data = scan(200_000, 8)
+    _code, (h,) = intake_with_scans(desk, monkeypatch, [data], listed=False)
+    enrol(desk, relay)
+    result = SyncEngine(desk.services.ctx, options=FAST).push()
+    assert (result.exit_code, result.acked) == (0, 1), result
+    assert (result.files_waiting, result.files_pending, result.file_bytes_wire) == (1, 1, 0)
+    assert _kinds_after(desk, 0).count("file") == 1          # one question, no chunk
+    assert sent(desk) == {h: (0, False)}
