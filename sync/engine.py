@@ -171,16 +171,18 @@ class SyncEngine:
             link = Link(self.db, client, opts.retry_policy(), self.sleep, self.log,
                         self._deadline)
             if push:
-                self._push_all(link, state, result, progress)
+                hello = self._push_all(link, state, result, progress)
             else:
-                self._hello(link, state, result)
+                hello = self._hello(link, state, result)
             if pull:
                 pull_changes(link, self.ctx, state.pull_cursor, result,
                              self.on_schedule)
-            if push and opts.push_files:
+            if push and opts.push_files and hello.max_file_chunk_bytes:
                 # After every record of the run, pushed and pulled: files never hold them up.
-                FileSender(link, self.db, seconds=opts.file_seconds,
-                           max_bytes=opts.file_bytes).run(result)
+                # Only to a relay whose hello says it takes files (an older one would answer
+                # the unknown path like a captive portal).
+                FileSender(link, self.db, seconds=opts.file_seconds, max_bytes=opts.file_bytes,
+                           max_chunk=hello.max_file_chunk_bytes).run(result)
         finally:
             client.close()
 
@@ -191,7 +193,7 @@ class SyncEngine:
         return hello
 
     def _push_all(self, link: Link, state: SyncState, result: RunResult,
-                  progress: Callable[[int, int], None] | None) -> None:
+                  progress: Callable[[int, int], None] | None) -> replies.Hello:
         """Drain the outbox: without a hello while the last one holds and rows wait, the
         first batch then carrying what the relay must hold; else after a hello (which may
         return rows to pending: a relay restored from a backup)."""
@@ -217,6 +219,7 @@ class SyncEngine:
             Pusher(link, state, hello, max_records=opts.max_records, encoding=opts.encoding,
                    batch_seconds=opts.batch_seconds).drain(result, self._pending_count(),
                                                            progress)
+        return hello
 
     # ---- preparation ----------------------------------------------------------------------
     @contextmanager

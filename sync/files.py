@@ -91,6 +91,7 @@ class FileSender:
 
     def __init__(self, link: Link, db: Database, *, seconds: float | None,
                  max_bytes: int | None, chunk_bytes: int = FIRST_CHUNK,
+                 max_chunk: int = MAX_CHUNK,
                  clock: Callable[[], float] = time.monotonic) -> None:
         self.link, self.db, self.clock = link, db, clock
         self.store = FileStore(store_root_for(db.path))
@@ -99,7 +100,9 @@ class FileSender:
                 if t is not None]
         self.deadline = min(ends) if ends else None
         self.max_bytes = max_bytes
-        self.chunk = max(MIN_CHUNK, min(MAX_CHUNK, chunk_bytes))
+        # The relay's limit from its hello, never beyond ours.
+        self.max_chunk = max(MIN_CHUNK, min(MAX_CHUNK, max_chunk))
+        self.chunk = max(MIN_CHUNK, min(self.max_chunk, chunk_bytes))
         self.sent = 0
         self.failures = 0          # consecutive failed exchanges (the retry policy's count)
         self.rate: float | None = None   # bytes per second of the last chunk
@@ -233,7 +236,7 @@ class FileSender:
         """The next chunk about ``CHUNK_SECONDS`` long at the throughput just measured."""
         if seconds > 0:
             self.rate = nbytes / seconds
-            self.chunk = max(MIN_CHUNK, min(MAX_CHUNK, int(self.rate * CHUNK_SECONDS)))
+            self.chunk = max(MIN_CHUNK, min(self.max_chunk, int(self.rate * CHUNK_SECONDS)))
 
     def _budgeted(self, size: int) -> int:
         """``size``, cut so the chunk ends about when the time budget does (a chunk begun

@@ -123,7 +123,8 @@ Names = Annotated[str, Query(max_length=200)]
 
 
 @sync_router.get("/hello")
-async def hello(request: Request, store: Store, auth: NoBody, pending: Count = None,
+async def hello(request: Request, store: Store, limits: Small, auth: NoBody,
+                pending: Count = None,
                 oldest_pending_s: Count = None, quarantined: Count = None,
                 conflicts: Count = None, dicts: Names = "") -> Response:
     # The desk's own counts, in the signed query, kept for ``district health``.
@@ -135,6 +136,10 @@ async def hello(request: Request, store: Store, auth: NoBody, pending: Count = N
     chosen = dictionaries.choose([n for n in dicts.split(",") if dictionaries.NAME.fullmatch(n)])
     if chosen:
         answer["dictionary"] = chosen
+    # Whether this relay takes files, and in chunks of at most how much (docs/sync.md,
+    # "Files"): a desk sends none to a relay that does not say so.
+    if store.files_dir is not None:
+        answer["limits"]["max_file_chunk_bytes"] = limits.max_file_chunk_bytes
     return reply(request, answer)
 
 

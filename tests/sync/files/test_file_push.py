@@ -13,6 +13,7 @@ from sqlalchemy import text
 from ccdesk.storage.filestore import FileStore, store_root_for
 from sync import service
 from sync.engine import Backoff, EngineOptions, SyncEngine
+from sync.server.store import DistrictStore
 from tests.sync.faultproxy import Fault, FaultProxy
 from tests.sync.files.kit import intake_with_scans, scan, sent
 from tests.sync.helpers import COMMUNE, Desk, ServerThread
@@ -196,3 +197,22 @@ def test_a_file_no_pushed_dossier_lists_waits_without_sending_a_chunk(
     assert (result.files_waiting, result.files_pending, result.file_bytes_wire) == (1, 1, 0)
     assert _kinds_after(desk, 0).count("file") == 1          # one question, no chunk
     assert sent(desk) == {h: (0, False)}
+
+
+def test_no_file_goes_to_a_relay_that_does_not_say_it_takes_them(
+        desk: Desk, sqlite_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An older relay (or one given no folder for files) says nothing of files in its hello:
+    the desk sends its records and keeps its files, without one file exchange."""
+    store = DistrictStore.open(sqlite_url)
+    store.files_dir = None
+    relay = ServerThread(store)
+    try:
+        _code, (h,) = intake_with_scans(desk, monkeypatch, [scan(50_000, 9)])
+        enrol(desk, relay)
+        result = SyncEngine(desk.services.ctx, options=FAST).push()
+        assert (result.exit_code, result.acked, result.files_pending) == (0, 1, 1), result
+        assert "file" not in _kinds_after(desk, 0)
+        assert sent(desk) == {h: (0, False)}
+    finally:
+        relay.stop()
+        store.engine.dispose()
