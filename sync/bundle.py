@@ -2,8 +2,11 @@
 
 A bundle is a zip named ``<commune>_<device>_<from>-<to>.ccbundle`` holding ``manifest.json``
 (ids, seq range, count, sha256 of the records), ``manifest.sig`` (the device's Ed25519 signature
-of the manifest) and ``records.jsonl.gz`` (the same records as a push). Exporting changes no
-state: rows are acked only when the district's signed ack file comes back (``sync import-ack``).
+of the manifest) and ``records.jsonl.gz`` (the same records as a push). Scans the relay does not
+have whole yet ride along as ``files/<sha256>``, oldest first up to :data:`MAX_FILE_BYTES` in
+all, each named with its size in the signed manifest (docs/sync.md, "Files"). Exporting changes
+no state: rows are acked, and files marked sent, only when the district's signed ack file comes
+back (``sync import-ack``).
 
 The district's side (reading, checking and importing a bundle) is :mod:`sync.server.bundles`:
 the desk never imports the server.
@@ -25,7 +28,7 @@ import orjson
 from sqlmodel import Session, select
 
 from ccdesk.ids import uuid7
-from ccdesk.models import Office, Outbox
+from ccdesk.models import Office, Outbox, StoredFile
 from ccdesk.storage.files import write_private_file
 from ccdesk.storage.outbox import states as outbox
 from ccdesk.storage.outbox.write import utcnow
@@ -40,6 +43,10 @@ if TYPE_CHECKING:
 BUNDLE_FORMAT = "ccdesk-bundle/1"
 ACK_FORMAT = "ccdesk-ack/1"
 CHUNK = 1000   # records per district transaction when a bundle is imported
+# Scan bytes one bundle carries: under the relay's 64 MiB body limit with the records beside
+# them; what does not fit goes in the next bundle.
+MAX_FILE_BYTES = 48 * 1024 * 1024
+MAX_ACK_FILES = 100_000
 log = logging.getLogger(__name__)
 
 
@@ -50,8 +57,9 @@ class BundleError(Exception):
 
 
 # ---- commune side -------------------------------------------------------------------------
-def export_bundle(db: Database, out_dir: Path) -> tuple[Path, int, int, int]:
-    """Write a signed bundle of every pending row; returns (file, count, first, last).
+def export_bundle(db: Database, out_dir: Path) -> tuple[Path, int, int, int, int]:
+    """Write a signed bundle of every pending row and the unsent scans that fit; returns
+    (file, count, first, last, files).
 
     With nothing pending the bundle still goes when the desk has been enrolled: it carries no
     records, only the desk's pull cursor (``changes_after``), so a desk without a link still gets
@@ -66,6 +74,7 @@ def export_bundle(db: Database, out_dir: Path) -> tuple[Path, int, int, int]:
             raise BundleError("not_enrolled")
         rows = outbox.pending_rows(session, limit=10_000_000)
     rows = [row for row in rows if row.intact]
+    scans = _scans(db)
     lines = b"".join(protocol.dumps(protocol.record_of(
         r.seq, r.mutation_id, r.op, r.entity_id, r.client_time, r.payload)) + b"\n"
         for r in rows)
@@ -76,6 +85,7 @@ def export_bundle(db: Database, out_dir: Path) -> tuple[Path, int, int, int]:
         "commune": state.commune_code, "demo": office.is_demo, "first_seq": first,
         "last_seq": last, "count": len(rows),
         "records_sha256": protocol.sha256_hex(records),
+        "files": [{"sha256": sha, "size": len(data)} for sha, data in scans],
         "changes_after": state.pull_cursor,
         "created_at": utcnow().isoformat() + "Z"})
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -86,9 +96,11 @@ def export_bundle(db: Database, out_dir: Path) -> tuple[Path, int, int, int]:
         zf.writestr("manifest.json", manifest)
         zf.writestr("manifest.sig", keys.sign(state.private_key, manifest))
         zf.writestr("records.jsonl.gz", records)
+        for sha, data in scans:   # scans do not compress: stored as they are
+            zf.writestr(f"files/{sha}", data)
     # Owner-only and atomic: a half-written bundle never carries the final name.
     write_private_file(target, buffer.getvalue())
-    return target, len(rows), first, last
+    return target, len(rows), first, last, len(scans)
 
 
 def _changes_of(ack: dict[str, Any], cursor: int) -> replies.Changes | None:
@@ -112,6 +124,31 @@ def _apply_changes(session: Session, ctx: DeskContext,
     session.add(row)
     return {"pulled": outcomes["applied"],
             "pull_conflicts": outcomes["conflict"], "more_changes": int(page.more)}
+
+
+def _scans(db: Database) -> list[tuple[str, bytes]]:
+    """Unsent scans, oldest first, while they fit in :data:`MAX_FILE_BYTES`; each read from
+    the store and checked against its name (a damaged file is left for ``sync doctor``)."""
+    from ccdesk.storage.filestore import FileStore, store_root_for
+    from sync.files import unsent
+
+    store = FileStore(store_root_for(db.path))
+    out: list[tuple[str, bytes]] = []
+    total = 0
+    for file in unsent(db):
+        if total + file.size > MAX_FILE_BYTES:
+            continue
+        try:
+            with store.open(file.sha256) as source:
+                data = source.read(file.size + 1)
+        except OSError:
+            continue
+        if len(data) != file.size or protocol.sha256_hex(data) != file.sha256:
+            log.warning("scan %s damaged in the store: not bundled", file.sha256[:12])
+            continue
+        out.append((file.sha256, data))
+        total += file.size
+    return out
 
 
 def import_ack(db: Database, data: bytes,
@@ -138,6 +175,11 @@ def import_ack(db: Database, data: bytes,
             or ack.get("device_id") != state.device_id \
             or not keys.verify(state.server_public_key, ack_text.encode(), signature):
         raise BundleError("bad_ack")
+    files = ack.get("files", [])
+    if not isinstance(files, list) or len(files) > MAX_ACK_FILES or not all(
+            isinstance(f, str) and len(f) == 64 and all(c in "0123456789abcdef" for c in f)
+            for f in files):
+        raise BundleError("bad_upstream_value", "ack.files")
     try:
         results = replies.record_results("ack", ack.get("results", []),
                                          replies.MAX_ACK_RESULTS)
@@ -154,7 +196,7 @@ def import_ack(db: Database, data: bytes,
                 change["outcome"] = str(getattr(done, "outcome", "not_applied"))
 
     def work(session: Session) -> dict[str, int]:
-        counts = {"acked": 0, "quarantined": 0, "conflicts": 0}
+        counts = {"acked": 0, "quarantined": 0, "conflicts": 0, "files": 0}
         # Rows not acknowledged yet (acknowledgement may be a seq range, not a row's state).
         waiting = sorted(seq for seq, state in outbox.states_of(session, results).items()
                          if state != outbox.ACKED)
@@ -182,6 +224,14 @@ def import_ack(db: Database, data: bytes,
                 counts["quarantined"] += 1
         outbox.settle(session, outcomes, now)
         counts.update(_apply_changes(session, ctx, page) if page is not None and ctx else {})
+        # Scans the district received whole and verified (docs/sync.md, "Files").
+        for start in range(0, len(files), 500):
+            part = files[start:start + 500]
+            for file in session.exec(select(StoredFile).where(
+                    StoredFile.sha256.in_(part), StoredFile.sent_at.is_(None))).all():
+                file.sent_bytes, file.sent_at = file.size, now
+                session.add(file)
+                counts["files"] += 1
         return counts
 
     # The counts come back from the committed transaction: a retry on a lock error counts once.

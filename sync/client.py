@@ -164,6 +164,16 @@ class SyncClient:
             raise SyncFailure("captive_portal", RETRY, http_status=reply.http_status)
         return reply
 
+    def file_status(self, sha256: str) -> Exchange:
+        """How much of a file the relay has (docs/sync.md, "Files")."""
+        return self._send("GET", f"/files/{sha256}")
+
+    def file_chunk(self, sha256: str, offset: int, data: bytes) -> Exchange:
+        """One chunk of a file at ``offset``; the reply is the relay's count after it. Never
+        ambiguous: after any failure the desk asks the count again before going on."""
+        return self._send("PATCH", f"/files/{sha256}?offset={offset}", data,
+                          headers={"Content-Type": "application/offset+octet-stream"})
+
     def post_bundle(self, bundle: bytes) -> Exchange:
         return self._send("POST", "/bundles", bundle, ambiguous=True)
 

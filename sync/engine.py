@@ -28,8 +28,9 @@ from ccdesk.services.context import DeskContext
 from ccdesk.storage.outbox import retention
 from ccdesk.storage.outbox import states as outbox
 from ccdesk.storage.outbox.write import utcnow
-from sync import replies, session
+from sync import files, replies, session
 from sync.client import SyncClient, timeouts
+from sync.files import FileSender
 from sync.handshake import handshake
 from sync.joblog import JsonLineLog
 from sync.link import Link
@@ -71,6 +72,12 @@ class EngineOptions:
     # Days acknowledged rows are kept (0: forever); None: the default, or the desk's config
     # (``sync_retention_days``) when the engine comes from ``sync.service.make_engine``.
     retention_days: int | None = None
+    # Files go after the records of every run, for at most this long and this many bytes
+    # (None: no limit but the run's own ``max_time``); a file cut off resumes next run
+    # (docs/sync.md, "Files"). ``push_files=False`` sends records only.
+    file_seconds: float | None = 120.0
+    file_bytes: int | None = None
+    push_files: bool = True
 
     def retry_policy(self) -> RetryPolicy:
         return replace(self.backoff, max_attempts=self.max_attempts)
@@ -150,6 +157,7 @@ class SyncEngine:
                 self._report_lost(result)
             try:
                 result.pending = self._pending_count()
+                result.files_pending, result.file_bytes_pending = files.pending(self.db)
             except Exception:  # noqa: BLE001 - a broken database already set the outcome
                 result.pending = -1
             result.seconds = round(time.monotonic() - started, 3)
@@ -163,12 +171,18 @@ class SyncEngine:
             link = Link(self.db, client, opts.retry_policy(), self.sleep, self.log,
                         self._deadline)
             if push:
-                self._push_all(link, state, result, progress)
+                hello = self._push_all(link, state, result, progress)
             else:
-                self._hello(link, state, result)
+                hello = self._hello(link, state, result)
             if pull:
                 pull_changes(link, self.ctx, state.pull_cursor, result,
                              self.on_schedule)
+            if push and opts.push_files and hello.max_file_chunk_bytes:
+                # After every record of the run, pushed and pulled: files never hold them up.
+                # Only to a relay whose hello says it takes files (an older one would answer
+                # the unknown path like a captive portal).
+                FileSender(link, self.db, seconds=opts.file_seconds, max_bytes=opts.file_bytes,
+                           max_chunk=hello.max_file_chunk_bytes).run(result)
         finally:
             client.close()
 
@@ -179,7 +193,7 @@ class SyncEngine:
         return hello
 
     def _push_all(self, link: Link, state: SyncState, result: RunResult,
-                  progress: Callable[[int, int], None] | None) -> None:
+                  progress: Callable[[int, int], None] | None) -> replies.Hello:
         """Drain the outbox: without a hello while the last one holds and rows wait, the
         first batch then carrying what the relay must hold; else after a hello (which may
         return rows to pending: a relay restored from a backup)."""
@@ -205,6 +219,7 @@ class SyncEngine:
             Pusher(link, state, hello, max_records=opts.max_records, encoding=opts.encoding,
                    batch_seconds=opts.batch_seconds).drain(result, self._pending_count(),
                                                            progress)
+        return hello
 
     # ---- preparation ----------------------------------------------------------------------
     @contextmanager

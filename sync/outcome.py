@@ -49,6 +49,19 @@ class RunResult:
     pruned_lost: int = 0
     pruned_lost_seqs: list[tuple[int, int]] = field(default_factory=list)
     pending: int = 0
+    # Files (scans) after the records, within the run's file budget (sync/files.py): sent
+    # whole this run, chunk bytes the relay confirmed, all HTTP body bytes of file exchanges,
+    # files left waiting (their dossier not on the relay yet, or refused for now), files the
+    # relay found damaged in transit, whether the budget ended the transfers, and what still
+    # waits after the run (count and bytes).
+    files_sent: int = 0
+    file_bytes_sent: int = 0
+    file_bytes_wire: int = 0
+    files_waiting: int = 0
+    files_refused: int = 0
+    files_budget_spent: bool = False
+    files_pending: int = 0
+    file_bytes_pending: int = 0
     seconds: float = 0.0
     # Where the run stopped, when the error code alone does not say (e.g. which upstream value
     # was out of range).

@@ -164,6 +164,7 @@ class Hello:
     accept_demo: bool
     dictionary: str | None = None      # the compression dictionary both sides have, if any
     session_s: int = 0                 # seconds the desk may push without a hello (0: never)
+    max_file_chunk_bytes: int = 0      # the relay takes files in chunks of at most this (0: none)
 
 
 def hello(data: dict[str, Any], offered: tuple[str, ...] = ()) -> Hello:
@@ -186,7 +187,9 @@ def hello(data: dict[str, Any], offered: tuple[str, ...] = ()) -> Hello:
                              MAX_BATCH_BYTES),
         accept_demo=_bool(where, "accept_demo", data.get("accept_demo")),
         dictionary=named if isinstance(named, str) and named in offered else None,
-        session_s=_int(where, "session_s", data.get("session_s") or 0, 0, MAX_SESSION_S))
+        session_s=_int(where, "session_s", data.get("session_s") or 0, 0, MAX_SESSION_S),
+        max_file_chunk_bytes=_int(where, "limits.max_file_chunk_bytes",
+                                  limits.get("max_file_chunk_bytes") or 0, 0, MAX_BATCH_BYTES))
 
 
 @dataclass(frozen=True)

@@ -48,13 +48,15 @@ class Session:
     max_batch_bytes: int
     accept_demo: bool
     dictionary: str | None
+    max_file_chunk_bytes: int = 0
 
     def hello(self, through: int) -> replies.Hello:
         """The hello this session stands for (``through``: the desk's highest acked seq)."""
         return replies.Hello(epoch=self.epoch, received_through_seq=through, server_time=None,
                              preferred_batch_bytes=self.preferred_batch_bytes,
                              max_batch_bytes=self.max_batch_bytes,
-                             accept_demo=self.accept_demo, dictionary=self.dictionary)
+                             accept_demo=self.accept_demo, dictionary=self.dictionary,
+                             max_file_chunk_bytes=self.max_file_chunk_bytes)
 
 
 def path_for(db_path: Path) -> Path:
@@ -71,7 +73,7 @@ def save(db_path: Path, url: str, device_id: str, hello: replies.Hello) -> None:
     session = Session(url, device_id, hello.epoch,
                       time.time() + min(hello.session_s, MAX_SESSION_S),
                       hello.preferred_batch_bytes, hello.max_batch_bytes, hello.accept_demo,
-                      hello.dictionary)
+                      hello.dictionary, hello.max_file_chunk_bytes)
     try:
         write_private_file(path_for(db_path), orjson.dumps(asdict(session)), fsync=False)
     except (OSError, ValidationError):

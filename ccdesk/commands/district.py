@@ -62,6 +62,10 @@ def _store(db: str | None, db_file: Path | None = None,
     from sync.server.store import DistrictStore
 
     url = _url(db, db_file)
+    if not url.startswith("sqlite"):
+        # The scans desks send live in the data dir (beside the SQLite file otherwise):
+        # docs/sync.md, "Files".
+        options.setdefault("files_dir", STATE.paths.data_dir / "district-files")
     try:
         with requires_extra("server"):  # a PostgreSQL URL needs psycopg
             return DistrictStore.open(url, **options)

@@ -60,6 +60,9 @@ def _finish(result, as_json: bool, *, pushed: bool = True, pulled: bool = False)
                          conflicts=result.pull_conflicts))
         if result.pruned:
             typer.echo(t("sync.run.pruned", rows=result.pruned, bytes=result.pruned_bytes))
+        if pushed and (result.files_sent or result.file_bytes_sent or result.files_pending):
+            typer.echo(t("sync.run.files", sent=result.files_sent, bytes=result.file_bytes_sent,
+                         pending=result.files_pending, size=_size(result.file_bytes_pending)))
         if result.pending:
             typer.echo(t("sync.run.pending_left", pending=result.pending))
         if result.exit_code == 0:
@@ -79,6 +82,11 @@ def _engine(max_time: float | None = None):  # noqa: ANN202 - sync.engine.SyncEn
     from sync.service import make_engine
 
     return make_engine(STATE.services(), _options(max_time))
+
+
+def _size(nbytes: int) -> str:
+    """Bytes in whole kB, rounded up (no decimal mark to get wrong in either language)."""
+    return f"{-(-nbytes // 1000)} kB"
 
 
 @app.command()
@@ -102,6 +110,8 @@ def status(as_json: JsonOpt = False) -> None:
         f"  {t('sync.status.upstream')}: {st.upstream or t('sync.status.not_enrolled')}",
         f"  {t('sync.status.pending')}: {st.pending + st.in_flight}",
         f"  {t('sync.status.acked')}: {st.acked}",
+        "  " + t("sync.status.files_pending", count=st.files_pending,
+                 size=_size(st.file_bytes_pending)),
         f"  {t('sync.status.quarantined')}: {st.quarantined}",
         f"  {t('sync.status.conflicts')}: {st.conflicts}",
         f"  {t('sync.status.oldest')}: "
@@ -414,12 +424,14 @@ def export(out: Annotated[Path, typer.Option("--out", help="folder, e.g. the USB
     except BundleError as err:
         _say_error(err.code)
         raise typer.Exit(40) from None
-    file, count, first, last = written
-    _audit(services, actor, "sync.export", f"rows={count} seqs={first}-{last}")
+    file, count, first, last, scans = written
+    _audit(services, actor, "sync.export", f"rows={count} seqs={first}-{last} files={scans}")
     if count:
         typer.echo(t("sync.bundle.written", file=file, count=count, first=first, last=last))
-    else:   # nothing waiting: the bundle only asks for the commune's changes
+    else:   # nothing waiting: the bundle asks for the commune's changes (and carries scans)
         typer.echo(t("sync.bundle.changes_only", file=file))
+    if scans:
+        typer.echo(t("sync.bundle.files", count=scans))
 
 
 @app.command("import-ack")

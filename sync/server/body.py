@@ -28,6 +28,7 @@ class Limits:
     max_batch_bytes: int = protocol.DEFAULT_MAX_BATCH_BYTES
     max_bundle_bytes: int = 64 * 1024 * 1024
     max_small_bytes: int = 64 * 1024          # enrolment, a district change
+    max_file_chunk_bytes: int = 256 * 1024    # one chunk of a file (sync/server/files.py)
     max_decompressed_bytes: int = protocol.MAX_DECOMPRESSED_BYTES
     idle_timeout_s: float = 60.0              # 64 KiB takes 16 s at 32 kbps: a chunk is smaller
 

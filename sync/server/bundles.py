@@ -8,6 +8,10 @@ checked against the signed manifest, and only then are the records decompressed,
 
 The district imports in chunks, each one an idempotent batch (``<bundle id>:<n>``), so a bundle
 imported twice, or killed half-way and imported again, puts every record on the server once.
+The scans a bundle carries (``files/<sha256>``, listed with their sizes in the signed manifest)
+are each read with that size as their cap and checked against their name before anything is
+imported; they are kept after the records (which reference them, metadata first) and the ack
+names those the district now has whole (docs/sync.md, "Files").
 """
 
 from __future__ import annotations
@@ -101,11 +105,42 @@ def _signer(manifest: dict[str, Any], manifest_raw: bytes, signature: str,
     return device
 
 
+def read_files(data: bytes, manifest: dict[str, Any]) -> list[tuple[str, bytes]]:
+    """The scans an authentic bundle carries, each at most the size its signed manifest gives
+    (and the relay's file limit) and hashing to its name, or a :class:`BundleError`."""
+    from sync.server.filerefs import SHA256
+    from sync.server.files import MAX_FILE_BYTES
+
+    listed = manifest.get("files", [])
+    if not isinstance(listed, list):
+        raise BundleError("bad_bundle", "the manifest's file list is not a list")
+    out = []
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as zf:
+            for entry in listed:
+                sha, size = (entry.get("sha256"), entry.get("size")) \
+                    if isinstance(entry, dict) else (None, None)
+                if not (isinstance(sha, str) and SHA256.fullmatch(sha) and type(size) is int
+                        and 0 < size <= MAX_FILE_BYTES):
+                    raise BundleError("bad_bundle", "a file entry of the manifest is malformed")
+                content = _member(zf, f"files/{sha}", size)
+                if len(content) != size or protocol.sha256_hex(content) != sha:
+                    raise BundleError("bad_bundle", f"file {sha[:12]} does not match its name")
+                out.append((sha, content))
+    except BundleError:
+        raise
+    except (zipfile.BadZipFile, KeyError, ValueError, OSError, EOFError, NotImplementedError,
+            RuntimeError, zlib.error, struct.error) as exc:
+        raise BundleError("bad_bundle", "not a readable ccdesk bundle") from exc
+    return out
+
+
 def import_bundle(store: DistrictStore, data: bytes, chunk_records: int = CHUNK, *,
                   max_records_bytes: int = MAX_RECORDS_BYTES) -> bytes:
     """Import a bundle idempotently and return the signed ack file; each ``chunk_records``
     records are one transaction (an idempotent batch), so a killed import resumes cleanly."""
     manifest, device, records = read_bundle(data, store.device, max_records_bytes)
+    scans = read_files(data, manifest)
     results: list[dict[str, Any]] = []
     for n, start in enumerate(range(0, len(records), chunk_records)):
         chunk = records[start:start + chunk_records]
@@ -127,9 +162,11 @@ def import_bundle(store: DistrictStore, data: bytes, chunk_records: int = CHUNK,
             import signal
 
             os.kill(os.getpid(), signal.SIGKILL)
+    received = [sha for sha, content in scans if store.files_dir is not None
+                and store.files.receive_whole(device, sha, content)]
     body = {"format": ACK_FORMAT, "bundle_id": manifest["bundle_id"],
             "device_id": device.device_id, "epoch": store.epoch,
-            "at": datetime.now().isoformat(), "results": results}
+            "at": datetime.now().isoformat(), "results": results, "files": received}
     schedule = store.schedule_payload()
     if schedule is not None:   # the newest holiday schedule rides home, signed (docs/calendar.md)
         body["calendar_schedule"] = schedule

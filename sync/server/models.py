@@ -126,3 +126,34 @@ class DistrictChange(DistrictModel, table=True):
     status: str
     data: str = Field(sa_column=Column(Text, nullable=False))
     created_at: datetime = Field(sa_type=DateTime)
+
+
+class DistrictFile(DistrictModel, table=True):
+    """A file (a scanned paper) a pushed dossier referenced, named by its SHA-256: how much of
+    it has arrived, and when it was complete and verified (docs/sync.md, "Files"). The first
+    reference decides the commune, device and dossier it is accepted from."""
+
+    __tablename__ = "district_file"
+    __table_args__ = (Index("ix_district_file_device", "device_id", "complete_at"),)
+
+    sha256: str = Field(primary_key=True)
+    size: int = Field(sa_column=Column(BigInteger, nullable=False))
+    mime: str
+    received_bytes: int = Field(default=0, sa_column=Column(BigInteger, nullable=False,
+                                                            server_default="0"))
+    complete_at: datetime | None = Field(default=None, sa_type=DateTime)
+    commune_code: str
+    device_id: str
+    dossier_code: str
+    referenced_at: datetime = Field(sa_type=DateTime)
+
+
+class DistrictFileRef(DistrictModel, table=True):
+    """A dossier lists a file (its checklist item's position and the paper's name)."""
+
+    __tablename__ = "district_file_ref"
+
+    dossier_code: str = Field(primary_key=True)
+    sha256: str = Field(primary_key=True, index=True)
+    position: int = 0
+    name: str = ""

@@ -12,6 +12,8 @@ import hashlib
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import Path as Path_
+from fastapi.responses import FileResponse
 from pydantic import BaseModel, Field, ValidationError
 from starlette.concurrency import run_in_threadpool
 
@@ -107,6 +109,8 @@ Small = Annotated[Limits, Depends(get_limits)]
 NoBody = Annotated[Signed, Depends(signed(lambda _limits: 0))]
 BatchBody = Annotated[Signed, Depends(signed(lambda limits: limits.max_batch_bytes))]
 BundleBody = Annotated[Signed, Depends(signed(lambda limits: limits.max_bundle_bytes))]
+ChunkBody = Annotated[Signed, Depends(signed(lambda limits: limits.max_file_chunk_bytes))]
+FileName = Annotated[str, Path_(min_length=64, max_length=64, pattern="^[0-9a-f]{64}$")]
 
 sync_router = APIRouter(prefix=API_PREFIX)
 district_router = APIRouter(prefix=DISTRICT_PREFIX)
@@ -119,7 +123,8 @@ Names = Annotated[str, Query(max_length=200)]
 
 
 @sync_router.get("/hello")
-async def hello(request: Request, store: Store, auth: NoBody, pending: Count = None,
+async def hello(request: Request, store: Store, limits: Small, auth: NoBody,
+                pending: Count = None,
                 oldest_pending_s: Count = None, quarantined: Count = None,
                 conflicts: Count = None, dicts: Names = "") -> Response:
     # The desk's own counts, in the signed query, kept for ``district health``.
@@ -131,6 +136,10 @@ async def hello(request: Request, store: Store, auth: NoBody, pending: Count = N
     chosen = dictionaries.choose([n for n in dicts.split(",") if dictionaries.NAME.fullmatch(n)])
     if chosen:
         answer["dictionary"] = chosen
+    # Whether this relay takes files, and in chunks of at most how much (docs/sync.md,
+    # "Files"): a desk sends none to a relay that does not say so.
+    if store.files_dir is not None:
+        answer["limits"]["max_file_chunk_bytes"] = limits.max_file_chunk_bytes
     return reply(request, answer)
 
 
@@ -200,6 +209,31 @@ async def post_bundle(store: Store, limits: Small, auth: BundleBody) -> Response
     except BundleError as exc:
         raise DistrictError(400, exc.code, exc.message) from exc
     return Response(ack, media_type="application/json")
+
+
+@sync_router.get("/files/{sha256}")
+async def file_status(sha256: FileName, request: Request, store: Store, auth: NoBody
+                      ) -> Response:
+    """How much of a file has arrived (docs/sync.md, "Files"): where the desk resumes."""
+    return reply(request, await run_in_threadpool(store.files.status, auth.device, sha256))
+
+
+@sync_router.patch("/files/{sha256}")
+async def file_chunk(sha256: FileName, request: Request, store: Store, auth: ChunkBody,
+                     offset: Seq) -> Response:
+    """One chunk of a file at ``offset`` (signed like every request, bounded like every
+    body); the last one is verified against the name before the file is kept."""
+    return reply(request, await run_in_threadpool(store.files.write_chunk, auth.device, sha256,
+                                                  offset, auth.body))
+
+
+@district_router.get("/files/{sha256}")
+async def serve_file(sha256: FileName, store: Store, exp: Seq, sig: Annotated[
+        str, Query(max_length=64)]) -> Response:
+    """A complete file, for the upstream that follows a URL from a forwarded snapshot: the
+    URL's expiry and HMAC are the credential (sync/server/files.py)."""
+    path, mime = await run_in_threadpool(store.files.served, sha256, exp, sig, utcnow())
+    return FileResponse(path, media_type=mime)
 
 
 @district_router.post("/dossiers/{code}/changes", openapi_extra=_schema(ChangeRequest))

@@ -18,7 +18,7 @@ import secrets
 import stat
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +31,9 @@ from ccdesk.domain.vocabulary import ChangeKind, CorrectableField, Status
 from ccdesk.ids import uuid7
 from sync import keys, protocol
 from sync.protocol import APPLIED, CONFLICT, DUPLICATE, OP_CREATE, OP_EVENT, REJECTED
+from sync.server.basics import Device, DistrictError, utcnow
+from sync.server.basics import locked as _locked
+from sync.server.filerefs import note_references
 from sync.server.models import (
     DistrictBatch,
     DistrictChange,
@@ -69,29 +72,6 @@ MAX_INT64 = 2**63 - 1                                   # BIGINT columns on both
 SCHEDULE_KIND = "calendar_schedule"
 EVERY_COMMUNE = "*"
 log = logging.getLogger(__name__)
-
-
-class DistrictError(Exception):
-    """A refusal with an HTTP status and a stable code (the client maps codes to exit codes)."""
-
-    def __init__(self, status: int, code: str, message: str = "",
-                 extra: dict[str, Any] | None = None) -> None:
-        super().__init__(code)
-        self.status, self.code, self.message = status, code, message or code
-        self.extra = extra or {}
-
-
-@dataclass(frozen=True)
-class Device:
-    device_id: str
-    commune_code: str
-    public_key: str
-    status: str
-    demo: bool
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None)
 
 
 def default_url(data_dir: Any) -> str:
@@ -149,6 +129,11 @@ def private_sqlite_file(path: Path) -> None:
             file.chmod(0o600)
 
 
+def files_dir_for(db_file: Path) -> Path:
+    """The relay's file store beside its SQLite database."""
+    return db_file.parent / "district-files"
+
+
 def normalise_code(code: str) -> str:
     return "".join(ch for ch in code.upper() if ch.isalnum())
 
@@ -163,8 +148,12 @@ class DistrictStore:
     def __init__(self, engine: Engine, *, accept_demo: bool = False,
                  preferred_batch_bytes: int = protocol.DEFAULT_PREFERRED_BATCH_BYTES,
                  max_batch_bytes: int = protocol.DEFAULT_MAX_BATCH_BYTES,
-                 replay_window_s: int = protocol.REPLAY_WINDOW_S) -> None:
+                 replay_window_s: int = protocol.REPLAY_WINDOW_S,
+                 files_dir: Path | None = None) -> None:
         self.engine = engine
+        # Where the scans the desks send are kept (docs/sync.md, "Files"): beside a SQLite
+        # database by default, the data dir for PostgreSQL (``ccdesk district serve``).
+        self.files_dir = files_dir
         self.accept_demo = accept_demo
         self.preferred_batch_bytes = preferred_batch_bytes
         self.max_batch_bytes = max_batch_bytes
@@ -174,16 +163,30 @@ class DistrictStore:
     @classmethod
     def open(cls, url: str, **options: Any) -> DistrictStore:
         """Migrate the database at ``url`` and load (or create) its epoch and signing key."""
+        from sync.server.files import SECRET_KEY, new_secret
         from sync.server.migrate import upgrade
 
         if url.startswith("sqlite:///"):
-            private_sqlite_file(Path(url.removeprefix("sqlite:///").split("?")[0]))
+            db_file = Path(url.removeprefix("sqlite:///").split("?")[0])
+            private_sqlite_file(db_file)
+            if options.get("files_dir") is None:
+                options["files_dir"] = files_dir_for(db_file)
         engine = make_engine(url)
         upgrade(engine)
         store = cls(engine, **options)
         store._meta("epoch", uuid7)
         store._signing_key = store._meta("signing_key", keys.new_private_key)
+        store._meta(SECRET_KEY, new_secret)
         return store
+
+    @property
+    def files(self) -> Any:
+        """The file intake (sync/server/files.py); 404 on a relay given no folder for files."""
+        from sync.server.files import FileIntake
+
+        if self.files_dir is None:
+            raise DistrictError(404, "files_unavailable", "this relay keeps no files")
+        return FileIntake(self.engine, self.files_dir)
 
     def _meta(self, key: str, make: Any) -> str:
         with self._tx() as conn:
@@ -521,6 +524,8 @@ class DistrictStore:
         self._write_dossiers(conn, dossiers, now)
         if mutations:
             _insert_rows(conn, M, MUTATION_COLUMNS, mutations)
+        note_references(conn, batch.device.commune_code, batch.device.device_id,
+                        _applied(records, results), now)
         return results
 
     def _apply_each(self, conn: Connection, batch: _Batch, records: list[Any],
@@ -539,6 +544,9 @@ class DistrictStore:
                     with conn.begin_nested():
                         _insert_rows(conn, M, MUTATION_COLUMNS, [row])
                         self._write_dossiers(conn, {code: dossiers[code]}, now)
+                        note_references(conn, batch.device.commune_code,
+                                        batch.device.device_id,
+                                        _applied([record], [outcome]), now)
                     dossiers[code]["new"] = dossiers[code]["dirty"] = False
                     existing[record["id"]] = outcome["result"]
                 except OperationalError:
@@ -819,6 +827,14 @@ def _stored_row(record: dict[str, Any], outcome: dict[str, Any],
             batch.stamp)
 
 
+def _applied(records: list[Any], results: list[dict[str, Any]]) -> list[tuple[str, Any]]:
+    """``(dossier code, payload)`` of the records just applied: the files they list become
+    acceptable (sync/server/filerefs.py)."""
+    return [(record["entity_id"], record.get("payload")) for record, outcome
+            in zip(records, results, strict=True) if outcome.get("result") == APPLIED
+            and isinstance(record, dict) and "payload" in record]
+
+
 def _check_expectation(expect: Any, epoch: str, through: Callable[[], int]) -> None:
     """A batch sent without a hello (sync/session.py) says what the desk believes: this
     relay's epoch and the highest seq it holds from the device. Anything else (a restore on
@@ -828,11 +844,6 @@ def _check_expectation(expect: Any, epoch: str, through: Callable[[], int]) -> N
     if not (isinstance(expect, dict) and expect.get("epoch") == epoch
             and type(expect.get("through")) is int and expect["through"] == through()):
         raise DistrictError(409, "hello_needed", "say hello first")
-
-
-def _locked(conn: Connection, statement: Any) -> Any:
-    """``statement … FOR UPDATE`` on PostgreSQL; SQLite's BEGIN IMMEDIATE already serialises."""
-    return statement.with_for_update() if conn.dialect.name == "postgresql" else statement
 
 
 def _iso(value: datetime | None) -> str | None:

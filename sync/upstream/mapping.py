@@ -89,6 +89,9 @@ class History:
     events: list[Event]
     state: dict[str, Any] = field(default_factory=dict)
     rounds: list[dict[str, str]] = field(default_factory=list)
+    # The dossier's scans the relay has whole, in checklist order: sha256, name, mime and the
+    # signed path the upstream fetches them from (sync/server/files.py ``links``).
+    files: list[dict[str, str]] = field(default_factory=list)
 
 
 def upstream_code(history: History) -> str:
@@ -196,7 +199,38 @@ def snapshot(history: History, profile: Profile, unit_code: str) -> dict[str, An
     }
     if profile.fields_2023:
         out.update(_fields_2023(history, profile, status))
+    if profile.files_key and profile.files_base_url and history.files:
+        out[profile.files_key] = [file_element(f, profile, name)
+                                  for f, name in zip(history.files, _file_names(history.files),
+                                                     strict=True)]
     return out
+
+
+def _file_names(files: list[dict[str, str]]) -> list[str]:
+    """Each scan's name: its paper's (the checklist item's), numbered when a paper has several
+    pages as files ("Tờ khai.jpg", "Tờ khai (2).jpg"), else its hash's start."""
+    seen: dict[str, int] = {}
+    names = []
+    for found in files:
+        base = found.get("name") or found["sha256"][:16]
+        seen[base] = seen.get(base, 0) + 1
+        names.append(base if seen[base] == 1 else f"{base} ({seen[base]})")
+    return names
+
+
+EXTENSIONS = {"application/pdf": ".pdf", "image/jpeg": ".jpg", "image/png": ".png"}
+
+
+def file_element(found: dict[str, str], profile: Profile, name: str) -> dict[str, str]:
+    """One scan in the snapshot's file list: its id (the SHA-256), name, URL at the relay and
+    ``IsDeleted``; keys from the profile (docs/upstream.md, "Files"). A dossier's files are
+    listed once they have arrived whole; a file arriving later sends the snapshot again."""
+    values = {"id": found["sha256"],
+              "name": name + EXTENSIONS.get(found.get("mime", ""), ""),
+              "url": profile.files_base_url.rstrip("/") + found["path"],
+              "deleted": "False", "paper_code": ""}
+    return {key: values[ours] for ours, key in profile.file_fields.items()
+            if key and ours in values}
 
 
 def _fields_2023(history: History, profile: Profile, status: Status) -> dict[str, Any]:

@@ -97,6 +97,17 @@ class Profile:
     # commune code itself (a relay whose upstream uses them) [?].
     filing_units: dict[str, str] = field(default_factory=dict)
     filing_channel: str = "online_full"          # our Channel for a portal filing [?]
+    # --- scans, listed in the snapshot by URL (docs/upstream.md, "Files") -------------------
+    # The submitted papers' list (TaiLieuNop [C]); "" = this upstream takes no file list.
+    files_key: str = "TaiLieuNop"
+    # Our name -> the upstream's key in one element [I: one client's field names]; a key
+    # mapped to "" is left out (the paper's code in the procedure's list is not known yet).
+    file_fields: dict[str, str] = field(default_factory=lambda: {
+        "id": "TepDinhKemId", "name": "TenTepDinhKem", "url": "DuongDanTaiTepTin",
+        "deleted": "IsDeleted", "paper_code": ""})
+    # The relay's address as the upstream reaches it (https://…): file URLs start with it.
+    # "" = no file list is sent (the upstream could not fetch the files).
+    files_base_url: str = ""
 
     def key(self, name: str) -> str:
         """``name`` (PascalCase, as the documents spell it) in this profile's case."""

@@ -28,6 +28,7 @@ from sqlalchemy.engine import Connection
 
 from ccdesk.domain.vocabulary import CorrectableField
 from ccdesk.i18n import t
+from sync.server.files import links
 from sync.server.models import DistrictChange, DistrictDevice, DistrictMutation
 from sync.upstream import mapping
 from sync.upstream.mapping import VIETNAM
@@ -129,6 +130,13 @@ class RelaySource(Source):
         return {code: [e for _k, e in sorted(items, key=lambda p: (not p[1].create, p[0]))]
                 for code, items in found.items()}
 
+    def histories(self, conn: Connection, codes: Iterable[str]) -> dict[str, mapping.History]:
+        """Each dossier replayed, with the scans the relay has whole (docs/upstream.md,
+        "Files")."""
+        found = super().histories(conn, codes)
+        for code, files in links(conn, list(found)).items():
+            found[code].files = files
+        return found
 
     def ratings(self, conn: Connection, include_demo: bool) -> list[tuple[str, str]]:
         query = (select(M.c.payload).where(M.c.result == "applied",

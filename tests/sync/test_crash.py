@@ -159,7 +159,7 @@ def test_server_restored_from_backup(tmp_path: Path, desk: Desk) -> None:
 def test_bundle_imported_twice(tmp_path: Path, desk: Desk, server: ServerThread) -> None:
     desk.intake(7, events=True)
     enrol(desk, server, server.url)
-    bundle, count, first, last = export_bundle(desk.services.db, tmp_path / "usb")
+    bundle, count, first, last, _files = export_bundle(desk.services.db, tmp_path / "usb")
     assert (count, first, last) == (14, 1, 14)
     assert bundle.name.startswith("26734_")
     assert {s for *_x, s, _r in desk.outbox()} == {"pending"}   # exporting changes no state
@@ -169,7 +169,7 @@ def test_bundle_imported_twice(tmp_path: Path, desk: Desk, server: ServerThread)
         orjson.loads(orjson.loads(ack2)["ack"])["results"]
     assert len(server.store.mutation_ids()) == 14
     counts = import_ack(desk.services.db, ack2)
-    assert counts == {"acked": 14, "quarantined": 0, "conflicts": 0}
+    assert counts == {"acked": 14, "quarantined": 0, "conflicts": 0, "files": 0}
     assert_invariants(desk, server.store)
     # A tampered ack is refused.
     from sync.bundle import BundleError

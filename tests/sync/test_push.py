@@ -316,7 +316,8 @@ def test_bundle_over_http(tmp_path, desk: Desk, server: ServerThread) -> None:  
     import orjson
 
     ack = orjson.dumps(reply.data)
-    assert import_ack(desk.services.db, ack) == {"acked": 3, "quarantined": 0, "conflicts": 0}
+    assert import_ack(desk.services.db, ack) == {"acked": 3, "quarantined": 0, "conflicts": 0,
+                                                 "files": 0}
     assert_invariants(desk, server.store)
 
 

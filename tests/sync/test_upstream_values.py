@@ -208,7 +208,7 @@ def test_a_poisoned_ack_file_writes_nothing(desk: Desk, tmp_path: Path) -> None:
                         "results": results[:-1]}).decode()
     data = orjson.dumps({"ack": ack, "signature": keys.sign(server_key, ack.encode())})
     assert bundle.import_ack(desk.services.db, data) == {"acked": 2, "quarantined": 0,
-                                                         "conflicts": 0}
+                                                         "conflicts": 0, "files": 0}
 
 
 @SQLITE_ONLY

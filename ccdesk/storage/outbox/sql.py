@@ -56,3 +56,10 @@ PRUNED_COUNTS_SQL = (
     "NULL THEN last_seq - first_seq + 1 END), 0) FROM outbox_pruned")
 PRUNED_LOST_SQL = ("SELECT first_seq, last_seq FROM outbox_pruned WHERE lost_at IS NOT NULL "
                    "ORDER BY first_seq")
+
+# Files of the desk's dossiers not yet whole on the relay, and their bytes still to send
+# (sync/files.py sends them; the partial index ix_stored_file_unsent serves it).
+FILES_PENDING_SQL = (
+    "SELECT COUNT(*), COALESCE(SUM(size - sent_bytes), 0) FROM stored_file "
+    "WHERE sent_at IS NULL AND EXISTS (SELECT 1 FROM attachment a "
+    "WHERE a.sha256 = stored_file.sha256)")

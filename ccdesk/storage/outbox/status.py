@@ -15,6 +15,7 @@ from typing import Any
 
 from ccdesk.storage.outbox.sql import (
     ACKED_COUNT_SQL,
+    FILES_PENDING_SQL,
     HELD_COUNTS_SQL,
     IN_FLIGHT_COUNT_SQL,
     OLDEST_UNSYNCED_SQL,
@@ -54,6 +55,10 @@ class SyncStatus:
     pruned: int = 0
     pruned_lost: int = 0
     pruned_lost_seqs: list[list[int]] = field(default_factory=list)
+    # Scans of this desk's dossiers the relay does not have whole yet, and their bytes still
+    # to send (docs/sync.md, "Files").
+    files_pending: int = 0
+    file_bytes_pending: int = 0
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -98,6 +103,7 @@ def read_status_file(db_path: Path, now: datetime | None = None) -> SyncStatus |
                                 "WHERE resolved_at IS NULL").fetchone()[0]
         pruned, pruned_lost = con.execute(PRUNED_COUNTS_SQL).fetchone()
         lost_seqs = [[a, b] for a, b in con.execute(PRUNED_LOST_SQL)]
+        files_pending, file_bytes_pending = con.execute(FILES_PENDING_SQL).fetchone()
     except sqlite3.OperationalError:
         return None
     finally:
@@ -115,4 +121,5 @@ def read_status_file(db_path: Path, now: datetime | None = None) -> SyncStatus |
         last_success_at=_iso(state[5]), last_error=state[6] or "", last_error_at=_iso(state[7]),
         epoch=state[8] or "", pull_cursor=int(state[9] or 0), clock_offset_s=offset,
         clock_warning=offset is not None and abs(offset) > CLOCK_WARN_SECONDS,
-        pruned=int(pruned), pruned_lost=int(pruned_lost), pruned_lost_seqs=lost_seqs)
+        pruned=int(pruned), pruned_lost=int(pruned_lost), pruned_lost_seqs=lost_seqs,
+        files_pending=int(files_pending), file_bytes_pending=int(file_bytes_pending))
