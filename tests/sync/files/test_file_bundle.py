@@ -34,8 +34,9 @@ def test_a_bundle_carries_scans_and_the_ack_marks_them_sent(
     # Importing the same bundle again changes nothing and acks the same.
     again = orjson.loads(orjson.loads(import_bundle(relay.store, path.read_bytes()))["ack"])
     assert sorted(again["files"]) == sorted(hashes)
-    # Nothing left to export.
-    assert bundle.export_bundle(desk.services.db, tmp_path / "usb2") is None
+    # Nothing left to send: the next bundle only asks for the commune's changes.
+    _path, count, _first, _last, files = bundle.export_bundle(desk.services.db, tmp_path / "usb2")
+    assert (count, files) == (0, 0)
 
 
 def test_a_scan_that_does_not_match_its_name_refuses_the_bundle(
