@@ -13,6 +13,9 @@ Example::
     upstream_url = ""          # the commune's upstream TTHC system (sync)
     sync_retention_days = 90   # keep acknowledged outbox rows this long; 0 = forever
     theme = "textual-dark"
+    [national_db]              # checks in the national population database (docs/verification.md)
+    url = ""                   # the province's integration platform; empty = not configured
+    password_env = "CCDESK_NATIONAL_DB_PASSWORD"   # or password_file = an owner-only file
     [office_hours]
     morning = ["07:30", "11:30"]
     afternoon = ["13:30", "17:00"]
@@ -53,6 +56,9 @@ class Config:
     queue_tickets: bool = False
     receipt_printer: str = ""
     office_hours: dict[str, Any] = field(default_factory=dict)
+    # The national-database checker (url, username, password_env or password_file, timeout_s;
+    # ccdesk/services/national_client.py, docs/verification.md); empty = not configured.
+    national_db: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
     def load(cls, path: Path) -> Config:

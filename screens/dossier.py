@@ -24,6 +24,7 @@ from screens.modals.action import ActionContext, ActionInput, ActionModal, Actio
 from screens.modals.citizen_rating import CitizenRatingWait
 from screens.modals.form_preview import FormPicker, FormPreview
 from screens.modals.rating import ASK_CITIZEN, RatingModal
+from screens.verification import item_cell
 from screens.widgets.columns import (
     ColumnSpec,
     choose_columns,
@@ -34,6 +35,7 @@ from screens.widgets.columns import (
 if TYPE_CHECKING:
     from ccdesk.models import ChecklistItem, Dossier
     from ccdesk.services import Services
+    from ccdesk.services.verification import ItemState
 
 MAX_CODE = 64  # longer than any dossier code
 NEAR_DAYS = 1  # colour the due time as "close" at this many working days left or fewer
@@ -69,6 +71,7 @@ class DossierScreen(DeskScreen):
         self.code = code
         self.detail: DossierDetail | None = None
         self._checklist_layout: dict[str, int] = {}
+        self._verifications: dict[int, ItemState] = {}  # national-database checks by position
 
     def compose_body(self) -> ComposeResult:
         with VerticalScroll(id="dossier"):
@@ -88,6 +91,7 @@ class DossierScreen(DeskScreen):
     def action_reload(self) -> None:
         try:
             self.detail = self.services.dossiers.detail(self.code)
+            self._verifications = self.services.verification.for_dossier(self.code)
         except CcdeskError as err:
             self.show_error(err)
             return
@@ -154,7 +158,8 @@ class DossierScreen(DeskScreen):
         room = (table.size.width or self.app.size.width - 2) - SCROLLBAR
         headers = {"position": "#", "name": t("tui.dossier.doc_name"),
                    "form": t("tui.dossier.doc_form"), "received": t("tui.dossier.doc_received")}
-        rows = [_checklist_cells(item) for item in detail.checklist]
+        rows = [_checklist_cells(item, self._verifications.get(item.position))
+                for item in detail.checklist]
         specs = [ColumnSpec(key, natural_width(headers[key], [row[key] for row in rows]),
                             MIN_DOC_NAME if key == "name" else None)
                  for key in CHECKLIST_PRIORITY]
@@ -270,8 +275,9 @@ class DossierScreen(DeskScreen):
         self.dismiss()
 
 
-def _checklist_cells(item: ChecklistItem) -> dict[str, str]:
+def _checklist_cells(item: ChecklistItem, check: ItemState | None = None) -> dict[str, str]:
     received = (f"✓ {item.received_quantity}" if item.received
+                else item_cell(check) if check is not None  # screens/verification.py
                 else "✗" if item.requirement == "required" else "–")
     return {"position": str(item.position), "name": item.name,
             "form": t(f"vocab.form.{item.received_form or item.form}"), "received": received}

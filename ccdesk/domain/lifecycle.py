@@ -39,6 +39,9 @@ class Action(StrEnum):
     UPSTREAM_UPDATE = "upstream_update"
     # A person settled a push conflict for the desk's state: sent from the district's state.
     KEEP_LOCAL = "keep_local"
+    # The outcome of a checklist item's national-database check (docs/verification.md):
+    # the state stays; the event carries the item and the outcome.
+    NATIONAL_CHECK = "national_check"
 
 
 # Action -> the states it may start from (None = intake, before the dossier exists).

@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from ccdesk.services.queue import QueueService
     from ccdesk.services.reports import ReportService
     from ccdesk.services.search import SearchService
+    from ccdesk.services.verification import VerificationService
 
 
 @dataclass
@@ -95,6 +96,12 @@ class Services:
         from ccdesk.services.queue import QueueService
 
         return QueueService(self.ctx)
+
+    @cached_property
+    def verification(self) -> VerificationService:
+        from ccdesk.services.verification import VerificationService
+
+        return VerificationService(self.ctx)
 
     @property
     def db(self) -> Database:
