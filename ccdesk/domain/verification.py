@@ -8,6 +8,7 @@ the wire is ``ccdesk/domain/national_db.py``.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -66,7 +67,8 @@ def check_mark(record: str, subject: Subject, *, position: int) -> NationalRecor
 def next_attempt(now: datetime, attempts: int, *, uniform=None) -> datetime:  # noqa: ANN001
     """When to try again after ``attempts`` failures to reach the database."""
     delay = RETRY.delay(attempts, uniform=uniform) if uniform else RETRY.delay(attempts)
-    return now + timedelta(seconds=max(1.0, delay))
+    # whole seconds: the desk's clock (DeskContext.now) has no fractions to compare with
+    return now.replace(microsecond=0) + timedelta(seconds=max(1, math.ceil(delay)))
 
 
 def age_minutes(since: datetime, now: datetime) -> int:
