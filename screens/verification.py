@@ -101,7 +101,7 @@ class VerificationLines(Static):
         owed = sum(1 for r in rows if r.owes_supplement)
         self.display = bool(rows)
         self.update(t("verification.tui.home_line", waiting=len(rows) - owed, owed=owed,
-                      key=OPEN_KEY))
+                      open_key=OPEN_KEY))
 
 
 class VerificationScreen(DeskScreen):
