@@ -28,7 +28,9 @@ if TYPE_CHECKING:
 
 MARK = "⌕"   # the item's own mark: to verify in the national database
 OPEN_KEY = "v"
-COLUMNS = ("code", "position", "document", "state", "age")
+COLUMNS = ("code", "document", "state", "age")
+MIN_DOCUMENT = 16   # the paper's name wraps onto more lines before it gets narrower
+GAPS = 2 * len(COLUMNS) + 2   # DataTable's cell padding and the scroll bar
 
 
 class VerifyMark(Label):
@@ -79,6 +81,15 @@ def item_cell(state: ItemState) -> str:
     return text
 
 
+def _cells(row: QueueRow) -> dict[str, str]:
+    state = (t("verification.tui.owed") if row.owes_supplement
+             else t(f"vocab.verification.{row.state}"))
+    if row.last_error:
+        state += f" ({row.last_error})"
+    return {"code": row.dossier_code, "document": f"{row.position}. {row.document}",
+            "state": state, "age": age_text(row.age_minutes)}
+
+
 class VerificationLines(Static):
     """Home's line: how many items wait for the database, and the key to the list."""
 
@@ -123,9 +134,6 @@ class VerificationScreen(DeskScreen):
             yield Label("", id="verification-empty")
 
     def on_mount(self) -> None:
-        table = self.query_one("#verification-list", DataTable)
-        for key in COLUMNS:
-            table.add_column(t(f"verification.tui.col_{key}"), key=key)
         self.action_reload()
 
     def action_reload(self) -> None:
@@ -140,14 +148,19 @@ class VerificationScreen(DeskScreen):
         if not self.is_mounted:
             return
         table = self.query_one("#verification-list", DataTable)
-        table.clear()
-        for row in rows:
-            state = (t("verification.tui.owed") if row.owes_supplement
-                     else t(f"vocab.verification.{row.state}"))
-            if row.last_error:
-                state += f" ({row.last_error})"
-            table.add_row(row.dossier_code, str(row.position), row.document, state,
-                          age_text(row.age_minutes), key=f"{row.dossier_code}#{row.position}")
+        table.clear(columns=True)
+        cells = [_cells(row) for row in rows]
+        headers = {key: t(f"verification.tui.col_{key}") for key in COLUMNS}
+        widths = {key: max([len(headers[key]), *(len(c[key]) for c in cells)])
+                  for key in COLUMNS}
+        # at 80 columns the paper's name takes what the others leave, wrapping if it must
+        widths["document"] = max(MIN_DOCUMENT, min(widths["document"], self.app.size.width
+                                 - GAPS - sum(w for k, w in widths.items() if k != "document")))
+        for key in COLUMNS:
+            table.add_column(headers[key], width=widths[key], key=key)
+        for row, cell in zip(rows, cells, strict=True):
+            table.add_row(*(cell[key] for key in COLUMNS), height=None,
+                          key=f"{row.dossier_code}#{row.position}")
         self.query_one("#verification-empty", Label).update(
             "" if rows else t("verification.cli.none"))
         if rows:

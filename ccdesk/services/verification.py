@@ -27,7 +27,13 @@ from ccdesk.domain.lifecycle import Action, Regime, Status, allowed_actions
 from ccdesk.domain.verification import Subject, age_minutes, check_mark, subject_of
 from ccdesk.domain.vocabulary import FINAL_STATUSES, NationalRecord, VerificationState
 from ccdesk.i18n import t
-from ccdesk.models import ChecklistItem, Dossier, ProcedureDocument, Verification
+from ccdesk.models import (
+    ChecklistItem,
+    Dossier,
+    ProcedureDocument,
+    SupplementRound,
+    Verification,
+)
 from ccdesk.services.context import Actor, DeskContext
 from ccdesk.services.recording import audit, load_office, record_event
 
@@ -238,7 +244,7 @@ class VerificationService:
             item = _item(session, row)
             record_event(session, self.ctx, CHECKER, office, dossier,
                          Action.NATIONAL_CHECK.value, from_status=dossier.status, changes={},
-                         reason=item.name,
+                         reason=f"{item.name}: {state.label(RECORD_LANG)}",
                          data={"position": row.position, "record": row.record,
                                "outcome": state.value, "reference": reference,
                                "attempts": row.attempts + 1})
@@ -288,12 +294,22 @@ class VerificationService:
         return owed
 
     def _link_round(self, dossier_id: int, row_ids: list[int], round_no: int) -> None:
+        """Tie the items to the round that asks for their papers. The paper (Mẫu 02) names who
+        guides the citizen: the officer who marked the item, as the checker is no one to call."""
         def work(session: Session) -> None:
+            marked_by = None
             for row_id in row_ids:
                 row = session.get(Verification, row_id)
                 if row is not None and row.dossier_id == dossier_id:
                     row.supplement_round = round_no
+                    marked_by = marked_by or row.officer_id
                     session.add(row)
+            asked = session.exec(select(SupplementRound).where(
+                SupplementRound.dossier_id == dossier_id,
+                SupplementRound.round_no == round_no)).first()
+            if asked is not None and asked.requested_by is None and marked_by is not None:
+                asked.requested_by = marked_by
+                session.add(asked)
 
         self.ctx.db.write(work)
 

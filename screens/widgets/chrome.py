@@ -81,4 +81,9 @@ def key_label(display: str) -> str:
 def is_desk_binding(description: str) -> bool:
     """Ours (a catalogue key, shown translated) rather than a widget's built-in editing key,
     whose English description Textual hard-codes."""
-    return description.startswith(("tui.", "vocab.")) and t(description) != description
+    return description.startswith(DESK_KEY_AREAS) and t(description) != description
+
+
+# Where the desk's key labels live: the screens' own area, the vocabulary, and the areas of
+# subjects with screens of their own (national-database checks, docs/verification.md).
+DESK_KEY_AREAS = ("tui.", "vocab.", "verification.tui.")

@@ -120,12 +120,15 @@ def test_not_found_asks_for_exactly_that_paper(desk: Services, officer: Actor,
     assert result.exit_code == EXIT_DONE and result.answered["not_found"] == 1
     assert result.supplements == [code]
     [round_] = rows(desk, SupplementRound)
+    assert round_.requested_by == officer.officer_id       # Mẫu 02 names who guides
     items = orjson.loads(round_.items)
     assert [i["name"] for i in items] == ["Giấy tờ tùy thân của người ký"]
     assert "CSDL quốc gia" in items[0]["reason"]
     detail = desk.dossiers.detail(code)
     assert detail.dossier.status == Status.WAITING_SUPPLEMENT
     assert [e.action for e in detail.events][-2:] == ["national_check", "request_supplement"]
+    assert detail.events[-2].reason == "Giấy tờ tùy thân của người ký: Không tìm thấy dữ liệu"
+    assert detail.events[-1].officer_id is None              # the checker asked, not a person
     [row] = rows(desk, Verification)
     assert (row.state, row.supplement_round) == ("not_found", 1)
     assert desk.verification.pending() == []                  # asked: nothing owed any more
