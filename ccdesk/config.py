@@ -129,6 +129,8 @@ def _merge(table: MutableMapping[str, Any], values: dict[str, Any]) -> None:
         current = table.get(key)
         if isinstance(value, dict) and isinstance(current, MutableMapping):
             _merge(current, value)
+        elif value == {} and key not in table:
+            continue  # a section left at its default is not written as an empty table
         elif key not in table or current != value:
             table[key] = value
 

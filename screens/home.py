@@ -52,7 +52,7 @@ class HomeScreen(DeskScreen):
         Binding("f8", "queue_call", "queue.desk.key_call", id="queue_call"),
         Binding(OPEN_KEY, "online_filings", "tui.key.online_filings", id="online_filings"),
         # the items waiting for the national database (screens/verification.py)
-        Binding(VERIFY_KEY, "verifications", "verification.tui.key_list", id="verifications",
+        Binding(VERIFY_KEY, "verifications", "vocab.verification.pending", id="verifications",
                 show=False),
     ]
 

@@ -29,6 +29,8 @@ if TYPE_CHECKING:
 MARK = "⌕"   # the item's own mark: to verify in the national database
 OPEN_KEY = "v"
 COLUMNS = ("code", "document", "state", "age")
+HEADERS = {"code": "vocab.field.code", "document": "tui.dossier.doc_name",
+           "state": "verification.tui.col_state", "age": "verification.tui.col_age"}
 MIN_DOCUMENT = 16   # the paper's name wraps onto more lines before it gets narrower
 GAPS = 2 * len(COLUMNS) + 2   # DataTable's cell padding and the scroll bar
 
@@ -150,7 +152,7 @@ class VerificationScreen(DeskScreen):
         table = self.query_one("#verification-list", DataTable)
         table.clear(columns=True)
         cells = [_cells(row) for row in rows]
-        headers = {key: t(f"verification.tui.col_{key}") for key in COLUMNS}
+        headers = {key: t(HEADERS[key]) for key in COLUMNS}
         widths = {key: max([len(headers[key]), *(len(c[key]) for c in cells)])
                   for key in COLUMNS}
         # at 80 columns the paper's name takes what the others leave, wrapping if it must
