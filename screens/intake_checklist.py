@@ -153,6 +153,11 @@ class ChecklistStep(DeskScreen):
         for box in self.query(".doc-received").results(Checkbox):
             box.value = True
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "toggle_verify":  # offered only where a database holds some paper
+            return any(d.national_record for d in self.draft.procedure.documents)
+        return super().check_action(action, parameters)
+
     def action_toggle_verify(self) -> None:
         """F6: the focused document to verify in the national database, or not any more."""
         toggle_verify(self, self._row_of_focus(), self.draft)
