@@ -64,9 +64,9 @@ def check_mark(record: str, subject: Subject, *, position: int) -> NationalRecor
     return NationalRecord(record)
 
 
-def next_attempt(now: datetime, attempts: int, *, uniform=None) -> datetime:  # noqa: ANN001
+def next_attempt(now: datetime, attempts: int) -> datetime:
     """When to try again after ``attempts`` failures to reach the database."""
-    delay = RETRY.delay(attempts, uniform=uniform) if uniform else RETRY.delay(attempts)
+    delay = RETRY.delay(attempts)
     # whole seconds: the desk's clock (DeskContext.now) has no fractions to compare with
     return now.replace(microsecond=0) + timedelta(seconds=max(1, math.ceil(delay)))
 

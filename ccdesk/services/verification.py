@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
 from sqlmodel import Session, col, select
 
@@ -36,6 +37,10 @@ from ccdesk.models import (
 )
 from ccdesk.services.context import Actor, DeskContext
 from ccdesk.services.recording import audit, load_office, record_event
+
+if TYPE_CHECKING:  # intake imports this module: its names only for the type checker
+    from ccdesk.services.catalog import ProcedureInfo
+    from ccdesk.services.intake import ChecklistEntry
 
 # Who records outcomes and asks for supplements when the run is unattended (cron): the desk's
 # own checker, acting with the desk's permission; its events carry no officer.
@@ -98,20 +103,19 @@ class ItemState:
 
 
 # ---- at intake (inside the intake's transaction) -----------------------------------------------
-def marked_positions(entries: Iterable[object], items: Iterable[ChecklistItem]) -> set[int]:
+def marked_positions(entries: Iterable[ChecklistEntry],
+                     items: Iterable[ChecklistItem]) -> set[int]:
     """Positions marked "verify" and not received on paper (a paper in hand needs no check)."""
     received = {i.position for i in items if i.received}
-    return {e.position for e in entries  # type: ignore[attr-defined]
-            if getattr(e, "verify", False) and e.position not in received}  # type: ignore[attr-defined]
+    return {e.position for e in entries if e.verify and e.position not in received}
 
 
-def enqueue(session: Session, actor: Actor, info: object, dossier: Dossier,
+def enqueue(session: Session, actor: Actor, info: ProcedureInfo, dossier: Dossier,
             positions: set[int], now: datetime) -> list[dict[str, object]]:
     """Queue the marked items of a new dossier; refuse (``InvalidInput`` at ``checklist``) an
     item no database holds, or any mark when the person's 12-digit ID number is unknown.
     Returns what the intake event records."""
-    documents: dict[int, ProcedureDocument] = {
-        d.position: d for d in info.documents}  # type: ignore[attr-defined]
+    documents: dict[int, ProcedureDocument] = {d.position: d for d in info.documents}
     subject = dossier_subject(dossier)
     errors: list[ValidationError] = []
     queued: list[dict[str, object]] = []
@@ -255,63 +259,55 @@ class VerificationService:
     def request_owed_supplements(self) -> list[str]:
         """Ask for the paper of every item the database could not confirm, through the ordinary
         supplement flow (round, Mẫu 02, event), one request per dossier with exactly its failed
-        items, as soon as the dossier's state allows a request. Returns the dossiers asked."""
-        from ccdesk.services.dossiers import DossierService
-        from ccdesk.services.intake import MissingItem
-
-        asked: list[str] = []
-        for code, rows in self._owed().items():
-            items = [MissingItem(name=name, reason=t(f"verification.record.reason_{state}",
-                                                     lang=RECORD_LANG))
-                     for _, state, name in rows]
-            result = DossierService(self.ctx).act(
-                CHECKER, code, Action.REQUEST_SUPPLEMENT, items=items,
-                reason=t("verification.record.supplement_note", lang=RECORD_LANG))
-            self._link_round(result.dossier.id, [row_id for row_id, _, _ in rows],
-                             result.dossier.supplement_rounds)
-            asked.append(code)
+        items, as soon as the dossier's state allows a request. Each request and the link of its
+        items to the round are one transaction, checked again inside it, so two runs at once
+        never ask twice. Returns the dossiers asked."""
+        asked = []
+        for code in self._owed_dossiers():
+            if self.ctx.db.write(lambda session, code=code: self._request(session, code)):
+                asked.append(code)
         return asked
 
     # ---- helpers -----------------------------------------------------------------------------
-    def _owed(self) -> dict[str, list[tuple[int, str, str]]]:
-        """Failed items without a supplement round, whose paper was not received meanwhile, on
-        dossiers whose state allows a request now: {dossier code: [(id, state, name)]}."""
+    def _owed_dossiers(self) -> list[str]:
+        """Dossiers owing a request whose state allows one now (the rest wait, listed)."""
         with self.ctx.db.session() as session:
-            rows = session.exec(
-                select(Verification.id, Verification.state, ChecklistItem.name, Dossier)
-                .join(Dossier, Dossier.id == Verification.dossier_id)
-                .join(ChecklistItem, (ChecklistItem.dossier_id == Verification.dossier_id)
-                      & (ChecklistItem.position == Verification.position))
-                .where(col(Verification.state).in_(_NEEDS_PAPER))
-                .where(col(Verification.supplement_round).is_(None))
-                .where(~col(ChecklistItem.received))
-                .order_by(Verification.dossier_id, Verification.position)).all()
-        owed: dict[str, list[tuple[int, str, str]]] = {}
-        for row_id, state, name, dossier in rows:
-            if Action.REQUEST_SUPPLEMENT in allowed_actions(Status(dossier.status),
+            return list(dict.fromkeys(session.exec(
+                _owed_query(Dossier.code).where(col(Dossier.status).in_(_ASKABLE))).all()))
+
+    def _request(self, session: Session, code: str) -> bool:
+        from ccdesk.services.dossiers import DossierService, check_action_input
+        from ccdesk.services.intake import MissingItem
+
+        rows = session.exec(_owed_query(Verification, ChecklistItem.name, Dossier)
+                            .where(Dossier.code == code)).all()
+        if not rows:
+            return False   # asked by another run meanwhile, or the paper arrived
+        dossier = rows[0][2]
+        if Action.REQUEST_SUPPLEMENT not in allowed_actions(Status(dossier.status),
                                                            Regime(dossier.regime)):
-                owed.setdefault(dossier.code, []).append((row_id, state, name))
-        return owed
-
-    def _link_round(self, dossier_id: int, row_ids: list[int], round_no: int) -> None:
-        """Tie the items to the round that asks for their papers. The paper (Mẫu 02) names who
-        guides the citizen: the officer who marked the item, as the checker is no one to call."""
-        def work(session: Session) -> None:
-            marked_by = None
-            for row_id in row_ids:
-                row = session.get(Verification, row_id)
-                if row is not None and row.dossier_id == dossier_id:
-                    row.supplement_round = round_no
-                    marked_by = marked_by or row.officer_id
-                    session.add(row)
-            asked = session.exec(select(SupplementRound).where(
-                SupplementRound.dossier_id == dossier_id,
-                SupplementRound.round_no == round_no)).first()
-            if asked is not None and asked.requested_by is None and marked_by is not None:
-                asked.requested_by = marked_by
-                session.add(asked)
-
-        self.ctx.db.write(work)
+            return False   # owed: listed on the desk until the state allows it
+        items = [MissingItem(name=name, reason=t(f"verification.record.reason_{row.state}",
+                                                 lang=RECORD_LANG)) for row, name, _ in rows]
+        note = t("verification.record.supplement_note", lang=RECORD_LANG)
+        check_action_input(Action.REQUEST_SUPPLEMENT, reason=note, items=items)
+        result = DossierService(self.ctx).act_in(session, CHECKER, code,
+                                                 Action.REQUEST_SUPPLEMENT, items=items,
+                                                 reason=note)
+        round_no = result.dossier.supplement_rounds
+        for row, _, _ in rows:
+            row.supplement_round = round_no
+            session.add(row)
+        # The paper (Mẫu 02) names who guides the citizen: the officer who marked the item,
+        # as the checker is no one to call.
+        asked = session.exec(select(SupplementRound).where(
+            SupplementRound.dossier_id == dossier.id,
+            SupplementRound.round_no == round_no)).first()
+        marked_by = next((row.officer_id for row, _, _ in rows if row.officer_id), None)
+        if asked is not None and asked.requested_by is None and marked_by is not None:
+            asked.requested_by = marked_by
+            session.add(asked)
+        return True
 
     def _cancel_closed(self, now: datetime) -> None:
         """A dossier refused, stopped, withdrawn or returned before its check: nothing is
@@ -332,6 +328,23 @@ class VerificationService:
 
 
 _NEEDS_PAPER = tuple(s.value for s in VerificationState if s.needs_paper)
+# The states a supplement can be requested from (in any regime: the table is the same).
+_ASKABLE = tuple(s.value for s in Status
+                 if Action.REQUEST_SUPPLEMENT in allowed_actions(s, Regime.R2025))
+
+
+def _owed_query(*columns: Any) -> Any:
+    """Items the database could not confirm, not yet in a supplement round, whose paper was not
+    received meanwhile, on open dossiers."""
+    return (select(*columns).select_from(Verification)
+            .join(Dossier, Dossier.id == Verification.dossier_id)
+            .join(ChecklistItem, (ChecklistItem.dossier_id == Verification.dossier_id)
+                  & (ChecklistItem.position == Verification.position))
+            .where(col(Verification.state).in_(_NEEDS_PAPER))
+            .where(col(Verification.supplement_round).is_(None))
+            .where(~col(ChecklistItem.received))
+            .where(col(Dossier.status).not_in(FINAL_DOSSIER))
+            .order_by(Verification.dossier_id, Verification.position))
 
 
 def age_text(minutes: int) -> str:

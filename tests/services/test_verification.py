@@ -13,7 +13,7 @@ from sqlmodel import select
 
 from ccdesk.domain.errors import CcdeskError
 from ccdesk.domain.lifecycle import Action
-from ccdesk.domain.vocabulary import Status
+from ccdesk.domain.vocabulary import Status, VerificationState
 from ccdesk.models import AuditLog, DossierEvent, Outbox, SupplementRound, Verification
 from ccdesk.services import Actor, Services
 from ccdesk.services.intake import Applicant, ChecklistEntry, Decision, IntakeRequest
@@ -243,3 +243,20 @@ def test_a_closed_dossier_cancels_its_check(desk: Services, officer: Actor,
 def test_a_refused_intake_queues_nothing(desk: Services, officer: Actor) -> None:
     intake_marked(desk, officer, decision=Decision.REFUSE)
     assert rows(desk, Verification) == []
+
+
+def test_an_outcome_left_without_its_request_is_asked_once(desk: Services, officer: Actor,
+                                                           tmp_path: Path) -> None:
+    """A run stopped between the outcome and the request (kill -9): the next run asks, and two
+    requests at once never make two rounds."""
+    code = intake_marked(desk, officer, UNKNOWN).dossier.code
+    [check] = desk.verification.due()
+    assert desk.verification.record_outcome(check.id, VerificationState.NOT_FOUND)
+    assert not desk.verification.record_outcome(check.id, VerificationState.VERIFIED)  # final
+    [owed] = desk.verification.pending()
+    assert owed.owes_supplement
+    with national_double(tmp_path) as (url, state):
+        result = run(desk, url)
+    assert result.supplements == [code] and state.requests == 0
+    assert desk.verification.request_owed_supplements() == []
+    assert [r.round_no for r in rows(desk, SupplementRound)] == [1]
