@@ -31,7 +31,7 @@ OPEN_KEY = "v"
 COLUMNS = ("code", "document", "state", "age")
 HEADERS = {"code": "vocab.field.code", "document": "tui.dossier.doc_name",
            "state": "verification.tui.col_state", "age": "verification.tui.col_age"}
-MIN_DOCUMENT = 16   # the paper's name wraps onto more lines before it gets narrower
+MIN_CELL = 12   # a wrapped column (the paper, the state) never gets narrower
 GAPS = 2 * len(COLUMNS) + 2   # DataTable's cell padding and the scroll bar
 
 
@@ -155,9 +155,11 @@ class VerificationScreen(DeskScreen):
         headers = {key: t(HEADERS[key]) for key in COLUMNS}
         widths = {key: max([len(headers[key]), *(len(c[key]) for c in cells)])
                   for key in COLUMNS}
-        # at 80 columns the paper's name takes what the others leave, wrapping if it must
-        widths["document"] = max(MIN_DOCUMENT, min(widths["document"], self.app.size.width
-                                 - GAPS - sum(w for k, w in widths.items() if k != "document")))
+        # The code and the age keep their width; the paper and the state share what is left
+        # (at 80 columns both wrap onto more lines rather than scroll sideways).
+        left = self.app.size.width - GAPS - widths["code"] - widths["age"]
+        widths["state"] = min(widths["state"], max(MIN_CELL, left // 2))
+        widths["document"] = max(MIN_CELL, min(widths["document"], left - widths["state"]))
         for key in COLUMNS:
             table.add_column(headers[key], width=widths[key], key=key)
         for row, cell in zip(rows, cells, strict=True):

@@ -58,6 +58,12 @@ async def test_marking_an_item_at_intake_is_stored_and_shown(services, actor) ->
         assert second.verify and mark.display and "⌕" in str(mark.content)
         assert not second.query_one(".doc-received", Checkbox).value
         assert mark.region.bottom <= SIZE[1]           # visible at 80×24
+        await pilot.press("space")                     # the paper handed in after all
+        await settle(pilot)
+        assert not second.verify and not mark.display
+        await pilot.press("f6")                        # marked again
+        await settle(pilot)
+        assert second.verify and mark.display
         await pilot.press("f8")
         await settle(pilot)
         assert isinstance(app.screen, DecisionStep)
@@ -117,3 +123,18 @@ async def test_no_line_when_nothing_waits(services, actor) -> None:
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         assert not app.screen.query_one("#home-verify", Static).display
+
+
+def test_pending_list_at_80x24(snap_compare, services, actor) -> None:  # noqa: ANN001
+    """The list with one item waiting and one whose paper is owed (its dossier waits for
+    another supplement), at the pinned clock."""
+    from ccdesk.domain.vocabulary import VerificationState
+    from ccdesk.services.intake import Decision
+    from tests.screens.test_snapshots import keys, steady
+
+    intake_marked(services, actor)
+    intake_marked(services, actor, UNKNOWN, decision=Decision.SUPPLEMENT, paper_one=False)
+    owed = services.verification.due()[1]
+    services.verification.record_outcome(owed.id, VerificationState.NOT_FOUND)
+    assert snap_compare(DeskApp(services, actor=actor), terminal_size=SIZE,
+                        run_before=steady(keys("v")))
