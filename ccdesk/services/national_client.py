@@ -103,12 +103,10 @@ def _secret_file(path: Path) -> str:
 class HttpChecker:
     """The checker over HTTP(S); one client (and its connections) for a whole run."""
 
-    def __init__(self, settings: CheckerSettings,
-                 transport: httpx.BaseTransport | None = None) -> None:
+    def __init__(self, settings: CheckerSettings) -> None:
         auth = (settings.username, settings.password) if settings.username else None
         self.client = httpx.Client(base_url=settings.url, timeout=settings.timeout_s,
-                                   auth=auth, transport=transport, follow_redirects=False,
-                                   trust_env=False)
+                                   auth=auth, follow_redirects=False)
 
     def check(self, subject: Subject, record: NationalRecord) -> CheckReply:
         request = CheckRequest(str(uuid.uuid4()), subject.id_number, subject.full_name,
