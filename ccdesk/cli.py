@@ -30,6 +30,7 @@ from ccdesk.commands import report as report_cmd
 from ccdesk.commands import serve as serve_cmd
 from ccdesk.commands import sync as sync_cmd
 from ccdesk.commands import upstream as upstream_cmd
+from ccdesk.commands import verify as verify_cmd
 from ccdesk.commands.common import STATE, fail
 from ccdesk.domain.errors import CcdeskError
 
@@ -60,6 +61,8 @@ app.add_typer(officer_cmd.app, name="officer")
 app.add_typer(serve_cmd.app, name="serve")
 app.add_typer(queue_cmd.app, name="queue")
 app.add_typer(attach_cmd.app, name="attach")
+# Checks in the national population database instead of papers (docs/verification.md).
+app.add_typer(verify_cmd.app, name="verify")
 app.command("audit")(audit_cmd.audit)
 app.command("backup")(backup_cmd.backup)
 app.command("restore")(backup_cmd.restore)

@@ -17,6 +17,9 @@ Example::
     scan_format = "jpeg"       # jpeg | png | pdf
     sync_retention_days = 90   # keep acknowledged outbox rows this long; 0 = forever
     theme = "textual-dark"
+    [national_db]              # checks in the national population database (docs/verification.md)
+    url = ""                   # the province's integration platform; empty = not configured
+    password_env = "CCDESK_NATIONAL_DB_PASSWORD"   # or password_file = an owner-only file
     [office_hours]
     morning = ["07:30", "11:30"]
     afternoon = ["13:30", "17:00"]
@@ -63,6 +66,9 @@ class Config:
     scanner_device: str = ""
     scan_format: str = "jpeg"
     office_hours: dict[str, Any] = field(default_factory=dict)
+    # The national-database checker (url, username, password_env or password_file, timeout_s;
+    # ccdesk/services/national_client.py, docs/verification.md); empty = not configured.
+    national_db: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
     def load(cls, path: Path) -> Config:
@@ -136,6 +142,8 @@ def _merge(table: MutableMapping[str, Any], values: dict[str, Any]) -> None:
         current = table.get(key)
         if isinstance(value, dict) and isinstance(current, MutableMapping):
             _merge(current, value)
+        elif value == {} and key not in table:
+            continue  # a section left at its default is not written as an empty table
         elif key not in table or current != value:
             table[key] = value
 

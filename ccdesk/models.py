@@ -105,6 +105,9 @@ class ProcedureDocument(SQLModel, table=True):
     quantity: int = 1
     requirement: str = "required"
     condition: str = ""
+    # vocabulary.NationalRecord a national database holds in place of this paper, or ""
+    # (migration 0023; docs/verification.md)
+    national_record: str = ""
 
 
 class Dossier(SQLModel, table=True):
@@ -290,6 +293,31 @@ class SupplementRound(SQLModel, table=True):
     items: str = "[]"                 # JSON list of {name, reason}
     note: str = ""
     received_at: datetime | None = Field(default=None, sa_type=DateTime)
+
+
+class Verification(SQLModel, table=True):
+    """A checklist item to confirm in a national database instead of on paper (migration 0023,
+    docs/verification.md): queued at intake, checked when the desk is online. No personal data:
+    the dossier holds whose record it is. Times are the office's local time."""
+
+    model_config = DEFERRED
+
+    __table_args__ = (UniqueConstraint("dossier_id", "position"),
+                      Index("ix_verification_state_next", "state", "next_attempt_at"))
+
+    id: int | None = Field(default=None, primary_key=True)
+    dossier_id: int = Field(foreign_key="dossier.id")
+    position: int                     # the checklist item's position
+    record: str                       # vocabulary.NationalRecord
+    state: str = "pending"            # vocabulary.VerificationState
+    attempts: int = 0                 # tries that did not reach an answer
+    last_error: str = ""              # the kind of the last failure (never a reply's content)
+    requested_at: datetime = Field(sa_type=DateTime)
+    next_attempt_at: datetime = Field(sa_type=DateTime)
+    checked_at: datetime | None = Field(default=None, sa_type=DateTime)
+    officer_id: int | None = Field(default=None, foreign_key="officer.id")  # who marked it
+    reference: str = ""               # the database's reference of the answering look-up
+    supplement_round: int | None = None  # the supplement round that asks for the paper
 
 
 class Extension(SQLModel, table=True):

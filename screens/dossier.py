@@ -26,6 +26,7 @@ from screens.modals.attach import AttachModal, dossier_attach_context, file_line
 from screens.modals.citizen_rating import CitizenRatingWait
 from screens.modals.form_preview import FormPicker, FormPreview
 from screens.modals.rating import ASK_CITIZEN, RatingModal
+from screens.verification import item_cell
 from screens.widgets.columns import (
     ColumnSpec,
     choose_columns,
@@ -36,6 +37,7 @@ from screens.widgets.columns import (
 if TYPE_CHECKING:
     from ccdesk.models import ChecklistItem, Dossier
     from ccdesk.services import Services
+    from ccdesk.services.verification import ItemState
 
 MAX_CODE = 64  # longer than any dossier code
 NEAR_DAYS = 1  # colour the due time as "close" at this many working days left or fewer
@@ -74,6 +76,7 @@ class DossierScreen(DeskScreen):
         self.detail: DossierDetail | None = None
         self._checklist_layout: dict[str, int] = {}
         self._digitised: set[int] = set()  # positions with a digitised paper
+        self._verifications: dict[int, ItemState] = {}  # national-database checks by position
 
     def compose_body(self) -> ComposeResult:
         with VerticalScroll(id="dossier"):
@@ -96,6 +99,7 @@ class DossierScreen(DeskScreen):
         try:
             self.detail = self.services.dossiers.detail(self.code)
             files = self.services.attachments.files(self.code)
+            self._verifications = self.services.verification.for_dossier(self.code)
         except CcdeskError as err:
             self.show_error(err)
             return
@@ -169,7 +173,8 @@ class DossierScreen(DeskScreen):
         room = (table.size.width or self.app.size.width - 2) - SCROLLBAR
         headers = {"position": "#", "name": t("tui.dossier.doc_name"),
                    "form": t("tui.dossier.doc_form"), "received": t("tui.dossier.doc_received")}
-        rows = [_checklist_cells(item, item.position in self._digitised)
+        rows = [_checklist_cells(item, item.position in self._digitised,
+                                 self._verifications.get(item.position))
                 for item in detail.checklist]
         specs = [ColumnSpec(key, natural_width(headers[key], [row[key] for row in rows]),
                             MIN_DOC_NAME if key == "name" else None)
@@ -296,8 +301,10 @@ class DossierScreen(DeskScreen):
         self.dismiss()
 
 
-def _checklist_cells(item: ChecklistItem, digitised: bool = False) -> dict[str, str]:
+def _checklist_cells(item: ChecklistItem, digitised: bool = False,
+                     check: ItemState | None = None) -> dict[str, str]:
     received = (f"✓ {item.received_quantity}" if item.received
+                else item_cell(check) if check is not None  # screens/verification.py
                 else "✗" if item.requirement == "required" else "–")
     if digitised:
         received += " " + t("attachments.mark")

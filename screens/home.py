@@ -15,6 +15,8 @@ from ccdesk.i18n import fmt_datetime, t
 from screens.base import DeskScreen
 from screens.filings import OPEN_KEY, FilingsLines, FilingsScreen, any_waiting
 from screens.sync import SyncPort
+from screens.verification import OPEN_KEY as VERIFY_KEY
+from screens.verification import VerificationLines, VerificationScreen
 
 if TYPE_CHECKING:
     from ccdesk.services import Services
@@ -49,6 +51,9 @@ class HomeScreen(DeskScreen):
         Binding("f7", "queue_ticket", "queue.desk.key_ticket", id="queue_ticket"),
         Binding("f8", "queue_call", "queue.desk.key_call", id="queue_call"),
         Binding(OPEN_KEY, "online_filings", "tui.key.online_filings", id="online_filings"),
+        # the items waiting for the national database (screens/verification.py)
+        Binding(VERIFY_KEY, "verifications", "vocab.verification.pending", id="verifications",
+                show=False),
     ]
 
     def __init__(self, services: Services, port: SyncPort) -> None:
@@ -82,6 +87,7 @@ class HomeScreen(DeskScreen):
                 for name in COUNTS:
                     yield Static("", id=f"count-{name}", classes="count")
             yield Static("", id="home-sync")
+            yield VerificationLines(self.services, id="home-verify")
             yield Static("", id="home-queue", classes="-empty")
             with Grid(id="home-keys"):
                 for key, label, action in QUICK_KEYS:
@@ -130,6 +136,8 @@ class HomeScreen(DeskScreen):
         self._load()
         if self.query("#home-filings"):
             self.query_one("#home-filings", FilingsLines).load()
+        if self.query("#home-verify"):
+            self.query_one("#home-verify", VerificationLines).load()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "online_filings":
@@ -137,6 +145,13 @@ class HomeScreen(DeskScreen):
         if action in ("queue_ticket", "queue_call"):
             return self.services.config.queue_tickets
         return super().check_action(action, parameters)
+
+    def action_verifications(self) -> None:
+        # A scanner typing a paper's QR code types "v" too: only a key pressed on its own opens
+        # the list (the scan's characters come faster than SCAN_GAP).
+        if len(self._scanned) > 1 and monotonic() - self._last_key < SCAN_GAP:
+            return
+        self.app.push_screen(VerificationScreen(self.services))
 
     def action_online_filings(self) -> None:
         self.app.push_screen(FilingsScreen(self.services, self.port))

@@ -18,6 +18,7 @@ from screens.base import DeskScreen
 from screens.intake_decision import DecisionStep
 from screens.intake_draft import IntakeDraft
 from screens.modals.attach import AttachModal, intake_attach_context, mark_rows
+from screens.verification import VerifyMark, toggle_verify
 from screens.widgets.validators import parse_count
 from screens.widgets.wrap_checkbox import WrapCheckbox
 
@@ -36,6 +37,8 @@ class DocumentRow(Vertical):
         super().__init__(id=f"doc-{doc.position}")
         self.doc = doc
         self._entry = entry
+        # to confirm in a national database instead of on paper (screens/verification.py)
+        self.verify = bool(entry and entry.verify)
 
     def compose(self) -> ComposeResult:
         doc, entry = self.doc, self._entry
@@ -52,15 +55,27 @@ class DocumentRow(Vertical):
                         type="integer")
         if doc.condition:
             yield Label(t("tui.intake.condition", condition=doc.condition), classes="doc-cond")
+        if doc.national_record:
+            yield VerifyMark(doc, self.verify)
         yield Label("", classes="field-error")
 
     def entry(self) -> ChecklistEntry:
         quantity = parse_count(self.query_one(".doc-quantity", Input).value or "0", "checklist",
                                0, MAX_QUANTITY)
-        return ChecklistEntry(position=self.doc.position,
-                              received=self.query_one(".doc-received", Checkbox).value,
+        received = self.query_one(".doc-received", Checkbox).value
+        return ChecklistEntry(position=self.doc.position, received=received,
                               form=str(self.query_one(".doc-form", Select).value),
-                              quantity=quantity)
+                              quantity=quantity, verify=self.verify and not received)
+
+    def set_verify(self, on: bool) -> None:
+        self.verify = on
+        if on:
+            self.query_one(".doc-received", Checkbox).value = False
+        self.query_one(VerifyMark).show(on)
+
+    def on_checkbox_changed(self, event: Checkbox.Changed) -> None:
+        if event.value and self.verify:  # the paper was handed in after all
+            self.set_verify(False)
 
     def set_error(self, message: str | None) -> None:
         error = self.query_one(".field-error", Label)
@@ -76,7 +91,8 @@ class ChecklistStep(DeskScreen):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("f8", "next", "tui.key.next", id="next"),
         Binding("f7", "tick_all", "tui.key.tick_all", id="tick_all"),
-        Binding("f6", "digitise", "attachments.screen.key", id="digitise"),
+        Binding("f5", "digitise", "attachments.screen.key", id="digitise"),
+        Binding("f6", "toggle_verify", "verification.tui.key_mark", id="verify"),
         Binding("escape", "back", "tui.key.back", id="back"),
         Binding("right", "within_row(1)", "tui.key.next", id="row_right", show=False),
         Binding("left", "within_row(-1)", "tui.key.back", id="row_left", show=False),
@@ -133,7 +149,7 @@ class ChecklistStep(DeskScreen):
         mark_rows(list(self.rows), self.draft.request.files)
 
     def action_digitise(self) -> None:
-        """F6: scan or pick the paper of the focused item (screens/modals/attach.py)."""
+        """F5: scan or pick the paper of the focused item (screens/modals/attach.py)."""
         row = self._row_of_focus() or (self.rows[0] if self.rows else None)
         if row is not None:
             self.app.push_screen(AttachModal(intake_attach_context(
@@ -147,6 +163,15 @@ class ChecklistStep(DeskScreen):
     def action_tick_all(self) -> None:
         for box in self.query(".doc-received").results(Checkbox):
             box.value = True
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "toggle_verify":  # offered only where a database holds some paper
+            return any(d.national_record for d in self.draft.procedure.documents)
+        return super().check_action(action, parameters)
+
+    def action_toggle_verify(self) -> None:
+        """F6: the focused document to verify in the national database, or not any more."""
+        toggle_verify(self, self._row_of_focus(), self.draft)
 
     def action_next(self) -> None:
         errors: list[ValidationError] = []

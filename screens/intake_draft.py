@@ -32,7 +32,8 @@ class IntakeDraft:
         self.request.checklist = entries
 
     def missing_required(self) -> list[str]:
-        """Names of required documents not ticked (what a supplement request would list)."""
-        ticked = {e.position for e in self.request.checklist if e.received}
+        """Names of required documents not ticked (what a supplement request would list); one
+        marked to verify in the national database counts as handed in (docs/verification.md)."""
+        ticked = {e.position for e in self.request.checklist if e.received or e.verify}
         return [d.name for d in self.procedure.documents
                 if d.requirement == "required" and d.position not in ticked]

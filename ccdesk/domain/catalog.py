@@ -21,6 +21,7 @@ A catalogue is a TOML file (format documented in ``docs/catalog.md``)::
     form = "original"            # original | certified_copy | photocopy | show
     quantity = 1
     requirement = "required"     # required | optional | conditional (+ condition = "...")
+    national_record = "identity" # optional: a national database holds it (docs/verification.md)
 
 Parsing collects *every* error with file, line and field, so one check run lists them all.
 Entries without a ``source`` (or never ``checked``) are valid but produce warnings.
@@ -41,7 +42,7 @@ import orjson
 from ccdesk.domain.calendar import TimeKind, TimeRule
 from ccdesk.domain.errors import CcdeskError, ValidationError
 from ccdesk.domain.tomlsource import TomlLocator
-from ccdesk.domain.vocabulary import SecondParty
+from ccdesk.domain.vocabulary import NationalRecord, SecondParty
 from ccdesk.text import nfc
 
 PROCEDURE_CODE = re.compile(r"^\d\.\d{6}$")
@@ -120,6 +121,9 @@ class DocumentSpec:
     quantity: int = 1
     requirement: Requirement = Requirement.REQUIRED
     condition: str = ""
+    # The national database record that may stand in for the paper (Resolution 66.7/2025;
+    # docs/verification.md), None when the paper itself is needed.
+    national_record: NationalRecord | None = None
 
 
 @dataclass(frozen=True)
@@ -157,6 +161,9 @@ class ProcedureSpec:
         rules = {k: v for k, v in asdict(self).items() if k not in ("source", "checked")}
         if rules["second_party"] is None:  # hashed as before the field existed: no new versions
             del rules["second_party"]
+        for document in rules["documents"]:  # likewise for a document no database holds
+            if document["national_record"] is None:
+                del document["national_record"]
         blob = orjson.dumps(rules, option=orjson.OPT_SORT_KEYS, default=str)
         return hashlib.sha256(blob).hexdigest()
 
@@ -376,4 +383,6 @@ def _document(r: _Reader, doc: object, path: tuple) -> DocumentSpec:
         quantity=r.integer(doc, path, "quantity", default=1, minimum=1),
         requirement=requirement,
         condition=condition,
+        national_record=(r.choice(doc, path, "national_record", NationalRecord)
+                         if "national_record" in doc else None),
     )

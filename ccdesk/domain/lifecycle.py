@@ -42,6 +42,9 @@ class Action(StrEnum):
     # A digitised paper tied to or taken off a checklist item (docs/attachments.md).
     ATTACH = "attach"
     DETACH = "detach"
+    # The outcome of a checklist item's national-database check (docs/verification.md):
+    # the state stays; the event carries the item and the outcome.
+    NATIONAL_CHECK = "national_check"
 
 
 # Action -> the states it may start from (None = intake, before the dossier exists).

@@ -165,8 +165,39 @@ class AttachmentSource(_Labelled):
     REUSED = "reused"       # an earlier dossier's result, reused instead of a new paper
 
 
+class NationalRecord(_Labelled):
+    """What a national database can confirm in place of a paper (Resolution 66.7/2025/NQ-CP;
+    docs/verification.md): the catalogue's ``national_record`` on a document."""
+
+    IDENTITY = "identity"              # the citizen's identity (the ID card's data)
+    RESIDENCE = "residence"            # place of residence (the residence confirmation)
+    BIRTH = "birth"                    # the birth registration (civil-status database)
+    MARITAL_STATUS = "marital_status"  # marital status (civil-status database)
+    DEATH = "death"                    # the death registration (civil-status database)
+
+
+class VerificationState(_Labelled):
+    """Where one checklist item's national-database check stands (docs/verification.md)."""
+
+    PENDING = "pending"        # queued: checked when the desk is online
+    VERIFIED = "verified"      # the database confirmed it: the item is satisfied
+    NOT_FOUND = "not_found"    # the database has no such record: the paper is asked for
+    MISMATCH = "mismatch"      # a record exists but does not confirm the dossier's data
+    CANCELLED = "cancelled"    # the dossier closed before the check was made
+
+    @property
+    def is_final(self) -> bool:
+        return self is not VerificationState.PENDING
+
+    @property
+    def needs_paper(self) -> bool:
+        """The data could not be retrieved or confirmed: a supplement asks for the paper."""
+        return self in (VerificationState.NOT_FOUND, VerificationState.MISMATCH)
+
+
 # The translation table of each labelled vocabulary (``vocab.<table>.<value>``).
 _LABEL_TABLES = {"Status": "status", "Channel": "channel", "Delivery": "delivery",
              "RatingLevel": "rating", "CorrectableField": "correctable_field",
              "Sex": "sex", "ApplicantKind": "applicant_kind", "SecondParty": "second_party",
-             "AttachmentSource": "attachment_source"}
+             "AttachmentSource": "attachment_source", "NationalRecord": "national_record",
+             "VerificationState": "verification"}

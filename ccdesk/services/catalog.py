@@ -133,7 +133,9 @@ class CatalogService:
                                           name=doc.name, form=doc.form.value,
                                           quantity=doc.quantity,
                                           requirement=doc.requirement.value,
-                                          condition=doc.condition))
+                                          condition=doc.condition,
+                                          national_record=(doc.national_record.value
+                                                           if doc.national_record else "")))
         procedure.current_version_id = version.id
         return "updated" if latest else "added"
 

@@ -141,34 +141,42 @@ class DossierService:
             raise ValidationError("core.err.range", field="fee_amount", low=0, high="∞")
         check_action_input(action, reason=reason, body=body, new_due=new_due, items=items)
         reason, body = clean_text(reason, "reason"), clean_text(body, "body")
+        return self.ctx.db.write(lambda session: self.act_in(
+            session, actor, code, action, reason=reason, body=body, new_due=new_due,
+            late_body=late_body, items=items, received_positions=received_positions,
+            fee_amount=fee_amount))
 
-        def work(session: Session) -> ActionResult:
-            office = load_office(session)
-            actor.require(ACTION_PERMISSION.get(action, "desk"), training=office.is_training)
-            dossier = _by_code(session, code)
-            before = dossier.model_dump()
-            now = self.ctx.now()
-            status = Status(dossier.status)
-            target = next_status(status, action, Regime(dossier.regime),
-                                 resume_to=Status(dossier.resume_status)
-                                 if dossier.resume_status else None)
-            data: dict[str, Any] = {}
-            warnings = self._apply(session, actor, dossier, action, now, data, reason=reason,
-                                   body=body, new_due=new_due, late_body=late_body,
-                                   items=items or [], received_positions=received_positions,
-                                   fee_amount=fee_amount)
-            dossier.status = target.value
-            dossier.updated_at = now
-            session.add(dossier)
-            session.flush()
-            after = dossier.model_dump()
-            changes = {k: v for k, v in after.items() if before.get(k) != v}
-            event = record_event(session, self.ctx, actor, office, dossier, action.value,
-                                 from_status=status.value, changes=changes, reason=reason,
-                                 data=data)
-            return ActionResult(dossier, event, tuple(warnings))
-
-        return self.ctx.db.write(work)
+    def act_in(self, session: Session, actor: Actor, code: str, action: Action, *,
+               reason: str = "", body: str = "", new_due: datetime | None = None,
+               late_body: str = "", items: list[MissingItem] | None = None,
+               received_positions: list[int] | None = None,
+               fee_amount: int | None = None) -> ActionResult:
+        """:meth:`act` inside the caller's transaction (input already checked), for a service
+        that records more in the same transaction (ccdesk/services/verification.py)."""
+        office = load_office(session)
+        actor.require(ACTION_PERMISSION.get(action, "desk"), training=office.is_training)
+        dossier = _by_code(session, code)
+        before = dossier.model_dump()
+        now = self.ctx.now()
+        status = Status(dossier.status)
+        target = next_status(status, action, Regime(dossier.regime),
+                             resume_to=Status(dossier.resume_status)
+                             if dossier.resume_status else None)
+        data: dict[str, Any] = {}
+        warnings = self._apply(session, actor, dossier, action, now, data, reason=reason,
+                               body=body, new_due=new_due, late_body=late_body,
+                               items=items or [], received_positions=received_positions,
+                               fee_amount=fee_amount)
+        dossier.status = target.value
+        dossier.updated_at = now
+        session.add(dossier)
+        session.flush()
+        after = dossier.model_dump()
+        changes = {k: v for k, v in after.items() if before.get(k) != v}
+        event = record_event(session, self.ctx, actor, office, dossier, action.value,
+                             from_status=status.value, changes=changes, reason=reason,
+                             data=data)
+        return ActionResult(dossier, event, tuple(warnings))
 
     def _apply(self, session: Session, actor: Actor, d: Dossier, action: Action, now: datetime,
                data: dict[str, Any], *, reason: str, body: str, new_due: datetime | None,

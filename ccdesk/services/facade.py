@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from ccdesk.services.queue import QueueService
     from ccdesk.services.reports import ReportService
     from ccdesk.services.search import SearchService
+    from ccdesk.services.verification import VerificationService
 
 
 @dataclass
@@ -109,6 +110,12 @@ class Services:
         from ccdesk.services.attachments import AttachmentService
 
         return AttachmentService(self.ctx)
+
+    @cached_property
+    def verification(self) -> VerificationService:
+        from ccdesk.services.verification import VerificationService
+
+        return VerificationService(self.ctx)
 
     @property
     def db(self) -> Database:

@@ -35,7 +35,7 @@ from ccdesk.domain.validation import (
 )
 from ccdesk.domain.vocabulary import Channel, Delivery
 from ccdesk.models import ChecklistItem, CodeCounter, Dossier, Office, SupplementRound
-from ccdesk.services import numbering
+from ccdesk.services import numbering, verification
 from ccdesk.services.catalog import ProcedureInfo, version_info
 from ccdesk.services.context import Actor, DeskContext
 from ccdesk.services.recording import load_office, record_event
@@ -79,6 +79,9 @@ class ChecklistEntry:
     form: str | None = None
     quantity: int | None = None
     note: str = ""
+    # Not received on paper: to confirm in a national database when online (Resolution
+    # 66.7/2025; ccdesk/services/verification.py). It counts as handed in until the check fails.
+    verify: bool = False
 
 
 @dataclass
@@ -261,7 +264,8 @@ class IntakeService:
         now = self.ctx.now()
         check_second_party(info, request.party2)
         items = _checklist(info, request.checklist)
-        not_received = [i for i in items if not i.received
+        marked = verification.marked_positions(request.checklist, items)
+        not_received = [i for i in items if not i.received and i.position not in marked
                         and i.requirement == Requirement.REQUIRED.value]
         if decision == Decision.ACCEPT and not_received:
             raise ValidationError("core.err.missing_documents", field="checklist",
@@ -315,6 +319,8 @@ class IntakeService:
         data: dict[str, object] = {"procedure_version_id": info.version_id}
         if linked is not None:   # travels upstream in the create payload's event (docs/linked.md)
             data["linked"] = {"group": linked.group, "kind": linked.kind, "agency": linked.agency}
+        if marked and decision != Decision.REFUSE:  # a refused dossier has nothing to check
+            data["verify"] = verification.enqueue(session, actor, info, dossier, marked, now)
         if decision == Decision.SUPPLEMENT:
             wanted = [{"name": i.name, "reason": ""} for i in not_received]
             wanted += [{"name": clean_text(m.name, "note", required=True),

@@ -80,7 +80,11 @@ def key_label(display: str) -> str:
 
 def is_desk_binding(description: str) -> bool:
     """Ours (a catalogue key, shown translated) rather than a widget's built-in editing key,
-    whose English description Textual hard-codes. The linked screens keep their keys' labels in
-    their own area (``linked.tui.*``, docs/linked.md)."""
-    return (description.startswith(("tui.", "vocab.", "linked.tui."))
-            and t(description) != description)
+    whose English description Textual hard-codes."""
+    return description.startswith(DESK_KEY_AREAS) and t(description) != description
+
+
+# Where the desk's key labels live: the screens' own area, the vocabulary, and the areas of
+# subjects with screens of their own (linked procedures, docs/linked.md; national-database
+# checks, docs/verification.md).
+DESK_KEY_AREAS = ("tui.", "vocab.", "linked.tui.", "verification.tui.")

@@ -1,4 +1,4 @@
-"""Digitising papers through the screens at 80×24: from the scan folder at intake (F6 on the
+"""Digitising papers through the screens at 80×24: from the scan folder at intake (F5 on the
 checklist step), and from the dossier screen (s) by USB stick, typed path, scanner and reuse;
 then what was stored (screens/modals/attach.py)."""
 
@@ -63,7 +63,7 @@ async def test_scan_folder_files_attached_at_intake(services, actor, tmp_path) -
         await pilot.press("f8")
         await settle(pilot)
         assert isinstance(app.screen, ChecklistStep)
-        modal = await _open_dialog(pilot, "f6")           # item 1 has the focus
+        modal = await _open_dialog(pilot, "f5")           # item 1 has the focus
         files = modal.query_one("#attach-files", OptionList)
         assert files.option_count == 2
         assert "scan0002.png" in str(files.get_option_at_index(0).prompt)  # newest first
@@ -74,7 +74,7 @@ async def test_scan_folder_files_attached_at_intake(services, actor, tmp_path) -
         await wait_for_screen(pilot, ChecklistStep)
         mark = app.screen.query_one("#doc-1 .doc-digitised", Label)
         assert "1" in str(mark.content) and mark.display
-        modal = await _open_dialog(pilot, "f6")             # a second file, then taken off
+        modal = await _open_dialog(pilot, "f5")             # a second file, then taken off
         await pilot.press("down", "enter")
         await settle(pilot)
         assert "scan0001.pdf" in _status(modal)

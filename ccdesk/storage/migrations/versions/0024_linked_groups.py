@@ -11,7 +11,7 @@ Two new tables: no dossier row is rewritten, and a downgrade drops them (the mem
 stay, as ordinary dossiers).
 
 Revision ID: 0024_linked_groups
-Revises: 0022_attachments
+Revises: 0023_verifications
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0024_linked_groups"
-down_revision = "0022_attachments"
+down_revision = "0023_verifications"
 branch_labels = None
 depends_on = None
 
