@@ -23,7 +23,7 @@ class LinkedGroupScreen(DeskScreen):
     TITLE_KEY = "linked.tui.group_title"
     HELP_KEY = "linked.tui.help"
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("enter", "open", "linked.tui.key_open", id="open"),
+        Binding("enter", "open", "tui.key.open_dossier", id="open"),
         Binding("p", "slip", "linked.tui.key_slip", id="slip"),
         Binding("h", "handoff", "linked.tui.key_handoff", id="handoff"),
         Binding("escape", "back", "tui.key.back", id="back"),

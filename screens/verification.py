@@ -123,7 +123,7 @@ class VerificationScreen(DeskScreen):
     TITLE_KEY = "verification.tui.title"
     HELP_KEY = "verification.tui.help"
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("enter", "open", "verification.tui.key_open", id="open"),
+        Binding("enter", "open", "tui.key.open_dossier", id="open"),
         Binding("r", "reload", "tui.key.refresh", id="reload"),
         Binding("escape", "back", "tui.key.back", id="back"),
     ]
