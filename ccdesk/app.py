@@ -53,6 +53,10 @@ SIGNED_OUT = "signed_out"  # the mode under the login screen after a log-out
 # App actions that need a logged-in officer and an unlocked desk.
 SESSION_ACTIONS = frozenset({"area", "lock_now", "log_out", "switch_officer"})
 UPKEEP_ERROR_SECONDS = 24 * 3600  # damage found behind the desk stays until it is dismissed
+# After the login screen's first refresh, before the services start opening behind it: the
+# frame reaches the terminal without the opening's imports competing for the interpreter, and
+# no officer has typed a PIN this soon (one submitted earlier starts the opening itself).
+OPEN_AFTER_PAINT_SECONDS = 0.15
 
 
 
@@ -209,7 +213,7 @@ class DeskApp(App[int]):
         # The services finish opening while the officer types the PIN, and the home screen's
         # code and figures are readied behind them.
         self.loader.after_open.append(self._ready_home)
-        self.call_after_refresh(self.loader.begin)
+        self.call_after_refresh(self.set_timer, OPEN_AFTER_PAINT_SECONDS, self.loader.begin)
 
     def _ready_home(self, services: Services) -> None:
         """Behind the login screen, once the services are open: load the home screen's code,
