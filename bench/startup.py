@@ -215,10 +215,28 @@ class DeskSample:
     rss_mb: float
 
 
+def crash_report(db: Path) -> str:
+    """The desk's last logged crash (the log is redacted): what a failed sample shows."""
+    log = db.parent / "logs" / "ccdesk.log"
+    try:
+        lines = log.read_text(encoding="utf-8").splitlines()
+    except OSError:
+        return f"(no log at {log})"
+    crashes = [json.loads(line).get("msg", "") for line in lines if '"CRITICAL"' in line]
+    return crashes[-1][-4000:] if crashes else "(no crash in the desk's log)"
+
+
 def desk_sample(db: Path, env: dict[str, str], pace: float) -> DeskSample:
     """One start of the desk: login painted, the PIN typed a digit every ``pace`` seconds from
     then, home ready, the register. Home counts the desk's time only: the login, plus from
     Enter to the home screen (the officer's typing, while the services open, is left out)."""
+    try:
+        return _desk_sample(db, env, pace)
+    except SystemExit as failed:
+        raise SystemExit(f"{failed}\nthe desk's log:\n{crash_report(db)}") from None
+
+
+def _desk_sample(db: Path, env: dict[str, str], pace: float) -> DeskSample:
     term = Terminal([sys.executable, "-c", DESK_CHILD, str(db)], env)
     try:
         login = term.wait_for(*LOGIN_TEXT)
