@@ -243,13 +243,15 @@ class DeskApp(App[int]):
         """The login screen's door, called in its worker thread: check the PIN and, while
         argon2id runs (on every core, without the GIL), read what home shows first. Those
         facts reach the home screen only after a right PIN; a wrong one drops them."""
-        from screens.home import read_home
-
         services = self.loader.get()
         found: list[HomeFacts] = []
 
         def read() -> None:
-            with contextlib.suppress(Exception):  # home then reads them itself, and says why
+            # A head start only: whatever goes wrong here, home reads them itself (and says
+            # why), and the PIN's answer never depends on it.
+            with contextlib.suppress(Exception):
+                from screens.home import read_home
+
                 found.append(read_home(services, self.sync))
 
         reader = threading.Thread(target=read, name="ccdesk-home-first", daemon=True)
