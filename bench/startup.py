@@ -29,6 +29,15 @@ terminal emulator (pyte); times count from just before the spawn, so interpreter
   ``exec``: a bench that seeded 100k dossiers in its own process printed its own 140 MB, not
   the desk's.)
 
+* **Bytecode**: the desk's own modules (``ccdesk``, ``screens``, ``sync``) are compiled to
+  ``__pycache__`` first, as ``pip install`` does for an installed desk. Textual's are compiled
+  already (pip); with ``PYTHONDONTWRITEBYTECODE`` set (as on the shared development machine), an
+  editable checkout would otherwise compile every desk module at every start, which no desk PC
+  does and the baseline never pays.
+* **CPU**: beside each wall time, the child's CPU seconds (all its threads, from
+  ``/proc/<pid>/stat``): what the same start costs on an idle machine; on a loaded machine the
+  wall ratios move with the load, the CPU ratios much less.
+
 Sizes other than 0 use the demo databases ``bench/search.py`` seeds into ``--cache-dir``
 (``search-<n>-365d.sqlite3`` with ``config/desk.key`` beside them); each is copied once into
 ``<cache>/startup-<n>/`` and given an officer. Medians of ``--runs`` with min–max; baseline and
@@ -39,6 +48,7 @@ desk samples alternate so machine noise hits both. Targets: login <= 1.3x the ba
 from __future__ import annotations
 
 import argparse
+import compileall
 import fcntl
 import json
 import os
@@ -200,14 +210,33 @@ class DeskSample:
     login_cpu: float
     home: float
     home_cpu: float
+    enter_cpu: float  # at Enter: what opened behind the login while the PIN was typed
     peak_mb: float
     rss_mb: float
+
+
+def crash_report(db: Path) -> str:
+    """The desk's last logged crash (the log is redacted): what a failed sample shows."""
+    log = db.parent / "logs" / "ccdesk.log"
+    try:
+        lines = log.read_text(encoding="utf-8").splitlines()
+    except OSError:
+        return f"(no log at {log})"
+    crashes = [json.loads(line).get("msg", "") for line in lines if '"CRITICAL"' in line]
+    return crashes[-1][-4000:] if crashes else "(no crash in the desk's log)"
 
 
 def desk_sample(db: Path, env: dict[str, str], pace: float) -> DeskSample:
     """One start of the desk: login painted, the PIN typed a digit every ``pace`` seconds from
     then, home ready, the register. Home counts the desk's time only: the login, plus from
     Enter to the home screen (the officer's typing, while the services open, is left out)."""
+    try:
+        return _desk_sample(db, env, pace)
+    except SystemExit as failed:
+        raise SystemExit(f"{failed}\nthe desk's log:\n{crash_report(db)}") from None
+
+
+def _desk_sample(db: Path, env: dict[str, str], pace: float) -> DeskSample:
     term = Terminal([sys.executable, "-c", DESK_CHILD, str(db)], env)
     try:
         login = term.wait_for(*LOGIN_TEXT)
@@ -216,13 +245,14 @@ def desk_sample(db: Path, env: dict[str, str], pace: float) -> DeskSample:
             term.pump(pace)
             term.type(digit.encode())
         term.pump(pace)
+        enter_cpu = term.cpu_seconds()
         enter = time.time() - term.started
         term.type(b"\r")
         home = login + term.wait_for(HOME_TEXT) - enter
         home_cpu = term.cpu
         term.type(F4)
         term.pump(REGISTER_SECONDS)
-        return DeskSample(login, login_cpu, home, home_cpu, *term.memory_mb())
+        return DeskSample(login, login_cpu, home, home_cpu, enter_cpu, *term.memory_mb())
     finally:
         term.close()
 
@@ -292,6 +322,12 @@ def first_start_of_the_day(db: Path, home: Path, full_check_due: bool) -> None:
     state.write_text(json.dumps({"last_full_check": last, "pending": [], "damaged": False}))
 
 
+def compile_desk() -> None:
+    """The desk's modules compiled to bytecode, as an installed desk has them."""
+    for package in ("ccdesk", "screens", "sync"):
+        compileall.compile_dir(ROOT / package, quiet=1)
+
+
 def drop_from_page_cache(db: Path) -> None:
     """Ask the kernel to forget the cached pages of the database and its WAL."""
     for suffix in ("", "-wal"):
@@ -343,6 +379,8 @@ def report(size: int, cache: str, got: Samples, load: str) -> None:
         return f"{statistics.median(got.of(name)) / over:.2f}x"
 
     after = [d.home - d.login for d in got.desk]
+    behind = [d.enter_cpu - d.login_cpu for d in got.desk]
+    enter_cpu = [d.home_cpu - d.enter_cpu for d in got.desk]
     # CPU at home includes what opened behind the login while the PIN was typed.
     print(f"{size:>9,} dossiers, {cache} cache, first start of the day (backup due)  [{load}]")
     print(f"  minimal Textual app painted  {spread(got.baseline)} s, "
@@ -354,6 +392,9 @@ def report(size: int, cache: str, got: Samples, load: str) -> None:
           f" (target <= 2.00x); CPU {spread(got.of('home_cpu'), '.2f')} s = "
           f"{ratio('home_cpu', base_cpu)}")
     print(f"    of which Enter to home      {spread(after)} s")
+    print(f"  CPU: to login painted {spread(got.of('login_cpu'), '.2f')} s; behind the login "
+          f"while the PIN is typed {spread(behind, '.2f')} s; Enter to home "
+          f"{spread(enter_cpu, '.2f')} s")
     print(f"  peak RSS (VmHWM)             {spread(got.of('peak_mb'), '.1f')} MB "
           f"(the PIN's argon2id takes 128 MiB for a moment)")
     print(f"  RSS with the register shown  {spread(got.of('rss_mb'), '.1f')} MB "
@@ -376,6 +417,7 @@ def main() -> None:
     args = parser.parse_args()
     print(f"bench/startup.py, {args.runs} runs, PIN typed a digit every {args.pin_pace} s, "
           f"{uptime()}", flush=True)
+    compile_desk()
     with tempfile.TemporaryDirectory(prefix="ccdesk-bench-") as tmp:
         for size in (int(s) for s in args.sizes.split(",")):
             db = desk_home(size, args.cache_dir, args.days, Path(tmp))

@@ -94,15 +94,17 @@ class FilingsLines(Static):
     """The few lines home and the register show; refreshed by :meth:`load` off the UI thread."""
 
     def __init__(self, services: Services, port: SyncPort | None, *, always: bool = False,
-                 **kwargs: Any) -> None:
+                 load_on_mount: bool = True, **kwargs: Any) -> None:
         super().__init__("", markup=True, **kwargs)
         self.services, self.port = services, port
         self.always = always  # shown offline with no filing waiting too (home)
+        self.load_on_mount = load_on_mount  # False: the screen loads them with its own
         self.count = 0        # waiting, as last loaded: the F12 key shows only when some do
         self.display = False  # until loaded: nothing to show yet
 
     def on_mount(self) -> None:
-        self.load()
+        if self.load_on_mount:
+            self.load()
 
     @work(exclusive=True, thread=True, group="filings-lines")
     def load(self) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from time import monotonic
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -20,6 +21,7 @@ from screens.verification import VerificationLines, VerificationScreen
 
 if TYPE_CHECKING:
     from ccdesk.services import Services
+    from ccdesk.services.reports import TodayCounts
 
 SCAN_GAP = 0.3  # seconds between keys: slower is a person typing, not a scanner
 MAX_SCAN = 1024  # a paper's QR line (ccdesk.domain.paper_qr.MAX_SCAN_LENGTH)
@@ -40,8 +42,23 @@ QUEUE_KEYS = (("F7", "queue.desk.key_ticket", "queue_ticket"),
               ("F8", "queue.desk.key_call", "queue_call"))
 
 
+@dataclass(frozen=True)
+class HomeFacts:
+    """What the home screen shows first: today's counts and the sync status."""
+
+    counts: TodayCounts
+    status: Any
+
+
+def read_home(services: Services, port: SyncPort) -> HomeFacts:
+    """Today's counts and the sync status, read off the UI thread. The desk also reads them
+    while the PIN is checked, so home opens with its figures (shown only once it is right)."""
+    return HomeFacts(services.reports.today_counts(services.ctx.now()), port.status())
+
+
 class HomeScreen(DeskScreen):
-    """The officer's start page."""
+    """The officer's start page. ``first``: the facts read while the PIN was checked, shown at
+    once; the screen then reads them again as it always does."""
 
     TITLE_KEY = "tui.home.title"
     HELP_KEY = "tui.help.home"
@@ -56,9 +73,12 @@ class HomeScreen(DeskScreen):
                 show=False),
     ]
 
-    def __init__(self, services: Services, port: SyncPort) -> None:
+    def __init__(self, services: Services, port: SyncPort, first: HomeFacts | None = None,
+                 ) -> None:
         super().__init__(services)
         self.port = port
+        self._first = first
+        self._away = False  # another screen or area covered home since it was last shown
         self._scanned = ""  # characters a scanner is typing (a slip's QR code)
         self._last_key = 0.0
         self._queue_keys = services.config.queue_tickets  # the keys composed last
@@ -100,7 +120,8 @@ class HomeScreen(DeskScreen):
                                      classes="quick-key", id=f"quick-{key.lower()}")
 
             # Below the keys: at 80×24 they stay in view, the filings take what is left.
-            yield FilingsLines(self.services, self.port, always=True, id="home-filings")
+            yield FilingsLines(self.services, self.port, always=True, load_on_mount=False,
+                               id="home-filings")  # loaded with home's own figures
 
 
     @work(exclusive=True, group="queue-ticket")
@@ -120,24 +141,42 @@ class HomeScreen(DeskScreen):
             shown.remove_class("-empty")
 
     def on_mount(self) -> None:
-        self.action_refresh()
         self.set_interval(60, self.action_refresh)
+        first, self._first = self._first, None
+        if first is None:
+            self.action_refresh()
+            return
+        self._show_clock()
+        self._show(first.counts, first.status)
+        # Read again once these are on screen (the figures may have moved since), with the
+        # filings and the upstream's probe, which the first read left out.
+        self.call_after_refresh(self.action_refresh)
+
+    def on_screen_suspend(self) -> None:
+        self._away = True
 
     def on_resumed(self) -> None:
         if self._queue_keys != self.services.config.queue_tickets:
             # turned on or off in the settings (F9) meanwhile: show or hide F7/F8 now
+            self._away = False
             self.refresh_language()
             return
-        self.action_refresh()
+        # Only a return to home reads again (showing it the first time, on_mount has).
+        if self._away:
+            self._away = False
+            self.action_refresh()
 
     def action_refresh(self) -> None:
-        self.query_one("#home-clock", Label).update(
-            t("tui.home.now", now=fmt_datetime(self.host.now())))
+        self._show_clock()
         self._load()
         if self.query("#home-filings"):
             self.query_one("#home-filings", FilingsLines).load()
         if self.query("#home-verify"):
             self.query_one("#home-verify", VerificationLines).load()
+
+    def _show_clock(self) -> None:
+        self.query_one("#home-clock", Label).update(
+            t("tui.home.now", now=fmt_datetime(self.host.now())))
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "online_filings":
@@ -159,11 +198,10 @@ class HomeScreen(DeskScreen):
     @work(exclusive=True, thread=True, group="home")
     def _load(self) -> None:
         """Counts scan indexes of a table that can hold millions of rows: off the UI thread."""
-        counts = self.services.reports.today_counts(self.host.now())
-        status = self.port.status()
-        self.app.call_from_thread(self._show, counts, status)
+        facts = read_home(self.services, self.port)
+        self.app.call_from_thread(self._show, facts.counts, facts.status)
         online = self.port.online()
-        self.app.call_from_thread(self._show_online, status, online)
+        self.app.call_from_thread(self._show_online, facts.status, online)
 
     def _show(self, counts: Any, status: Any) -> None:
         if not self.query("#home-counts"):

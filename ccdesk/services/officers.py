@@ -45,6 +45,11 @@ def _hasher():  # noqa: ANN202 - argon2.PasswordHasher, imported lazily (start-u
     return PasswordHasher(**ARGON2)
 
 
+def load_hasher() -> None:
+    """Import argon2 ahead of the first PIN check (the desk does it behind its login screen)."""
+    _hasher()
+
+
 def _peppered(pin: str, key: bytes) -> str:
     return hmac.new(derive(key, "pin-pepper"), pin.encode(), hashlib.sha256).hexdigest()
 

@@ -82,7 +82,9 @@ class ServicesLoader:
 
     ``begin`` starts the opening (once); ``get`` waits for it and raises what it raised.
     ``warnings`` collects what the officer should be told (the audit trail's check);
-    ``upkeep`` is what runs behind the working desk once it is shown (the day's backup).
+    ``upkeep`` is what runs behind the working desk once it is shown (the day's backup);
+    ``after_open`` are called in the opening thread once the services are open (the desk
+    readies its home screen there while the PIN is typed); what they raise is logged only.
     """
 
     def __init__(self, open_services: Callable[[], Services]) -> None:
@@ -93,6 +95,7 @@ class ServicesLoader:
         self._close: Callable[[], None] | None = None
         self.warnings: list[str] = []
         self.upkeep: Upkeep | None = None
+        self.after_open: list[Callable[[Services], None]] = []
 
     @classmethod
     def ready(cls, services: Services, close: Callable[[], None] | None = None,
@@ -135,9 +138,17 @@ class ServicesLoader:
 
     def _run(self) -> None:
         try:
-            self._future.set_result(self._open())
+            services = self._open()
         except BaseException as exc:  # handed to whoever waits in ``get``
             self._future.set_exception(exc)
+            return
+        self._future.set_result(services)  # a PIN typed already is checked from now on
+        for ready in list(self.after_open):
+            try:
+                ready(services)
+            except Exception as exc:  # a head start only: the screen loads what it needs
+                log.warning("readying behind the login failed",
+                            extra={"error": type(exc).__name__})
 
     def get(self) -> Services:
         if self.is_ready:  # every screen asks, often: no lock once the services are open

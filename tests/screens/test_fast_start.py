@@ -183,3 +183,19 @@ def test_a_failed_opening_is_reported_then_tried_again(services) -> None:
     else:
         raise AssertionError("the first opening should have failed")
     assert loader.get() is services and len(attempts) == 2
+
+
+def test_what_is_readied_behind_the_login_never_fails_the_opening(services) -> None:
+    """``after_open`` runs once the services are open; one that fails is logged, the next
+    still runs, and the services stay open and usable."""
+    readied = threading.Event()
+
+    def broken(_opened: Services) -> None:
+        raise RuntimeError("readying failed")
+
+    loader = ServicesLoader(lambda: services)
+    loader.after_open.extend([broken, lambda opened: readied.set()])
+    loader.begin()
+    assert loader.get() is services
+    assert readied.wait(30)
+    assert loader.is_ready and loader.get().officers.list()

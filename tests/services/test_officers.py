@@ -11,7 +11,10 @@ from ccdesk.services.officers import (
     ARGON2,
     MAX_ATTEMPTS,
     MIN_PIN_BY_ROLE,
+    PEPPERED,
+    _peppered,
     lock_delay,
+    needs_rehash,
     verify_pin,
 )
 from ccdesk.storage.deskkey import registered_key
@@ -47,6 +50,48 @@ def test_a_hash_from_before_the_pepper_verifies_once_and_is_rehashed(desk: Servi
         new = con.execute("SELECT pin_hash FROM officer WHERE username = 'lan'").fetchone()[0]
     assert new != old and new.startswith("p1$argon2id$")
     assert desk.officers.authenticate("lan", "1234").username == "lan"
+
+
+def _stored_hash(desk: Services, username: str) -> str:
+    with sqlite3.connect(desk.db.path) as con:
+        return con.execute("SELECT pin_hash FROM officer WHERE username = ?",
+                           (username,)).fetchone()[0]
+
+
+def _store_hash(desk: Services, username: str, pin_hash: str) -> None:
+    with sqlite3.connect(desk.db.path) as con:
+        con.execute("DROP TRIGGER IF EXISTS officer_no_update")
+        con.execute("UPDATE officer SET pin_hash = ? WHERE username = ?", (pin_hash, username))
+
+
+@pytest.mark.parametrize("older", [
+    {"time_cost": 3, "memory_cost": 65_536, "parallelism": 4},   # argon2-cffi's memory
+    {"time_cost": 3, "memory_cost": ARGON2["memory_cost"], "parallelism": 1},  # one lane
+])
+def test_a_hash_at_older_costs_verifies_once_and_is_rehashed_at_todays(
+        desk: Services, older: dict[str, int]) -> None:
+    """Costs change (docs/operations.md, "PIN policy"): a PIN hashed at the old ones still
+    opens the desk, and that login stores it again at today's, peppered as before."""
+    from argon2 import PasswordHasher, extract_parameters
+    from argon2.low_level import Type
+
+    key = registered_key(str(desk.db.path))
+    assert key is not None
+    old = PEPPERED + PasswordHasher(**older).hash(_peppered("1234", key))
+    _store_hash(desk, "lan", old)
+    assert needs_rehash(old, key)
+    with pytest.raises(PermissionDenied):  # a wrong PIN replaces nothing
+        desk.officers.authenticate("lan", "9999")
+    assert _stored_hash(desk, "lan") == old
+    assert desk.officers.authenticate("lan", "1234").username == "lan"
+    new = _stored_hash(desk, "lan")
+    assert new != old and new.startswith(PEPPERED + "$argon2id$")
+    found = extract_parameters(new.removeprefix(PEPPERED))
+    assert (found.type, found.time_cost, found.memory_cost, found.parallelism) == (
+        Type.ID, ARGON2["time_cost"], ARGON2["memory_cost"], ARGON2["parallelism"])
+    assert not needs_rehash(new, key)
+    assert desk.officers.authenticate("lan", "1234").username == "lan"
+    assert _stored_hash(desk, "lan") == new  # at today's costs: left as it is
 
 
 @pytest.mark.parametrize(("role", "short", "enough"), [
