@@ -69,9 +69,15 @@ SORT_HITS = 1024
 BLOCKS_FROM = 8192
 # The lengths of FTS5's prefix indexes (migration 0002_search): a word of these lengths is one
 # term list, however many terms start with it.
-FTS_PREFIXES = (2, 4)
+FTS_PREFIXES = (1, 2, 3, 4)
 # Written exactly as in migration 0002_search so SQLite uses the expression index.
 DUE_KEY = "COALESCE(d.due_at, '9999-12-31 23:59:59')"
+# dossier_fts_due's rowids (migration 0026_search_prefix): the due second since 2000-01-01,
+# clamped to [0, DUE_LAST - 1], or DUE_LAST with no due time, times DUE_IDS, plus the id.
+DUE_IDS = 2 ** 31
+DUE_LAST = 2 ** 32 - 1
+_EPOCH = datetime(2000, 1, 1)
+NO_DUE = "9999-12-31 23:59:59"
 _RUNNING = ", ".join(f"'{s.value}'" for s in sorted(RUNNING_STATUSES))
 _WORD = re.compile(r"\w+")
 # Open and past its due time (a dossier without a due time is never overdue: its key is the
@@ -261,12 +267,13 @@ class SearchService:
         exists), by the cheapest of the three plans in the module's docstring."""
         if not words:
             return self._plain(conn, where, params, order, after, limit)
-        long_words = [w for w in words if len(w) > 1]
-        if not order.by_due and long_words:
-            # By id FTS5 streams the hits newest first and stops at the page end; only a
-            # one-letter word (every term starting with it merged) is left to the row check.
+        if not order.by_due:
+            # By id FTS5 streams the hits newest first and stops at the page end.
             return self._fts(conn, where, params, order, after, limit, words,
-                             lazy_match(conn, long_words, once=True) or "")
+                             lazy_match(conn, words, once=True))
+        if order.sort == "due" and not where:
+            # dossier_fts_due streams the hits soonest due first and stops at the page end.
+            return self._due_stream(conn, after, limit, words)
         found, last = self._walk(conn, where, params, order, after, limit, words, WALK_BUDGET)
         if last is None:
             return _fetch(conn, found)
@@ -289,6 +296,37 @@ class SearchService:
         # Walk on from the probe's last row, keeping what it found.
         more, _ = self._walk(conn, where, params, order, last, limit - len(found), words, None)
         return _fetch(conn, found + more)
+
+    def _due_stream(self, conn, after: PageKey | None, limit: int,  # noqa: ANN001
+                    words: list[str]) -> list[tuple[RegisterRow, PageKey]]:
+        """The page in due order from ``dossier_fts_due``, whose rowids are each dossier's
+        place in due order to the second (migration 0026_search_prefix): FTS5 yields the hits
+        in that order, from the page key's second on, and the stream stops at the page end.
+
+        Dossiers due in the same second come in id order, not in exact due-key order: the
+        last second's every hit is read before the page is cut, in exact order.
+        """
+        sql = (f"SELECT f.rowid, d.id, {DUE_KEY} AS due_key, d.search_text "
+               "FROM dossier_fts_due f CROSS JOIN dossier d ON d.id = f.rowid % :ids "
+               "WHERE dossier_fts_due MATCH :match AND f.rowid >= :low AND "
+               + _contains(words, "d.search_text") + " ORDER BY f.rowid")
+        start = None if after is None else (after.value or NO_DUE, after.id)
+        low = 0 if start is None else due_second(start[0]) * DUE_IDS
+        found: list[tuple[str, int]] = []
+        rows = conn.execute(text(sql), _word_params(words) | {
+            "match": lazy_match(conn, words, once=True), "low": low, "ids": DUE_IDS})
+        for rowid, id_, due, search_text in rows:
+            second = rowid // DUE_IDS
+            if len(found) > limit and second > found[-1][2] or second == DUE_LAST and \
+                    len(found) > limit:
+                break  # the page is full and this second is past its last row's
+            if start is not None and (due, id_) <= start:
+                continue
+            if text_matches(search_text, words):
+                found.append((due, id_, second))
+        rows.close()
+        found.sort(key=lambda k: (k[0], k[1]))
+        return _fetch(conn, [PageKey("due", 0, due, id_) for due, id_, _ in found[:limit + 1]])
 
     def _plain(self, conn, where: list[str], params: dict[str, Any],  # noqa: ANN001
                order: _Order, after: PageKey | None, limit: int,
@@ -390,8 +428,6 @@ def lazy_match(conn, words: list[str], once: bool = False) -> str | None:  # noq
     words are left to the row check; None when no word is left."""
     parts = []
     for word in dict.fromkeys(words):
-        if len(word) < 2:
-            continue
         cut = f'"{word[:max(p for p in FTS_PREFIXES if p <= len(word))]}"*'
         if len(word) in FTS_PREFIXES or word.isalpha():
             parts.append(cut)
@@ -475,6 +511,15 @@ class _Order:
 
     def key_of(self, r: Any) -> PageKey:
         return PageKey(self.sort, self.phase, r["due_key"] if self.by_due else None, r["id"])
+
+
+def due_second(due_key: str) -> int:
+    """The due second of a due key in ``dossier_fts_due``'s rowids, as the migration's
+    triggers compute it (Unix seconds, fractions dropped, from 2000-01-01, clamped)."""
+    if due_key == NO_DUE:
+        return DUE_LAST
+    seconds = (datetime.fromisoformat(due_key) - _EPOCH) // timedelta(seconds=1)
+    return min(max(seconds, 0), DUE_LAST - 1)
 
 
 def _fetch(conn, keys: list[PageKey]) -> list[tuple[RegisterRow, PageKey]]:  # noqa: ANN001
