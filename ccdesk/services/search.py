@@ -9,26 +9,25 @@ numbers starting with them.
 No query loads everything: each page is ``LIMIT n`` from an index walk that starts after the
 last row of the previous page (keyset pagination, never ``OFFSET``). "newest" walks ids
 downwards (an id is allocated when the dossier is received, so id order is receipt order);
-"due" walks the ``ix_dossier_due_key`` index; "overdue" first lists the open dossiers past their
+"due" walks the ``ix_dossier_due_key`` index (or ``dossier_fts_due`` for a text query);
+"overdue" first lists the open dossiers past their
 due time, most overdue first, then the rest newest first.
 
-In "newest" order a text query streams the FTS5 hits of its words of two letters or more by
-rowid (newest first, stopping at the page end; one-letter words are checked per row). Otherwise
-(any "due" query, or only one-letter words) it starts with a bounded probe and goes on by the
-cheaper of two ways:
+Every word of up to four letters is one FTS5 term list, read lazily in rowid order (prefix
+indexes 1-4, migration ``0026_search_prefix``); a longer name part is cut to its 4-letter prefix
+and checked per row. A text query then goes by one of these plans:
 
-- *walk*: follow the order's index and test each row's folded words against the query,
-  stopping when the page is full. Cheap when the query is common ("n", "nguyen", "0"):
-  a page of a term one row in three matches costs ~300 rows, whatever the database size, and
-  never touches FTS5's merge of every term that starts with a one-letter prefix.
-- *FTS*, *blocks* or *long walk*: when the walk has looked at ``WALK_BUDGET`` rows without
-  filling the page, the matches it saw estimate how far walking on would go, and FTS5's term
-  list (read bounded) gives each word's hits. If the rarest word's hits cost less than that
-  walk (and, in due order, are at most ``SORT_HITS``), they are collected (the FTS table drives
-  the join; only those few hits are sorted) and every word is checked per hit. In due order a
-  longer walk goes block by block instead (``ccdesk/services/due_blocks.py``): only the blocks
-  of ids that hold hits, each in due order, stopping when nothing more can make the page.
-  Otherwise the walk goes on until the page is full.
+- *newest*: the FTS5 hits of every word stream by rowid, newest first, and the stream stops at
+  the page end ("n", "ngu", "0912": a page costs about its own rows).
+- *due*, no filter: ``dossier_fts_due`` indexes the same text with each dossier's place in due
+  order (its due second, then its id) as the rowid, so the hits stream soonest due first and
+  stop at the page end too (:meth:`SearchService._due_stream`).
+- *due* with a filter, and the overdue part of "overdue": a bounded probe walks the order's
+  index (the filter's, or the open dossiers') testing each row's folded words, stopping when
+  the page is full; when ``WALK_BUDGET`` rows did not fill it, the matches seen estimate how
+  far walking on would go, and either a rare query's few FTS5 hits (at most ``SORT_HITS``) are
+  sorted, or the blocks of ids that hold hits are read each in due order
+  (``ccdesk/services/due_blocks.py``), or the walk goes on.
 
 Every statement walks an index in the page's order (tests/perf/test_search_plans.py reads their
 query plans): "overdue" starts with ``ix_dossier_open_due`` (the open dossiers in due order) and
@@ -59,9 +58,6 @@ MAX_LIMIT = 1000
 # bounded probe): a few ms at a million dossiers.
 WALK_BUDGET = 2048
 VOCAB_TERMS = 300
-# By id FTS5 streams the hits newest first and stops at the page end: a hit costs only its
-# share of merging the word's lists.
-FTS_STREAM_COST = 1
 # In due order, FTS5 hits are sorted only when there are at most this many; more are read
 # block by block in due order (ccdesk/services/due_blocks.py) when walking on would pass more
 # than BLOCKS_FROM rows.
@@ -280,19 +276,11 @@ class SearchService:
         # The probe saw len(found) matches in WALK_BUDGET rows: walking on would take about
         # WALK_BUDGET * (limit + 1) / len(found) rows.
         walk_rows = WALK_BUDGET * (limit + 1) / max(len(found), 0.5)
-        if order.by_due:
-            match = lazy_match(conn, words) if walk_rows > BLOCKS_FROM else None
-            if match is not None:
-                if _count_hits(conn, match, SORT_HITS + 1) <= SORT_HITS:
-                    return self._fts(conn, where, params, order, after, limit, words, match)
-                return self._blocks(conn, where, params, order, after, limit, words, match)
-        else:
-            # Only one-letter words ("newest"): FTS5 costs about FTS_STREAM_COST walked rows
-            # per hit of the rarest word it can match, streamed in rowid order.
-            rarest, hits = _rarest_fts_word(conn, words)
-            if rarest is not None and hits * FTS_STREAM_COST <= walk_rows:
-                return self._fts(conn, where, params, order, after, limit, words,
-                                 f'"{rarest}"*')
+        match = lazy_match(conn, words) if walk_rows > BLOCKS_FROM else None
+        if match is not None:
+            if _count_hits(conn, match, SORT_HITS + 1) <= SORT_HITS:
+                return self._fts(conn, where, params, order, after, limit, words, match)
+            return self._blocks(conn, where, params, order, after, limit, words, match)
         # Walk on from the probe's last row, keeping what it found.
         more, _ = self._walk(conn, where, params, order, last, limit - len(found), words, None)
         return _fetch(conn, found + more)
@@ -417,15 +405,14 @@ def _word_params(words: list[str]) -> dict[str, str]:
 def lazy_match(conn, words: list[str], once: bool = False) -> str | None:  # noqa: ANN001
     """An FTS5 MATCH for ``words`` that FTS5 reads lazily, seeking by rowid, never merging a
     whole prefix's term lists into memory (which it does for a prefix no prefix index holds,
-    on every call): a word of 2 or 4 letters is its prefix index's term. A longer or 3-letter
-    name part is cut to the prefix index below it ("nguyen" -> "nguy", "van" -> "va"): name
-    prefixes that long select nearly the same rows, and every word is checked per row anyway.
-    A number part ("26112", the days 20-29 of a month) is the OR of the terms that start with
-    it (exact: the cut would triple its rows), read from FTS5's term list when fewer than
-    VOCAB_TERMS; with more (phone and ID prefixes, each term one dossier) the prefix itself,
-    whose merged list is small. With ``once`` (a single FTS5 call, as "newest" streams it) a
-    number part is its prefix, merged once: reading the term list would cost as much. One-letter
-    words are left to the row check; None when no word is left."""
+    on every call): a word of 1 to 4 letters is its prefix index's term. A longer name part is
+    cut to its 4-letter prefix ("nguyen" -> "nguy"): name prefixes that long select nearly the
+    same rows, and every word is checked per row anyway. A longer number part ("26112", the
+    days 20-29 of a month) is the OR of the terms that start with it (exact: the cut would
+    triple its rows), read from FTS5's term list when fewer than VOCAB_TERMS; with more (phone
+    and ID prefixes, each term one dossier) the prefix itself, whose merged list is small. With
+    ``once`` (a single FTS5 call, as the streams make it) a number part is its prefix, merged
+    once: reading the term list would cost as much. None when ``words`` is empty."""
     parts = []
     for word in dict.fromkeys(words):
         cut = f'"{word[:max(p for p in FTS_PREFIXES if p <= len(word))]}"*'
@@ -463,26 +450,6 @@ def _count_hits(conn, match: str, most: int) -> int:  # noqa: ANN001
 def _vocab(conn) -> None:  # noqa: ANN001
     conn.execute(text("CREATE VIRTUAL TABLE IF NOT EXISTS temp.dossier_fts_terms "
                       "USING fts5vocab(main, dossier_fts, row)"))
-
-
-def _rarest_fts_word(conn, words: list[str]) -> tuple[str | None, int]:  # noqa: ANN001
-    """The word with the fewest FTS5 hits and that number (at most), from FTS5's term list.
-
-    Read through an ``fts5vocab`` table in the connection's temp schema, at most
-    ``VOCAB_TERMS`` terms per word (a bounded look-up); a word starting more terms ("0", "26")
-    is left to the per-row check.
-    """
-    _vocab(conn)
-    best: tuple[str | None, int] = (None, 0)
-    for word in words:
-        terms, docs = conn.execute(text(
-            "SELECT COUNT(*), COALESCE(SUM(doc), 0) FROM (SELECT doc FROM "
-            "temp.dossier_fts_terms WHERE term >= :low AND term < :high LIMIT :most)"),
-            {"low": word, "high": word[:-1] + chr(ord(word[-1]) + 1),
-             "most": VOCAB_TERMS}).one()
-        if terms < VOCAB_TERMS and (best[0] is None or docs < best[1]):
-            best = (word, docs)
-    return best
 
 
 @dataclass(frozen=True)
