@@ -291,23 +291,32 @@ class SearchService:
         place in due order to the second (migration 0026_search_prefix): FTS5 yields the hits
         in that order, from the page key's second on, and the stream stops at the page end.
 
-        Dossiers due in the same second come in id order, not in exact due-key order: the
-        last second's every hit is read before the page is cut, in exact order.
+        Dossiers due in the same second come in id order. When they all share one due key
+        (most do: a same-day procedure is due at closing time), that is the exact order;
+        otherwise (their microseconds differ) the last second's every hit is read before the
+        page is cut, in exact order.
         """
         sql = (f"SELECT f.rowid, d.id, {DUE_KEY} AS due_key, d.search_text "
                "FROM dossier_fts_due f CROSS JOIN dossier d ON d.id = f.rowid % :ids "
                "WHERE dossier_fts_due MATCH :match AND f.rowid >= :low AND "
                + _contains(words, "d.search_text") + " ORDER BY f.rowid")
         start = None if after is None else (after.value or NO_DUE, after.id)
-        low = 0 if start is None else due_second(start[0]) * DUE_IDS
-        found: list[tuple[str, int]] = []
+        low = 0
+        if start is not None:
+            second = due_second(start[0])
+            # In a second of one due key the stream's order is exact: start right after the key.
+            low = second * DUE_IDS + (start[1] + 1 if _one_key(conn, start[0]) else 0)
+        found: list[tuple[str, int, int]] = []
+        one_key: dict[str, bool] = {}
         rows = conn.execute(text(sql), _word_params(words) | {
             "match": lazy_match(conn, words, once=True), "low": low, "ids": DUE_IDS})
         for rowid, id_, due, search_text in rows:
             second = rowid // DUE_IDS
-            if len(found) > limit and second > found[-1][2] or second == DUE_LAST and \
-                    len(found) > limit:
-                break  # the page is full and this second is past its last row's
+            last = found[-1] if len(found) > limit else None
+            if last is not None and last[0] not in one_key:
+                one_key[last[0]] = _one_key(conn, last[0])
+            if last is not None and (second > last[2] or one_key[last[0]]):
+                break  # the page is full and nothing further can come before its last row
             if start is not None and (due, id_) <= start:
                 continue
             if text_matches(search_text, words):
@@ -478,6 +487,23 @@ class _Order:
 
     def key_of(self, r: Any) -> PageKey:
         return PageKey(self.sort, self.phase, r["due_key"] if self.by_due else None, r["id"])
+
+
+def _one_key(conn, due_key: str) -> bool:  # noqa: ANN001
+    """Whether every dossier due in the second of ``due_key`` has that very due key (two
+    seeks of ``ix_dossier_due_key``), so ``dossier_fts_due`` yields them in exact order. Not
+    asked for the clamped ends, whose "second" spans more than one."""
+    second = due_second(due_key)
+    if second in (0, DUE_LAST - 1):
+        return False
+    if second == DUE_LAST:
+        return True  # no due time: one key, in id order
+    low = due_key[:19]
+    high = (datetime.fromisoformat(low) + timedelta(seconds=1)).strftime("%Y-%m-%d %H:%M:%S")
+    ends = [f"(SELECT {DUE_KEY} FROM dossier d WHERE {DUE_KEY} >= :low AND {DUE_KEY} < :high "
+            f"ORDER BY {DUE_KEY} {way} LIMIT 1)" for way in ("ASC", "DESC")]
+    keys = conn.execute(text(f"SELECT {ends[0]}, {ends[1]}"), {"low": low, "high": high}).one()
+    return keys[0] == keys[1] == due_key
 
 
 def due_second(due_key: str) -> int:

@@ -272,7 +272,8 @@ def edges(tmp_path):  # noqa: ANN001
         for due, chosen in (("1999-05-01 08:00:00.000000", ids[60:64]),
                             ("1970-01-01 00:00:00.500000", ids[64:66]),
                             ("2200-01-01 00:00:00.000000", ids[66:69]),
-                            ("2150-06-01 00:00:00.000000", ids[69:71]), (None, ids[71:80])):
+                            ("2150-06-01 00:00:00.000000", ids[69:71]), (None, ids[71:80]),
+                            ("2026-12-09 17:00:00.000000", ids[83:98])):  # one key, one second
             for id_ in chosen:
                 session.execute(text("UPDATE dossier SET due_at = :d WHERE id = :i"),
                                 {"d": due, "i": id_})
