@@ -122,7 +122,7 @@ FILTERS = [RegisterFilter(), RegisterFilter(status="returned"), RegisterFilter(o
 # read by id or walked; a mix.
 PLANS = [(search_module.WALK_BUDGET, search_module.VOCAB_TERMS, search_module.SORT_HITS,
           search_module.BLOCKS_FROM, due_blocks.BLOCK_BITS, due_blocks.DENSE_HITS),
-         (7, 2000, 10**6, 0, 13, 256), (7, 2000, 1024, 10**9, 13, 256),
+         (7, 2000, 10**6, 0, 13, 256), (7, 2000, 0, 10**9, 13, 256),
          (7, 1, 0, 0, 13, 256), (7, 2000, 0, 0, 3, 3), (7, 2000, 0, 0, 6, 5),
          (40, 2000, 30, 0, 4, 8)]
 PLAN_IDS = ["default", "fts", "long-walk", "cut-terms", "small-blocks", "blocks", "mixed"]
@@ -179,7 +179,7 @@ def test_the_plans_are_all_taken(seeded, monkeypatch) -> None:
 
         monkeypatch.setattr(search_module.SearchService, name, spy)
     for plan, taken_plan in (((7, 2000, 10**6, 0, 13, 256), "_fts"),
-                             ((7, 2000, 1024, 10**9, 13, 256), "long"),
+                             ((7, 2000, 0, 10**9, 13, 256), "long"),
                              ((7, 2000, 0, 0, 13, 256), "_blocks")):
         use_plan(monkeypatch, plan)
         taken.clear()
