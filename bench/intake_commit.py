@@ -38,19 +38,25 @@ def main() -> None:
                                 [ChecklistEntry(1, True), ChecklistEntry(2, True)], pages=3)
         for _ in range(20):  # warm-up: imports, statement caches
             svc.intake.submit(actor, request, Decision.ACCEPT)
-        samples = []
+        samples, cpu = [], []
         for _ in range(args.n):
-            start = time.perf_counter()
+            start, start_cpu = time.perf_counter(), time.process_time()
             svc.intake.submit(actor, request, Decision.ACCEPT)
             samples.append((time.perf_counter() - start) * 1000)
+            cpu.append((time.process_time() - start_cpu) * 1000)
         svc.close()
     samples.sort()
+    cpu.sort()
     p50 = statistics.median(samples)
     p95 = samples[int(len(samples) * 0.95) - 1]
     print(f"intake commits: {args.n}")
     print(f"p50 {p50:.2f} ms")
     print(f"p95 {p95:.2f} ms  (target ≤ 10 ms: {'met' if p95 <= 10 else 'NOT met'})")
     print(f"max {samples[-1]:.2f} ms")
+    # On a shared, loaded machine the wall time waits for the CPU and the disk; the CPU time
+    # is what the commit itself costs (the fsync wait is not in it).
+    print(f"CPU p50 {statistics.median(cpu):.2f} ms, p95 {cpu[int(len(cpu) * 0.95) - 1]:.2f} ms"
+          f"   load average {' '.join(Path('/proc/loadavg').read_text().split()[:3])}")
 
 
 if __name__ == "__main__":

@@ -169,19 +169,51 @@ def typing_round(services: Services, keystrokes: list[str], rng: random.Random,
     return times
 
 
+def short_prefixes(services: Services, count: int, rng: random.Random) -> list[str]:
+    """Every letter and digit, and ``count`` 2- and 3-letter starts of words drawn from the
+    data (names, ID numbers, phones, code parts), common and rare alike: the first keystrokes
+    of any search, in every order."""
+    picked = sample_queries(services, count * 2, rng)
+    words = sorted({w for q in (picked["name"] + picked["id prefix"] + picked["phone prefix"]
+                                + picked["code"]) for w in fold(q).replace(".", " ")
+                    .replace("-", " ").split()})
+    out = list("abcdefghijklmnopqrstuvwxyz0123456789")
+    for length in (2, 3):
+        starts = sorted({w[:length] for w in words if len(w) >= length})
+        out += rng.sample(starts, min(count, len(starts)))
+    return out
+
+
+def loads_of(marks: list[str]) -> str:
+    return "load " + " / ".join(marks)
+
+
 def report_typing(services: Services, queries: int, rounds: int) -> None:
     rng = random.Random(17)
     keystrokes = typing_sequences(services, queries, rng)
     print(f"\nsearch as you type: {len(keystrokes)} keystroke queries x 3 orders, "
           f"page of {PAGE}, {rounds} rounds   {uptime()}")
-    results = []
+    report_rounds(services, keystrokes, rounds, rng, [lab for _, _, lab in LENGTHS])
+    prefixes = short_prefixes(services, 30, random.Random(23))
+    print(f"\nshort prefixes: {len(prefixes)} queries (every letter and digit, 30 starts of 2 "
+          f"and of 3 letters) x 3 orders, page of {PAGE}, {rounds} rounds   {uptime()}")
+    report_rounds(services, prefixes, rounds, rng, ["1", "2", "3"])
+
+
+def report_rounds(services: Services, keystrokes: list[str], rounds: int,
+                  rng: random.Random, labels: list[str]) -> None:
+    """Time ``rounds`` shuffled rounds of every query in every order; print the median of the
+    rounds' p50, p95 and CPU p95 (with their min-max) and each round's load."""
+    results, loads = [], []
     for n in range(rounds):
         results.append(typing_round(services, keystrokes, rng))
+        loads.append(Path("/proc/loadavg").read_text().split()[0] if Path("/proc/loadavg")
+                     .exists() else "n/a")
         print(f"  round {n + 1} done   {uptime()}", flush=True)
     print(f"  {'order':<8} {'length':<6} {'n':>5}   p50 median (min-max) ms     "
-          "p95 median (min-max) ms     p95 CPU median (min-max) ms")
+          "p95 median (min-max) ms     p95 CPU median (min-max) ms   1-min load per round")
     for sort in ("newest", "due", "overdue"):
-        for label in ["all", *(lab for _, _, lab in LENGTHS)]:
+        for label in ["all", *labels]:
             runs = [r.get((sort, label), []) for r in results]
             if not runs[0]:
                 continue
@@ -191,7 +223,8 @@ def report_typing(services: Services, queries: int, rounds: int) -> None:
             print(f"  {sort:<8} {label:<6} {len(runs[0]):>5}   "
                   f"{statistics.median(p50s):5.1f} ({min(p50s):5.1f}-{max(p50s):5.1f})"
                   f"          {statistics.median(p95s):5.1f} ({min(p95s):5.1f}-{max(p95s):5.1f})"
-                  f"          {statistics.median(cpus):5.1f} ({min(cpus):5.1f}-{max(cpus):5.1f})")
+                  f"          {statistics.median(cpus):5.1f} ({min(cpus):5.1f}-{max(cpus):5.1f})"
+                  f"        {loads_of(loads)}")
     print(f"  {uptime()}")
 
 

@@ -9,26 +9,25 @@ numbers starting with them.
 No query loads everything: each page is ``LIMIT n`` from an index walk that starts after the
 last row of the previous page (keyset pagination, never ``OFFSET``). "newest" walks ids
 downwards (an id is allocated when the dossier is received, so id order is receipt order);
-"due" walks the ``ix_dossier_due_key`` index; "overdue" first lists the open dossiers past their
+"due" walks the ``ix_dossier_due_key`` index (or ``dossier_fts_due`` for a text query);
+"overdue" first lists the open dossiers past their
 due time, most overdue first, then the rest newest first.
 
-In "newest" order a text query streams the FTS5 hits of its words of two letters or more by
-rowid (newest first, stopping at the page end; one-letter words are checked per row). Otherwise
-(any "due" query, or only one-letter words) it starts with a bounded probe and goes on by the
-cheaper of two ways:
+Every word of up to four letters is one FTS5 term list, read lazily in rowid order (prefix
+indexes 1-4, migration ``0026_search_prefix``); a longer name part is cut to its 4-letter prefix
+and checked per row. A text query then goes by one of these plans:
 
-- *walk*: follow the order's index and test each row's folded words against the query,
-  stopping when the page is full. Cheap when the query is common ("n", "nguyen", "0"):
-  a page of a term one row in three matches costs ~300 rows, whatever the database size, and
-  never touches FTS5's merge of every term that starts with a one-letter prefix.
-- *FTS*, *blocks* or *long walk*: when the walk has looked at ``WALK_BUDGET`` rows without
-  filling the page, the matches it saw estimate how far walking on would go, and FTS5's term
-  list (read bounded) gives each word's hits. If the rarest word's hits cost less than that
-  walk (and, in due order, are at most ``SORT_HITS``), they are collected (the FTS table drives
-  the join; only those few hits are sorted) and every word is checked per hit. In due order a
-  longer walk goes block by block instead (``ccdesk/services/due_blocks.py``): only the blocks
-  of ids that hold hits, each in due order, stopping when nothing more can make the page.
-  Otherwise the walk goes on until the page is full.
+- *newest*: the FTS5 hits of every word stream by rowid, newest first, and the stream stops at
+  the page end ("n", "ngu", "0912": a page costs about its own rows).
+- *due*, no filter: ``dossier_fts_due`` indexes the same text with each dossier's place in due
+  order (its due second, then its id) as the rowid, so the hits stream soonest due first and
+  stop at the page end too (:meth:`SearchService._due_stream`).
+- *due* with a filter, and the overdue part of "overdue": a bounded probe walks the order's
+  index (the filter's, or the open dossiers') testing each row's folded words, stopping when
+  the page is full; when ``WALK_BUDGET`` rows did not fill it, the matches seen estimate how
+  far walking on would go, and either a rare query's few FTS5 hits (at most ``SORT_HITS``) are
+  sorted, or the blocks of ids that hold hits are read each in due order
+  (``ccdesk/services/due_blocks.py``), or the walk goes on.
 
 Every statement walks an index in the page's order (tests/perf/test_search_plans.py reads their
 query plans): "overdue" starts with ``ix_dossier_open_due`` (the open dossiers in due order) and
@@ -59,9 +58,6 @@ MAX_LIMIT = 1000
 # bounded probe): a few ms at a million dossiers.
 WALK_BUDGET = 2048
 VOCAB_TERMS = 300
-# By id FTS5 streams the hits newest first and stops at the page end: a hit costs only its
-# share of merging the word's lists.
-FTS_STREAM_COST = 1
 # In due order, FTS5 hits are sorted only when there are at most this many; more are read
 # block by block in due order (ccdesk/services/due_blocks.py) when walking on would pass more
 # than BLOCKS_FROM rows.
@@ -69,9 +65,15 @@ SORT_HITS = 1024
 BLOCKS_FROM = 8192
 # The lengths of FTS5's prefix indexes (migration 0002_search): a word of these lengths is one
 # term list, however many terms start with it.
-FTS_PREFIXES = (2, 4)
+FTS_PREFIXES = (1, 2, 3, 4)
 # Written exactly as in migration 0002_search so SQLite uses the expression index.
 DUE_KEY = "COALESCE(d.due_at, '9999-12-31 23:59:59')"
+# dossier_fts_due's rowids (migration 0026_search_prefix): the due second since 2000-01-01,
+# clamped to [0, DUE_LAST - 1], or DUE_LAST with no due time, times DUE_IDS, plus the id.
+DUE_IDS = 2 ** 31
+DUE_LAST = 2 ** 32 - 1
+_EPOCH = datetime(2000, 1, 1)
+NO_DUE = "9999-12-31 23:59:59"
 _RUNNING = ", ".join(f"'{s.value}'" for s in sorted(RUNNING_STATUSES))
 _WORD = re.compile(r"\w+")
 # Open and past its due time (a dossier without a due time is never overdue: its key is the
@@ -261,41 +263,76 @@ class SearchService:
         exists), by the cheapest of the three plans in the module's docstring."""
         if not words:
             return self._plain(conn, where, params, order, after, limit)
-        long_words = [w for w in words if len(w) > 1]
-        if not order.by_due and long_words:
-            # By id FTS5 streams the hits newest first and stops at the page end; only a
-            # one-letter word (every term starting with it merged) is left to the row check.
+        if not order.by_due:
+            # By id FTS5 streams the hits newest first and stops at the page end.
             return self._fts(conn, where, params, order, after, limit, words,
-                             lazy_match(conn, long_words, once=True) or "")
+                             lazy_match(conn, words, once=True))
+        if order.sort == "due" and not where:
+            # dossier_fts_due streams the hits soonest due first and stops at the page end.
+            return self._due_stream(conn, after, limit, words)
+        match = lazy_match(conn, words)
+        if match is not None and _count_hits(conn, match, SORT_HITS + 1) <= SORT_HITS:
+            # A rare query: its few FTS5 hits cost less than any probe (counting stops at
+            # SORT_HITS + 1, so a common query pays only that).
+            return self._fts(conn, where, params, order, after, limit, words, match)
         found, last = self._walk(conn, where, params, order, after, limit, words, WALK_BUDGET)
         if last is None:
             return _fetch(conn, found)
         # The probe saw len(found) matches in WALK_BUDGET rows: walking on would take about
         # WALK_BUDGET * (limit + 1) / len(found) rows.
         walk_rows = WALK_BUDGET * (limit + 1) / max(len(found), 0.5)
-        if order.by_due:
-            match = lazy_match(conn, words) if walk_rows > BLOCKS_FROM else None
-            if match is not None:
-                if _count_hits(conn, match, SORT_HITS + 1) <= SORT_HITS:
-                    return self._fts(conn, where, params, order, after, limit, words, match)
-                return self._blocks(conn, where, params, order, after, limit, words, match)
-        else:
-            # Only one-letter words ("newest"): FTS5 costs about FTS_STREAM_COST walked rows
-            # per hit of the rarest word it can match, streamed in rowid order.
-            rarest, hits = _rarest_fts_word(conn, words)
-            if rarest is not None and hits * FTS_STREAM_COST <= walk_rows:
-                return self._fts(conn, where, params, order, after, limit, words,
-                                 f'"{rarest}"*')
+        if match is not None and walk_rows > BLOCKS_FROM:
+            return self._blocks(conn, where, params, order, after, limit, words, match)
         # Walk on from the probe's last row, keeping what it found.
         more, _ = self._walk(conn, where, params, order, last, limit - len(found), words, None)
         return _fetch(conn, found + more)
+
+    def _due_stream(self, conn, after: PageKey | None, limit: int,  # noqa: ANN001
+                    words: list[str]) -> list[tuple[RegisterRow, PageKey]]:
+        """The page in due order from ``dossier_fts_due``, whose rowids are each dossier's
+        place in due order to the second (migration 0026_search_prefix): FTS5 yields the hits
+        in that order, from the page key's second on, and the stream stops at the page end.
+
+        Dossiers due in the same second come in id order. When they all share one due key
+        (most do: a same-day procedure is due at closing time), that is the exact order;
+        otherwise (their microseconds differ) the last second's every hit is read before the
+        page is cut, in exact order.
+        """
+        sql = (f"SELECT f.rowid, d.id, {DUE_KEY} AS due_key, d.search_text "
+               "FROM dossier_fts_due f CROSS JOIN dossier d ON d.id = f.rowid % :ids "
+               "WHERE dossier_fts_due MATCH :match AND f.rowid >= :low AND "
+               + _contains(words, "d.search_text") + " ORDER BY f.rowid")
+        start = None if after is None else (after.value or NO_DUE, after.id)
+        low = 0
+        if start is not None:
+            second = due_second(start[0])
+            # In a second of one due key the stream's order is exact: start right after the key.
+            low = second * DUE_IDS + (start[1] + 1 if _one_key(conn, start[0]) else 0)
+        found: list[tuple[str, int, int]] = []
+        one_key: dict[str, bool] = {}
+        rows = conn.execute(text(sql), _word_params(words) | {
+            "match": lazy_match(conn, words, once=True), "low": low, "ids": DUE_IDS})
+        for rowid, id_, due, search_text in rows:
+            second = rowid // DUE_IDS
+            last = found[-1] if len(found) > limit else None
+            if last is not None and last[0] not in one_key:
+                one_key[last[0]] = _one_key(conn, last[0])
+            if last is not None and (second > last[2] or one_key[last[0]]):
+                break  # the page is full and nothing further can come before its last row
+            if start is not None and (due, id_) <= start:
+                continue
+            if text_matches(search_text, words):
+                found.append((due, id_, second))
+        rows.close()
+        found.sort(key=lambda k: (k[0], k[1]))
+        return _fetch(conn, [PageKey("due", 0, due, id_) for due, id_, _ in found[:limit + 1]])
 
     def _plain(self, conn, where: list[str], params: dict[str, Any],  # noqa: ANN001
                order: _Order, after: PageKey | None, limit: int,
                ) -> list[tuple[RegisterRow, PageKey]]:
         keyset, keyset_params = order.after(after)
         clauses = [*where, *keyset]
-        sql = (f"SELECT {_COLUMNS}, {DUE_KEY} AS due_key FROM dossier d "
+        sql = (f"SELECT {_COLUMNS}, {DUE_KEY} AS due_key FROM {order.table()} "
                "LEFT JOIN procedure p ON p.code = d.procedure_code"
                + (" WHERE " + " AND ".join(clauses) if clauses else "")
                + f" ORDER BY {order.sql()} LIMIT :limit")
@@ -314,7 +351,7 @@ class SearchService:
         """
         keyset, keyset_params = order.after(after)
         clauses = [*where, *keyset]
-        inner = (f"SELECT d.id, {DUE_KEY} AS due_key, d.search_text FROM dossier d"
+        inner = (f"SELECT d.id, {DUE_KEY} AS due_key, d.search_text FROM {order.table()}"
                  + (" WHERE " + " AND ".join(clauses) if clauses else "")
                  + f" ORDER BY {order.sql()}"
                  + (" LIMIT :budget" if budget is not None else ""))
@@ -379,19 +416,16 @@ def _word_params(words: list[str]) -> dict[str, str]:
 def lazy_match(conn, words: list[str], once: bool = False) -> str | None:  # noqa: ANN001
     """An FTS5 MATCH for ``words`` that FTS5 reads lazily, seeking by rowid, never merging a
     whole prefix's term lists into memory (which it does for a prefix no prefix index holds,
-    on every call): a word of 2 or 4 letters is its prefix index's term. A longer or 3-letter
-    name part is cut to the prefix index below it ("nguyen" -> "nguy", "van" -> "va"): name
-    prefixes that long select nearly the same rows, and every word is checked per row anyway.
-    A number part ("26112", the days 20-29 of a month) is the OR of the terms that start with
-    it (exact: the cut would triple its rows), read from FTS5's term list when fewer than
-    VOCAB_TERMS; with more (phone and ID prefixes, each term one dossier) the prefix itself,
-    whose merged list is small. With ``once`` (a single FTS5 call, as "newest" streams it) a
-    number part is its prefix, merged once: reading the term list would cost as much. One-letter
-    words are left to the row check; None when no word is left."""
+    on every call): a word of 1 to 4 letters is its prefix index's term. A longer name part is
+    cut to its 4-letter prefix ("nguyen" -> "nguy"): name prefixes that long select nearly the
+    same rows, and every word is checked per row anyway. A longer number part ("26112", the
+    days 20-29 of a month) is the OR of the terms that start with it (exact: the cut would
+    triple its rows), read from FTS5's term list when fewer than VOCAB_TERMS; with more (phone
+    and ID prefixes, each term one dossier) the prefix itself, whose merged list is small. With
+    ``once`` (a single FTS5 call, as the streams make it) a number part is its prefix, merged
+    once: reading the term list would cost as much. None when ``words`` is empty."""
     parts = []
     for word in dict.fromkeys(words):
-        if len(word) < 2:
-            continue
         cut = f'"{word[:max(p for p in FTS_PREFIXES if p <= len(word))]}"*'
         if len(word) in FTS_PREFIXES or word.isalpha():
             parts.append(cut)
@@ -429,26 +463,6 @@ def _vocab(conn) -> None:  # noqa: ANN001
                       "USING fts5vocab(main, dossier_fts, row)"))
 
 
-def _rarest_fts_word(conn, words: list[str]) -> tuple[str | None, int]:  # noqa: ANN001
-    """The word with the fewest FTS5 hits and that number (at most), from FTS5's term list.
-
-    Read through an ``fts5vocab`` table in the connection's temp schema, at most
-    ``VOCAB_TERMS`` terms per word (a bounded look-up); a word starting more terms ("0", "26")
-    is left to the per-row check.
-    """
-    _vocab(conn)
-    best: tuple[str | None, int] = (None, 0)
-    for word in words:
-        terms, docs = conn.execute(text(
-            "SELECT COUNT(*), COALESCE(SUM(doc), 0) FROM (SELECT doc FROM "
-            "temp.dossier_fts_terms WHERE term >= :low AND term < :high LIMIT :most)"),
-            {"low": word, "high": word[:-1] + chr(ord(word[-1]) + 1),
-             "most": VOCAB_TERMS}).one()
-        if terms < VOCAB_TERMS and (best[0] is None or docs < best[1]):
-            best = (word, docs)
-    return best
-
-
 @dataclass(frozen=True)
 class _Order:
     """One walk order: by id downwards ("newest") or by the due key upwards ("due")."""
@@ -456,6 +470,14 @@ class _Order:
     sort: str
     phase: int
     by_due: bool
+
+    def table(self) -> str:
+        """The dossier table as this order walks it. The overdue part names its index: at a
+        million dossiers SQLite's statistics otherwise choose ix_dossier_status_due_key, four
+        ranges that it then sorts (every open overdue dossier, looked up and sorted)."""
+        if self.sort == "overdue" and self.phase == 0:
+            return "dossier d INDEXED BY ix_dossier_open_due"
+        return "dossier d"
 
     def sql(self, fts: bool = False) -> str:
         if self.by_due:
@@ -475,6 +497,32 @@ class _Order:
 
     def key_of(self, r: Any) -> PageKey:
         return PageKey(self.sort, self.phase, r["due_key"] if self.by_due else None, r["id"])
+
+
+def _one_key(conn, due_key: str) -> bool:  # noqa: ANN001
+    """Whether every dossier due in the second of ``due_key`` has that very due key (two
+    seeks of ``ix_dossier_due_key``), so ``dossier_fts_due`` yields them in exact order. Not
+    asked for the clamped ends, whose "second" spans more than one."""
+    second = due_second(due_key)
+    if second in (0, DUE_LAST - 1):
+        return False
+    if second == DUE_LAST:
+        return True  # no due time: one key, in id order
+    low = due_key[:19]
+    high = (datetime.fromisoformat(low) + timedelta(seconds=1)).strftime("%Y-%m-%d %H:%M:%S")
+    ends = [f"(SELECT {DUE_KEY} FROM dossier d WHERE {DUE_KEY} >= :low AND {DUE_KEY} < :high "
+            f"ORDER BY {DUE_KEY} {way} LIMIT 1)" for way in ("ASC", "DESC")]
+    keys = conn.execute(text(f"SELECT {ends[0]}, {ends[1]}"), {"low": low, "high": high}).one()
+    return keys[0] == keys[1] == due_key
+
+
+def due_second(due_key: str) -> int:
+    """The due second of a due key in ``dossier_fts_due``'s rowids, as the migration's
+    triggers compute it (Unix seconds, fractions dropped, from 2000-01-01, clamped)."""
+    if due_key == NO_DUE:
+        return DUE_LAST
+    seconds = (datetime.fromisoformat(due_key) - _EPOCH) // timedelta(seconds=1)
+    return min(max(seconds, 0), DUE_LAST - 1)
 
 
 def _fetch(conn, keys: list[PageKey]) -> list[tuple[RegisterRow, PageKey]]:  # noqa: ANN001

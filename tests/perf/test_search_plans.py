@@ -5,6 +5,8 @@ prefixes, filters and page sizes; and FTS5's own MATCH selects the same dossiers
 from __future__ import annotations
 
 import random
+import sqlite3
+from contextlib import closing
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -120,7 +122,7 @@ FILTERS = [RegisterFilter(), RegisterFilter(status="returned"), RegisterFilter(o
 # read by id or walked; a mix.
 PLANS = [(search_module.WALK_BUDGET, search_module.VOCAB_TERMS, search_module.SORT_HITS,
           search_module.BLOCKS_FROM, due_blocks.BLOCK_BITS, due_blocks.DENSE_HITS),
-         (7, 2000, 10**6, 0, 13, 256), (7, 2000, 1024, 10**9, 13, 256),
+         (7, 2000, 10**6, 0, 13, 256), (7, 2000, 0, 10**9, 13, 256),
          (7, 1, 0, 0, 13, 256), (7, 2000, 0, 0, 3, 3), (7, 2000, 0, 0, 6, 5),
          (40, 2000, 30, 0, 4, 8)]
 PLAN_IDS = ["default", "fts", "long-walk", "cut-terms", "small-blocks", "blocks", "mixed"]
@@ -163,10 +165,12 @@ def test_brute_force_meaning_is_what_fts5_selects(seeded) -> None:
 
 
 def test_the_plans_are_all_taken(seeded, monkeypatch) -> None:
-    """The property test above is only worth something if each plan runs on this data."""
+    """The property test above is only worth something if each plan runs on this data: "due"
+    with no filter streams dossier_fts_due; with a filter it probes, then sorts FTS5 hits,
+    walks on or reads blocks."""
     svc, _, _ = seeded
     taken: list[str] = []
-    for name in ("_walk", "_fts", "_blocks"):
+    for name in ("_walk", "_fts", "_blocks", "_due_stream"):
         real = getattr(search_module.SearchService, name)
 
         def spy(self, *args, _real=real, _name=name, **kwargs):  # noqa: ANN001, ANN002, ANN003
@@ -175,11 +179,14 @@ def test_the_plans_are_all_taken(seeded, monkeypatch) -> None:
 
         monkeypatch.setattr(search_module.SearchService, name, spy)
     for plan, taken_plan in (((7, 2000, 10**6, 0, 13, 256), "_fts"),
-                             ((7, 2000, 1024, 10**9, 13, 256), "long"),
+                             ((7, 2000, 0, 10**9, 13, 256), "long"),
                              ((7, 2000, 0, 0, 13, 256), "_blocks")):
         use_plan(monkeypatch, plan)
         taken.clear()
         svc.search.register_page("nguyen", sort="due", limit=50)
+        assert taken == ["_due_stream"]
+        taken.clear()
+        svc.search.register_page("nguyen", RegisterFilter(channel="direct"), "due", limit=50)
         assert taken_plan in taken
     # and the block plan's two ways of reading a block
     read: list[str] = []
@@ -189,7 +196,7 @@ def test_the_plans_are_all_taken(seeded, monkeypatch) -> None:
                                                                   for k in keys]))
     for dense in (10**6, 1):
         use_plan(monkeypatch, (7, 2000, 0, 0, 6, dense))
-        svc.search.register_page("nguyen", sort="due", limit=50)
+        svc.search.register_page("nguyen", RegisterFilter(channel="direct"), "due", limit=50)
     assert "by id" in read
 
 
@@ -246,3 +253,53 @@ def test_no_order_sorts_its_matches(seeded, monkeypatch, plan) -> None:
                     assert sorts_in(svc, statement, parameters) == [], (query, sort, statement)
                     checked += 1
     assert checked > 500
+
+
+@pytest.fixture
+def edges(tmp_path):  # noqa: ANN001
+    """A desk whose due times tie to the second (microseconds against id order), lie before
+    2000 or after 2136 (the due index's clamped ends), or are missing; then rows deleted,
+    re-timed and renamed, so the due index's triggers are what keeps it right."""
+    svc, _ = make_desk(tmp_path, NOW)
+    seed_demo(svc, 150, days=30, seed=9, outbox=False)
+
+    def reshape(session) -> None:  # noqa: ANN001
+        ids = [r[0] for r in session.execute(text("SELECT id FROM dossier ORDER BY id"))]
+        for n, id_ in enumerate(ids[:60]):  # six seconds, ten dossiers each, later ids sooner
+            due = f"2026-12-0{1 + n % 6} 10:00:00.{999999 - id_:06d}"
+            session.execute(text("UPDATE dossier SET due_at = :d WHERE id = :i"),
+                            {"d": due, "i": id_})
+        for due, chosen in (("1999-05-01 08:00:00.000000", ids[60:64]),
+                            ("1970-01-01 00:00:00.500000", ids[64:66]),
+                            ("2200-01-01 00:00:00.000000", ids[66:69]),
+                            ("2150-06-01 00:00:00.000000", ids[69:71]), (None, ids[71:80]),
+                            ("2026-12-09 17:00:00.000000", ids[83:98])):  # one key, one second
+            for id_ in chosen:
+                session.execute(text("UPDATE dossier SET due_at = :d WHERE id = :i"),
+                                {"d": due, "i": id_})
+        session.execute(text("UPDATE dossier SET search_text = 'x-9 zuka 0123' WHERE id = :i"),
+                        {"i": ids[82]})
+
+    svc.db.write(reshape)
+    with closing(sqlite3.connect(svc.db.path)) as raw, raw:  # no foreign keys: a bare delete
+        raw.execute("DELETE FROM dossier WHERE id IN (SELECT id FROM dossier ORDER BY id "
+                    "LIMIT 2 OFFSET 80)")
+    with svc.db.engine.connect() as conn:
+        rows = [dict(r) for r in conn.execute(text(
+            "SELECT id, status, channel, field, received_at, due_at, search_text FROM dossier"))
+            .mappings()]
+        office = conn.execute(text(
+            "SELECT agency_code, device_prefix FROM office WHERE id = 1")).one()
+    for r in rows:
+        r["received_at"] = datetime.fromisoformat(r["received_at"])
+        r["due_at"] = datetime.fromisoformat(r["due_at"]) if r["due_at"] else None
+    yield svc, rows, frozenset(words_of(" ".join(office)))
+    svc.close()
+
+
+@pytest.mark.parametrize("limit", [1, 2, 3, 7, 100])
+def test_due_stream_keeps_exact_order_at_ties_and_ends(edges, limit: int) -> None:
+    svc, rows, common = edges
+    for query in ("n", "ng", "ngu", "nguyen", "t", "0", "2", "26", "261", "zuka", "x", "van t"):
+        assert all_pages(svc, query, RegisterFilter(), "due", limit) == \
+            expected(rows, common, query, RegisterFilter(), "due"), query
