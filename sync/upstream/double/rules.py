@@ -188,19 +188,27 @@ class Checker:
             self.transition(before, item["TrangThaiHoSo"], f"{where}.TrangThaiHoSo")
             pending[code] = item["TrangThaiHoSo"]
 
-    def steps(self, items: list[Any], lookup: Lookup, in_call: Iterable[str] = ()) -> None:
+    def steps(self, items: list[Any], lookup: Lookup, in_call: Iterable[str] = ()) -> list[str]:
+        """Check a ``CapNhatTienDoHoSoMC`` call; returns each step's fingerprint (the store
+        keeps them: computed once per step)."""
         if len(items) > self.max_steps:
             self.fail("steps_per_call", "data", f"{len(items)} steps > {self.max_steps}")
         known = set(in_call)
         last: dict[str, tuple[str, str]] = {}
+        fingerprints = []
         for i, item in enumerate(items):
             where = f"data[{i}]"
             self.require_object(item, where)
             self.step(item, where)
             code = item["MaHoSo"]
-            if code not in known and lookup.status_of(code) is None:
-                self.fail("step_known_dossier", f"{where}.MaHoSo", "no such dossier")
-            if lookup.has_step(step_fingerprint(item)):
+            if code not in known:
+                if lookup.status_of(code) is None:
+                    self.fail("step_known_dossier", f"{where}.MaHoSo", "no such dossier")
+                else:
+                    known.add(code)   # a dossier's other steps in this call: asked once
+            fingerprint = step_fingerprint(item)
+            fingerprints.append(fingerprint)
+            if lookup.has_step(fingerprint):
                 # A re-sent step: stored and counted as a duplicate (a client bug), not judged
                 # against the steps that came after it the first time.
                 continue
@@ -211,6 +219,7 @@ class Checker:
             if previous:
                 self.transition(previous[1], item["TrangThai"], f"{where}.TrangThai")
             last[code] = (item["ThoiDiemXuLy"], item["TrangThai"])
+        return fingerprints
 
     def status_sync(self, body: dict[str, Any]) -> None:
         """``DongBoTrangThaiHoSo``: the status of dossiers filed on the portal."""
