@@ -44,7 +44,8 @@ sys.path.insert(0, str(ROOT))
 from ccdesk.ids import uuid7  # noqa: E402
 from sync import keys  # noqa: E402
 from sync.server.store import DistrictStore  # noqa: E402
-from sync.upstream.forwarder import Forwarder, load_config, save_config  # noqa: E402
+from sync.upstream.config import load_config, save_config  # noqa: E402
+from sync.upstream.forwarder import Forwarder  # noqa: E402
 
 UNIT, USER, PASSWORD, COMMUNE = "000.17.22.H56", "bench", "bench-pw", "26734"
 TICKS = os.sysconf("SC_CLK_TCK")
