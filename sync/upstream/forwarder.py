@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 
 from sqlalchemy.engine import Engine
 
@@ -47,7 +48,7 @@ from sync.upstream.outcome import (
     ForwardResult,
     Stop,
 )
-from sync.upstream.queue import candidates
+from sync.upstream.queue import Plan, candidates
 from sync.upstream.rating_delivery import RatingSender
 from sync.upstream.records import Recorder
 from sync.upstream.source import Source
@@ -126,25 +127,40 @@ class Forwarder:
         return result
 
     def _pass(self, result: ForwardResult, deadline: float | None) -> None:
-        """One sweep over the dossiers with work, in code order (each at most once)."""
+        """One sweep over the dossiers with work, in code order (each at most once).
+
+        Each group's read (which dossiers, their histories, mapping and pre-flight: most of
+        the forwarder's own work) runs ahead in a thread while the previous group's calls are
+        out, so the forwarder and the upstream work at the same time instead of in turn. The
+        read of a group concerns only dossiers after the previous one's (the recorded-later
+        writes are flushed first, for what an earlier pass left): nothing it reads is being
+        written. A retry of a group reads it again."""
         ingest(self.engine, self.source)
-        after = ""
-        while True:
-            with self.recorder.read() as conn:
-                codes, held = candidates(conn, after, self.config.accept_demo)
-            if held is not None:
-                result.demo_held = held
-            if not codes:
-                self._with_retries(lambda: self.ratings.send(result), deadline)
-                return
-            size = self.profile.snapshot_batch
-            for start in range(0, len(codes), size):
+        self.recorder.flush()
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="forward-read") as reader:
+            ahead = reader.submit(self._read_group, "", result)
+            while True:
+                codes, planned = ahead.result()
+                if not codes:
+                    self._with_retries(lambda: self.ratings.send(result), deadline)
+                    return
                 if deadline is not None and self.clock() >= deadline:
                     return
+                ahead = reader.submit(self._read_group, codes[-1], result)
                 self.lease.renew()
-                group = codes[start:start + size]
-                self._with_retries(lambda g=group: self.groups.deliver(g, result), deadline)
-            after = codes[-1]
+                once = [planned]
+                self._with_retries(
+                    lambda c=codes, o=once: self.groups.deliver(c, result, o), deadline)
+
+    def _read_group(self, after: str, result: ForwardResult
+                    ) -> tuple[list[str], tuple[list[Plan], list[str]]]:
+        """The next group after ``after``: its codes and its plans."""
+        with self.recorder.read(flush=False) as conn:
+            codes, held = candidates(conn, after, self.config.accept_demo,
+                                     self.profile.snapshot_batch)
+        if held is not None:
+            result.demo_held = held
+        return codes, (self.groups.read(codes) if codes else ([], []))
 
     def _with_retries(self, work: Callable[[], None], deadline: float | None) -> None:
         """``work`` again after a transport failure, with back-off, until the policy or the

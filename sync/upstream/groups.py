@@ -14,7 +14,8 @@ from sync.upstream.context import ForwardContext
 from sync.upstream.one_dossier import DossierSender
 from sync.upstream.outcome import ForwardResult
 from sync.upstream.queue import Plan, read_group
-from sync.upstream.tables import CONFIG, DOSSIER, STEP
+from sync.upstream.records import SNAPSHOT_STATE, STEP_STATE
+from sync.upstream.tables import CONFIG, DOSSIER
 from sync.upstream.transport import EXISTS, OK, PARTIAL, Down, InDoubt
 
 
@@ -22,17 +23,24 @@ class GroupSender:
     def __init__(self, ctx: ForwardContext, one: DossierSender) -> None:
         self.ctx, self.one = ctx, one
 
-    def deliver(self, codes: list[str], result: ForwardResult) -> None:
+    def read(self, codes: list[str]) -> tuple[list[Plan], list[str]]:
+        """The group's plans, and the codes that go alone. The recorded-later writes are about
+        earlier groups (other dossiers): they go with this group's mark commit rather than a
+        commit of their own; so this read may also run ahead, while the previous group's
+        calls are out (the forwarder's read-ahead)."""
+        ctx = self.ctx
+        with ctx.recorder.read(flush=False) as conn:
+            return read_group(conn, ctx.source, ctx.profile, ctx.config.creds.unit_code, codes)
+
+    def deliver(self, codes: list[str], result: ForwardResult,
+                ahead: list[tuple[list[Plan], list[str]]] | None = None) -> None:
         """Dossiers whose items all pass pre-flight, none in doubt, each with at most one
         batch of steps waiting, go in few calls: their snapshots together, their steps packed
         whole into batches. Anything else, and anything a grouped call refuses, goes the
-        one-dossier way (:class:`DossierSender`), which finds and holds the culprit."""
+        one-dossier way (:class:`DossierSender`), which finds and holds the culprit.
+        ``ahead``: the group's :meth:`read`, made ahead; used once (a retry reads again)."""
         ctx, recorder = self.ctx, self.ctx.recorder
-        # The recorded-later writes are about earlier groups (other dossiers): they go with
-        # this group's mark commit rather than a commit of their own.
-        with recorder.read(flush=False) as conn:
-            plans, alone = read_group(conn, ctx.source, ctx.profile, ctx.config.creds.unit_code,
-                                      codes)
+        plans, alone = ahead.pop() if ahead else self.read(codes)
         for code in alone:
             self.one.deliver(code, result)
         marked = self.mark(plans)
@@ -44,17 +52,19 @@ class GroupSender:
                 if group:
                     blocked |= self.send_snapshots(group, updating, result, marked)
             batches: list[list[Plan]] = [[]]
+            filled = 0   # steps in the last batch
             for plan in (p for p in plans if p.code not in blocked and p.items):
-                if batches[-1] and sum(len(p.items) for p in batches[-1]) + len(plan.items) \
-                        > ctx.profile.steps_batch:
+                if batches[-1] and filled + len(plan.items) > ctx.profile.steps_batch:
                     batches.append([])
+                    filled = 0
                 batches[-1].append(plan)
+                filled += len(plan.items)
             for batch in (b for b in batches if b):
                 unsent -= {m for p in batch for m, _item in p.items}
                 self.send_steps(batch, result, marked)
         finally:
             if unsent:   # marked, never sent (a blocked snapshot, a failure): not in doubt
-                recorder.set(STEP, STEP.c.mutation_id.in_(sorted(unsent)), state="pending")
+                recorder.step_state(sorted(unsent), "pending")
         recorder.finish([p.code for p in plans if p.code not in blocked])
 
     def mark(self, plans: list[Plan]) -> bool:
@@ -73,11 +83,9 @@ class GroupSender:
         ids = [m for p in plans for m, _item in p.items]
         with self.ctx.recorder.begin() as conn:
             if snaps:
-                conn.execute(update(DOSSIER).where(DOSSIER.c.code.in_(snaps))
-                             .values(snapshot_state="sending"))
+                conn.execute(SNAPSHOT_STATE, {"codes": snaps, "to_state": "sending"})
             if ids:
-                conn.execute(update(STEP).where(STEP.c.mutation_id.in_(ids))
-                             .values(state="sending"))
+                conn.execute(STEP_STATE, {"ids": ids, "to_state": "sending"})
         return True
 
     def send_snapshots(self, group: list[Plan], updating: bool, result: ForwardResult,
@@ -90,8 +98,7 @@ class GroupSender:
             return set() if self.one.send_snapshot(p.code, row, p.snap or {}, p.digest,
                                                    result) else {p.code}
         if not marked:
-            recorder.set(DOSSIER, DOSSIER.c.code.in_([p.code for p in group]),
-                         snapshot_state="sending")
+            recorder.snapshot_state([p.code for p in group], "sending")
         body = [mapping.cased(p.snap, ctx.profile) for p in group]
         try:
             reply = ctx.transport.snapshots(body, updating)
@@ -129,11 +136,11 @@ class GroupSender:
         ids = [m for p in batch for m, _item in p.items]
         items = [mapping.cased(item, ctx.profile) for p in batch for _m, item in p.items]
         if not marked:
-            recorder.set(STEP, STEP.c.mutation_id.in_(ids), state="sending")
+            recorder.step_state(ids, "sending")
         try:
             reply = ctx.transport.steps(items)
         except Down:
-            recorder.set(STEP, STEP.c.mutation_id.in_(ids), state="pending")
+            recorder.step_state(ids, "pending")
             raise
         except InDoubt as exc:
             self.one.in_doubt.mark(ids, exc)
@@ -145,6 +152,6 @@ class GroupSender:
             recorder.steps_sent(ids, result, later=True)
             return
         # A refused call stored nothing [I]: find the dossier at fault one by one.
-        recorder.set(STEP, STEP.c.mutation_id.in_(ids), state="pending")
+        recorder.step_state(ids, "pending")
         for p in batch:
             self.one.flush_steps(p.code, list(p.items), result)

@@ -72,8 +72,7 @@ class InDoubtSteps:
                 found.add(mutation_id)
         if found:
             recorder.steps_sent(sorted(found), result, count=False)
-        recorder.set(STEP, STEP.c.mutation_id.in_([m for m in in_doubt if m not in found]),
-                     state="pending")
+        recorder.step_state([m for m in in_doubt if m not in found], "pending")
         with recorder.begin() as conn:
             audit(conn, "in_doubt_settled", code,
                   f"{len(found)} found upstream, {len(in_doubt) - len(found)} to send")

@@ -65,6 +65,7 @@ MAY_BE_EMPTY = frozenset({"NgayKetThucTheoQuyDinh"})
 DATE_PREFIXES = ("Ngay", "ThoiDiem")
 FOURTEEN = re.compile(r"\d{14}")
 CODE_CHARS = re.compile(r"[A-Za-z0-9.\-]+")
+_FIELDS_2023 = frozenset(FIELDS_2023)
 CATALOG = Path(__file__).resolve().parents[2] / "ccdesk" / "data" / "catalog.toml"
 
 
@@ -233,7 +234,7 @@ def _fields_2023(history: History, profile: Profile, status: Status) -> dict[str
         "NgayTra": upstream_date(d.get("returned_at")),
         "DanhSachHoSoBoSung": [dict(r) for r in history.rounds],
     }
-    return {k: v for k, v in extra.items() if k in FIELDS_2023}
+    return {k: v for k, v in extra.items() if k in _FIELDS_2023}
 
 
 def owner_identity(d: dict[str, Any]) -> tuple[str, str]:

@@ -88,7 +88,7 @@ class DossierSender:
         if row["snapshot_state"] == "sending" and not updating:
             # A crash (or a lost reply) during a create: ask, where the upstream can say.
             updating = bool(ctx.transport.exists(code))
-        recorder.set(DOSSIER, DOSSIER.c.code == code, snapshot_state="sending")
+        recorder.snapshot_state([code], "sending")
         body = [mapping.cased(snap, ctx.profile)]
         try:
             reply = ctx.transport.snapshots(body, updating)
@@ -121,11 +121,11 @@ class DossierSender:
         ids = [mutation_id for mutation_id, _item in batch]
         items = [mapping.cased(item, ctx.profile) for _id, item in batch]
         batch.clear()
-        recorder.set(STEP, STEP.c.mutation_id.in_(ids), state="sending")
+        recorder.step_state(ids, "sending")
         try:
             reply = ctx.transport.steps(items)
         except Down:
-            recorder.set(STEP, STEP.c.mutation_id.in_(ids), state="pending")   # never left
+            recorder.step_state(ids, "pending")   # never left
             raise
         except InDoubt as exc:
             # Left ``sending``: the next look at this dossier holds them for a person (or, with
@@ -136,7 +136,7 @@ class DossierSender:
         if reply.kind == PARTIAL:
             recorder.partial(ids, reply, ctx.profile.success_codes, result)
         if reply.kind != OK:
-            recorder.set(STEP, STEP.c.mutation_id.in_(ids), state="dead")
+            recorder.step_state(ids, "dead")
             recorder.dead(code, "step", ",".join(ids), "rejected", reply.message, result)
             return False
         recorder.steps_sent(ids, result)

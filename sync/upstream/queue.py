@@ -16,8 +16,6 @@ from sync.upstream.profiles import Profile
 from sync.upstream.source import Source
 from sync.upstream.tables import DOSSIER, STEP
 
-WORK_CHUNK = 200
-
 
 @dataclass
 class Plan:
@@ -30,14 +28,15 @@ class Plan:
     items: list[tuple[str, dict[str, Any]]]
 
 
-def candidates(conn: Connection, after: str, accept_demo: bool) -> tuple[list[str], int | None]:
-    """Up to :data:`WORK_CHUNK` dossiers after ``after`` with something to send and no open
-    dead letter, and (when demo data stays home) how many demo dossiers are held."""
+def candidates(conn: Connection, after: str, accept_demo: bool,
+               limit: int) -> tuple[list[str], int | None]:
+    """Up to ``limit`` dossiers after ``after`` with something to send and no open dead
+    letter, and (when demo data stays home) how many demo dossiers are held."""
     d = DOSSIER
     query = (select(d.c.code)
              .where(or_(d.c.snapshot_state != "sent", has_open_steps(d.c.code)),
                     ~open_dead(d.c.code), d.c.code > after)
-             .order_by(d.c.code).limit(WORK_CHUNK))
+             .order_by(d.c.code).limit(limit))
     held = None
     if not accept_demo:
         held = conn.execute(

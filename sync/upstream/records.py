@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import insert, update
+from sqlalchemy import bindparam, insert, update
 from sqlalchemy.engine import Connection, Engine
 
 from sync.server.store import utcnow
@@ -20,6 +20,20 @@ from sync.upstream.ledger import audit, has_open_steps, open_dead
 from sync.upstream.outcome import ForwardResult
 from sync.upstream.tables import CONFIG, DEAD, DOSSIER, STEP
 from sync.upstream.transport import Down, Reply
+
+# The writes of every call, built once: building and keying a statement cost more than running
+# it (an IN list of ids is expanded at execution).
+STEP_STATE = (update(STEP).where(STEP.c.mutation_id.in_(bindparam("ids", expanding=True)))
+              .values(state=bindparam("to_state")))
+STEP_SENT = (update(STEP).where(STEP.c.mutation_id.in_(bindparam("ids", expanding=True)))
+             .values(state="sent", sent_at=bindparam("at")))
+SNAPSHOT_STATE = (update(DOSSIER).where(DOSSIER.c.code.in_(bindparam("codes", expanding=True)))
+                  .values(snapshot_state=bindparam("to_state")))
+LAST_SUCCESS = update(CONFIG).where(CONFIG.c.id == 1).values(last_success_at=bindparam("at"))
+DELIVERED = (update(DOSSIER).where(DOSSIER.c.code.in_(bindparam("codes", expanding=True)),
+                                   DOSSIER.c.snapshot_state == "sent",
+                                   ~has_open_steps(DOSSIER.c.code), ~open_dead(DOSSIER.c.code))
+             .values(pending_since=None, delivered_at=bindparam("at")))
 
 
 class Recorder:
@@ -46,15 +60,30 @@ class Recorder:
     def read(self, flush: bool = True) -> Iterator[Connection]:
         """A read that sees every write of this forwarder (``flush=False``: a read of rows the
         recorded-later writes do not touch)."""
-        if self.later and flush:
-            with self.begin():
-                pass
+        if flush:
+            self.flush()
         with self.engine.connect() as conn:
             yield conn
+
+    def flush(self) -> None:
+        """Commit the recorded-later writes now."""
+        if self.later:
+            with self.begin():
+                pass
 
     def set(self, table: Any, where: Any, **values: Any) -> None:
         with self.begin() as conn:
             conn.execute(update(table).where(where).values(**values))
+
+    def step_state(self, ids: list[str], state: str) -> None:
+        """Commit ``state`` for the steps ``ids`` (``sending`` before a call, ``pending`` for
+        what never left)."""
+        with self.begin() as conn:
+            conn.execute(STEP_STATE, {"ids": ids, "to_state": state})
+
+    def snapshot_state(self, codes: list[str], state: str) -> None:
+        with self.begin() as conn:
+            conn.execute(SNAPSHOT_STATE, {"codes": codes, "to_state": state})
 
     def steps_sent(self, ids: list[str], result: ForwardResult, count: bool = True,
                    later: bool = False) -> None:
@@ -63,9 +92,8 @@ class Recorder:
         now = utcnow()
 
         def record(conn: Connection) -> None:
-            conn.execute(update(STEP).where(STEP.c.mutation_id.in_(ids))
-                         .values(state="sent", sent_at=now))
-            conn.execute(update(CONFIG).where(CONFIG.c.id == 1).values(last_success_at=now))
+            conn.execute(STEP_SENT, {"ids": ids, "at": now})
+            conn.execute(LAST_SUCCESS, {"at": now})
         self.later.append(record)
         if not later:
             with self.begin():
@@ -81,11 +109,7 @@ class Recorder:
         now = utcnow()
 
         def record(conn: Connection) -> None:
-            conn.execute(update(DOSSIER).where(DOSSIER.c.code.in_(codes),
-                                               DOSSIER.c.snapshot_state == "sent",
-                                               ~has_open_steps(DOSSIER.c.code),
-                                               ~open_dead(DOSSIER.c.code))
-                         .values(pending_since=None, delivered_at=now))
+            conn.execute(DELIVERED, {"codes": codes, "at": now})
         self.later.append(record)
 
     def dead(self, code: str, kind: str, item_id: str, reason_code: str, message: str,
@@ -120,6 +144,5 @@ class Recorder:
                 if str(item.get("error_code", "")) in success_codes]
         if done:
             self.steps_sent(done, result)
-        self.set(STEP, STEP.c.mutation_id.in_([m for m in ids if m not in done]),
-                 state="pending")
+        self.step_state([m for m in ids if m not in done], "pending")
         raise Down(f"partial: {len(done)}/{len(ids)} processed")

@@ -71,7 +71,7 @@ class Double:
         self.faults = config.faults
         self.checker = Checker(config.unit_code, config.verified_only, config.max_steps,
                                config.disabled_rules)
-        self.lookup = Lookup(store.status_of, store.last_step, store.has_step)
+        self.lookup = Lookup(store.status_of, store.last_step, store.stored_steps)
         self.sessions: dict[str, float] = {}
 
     # ---- sessions ----------------------------------------------------------------------------
