@@ -231,6 +231,9 @@ def bench_throughput(args: argparse.Namespace) -> None:
           f"{spread(rates)} dossiers/s, {spread(steps)} steps/s; median CPU forwarder "
           f"{fwd:.2f} s, double {dbl:.2f} s ({'double' if dbl > fwd else 'forwarder'} "
           f"side limits)")
+    # Wall-clock rates follow the machine's load; CPU seconds much less so.
+    print(f"  dossiers per CPU-second: forwarder {args.dossiers / fwd:,.0f}, double "
+          f"{args.dossiers / dbl:,.0f}, both together {args.dossiers / (fwd + dbl):,.0f}")
     print(f"  uptime: {uptime()}")
 
 

@@ -48,7 +48,7 @@ from sync.upstream.outcome import (
     ForwardResult,
     Stop,
 )
-from sync.upstream.queue import Plan, candidates
+from sync.upstream.queue import Plan, WorkQueue
 from sync.upstream.rating_delivery import RatingSender
 from sync.upstream.records import Recorder
 from sync.upstream.source import Source
@@ -137,8 +137,9 @@ class Forwarder:
         written. A retry of a group reads it again."""
         ingest(self.engine, self.source)
         self.recorder.flush()
+        queue = WorkQueue(self.recorder, self.config.accept_demo, result)
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="forward-read") as reader:
-            ahead = reader.submit(self._read_group, "", result)
+            ahead = reader.submit(self._read_group, queue)
             while True:
                 codes, planned = ahead.result()
                 if not codes:
@@ -146,20 +147,15 @@ class Forwarder:
                     return
                 if deadline is not None and self.clock() >= deadline:
                     return
-                ahead = reader.submit(self._read_group, codes[-1], result)
+                ahead = reader.submit(self._read_group, queue)
                 self.lease.renew()
                 once = [planned]
                 self._with_retries(
                     lambda c=codes, o=once: self.groups.deliver(c, result, o), deadline)
 
-    def _read_group(self, after: str, result: ForwardResult
-                    ) -> tuple[list[str], tuple[list[Plan], list[str]]]:
-        """The next group after ``after``: its codes and its plans."""
-        with self.recorder.read(flush=False) as conn:
-            codes, held = candidates(conn, after, self.config.accept_demo,
-                                     self.profile.snapshot_batch)
-        if held is not None:
-            result.demo_held = held
+    def _read_group(self, queue: WorkQueue) -> tuple[list[str], tuple[list[Plan], list[str]]]:
+        """The next group of the queue: its codes and its plans."""
+        codes = queue.take(self.profile.snapshot_batch)
         return codes, (self.groups.read(codes) if codes else ([], []))
 
     def _with_retries(self, work: Callable[[], None], deadline: float | None) -> None:

@@ -15,7 +15,7 @@ from sync.upstream.one_dossier import DossierSender
 from sync.upstream.outcome import ForwardResult
 from sync.upstream.queue import Plan, read_group
 from sync.upstream.records import SNAPSHOT_STATE, STEP_STATE
-from sync.upstream.tables import CONFIG, DOSSIER
+from sync.upstream.tables import DOSSIER
 from sync.upstream.transport import EXISTS, OK, PARTIAL, Down, InDoubt
 
 
@@ -114,8 +114,8 @@ class GroupSender:
                 conn.execute(update(DOSSIER).where(DOSSIER.c.code == bindparam("c")).values(
                     known_upstream=True, snapshot_state="sent", sent_hash=bindparam("h"),
                     attempts=0, last_error=None), sent)
-                conn.execute(update(CONFIG).where(CONFIG.c.id == 1).values(last_success_at=now))
             recorder.later.append(record)
+            recorder.succeeded_at = now
             result.snapshots_sent += len(group)
             return set()
         # Which one? Each on its own (a snapshot is an upsert; "sending" makes a create ask

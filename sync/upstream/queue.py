@@ -12,9 +12,13 @@ from sqlalchemy.engine import Connection
 
 from sync.upstream import mapping
 from sync.upstream.ledger import OPEN_STEP, digest, has_open_steps, open_dead
+from sync.upstream.outcome import ForwardResult
 from sync.upstream.profiles import Profile
+from sync.upstream.records import Recorder
 from sync.upstream.source import Source
 from sync.upstream.tables import DOSSIER, STEP
+
+WORK_CHUNK = 200
 
 
 @dataclass
@@ -26,6 +30,31 @@ class Plan:
     snap: dict[str, Any] | None
     digest: str
     items: list[tuple[str, dict[str, Any]]]
+
+
+class WorkQueue:
+    """One pass's dossiers with work, in code order, each at most once: read
+    :data:`WORK_CHUNK` at a time, taken a group at a time (by the forwarder's read-ahead
+    thread only)."""
+
+    def __init__(self, recorder: Recorder, accept_demo: bool, result: ForwardResult) -> None:
+        self.recorder, self.accept_demo, self.result = recorder, accept_demo, result
+        self._codes: list[str] = []
+        self._after = ""
+        self._done = False
+
+    def take(self, size: int) -> list[str]:
+        while len(self._codes) < size and not self._done:
+            # The recorded-later writes concern dossiers before ``_after``: no flush needed.
+            with self.recorder.read(flush=False) as conn:
+                more, held = candidates(conn, self._after, self.accept_demo, WORK_CHUNK)
+            if held is not None:
+                self.result.demo_held = held
+            self._codes += more
+            self._after = more[-1] if more else self._after
+            self._done = len(more) < WORK_CHUNK
+        group, self._codes = self._codes[:size], self._codes[size:]
+        return group
 
 
 def candidates(conn: Connection, after: str, accept_demo: bool,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import bindparam, insert, update
@@ -42,18 +43,25 @@ class Recorder:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self.later: list[Callable[[Connection], None]] = []
+        # When the upstream last took something, still to record (once per commit, not once
+        # per recorded-later write).
+        self.succeeded_at: datetime | None = None
 
     @contextmanager
     def begin(self) -> Iterator[Connection]:
         """A write transaction that first applies the recorded-later writes."""
         later, self.later = self.later, []
+        succeeded_at, self.succeeded_at = self.succeeded_at, None
         try:
             with self.engine.begin() as conn:
                 for write in later:
                     write(conn)
+                if succeeded_at is not None:
+                    conn.execute(LAST_SUCCESS, {"at": succeeded_at})
                 yield conn
         except BaseException:
             self.later = later + self.later   # rolled back: still to record
+            self.succeeded_at = self.succeeded_at or succeeded_at
             raise
 
     @contextmanager
@@ -67,7 +75,7 @@ class Recorder:
 
     def flush(self) -> None:
         """Commit the recorded-later writes now."""
-        if self.later:
+        if self.later or self.succeeded_at is not None:
             with self.begin():
                 pass
 
@@ -93,8 +101,8 @@ class Recorder:
 
         def record(conn: Connection) -> None:
             conn.execute(STEP_SENT, {"ids": ids, "at": now})
-            conn.execute(LAST_SUCCESS, {"at": now})
         self.later.append(record)
+        self.succeeded_at = now
         if not later:
             with self.begin():
                 pass
