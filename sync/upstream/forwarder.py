@@ -142,16 +142,17 @@ class Forwarder:
             ahead = reader.submit(self._read_group, queue)
             while True:
                 codes, planned = ahead.result()
-                if not codes:
-                    self._with_retries(lambda: self.ratings.send(result), deadline)
-                    return
-                if deadline is not None and self.clock() >= deadline:
-                    return
+                if not codes or (deadline is not None and self.clock() >= deadline):
+                    # What the last calls did is recorded now, not after the poll's sleep.
+                    self.recorder.flush()
+                    break
                 ahead = reader.submit(self._read_group, queue)
                 self.lease.renew()
                 once = [planned]
                 self._with_retries(
                     lambda c=codes, o=once: self.groups.deliver(c, result, o), deadline)
+        if not codes:
+            self._with_retries(lambda: self.ratings.send(result), deadline)
 
     def _read_group(self, queue: WorkQueue) -> tuple[list[str], tuple[list[Plan], list[str]]]:
         """The next group of the queue: its codes and its plans."""
