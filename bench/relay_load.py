@@ -52,7 +52,7 @@ from bench.forward import PASSWORD, UNIT, USER, free_port, records  # noqa: E402
 from ccdesk.ids import uuid7  # noqa: E402
 from sync import keys, protocol  # noqa: E402
 from sync.server.store import DistrictStore  # noqa: E402
-from sync.upstream.forwarder import save_config  # noqa: E402
+from sync.upstream.config import save_config  # noqa: E402
 from tests.sync.helpers import PgSchema, pg_url  # noqa: E402
 from tests.sync.relay_process import RelayProcess, cli_env  # noqa: E402
 

@@ -35,7 +35,7 @@ def _engine(db: str | None, db_file: Path | None) -> Any:
 
 
 def _config(engine: Any) -> Any:
-    from sync.upstream.forwarder import NotConfigured, load_config
+    from sync.upstream.config import NotConfigured, load_config
     from sync.upstream.profiles import ProfileError
 
     try:
@@ -86,7 +86,7 @@ def set_upstream(profile: ProfileOpt, url: UrlOpt, unit_code: UnitCodeOpt, usern
 def save_upstream(engine_of: Any, *, profile: str, url: str, unit_code: str, username: str,
                   accept_demo: bool, settings_file: Path | None) -> None:
     """``upstream set`` on the database ``engine_of()`` opens (the relay's or the desk's)."""
-    from sync.upstream.forwarder import save_config
+    from sync.upstream.config import save_config
     from sync.upstream.profiles import PROFILE_NAMES, ProfileError
 
     if profile not in PROFILE_NAMES:
@@ -167,7 +167,7 @@ def status_cmd(as_json: Annotated[bool, typer.Option("--json")] = False,
 
 
 def show_status(engine: Any, as_json: bool) -> None:
-    from sync.upstream.forwarder import status
+    from sync.upstream.status import status
 
     data = status(engine)
     if as_json:
@@ -188,7 +188,7 @@ def dead_letter(ctx: typer.Context,
 
 
 def show_dead_letters(engine: Any, as_json: bool) -> None:
-    from sync.upstream.forwarder import dead_letters
+    from sync.upstream.dead_letters import dead_letters
 
     rows = dead_letters(engine)
     if as_json:
@@ -211,7 +211,7 @@ def retry_cmd(code: Annotated[str | None, typer.Argument(help="dossier code")] =
 
 
 def retry_letters(engine_of: Any, code: str | None, all_: bool) -> None:
-    from sync.upstream.forwarder import retry
+    from sync.upstream.dead_letters import retry
 
     if (code is None) == (not all_) or (code is not None and all_):
         fail(t("sync.upstream.code_or_all"))
@@ -230,7 +230,7 @@ def drop_cmd(code: Annotated[str, typer.Argument(help="dossier code")],
 
 
 def drop_letters(engine_of: Any, source: Any, code: str, reason: str) -> None:
-    from sync.upstream.forwarder import drop, snapshot_hash
+    from sync.upstream.dead_letters import drop, snapshot_hash
 
     if not reason.strip():
         fail(t("sync.upstream.required", option="--reason"))

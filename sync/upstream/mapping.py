@@ -21,7 +21,7 @@ import re
 import tomllib
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -65,6 +65,7 @@ MAY_BE_EMPTY = frozenset({"NgayKetThucTheoQuyDinh"})
 DATE_PREFIXES = ("Ngay", "ThoiDiem")
 FOURTEEN = re.compile(r"\d{14}")
 CODE_CHARS = re.compile(r"[A-Za-z0-9.\-]+")
+_FIELDS_2023 = frozenset(FIELDS_2023)
 CATALOG = Path(__file__).resolve().parents[2] / "ccdesk" / "data" / "catalog.toml"
 
 
@@ -116,7 +117,17 @@ def upstream_date(value: Any) -> str:
     wall-clock time, which is Vietnam time (the desk stores ``ctx.now()``)."""
     if value in (None, ""):
         return ""
-    moment = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+    if isinstance(value, datetime):
+        return _format(value)
+    return _text_date(str(value))   # a dossier's dates repeat across its steps: converted once
+
+
+@lru_cache(maxsize=8192)
+def _text_date(value: str) -> str:
+    return _format(datetime.fromisoformat(value))
+
+
+def _format(moment: datetime) -> str:
     if moment.tzinfo is not None:
         moment = moment.astimezone(VIETNAM).replace(tzinfo=None)
     # DATE_FORMAT by hand: strftime was a tenth of the forwarder's time.
@@ -146,9 +157,12 @@ def replay(code: str, events: list[Event]) -> History:
 
 def _track_rounds(history: History, event: Event) -> None:
     ev = event.payload.get("event") or {}
+    action = ev.get("action")
+    if action not in ("request_supplement", "supplement_received"):
+        return   # most events: nothing to convert (a date each was a tenth of the replay)
     data = ev.get("data") or {}
     at = upstream_date(ev.get("at"))
-    if ev.get("action") == "request_supplement":
+    if action == "request_supplement":
         due_before = history.rounds[-1]["NgayHenTraMoi"] if history.rounds else ""
         if not event.create:
             due_before = upstream_date(_due_before(history, event)) or due_before
@@ -158,7 +172,7 @@ def _track_rounds(history: History, event: Event) -> None:
             "NoiDungBoSung": "; ".join(str(i.get("name", "")) for i in items
                                        if isinstance(i, dict)),
             "NgayHenTraTruoc": due_before, "NgayTiepNhanBoSung": "", "NgayHenTraMoi": ""})
-    elif ev.get("action") == "supplement_received" and history.rounds:
+    elif history.rounds:
         history.rounds[-1]["NgayTiepNhanBoSung"] = at
         history.rounds[-1]["NgayHenTraMoi"] = upstream_date(data.get("due_at"))
 
@@ -254,7 +268,7 @@ def _fields_2023(history: History, profile: Profile, status: Status) -> dict[str
         "NgayTra": upstream_date(d.get("returned_at")),
         "DanhSachHoSoBoSung": [dict(r) for r in history.rounds],
     }
-    return {k: v for k, v in extra.items() if k in FIELDS_2023}
+    return {k: v for k, v in extra.items() if k in _FIELDS_2023}
 
 
 def owner_identity(d: dict[str, Any]) -> tuple[str, str]:
@@ -285,26 +299,33 @@ def step(code: str, event: Event, state: dict[str, Any], profile: Profile) -> di
     """The progress step of one event, with the dossier's columns as they were after it."""
     ev = event.payload.get("event") or {}
     action = str(ev.get("action", ""))
-    label = t(f"vocab.action.{action}", lang="vi")
+    label = _action_label(action)
     reason = str(ev.get("reason") or "")
     content = f"{label}: {reason}" if reason else label
     department = profile.desk_department
     if action == "hand_off":
         department = str((ev.get("data") or {}).get("body") or department)
     limit = profile.max_lengths
+    at = upstream_date(ev.get("at"))
     return {
         "MaHoSo": code,
         # A change the district recorded has no officer of ours: the profile names who.
         "NguoiXuLy": str(ev.get("officer") or profile.system_officer)[:limit.get("NguoiXuLy",
                                                                                   50)],
         "ChucDanh": profile.officer_title,
-        "ThoiDiemXuLy": upstream_date(ev.get("at")),
+        "ThoiDiemXuLy": at,
         "PhongBanXuLy": department[:limit.get("PhongBanXuLy", len(department))],
         "NoiDungXuLy": content[:limit.get("NoiDungXuLy", len(content))],
         "TrangThai": STATUS_CODES[Status(ev.get("to_status") or state.get("status"))],
-        "NgayBatDau": upstream_date(ev.get("at")),
+        "NgayBatDau": at,
         "NgayKetThucTheoQuyDinh": upstream_date(state.get("due_at")),
     }
+
+
+@cache
+def _action_label(action: str) -> str:
+    """The Vietnamese label of an action (one look-up per action, not per step)."""
+    return t(f"vocab.action.{action}", lang="vi")
 
 
 # ---- pre-flight ------------------------------------------------------------------------------
@@ -338,22 +359,29 @@ def _required(item: dict[str, Any], keys: tuple[str, ...], what: str) -> None:
 
 
 def _common(item: dict[str, Any], profile: Profile, where: str) -> None:
-    """Every scalar a string, every date 14 digits, every length within its limit."""
+    """Every scalar a string, every date 14 digits, every length within its limit. (The path
+    of a key is spelled only when it fails: building it for every key was most of the cost.)"""
+    limits = profile.max_lengths
     for key, value in item.items():
-        path = f"{where}.{key}"
-        if isinstance(value, list):
-            for n, element in enumerate(value):
-                if not isinstance(element, dict):
-                    raise MappingError(f"{path}[{n}] must be an object")
-                _common(element, profile, f"{path}[{n}]")
-            continue
-        if not isinstance(value, str):
-            raise MappingError(f"{path} must be a string")
-        if value and key.startswith(DATE_PREFIXES) and not _valid_date(value):
-            raise MappingError(f"{path} is not a yyyyMMddHHmmss date")
-        limit = profile.max_lengths.get(key)
+        if type(value) is not str:
+            if isinstance(value, list):
+                for n, element in enumerate(value):
+                    if not isinstance(element, dict):
+                        raise MappingError(f"{where}.{key}[{n}] must be an object")
+                    _common(element, profile, f"{where}.{key}[{n}]")
+                continue
+            if not isinstance(value, str):
+                raise MappingError(f"{where}.{key} must be a string")
+        if value and _is_date_key(key) and not _valid_date(value):
+            raise MappingError(f"{where}.{key} is not a yyyyMMddHHmmss date")
+        limit = limits.get(key)
         if limit is not None and len(value) > limit:
-            raise MappingError(f"{path} is longer than {limit} characters")
+            raise MappingError(f"{where}.{key} is longer than {limit} characters")
+
+
+@cache
+def _is_date_key(key: str) -> bool:
+    return key.startswith(DATE_PREFIXES)
 
 
 def _valid_date(value: str) -> bool:

@@ -71,7 +71,7 @@ class Double:
         self.faults = config.faults
         self.checker = Checker(config.unit_code, config.verified_only, config.max_steps,
                                config.disabled_rules)
-        self.lookup = Lookup(store.status_of, store.last_step, store.has_step)
+        self.lookup = Lookup(store.status_of, store.last_step, store.stored_steps)
         self.sessions: dict[str, float] = {}
 
     # ---- sessions ----------------------------------------------------------------------------
@@ -167,12 +167,12 @@ class Double:
 
     def steps(self, body: dict[str, Any]) -> tuple[dict[str, Any], bool]:
         items = _data_list(body)
-        self.checker.steps(items, self.lookup)
+        fingerprints = self.checker.steps(items, self.lookup)
         if self._partial(items):
             stored = items[:len(items) // 2]
-            self.store.put_steps(stored)
+            self.store.put_steps(stored, fingerprints)
             return _partial_reply(items, len(stored)), False
-        duplicates = self.store.put_steps(items)
+        duplicates = self.store.put_steps(items, fingerprints)
         if duplicates:
             log.warning("%d duplicate step(s) received: a client bug", duplicates)
         message = "Cập nhật tiến độ thành công"

@@ -12,9 +12,10 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -148,7 +149,8 @@ class Lookup:
 
     status_of: Callable[[str], str | None]
     last_step: Callable[[str], tuple[str, str] | None]
-    has_step: Callable[[str], bool] = lambda _fingerprint: False
+    # The fingerprints among those given that a stored step has (one question per call).
+    stored_steps: Callable[[list[str]], set[str]] = lambda _fingerprints: set()
 
 
 def step_fingerprint(step: dict[str, Any]) -> str:
@@ -188,19 +190,33 @@ class Checker:
             self.transition(before, item["TrangThaiHoSo"], f"{where}.TrangThaiHoSo")
             pending[code] = item["TrangThaiHoSo"]
 
-    def steps(self, items: list[Any], lookup: Lookup, in_call: Iterable[str] = ()) -> None:
+    def steps(self, items: list[Any], lookup: Lookup,
+              in_call: Iterable[str] = ()) -> list[tuple[str, bool]]:
+        """Check a ``CapNhatTienDoHoSoMC`` call; returns each step's fingerprint and whether
+        such a step was stored before this call (the store keeps both: asked once a step)."""
         if len(items) > self.max_steps:
             self.fail("steps_per_call", "data", f"{len(items)} steps > {self.max_steps}")
         known = set(in_call)
         last: dict[str, tuple[str, str]] = {}
+        fingerprints: list[tuple[str, bool]] = []
+        for i, item in enumerate(items):
+            self.require_object(item, f"data[{i}]")
+            self.step(item, f"data[{i}]")
+        # Fingerprinted only once every step is known to be flat strings (bounded depth).
+        prints = [step_fingerprint(item) for item in items]
+        stored_before = lookup.stored_steps(prints)
         for i, item in enumerate(items):
             where = f"data[{i}]"
-            self.require_object(item, where)
-            self.step(item, where)
             code = item["MaHoSo"]
-            if code not in known and lookup.status_of(code) is None:
-                self.fail("step_known_dossier", f"{where}.MaHoSo", "no such dossier")
-            if lookup.has_step(step_fingerprint(item)):
+            if code not in known:
+                if lookup.status_of(code) is None:
+                    self.fail("step_known_dossier", f"{where}.MaHoSo", "no such dossier")
+                else:
+                    known.add(code)   # a dossier's other steps in this call: asked once
+            fingerprint = prints[i]
+            stored = fingerprint in stored_before
+            fingerprints.append((fingerprint, stored))
+            if stored:
                 # A re-sent step: stored and counted as a duplicate (a client bug), not judged
                 # against the steps that came after it the first time.
                 continue
@@ -211,6 +227,7 @@ class Checker:
             if previous:
                 self.transition(previous[1], item["TrangThai"], f"{where}.TrangThai")
             last[code] = (item["ThoiDiemXuLy"], item["TrangThai"])
+        return fingerprints
 
     def status_sync(self, body: dict[str, Any]) -> None:
         """``DongBoTrangThaiHoSo``: the status of dossiers filed on the portal."""
@@ -309,15 +326,14 @@ class Checker:
                 self.fail("date_format", f"{where}.{key}", "yyyyMMddHHmmss (14 digits) expected")
 
     def code(self, code: str, where: str) -> None:
-        match = re.fullmatch(r"(.+)-(\d{6})-(\d{4,})", code)
-        if match is None or not _real_day(match.group(2)):
+        if not well_formed_code(code):
             self.fail("mahoso_format", where, "<unit code>-YYMMDD-NNNN expected")
         if not code.startswith(self.unit_code + "-"):
             self.fail("mahoso_unit_prefix", where, "does not start with this unit's code")
 
-    def enum(self, rule: str, item: dict[str, Any], key: str, allowed: Iterable[str],
+    def enum(self, rule: str, item: dict[str, Any], key: str, allowed: Collection[str],
              where: str) -> None:
-        if item.get(key) not in set(allowed):
+        if item.get(key) not in allowed:
             self.fail(rule, f"{where}.{key}", "one of " + ", ".join(sorted(allowed, key=int)))
 
     def transition(self, before: str | None, after: str, where: str) -> None:
@@ -362,8 +378,17 @@ def parse_stamp(value: str) -> datetime | None:
         return None
 
 
+@lru_cache(maxsize=1 << 16)
 def is_stamp(value: str) -> bool:
+    """(Cached: a dossier's dates repeat across its steps and snapshots.)"""
     return parse_stamp(value) is not None
+
+
+@lru_cache(maxsize=1 << 16)
+def well_formed_code(code: str) -> bool:
+    """``code`` is <unit code>-YYMMDD-NNNN with a real day (TT 01/2018 art. 19)."""
+    match = re.fullmatch(r"(.+)-(\d{6})-(\d{4,})", code)
+    return match is not None and _real_day(match.group(2))
 
 
 def _percent(value: str) -> bool:

@@ -115,10 +115,16 @@ class DoubleStore:
                 "ORDER BY id DESC LIMIT 1", (code,)).fetchone()
         return (row[0], row[1]) if row else None
 
-    def has_step(self, fingerprint: str) -> bool:
+    def stored_steps(self, fingerprints: list[str]) -> set[str]:
+        """The fingerprints among ``fingerprints`` that a stored step has."""
+        found: set[str] = set()
         with self._lock:
-            return self._db.execute("SELECT 1 FROM step WHERE fingerprint = ? LIMIT 1",
-                                    (fingerprint,)).fetchone() is not None
+            for start in range(0, len(fingerprints), 500):   # SQLite's variable limit
+                chunk = fingerprints[start:start + 500]
+                found.update(r[0] for r in self._db.execute(
+                    "SELECT DISTINCT fingerprint FROM step WHERE fingerprint IN "   # noqa: S608
+                    f"({', '.join('?' * len(chunk))})", chunk))
+        return found
 
     def exists(self, code: str) -> bool:
         return self.status_of(code) is not None
@@ -145,21 +151,26 @@ class DoubleStore:
                            "snapshot, received_at) VALUES (?, ?, ?, ?, ?, ?)",
                            (code, version, status, is_updating, blob, now))
 
-    def put_steps(self, items: list[dict[str, Any]]) -> int:
+    def put_steps(self, items: list[dict[str, Any]],
+                  checked: list[tuple[str, bool]] | None = None) -> int:
         """Store the steps (a re-posted step is stored again, as upstream does) and return how
-        many were duplicates of a step already stored: a client bug the double counts."""
-        now, duplicates = _now(), 0
+        many were duplicates of a step already stored: a client bug the double counts.
+        ``checked``: each item's :func:`step_fingerprint` and whether it was stored before,
+        as the checker found them just now (the event loop runs one call at a time)."""
+        if not checked:
+            prints = [step_fingerprint(item) for item in items]
+            before = self.stored_steps(prints)
+            checked = [(f, f in before) for f in prints]
+        now, rows, in_call = _now(), [], set()
+        for item, (fingerprint, stored) in zip(items, checked, strict=False):
+            seen = stored or fingerprint in in_call
+            in_call.add(fingerprint)
+            rows.append((item["MaHoSo"], item["ThoiDiemXuLy"], item["TrangThai"], fingerprint,
+                         int(seen), orjson.dumps(item), now))
         with self.transaction() as db:
-            for item in items:
-                fingerprint = step_fingerprint(item)
-                seen = db.execute("SELECT 1 FROM step WHERE fingerprint = ? LIMIT 1",
-                                  (fingerprint,)).fetchone() is not None
-                duplicates += seen
-                db.execute("INSERT INTO step (ma_ho_so, thoi_diem, trang_thai, fingerprint, "
-                           "duplicate, step, received_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                           (item["MaHoSo"], item["ThoiDiemXuLy"], item["TrangThai"],
-                            fingerprint, int(seen), orjson.dumps(item), now))
-        return duplicates
+            db.executemany("INSERT INTO step (ma_ho_so, thoi_diem, trang_thai, fingerprint, "
+                           "duplicate, step, received_at) VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
+        return sum(row[4] for row in rows)
 
     def put_rating(self, data: Any) -> None:
         with self.transaction() as db:

@@ -14,7 +14,7 @@ from sqlalchemy import text
 
 from sync.engine import EngineOptions, SyncEngine
 from sync.server.store import DistrictStore
-from sync.upstream.forwarder import save_config
+from sync.upstream.config import save_config
 from tests.sync.files.kit import intake_with_scans, scan, sha
 from tests.sync.helpers import ServerThread
 from tests.sync.upstream.conftest import PUSH, enrolled_desk, forwarder

@@ -12,7 +12,8 @@ from ccdesk.retry import RetryPolicy
 from sync import service
 from sync.engine import EngineOptions, SyncEngine
 from sync.server.store import DistrictStore
-from sync.upstream.forwarder import Forwarder, load_config, save_config
+from sync.upstream.config import load_config, save_config
+from sync.upstream.forwarder import Forwarder
 from tests.sync.helpers import COMMUNE, Desk, ServerThread, database_url, make_desk
 from tests.sync.upstream.fake_upstream import FakeUpstream
 

@@ -39,7 +39,7 @@ def run_with_kills(bench: runs.Bench, seed: int, root: Path) -> dict[str, Any]:
     pem = keys.new_private_key()
     device = store.enroll(store.issue_enroll_code(runs.COMMUNE), f"desk-{seed}",
                           keys.public_of(pem), False)
-    runs.fw.save_config(store.engine, profile="dvcqg", url=bench.double_url,
+    runs.save_config(store.engine, profile="dvcqg", url=bench.double_url,
                         unit_code=runs.UNIT, username=runs.USER, password=runs.PASSWORD,
                         accept_demo=False, settings={"timeout_s": runs.TIMEOUT_S})
     runs.arm(bench.faults, plan.faults)

@@ -45,8 +45,12 @@ from ccdesk.storage import crashpoint
 from sync import keys
 from sync.server.models import DistrictDossier
 from sync.server.store import Device, DistrictStore
-from sync.upstream import forwarder as fw
+from sync.upstream import dead_letters as dead_letter_list
+from sync.upstream import outcome
+from sync.upstream.config import load_config, save_config
 from sync.upstream.double.faults import FaultSpec, parse_faults
+from sync.upstream.forwarder import Forwarder
+from sync.upstream.status import status as upstream_status
 from sync.upstream.transport import make_transport
 from tests.sync.upstream.double_fixtures import PASSWORD, UNIT, USER
 
@@ -189,7 +193,7 @@ class Bench:
         store = DistrictStore.open(f"sqlite:///{path}")
         device = store.enroll(store.issue_enroll_code(COMMUNE), f"desk-{seed}",
                               keys.public_of(keys.new_private_key()), False)
-        fw.save_config(store.engine, profile="dvcqg", url=self.double_url, unit_code=UNIT,
+        save_config(store.engine, profile="dvcqg", url=self.double_url, unit_code=UNIT,
                        username=USER, password=PASSWORD, accept_demo=False,
                        settings={"timeout_s": TIMEOUT_S})
         return store, device
@@ -229,10 +233,10 @@ def forward_until_settled(store: DistrictStore, plan: Plan) -> list[int]:
     """Run the forwarder (a new one after each kill) until nothing is pending."""
     exits = []
     for _ in range(MAX_ROUNDS):
-        config = fw.load_config(store.engine)
+        config = load_config(store.engine)
         # A plain-HTTP client without loading the CA bundle (0.2 s a run on a busy machine).
         client = httpx.Client(timeout=config.profile.timeout_s, verify=False)
-        runner = fw.Forwarder(store.engine, config, policy=NO_WAIT, sleep=lambda _s: None,
+        runner = Forwarder(store.engine, config, policy=NO_WAIT, sleep=lambda _s: None,
                               transport=make_transport(config.profile, config.creds, client))
         try:
             result = runner.run(once=True)
@@ -242,7 +246,7 @@ def forward_until_settled(store: DistrictStore, plan: Plan) -> list[int]:
             continue
         finally:
             runner.close()
-        if result.exit_code in (fw.EXIT_OK, fw.EXIT_HUMAN) and not result.pending:
+        if result.exit_code in (outcome.EXIT_OK, outcome.EXIT_HUMAN) and not result.pending:
             return exits
         time.sleep(0.1)   # as cron would, later: steps in doubt wait for a late reply to land
     raise RunFailed(f"{plan}: still pending after {MAX_ROUNDS} forwarder runs {exits}")
@@ -280,13 +284,13 @@ def settle_and_check(bench: Bench, store: DistrictStore, device: Device, plan: P
                      rows: list[dict[str, Any]], before: dict[str, Any]) -> dict[str, Any]:
     """What a person does with the dead letters, then every invariant."""
     injected = bench.stats()["faults"].get("reject", 0) - before["faults"].get("reject", 0)
-    letters = fw.dead_letters(store.engine)
+    letters = dead_letter_list.dead_letters(store.engine)
     wrong = [d for d in letters if "fault injected by the double" not in (d["message"] or "")]
     if wrong or len(letters) > injected:
         raise RunFailed(f"{plan}: dead letters {letters} with {injected} injected rejects")
     arm(bench.faults, "")
     if letters:
-        fw.retry(store.engine, None)
+        dead_letter_list.retry(store.engine, None)
         forward_until_settled(store, plan)
     check(bench.http, store, device, plan, rows, before)
     return {"dead_letters": len(letters), "injected_rejects": injected}
@@ -310,7 +314,7 @@ def check(http: httpx.Client, store: DistrictStore, device: Device, plan: Plan,
         problems.append(f"duplicate_steps {before['duplicate_steps']} → "
                         f"{after['duplicate_steps']}")
     problems += relay_problems(store, device, rows)
-    counts = fw.status(store.engine)
+    counts = upstream_status(store.engine)
     if (counts["pending"], counts["dead_letter"], counts["steps_sent"]) != (
             0, 0, len(rows)):
         problems.append(f"forwarder status {counts} for {len(rows)} steps")

@@ -1,5 +1,5 @@
 """The operator's commands as real subprocesses, and ``kill -9`` of the forwarder between
-"sent" and "recorded" (the crash points of sync/upstream/forwarder.py)."""
+"sent" and "recorded" (the crash points of sync/upstream/groups.py and one_dossier.py)."""
 
 from __future__ import annotations
 

@@ -188,6 +188,26 @@ def test_same_step_twice_is_stored_and_counted(client: Client) -> None:
     assert (stats["steps"], stats["duplicate_steps"]) == (2, 1)
 
 
+def test_the_same_step_twice_in_one_call_counts_once_as_a_duplicate(client: Client) -> None:
+    """Duplicates are found in one query per call: a step repeated inside the call still
+    counts (against the call's own earlier steps), and one stored before counts too."""
+    ok(client.create(snapshot()))
+    assert ok(client.steps(step(), step()))["duplicates"] == "1"
+    assert ok(client.steps(step()))["duplicates"] == "1"
+    assert (client.stats()["steps"], client.stats()["duplicate_steps"]) == (3, 2)
+
+
+def test_a_deeply_nested_step_is_refused_before_it_is_fingerprinted(client: Client) -> None:
+    ok(client.create(snapshot()))
+    deep: Any = "x"
+    for _ in range(900):
+        deep = [deep]
+    reply = client.steps(step(), step(GhiChu=deep))
+    assert (reply["error_code"], reply["rule"], reply["where"]) == ("2", "envelope",
+                                                                    "data[1].GhiChu" + "[0]" * 16)
+    assert client.stats()["steps"] == 0
+
+
 def test_create_of_an_existing_code_answers_already_exists(client: Client) -> None:
     ok(client.create(snapshot()))
     reply = client.create(snapshot(), snapshot(OTHER))

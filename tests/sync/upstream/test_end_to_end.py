@@ -16,7 +16,8 @@ import pytest
 from ccdesk.domain.lifecycle import Action
 from ccdesk.services.intake import Applicant, ChecklistEntry, Decision, IntakeRequest, MissingItem
 from sync.server.store import DistrictStore
-from sync.upstream.forwarder import ForwardResult, save_config
+from sync.upstream.config import save_config
+from sync.upstream.outcome import ForwardResult
 from tests.sync.helpers import Desk, ServerThread
 from tests.sync.upstream.conftest import enrolled_desk, forwarder, push
 from tests.sync.upstream.double_fixtures import PASSWORD, UNIT, USER, DoubleServer, config

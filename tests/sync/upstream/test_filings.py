@@ -21,7 +21,7 @@ from sync import replies, service
 from sync.engine import Backoff, EngineOptions
 from sync.server.store import DistrictStore
 from sync.upstream import filings
-from sync.upstream.forwarder import load_config, save_config
+from sync.upstream.config import load_config, save_config
 from sync.upstream.profiles import load_profile
 from sync.upstream.transport import make_transport
 from tests.sync.helpers import COMMUNE, Desk, ServerThread

@@ -6,7 +6,10 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from ccdesk.domain.lifecycle import Action
-from sync.upstream import forwarder as fw
+from sync.upstream import dead_letters as dead_letter_list
+from sync.upstream.config import load_config
+from sync.upstream.forwarder import Forwarder
+from sync.upstream.status import status as upstream_status
 from sync.upstream.tables import AUDIT, DOSSIER, STEP
 from tests.sync.helpers import Desk, ServerThread
 from tests.sync.upstream.conftest import FAST, configure, enrolled_desk, forwarder, push
@@ -39,7 +42,7 @@ def test_snapshot_then_steps_each_once_and_only_changes_resent(
     assert (third.exit_code, third.snapshots_sent, third.steps_sent) == (0, 1, 1)
     assert fake.updates[a] == 1 and fake.creates[a] == 1 and b not in fake.updates
     assert fake.snapshots[a]["TrangThaiHoSo"] == "9"
-    status = fw.status(relay.store.engine)
+    status = upstream_status(relay.store.engine)
     assert status == status | {"profile": "dvcqg", "pending": 0, "delivered": 2,
                                "steps_sent": 4, "dead_letter": 0,
                                "oldest_pending_age_s": None, "last_error": None}
@@ -68,7 +71,7 @@ def test_a_reject_blocks_that_dossier_only_until_a_person_retries(
     result = forwarder(relay.store).run()
     assert result.exit_code == 40 and result.dead_letter == 1
     assert set(fake.snapshots) == {good} and fake.step_keys(bad) == []
-    letters = fw.dead_letters(relay.store.engine)
+    letters = dead_letter_list.dead_letters(relay.store.engine)
     assert [(d["dossier_code"], d["kind"], d["reason_code"]) for d in letters] == [
         (bad, "snapshot", "rejected")]
     assert "MaTTHC không hợp lệ" in letters[0]["message"]
@@ -79,7 +82,7 @@ def test_a_reject_blocks_that_dossier_only_until_a_person_retries(
     assert fake.step_keys(bad) == []
 
     fake.script.reject_codes = set()
-    assert fw.retry(relay.store.engine, bad) == 1
+    assert dead_letter_list.retry(relay.store.engine, bad) == 1
     final = forwarder(relay.store).run()
     assert final.exit_code == 0, final
     assert [s[1] for s in fake.step_keys(bad)] == ["2", "4"]
@@ -96,9 +99,9 @@ def test_dropped_steps_are_never_sent_and_the_reason_is_audited(
     configure(relay.store, fake.url)
     fake.script.reject_step_codes = {code}
     assert forwarder(relay.store).run().exit_code == 40
-    config = fw.load_config(relay.store.engine)
-    assert fw.drop(relay.store.engine, code, "entered by hand upstream",
-                   fw.snapshot_hash(config)) == 1
+    config = load_config(relay.store.engine)
+    assert dead_letter_list.drop(relay.store.engine, code, "entered by hand upstream",
+                   dead_letter_list.snapshot_hash(config)) == 1
     fake.script.reject_step_codes = set()
     result = forwarder(relay.store).run()
     assert result.exit_code == 0 and result.steps_sent == 0
@@ -118,7 +121,7 @@ def test_preflight_failure_is_a_dead_letter_and_nothing_leaves(
     result = forwarder(relay.store).run()
     assert result.exit_code == 40
     assert fake.snapshots == {} and fake.steps == []
-    (letter,) = fw.dead_letters(relay.store.engine)
+    (letter,) = dead_letter_list.dead_letters(relay.store.engine)
     assert letter["reason_code"] == "preflight" and "ChuHoSo" in letter["message"]
 
 
@@ -136,8 +139,8 @@ def test_transport_failures_are_retried_then_reported_unreachable(
     fake.script.fail_next = 100
     result = forwarder(relay.store).run()
     assert result.exit_code == 20 and "unreachable" in result.error
-    assert fw.status(relay.store.engine)["pending"] == 1
-    assert "HTTP 500" in fw.status(relay.store.engine)["last_error"]
+    assert upstream_status(relay.store.engine)["pending"] == 1
+    assert "HTTP 500" in upstream_status(relay.store.engine)["last_error"]
     fake.script.fail_next = 0
     assert forwarder(relay.store).run().exit_code == 0
     assert len(fake.step_keys(code)) == 1
@@ -171,7 +174,7 @@ def test_demo_dossiers_only_go_to_an_upstream_that_accepts_demo(
     configure(relay.store, fake.url)
     result = forwarder(relay.store).run()
     assert (result.exit_code, result.demo_held) == (0, 1)
-    assert fake.snapshots == {} and fw.status(relay.store.engine)["pending"] == 0
+    assert fake.snapshots == {} and upstream_status(relay.store.engine)["pending"] == 0
     configure(relay.store, fake.url, accept_demo=True)
     assert forwarder(relay.store).run().exit_code == 0
     assert len(fake.snapshots) == 1
@@ -183,10 +186,10 @@ def test_two_forwarders_never_run_at_once(desk: Desk, relay: ServerThread,
     push(desk)
     configure(relay.store, fake.url)
     first = forwarder(relay.store)
-    assert first._lease()
+    assert first.lease.take()
     second = forwarder(relay.store).run()
     assert (second.exit_code, second.error) == (10, "locked") and fake.steps == []
-    first._release()
+    first.lease.release()
     assert forwarder(relay.store).run().exit_code == 0
 
 
@@ -196,7 +199,7 @@ def test_time_limit_leaves_the_rest_for_the_next_run(desk: Desk, relay: ServerTh
     push(desk)
     configure(relay.store, fake.url, settings={"snapshot_batch": 1})   # one dossier a call
     ticks = iter(range(1000))
-    run = fw.Forwarder(relay.store.engine, fw.load_config(relay.store.engine),
+    run = Forwarder(relay.store.engine, load_config(relay.store.engine),
                        sleep=lambda _s: None, clock=lambda: float(next(ticks)))
     result = run.run(once=True, max_time=2.5)   # the clock moves one second per look
     assert (result.exit_code, result.error) == (10, "time_limit")
@@ -215,9 +218,9 @@ def test_a_refused_step_batch_of_several_dossiers_blocks_only_the_one_at_fault(
     assert result.exit_code == 40
     assert fake.step_keys(bad) == [] and len(fake.step_keys(good)) == 1 \
         and len(fake.step_keys(other)) == 1
-    (letter,) = fw.dead_letters(relay.store.engine)
+    (letter,) = dead_letter_list.dead_letters(relay.store.engine)
     assert (letter["dossier_code"], letter["kind"]) == (bad, "step")
-    assert fw.status(relay.store.engine)["delivered"] == 2
+    assert upstream_status(relay.store.engine)["delivered"] == 2
 
 
 def test_a_service_run_rides_out_an_outage(desk: Desk, relay: ServerThread,
@@ -227,7 +230,7 @@ def test_a_service_run_rides_out_an_outage(desk: Desk, relay: ServerThread,
     configure(relay.store, fake.url)
     fake.script.fail_next = 4   # the first pass gives up (3 attempts), the second gets through
     ticks = iter(range(10_000))
-    run = fw.Forwarder(relay.store.engine, fw.load_config(relay.store.engine),
+    run = Forwarder(relay.store.engine, load_config(relay.store.engine),
                        policy=FAST, sleep=lambda _s: None, clock=lambda: float(next(ticks)))
     result = run.run(once=False, max_time=60)
     assert result.exit_code == 0 and result.passes >= 2, result

@@ -2,7 +2,7 @@
 upstream has no idempotency): looked up at once, the steps were not there yet, went again, and
 the late call landed too — every step twice. The randomized fault runs found it (seeds 175,
 246, 321 of bench/forward_faults.py). The forwarder now waits ``IN_DOUBT_GRACE`` timeouts after
-a timed-out call before it looks (sync/upstream/forwarder.py, ``_too_soon``)."""
+a timed-out call before it looks (sync/upstream/in_doubt.py, ``InDoubtSteps.too_soon``)."""
 
 from __future__ import annotations
 
@@ -14,8 +14,11 @@ from ccdesk.ids import uuid7
 from ccdesk.retry import RetryPolicy
 from sync import keys
 from sync.server.store import DistrictStore
-from sync.upstream import forwarder as fw
+from sync.upstream import outcome
+from sync.upstream.config import load_config, save_config
 from sync.upstream.double.faults import FaultSpec
+from sync.upstream.forwarder import Forwarder
+from sync.upstream.status import status as upstream_status
 from sync.upstream.transport import DvcqgTransport, Reply
 from tests.sync.upstream.double_fixtures import PASSWORD, UNIT, USER, DoubleServer, config
 from tests.sync.upstream.fault_runs import COMMUNE, body, records
@@ -50,30 +53,30 @@ def test_steps_stored_upstream_after_the_timeout_are_not_sent_again(tmp_path: Pa
                               keys.public_of(keys.new_private_key()), False)
         rows = records(9001, [2])                   # one dossier: 3 steps
         store.apply_batch(device, body(device.device_id, rows), uuid7())
-        fw.save_config(store.engine, profile="dvcqg", url=double.url, unit_code=UNIT,
+        save_config(store.engine, profile="dvcqg", url=double.url, unit_code=UNIT,
                        username=USER, password=PASSWORD, accept_demo=False,
                        settings={"timeout_s": TIMEOUT_S})
-        config_ = fw.load_config(store.engine)
+        config_ = load_config(store.engine)
         transport = SlowFirstSteps(config_.profile, config_.creds)
         transport.faults = cfg.faults
         exits = []
         for _ in range(50):
-            runner = fw.Forwarder(store.engine, config_, transport=transport,
+            runner = Forwarder(store.engine, config_, transport=transport,
                                   policy=RetryPolicy(base=0.0, cap=0.0, max_attempts=2),
                                   sleep=lambda _s: None)
             result = runner.run(once=True)
             exits.append(result.exit_code)
-            if result.exit_code == fw.EXIT_OK:
+            if result.exit_code == outcome.EXIT_OK:
                 break
             time.sleep(0.1)
         transport.close()
-        assert exits[-1] == fw.EXIT_OK, exits
+        assert exits[-1] == outcome.EXIT_OK, exits
         assert transport.slowed
         time.sleep(LATE_S)     # anything still sleeping in the double has landed
         steps = double.store.inspect(rows[0]["entity_id"])["steps"]   # type: ignore[index]
         assert [s["_duplicate"] for s in steps] == [False, False, False]
         assert double.store.stats()["duplicate_steps"] == 0
-        assert fw.status(store.engine)["steps_sent"] == 3
+        assert upstream_status(store.engine)["steps_sent"] == 3
     finally:
         store.engine.dispose()
         double.stop()
