@@ -48,13 +48,15 @@ class Session:
     max_batch_bytes: int
     accept_demo: bool
     dictionary: str | None
+    records: int = 1            # the record schema the relay reads (a file of before: 1)
 
     def hello(self, through: int) -> replies.Hello:
         """The hello this session stands for (``through``: the desk's highest acked seq)."""
         return replies.Hello(epoch=self.epoch, received_through_seq=through, server_time=None,
                              preferred_batch_bytes=self.preferred_batch_bytes,
                              max_batch_bytes=self.max_batch_bytes,
-                             accept_demo=self.accept_demo, dictionary=self.dictionary)
+                             accept_demo=self.accept_demo, dictionary=self.dictionary,
+                             records=self.records)
 
 
 def path_for(db_path: Path) -> Path:
@@ -71,7 +73,7 @@ def save(db_path: Path, url: str, device_id: str, hello: replies.Hello) -> None:
     session = Session(url, device_id, hello.epoch,
                       time.time() + min(hello.session_s, MAX_SESSION_S),
                       hello.preferred_batch_bytes, hello.max_batch_bytes, hello.accept_demo,
-                      hello.dictionary)
+                      hello.dictionary, hello.records)
     try:
         write_private_file(path_for(db_path), orjson.dumps(asdict(session)), fsync=False)
     except (OSError, ValidationError):
@@ -86,7 +88,8 @@ def load(db_path: Path, url: str, device_id: str, epoch: str) -> Session | None:
     except (OSError, ValueError, TypeError, ValidationError):
         return None
     now = time.time()
-    if (session.url, session.device_id, session.epoch) != (url, device_id, epoch) \
+    if type(session.records) is not int \
+            or (session.url, session.device_id, session.epoch) != (url, device_id, epoch) \
             or not now < session.until <= now + MAX_SESSION_S:
         return None
     return session
