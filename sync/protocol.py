@@ -38,6 +38,10 @@ DICT_LEVEL = 15
 DICT_SMALL_RAW = 256 * 1024
 DICT_MAX_RAW = 1024 * 1024
 Q_DICT = "dict"
+# A push of at most this many rows (≈ 1,250 dossiers) goes in compact records (sync/compact.py)
+# whatever the link: at ~0.1 ms of CPU a row on each side, at most ~0.5 s. A bigger backlog
+# compacts only its small batches and those on a slow link, like the dictionary.
+COMPACT_PUSH_ROWS = 5_000
 # How long a desk may push without saying hello again, its first batch carrying ``expect``
 # (sync/session.py); a relay that does not say it has no sessions.
 SESSION_S = 3600         # the batch query naming the dictionary (signed with the path)

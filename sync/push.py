@@ -77,6 +77,7 @@ class Pusher:
         self.dictionary = hello.dictionary if encoding == "zstd" else None
         # The record schema both sides read (sync/compact.py): 1 is the full JSON.
         self.records = min(hello.records, compact.REVISION)
+        self.small_push = False         # set by drain: compact every batch of a small push
         # Without a hello (sync/session.py) the first batch carries what the relay must hold.
         self.expect = expect
         with self.db.session() as session:
@@ -87,6 +88,9 @@ class Pusher:
               progress: Callable[[int, int], None] | None) -> None:
         # A desk without history starts small (the link may be 2G) and grows by measurement.
         wire_target = min(self.state.batch_bytes or protocol.FIRST_BATCH_BYTES, self.preferred)
+        # Compaction costs ~0.1 ms of CPU a row on each side: bounded for a small push, too
+        # much for a bulk one on a fast link (docs/sync.md, "Compact records").
+        self.small_push = pending <= protocol.COMPACT_PUSH_ROWS
         ratio = 8.0
         total, done = pending, 0
         if progress:
@@ -206,15 +210,17 @@ class Pusher:
                     break
             batch = rows[:count]
             batch_id = uuid7()
-            # Small batches and slow links, where bytes cost more than CPU, go compact and
-            # with the dictionary; a bulk push on a fast link keeps schema 1 and zstd-9.
+            # Small batches and slow links, where bytes cost more than CPU, go with the
+            # dictionary; they and every batch of a push of at most COMPACT_PUSH_ROWS rows
+            # go compact. A bulk push on a fast link keeps schema 1 and zstd-9.
             small = self._worth_a_dictionary(size, wire_target)
-            if small and self.records >= 2:
+            packed = self.records >= 2 and (small or self.small_push)
+            if packed:
                 raw = compact.batch_json(
                     batch_id, state.commune_code, self.demo, state.pull_cursor, self.expect,
                     self.records, [(r.seq, r.mutation_id, r.op, r.entity_id, r.client_time,
                                     r.payload) for r in batch])
-                dictionary = self.dictionary
+                dictionary = self.dictionary if small else None
             else:
                 records = [protocol.record_json(r.seq, r.mutation_id, r.op, r.entity_id,
                                                 r.client_time, r.payload) for r in batch]
@@ -227,7 +233,6 @@ class Pusher:
             if len(wire) <= self.hard_max * 0.9 or count == 1:
                 # Only the first batch: the next one is built while this one is on the wire.
                 expect, self.expect = self.expect, None
-                packed = small and self.records >= 2
                 return Prepared(batch_id, batch, raw, wire, dictionary, expect,
                                 compact=packed, estimate=size if packed else 0)
             budget = max(1, budget // 2)
