@@ -447,7 +447,7 @@ def compact_record(seq: int, mutation_id: str, op: str, code: str, client_time: 
     it gives back this row byte for byte (its payload's canonical JSON included); otherwise
     the row goes whole, its op spelt out, its payload as stored."""
     step = seq - previous[0]
-    same_code = code == previous[1]
+    same_code = bool(previous[1]) and code == previous[1]
     try:
         payload = orjson.loads(payload_json)
         anchor = _anchor(payload)
@@ -471,8 +471,8 @@ def expand_record(compact: Any, previous: tuple[int, str], revision: int) -> dic
         raise ValueError("a compact record is [seq step, id, op, code, t, payload]")
     step, rid, op, code, client_time, payload = compact
     seq = previous[0] + _int(step)
-    code = previous[1] if code == 0 else code
-    if not isinstance(code, str):
+    code = previous[1] if code == 0 and type(code) is int else code
+    if not isinstance(code, str) or not code:
         raise ValueError("a compact record's code is text or 0")
     if isinstance(op, str):         # spelt out: the record as schema 1 carries it
         return {"seq": seq, "id": rid, "op": op, "entity_id": code, "t": client_time,
