@@ -64,6 +64,7 @@ class UnknownSchema(ValueError):
 class Kind:
     encode: Callable[[Any, int], Any]      # (value, anchor seconds) -> compact
     decode: Callable[[Any, int], Any]
+    values: tuple[str, ...] = ()           # a vocabulary's frozen list
 
 
 def _plain_encode(value: Any, _anchor: int) -> Any:
@@ -177,7 +178,7 @@ def vocabulary(*members: str) -> Kind:
             raise ValueError("unknown vocabulary code")
         return values[value]
 
-    return Kind(encode, decode)
+    return Kind(encode, decode, tuple(values))
 
 
 PLAIN = Kind(_plain_encode, lambda value, _a: value)
@@ -185,15 +186,27 @@ TEXT = Kind(_text_encode, lambda value, _a: value)
 AT = Kind(_anchor_encode, _anchor_decode)        # the event's own time: the record's anchor
 TIME = Kind(_time_encode, _time_decode)
 DATE = Kind(_date_encode, _date_decode)
-STATUS = vocabulary(*Status)
-ACTION = vocabulary(*Action)
-FORM = vocabulary("", *DocForm)                 # "": not received
-REQUIREMENT = vocabulary(*Requirement)
-CHANNEL = vocabulary(*Channel)
-DELIVERY = vocabulary(*Delivery)
-SEX = vocabulary("", *Sex)
-APPLICANT = vocabulary(*ApplicantKind)
-REGIME = vocabulary(*Regime)
+# Frozen for schema 2, in this order (never sorted, never taken from the enums' order, which
+# may change): a member added to the vocabulary goes at the end of its list here; until then
+# a record carrying it goes whole.
+STATUS = vocabulary(Status.RECEIVED, Status.WAITING_SUPPLEMENT, Status.REFUSED,
+                    Status.IN_PROGRESS, Status.HANDED_OFF, Status.RESULT_READY,
+                    Status.RETURNED, Status.STOPPED, Status.WITHDRAWN)
+ACTION = vocabulary(Action.ACCEPT, Action.REQUEST_SUPPLEMENT, Action.SUPPLEMENT_RECEIVED,
+                    Action.REFUSE, Action.START, Action.HAND_OFF, Action.RESULT_BACK,
+                    Action.MARK_READY, Action.RETURN_RESULT, Action.EXTEND, Action.STOP,
+                    Action.WITHDRAW, Action.REPRINT, Action.RATE, Action.UPSTREAM_UPDATE,
+                    Action.KEEP_LOCAL)
+FORM = vocabulary("", DocForm.ORIGINAL, DocForm.CERTIFIED_COPY, DocForm.PHOTOCOPY,
+                  DocForm.SHOW)                # "": not received
+REQUIREMENT = vocabulary(Requirement.REQUIRED, Requirement.OPTIONAL, Requirement.CONDITIONAL)
+CHANNEL = vocabulary(Channel.DIRECT, Channel.POSTAL, Channel.ONLINE_FULL,
+                     Channel.ONLINE_PARTIAL)
+DELIVERY = vocabulary(Delivery.DESK, Delivery.POST, Delivery.ONLINE)
+SEX = vocabulary("", Sex.MALE, Sex.FEMALE)
+APPLICANT = vocabulary(ApplicantKind.CITIZEN, ApplicantKind.REPRESENTATIVE,
+                       ApplicantKind.ORGANISATION)
+REGIME = vocabulary(Regime.R2025, Regime.R2018)
 
 
 # ---- tables -------------------------------------------------------------------------------

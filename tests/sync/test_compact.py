@@ -149,6 +149,18 @@ def test_events_round_trip_with_every_change_and_status() -> None:
     _assert_same(rows, records)
 
 
+@pytest.mark.parametrize(("kind", "vocabulary"), [
+    (compact.STATUS, Status), (compact.ACTION, Action), (compact.FORM, DocForm),
+    (compact.REQUIREMENT, Requirement), (compact.CHANNEL, Channel),
+    (compact.DELIVERY, Delivery), (compact.SEX, Sex), (compact.APPLICANT, ApplicantKind),
+    (compact.REGIME, Regime)])
+def test_every_vocabulary_member_has_a_frozen_code(kind: compact.Kind, vocabulary: Any) -> None:
+    """A member added to the vocabulary must be appended to its frozen list (until then its
+    records go whole: correct, only bigger)."""
+    assert {str(m) for m in vocabulary} <= set(kind.values)
+    assert len(set(kind.values)) == len(kind.values)
+
+
 def test_compact_is_much_smaller() -> None:
     payload = {"dossier": _default_dossier(), "checklist": _items(), "event": _event()}
     row = _row(1, protocol.OP_CREATE, payload)
@@ -196,9 +208,12 @@ def test_json_types_are_kept_exactly(change: dict[str, Any]) -> None:
     _assert_same(rows, records)
 
 
+UUID = "01a24a40-6028-7f20-85b5-13b66e4726b1"
+
+
 @pytest.mark.parametrize(("mutation_id", "client_time"), [
-    ("not-a-uuid-01", CLIENT_TIME), (str(uuid.uuid4()).upper(), CLIENT_TIME),
-    (str(uuid.uuid4()), "2026-12-01T01:15:30"), (str(uuid.uuid4()), "yesterday")])
+    ("not-a-uuid-01", CLIENT_TIME), (UUID.upper(), CLIENT_TIME),
+    (UUID, "2026-12-01T01:15:30"), (UUID, "yesterday")])
 def test_odd_ids_and_client_times_go_whole(mutation_id: str, client_time: str) -> None:
     rows = [_row(1, protocol.OP_EVENT, {"code": CODE, "changes": {}, "event": _event()},
                  mutation_id=mutation_id, client_time=client_time)]
