@@ -49,6 +49,10 @@ _BASE_DAY = BASE.toordinal()
 DAY_ZERO = date(1900, 1, 1)      # dates (of birth, of issue): days since then
 OPS = (OP_CREATE, OP_EVENT)      # frozen: an op's index is its code on the wire
 _MISSING = object()
+# A desk reads at most 5,000 rows at a time (EngineOptions.max_records), so a batch never
+# holds more; the bound keeps a crafted body of tiny records from expanding without limit
+# (each expands to at most a few kB: its defaults, times, dates and listed words).
+MAX_RECORDS = 20_000
 
 
 class NotCompact(Exception):
@@ -510,8 +514,8 @@ def expand_body(body: dict[str, Any], known: int = REVISION) -> dict[str, Any]:
     if revision > known:
         raise UnknownSchema(f"record schema {revision} (this relay reads up to {known})")
     records = body.get("r")
-    if not isinstance(records, list):
-        raise ValueError("a compact batch has its records (r)")
+    if not isinstance(records, list) or len(records) > MAX_RECORDS:
+        raise ValueError(f"a compact batch has its records (r), at most {MAX_RECORDS}")
     expanded, previous = [], (0, "")
     for compact in records:
         record = expand_record(compact, previous, revision)

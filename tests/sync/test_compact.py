@@ -245,6 +245,12 @@ def test_a_malformed_compact_record_is_an_error(record: list[Any]) -> None:
         compact.expand_body({"v": 2, "b": "b-1", "c": "26734", "r": [record]})
 
 
+def test_a_compact_batch_has_a_bounded_number_of_records() -> None:
+    with pytest.raises(ValueError, match="at most"):
+        compact.expand_body({"v": 2, "b": "b-1", "c": "26734",
+                             "r": [0] * (compact.MAX_RECORDS + 1)})
+
+
 def test_a_field_of_a_later_revision_waits_for_it() -> None:
     """Adding an optional field is one line with ``since``: a batch of an older revision
     sends a record carrying it whole, and a relay of the older revision refuses the key."""
