@@ -421,7 +421,7 @@ def decode_payload(op: str, code: str, compact: Any, revision: int) -> dict[str,
 
 # ---- records ------------------------------------------------------------------------------
 _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
-_CLIENT_TIME = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.(\d{6})")
+_CLIENT_TIME = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(\.\d{6})?")
 
 
 def _id_encode(mutation_id: str) -> str:
@@ -440,17 +440,22 @@ def _id_decode(value: Any) -> str:
 
 
 def _client_time_encode(client_time: str, anchor: int) -> Any:
-    """Seconds from the event's time (the clocks differ by the desk's UTC offset), and the
-    microseconds when there are any."""
+    """Seconds from the event's time (the clocks differ by the desk's UTC offset): a number
+    for ``…HH:MM:SS.000000``, ``[seconds, microseconds]`` for another fraction, ``[seconds]``
+    for a time written without one."""
     form = _CLIENT_TIME.fullmatch(client_time)
     if form is None:
         raise NotCompact
     seconds = _seconds(client_time[:19], " ") - anchor
-    micro = int(form[1])
+    if form[1] is None:
+        return [seconds]
+    micro = int(form[1][1:])
     return [seconds, micro] if micro else seconds
 
 
 def _client_time_decode(value: Any, anchor: int) -> str:
+    if isinstance(value, list) and len(value) == 1:
+        return _time_text(anchor + _int(value[0]), " ")
     seconds, micro = (value if isinstance(value, list) and len(value) == 2 else (value, 0))
     if not 0 <= _int(micro) < 1_000_000:
         raise ValueError("microseconds out of range")

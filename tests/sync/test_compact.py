@@ -213,12 +213,23 @@ UUID = "01a24a40-6028-7f20-85b5-13b66e4726b1"
 
 @pytest.mark.parametrize(("mutation_id", "client_time"), [
     ("not-a-uuid-01", CLIENT_TIME), (UUID.upper(), CLIENT_TIME),
-    (UUID, "2026-12-01T01:15:30"), (UUID, "yesterday")])
+    (UUID, "2026-12-01T01:15:30"), (UUID, "2026-12-01 01:15:30.5"), (UUID, "yesterday")])
 def test_odd_ids_and_client_times_go_whole(mutation_id: str, client_time: str) -> None:
     rows = [_row(1, protocol.OP_EVENT, {"code": CODE, "changes": {}, "event": _event()},
                  mutation_id=mutation_id, client_time=client_time)]
     sent, records = _through_the_wire(rows)
     assert sent[0][2] == protocol.OP_EVENT
+    _assert_same(rows, records)
+
+
+@pytest.mark.parametrize("client_time", [
+    "2026-12-01 01:15:30.000000", "2026-12-01 01:15:30.000001", "2026-12-01 01:15:30",
+    "2026-11-30 23:59:59.999999"])
+def test_client_times_of_every_form_round_trip(client_time: str) -> None:
+    rows = [_row(1, protocol.OP_EVENT, {"code": CODE, "changes": {}, "event": _event()},
+                 client_time=client_time)]
+    sent, records = _through_the_wire(rows)
+    assert isinstance(sent[0][2], int)
     _assert_same(rows, records)
 
 
