@@ -8,6 +8,10 @@ training, so the same code writes the same file. ``--check`` trains and compares
 shipped file instead of writing it. The samples are single records exactly as a batch carries
 them (``sync.protocol.record_json`` for dossier-v1, ``sync.compact.compact_record`` for
 dossier-v2, with compact batch replies): what a push of a few dossiers consists of.
+
+A shipped dictionary is never rewritten (another content under the same id would decode the
+other side's frames into garbage): the demo data has changed since dossier-v1 was trained, so
+its ``--check`` says DIFFERS, and it stays as shipped for the desks that have it.
 """
 
 from __future__ import annotations
@@ -108,6 +112,8 @@ def main() -> None:
     parser.add_argument("--dossiers", type=int, default=600, help="demo dossiers per seed")
     parser.add_argument("--check", action="store_true",
                         help="compare with the shipped file instead of writing it")
+    parser.add_argument("--replace", action="store_true",
+                        help="overwrite a shipped dictionary that differs (never once released)")
     args = parser.parse_args()
     data = train(args.name, args.dossiers)
     target = ROOT / "sync" / "dictionaries" / f"{args.name}.zdict"
@@ -115,6 +121,11 @@ def main() -> None:
         same = target.is_file() and target.read_bytes() == data
         print(f"{target.name}: {'identical' if same else 'DIFFERS'} ({len(data):,} B)")
         sys.exit(0 if same else 1)
+    if target.exists() and target.read_bytes() != data and not args.replace:
+        # Desks and relays in the field hold the shipped file: another content under the same
+        # zstd id would decode their frames into garbage. A new dictionary gets a new name.
+        print(f"{target.name} is shipped and differs: train a new name (or --replace)")
+        sys.exit(1)
     target.write_bytes(data)
     print(f"wrote {target} ({len(data):,} B, zstd dict id {dictionaries.KNOWN[args.name]:#x})")
 
