@@ -78,6 +78,7 @@ class Pusher:
         # The record schema both sides read (sync/compact.py): 1 is the full JSON.
         self.records = min(hello.records, compact.REVISION)
         self.small_push = False         # set by drain: compact every batch of a small push
+        self.measured = False           # set by drain: a throughput was measured
         # Without a hello (sync/session.py) the first batch carries what the relay must hold.
         self.expect = expect
         with self.db.session() as session:
@@ -91,6 +92,7 @@ class Pusher:
         # Compaction costs ~0.1 ms of CPU a row on each side: bounded for a small push, too
         # much for a bulk one on a fast link (docs/sync.md, "Compact records").
         self.small_push = pending <= protocol.COMPACT_PUSH_ROWS
+        self.measured = bool(self.state.batch_bytes)    # the link's speed is known
         ratio = 8.0
         total, done = pending, 0
         if progress:
@@ -142,6 +144,7 @@ class Pusher:
                     current = None
                     continue
                 wire_target = answered.wire_target
+                self.measured = True
                 ratio = max(1.0, (current.estimate or len(current.raw))
                             / max(1, len(current.wire)))
                 settling, current = current, upcoming
@@ -211,10 +214,13 @@ class Pusher:
             batch = rows[:count]
             batch_id = uuid7()
             # Small batches and slow links, where bytes cost more than CPU, go with the
-            # dictionary; they and every batch of a push of at most COMPACT_PUSH_ROWS rows
-            # go compact. A bulk push on a fast link keeps schema 1 and zstd-9.
+            # dictionary. Compact records: every batch of a push of at most
+            # COMPACT_PUSH_ROWS rows, small batches, and a link measured slow (a bulk push
+            # starts without a measurement: its first batches are small only by default).
+            # A bulk push on a fast link keeps schema 1 and zstd-9.
             small = self._worth_a_dictionary(size, wire_target)
-            packed = self.records >= 2 and (small or self.small_push)
+            packed = self.records >= 2 and (
+                self.small_push or size <= protocol.DICT_SMALL_RAW or (small and self.measured))
             if packed:
                 raw = compact.batch_json(
                     batch_id, state.commune_code, self.demo, state.pull_cursor, self.expect,
