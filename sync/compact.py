@@ -100,7 +100,10 @@ def _day_number(text: str) -> int:
 
 @lru_cache(maxsize=4096)
 def _day_text(number: int) -> str:
-    return date.fromordinal(number + _BASE_DAY).isoformat()
+    try:
+        return date.fromordinal(number + _BASE_DAY).isoformat()
+    except OverflowError as exc:            # a crafted number far beyond any calendar
+        raise ValueError("a compact time or date out of range") from exc
 
 
 def _seconds(text: str, sep: str = "T") -> int:

@@ -184,7 +184,7 @@ def expanded_batch(data: dict[str, Any]) -> dict[str, Any]:
         return compact.expand_body(data)
     except compact.UnknownSchema as exc:
         raise DistrictError(400, "unknown_schema", str(exc)) from exc
-    except (ValueError, TypeError, KeyError, IndexError) as exc:
+    except (ValueError, TypeError, KeyError, IndexError, OverflowError) as exc:
         raise DistrictError(400, "bad_batch", "malformed compact batch") from exc
 
 

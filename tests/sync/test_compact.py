@@ -250,6 +250,8 @@ def test_a_schema_1_body_is_left_as_it_is() -> None:
     [1, "AaJKRQ7XeHKg8XPXaenAfg", 1, CODE, 0, [{"a": 99, "t": 1, "o": "x", "s": 0}]],
     [1, "AaJKRQ7XeHKg8XPXaenAfg", 1, 0, 0, [{"a": 0, "t": 1, "o": "x", "s": 0}]],  # no code
     [1, "AaJKRQ7XeHKg8XPXaenAfg", 1, CODE, "x", [{"a": 0, "t": 1, "o": "x", "s": 0}]],
+    [1, "AaJKRQ7XeHKg8XPXaenAfg", 1, CODE, 0, [{"a": 0, "t": 10**30, "o": "x", "s": 0}]],
+    [1, "AaJKRQ7XeHKg8XPXaenAfg", 1, CODE, 0, [{"a": 0, "t": -10**30, "o": "x", "s": 0}]],
 ])
 def test_a_malformed_compact_record_is_an_error(record: list[Any]) -> None:
     with pytest.raises(ValueError):
@@ -404,9 +406,12 @@ def test_the_relay_refuses_a_future_revision(sqlite_server: ServerThread) -> Non
                                     "c": device.commune, "r": []}, now=datetime.now(UTC))
     assert answer.status_code == 400 and answer.json()["error"] == "unknown_schema"
     assert f"record schema {compact.REVISION + 1}" in answer.json()["message"]
-    answer = _compact_post(device, {"v": 2, "b": str(uuid.uuid4()), "c": device.commune,
-                                    "r": [[1, "x", 1, CODE, 0, [{}]]]}, now=datetime.now(UTC))
-    assert answer.status_code == 400 and answer.json()["error"] == "bad_batch"
+    for record in ([1, "x", 1, CODE, 0, [{}]],
+                   [1, "AaJKRQ7XeHKg8XPXaenAfg", 1, CODE, 0,
+                    [{"a": 0, "t": 10**30, "o": "x", "s": 0}]]):     # a time out of range
+        answer = _compact_post(device, {"v": 2, "b": str(uuid.uuid4()), "c": device.commune,
+                                        "r": [record]}, now=datetime.now(UTC))
+        assert answer.status_code == 400 and answer.json()["error"] == "bad_batch"
     assert sqlite_server.store.stats() == [] or sqlite_server.store.stats()[0]["dossiers"] == 0
 
 
