@@ -408,7 +408,7 @@ def test_the_relay_refuses_a_future_revision(sqlite_server: ServerThread) -> Non
     assert f"record schema {compact.REVISION + 1}" in answer.json()["message"]
     for record in ([1, "x", 1, CODE, 0, [{}]],
                    [1, "AaJKRQ7XeHKg8XPXaenAfg", 1, CODE, 0,
-                    [{"a": 0, "t": 10**30, "o": "x", "s": 0}]]):     # a time out of range
+                    [{"a": 0, "t": 2**62, "o": "x", "s": 0}]]):     # a time out of range
         answer = _compact_post(device, {"v": 2, "b": str(uuid.uuid4()), "c": device.commune,
                                         "r": [record]}, now=datetime.now(UTC))
         assert answer.status_code == 400 and answer.json()["error"] == "bad_batch"
