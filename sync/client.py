@@ -28,6 +28,7 @@ from sync.failures import FailureKind
 RETRY, AMBIGUOUS, TOO_LARGE = FailureKind.RETRY, FailureKind.AMBIGUOUS, FailureKind.TOO_LARGE
 AUTH, REFUSED, GONE, INTERNAL = (FailureKind.AUTH, FailureKind.REFUSED, FailureKind.GONE,
                                  FailureKind.INTERNAL)
+MAX_REPLY_BYTES = 16 * 1024 * 1024     # a compressed batch reply, decompressed
 AUTH_CODES = frozenset({"revoked", "unknown_device", "bad_signature", "unauthenticated"})
 
 
@@ -129,15 +130,21 @@ class SyncClient:
         return reply
 
     def post_batch(self, batch_id: str, wire: bytes, encoding: str,
-                   dictionary: str | None = None) -> Exchange:
+                   dictionary: str | None = None, compact: bool = False) -> Exchange:
         """``dictionary``: the one ``wire`` was compressed with, named in the signed query.
         No ``Idempotency-Key``, ``X-Ccdesk-Digest`` or ``Content-Type`` (~170 B): the batch id
-        is in the body, the body's sha256 is signed, and the relay reads only JSON."""
+        is in the body, the body's sha256 is signed, and the relay reads only JSON.
+        ``compact`` (a body of record schema 2 or later, to a relay that reads it): the
+        signature in one ``Sig`` header, no ``User-Agent`` or ``Accept-Encoding`` (the hello
+        carried them), no ``Content-Encoding`` when a dictionary implies zstd, and the reply
+        compact, compressed with the same dictionary (docs/sync.md, "Compact records")."""
         digest = hashlib.sha256(wire).hexdigest()
-        headers = {"Content-Encoding": encoding}
+        headers = {} if compact and dictionary else {"Content-Encoding": encoding}
         path = f"/batches?{protocol.Q_DICT}={dictionary}" if dictionary else "/batches"
         return self._checked_batch(self._send("POST", path, wire, headers=headers,
-                                              ambiguous=True), batch_id, digest)
+                                              ambiguous=True, compact=compact,
+                                              reply_dictionary=dictionary if compact else None),
+                                   batch_id, digest)
 
     def get_batch(self, batch_id: str, digest: str) -> Exchange | None:
         """The stored reply of a batch the server committed, or None if it never arrived."""
@@ -185,9 +192,13 @@ class SyncClient:
                               bytes_wire=reply.bytes_sent)
         return reply
 
-    def _signed_headers(self, method: str, path_qs: str, body: bytes) -> dict[str, str]:
-        headers = keys.request_headers(self.private_key, self.device_id, method, path_qs, body,
-                                       self.clock().astimezone(UTC) + self.clock_offset)
+    def _signed_headers(self, method: str, path_qs: str, body: bytes,
+                        compact: bool = False) -> dict[str, str]:
+        now = self.clock().astimezone(UTC) + self.clock_offset
+        headers = (keys.compact_request_header(self.private_key, self.device_id, method,
+                                               path_qs, body, now) if compact else None) \
+            or keys.request_headers(self.private_key, self.device_id, method, path_qs, body,
+                                    now)
         if self.clock_offset:       # diagnostics only; none means none was needed
             headers[protocol.H_CLOCK_OFFSET] = f"{self.clock_offset.total_seconds():.1f}"
         return headers
@@ -210,12 +221,16 @@ class SyncClient:
 
     def _send(self, method: str, path: str, body: bytes = b"", *,
               headers: dict[str, str] | None = None, signed: bool = True,
-              ambiguous: bool = False, resign: bool = True) -> Exchange:
+              ambiguous: bool = False, resign: bool = True, compact: bool = False,
+              reply_dictionary: str | None = None) -> Exchange:
         request = self.http.build_request(method, protocol.API_PREFIX + path, content=body,
                                           headers=headers or {})
+        if compact:
+            for name in ("User-Agent", "Accept-Encoding"):
+                request.headers.pop(name, None)
         if signed:
             request.headers.update(self._signed_headers(method, request.url.raw_path.decode(),
-                                                        body))
+                                                        body, compact))
         started = time.monotonic()
         try:
             response = self.http.send(request)
@@ -232,7 +247,7 @@ class SyncClient:
         received = response.num_bytes_downloaded
         if signed and resign and self._learnt_clock(response, content):
             return self._send(method, path, body, headers=headers, ambiguous=ambiguous,
-                              resign=False)
+                              resign=False, compact=compact, reply_dictionary=reply_dictionary)
         if response.status_code >= 300:
             failure = _http_failure(response, content, sent)
             if ambiguous and failure.kind == RETRY and (response.status_code >= 500
@@ -240,11 +255,24 @@ class SyncClient:
                 failure.kind = AMBIGUOUS   # a 5xx may come after the commit: ask before re-sending
             raise failure
         try:
+            if reply_dictionary and content[:4] == protocol.ZSTD_MAGIC:
+                content = _dictionary_reply(content, reply_dictionary)
             data = protocol.loads(content)
-        except ValueError as exc:
+        except (ValueError, EOFError, OSError) as exc:
             raise SyncFailure("captive_portal", RETRY, http_status=response.status_code,
                               bytes_wire=sent) from exc
         return Exchange(data, response.status_code, sent, received, rtt)
+
+
+def _dictionary_reply(content: bytes, dictionary: str) -> bytes:
+    """A compact batch reply compressed with the batch's dictionary, at most
+    ``MAX_REPLY_BYTES`` once decompressed (ValueError for anything else)."""
+    import zstandard
+
+    try:
+        return protocol.decompress(content, "zstd", MAX_REPLY_BYTES, dictionary)
+    except zstandard.ZstdError as exc:
+        raise ValueError("damaged compressed reply") from exc
 
 
 def _connect_code(exc: Exception) -> str:

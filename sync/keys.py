@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import uuid
 from datetime import UTC, datetime
 
 from cryptography.exceptions import InvalidSignature
@@ -62,3 +63,34 @@ def request_headers(pem: str, device_id: str, method: str, path_qs: str, body: b
                                        stamp, device_id, nonce)
     return {protocol.H_DEVICE: device_id, protocol.H_TIME: stamp, protocol.H_NONCE: nonce,
             protocol.H_SIGNATURE: sign(pem, message)}
+
+
+def compact_request_header(pem: str, device_id: str, method: str, path_qs: str, body: bytes,
+                           now: datetime) -> dict[str, str] | None:
+    """The same signature in one ``Sig`` header (``protocol.H_SIG``): the device's UUID in
+    base64url, Unix milliseconds, a 12-byte nonce, the signature. None when the device id
+    is not a canonical UUID (the four headers then)."""
+    try:
+        parsed = uuid.UUID(device_id)
+    except ValueError:
+        return None
+    if str(parsed) != device_id:
+        return None
+    stamp = str(int(now.timestamp() * 1000))
+    nonce = secrets.token_urlsafe(12)
+    message = protocol.signing_message(method, path_qs, hashlib.sha256(body).hexdigest(),
+                                       stamp, device_id, nonce)
+    return {protocol.H_SIG: ".".join((b64(parsed.bytes), stamp, nonce, sign(pem, message)))}
+
+
+def parse_compact_header(value: str) -> tuple[str, str, str, str] | None:
+    """Device id, time, nonce and signature of a ``Sig`` header, or None when it is not one."""
+    parts = value.split(".")
+    if len(parts) != 4 or len(parts[0]) != 22 or not parts[1].isdigit() \
+            or len(parts[1]) > 15:
+        return None
+    try:
+        device = str(uuid.UUID(bytes=unb64(parts[0])))
+    except ValueError:
+        return None
+    return device, parts[1], parts[2], parts[3]

@@ -23,7 +23,7 @@ from ccdesk.models import Office
 from ccdesk.storage import crashpoint
 from ccdesk.storage.outbox import states as outbox
 from ccdesk.storage.outbox.write import utcnow
-from sync import protocol, replies, session
+from sync import compact, protocol, replies, session
 from sync.client import AMBIGUOUS, RETRY, TOO_LARGE, Exchange, SyncFailure
 from sync.link import Link
 from sync.outcome import EXIT_PARTIAL, RunResult, StopRun
@@ -42,6 +42,8 @@ class Prepared:
     wire: bytes
     dictionary: str | None = None      # the one ``wire`` was compressed with
     expect: tuple[str, int] | None = None  # what the relay must hold (no hello, session.py)
+    compact: bool = False              # records of schema 2 or later (sync/compact.py)
+    estimate: int = 0                  # the rows' size as schema 1 (sizes the next batch)
 
     def attempt(self, kind: str, status: int, outcome: str, rtt_ms: int = 0) -> SyncAttempt:
         return SyncAttempt(at=utcnow(), kind=kind, batch_id=self.batch_id,
@@ -73,6 +75,10 @@ class Pusher:
         self.hard_max = hello.max_batch_bytes
         # zstd only: a dictionary is negotiated for zstd bodies (sync/dictionaries).
         self.dictionary = hello.dictionary if encoding == "zstd" else None
+        # The record schema both sides read (sync/compact.py): 1 is the full JSON.
+        self.records = min(hello.records, compact.REVISION)
+        self.small_push = False         # set by drain: compact every batch of a small push
+        self.measured = False           # set by drain: a throughput was measured
         # Without a hello (sync/session.py) the first batch carries what the relay must hold.
         self.expect = expect
         with self.db.session() as session:
@@ -83,6 +89,10 @@ class Pusher:
               progress: Callable[[int, int], None] | None) -> None:
         # A desk without history starts small (the link may be 2G) and grows by measurement.
         wire_target = min(self.state.batch_bytes or protocol.FIRST_BATCH_BYTES, self.preferred)
+        # Compaction costs ~0.1 ms of CPU a row on each side: bounded for a small push, too
+        # much for a bulk one on a fast link (docs/sync.md, "Compact records").
+        self.small_push = pending <= protocol.COMPACT_PUSH_ROWS
+        self.measured = bool(self.state.batch_bytes)    # the link's speed is known
         ratio = 8.0
         total, done = pending, 0
         if progress:
@@ -134,7 +144,9 @@ class Pusher:
                     current = None
                     continue
                 wire_target = answered.wire_target
-                ratio = max(1.0, len(current.raw) / max(1, len(current.wire)))
+                self.measured = True
+                ratio = max(1.0, (current.estimate or len(current.raw))
+                            / max(1, len(current.wire)))
                 settling, current = current, upcoming
                 if current is not None and not self.link.out_of_time():
                     future = pool.submit(self._send, current, result)
@@ -200,19 +212,35 @@ class Pusher:
                 if size >= budget:
                     break
             batch = rows[:count]
-            records = [protocol.record_json(r.seq, r.mutation_id, r.op, r.entity_id,
-                                            r.client_time, r.payload) for r in batch]
             batch_id = uuid7()
-            raw = protocol.batch_json(batch_id, state.device_id, state.commune_code, self.demo,
-                                      state.pull_cursor, batch[0].seq, batch[-1].seq, records,
-                                      self.expect)
-            dictionary = self.dictionary if self._worth_a_dictionary(len(raw), wire_target) \
-                else None
+            # Small batches and slow links, where bytes cost more than CPU, go with the
+            # dictionary. Compact records: every batch of a push of at most
+            # COMPACT_PUSH_ROWS rows, small batches, and a link measured slow (a bulk push
+            # starts without a measurement: its first batches are small only by default).
+            # A bulk push on a fast link keeps schema 1 and zstd-9.
+            small = self._worth_a_dictionary(size, wire_target)
+            packed = self.records >= 2 and (
+                self.small_push or size <= protocol.DICT_SMALL_RAW or (small and self.measured))
+            if packed:
+                raw = compact.batch_json(
+                    batch_id, state.commune_code, self.demo, state.pull_cursor, self.expect,
+                    self.records, [(r.seq, r.mutation_id, r.op, r.entity_id, r.client_time,
+                                    r.payload) for r in batch])
+                dictionary = self.dictionary if small else None
+            else:
+                records = [protocol.record_json(r.seq, r.mutation_id, r.op, r.entity_id,
+                                                r.client_time, r.payload) for r in batch]
+                raw = protocol.batch_json(batch_id, state.device_id, state.commune_code,
+                                          self.demo, state.pull_cursor, batch[0].seq,
+                                          batch[-1].seq, records, self.expect)
+                dictionary = self.dictionary if self._worth_a_dictionary(len(raw), wire_target) \
+                    else None
             wire = protocol.compress(raw, self.encoding, dictionary)
             if len(wire) <= self.hard_max * 0.9 or count == 1:
                 # Only the first batch: the next one is built while this one is on the wire.
                 expect, self.expect = self.expect, None
-                return Prepared(batch_id, batch, raw, wire, dictionary, expect)
+                return Prepared(batch_id, batch, raw, wire, dictionary, expect,
+                                compact=packed, estimate=size if packed else 0)
             budget = max(1, budget // 2)
 
     def _worth_a_dictionary(self, raw_bytes: int, wire_target: int) -> bool:
@@ -238,7 +266,7 @@ class Pusher:
                     result.bytes_raw += len(prepared.raw)
                     result.bytes_wire += len(prepared.wire)
                     reply = client.post_batch(prepared.batch_id, prepared.wire, self.encoding,
-                                              prepared.dictionary)
+                                              prepared.dictionary, prepared.compact)
                 break
             except SyncFailure as failure:
                 link.log_batch(prepared.attempt("batch", failure.http_status, failure.code))
@@ -266,8 +294,8 @@ class Pusher:
         crashpoint.crash_point("after_reply")
         result.bytes_received += reply.bytes_received
         try:
-            results = link.checked(lambda r: replies.record_results("batch", r.data["results"]),
-                                   reply)
+            seqs = [row.seq for row in prepared.batch]
+            results = link.checked(lambda r: replies.batch_results("batch", r.data, seqs), reply)
         except StopRun:
             self.db.write(lambda s: outbox.back_to_pending(s, prepared.batch_id))
             raise
@@ -278,7 +306,7 @@ class Pusher:
     def _settle(self, prepared: Prepared, answered: Answered, result: RunResult) -> None:
         """Apply the per-record results in one transaction; count them after its commit."""
         reply, by_seq, batch = answered.reply, answered.results, prepared.batch
-        batch_id = reply.data["batch_id"]
+        batch_id = prepared.batch_id      # a compact reply echoes only the digest
         now = utcnow()
 
         def work(session: Session) -> Counter[str]:

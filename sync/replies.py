@@ -19,6 +19,7 @@ literal text) at most :data:`MAX_CODE_CHARS` printable characters.
 from __future__ import annotations
 
 import re
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -35,6 +36,7 @@ MAX_TEXT_CHARS = 300
 MIN_BATCH_BYTES = 1024
 MAX_BATCH_BYTES = 64 * 1024 * 1024
 MAX_SESSION_S = 7 * 24 * 3600
+MAX_RECORD_SCHEMA = 1000
 MAX_ITEMS = 10_000                     # changes or codes in one reply (the desk asks for fewer)
 # An ack file answers a whole USB bundle: a commune offline for a year writes tens of thousands.
 MAX_ACK_RESULTS = 1_000_000
@@ -165,6 +167,7 @@ class Hello:
     dictionary: str | None = None      # the compression dictionary both sides have, if any
     session_s: int = 0                 # seconds the desk may push without a hello (0: never)
     max_file_chunk_bytes: int = 0      # the relay takes files in chunks of at most this (0: none)
+    records: int = 1                   # the highest record schema the relay reads
 
 
 def hello(data: dict[str, Any], offered: tuple[str, ...] = ()) -> Hello:
@@ -189,7 +192,8 @@ def hello(data: dict[str, Any], offered: tuple[str, ...] = ()) -> Hello:
         dictionary=named if isinstance(named, str) and named in offered else None,
         session_s=_int(where, "session_s", data.get("session_s") or 0, 0, MAX_SESSION_S),
         max_file_chunk_bytes=_int(where, "limits.max_file_chunk_bytes",
-                                  limits.get("max_file_chunk_bytes") or 0, 0, MAX_BATCH_BYTES))
+                                  limits.get("max_file_chunk_bytes") or 0, 0, MAX_BATCH_BYTES),
+        records=_int(where, "records", data.get("records") or 1, 1, MAX_RECORD_SCHEMA))
 
 
 @dataclass(frozen=True)
@@ -354,6 +358,29 @@ def record_results(where: str, items: Any, limit: int = MAX_ITEMS) -> dict[int, 
             upstream_status=_one_of(where, f"{at}.upstream_status",
                                     item.get("upstream_status") or "", STATUSES | {""}))
     return out
+
+
+def batch_results(where: str, reply: Any, seqs: list[int]) -> dict[int, RecordResult]:
+    """The per-record results of a batch reply, either form: a list of ``results``, or (a
+    compact reply, ``v`` ≥ 2) ``applied`` and ``duplicate`` seq ranges and the other results
+    listed. A range only ever answers the seqs this batch sent (``seqs``, ascending)."""
+    if reply.get("v", 1) == 1:
+        return record_results(where, reply.get("results"))
+    out = record_results(where, reply.get("results", []))
+    for kind in (protocol.APPLIED, protocol.DUPLICATE):
+        runs = [(_int(where, f"{kind}[{i}]", run[0]), _int(where, f"{kind}[{i}]", run[1]))
+                for i, run in enumerate(_list(where, kind, reply.get(kind, []), MAX_ITEMS))
+                if _pair(where, f"{kind}[{i}]", run)]
+        for first, last in runs:
+            for seq in seqs[bisect_left(seqs, first):bisect_right(seqs, last)]:
+                out.setdefault(seq, RecordResult(seq=seq, mutation_id=None, result=kind))
+    return out
+
+
+def _pair(where: str, field: str, value: Any) -> bool:
+    if not (isinstance(value, list) and len(value) == 2):
+        raise BadUpstreamValue(where, field, value, "a [first, last] seq range")
+    return True
 
 
 def as_sent(r: RecordResult) -> dict[str, Any]:

@@ -49,6 +49,7 @@ class Session:
     accept_demo: bool
     dictionary: str | None
     max_file_chunk_bytes: int = 0
+    records: int = 1            # the record schema the relay reads (a file of before: 1)
 
     def hello(self, through: int) -> replies.Hello:
         """The hello this session stands for (``through``: the desk's highest acked seq)."""
@@ -56,7 +57,8 @@ class Session:
                              preferred_batch_bytes=self.preferred_batch_bytes,
                              max_batch_bytes=self.max_batch_bytes,
                              accept_demo=self.accept_demo, dictionary=self.dictionary,
-                             max_file_chunk_bytes=self.max_file_chunk_bytes)
+                             max_file_chunk_bytes=self.max_file_chunk_bytes,
+                             records=self.records)
 
 
 def path_for(db_path: Path) -> Path:
@@ -73,7 +75,7 @@ def save(db_path: Path, url: str, device_id: str, hello: replies.Hello) -> None:
     session = Session(url, device_id, hello.epoch,
                       time.time() + min(hello.session_s, MAX_SESSION_S),
                       hello.preferred_batch_bytes, hello.max_batch_bytes, hello.accept_demo,
-                      hello.dictionary, hello.max_file_chunk_bytes)
+                      hello.dictionary, hello.max_file_chunk_bytes, hello.records)
     try:
         write_private_file(path_for(db_path), orjson.dumps(asdict(session)), fsync=False)
     except (OSError, ValidationError):
@@ -88,7 +90,8 @@ def load(db_path: Path, url: str, device_id: str, epoch: str) -> Session | None:
     except (OSError, ValueError, TypeError, ValidationError):
         return None
     now = time.time()
-    if (session.url, session.device_id, session.epoch) != (url, device_id, epoch) \
+    if type(session.records) is not int \
+            or (session.url, session.device_id, session.epoch) != (url, device_id, epoch) \
             or not now < session.until <= now + MAX_SESSION_S:
         return None
     return session

@@ -20,7 +20,9 @@ from importlib import resources
 import zstandard
 
 # Name -> the zstd dictionary id stored in the file (and in every frame it compressed).
-KNOWN: dict[str, int] = {"dossier-v1": 0x0CC0D001}
+# dossier-v1: records of schema 1 (full JSON); dossier-v2: compact records (sync/compact.py)
+# and their replies. A relay keeps the old ones for desks not yet upgraded.
+KNOWN: dict[str, int] = {"dossier-v1": 0x0CC0D001, "dossier-v2": 0x0CC0D002}
 NAME = re.compile(r"[a-z0-9][a-z0-9-]{0,31}")
 
 

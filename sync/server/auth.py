@@ -72,8 +72,15 @@ def _signing_headers(request: Request) -> tuple[str, str, str, str]:
     """Device id, timestamp, nonce and signature, each in its expected form, or a 401 (no
     header value reaches the database unless it has the form of an id)."""
     headers = request.headers
-    values = tuple(headers.get(name, "") for name in (
-        protocol.H_DEVICE, protocol.H_TIME, protocol.H_NONCE, protocol.H_SIGNATURE))
+    compact = headers.get(protocol.H_SIG)
+    if compact is not None:
+        parsed = keys.parse_compact_header(compact)
+        if parsed is None:
+            raise DistrictError(401, "unauthenticated")
+        values = parsed
+    else:
+        values = tuple(headers.get(name, "") for name in (
+            protocol.H_DEVICE, protocol.H_TIME, protocol.H_NONCE, protocol.H_SIGNATURE))
     device_id, stamp, nonce, signature = values
     if not (TOKEN.fullmatch(device_id) and len(stamp) <= 40 and NONCE.fullmatch(nonce)
             and SIGNATURE.fullmatch(signature)):
@@ -90,9 +97,11 @@ def _seen(request: Request, when: datetime) -> dict[str, object]:
         corrected = 0.0
     if not abs(corrected) < 1e10:   # also NaN
         corrected = 0.0
-    agent = request.headers.get("user-agent", "")
-    return {"clock_offset_s": (utcnow() - when).total_seconds() + corrected,
-            "app_version": agent if USER_AGENT.fullmatch(agent) else None}
+    agent = request.headers.get("user-agent")
+    seen: dict[str, object] = {"clock_offset_s": (utcnow() - when).total_seconds() + corrected}
+    if agent is not None:       # a batch may leave it out: the version of the last hello stands
+        seen["app_version"] = agent if USER_AGENT.fullmatch(agent) else None
+    return seen
 
 
 def _check_window(stamp: str, store: DistrictStore) -> datetime:
@@ -100,8 +109,10 @@ def _check_window(stamp: str, store: DistrictStore) -> datetime:
     old request replayed, or a desk whose clock is off (its client corrects and signs again)."""
     now = utcnow()
     try:
-        when = datetime.fromisoformat(stamp)
-    except ValueError:
+        # Unix milliseconds (the ``Sig`` header) or ISO 8601 (``X-Ccdesk-Time``).
+        when = (datetime.fromtimestamp(int(stamp) / 1000, UTC) if stamp.isdigit()
+                else datetime.fromisoformat(stamp))
+    except (ValueError, OverflowError, OSError):
         when = None
     if when is not None and when.tzinfo is not None:
         when = when.astimezone(UTC).replace(tzinfo=None)

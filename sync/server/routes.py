@@ -17,7 +17,7 @@ from fastapi.responses import FileResponse
 from pydantic import BaseModel, Field, ValidationError
 from starlette.concurrency import run_in_threadpool
 
-from sync import dictionaries, protocol
+from sync import compact, dictionaries, protocol
 from sync.protocol import API_PREFIX
 from sync.server.auth import Signed, admin, get_limits, get_store, signed
 from sync.server.body import Limits, batch_dictionary, check_length, decode_json, read_body
@@ -140,6 +140,9 @@ async def hello(request: Request, store: Store, limits: Small, auth: NoBody,
     # "Files"): a desk sends none to a relay that does not say so.
     if store.files_dir is not None:
         answer["limits"]["max_file_chunk_bytes"] = limits.max_file_chunk_bytes
+    # The highest record schema this relay reads (sync/compact.py); with it, batches may use
+    # the compact signing header and leave out what a dictionary implies.
+    answer["records"] = compact.REVISION
     return reply(request, answer)
 
 
@@ -165,15 +168,44 @@ async def post_batch(request: Request, store: Store, limits: Small, auth: BatchB
     claimed = request.headers.get(protocol.H_DIGEST, "")
     if claimed and claimed != f"sha256={digest}":
         raise DistrictError(400, "digest_mismatch", "body damaged in transit")
-    encoding = request.headers.get("content-encoding", "")
-    dictionary = batch_dictionary(auth.body, encoding, request.query_params.get(protocol.Q_DICT))
+    named = request.query_params.get(protocol.Q_DICT)
+    # A body compressed with a dictionary is zstd: the header is not needed to say so.
+    encoding = request.headers.get("content-encoding", "zstd" if named is not None else "")
+    dictionary = batch_dictionary(auth.body, encoding, named)
     data = decode_json(auth.body, encoding, limits.max_decompressed_bytes, dictionary)
+    schema = data.get(compact.SCHEMA_KEY, 1) if isinstance(data, dict) else 1
+    if schema != 1:
+        data = expanded_batch(data)
     if isinstance(data, dict) and data.get("device_id") not in (None, auth.device.device_id):
         raise DistrictError(403, "foreign_device")
     key = request.headers.get(protocol.H_IDEMPOTENCY)
     if isinstance(data, dict) and key and key != data.get("batch_id"):
         raise DistrictError(400, "bad_batch", "Idempotency-Key must equal batch_id")
-    return reply(request, await run_in_threadpool(store.apply_batch, auth.device, data, digest))
+    answer = await run_in_threadpool(store.apply_batch, auth.device, data, digest)
+    if schema == 1:
+        return reply(request, answer)
+    return compact_reply(answer, dictionary)
+
+
+def expanded_batch(data: dict[str, Any]) -> dict[str, Any]:
+    """A compact batch body as the schema-1 body the store applies (sync/compact.py)."""
+    try:
+        return compact.expand_body(data)
+    except compact.UnknownSchema as exc:
+        raise DistrictError(400, "unknown_schema", str(exc)) from exc
+    except (ValueError, TypeError, KeyError, IndexError, OverflowError) as exc:
+        raise DistrictError(400, "bad_batch", "malformed compact batch") from exc
+
+
+def compact_reply(answer: dict[str, Any], dictionary: str | None) -> Response:
+    """The reply to a compact batch (docs/sync.md, "Compact records"): the applied and
+    duplicate seqs as ranges, the other results in full, the digest's first characters;
+    compressed with the batch's dictionary when it named one (then without
+    ``Content-Encoding``: the desk knows), and no ``Content-Type`` (the desk reads JSON)."""
+    raw = protocol.dumps(compact.compact_reply(answer))
+    if dictionary:
+        return Response(protocol.compress(raw, "zstd", dictionary), media_type=None)
+    return Response(raw, media_type=None)
 
 
 @sync_router.get("/batches/{batch_id}", response_model=BatchReply)

@@ -22,6 +22,7 @@ from tests.sync.test_push import engine
 from tests.sync.test_push import enrol as enrol_desk
 
 NAME = "dossier-v1"
+NEWEST = "dossier-v2"       # what two up-to-date sides agree on (compact records)
 
 
 def _body(device, records: list) -> bytes:  # noqa: ANN001
@@ -127,9 +128,10 @@ def sent(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str | None]]:
     seen: list[str | None] = []
     post = SyncClient.post_batch
 
-    def recording(self, batch_id, wire, encoding, dictionary=None):  # noqa: ANN001, ANN202
+    def recording(self, batch_id, wire, encoding, dictionary=None,  # noqa: ANN001, ANN202
+                  compact=False):  # noqa: ANN001
         seen.append(dictionary)
-        return post(self, batch_id, wire, encoding, dictionary)
+        return post(self, batch_id, wire, encoding, dictionary, compact)
 
     monkeypatch.setattr(SyncClient, "post_batch", recording)
     yield seen
@@ -145,6 +147,18 @@ def _push(desk: Desk, server: ServerThread) -> None:
 
 def test_both_sides_have_it(desk: Desk, sqlite_server: ServerThread,
                             sent: list[str | None]) -> None:
+    _push(desk, sqlite_server)
+    assert sent and set(sent) == {NEWEST}
+
+
+def test_a_desk_with_only_the_old_one_keeps_it(desk: Desk, sqlite_server: ServerThread,
+                                               sent: list[str | None],
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """A desk not yet upgraded offers dossier-v1 only: the relay still has it."""
+    import sync.handshake
+
+    monkeypatch.setattr(sync.handshake, "dictionaries",
+                        types.SimpleNamespace(available=lambda: (NAME,)))
     _push(desk, sqlite_server)
     assert sent and set(sent) == {NAME}
 
