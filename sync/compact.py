@@ -203,7 +203,7 @@ ACTION = vocabulary(Action.ACCEPT, Action.REQUEST_SUPPLEMENT, Action.SUPPLEMENT_
                     Action.REFUSE, Action.START, Action.HAND_OFF, Action.RESULT_BACK,
                     Action.MARK_READY, Action.RETURN_RESULT, Action.EXTEND, Action.STOP,
                     Action.WITHDRAW, Action.REPRINT, Action.RATE, Action.UPSTREAM_UPDATE,
-                    Action.KEEP_LOCAL)
+                    Action.KEEP_LOCAL, Action.ATTACH, Action.DETACH, Action.NATIONAL_CHECK)
 FORM = vocabulary("", DocForm.ORIGINAL, DocForm.CERTIFIED_COPY, DocForm.PHOTOCOPY,
                   DocForm.SHOW)                # "": not received
 REQUIREMENT = vocabulary(Requirement.REQUIRED, Requirement.OPTIONAL, Requirement.CONDITIONAL)
