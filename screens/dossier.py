@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+from time import monotonic
 from typing import TYPE_CHECKING, ClassVar
 
-from textual import work
+from textual import events, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical, VerticalScroll
@@ -20,6 +21,7 @@ from ccdesk.i18n import fmt_datetime, fmt_money, t
 from ccdesk.services.citizen_rating import MAX_WAIT_SECONDS
 from ccdesk.services.dossiers import ActionResult, DossierDetail
 from screens.base import DeskScreen
+from screens.keyflow import SCAN_GAP
 from screens.linked_group import member_lines, open_group
 from screens.modals.action import ActionContext, ActionInput, ActionModal, ActionPicker
 from screens.modals.attach import AttachModal, dossier_attach_context, file_lines
@@ -76,6 +78,8 @@ class DossierScreen(DeskScreen):
         self.detail: DossierDetail | None = None
         self._checklist_layout: dict[str, int] = {}
         self._digitised: set[int] = set()  # positions with a digitised paper
+        # keys a scanner is still typing: the screen may open in the middle of a scan
+        self._last_key, self._in_burst = monotonic(), True
         self._verifications: dict[int, ItemState] = {}  # national-database checks by position
 
     def compose_body(self) -> ComposeResult:
@@ -274,7 +278,16 @@ class DossierScreen(DeskScreen):
         except CcdeskError as err:
             self.show_error(err)
 
+    def on_key(self, event: events.Key) -> None:
+        """Note keys that come faster than a person types: what a scanner that opened this
+        dossier (a slip's QR code read at home) still sends must not open the scan dialog."""
+        now = monotonic()
+        self._in_burst = now - self._last_key < SCAN_GAP
+        self._last_key = now
+
     def action_digitise(self) -> None:
+        if self._in_burst and monotonic() - self._last_key < SCAN_GAP:
+            return
         """s: digitise the checklist item under the cursor (screens/modals/attach.py)."""
         if self.detail is None or not self.detail.checklist:
             return

@@ -15,6 +15,7 @@ from textual.widgets import Label, Static
 from ccdesk.i18n import fmt_datetime, t
 from screens.base import DeskScreen
 from screens.filings import OPEN_KEY, FilingsLines, FilingsScreen, any_waiting
+from screens.keyflow import SCAN_GAP
 from screens.sync import SyncPort
 from screens.verification import OPEN_KEY as VERIFY_KEY
 from screens.verification import VerificationLines, VerificationScreen
@@ -23,7 +24,6 @@ if TYPE_CHECKING:
     from ccdesk.services import Services
     from ccdesk.services.reports import TodayCounts
 
-SCAN_GAP = 0.3  # seconds between keys: slower is a person typing, not a scanner
 MAX_SCAN = 1024  # a paper's QR line (ccdesk.domain.paper_qr.MAX_SCAN_LENGTH)
 COUNTS = ("received_today", "due_today", "overdue", "waiting_supplement", "ready_to_return",
           "not_synced")

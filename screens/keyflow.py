@@ -25,6 +25,7 @@ from screens.base import FormKeys
 if TYPE_CHECKING:
     from textual.app import App
 
+SCAN_GAP = 0.3  # seconds between keys: slower is a person typing, not a scanner
 MAX_HELD = 4096  # keys kept while a screen opens (a long scan is about 200)
 FOCUS_KEYS = {"tab": True, "shift+tab": False}
 SETTLE_REFRESHES = 3  # refreshes a new screen with nothing to focus gets before keys go on

@@ -132,20 +132,35 @@ def table_counts(db_path: Path) -> dict[str, int]:
     """Row count of every table: a cheap fingerprint of "the database did not change"."""
     con = sqlite3.connect(db_path)
     try:
-        names = [r[0] for r in con.execute(
-            "SELECT name FROM sqlite_master WHERE type='table' AND name NOT LIKE 'sqlite_%'")]
+        names = [r[0] for r in con.execute(  # virtual tables' rows are in their shadow tables
+            "SELECT name FROM sqlite_master WHERE type='table' AND name NOT LIKE 'sqlite_%' "
+            "AND sql NOT LIKE 'CREATE VIRTUAL TABLE%'")]
         return {n: con.execute(f'SELECT count(*) FROM "{n}"').fetchone()[0] for n in names}
     finally:
         con.close()
 
 
 def db_dump(db_path: Path) -> str:
-    """Every row of the database as SQL text, for exact before/after comparisons."""
+    """Every row of the database as text, for exact before/after comparisons."""
     con = sqlite3.connect(db_path)
     try:
-        return "\n".join(con.iterdump())
+        return "\n".join(dump_lines(con))
     finally:
         con.close()
+
+
+def dump_lines(con: sqlite3.Connection) -> list[str]:
+    """The schema and every row of every stored table, in a stable order. Python's
+    ``iterdump`` cannot be used: it scans virtual tables too, and a contentless FTS5 index
+    (``dossier_fts_due``) cannot be scanned; its rows live in its shadow tables, listed here."""
+    lines = [sql for (sql,) in con.execute(
+        "SELECT sql FROM sqlite_master WHERE sql IS NOT NULL ORDER BY type, name")]
+    tables = [name for (name,) in con.execute(
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' "
+        "AND sql NOT LIKE 'CREATE VIRTUAL TABLE%' ORDER BY name")]
+    for name in tables:
+        lines += [f"{name}: {row!r}" for row in con.execute(f'SELECT * FROM "{name}"')]
+    return lines
 
 
 def run_ccdesk(args: list[str], home: Path, *, env: dict[str, str] | None = None,

@@ -26,6 +26,7 @@ from hypothesis import strategies as st
 from sync import bundle, keys, protocol, service
 from sync.server.bundles import import_bundle
 from sync.server.store import DistrictStore
+from tests.reliability.conftest import dump_lines
 from tests.sync.helpers import COMMUNE, Desk, ServerThread, make_desk
 
 FUZZ = settings(max_examples=int(os.environ.get("CCDESK_FUZZ_EXAMPLES", "30")), deadline=None,
@@ -78,7 +79,7 @@ def district_state(store: DistrictStore) -> tuple[list[str], list[tuple]]:
 def desk_state(desk: Desk) -> str:
     con = sqlite3.connect(desk.db_path)
     try:
-        return hashlib.sha256("\n".join(con.iterdump()).encode()).hexdigest()
+        return hashlib.sha256("\n".join(dump_lines(con)).encode()).hexdigest()
     finally:
         con.close()
 

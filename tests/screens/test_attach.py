@@ -18,6 +18,7 @@ from ccdesk.i18n import set_language
 from ccdesk.services.intake import Applicant, ChecklistEntry, Decision, IntakeRequest
 from screens.dossier import DossierScreen
 from screens.intake_checklist import ChecklistStep
+from screens.keyflow import SCAN_GAP
 from screens.modals.attach import AttachModal
 from screens.modals.confirm import ConfirmModal
 from screens.modals.form_preview import FormPreview
@@ -33,6 +34,8 @@ def _rows(services, sql: str, *args: object) -> list[tuple]:  # noqa: ANN001
 
 
 async def _open_dialog(pilot, key: str) -> AttachModal:  # noqa: ANN001
+    # A person's key, not the tail of a scanner's burst (screens/dossier.py ignores those)
+    await pilot.pause(SCAN_GAP + 0.05)
     await pilot.press(key)
     await wait_for_screen(pilot, AttachModal)
     await settle(pilot)

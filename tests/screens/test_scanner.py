@@ -104,6 +104,7 @@ async def test_the_slip_qr_opens_its_dossier_at_the_register_and_home(services,
         await burst(pilot, printed, "<enter>")  # home: nothing focused, the scanner just types
         assert isinstance(app.screen, DossierScreen) and app.screen.code == code
         await burst(pilot, "<f4>")
+        await settle(pilot)                     # the register is up before the next scan
         await burst(pilot, printed, "<enter>")  # the register's search field
         assert isinstance(app.screen, DossierScreen) and app.screen.code == code
         await burst(pilot, "<escape>", "<f3>", "000.17.22.H56-261123-9999", "<enter>")

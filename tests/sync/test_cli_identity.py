@@ -88,7 +88,7 @@ def test_actions_are_audited_under_the_acting_officer(district: ThreadDistrict,
     exported = run(cli_desk.root, "sync", "export", "--out", str(tmp_path), "--as", "minh",
                    env=it)
     assert exported.returncode == 0, exported.stderr
-    assert audit_lines(cli_desk, "sync.export") == [("minh", "rows=2 seqs=1-2")]
+    assert audit_lines(cli_desk, "sync.export") == [("minh", "rows=2 seqs=1-2 files=0")]
     released = run(cli_desk.root, "sync", "quarantine", "--retry-all", "--as", "minh", env=it)
     assert released.returncode == 0, released.stderr
     assert audit_lines(cli_desk, "sync.quarantine.release") == [("minh", "rows=0")]
