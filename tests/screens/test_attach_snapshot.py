@@ -13,10 +13,11 @@ from textual.pilot import Pilot
 
 from ccdesk.app import DeskApp
 from screens.dossier import DossierScreen
+from screens.keyflow import SCAN_GAP
 from screens.modals.attach import AttachModal
 from tests.screens.conftest import SIZE
 from tests.screens.helpers import settle, wait_for_screen
-from tests.screens.test_snapshots import keys, paths, receive, steady  # noqa: F401 - fixture
+from tests.screens.test_snapshots import paths, receive, steady  # noqa: F401 - fixture
 from tests.services.attach_kit import pdf_bytes, png_bytes, write
 
 SCANNED = datetime(2026, 11, 23, 9, 10).timestamp()
@@ -34,9 +35,13 @@ def test_attach_dialog(snap_compare, services, actor, paths) -> None:  # noqa: F
     async def open_dossier(pilot: Pilot) -> None:
         pilot.app.push_screen(DossierScreen(services, code))
 
+    async def person_presses_s(pilot: Pilot) -> None:
+        await pilot.pause(SCAN_GAP + 0.05)   # a person's key, not a scanner's trailing burst
+        await pilot.press("s")
+
     async def listed(pilot: Pilot) -> None:
         await wait_for_screen(pilot, AttachModal)
         await settle(pilot)
 
     assert snap_compare(DeskApp(services, actor=actor), terminal_size=SIZE,
-                        run_before=steady(open_dossier, keys("s"), listed))
+                        run_before=steady(open_dossier, person_presses_s, listed))

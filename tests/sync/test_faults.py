@@ -139,7 +139,7 @@ def test_reordered_delivery_never_moves_state_backwards(desk: Desk, server: Serv
 
 def test_413_splits_the_batch_and_quarantines_a_giant(tmp_path, district_url: str,  # noqa: ANN001
                                                       desk: Desk) -> None:
-    store = DistrictStore.open(district_url, max_batch_bytes=1500,
+    store = DistrictStore.open(district_url, max_batch_bytes=1024,
                                preferred_batch_bytes=200_000)
     srv = ServerThread(store)
     try:
