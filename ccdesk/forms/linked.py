@@ -35,13 +35,11 @@ from ccdesk.forms.errors import FormError
 from ccdesk.forms.kinds import FormKind, form_id_of, parse_paper
 from ccdesk.forms.service import FORMS_LANGUAGE, FormService
 from ccdesk.forms.templates.common import ISSUING_SYSTEM, header, officer_block
-from ccdesk.forms.templates.intake import SLIP_COPIES
+from ccdesk.forms.templates.intake import SLIP_COPIES, received_papers_table
 from ccdesk.forms.words import BLANK, Words
 from ccdesk.i18n import t
 from ccdesk.models import ChecklistItem, Dossier, Office, Officer
 from ccdesk.services.linked import GroupView
-
-_QUANTITY_FORMS = (DocForm.ORIGINAL, DocForm.CERTIFIED_COPY, DocForm.PHOTOCOPY)
 
 
 @dataclass(frozen=True)
@@ -90,23 +88,8 @@ def _people(words: Words, record: GroupRecord) -> list[Field]:
 
 
 def _documents(words: Words, items: list[ChecklistItem]) -> Table:
-    """TT | paper | quantity as original / certified copy / photocopy | note."""
-    rows = []
-    for number, item in enumerate(items, start=1):
-        quantities = [str(item.received_quantity) if item.received_form == form.value else ""
-                      for form in _QUANTITY_FORMS]
-        note = item.note
-        if item.received_form == DocForm.SHOW.value:
-            note = "; ".join(filter(None, (words.vocab("form.show"), note)))
-        rows.append((str(number), item.name, *quantities, note))
-    columns = (Column(words.vocab("field.tt"), 0.6, Align.CENTER),
-               Column(words("table.document"), 5.0),
-               *(Column(words.vocab(f"form.{form.value}"), 1.3, Align.CENTER)
-                 for form in _QUANTITY_FORMS),
-               Column(words.vocab("field.note"), 2.0))
-    return Table(columns, tuple(rows),
-                 group_headers=((columns[0].header, 1), (columns[1].header, 1),
-                                (words("table.quantity"), 3), (columns[-1].header, 1)))
+    """The papers received once for the group, as the slip lists them."""
+    return received_papers_table(words, items)
 
 
 def _received_once(record: GroupRecord) -> list[ChecklistItem]:

@@ -32,6 +32,7 @@ from ccdesk.forms.templates.common import (
 )
 from ccdesk.forms.words import BLANK, Words
 from ccdesk.i18n import fmt_money
+from ccdesk.models import ChecklistItem
 
 # The slip is made in two copies: one kept with the dossier, one given to the citizen [R].
 SLIP_COPIES = ("slip.copy_kept", "slip.copy_given")
@@ -98,9 +99,13 @@ def _fee(words: Words, record: DossierRecord) -> str:
 
 
 def _documents_table(words: Words, record: DossierRecord) -> Table:
-    """TT | document | quantity as original / certified copy / photocopy | note."""
+    return received_papers_table(words, [i for i in record.detail.checklist if i.received])
+
+
+def received_papers_table(words: Words, received: list[ChecklistItem]) -> Table:
+    """TT | document | quantity as original / certified copy / photocopy | note (the slip's
+    table, also the linked group's: ccdesk/forms/linked.py)."""
     rows = []
-    received = [item for item in record.detail.checklist if item.received]
     for number, item in enumerate(received, start=1):
         quantities = [str(item.received_quantity) if item.received_form == form.value else ""
                       for form in _QUANTITY_FORMS]
