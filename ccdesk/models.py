@@ -206,6 +206,12 @@ class OnlineFiling(SQLModel, table=True):
     change_id: str = ""
     dossier_code: str = ""            # ours, once an intake took it
     taken_at: datetime | None = Field(default=None, sa_type=DateTime)
+    # Closed at the relay (migration 0027): received at another desk (its dossier code and
+    # desk), or withdrawn / refused / cancelled on the portal. Kept, never shown as waiting.
+    closed_why: str = ""
+    closed_dossier_code: str = ""
+    closed_desk: str = ""
+    closed_at: datetime | None = Field(default=None, sa_type=DateTime)   # UTC, when pulled
 
 
 class ChecklistItem(SQLModel, table=True):

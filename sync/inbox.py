@@ -40,12 +40,12 @@ def apply_change(session: Session, ctx: DeskContext, change: dict[str, Any]) -> 
         session.add(SyncInbox(change_id=change_id, seq=int(change["seq"]), dossier_code="",
                               outcome=f"calendar:{outcome}", at=utcnow()))
         return "applied" if outcome == "applied" else "calendar"
-    if change["kind"] == FILING_KIND:   # a portal filing waiting for reception
+    if change["kind"] == FILING_KIND:   # a portal filing waiting for reception, or its close
         outcome = store_filing(session, change["data"], change_id, utcnow())
         session.add(SyncInbox(change_id=change_id, seq=int(change["seq"]),
                               dossier_code=change["dossier_code"], outcome=f"filing:{outcome}",
                               at=utcnow()))
-        return "applied" if outcome == "applied" else "filing"
+        return "applied" if outcome in ("applied", "closed") else "filing"
     code = str(change["dossier_code"])
     dossier = session.exec(select(Dossier).where(Dossier.code == code)).first()
     if dossier is None:

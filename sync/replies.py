@@ -55,6 +55,11 @@ FILING_LIMITS = {"portal_code": 50, "procedure_code": 16, "procedure_name": 1000
                  "applicant_email": 254, "applicant_address": 500, "summary": 1000,
                  "filed_at": 32, "channel": 20, "status": 2, "unit": 50}
 FILING_CHANNELS = frozenset({"online_full", "online_partial"})
+# A filing closed at the relay (taken by a dossier, or gone from the portal) carries ``closed``
+# beside its fields: a desk that does not know the key reads the change as a filing it has.
+FILING_CLOSED_LIMITS = {"why": 20, "dossier_code": MAX_CODE_CHARS, "desk": MAX_ID_CHARS,
+                        "status": 20, "at": 40}
+_WHY = re.compile(r"[a-z_]{1,20}")
 _PROCEDURE = re.compile(r"\d\.\d{6}")
 
 
@@ -326,6 +331,19 @@ def filing(where: str, field: str, value: Any) -> dict[str, str]:
         except ValueError as exc:
             raise BadUpstreamValue(where, f"{field}.filed_at", out["filed_at"],
                                    "a date and time") from exc
+    if data.get("closed") is not None:
+        out.update(filing_closed(where, f"{field}.closed", data["closed"]))
+    return out
+
+
+def filing_closed(where: str, field: str, value: Any) -> dict[str, str]:
+    """The ``closed`` of a filing (why, and for one a desk received: the dossier's code, the
+    desk and the status it was received in), as ``closed_<key>`` entries."""
+    data = _dict(where, field, value)
+    out = {f"closed_{name}": _text(where, f"{field}.{name}", data.get(name), limit)
+           for name, limit in FILING_CLOSED_LIMITS.items()}
+    if not _WHY.fullmatch(out["closed_why"]):
+        raise BadUpstreamValue(where, f"{field}.why", out["closed_why"], "a reason word")
     return out
 
 

@@ -295,10 +295,11 @@ class IntakeService:
             needs_verification=request.needs_verification, received_at=now,
             status=status.value, fee_amount=fee, received_by=actor.officer_id,
             handling_body=info.handling_body, updated_at=now, portal_code=request.portal_code)
+        filed_online = None   # when the citizen filed it on the portal
         if request.portal_code:
             from ccdesk.services.online_filings import take  # (it builds IntakeRequests)
 
-            take(session, request.portal_code, dossier.code, now)
+            filed_online = take(session, request.portal_code, dossier.code, now)
         if decision == Decision.ACCEPT:
             dossier.accepted_at = now
             dossier.due_at = (linked.due_at if linked else
@@ -317,6 +318,8 @@ class IntakeService:
             item.dossier_id = dossier.id
             session.add(item)
         data: dict[str, object] = {"procedure_version_id": info.version_id}
+        if filed_online is not None:   # NgayNopHoSo upstream (docs/upstream.md, "Online filings")
+            data["portal_filed_at"] = filed_online.isoformat()
         if linked is not None:   # travels upstream in the create payload's event (docs/linked.md)
             data["linked"] = {"group": linked.group, "kind": linked.kind, "agency": linked.agency}
         if marked and decision != Decision.REFUSE:  # a refused dossier has nothing to check

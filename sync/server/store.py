@@ -34,6 +34,7 @@ from sync.protocol import APPLIED, CONFLICT, DUPLICATE, OP_CREATE, OP_EVENT, REJ
 from sync.server.basics import Device, DistrictError, utcnow
 from sync.server.basics import locked as _locked
 from sync.server.filerefs import note_references
+from sync.server.filing_close import PortalClaims
 from sync.server.models import (
     DistrictBatch,
     DistrictChange,
@@ -510,12 +511,14 @@ class DistrictStore:
     def _apply_all(self, conn: Connection, batch: _Batch, records: list[Any],
                    now: datetime) -> list[dict[str, Any]]:
         existing, dossiers = self._load(conn, records)
+        claims = PortalClaims.load(conn, records)   # online filings: one dossier each
         results: list[dict[str, Any]] = []
         # Rows in MUTATION_COLUMNS order: built as tuples, the driver's executemany takes them
         # as they are (no per-row dict, no per-column lookup).
         mutations: list[tuple[Any, ...]] = []
         for record in records:
             outcome = self._check(record, existing, dossiers, batch.device, batch.seen_cursor)
+            outcome = claims.check(record, outcome, dossiers)
             results.append(outcome)
             row = _stored_row(record, outcome, dossiers, batch)
             if row is not None:
@@ -526,6 +529,7 @@ class DistrictStore:
             _insert_rows(conn, M, MUTATION_COLUMNS, mutations)
         note_references(conn, batch.device.commune_code, batch.device.device_id,
                         _applied(records, results), now)
+        claims.write(conn, batch.device, records, results, now)
         return results
 
     def _apply_each(self, conn: Connection, batch: _Batch, records: list[Any],
@@ -533,11 +537,13 @@ class DistrictStore:
         """The slow path: each stored record (its mutation row and its dossier's row) in its
         own savepoint; a record the database refuses is rejected ``unstorable`` on its own."""
         existing, dossiers = self._load(conn, records)
+        claims = PortalClaims.load(conn, records)
         results: list[dict[str, Any]] = []
         for record in records:
             code = record.get("entity_id") if isinstance(record, dict) else None
             before = dict(dossiers[code]) if isinstance(code, str) and code in dossiers else None
             outcome = self._check(record, existing, dossiers, batch.device, batch.seen_cursor)
+            outcome = claims.check(record, outcome, dossiers)
             row = _stored_row(record, outcome, dossiers, batch)
             if row is not None:
                 try:
@@ -566,6 +572,7 @@ class DistrictStore:
                     outcome = _rejected(record["id"], record["seq"], "unstorable",
                                         "the district could not store this record")
             results.append(outcome)
+        claims.write(conn, batch.device, records, results, now)
         return results
 
     def _check(self, record: Any, existing: dict[str, str], dossiers: dict[str, dict[str, Any]],

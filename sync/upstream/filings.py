@@ -12,7 +12,11 @@ the commune's desks through the relay's change feed (docs/upstream.md, "Online f
 * **idempotent by the portal's code**: a filing already stored is not stored or sent again; a
   filing stored without a commune (its unit unknown) is routed once the table knows it;
 * **the existing feed**: a routed filing is one ``online_filing`` row of ``district_change``
-  for its commune (no new transport), in the transaction that stores it.
+  for its commune (no new transport), in the transaction that stores it;
+* **closed when gone**: each run asks the look-up (``TraCuuHoSo``) about the filings still
+  waiting, least recently asked first, at most ``filings_check_max``; one the portal no longer
+  has at status 1 is closed (sync/server/filing_close.py): withdrawn, refused, cancelled or
+  taken up elsewhere, one more feed row that takes it off the desks' lists.
 """
 
 from __future__ import annotations
@@ -24,28 +28,18 @@ from datetime import datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import (
-    BigInteger,
-    Column,
-    DateTime,
-    Index,
-    String,
-    Table,
-    Text,
-    func,
-    insert,
-    select,
-    update,
-)
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.engine import Engine
 
 from ccdesk.ids import uuid7
 from sync.replies import FILING_KIND, FILING_LIMITS
-from sync.server.models import DistrictChange, DistrictModel
+from sync.server import filing_close
+from sync.server.filing_close import FILING
+from sync.server.models import DistrictChange
 from sync.server.store import utcnow
 from sync.upstream.mapping import CODE_CHARS, DATE_FORMAT, FOURTEEN
 from sync.upstream.profiles import Profile
-from sync.upstream.transport import OK, Down, DvcqgTransport, InDoubt, Transport
+from sync.upstream.transport import OK, Down, DvcqgTransport, InDoubt, Reply, Transport
 
 log = logging.getLogger("ccdesk.upstream.filings")
 
@@ -54,20 +48,6 @@ C = DistrictChange.__table__
 PROCEDURE = re.compile(r"\d\.\d{6}")
 COMMUNE = re.compile(r"\d{1,10}")
 WAITING = "1"
-
-# One row per portal filing the relay has seen (migration ``d0004_filings``).
-FILING = Table(
-    "upstream_filing", DistrictModel.metadata,
-    Column("portal_code", String, primary_key=True),
-    Column("commune_code", String, nullable=False),        # "" while its unit is unknown
-    Column("unit", String, nullable=False),
-    Column("filed_stamp", String, nullable=False),         # yyyyMMddHHmmss as the upstream sent
-    Column("data", Text, nullable=False),                  # the checked filing, wire shape
-    Column("change_seq", BigInteger, nullable=True),       # its row in the change feed
-    Column("fetched_at", DateTime, nullable=False),
-    Index("ix_upstream_filing_commune", "commune_code"),
-)
-
 
 class FilingsRefused(Exception):
     """The upstream answered the list call with a refusal (its message, no personal data)."""
@@ -85,6 +65,8 @@ class FetchResult:
     known: int = 0           # already stored (idempotent by the portal's code)
     unrouted: int = 0        # waiting for a unit → commune entry (filing_units)
     rejected: int = 0        # failed the checks: counted, never stored
+    checked: int = 0         # waiting filings asked about upstream (the look-up)
+    closed: int = 0          # of them, no longer waiting on the portal: closed, sent down
     rules: dict[str, int] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
@@ -236,9 +218,66 @@ def store(engine: Engine, items: list[Any], profile: Profile) -> FetchResult:
 
 
 def fetch(engine: Engine, profile: Profile, transport: Transport) -> FetchResult:
-    """One ``district filings fetch``: list, check, store, send down."""
+    """One ``district filings fetch``: list, check, store, send down; then ask about the
+    filings still waiting and close those the portal no longer has waiting."""
     if not supports(profile, transport):
         return FetchResult(exit_code=EXIT_UNSUPPORTED, error="not_supported_by_profile")
     assert isinstance(transport, DvcqgTransport)
     items = list_filings(transport, profile, since_stamp(engine))
-    return store(engine, items, profile)
+    result = store(engine, items, profile)
+    check_waiting(engine, profile, transport, result)
+    return result
+
+
+# ---- closing what the portal no longer has waiting ------------------------------------------
+# TrangThaiHoSo of a filing no longer waiting -> why it is closed (docs/upstream.md, "Online
+# filings", 8). Any other status: taken up in a system other than our desks'.
+PORTAL_CLOSES = {"7": filing_close.WITHDRAWN, "3": filing_close.REFUSED}
+
+
+def why_closed(reply: Reply | None, profile: Profile) -> str:
+    """Why a waiting filing is closed, from the look-up's reply; "" while it still waits (or
+    the upstream cannot say)."""
+    if reply is None:
+        return ""
+    if not reply.result:
+        return filing_close.CANCELLED       # the portal no longer has it
+    if not isinstance(reply.result, dict):
+        return ""
+    status = reply.result.get(profile.key(profile.filing_fields.get("status", "TrangThaiHoSo")))
+    if not isinstance(status, str) or status == WAITING:
+        return ""
+    return PORTAL_CLOSES.get(status, filing_close.ELSEWHERE)
+
+
+def check_waiting(engine: Engine, profile: Profile, transport: Transport,
+                  result: FetchResult) -> None:
+    """Ask the look-up about the filings still waiting here (the least recently asked first,
+    at most ``filings_check_max``) and close those the portal no longer has waiting. A
+    filing a desk of ours took is already closed (at its push): never asked again."""
+    if not profile.lookup_service or profile.filings_check_max <= 0:
+        return
+    with engine.connect() as conn:
+        rows = conn.execute(select(FILING.c.portal_code).where(
+            FILING.c.closed_why == "", FILING.c.commune_code != "")
+            .order_by(FILING.c.checked_at.is_not(None), FILING.c.checked_at,
+                      FILING.c.filed_stamp).limit(profile.filings_check_max)).scalars().all()
+    for code in rows:
+        try:
+            why = why_closed(transport.look_up(code), profile)
+        except Down as exc:   # the rest are asked next run; the fetch itself went through
+            log.warning("look-up of waiting filings stopped: %s", exc)
+            return
+        result.checked += 1
+        now = utcnow()
+        with engine.begin() as conn:
+            row = conn.execute(filing_close.locked_row(conn, code)).first()
+            if row is None or row.closed_why:
+                continue   # a desk's push took it meanwhile
+            conn.execute(update(FILING).where(FILING.c.portal_code == code)
+                         .values(checked_at=now))
+            if why:
+                filing_close.write_close(conn, row, {"why": why, "at": now.isoformat() + "Z"},
+                                         now)
+                result.closed += 1
+                log.info("online filing closed upstream: %s", why)

@@ -50,8 +50,10 @@ class InDoubtSteps:
         """Settle steps left ``sending`` from what the upstream's look-up lists for the dossier:
         those it has (beyond the ones recorded as sent) are recorded ``sent``, the rest go back
         to ``pending``. Returns the ids now recorded sent, or None when the upstream cannot say.
-        Steps have no id upstream, so they are matched by time, status and content, counted."""
-        listed = self.ctx.transport.upstream_steps(code)
+        Steps have no id upstream, so they are matched by time, status and content, counted.
+        The look-up asks under the code the upstream knows the dossier by (the portal's, for a
+        dossier filed online: :func:`asked_code`)."""
+        listed = self.ctx.transport.upstream_steps(asked_code(code, in_doubt, by_id))
         if listed is None:
             return None
         k = self.ctx.profile.key
@@ -77,3 +79,13 @@ class InDoubtSteps:
             audit(conn, "in_doubt_settled", code,
                   f"{len(found)} found upstream, {len(in_doubt) - len(found)} to send")
         return found
+
+
+def asked_code(code: str, in_doubt: list[str], by_id: dict[str, dict[str, Any]]) -> str:
+    """The code the upstream holds ``code``'s steps under: the ``MaHoSo`` the steps were sent
+    with (mapping.upstream_code: the portal's code for a dossier filed online), else ours."""
+    for mutation_id in in_doubt:
+        sent_as = (by_id.get(mutation_id) or {}).get("MaHoSo")
+        if isinstance(sent_as, str) and sent_as:
+            return sent_as
+    return code

@@ -93,6 +93,9 @@ class History:
     # The dossier's scans the relay has whole, in checklist order: sha256, name, mime and the
     # signed path the upstream fetches them from (sync/server/files.py ``links``).
     files: list[dict[str, str]] = field(default_factory=list)
+    # When the citizen filed it on the portal, for a dossier received from an online filing
+    # (the create event's ``portal_filed_at``, the desk's local time): ``NgayNopHoSo``.
+    filed_online: str = ""
 
 
 def upstream_code(history: History) -> str:
@@ -149,10 +152,26 @@ def replay(code: str, events: list[Event]) -> History:
     for event in events:
         if event.create:
             history.state = dict(event.payload.get("dossier") or {})
+            history.filed_online = _filed_online(event.payload)
         else:
             history.state.update(event.payload.get("changes") or {})
         _track_rounds(history, event)
     return history
+
+
+def _filed_online(create: dict[str, Any]) -> str:
+    """The portal filing time a create carries (ccdesk/services/intake.py), "" for none: a
+    desk intake, or a dossier received before the desk sent it (its reception time then)."""
+    ev = create.get("event")
+    data = ev.get("data") if isinstance(ev, dict) else None
+    filed = data.get("portal_filed_at") if isinstance(data, dict) else None
+    if not isinstance(filed, str):
+        return ""
+    try:
+        datetime.fromisoformat(filed)
+    except ValueError:
+        return ""   # not a time: the reception time stands in, as for an older desk
+    return filed
 
 
 def _track_rounds(history: History, event: Event) -> None:
@@ -262,7 +281,9 @@ def _fields_2023(history: History, profile: Profile, status: Status) -> dict[str
         "SoGiayToChuHoSo": id_number,
         "DinhDanhCHS": [{"LoaiDinhDanh": id_type, "SoDinhDanh": id_number}]
         if id_number and id_type else [],
-        "NgayNopHoSo": upstream_date(d.get("received_at")),
+        # When the citizen handed it in: on the portal for an online filing (Decision 766's
+        # indicators count from it), at the desk otherwise. Reception is NgayTiepNhan.
+        "NgayNopHoSo": upstream_date(history.filed_online or d.get("received_at")),
         "NgayTuChoi": upstream_date(d.get("closed_at")) if status == Status.REFUSED else "",
         "NgayKetThucXuLy": ended,
         "NgayTra": upstream_date(d.get("returned_at")),

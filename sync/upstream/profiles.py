@@ -86,6 +86,9 @@ class Profile:
     filings_service: str = "LayHoSoTrucTuyen"
     filings_since_key: str = "TuNgay"            # filed since (yyyyMMddHHmmss) [?]
     filings_max: int = 500                       # items taken from one reply; more wait
+    # Waiting filings asked about with the look-up per fetch (withdrawn on the portal?); 0 =
+    # never ask (docs/upstream.md, "Online filings", 8).
+    filings_check_max: int = 100
     # Our name -> the upstream's key in a filing (PascalCase, cased by ``key``) [C/I/?].
     filing_fields: dict[str, str] = field(default_factory=lambda: {
         "portal_code": "MaHoSo", "status": "TrangThaiHoSo", "procedure_code": "MaTTHC",
@@ -158,6 +161,8 @@ def load_profile(name: str, version: str = DEFAULT_VERSION,
         raise ProfileError("batch sizes must be between 1 and 1000")
     if not 1 <= profile.filings_max <= 10_000:
         raise ProfileError("filings_max must be between 1 and 10000")
+    if not 0 <= profile.filings_check_max <= 10_000:
+        raise ProfileError("filings_check_max must be between 0 and 10000")
     return profile
 
 

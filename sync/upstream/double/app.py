@@ -230,6 +230,15 @@ class Double:
         return {"error_code": OK, "message": f"{len(items)} hồ sơ nộp trực tuyến",
                 "result": [_item(i["MaHoSo"], OK) for i in items]}
 
+    def withdraw_online(self, code: str) -> dict[str, Any]:
+        """The citizen withdraws a filing still waiting (rehearsal/test set-up): status 7."""
+        found = self.store.inspect(code)
+        if found is None or found["snapshot"].get("TrangThaiHoSo") != "1":
+            return self.reject("_portal/withdraw", Violation(
+                "portal_withdraw", code, "a filing waiting for reception expected"))
+        self.store.put_snapshots([{**found["snapshot"], "TrangThaiHoSo": "7"}], PORTAL)
+        return {"error_code": OK, "message": "Đã rút hồ sơ", "result": [_item(code, OK)]}
+
     def _partial(self, items: list[Any]) -> bool:
         if len(items) >= 2 and self.faults.roll("partial"):
             self.store.count_fault("partial")
@@ -399,6 +408,10 @@ def create_app(config: DoubleConfig, store: DoubleStore) -> Any:
         except orjson.JSONDecodeError:
             items = None
         return _json(double.file_online(items))
+
+    @app.post("/_portal/withdraw/{code}")
+    async def withdraw_online(code: str) -> Response:
+        return _json(double.withdraw_online(code))
 
     @app.get("/_ratings")
     async def ratings() -> Response:

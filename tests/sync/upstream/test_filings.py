@@ -348,7 +348,8 @@ def test_a_desk_with_only_a_usb_stick_gets_its_filings_in_the_ack(
 
     received = receive(desk, portal_code(1))
     third = _usb_round(desk, relay.store, tmp_path / "usb3")   # the intake goes up by USB
-    assert third["acked"] >= 1 and third["pulled"] == 0
+    # … and the ack brings back the filing's close (received here: nothing changes).
+    assert third["acked"] >= 1 and third["pulled"] == 1
     assert received in {r.code for r in desk.services.search.search(received)}
     assert service.run_once(desk.services, options=FAST).pulled == 0
 
