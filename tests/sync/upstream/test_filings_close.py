@@ -218,3 +218,37 @@ def test_the_migration_closes_filings_received_before_it(relay: ServerThread, de
     assert row is not None and (row.closed_why, row.dossier_code) == ("received", ours)
     pull(other)
     assert waiting(other) == []
+
+
+# --- gap 3: steps in doubt are looked up under the portal's code -------------------------------
+
+def test_steps_in_doubt_of_a_portal_dossier_are_settled_under_the_portal_code(
+        relay: ServerThread, desk: Desk, portal: Any) -> None:
+    """As after a crash between the steps' call and its record: the steps the double stored
+    are marked ``sending`` again; the look-up must find them under the portal's code (under
+    ours the upstream has nothing, and they would go twice)."""
+    from sqlalchemy import select, update
+
+    from ccdesk.domain.lifecycle import Action
+    from sync.upstream.tables import STEP
+
+    portal.file(filed(1))
+    fetch(relay.store)
+    pull(desk)
+    ours = receive(desk, portal_code(1))
+    desk.act(ours, Action.MARK_READY)
+    push(desk)
+    assert forwarder(relay.store).run().exit_code == 0
+    engine = relay.store.engine
+    with engine.begin() as conn:
+        doubted = conn.execute(update(STEP).where(STEP.c.dossier_code == ours)
+                               .values(state="sending", sent_at=None)).rowcount
+    assert doubted == 2
+
+    assert forwarder(relay.store).run().exit_code == 0
+    with engine.connect() as conn:
+        states = conn.execute(select(STEP.c.state).where(STEP.c.dossier_code == ours)).scalars()
+        assert set(states) == {"sent"}
+    found = portal.inspect(portal_code(1))
+    assert [s["TrangThai"] for s in found["steps"]] == ["2", "9"]
+    assert portal.stats()["duplicate_steps"] == 0
