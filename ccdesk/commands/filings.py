@@ -53,7 +53,8 @@ def fetch_cmd(as_json: Annotated[bool, typer.Option("--json")] = False,
     else:
         typer.echo(t("sync.filings.fetched", listed=result.listed, new=result.new,
                      sent=result.sent_down, known=result.known, unrouted=result.unrouted,
-                     rejected=result.rejected))
+                     rejected=result.rejected, checked=result.checked,
+                     closed=result.closed))
         if result.error:
             typer.echo(t("sync.upstream.stopped", error=result.error), err=True)
     raise typer.Exit(result.exit_code)
