@@ -89,6 +89,23 @@ def test_received_at_one_desk_leaves_the_others_list(relay: ServerThread, desk: 
     assert waiting(desk) == [portal_code(2)]
 
 
+def test_a_desk_enrolled_after_the_reception_never_lists_it(
+        relay: ServerThread, desk: Desk, portal: Any, tmp_path: Path) -> None:
+    portal.file(filed(1))
+    fetch(relay.store)
+    pull(desk)
+    ours = receive(desk, portal_code(1))
+    push(desk)
+    late = enrolled_desk(tmp_path / "late", relay)
+    try:
+        pull(late)                                   # the filing and its close, in one pull
+        assert waiting(late) == []
+        row = filing_row(late, portal_code(1))
+        assert (row["closed_why"], row["closed_dossier_code"]) == ("received", ours)
+    finally:
+        late.close()
+
+
 def test_two_desks_receiving_one_filing_apart_the_second_is_rejected(
         relay: ServerThread, desk: Desk, other: Desk, portal: Any) -> None:
     portal.file(filed(1))
@@ -252,3 +269,42 @@ def test_steps_in_doubt_of_a_portal_dossier_are_settled_under_the_portal_code(
     found = portal.inspect(portal_code(1))
     assert [s["TrangThai"] for s in found["steps"]] == ["2", "9"]
     assert portal.stats()["duplicate_steps"] == 0
+
+
+# --- the screens: home, the register and F12 list only what still waits ------------------------
+
+async def test_home_and_the_list_drop_a_filing_another_desk_received(
+        relay: ServerThread, desk: Desk, other: Desk, portal: Any) -> None:
+    from textual.widgets import DataTable, Static
+
+    from ccdesk.app import DeskApp
+    from screens.filings import FilingsLines, FilingsScreen
+    from screens.home import HomeScreen
+    from screens.register import RegisterScreen
+    from tests.screens.helpers import settle
+
+    portal.file(filed(1), filed(2))
+    fetch(relay.store)
+    pull(other)
+    receive(other, portal_code(1))
+    push(other)
+    pull(desk)                                   # the filing, then its close
+    app = DeskApp(desk.services, actor=desk.actor)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        assert isinstance(app.screen, HomeScreen)
+        home = str(app.screen.query_one("#home-filings", Static).content)
+        assert portal_code(2) in home and portal_code(1) not in home
+        await pilot.press("f12")
+        await settle(pilot)
+        assert isinstance(app.screen, FilingsScreen)
+        table = app.screen.query_one("#filings-table", DataTable)
+        assert [str(k.value) for k in table.rows] == [portal_code(2)]
+        await pilot.press("escape")
+        await settle(pilot)
+        await pilot.press("f4")
+        await settle(pilot)
+        assert isinstance(app.screen, RegisterScreen)
+        lines = app.screen.query_one(FilingsLines)
+        assert lines.count == 1
+        assert portal_code(2) in str(lines.content) and portal_code(1) not in str(lines.content)
