@@ -191,6 +191,15 @@ def test_an_older_desk_reads_a_close_as_a_filing_it_has() -> None:
         replies.filing("changes", "data", {**wire, "closed": {"why": "Rút\n"}})
 
 
+def test_the_look_up_budget_is_a_bounded_profile_setting() -> None:
+    from sync.upstream.profiles import ProfileError, load_profile
+
+    assert load_profile("dvcqg").filings_check_max == 100
+    assert load_profile("dvcqg", "2023", {"filings_check_max": 0}).filings_check_max == 0
+    with pytest.raises(ProfileError, match="filings_check_max"):
+        load_profile("dvcqg", "2023", {"filings_check_max": -1})
+
+
 # --- gap 2: NgayNopHoSo is when the citizen filed ---------------------------------------------
 
 def test_the_upstream_gets_the_portal_filing_time_and_our_reception_time(
