@@ -26,7 +26,7 @@ from typing import Any
 import httpx
 import orjson
 
-from sync.upstream.profiles import DVCQG, Profile
+from sync.upstream.profiles import DVCQG, IGATE, Profile
 
 MAX_REPLY_BYTES = 1 << 20
 MAX_MESSAGE = 500
@@ -259,6 +259,12 @@ class FacadeTransport(Transport):
 
 
 def make_transport(profile: Profile, creds: Credentials,
-                   client: httpx.Client | None = None) -> Transport:
+                   client: httpx.Client | None = None, **igate: Any) -> Transport:
+    """The profile's transport; ``igate`` (``engine``, ``files_dir``): where the igate
+    profile keeps the codes the upstream mints and finds the scans it uploads."""
+    if profile.name == IGATE:
+        from sync.upstream.igate import IgateTransport
+
+        return IgateTransport(profile, creds, client, **igate)
     cls = DvcqgTransport if profile.name == DVCQG else FacadeTransport
     return cls(profile, creds, client)
