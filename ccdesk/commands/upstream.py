@@ -157,7 +157,7 @@ def run_forward(engine: Any, source: Any, *, once: bool, max_time: float | None,
     """One forwarder run over ``engine`` reading ``source`` (None: the relay's); exits with
     its code. ``files_dir``: the relay's scans (the igate profile uploads them)."""
     from sync.upstream.forwarder import Forwarder
-    from sync.upstream.transport import make_transport
+    from sync.upstream.transports import make_transport
 
     config = _config(engine)
     # The igate profile keeps the codes the upstream mints in this database.

@@ -388,7 +388,7 @@ def create_app(config: DoubleConfig, store: DoubleStore) -> Any:
     elif config.profile == "igate":
         from sync.upstream.double.igate_routes import add_igate_routes
 
-        igate = add_igate_routes(app, double, config, before, after)
+        igate = add_igate_routes(app, double, config, before, after, _json)
     else:
         routes = {"create": (SNAPSHOTS, "False"), "update": (SNAPSHOTS, "True"),
                   "steps": (STEPS, "")}

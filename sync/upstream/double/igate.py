@@ -27,17 +27,15 @@ import time
 from datetime import datetime
 from email import message_from_bytes
 from email.message import Message
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import parse_qs
 
 import orjson
 
 from sync.upstream.double.rules import VIETNAM, Violation
 
-if TYPE_CHECKING:
-    from sync.upstream.double.app import Double, DoubleConfig
-    from sync.upstream.double.store import DoubleStore
-
+# The double's classes (app.Double, app.DoubleConfig, store.DoubleStore) are duck-typed here:
+# app imports this mode, never the other way round.
 OK, REJECTED = "0", "2"
 SNAPSHOTS, STEPS = "DongBoHoSoMC", "CapNhatTienDoHoSoMC"
 MAX_TOKENS = 10_000
@@ -69,7 +67,7 @@ CREATE TABLE IF NOT EXISTS igate_file (
 class IgateStore:
     """The mode's own tables, in the double's SQLite file (its connection and lock)."""
 
-    def __init__(self, store: DoubleStore) -> None:
+    def __init__(self, store: Any) -> None:
         self.store = store
         with store.transaction() as db:
             for statement in SCHEMA.split(";"):
@@ -144,7 +142,7 @@ class IgateStore:
 class IgateDouble:
     """The handling of each igate call over a :class:`Double` (its checker and store)."""
 
-    def __init__(self, double: Double, config: DoubleConfig) -> None:
+    def __init__(self, double: Any, config: Any) -> None:
         self.double, self.config = double, config
         self.store = IgateStore(double.store)
         self.tokens: dict[str, float] = {}
@@ -305,7 +303,7 @@ class IgateDouble:
         if found is None:
             return None
         listed = found["snapshot"].get(FILES)
-        ids = [e.get(FILE_ID_KEY) for e in listed if isinstance(e, dict)] \
+        ids = [str(e.get(FILE_ID_KEY)) for e in listed if isinstance(e, dict)] \
             if isinstance(listed, list) else []
         return {**found, "reference": reference or code, "minted_codes": codes,
                 "files": self.store.files(ids)}

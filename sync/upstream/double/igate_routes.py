@@ -9,14 +9,15 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
 
-from sync.upstream.double.app import Double, DoubleConfig, _json
 from sync.upstream.double.igate import DEFAULT_PATHS, IgateDouble, json_body
 
 UNAUTHORISED = {"code": "401", "message": "Token không hợp lệ hoặc đã hết hạn"}
 
 
-def add_igate_routes(app: FastAPI, double: Double, config: DoubleConfig, before: Any,
-                     after: Any) -> IgateDouble:
+def add_igate_routes(app: FastAPI, double: Any, config: Any, before: Any, after: Any,
+                     _json: Any) -> IgateDouble:
+    """``double``, ``config``: app.Double and app.DoubleConfig; ``before``, ``after``,
+    ``_json``: app's body reading, reply (with the reset fault) and JSON response."""
     igate = IgateDouble(double, config)
     paths = DEFAULT_PATHS | config.igate_paths
 

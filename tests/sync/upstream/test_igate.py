@@ -23,7 +23,7 @@ from sync.upstream.forwarder import Forwarder
 from sync.upstream.igate_codes import MINTED, UPLOADED
 from sync.upstream.outcome import ForwardResult
 from sync.upstream.tables import DEAD
-from sync.upstream.transport import make_transport
+from sync.upstream.transports import make_transport
 from tests.sync.files.kit import intake_with_scans, scan
 from tests.sync.helpers import Desk, ServerThread
 from tests.sync.upstream.conftest import FAST, enrolled_desk, push
