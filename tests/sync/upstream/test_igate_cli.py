@@ -116,3 +116,39 @@ def test_kill_9_between_create_and_recording_the_code_creates_no_duplicate(
             code: upstream["MaHoSo"]}
     stats = httpx.get(f"{double}/_stats").json()
     assert stats["igate"]["duplicate_creates"] == 0 and stats["duplicate_steps"] == 0
+
+
+def test_a_desk_forwarding_itself_keeps_the_minted_codes_in_its_own_database(
+        tmp_path: Path) -> None:
+    """``ccdesk sync upstream set --profile igate`` and ``sync forward``: the codes the
+    upstream mints live in the desk's database (migration 0028_igate_codes)."""
+    from sqlalchemy import create_engine
+
+    from tests.sync.helpers import make_desk
+    from tests.sync.upstream.double_fixtures import DoubleServer, config
+    from tests.sync.upstream.test_desk_forward import cli as desk_cli
+
+    server = DoubleServer(tmp_path / "double.sqlite3", config(profile="igate"))
+    desk = make_desk(tmp_path / "desk")
+    try:
+        (code,) = desk.intake(1)
+        desk.act(code, Action.START)
+        done = desk_cli(desk, "sync", "upstream", "set", "--profile", "igate", "--url",
+                        server.url, "--unit-code", UNIT, "--client-id", USER,
+                        env={"CCDESK_UPSTREAM_PASSWORD": PASSWORD})
+        assert done.returncode == 0, done.stderr
+        forwarded = desk_cli(desk, "sync", "forward", "--once", "--json")
+        assert forwarded.returncode == 0, forwarded.stdout + forwarded.stderr
+        assert orjson.loads(forwarded.stdout)["steps_sent"] == 2
+        upstream = httpx.get(f"{server.url}/_inspect/{code}").json()
+        assert [s["TrangThai"] for s in upstream["steps"]] == ["2", "4"]
+        engine = create_engine(f"sqlite:///{desk.services.ctx.db.path}")
+        try:
+            with engine.connect() as conn:
+                kept = dict(conn.execute(select(MINTED.c.code, MINTED.c.upstream_code)).all())
+        finally:
+            engine.dispose()
+        assert kept == {code: upstream["MaHoSo"]} and upstream["MaHoSo"] != code
+    finally:
+        desk.close()
+        server.stop()
