@@ -248,6 +248,7 @@ class IgateDouble:
 
     def look_up(self, body: Any) -> dict[str, Any]:
         """By the upstream's code or by our reference (the first code minted for it)."""
+        self.double.store.count_call("TraCuuHoSo")
         item = body if isinstance(body, dict) else {}
         code = item.get(MINTED)
         if not isinstance(code, str):
