@@ -134,12 +134,12 @@ def test_create_update_and_steps_go_under_the_minted_code(chain: Chain) -> None:
 
 
 def test_a_lost_minted_code_is_found_by_our_reference_not_created_twice(
-        tmp_path: Path) -> None:
+        tmp_path: Path, relay_url: str) -> None:
     """The create was stored upstream and answered, then the forwarder died before keeping
     the code (``igate_after_create``; the kill -9 itself: test_igate_cli.py): the dossier's
     snapshot is still ``sending``, so the next run looks it up by our reference, keeps the
     code it finds and sends an update."""
-    for chain in make_chain(tmp_path, f"sqlite:///{tmp_path}/relay.sqlite3"):
+    for chain in make_chain(tmp_path, relay_url):
         code = chain.desk.intake(1)[0]
         chain.desk.act(code, Action.START)
         push(chain.desk)
@@ -165,11 +165,10 @@ def test_a_lost_minted_code_is_found_by_our_reference_not_created_twice(
         chain.clean()
 
 
-def test_a_token_that_expires_mid_run_is_renewed_once(tmp_path: Path) -> None:
+def test_a_token_that_expires_mid_run_is_renewed_once(tmp_path: Path, relay_url: str) -> None:
     """The double says its tokens live 30 minutes but ends them after 1 s: the cached token
     is refused (401), a new one is bought and the call repeated, once."""
-    for chain in make_chain(tmp_path, f"sqlite:///{tmp_path}/relay.sqlite3",
-                            "session_expiry=1s"):
+    for chain in make_chain(tmp_path, relay_url, "session_expiry=1s"):
         runner = chain.forwarder()
         code = chain.desk.intake(1)[0]
         chain.forward(runner)
@@ -266,3 +265,25 @@ def test_wrong_client_secret_is_auth_refused(tmp_path: Path) -> None:
         push(chain.desk)
         result = chain.forwarder().run()
         assert result.exit_code == 30 and "not-the-secret" not in (result.error or "")
+
+
+def test_scans_under_faults_are_listed_once_each(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Resets after an upload was stored, 5xx and revoked tokens: an upload whose reply was
+    lost goes again (at worst an unlisted copy upstream), each scan is listed once, by an id
+    the double verified, and nothing needs a person."""
+    faults = "http500=0.15,reset_after_store=0.3,401=0.1,seed=5"
+    for chain in make_chain(tmp_path, f"sqlite:///{tmp_path}/relay.sqlite3", faults):
+        scans = [scan(40_000, 51), scan(30_000, 52), scan(20_000, 53)]
+        code, hashes = intake_with_scans(chain.desk, monkeypatch, scans)
+        push(chain.desk)
+        exits = chain.until_done()
+        assert exits[-1] == 0, exits
+        found = chain.inspect(code)
+        listed = [e["TepDinhKemId"] for e in found["snapshot"]["TaiLieuNop"]]
+        assert len(listed) == len(set(listed)) == 3
+        assert sorted(f["sha256"] for f in found["files"]) == sorted(hashes)
+        stats = chain.stats()
+        assert stats["igate"]["files"] == 3 and stats["igate"]["uploads"] >= 3
+        assert stats["faults"], stats
+        chain.clean()
