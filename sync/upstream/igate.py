@@ -208,7 +208,7 @@ class IgateTransport(Transport):
         item[k(p.reference_key)] = ours
         if minted is None and not updating:
             item.pop(k("MaHoSo"), None)   # the upstream mints it
-            reply = self._call(p.create_path, json=item)
+            reply = self._call(p.create_path, json=self._renamed(item))
             if reply.kind == EXISTS:
                 # It holds our reference already (an earlier create we did not record).
                 return self._update_existing(ours, item)
@@ -221,20 +221,20 @@ class IgateTransport(Transport):
             self.book.keep_minted(ours, code)
             return reply
         item[k("MaHoSo")] = minted or ours
-        return self._call(p.update_path, json=item)
+        return self._call(p.update_path, json=self._renamed(item))
 
     def _update_existing(self, ours: str, item: dict[str, Any]) -> Reply:
         if self.look_up(ours) is None or self.book.minted(ours) is None:
             return Reply(REJECTED, "the upstream says it exists but its look-up finds nothing")
         item[self.profile.key("MaHoSo")] = self.book.minted(ours)
-        return self._call(self.profile.update_path, json=item)
+        return self._call(self.profile.update_path, json=self._renamed(item))
 
     def steps(self, items: list[dict[str, Any]]) -> Reply:
         k = self.profile.key
         sent = []
         for item in items:
             ours = str(item.get(k("MaHoSo"), ""))
-            sent.append({**item, k("MaHoSo"): self.book.minted(ours) or ours})
+            sent.append(self._renamed({**item, k("MaHoSo"): self.book.minted(ours) or ours}))
         return self._call(self.profile.progress_path, json={self.profile.progress_key: sent})
 
     def look_up(self, code: str) -> Reply | None:
@@ -258,7 +258,22 @@ class IgateTransport(Transport):
             raise Down("the look-up's record carries no code of the upstream's")
         if minted is None:
             self.book.keep_minted(code, found)
-        return reply
+        return Reply(OK, reply.message, self._renamed(reply.result, back=True))
+
+    def _renamed(self, value: Any, back: bool = False) -> Any:
+        """``value`` with the national field names as this upstream spells them
+        (``field_names``), or (``back``) a reply's names as ours, at every depth."""
+        names = self.profile.field_names
+        if not names:
+            return value
+        if back:
+            names = {theirs: ours for ours, theirs in names.items()}
+        if isinstance(value, dict):
+            return {names.get(key, key): self._renamed(inner, back)
+                    for key, inner in value.items()}
+        if isinstance(value, list):
+            return [self._renamed(inner, back) for inner in value]
+        return value
 
     # ---- files -----------------------------------------------------------------------------
     def _upload_files(self, item: dict[str, Any]) -> Reply | None:

@@ -127,6 +127,9 @@ class Profile:
     upload_hash_field: str = "sha256"
     upload_id_key: str = "id"                    # the stored file's id in the reply's data
     upload_max_bytes: int = 25 * 1024 * 1024
+    # The national field names as this upstream spells them (after key_case), where they
+    # differ: {"TrichYeuHoSo": "trichYeu"}; applied to what is sent, undone on look-ups.
+    field_names: dict[str, str] = field(default_factory=dict)
 
     def key(self, name: str) -> str:
         """``name`` (PascalCase, as the documents spell it) in this profile's case."""
