@@ -39,13 +39,17 @@ def _source() -> Any:
 
 @app.command("set")
 def set_upstream(profile: shared.ProfileOpt, url: shared.UrlOpt, unit_code: shared.UnitCodeOpt,
-                 username: shared.UsernameOpt, accept_demo: shared.AcceptDemoOpt = False,
-                 settings_file: shared.SettingsFileOpt = None) -> None:
-    """Đặt hệ thống cấp trên / set the upstream (password from CCDESK_UPSTREAM_PASSWORD or a
-    prompt; kept in the desk's owner-only database, never printed)."""
+                 username: shared.UsernameOpt = None, accept_demo: shared.AcceptDemoOpt = False,
+                 settings_file: shared.SettingsFileOpt = None,
+                 client_id: shared.ClientIdOpt = None,
+                 token_url: shared.TokenUrlOpt = None) -> None:
+    """Đặt hệ thống cấp trên / set the upstream (password or igate client secret from
+    CCDESK_UPSTREAM_PASSWORD or a prompt; kept in the desk's owner-only database, never
+    printed)."""
     shared.save_upstream(_engine, profile=profile, url=url, unit_code=unit_code,
                          username=username, accept_demo=accept_demo,
-                         settings_file=settings_file)
+                         settings_file=settings_file, client_id=client_id,
+                         token_url=token_url)
 
 
 def forward(once: Annotated[bool, typer.Option("--once", help="one pass, then exit")] = False,

@@ -14,13 +14,13 @@ from ccdesk.commands.common import STATE, fail, requires_extra
 from ccdesk.commands.secrets import read_secret_file
 from ccdesk.i18n import t
 
-PROFILES = ("dvcqg", "facade")
+PROFILES = ("dvcqg", "facade", "igate")
 UNIT_CODE = re.compile(r"[A-Za-z0-9.]{1,40}")
 DURATION = re.compile(r"(\d+(?:\.\d+)?)([smh]?)")
 
 
 def double(
-    profile: Annotated[str, typer.Option("--profile", help="dvcqg | facade")] = "dvcqg",
+    profile: Annotated[str, typer.Option("--profile", help="dvcqg | facade | igate")] = "dvcqg",
     host: Annotated[str, typer.Option("--host")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", min=0, max=65535)] = 8710,
     unit_code: Annotated[str, typer.Option("--unit-code", help="e.g. 000.17.22.H56")] = "",
@@ -39,13 +39,18 @@ def double(
                                            help="steps per CapNhatTienDoHoSoMC call")] = 10,
     disable_rule: Annotated[list[str] | None, typer.Option(
         "--disable-rule", help="switch one rule off by name (repeatable)")] = None,
+    client_id: Annotated[str, typer.Option(
+        "--client-id", help="igate: the OAuth2 client id (the secret: --password-file)")] = "",
 ) -> None:
     """Giả lập hệ thống cấp trên để diễn tập / run the upstream conformance double."""
     if profile not in PROFILES:
         fail(t("sync.double.bad_profile", profile=profile, allowed=", ".join(PROFILES)))
     if not UNIT_CODE.fullmatch(unit_code):
         fail(t("sync.double.bad_unit_code"))
-    if profile == "dvcqg" and (not username or password_file is None):
+    # igate: the client id (--client-id, or --username) and its secret (--password-file),
+    # with --session-lifetime the tokens' lifetime.
+    username = client_id or username
+    if profile in ("dvcqg", "igate") and (not username or password_file is None):
         fail(t("sync.double.no_credentials"))
     password = read_secret_file(password_file) if password_file is not None else ""
     lifetime = _seconds(session_lifetime)

@@ -28,7 +28,8 @@ def fetch_cmd(as_json: Annotated[bool, typer.Option("--json")] = False,
 
     Exit: 0 done, 20 unreachable, 30 auth refused, 50 internal, 2 not supported."""
     from sync.upstream import filings
-    from sync.upstream.transport import AuthRefused, Down, make_transport
+    from sync.upstream.transport import AuthRefused, Down
+    from sync.upstream.transports import make_transport
 
     engine = _engine(db, db_file)
     config = _config(engine)

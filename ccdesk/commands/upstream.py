@@ -63,10 +63,14 @@ def _check_url(url: str) -> str:
 
 # The options of `upstream set`, the same for the relay (`district upstream set`) and for a desk
 # without a relay (`sync upstream set`): the names are a contract IT staff scripts rely on.
-ProfileOpt = Annotated[str, typer.Option("--profile", help="dvcqg | facade")]
+ProfileOpt = Annotated[str, typer.Option("--profile", help="dvcqg | facade | igate")]
 UrlOpt = Annotated[str, typer.Option("--url", help="https://… of the adapter or façade")]
 UnitCodeOpt = Annotated[str, typer.Option("--unit-code", help="mã đơn vị (madonvi)")]
-UsernameOpt = Annotated[str, typer.Option("--username")]
+UsernameOpt = Annotated[str | None, typer.Option("--username", help="dvcqg, facade")]
+# igate (OAuth2 client credentials): the client id; the secret comes like a password.
+ClientIdOpt = Annotated[str | None, typer.Option("--client-id", help="igate: OAuth2 client id")]
+TokenUrlOpt = Annotated[str | None, typer.Option(
+    "--token-url", help="igate: the token endpoint, when not {url}/oauth/token")]
 AcceptDemoOpt = Annotated[bool, typer.Option(
     "--accept-demo", help="this upstream is a double: demo dossiers may go to it")]
 SettingsFileOpt = Annotated[Path | None, typer.Option(
@@ -74,28 +78,42 @@ SettingsFileOpt = Annotated[Path | None, typer.Option(
 
 
 @app.command("set")
-def set_upstream(profile: ProfileOpt, url: UrlOpt, unit_code: UnitCodeOpt, username: UsernameOpt,
-                 db: DbOpt = None, db_file: DbFileOpt = None, accept_demo: AcceptDemoOpt = False,
-                 settings_file: SettingsFileOpt = None) -> None:
-    """Đặt hệ thống cấp trên / set the upstream (password from CCDESK_UPSTREAM_PASSWORD or a
-    prompt; kept in the relay's owner-only database, never printed)."""
+def set_upstream(profile: ProfileOpt, url: UrlOpt, unit_code: UnitCodeOpt,
+                 username: UsernameOpt = None, db: DbOpt = None, db_file: DbFileOpt = None,
+                 accept_demo: AcceptDemoOpt = False, settings_file: SettingsFileOpt = None,
+                 client_id: ClientIdOpt = None, token_url: TokenUrlOpt = None) -> None:
+    """Đặt hệ thống cấp trên / set the upstream (password or igate client secret from
+    CCDESK_UPSTREAM_PASSWORD or a prompt; kept in the relay's owner-only database, never
+    printed)."""
     save_upstream(lambda: _engine(db, db_file), profile=profile, url=url, unit_code=unit_code,
-                  username=username, accept_demo=accept_demo, settings_file=settings_file)
+                  username=username, accept_demo=accept_demo, settings_file=settings_file,
+                  client_id=client_id, token_url=token_url)
 
 
-def save_upstream(engine_of: Any, *, profile: str, url: str, unit_code: str, username: str,
-                  accept_demo: bool, settings_file: Path | None) -> None:
+def save_upstream(engine_of: Any, *, profile: str, url: str, unit_code: str,
+                  username: str | None, accept_demo: bool, settings_file: Path | None,
+                  client_id: str | None = None, token_url: str | None = None) -> None:
     """``upstream set`` on the database ``engine_of()`` opens (the relay's or the desk's)."""
     from sync.upstream.config import save_config
-    from sync.upstream.profiles import PROFILE_NAMES, ProfileError
+    from sync.upstream.profiles import IGATE, PROFILE_NAMES, ProfileError
 
     if profile not in PROFILE_NAMES:
         fail(t("sync.upstream.bad_profile", reason=f"--profile {profile}: "
                f"{' | '.join(PROFILE_NAMES)}"))
     _check_url(url)
-    if not unit_code.strip() or not username.strip():
-        fail(t("sync.upstream.required", option="--unit-code / --username"))
+    # igate logs in with an OAuth2 client id (kept where the others keep the user name).
+    account, option = (client_id, "--client-id") if profile == IGATE \
+        else (username, "--username")
+    if not unit_code.strip() or not (account or "").strip():
+        fail(t("sync.upstream.required", option=f"--unit-code / {option}"))
+    if client_id is not None and profile != IGATE:
+        fail(t("sync.upstream.bad_profile", reason="--client-id: igate only"))
+    username = (account or "").strip()
     settings = _read_settings(settings_file) if settings_file else {}
+    if token_url:
+        if profile != IGATE:
+            fail(t("sync.upstream.bad_profile", reason="--token-url: igate only"))
+        settings["token_url"] = _check_url(token_url)
     version = str(settings.pop("version", "2023"))
     password = os.environ.get(PASSWORD_ENV) or typer.prompt(
         t("sync.upstream.password_prompt"), hide_input=True, err=True)
@@ -129,18 +147,24 @@ def forward(once: Annotated[bool, typer.Option("--once", help="one pass, then ex
 
     Exit: 0 all delivered, 10 partial, 20 unreachable, 30 auth refused, 40 needs a person,
     50 internal."""
-    run_forward(_engine(db, db_file), None, once=once, max_time=max_time, as_json=as_json)
+    store = _store(db, db_file)
+    run_forward(store.engine, None, once=once, max_time=max_time, as_json=as_json,
+                files_dir=store.files_dir)
 
 
 def run_forward(engine: Any, source: Any, *, once: bool, max_time: float | None,
-                as_json: bool) -> None:
+                as_json: bool, files_dir: Path | None = None) -> None:
     """One forwarder run over ``engine`` reading ``source`` (None: the relay's); exits with
-    its code."""
+    its code. ``files_dir``: the relay's scans (the igate profile uploads them)."""
     from sync.upstream.forwarder import Forwarder
+    from sync.upstream.transports import make_transport
 
     config = _config(engine)
-    runner = Forwarder(engine, config) if source is None \
-        else Forwarder(engine, config, source=source)
+    # The igate profile keeps the codes the upstream mints in this database.
+    transport = make_transport(config.profile, config.creds, engine=engine,
+                               files_dir=files_dir)
+    runner = Forwarder(engine, config, transport=transport) if source is None \
+        else Forwarder(engine, config, transport=transport, source=source)
     try:
         result = runner.run(once=once, max_time=max_time)
     except Exception as exc:  # noqa: BLE001 - exit 50 with the class only (no personal data)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-HEAD_REVISION = "0027_filing_close"
+HEAD_REVISION = "0028_igate_codes"
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
 

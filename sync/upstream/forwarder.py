@@ -53,7 +53,8 @@ from sync.upstream.rating_delivery import RatingSender
 from sync.upstream.records import Recorder
 from sync.upstream.source import Source
 from sync.upstream.status import status
-from sync.upstream.transport import AuthRefused, Down, Transport, make_transport
+from sync.upstream.transport import AuthRefused, Down, Transport
+from sync.upstream.transports import make_transport
 
 POLL_S = 5.0
 
@@ -68,7 +69,7 @@ class Forwarder:
                  source: Source = RELAY) -> None:
         self.engine, self.config, self.source = engine, config, source
         self.profile = config.profile
-        self.transport = transport or make_transport(config.profile, config.creds)
+        self.transport = transport or make_transport(config.profile, config.creds, engine=engine)
         self.policy = policy or RetryPolicy(base=0.5, cap=30.0, max_attempts=6)
         self.sleep, self.clock = sleep, clock
         self.recorder = Recorder(engine)

@@ -232,7 +232,7 @@ def snapshot(history: History, profile: Profile, unit_code: str) -> dict[str, An
     }
     if profile.fields_2023:
         out.update(_fields_2023(history, profile, status))
-    if profile.files_key and profile.files_base_url and history.files:
+    if profile.files_key and (profile.files_base_url or profile.upload_path) and history.files:
         out[profile.files_key] = [file_element(f, profile, name)
                                   for f, name in zip(history.files, _file_names(history.files),
                                                      strict=True)]

@@ -14,7 +14,8 @@ from typing import Any
 
 DVCQG = "dvcqg"
 FACADE = "facade"
-PROFILE_NAMES = (DVCQG, FACADE)
+IGATE = "igate"
+PROFILE_NAMES = (DVCQG, FACADE, IGATE)
 DEFAULT_VERSION = "2023"
 VERSIONS = ("2020", "2023")
 
@@ -111,6 +112,27 @@ class Profile:
     # The relay's address as the upstream reaches it (https://…): file URLs start with it.
     # "" = no file list is sent (the upstream could not fetch the files).
     files_base_url: str = ""
+    # --- igate only: OAuth2 client credentials, codes minted upstream, files uploaded -------
+    # (sync/upstream/igate.py; every default is a guess to confirm, docs/upstream.md "igate")
+    token_path: str = "/oauth/token"             # under --url, unless token_url is set
+    token_url: str = ""                          # the token endpoint's own https://… address
+    token_scope: str = ""                        # "" = no scope parameter
+    token_margin_s: float = 60.0                 # renewed this long before it expires
+    lookup_path: str = ""                        # the look-up by their code or our reference
+    upload_path: str = ""                        # multipart upload; "" = files go by URL
+    reply_code_key: str = "code"                 # replies {code, message, data} [I]
+    reply_message_key: str = "message"
+    reply_data_key: str = "data"
+    minted_key: str = "MaHoSo"                   # the upstream's own code in data
+    reference_key: str = "MaThamChieu"           # our code, kept upstream as a reference
+    progress_key: str = "data"                   # the list of steps in a progress call
+    upload_file_field: str = "file"
+    upload_hash_field: str = "sha256"
+    upload_id_key: str = "id"                    # the stored file's id in the reply's data
+    upload_max_bytes: int = 25 * 1024 * 1024
+    # The national field names as this upstream spells them (after key_case), where they
+    # differ: {"TrichYeuHoSo": "trichYeu"}; applied to what is sent, undone on look-ups.
+    field_names: dict[str, str] = field(default_factory=dict)
 
     def key(self, name: str) -> str:
         """``name`` (PascalCase, as the documents spell it) in this profile's case."""
@@ -126,11 +148,26 @@ def _facade_defaults() -> dict[str, Any]:
     return {"name": FACADE, "lookup_service": "", "filings_service": "", "rating_service": ""}
 
 
+def _igate_defaults() -> dict[str, Any]:
+    # VNPT iGate: only the shape is public [I] (token, minted codes, multipart upload,
+    # CreateDossier / CapNhatTienTrinh); paths and names below are ours until the province
+    # gives its document [?]. No filings list or monthly aggregate is known for it.
+    return {"name": IGATE, "create_path": "/api/CreateDossier",
+            "update_path": "/api/UpdateDossier", "progress_path": "/api/CapNhatTienTrinh",
+            "lookup_path": "/api/TraCuuHoSo", "upload_path": "/api/UploadFile",
+            "lookup_service": "", "filings_service": "", "rating_service": "",
+            "success_codes": ("0",), "snapshot_batch": 10, "steps_batch": 10,
+            "file_fields": {"id": "TepDinhKemId", "name": "TenTepDinhKem", "url": "",
+                            "deleted": "IsDeleted", "paper_code": ""}}
+
+
 _DEFAULTS: dict[tuple[str, str], dict[str, Any]] = {
     (DVCQG, "2020"): {"fields_2023": False},
     (DVCQG, "2023"): {},
     (FACADE, "2020"): _facade_defaults() | {"fields_2023": False},
     (FACADE, "2023"): _facade_defaults(),
+    (IGATE, "2020"): _igate_defaults() | {"fields_2023": False},
+    (IGATE, "2023"): _igate_defaults(),
 }
 
 _TUPLES = {f.name for f in fields(Profile) if f.type == "tuple[str, ...]"}
@@ -163,6 +200,9 @@ def load_profile(name: str, version: str = DEFAULT_VERSION,
         raise ProfileError("filings_max must be between 1 and 10000")
     if not 0 <= profile.filings_check_max <= 10_000:
         raise ProfileError("filings_check_max must be between 0 and 10000")
+    if profile.name == IGATE and not profile.lookup_path:
+        # Without the look-up by our reference, a crash after a create would create twice.
+        raise ProfileError("lookup_path is required for igate")
     return profile
 
 

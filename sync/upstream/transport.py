@@ -26,7 +26,7 @@ from typing import Any
 import httpx
 import orjson
 
-from sync.upstream.profiles import DVCQG, Profile
+from sync.upstream.profiles import DVCQG, FACADE, Profile
 
 MAX_REPLY_BYTES = 1 << 20
 MAX_MESSAGE = 500
@@ -260,5 +260,9 @@ class FacadeTransport(Transport):
 
 def make_transport(profile: Profile, creds: Credentials,
                    client: httpx.Client | None = None) -> Transport:
+    """The dvcqg or façade transport. A profile with a transport module of its own (igate)
+    is built by :func:`sync.upstream.transports.make_transport`, the factory of them all."""
+    if profile.name not in (DVCQG, FACADE):
+        raise ValueError(f"profile {profile.name}: use sync.upstream.transports.make_transport")
     cls = DvcqgTransport if profile.name == DVCQG else FacadeTransport
     return cls(profile, creds, client)

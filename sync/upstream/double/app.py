@@ -14,7 +14,7 @@ import struct
 import time
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 from fastapi import FastAPI, Request
@@ -24,6 +24,9 @@ from sync.upstream.double.faults import FaultSpec
 from sync.upstream.double.kpi import on_time_indicator
 from sync.upstream.double.rules import Checker, Lookup, Violation
 from sync.upstream.double.store import DoubleStore
+
+if TYPE_CHECKING:
+    from sync.upstream.double.igate import IgateDouble
 
 log = logging.getLogger("ccdesk.double")
 
@@ -57,6 +60,9 @@ class DoubleConfig:
     integration_path: str = "/integration"
     facade_paths: dict[str, str] = field(default_factory=lambda: {
         "create": "/hoso/tao", "update": "/hoso/capnhat", "steps": "/hoso/tiendo"})
+    # igate mode (sync/upstream/double/igate.py): its paths and the bound of one upload.
+    igate_paths: dict[str, str] = field(default_factory=dict)
+    max_file_bytes: int = 25 * 1024 * 1024
 
 
 class BodyTooLarge(Exception):
@@ -329,8 +335,9 @@ def create_app(config: DoubleConfig, store: DoubleStore) -> Any:
                   openapi_url=None)
     app.state.double = double
 
-    async def before(request: Request) -> tuple[Any, Response | None]:
-        """Read the bounded body and apply the faults that come before any processing."""
+    async def before(request: Request, raw_body: bool = False) -> tuple[Any, Response | None]:
+        """Read the bounded body and apply the faults that come before any processing
+        (``raw_body``: the bytes, not parsed as JSON)."""
         try:
             raw = await _body(request, config.max_body_bytes)
         except BodyTooLarge:
@@ -346,6 +353,8 @@ def create_app(config: DoubleConfig, store: DoubleStore) -> Any:
         if faults.roll("http500"):
             store.count_fault("http500")
             return None, _json({"error_code": "500", "message": "Lỗi máy chủ"}, 500)
+        if raw_body:
+            return raw, None
         try:
             return orjson.loads(raw), None
         except orjson.JSONDecodeError:
@@ -359,6 +368,7 @@ def create_app(config: DoubleConfig, store: DoubleStore) -> Any:
             return _reset(request)
         return _json(reply)
 
+    igate: IgateDouble | None = None
     if config.profile == "dvcqg":
         @app.post(config.auth_path)
         async def auth(request: Request) -> Response:
@@ -384,6 +394,10 @@ def create_app(config: DoubleConfig, store: DoubleStore) -> Any:
                     "madonvi", "madonvi", "not the unit this double serves")))
             reply, stored = double.call(body["service"], body)
             return after(request, reply, stored)
+    elif config.profile == "igate":
+        from sync.upstream.double.igate_routes import add_igate_routes
+
+        igate = add_igate_routes(app, double, config, before, after, _json)
     else:
         routes = {"create": (SNAPSHOTS, "False"), "update": (SNAPSHOTS, "True"),
                   "steps": (STEPS, "")}
@@ -393,7 +407,7 @@ def create_app(config: DoubleConfig, store: DoubleStore) -> Any:
 
     @app.get("/_inspect/{code}")
     async def inspect(code: str) -> Response:
-        found = store.inspect(code)
+        found = store.inspect(code) if igate is None else igate.inspect(code)
         if found is None:
             return _json({"error": "not_found", "MaHoSo": code}, 404)
         return _json(found)
@@ -422,10 +436,16 @@ def create_app(config: DoubleConfig, store: DoubleStore) -> Any:
         """Forget everything stored (rehearsals and benches start clean without a restart)."""
         store.clear()
         double.sessions.clear()
+        if igate is not None:
+            igate.store.clear()
+            igate.tokens.clear()
         return _json({"reset": True})
 
     @app.get("/_stats")
     async def stats() -> Response:
+        if igate is not None:
+            return _json({**store.stats(), "igate": {**igate.store.stats(),
+                                                     "tokens_issued": igate.issued}})
         return _json(store.stats())
 
     @app.get("/_kpi")

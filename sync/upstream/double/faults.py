@@ -14,7 +14,9 @@ import re
 import threading
 from dataclasses import dataclass, field
 
-PROBABILITY_FAULTS = ("http500", "reset_after_store", "exists", "partial", "429", "reject")
+# "401": the igate mode refuses a live token once (revoked upstream): the client renews it.
+PROBABILITY_FAULTS = ("http500", "reset_after_store", "exists", "partial", "429", "reject",
+                      "401")
 NAMES = (*PROBABILITY_FAULTS, "latency", "session_expiry", "retry_after", "seed")
 
 

@@ -120,7 +120,7 @@ def test_commands_fail_clearly(tmp_path: Path, relay: ServerThread) -> None:
                 "http://upstream.example.vn", "--unit-code", "X", "--username", "u",
                 "--db", db_url(relay), env={"CCDESK_UPSTREAM_PASSWORD": "p"})
     assert plain.returncode == 2 and "https://" in plain.stderr
-    wrong = cli(tmp_path, "district", "upstream", "set", "--profile", "igate", "--url",
+    wrong = cli(tmp_path, "district", "upstream", "set", "--profile", "lgsp", "--url",
                 "https://a.vn", "--unit-code", "X", "--username", "u", "--db", db_url(relay),
                 env={"CCDESK_UPSTREAM_PASSWORD": "p"})
     assert wrong.returncode == 2 and "dvcqg" in wrong.stderr

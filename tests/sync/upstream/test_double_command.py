@@ -90,7 +90,7 @@ def test_command_serves_and_survives_kill_9(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(("flags", "expected"), [
     (["--faults", "http500=7"], "--faults"),
-    (["--profile", "igate"], "igate"),
+    (["--profile", "lgsp"], "lgsp"),
     (["--session-lifetime", "soon"], "soon"),
     (["--disable-rule", "no_such_rule"], "no_such_rule"),
 ])

@@ -28,7 +28,8 @@ def test_overrides_replace_and_merge() -> None:
 
 
 @pytest.mark.parametrize(("name", "version", "over", "message"), [
-    ("igate", "2023", {}, "unknown profile"),
+    ("lgsp", "2023", {}, "unknown profile"),
+    ("igate", "2023", {"lookup_path": ""}, "lookup_path is required"),
     ("dvcqg", "2030", {}, "unknown profile"),
     ("dvcqg", "2023", {"nope": 1}, "unknown upstream setting"),
     ("dvcqg", "2023", {"steps_batch": "10"}, "must be a number"),
@@ -39,3 +40,18 @@ def test_overrides_replace_and_merge() -> None:
 def test_bad_settings_are_named(name: str, version: str, over: dict, message: str) -> None:
     with pytest.raises(ProfileError, match=message):
         load_profile(name, version, over)
+
+
+def test_igate_defaults_are_settings_not_code() -> None:
+    igate = load_profile("igate", "2023", {"token_url": "https://sso.example.gov.vn/token",
+                                           "reference_key": "maThamChieu",
+                                           "upload_max_bytes": 1000})
+    assert (igate.name, igate.token_url, igate.reference_key) == (
+        "igate", "https://sso.example.gov.vn/token", "maThamChieu")
+    assert igate.upload_max_bytes == 1000 and igate.lookup_path and igate.upload_path
+    # Scans go as bytes: no URL in the file list, no monthly aggregate, no filings list.
+    assert igate.file_fields["url"] == "" and not igate.rating_service
+    assert not igate.filings_service and not igate.has_session
+    assert not load_profile("igate", "2020").fields_2023
+    # The other profiles upload nothing (their files go by URL).
+    assert load_profile("dvcqg").upload_path == load_profile("facade").upload_path == ""
