@@ -14,7 +14,12 @@ asserts nothing but the double's duplicate count.
 
     .venv/bin/python bench/forward.py [--dossiers 2000] [--repeat 3]
         [--db sqlite|postgresql+psycopg://…] [--steps-batch 10] [--snapshot-batch 10]
-        [--offline-dossiers 1000] [--skip-offline] [--skip-throughput]
+        [--offline-dossiers 1000] [--skip-offline] [--skip-throughput] [--group-commit]
+        [--httpx]
+
+The forwarder sends through the transport's own client (sync/upstream/http_client.py), which
+counts the body bytes; ``--httpx`` sends through an httpx client instead (the one before issue
+16's change), to compare the two in the same minutes.
 
 Batch sizes are the profile's settings (``upstream set``); the defaults are the dvcqg profile's
 (10 steps per call, seen in production clients). The double runs as a real
