@@ -289,8 +289,9 @@ def bench_offline(args: argparse.Namespace) -> None:
               f"{p.records_sent} records, {o['push_s']:.2f} s, {p.batches} batches, "
               f"{p.bytes_wire:,} B up + {p.bytes_received:,} B replies; forward exit "
               f"{r['result'].exit_code}, {r['result'].snapshots_sent} snapshots + "
-              f"{r['result'].steps_sent} steps, {r['seconds']:.2f} s, {r['sent']:,} B requests "
-              f"+ {r['received']:,} B replies; double duplicate_steps "
+              f"{r['result'].steps_sent} steps, {r['seconds']:.2f} s (CPU forwarder "
+              f"{r['forwarder_cpu']:.2f} s, double {r['double_cpu']:.2f} s), {r['sent']:,} B "
+              f"requests + {r['received']:,} B replies; double duplicate_steps "
               f"{o['stats']['duplicate_steps']}, rejected {o['stats']['rejected']}")
     push = [o["push_s"] for o in runs]
     fwd = [o["run"]["seconds"] for o in runs]
