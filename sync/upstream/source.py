@@ -150,7 +150,7 @@ class RelaySource(Source):
         """The desks' mutations by ``INSERT … SELECT``, their order keys computed by the
         database: no payload crosses into Python (docs/upstream.md, "Figures")."""
         key = sort_key_sql(conn.dialect.name)
-        if key is None:
+        if key is None or not conn.dialect.insert_returning:   # SQLite before 3.35
             return None
         new = (select(M.c.mutation_id, M.c.entity_id, key, literal("pending"),
                       literal(now, DateTime))
