@@ -55,8 +55,14 @@ def ingest(engine: Engine, source: Source = RELAY) -> int:
             # A district change carries no device: a dossier is demo if any of its events is.
             demo = {r.dossier_code for r in rows if r.demo}
             info = {r.dossier_code: (r.commune_code, r.dossier_code in demo) for r in rows}
-            _dossiers(conn, set(info), lambda _c, fresh, i=info: {c: i[c] for c in fresh}, now)
+            _dossiers(conn, set(info), _described(info), now)
             added += len(rows)
+
+
+def _described(info: dict[str, tuple[str, bool]]
+               ) -> Callable[[Connection, list[str]], dict[str, tuple[str, bool]]]:
+    """What the rows read already say of each dossier (commune, demo)."""
+    return lambda _conn, fresh: {code: info[code] for code in fresh}
 
 
 def _dossiers(conn: Connection, codes: set[str],

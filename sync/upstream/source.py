@@ -103,6 +103,8 @@ def sort_key_sql(dialect: str) -> Any:
     None for any other: the ledger's copy then goes row by row. The payloads of applied
     mutations are JSON objects (written by the relay)."""
     payload, seq = M.c.payload, M.c.device_seq
+    at: Any
+    digits: Any
     if dialect == "sqlite":
         at = case((func.json_type(payload, "$.event.at") == "text",
                    func.json_extract(payload, "$.event.at")), else_="")
