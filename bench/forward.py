@@ -14,7 +14,12 @@ asserts nothing but the double's duplicate count.
 
     .venv/bin/python bench/forward.py [--dossiers 2000] [--repeat 3]
         [--db sqlite|postgresql+psycopg://…] [--steps-batch 10] [--snapshot-batch 10]
-        [--offline-dossiers 1000] [--skip-offline] [--skip-throughput]
+        [--offline-dossiers 1000] [--skip-offline] [--skip-throughput] [--group-commit]
+        [--httpx]
+
+The forwarder sends through the transport's own client (sync/upstream/http_client.py), which
+counts the body bytes; ``--httpx`` sends through an httpx client instead (the one before issue
+16's change), to compare the two in the same minutes.
 
 Batch sizes are the profile's settings (``upstream set``); the defaults are the dvcqg profile's
 (10 steps per call, seen in production clients). The double runs as a real
@@ -49,6 +54,7 @@ from sync.upstream.forwarder import Forwarder  # noqa: E402
 
 UNIT, USER, PASSWORD, COMMUNE = "000.17.22.H56", "bench", "bench-pw", "26734"
 TICKS = os.sysconf("SC_CLK_TCK")
+HTTPX = False   # --httpx: the forwarder's calls through httpx (the client before issue 16's)
 
 
 def free_port() -> int:
@@ -157,11 +163,13 @@ def forward(engine: Any, double: Double, settings: dict[str, Any], accept_demo: 
     save_config(engine, profile="dvcqg", url=double.url, unit_code=UNIT, username=USER,
                 password=PASSWORD, accept_demo=accept_demo, settings=settings)
     config = load_config(engine)
-    client = Counting(timeout=config.profile.timeout_s)
     from sync.upstream.transport import make_transport
 
-    runner = Forwarder(engine, config, transport=make_transport(config.profile, config.creds,
-                                                                 client))
+    # The transport's own client (it counts body bytes), or httpx with --httpx (before/after).
+    transport = make_transport(config.profile, config.creds,
+                               Counting(timeout=config.profile.timeout_s) if HTTPX else None)
+    client = transport.client
+    runner = Forwarder(engine, config, transport=transport)
     double_cpu, own_cpu = cpu_of(double.proc.pid), time.process_time()
     started = time.perf_counter()
     result = runner.run(once=True)
@@ -227,7 +235,7 @@ def bench_throughput(args: argparse.Namespace) -> None:
     dbl = statistics.median(r["double_cpu"] for r in runs)
     print(f"relay {runs[0]['dialect']} → double, {args.dossiers} dossiers (1 snapshot + 4 steps "
           f"each), batches snapshots {args.snapshot_batch} / steps {args.steps_batch}"
-          f"{', group_commit' if args.group_commit else ''}: "
+          f"{', group_commit' if args.group_commit else ''}{', httpx' if HTTPX else ''}: "
           f"{spread(rates)} dossiers/s, {spread(steps)} steps/s; median CPU forwarder "
           f"{fwd:.2f} s, double {dbl:.2f} s ({'double' if dbl > fwd else 'forwarder'} "
           f"side limits)")
@@ -281,8 +289,9 @@ def bench_offline(args: argparse.Namespace) -> None:
               f"{p.records_sent} records, {o['push_s']:.2f} s, {p.batches} batches, "
               f"{p.bytes_wire:,} B up + {p.bytes_received:,} B replies; forward exit "
               f"{r['result'].exit_code}, {r['result'].snapshots_sent} snapshots + "
-              f"{r['result'].steps_sent} steps, {r['seconds']:.2f} s, {r['sent']:,} B requests "
-              f"+ {r['received']:,} B replies; double duplicate_steps "
+              f"{r['result'].steps_sent} steps, {r['seconds']:.2f} s (CPU forwarder "
+              f"{r['forwarder_cpu']:.2f} s, double {r['double_cpu']:.2f} s), {r['sent']:,} B "
+              f"requests + {r['received']:,} B replies; double duplicate_steps "
               f"{o['stats']['duplicate_steps']}, rejected {o['stats']['rejected']}")
     push = [o["push_s"] for o in runs]
     fwd = [o["run"]["seconds"] for o in runs]
@@ -290,7 +299,8 @@ def bench_offline(args: argparse.Namespace) -> None:
     http = [o["run"]["sent"] + o["run"]["received"] for o in runs]
     print(f"30 days offline, {args.offline_dossiers} demo dossiers, batches snapshots "
           f"{args.snapshot_batch} / steps {args.steps_batch}"
-          f"{', group_commit' if args.group_commit else ''}: desk → relay "
+          f"{', group_commit' if args.group_commit else ''}{', httpx' if HTTPX else ''}: "
+          f"desk → relay "
           f"{statistics.median(push):.2f} s (min {min(push):.2f} – max {max(push):.2f}), "
           f"{statistics.median(up):,.0f} B (zstd bodies both ways); relay → double "
           f"{statistics.median(fwd):.2f} s (min {min(fwd):.2f} – max {max(fwd):.2f}), "
@@ -310,7 +320,11 @@ def main() -> None:
     parser.add_argument("--offline-dossiers", type=int, default=1000)
     parser.add_argument("--skip-offline", action="store_true")
     parser.add_argument("--skip-throughput", action="store_true")
+    parser.add_argument("--httpx", action="store_true",
+                        help="send through httpx instead of the transport's own client")
     args = parser.parse_args()
+    global HTTPX
+    HTTPX = args.httpx
     if not args.skip_throughput:
         bench_throughput(args)
     if not args.skip_offline:

@@ -23,7 +23,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import select
+from sqlalchemy import JSON, DateTime, Text, case, cast, func, insert, literal, select
 from sqlalchemy.engine import Connection
 
 from ccdesk.domain.vocabulary import CorrectableField
@@ -71,6 +71,17 @@ class Source(ABC):
         return {code: mapping.replay(code, events)
                 for code, events in self.events(conn, codes).items()}
 
+    def copy_new(self, conn: Connection, limit: int, now: datetime) -> list[str] | None:
+        """Copy up to ``limit`` new events into the ledger (``pending``) in the database, in
+        one statement, and return the dossier code of each; None where this source (or this
+        database) has no such copy: :meth:`new_events` then does it row by row."""
+        return None
+
+    def dossiers_of(self, conn: Connection, codes: list[str]) -> dict[str, tuple[str, bool]]:
+        """``(commune, demo)`` of each of the dossiers ``codes`` that :meth:`copy_new` copied
+        events of (demo: any of its events is)."""
+        return {}
+
 
 def sort_key(at: str, seq: int, event_id: str) -> str:
     """Event time first (several desks may act on one dossier), then the device's order."""
@@ -78,10 +89,35 @@ def sort_key(at: str, seq: int, event_id: str) -> str:
 
 
 def event_at(payload: str) -> str:
+    """The event's time as the desk wrote it ("" where it is not a string: the copy in the
+    database, :func:`sort_key_sql`, reads it the same way)."""
     try:
-        return str((orjson.loads(payload).get("event") or {}).get("at") or "")
+        at = (orjson.loads(payload).get("event") or {}).get("at")
     except (orjson.JSONDecodeError, AttributeError):
         return ""
+    return at if isinstance(at, str) else ""
+
+
+def sort_key_sql(dialect: str) -> Any:
+    """:func:`sort_key` of a relay mutation computed by the database (SQLite, PostgreSQL),
+    None for any other: the ledger's copy then goes row by row. The payloads of applied
+    mutations are JSON objects (written by the relay)."""
+    payload, seq = M.c.payload, M.c.device_seq
+    at: Any
+    digits: Any
+    if dialect == "sqlite":
+        at = case((func.json_type(payload, "$.event.at") == "text",
+                   func.json_extract(payload, "$.event.at")), else_="")
+        digits = func.printf("%020d", seq)
+    elif dialect == "postgresql":
+        event = cast(payload, JSON)["event"]
+        at = case((func.json_typeof(event["at"]) == "string", event["at"].as_string()),
+                  else_="")
+        digits = case((seq < 0, "-" + func.lpad(cast(-seq, Text), 19, "0")),
+                      else_=func.lpad(cast(seq, Text), 20, "0"))
+    else:
+        return None
+    return func.substr(at, 1, 26) + "|" + digits + "|" + M.c.mutation_id
 
 
 class RelaySource(Source):
@@ -111,6 +147,30 @@ class RelaySource(Source):
                              sort_key(_local(r.created_at), r.seq, r.change_id))
                     for r in changes]
         return out
+
+    def copy_new(self, conn: Connection, limit: int, now: datetime) -> list[str] | None:
+        """The desks' mutations by ``INSERT … SELECT``, their order keys computed by the
+        database: no payload crosses into Python (docs/upstream.md, "Figures")."""
+        key = sort_key_sql(conn.dialect.name)
+        if key is None or not conn.dialect.insert_returning:   # SQLite before 3.35
+            return None
+        new = (select(M.c.mutation_id, M.c.entity_id, key, literal("pending"),
+                      literal(now, DateTime))
+               .select_from(M.outerjoin(STEP, STEP.c.mutation_id == M.c.mutation_id))
+               .where(STEP.c.mutation_id.is_(None), M.c.result == "applied").limit(limit))
+        return list(conn.execute(
+            insert(STEP).from_select(["mutation_id", "dossier_code", "sort_key", "state",
+                                      "created_at"], new)
+            .returning(STEP.c.dossier_code)).scalars())
+
+    def dossiers_of(self, conn: Connection, codes: list[str]) -> dict[str, tuple[str, bool]]:
+        demo = func.max(case((DEV.c.demo.is_(True), 1), else_=0))
+        return {r.entity_id: (r.commune, bool(r.demo)) for r in conn.execute(
+            select(M.c.entity_id, func.max(M.c.commune_code).label("commune"),
+                   demo.label("demo"))
+            .select_from(M.outerjoin(DEV, DEV.c.device_id == M.c.device_id))
+            .where(M.c.entity_id.in_(codes), M.c.result == "applied")
+            .group_by(M.c.entity_id))}
 
     def events(self, conn: Connection, codes: Iterable[str]) -> dict[str, list[mapping.Event]]:
         codes = list(codes)

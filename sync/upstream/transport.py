@@ -26,6 +26,7 @@ from typing import Any
 import httpx
 import orjson
 
+from sync.upstream.http_client import make_client
 from sync.upstream.profiles import DVCQG, FACADE, Profile
 
 MAX_REPLY_BYTES = 1 << 20
@@ -110,7 +111,9 @@ class Transport(ABC):
     def __init__(self, profile: Profile, creds: Credentials,
                  client: httpx.Client | None = None) -> None:
         self.profile, self.creds = profile, creds
-        self.client = client or httpx.Client(timeout=profile.timeout_s)
+        # By default the light client (sync/upstream/http_client.py: httpx's interface and
+        # failures, a third of the CPU per call); tests and benches may pass an httpx client.
+        self.client: Any = client or make_client(creds.url, profile.timeout_s, MAX_REPLY_BYTES)
 
     def close(self) -> None:
         self.client.close()

@@ -234,10 +234,10 @@ def forward_until_settled(store: DistrictStore, plan: Plan) -> list[int]:
     exits = []
     for _ in range(MAX_ROUNDS):
         config = load_config(store.engine)
-        # A plain-HTTP client without loading the CA bundle (0.2 s a run on a busy machine).
-        client = httpx.Client(timeout=config.profile.timeout_s, verify=False)
+        # The transport's own client (sync/upstream/http_client.py), as in production: the
+        # faults (resets after storing, timeouts, 5xx) are the ones it must sort right.
         runner = Forwarder(store.engine, config, policy=NO_WAIT, sleep=lambda _s: None,
-                              transport=make_transport(config.profile, config.creds, client))
+                              transport=make_transport(config.profile, config.creds))
         try:
             result = runner.run(once=True)
             exits.append(result.exit_code)
