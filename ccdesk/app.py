@@ -30,6 +30,7 @@ from textual.screen import Screen
 from ccdesk.domain.errors import CcdeskError
 from ccdesk.i18n import get_language, set_language, t
 from ccdesk.services import Actor
+from ccdesk.services.pin_ahead import PinAhead
 from ccdesk.services.startup import LoginFacts, ServicesLoader, begin_opening, login_facts
 from ccdesk.storage.integrity import OpenMarker
 from screens.base import DeskScreen
@@ -41,6 +42,7 @@ if TYPE_CHECKING:
     from ccdesk.commands.common import CliState
     from ccdesk.config import Config
     from ccdesk.services import Services
+    from ccdesk.services.officers import PinVerdict
     from screens.home import HomeFacts
     from screens.intake_draft import IntakeDraft
     from screens.modals.lock import LockModal
@@ -49,6 +51,7 @@ if TYPE_CHECKING:
 
 STYLES = Path(__file__).resolve().parent.parent / "screens" / "styles"
 IDLE_CHECK_SECONDS = 15
+PIN_AHEAD_FROM = 4  # no role allows a shorter PIN (officers.MIN_PIN): nothing to check before
 SIGNED_OUT = "signed_out"  # the mode under the login screen after a log-out
 # App actions that need a logged-in officer and an unlocked desk.
 SESSION_ACTIONS = frozenset({"area", "lock_now", "log_out", "switch_officer"})
@@ -130,6 +133,7 @@ class DeskApp(App[int]):
         self._start_config = config or self.services.config
         self._login = login
         self._home_first: HomeFacts | None = None  # read while the PIN was checked
+        self._pin_ahead = PinAhead(self._pin_verdict)  # the PIN checked while it is typed
         self.training = training
         self.actor: Actor | None = actor
         self._last_activity = time.monotonic()
@@ -239,10 +243,27 @@ class DeskApp(App[int]):
         load_hasher()
         read_home(services, self.sync)
 
+    def pin_typed(self, username: str, pin: str) -> None:
+        """The login screen's PIN field changed: check the value ahead of Enter, behind the
+        screen (``services/pin_ahead.py``; counted only at Enter)."""
+        if len(pin) >= PIN_AHEAD_FROM:
+            self._pin_ahead.typed(username, pin)
+
+    def _pin_verdict(self, username: str, pin: str) -> PinVerdict | None:
+        # In PinAhead's thread: waits while the services are still opening.
+        return self.loader.get().officers.pin_verdict(username, pin)
+
     def authenticate(self, username: str, pin: str) -> Actor:
-        """The login screen's door, called in its worker thread: check the PIN and, while
-        argon2id runs (on every core, without the GIL), read what home shows first. Those
-        facts reach the home screen only after a right PIN; a wrong one drops them."""
+        """The login screen's door, called in its worker thread: check the PIN (with its
+        verdict computed while it was typed, when that was exactly this value) and meanwhile
+        read what home shows first. Those facts reach the home screen only after a right PIN;
+        a wrong one drops them. Nothing of the PIN typed is kept after it."""
+        try:
+            return self._authenticate(username, pin)
+        finally:
+            self._pin_ahead.forget()
+
+    def _authenticate(self, username: str, pin: str) -> Actor:
         services = self.loader.get()
         found: list[HomeFacts] = []
 
@@ -256,7 +277,8 @@ class DeskApp(App[int]):
 
         reader = threading.Thread(target=read, name="ccdesk-home-first", daemon=True)
         reader.start()
-        actor = services.officers.authenticate(username, pin)  # a wrong PIN raises here
+        verdict = self._pin_ahead.verdict(username, pin)  # waits for one under way
+        actor = services.officers.authenticate(username, pin, verdict)  # a wrong PIN raises
         reader.join()
         self._home_first = found[0] if found else None
         return actor

@@ -28,6 +28,10 @@ class LoginDoor(Protocol):
 
     def authenticate(self, username: str, pin: str) -> Actor: ...
 
+    def pin_typed(self, username: str, pin: str) -> None:
+        """The PIN field changed (the desk may check it ahead; nothing is counted before
+        Enter)."""
+
 
 class LoginScreen(DeskScreen):
     """Dismisses with the authenticated :class:`Actor`."""
@@ -64,6 +68,13 @@ class LoginScreen(DeskScreen):
     @on(Select.Changed, "#officer")
     def _picked(self) -> None:
         self.query_one("#pin", Input).focus()
+        self._typed()
+
+    @on(Input.Changed, "#pin")
+    def _typed(self) -> None:
+        select = self.query_one("#officer", Select)
+        if not select.is_blank():
+            self.door.pin_typed(str(select.value), self.query_one("#pin", Input).value)
 
     @on(Input.Submitted, "#pin")
     def action_login(self) -> None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlmodel import Session, select
@@ -98,6 +99,16 @@ def lock_delay(failed_attempts: int) -> timedelta:
     return min(BASE_LOCK * 2**doublings, MAX_LOCK)
 
 
+@dataclass(frozen=True)
+class PinVerdict:
+    """Whether a PIN matches ``stored``, the officer's hash it was checked against (the desk
+    checks the PIN being typed ahead of Enter: ``services/pin_ahead.py``). Valid only while the
+    officer's hash is still ``stored``; it counts nothing: attempts are counted at Enter."""
+
+    stored: str
+    matches: bool
+
+
 def actor_of(officer: Officer) -> Actor:
     return Actor(officer_id=officer.id, username=officer.username, role=officer.role)
 
@@ -172,8 +183,23 @@ class OfficerService:
 
         self.ctx.db.write(work)
 
-    def authenticate(self, username: str, pin: str) -> Actor:
-        """Check a PIN; count failures and make the account wait after too many."""
+    def pin_verdict(self, username: str, pin: str) -> PinVerdict | None:
+        """Check ``pin`` against the officer's hash without counting anything, ahead of Enter
+        (``services/pin_ahead.py``); ``None`` for a PIN shorter than the officer's role allows
+        (no hash is worth computing), an unknown, disabled or waiting officer."""
+        with self.ctx.db.session() as session:
+            officer = session.exec(select(Officer).where(Officer.username == username)).first()
+            if officer is None or not officer.active or is_locked(officer, self.ctx.now()):
+                return None
+            stored, role = officer.pin_hash, officer.role
+        if len(pin) < MIN_PIN_BY_ROLE.get(role, MIN_PIN):
+            return None
+        return PinVerdict(stored, verify_pin(stored, pin, self._key()))
+
+    def authenticate(self, username: str, pin: str, verdict: PinVerdict | None = None) -> Actor:
+        """Check a PIN; count failures and make the account wait after too many. ``verdict``:
+        this very PIN checked ahead (``pin_verdict``), used while the officer's hash is the one
+        it was checked against; the counting, the wait and the audit line are the same."""
         now = self.ctx.now()
         key = self._key()
 
@@ -184,7 +210,11 @@ class OfficerService:
             if officer.locked_until and officer.locked_until > now:
                 seconds = int((officer.locked_until - now).total_seconds()) + 1
                 raise PermissionDenied("core.err.officer_locked", seconds=seconds)
-            if not verify_pin(officer.pin_hash, pin, key):
+            if verdict is not None and verdict.stored == officer.pin_hash:
+                matches = verdict.matches
+            else:
+                matches = verify_pin(officer.pin_hash, pin, key)
+            if not matches:
                 officer.failed_attempts += 1
                 delay = lock_delay(officer.failed_attempts)
                 officer.locked_until = now + delay if delay else None

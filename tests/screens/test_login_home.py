@@ -93,3 +93,121 @@ async def test_home_opens_with_the_figures_read_during_the_pin_check(services, t
     finally:
         gate.set()
         app.loader.close()
+
+
+# ---- the PIN checked while it is typed (ccdesk/services/pin_ahead.py) -----------------------
+
+class CountedHashes:
+    """``verify_pin`` (one argon2id each) counted, with how many ran at once."""
+
+    def __init__(self) -> None:
+        from ccdesk.services import officers
+
+        self.original = officers.verify_pin
+        self.pins: list[str] = []
+        self.running = self.most = 0
+        self.lock = threading.Lock()
+
+    def __call__(self, stored: str, pin: str, key: bytes | None) -> bool:
+        with self.lock:
+            self.running += 1
+            self.most = max(self.most, self.running)
+            self.pins.append(pin)
+        try:
+            return self.original(stored, pin, key)
+        finally:
+            with self.lock:
+                self.running -= 1
+
+
+async def _ahead_done(pilot, app) -> None:  # noqa: ANN001 - Pilot, DeskApp
+    """Until the value typed last has its verdict (the officer pausing before Enter)."""
+    for _ in range(1000):
+        ahead = app._pin_ahead
+        if ahead._thread is None and ahead._wanted is not None:
+            return
+        await pilot.pause(0.02)
+    raise AssertionError("the PIN typed was never checked ahead")
+
+
+def _failures(db) -> tuple[int, int]:  # noqa: ANN001 - Path
+    """(failed attempts of "lan", login.failed audit lines)."""
+    import sqlite3
+
+    with sqlite3.connect(db) as con:
+        failed = con.execute("select failed_attempts from officer where username = 'lan'"
+                             ).fetchone()[0]
+        audited = con.execute("select count(*) from auditlog where action = 'login.failed'"
+                              ).fetchone()[0]
+    return failed, audited
+
+
+async def _login_typing(services, tmp_path, steps) -> tuple[object, CountedHashes, object]:  # noqa: ANN001
+    """Run ``steps(pilot, app, db)`` on a desk opening as ``ccdesk`` opens it, hashes counted."""
+    from ccdesk.services import officers
+
+    db = _ready_copy(services, tmp_path)
+    app = _desk_opening(db, services.paths)
+    hashes = CountedHashes()
+    try:
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(officers, "verify_pin", hashes)
+            async with app.run_test(size=SIZE) as pilot:
+                await pilot.pause()
+                await steps(pilot, app, db)
+    finally:
+        app.loader.close()
+    return app, hashes, db
+
+
+async def test_the_right_pin_checked_while_typed_is_not_hashed_again_at_enter(
+        services, tmp_path) -> None:
+    async def steps(pilot, app, db) -> None:  # noqa: ANN001
+        await type_into(pilot, "#pin", PIN, keys=True)
+        await _ahead_done(pilot, app)
+        assert app.actor is None and _failures(db) == (0, 0)  # nothing happens before Enter
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, HomeScreen) and app.actor is not None
+        # Nothing of the PIN is kept after the login.
+        assert app._pin_ahead._wanted is None and app._pin_ahead._done is None
+
+    _, hashes, _ = await _login_typing(services, tmp_path, steps)
+    assert hashes.pins == [PIN] and hashes.most == 1  # lan is a lead: 8 digits at least
+
+
+async def test_a_wrong_pin_checked_while_typed_counts_once_at_enter(services, tmp_path) -> None:
+    async def steps(pilot, app, db) -> None:  # noqa: ANN001
+        for wrong in ("13572468", "24681358", "11112222"):  # typed, checked, never entered
+            await type_into(pilot, "#pin", wrong, keys=True)
+            await _ahead_done(pilot, app)
+        assert _failures(db) == (0, 0)  # a check ahead counts nothing
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, LoginScreen) and app.actor is None
+        assert "không đúng" in app.screen.query_one("#field-pin", FormField).error_text
+        assert _failures(db) == (1, 1)  # Enter counted it, exactly as without the check ahead
+
+    _, hashes, _ = await _login_typing(services, tmp_path, steps)
+    assert hashes.pins == ["13572468", "24681358", "11112222"] and hashes.most == 1
+
+
+async def test_a_pin_edited_after_its_check_ahead_is_checked_as_entered(services,
+                                                                      tmp_path) -> None:
+    async def steps(pilot, app, db) -> None:  # noqa: ANN001
+        await type_into(pilot, "#pin", PIN, keys=True)
+        await _ahead_done(pilot, app)                 # the right PIN, checked
+        await pilot.press("backspace", "8")           # then edited: a wrong one entered
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, LoginScreen) and app.actor is None
+        assert _failures(db) == (1, 1)
+        await type_into(pilot, "#pin", "2468135", keys=True)
+        await _ahead_done(pilot, app)                 # 7 digits: too short to be worth a hash
+        await pilot.press("7", "enter")               # Enter at once: the hash runs at Enter
+        await settle(pilot)
+        assert isinstance(app.screen, HomeScreen)
+        assert _failures(db) == (0, 1)
+
+    _, hashes, _ = await _login_typing(services, tmp_path, steps)
+    assert hashes.pins == [PIN, "24681358", PIN] and hashes.most == 1
