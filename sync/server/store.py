@@ -159,6 +159,7 @@ class DistrictStore:
         self.max_batch_bytes = max_batch_bytes
         self.replay_window_s = replay_window_s
         self._signing_key = ""
+        self._utf8: bool | None = None
 
     @classmethod
     def open(cls, url: str, **options: Any) -> DistrictStore:
@@ -465,7 +466,8 @@ class DistrictStore:
         seen_cursor = cursor if isinstance(cursor, int) and not isinstance(cursor, bool) else 0
         now = utcnow()
         records = body["records"]
-        batch = _Batch(device, batch_id, seen_cursor, _db_time(conn, now), files_listed)
+        batch = _Batch(device, batch_id, seen_cursor, _db_time(conn, now), files_listed,
+                       utf8_text=self._utf8_sqlite(conn))
         try:
             # The fast path: every row in one executemany, inside a savepoint.
             with conn.begin_nested():
@@ -486,6 +488,14 @@ class DistrictStore:
                                       digest=digest, result=orjson.dumps(reply).decode(),
                                       received_at=now))
         return reply
+
+    def _utf8_sqlite(self, conn: Connection) -> bool:
+        """SQLite with UTF-8 text (every database the relay creates): text columns may be
+        given as UTF-8 bytes (``UTF8_COLUMNS``)."""
+        if self._utf8 is None:
+            self._utf8 = conn.dialect.name == "sqlite" and str(
+                conn.exec_driver_sql("PRAGMA encoding").scalar()).upper() == "UTF-8"
+        return self._utf8
 
     def _load(self, conn: Connection, records: list[Any]) -> _Loaded:
         """The stored results of the batch's mutation ids and its dossiers, the dossier rows
@@ -819,6 +829,7 @@ class _Batch:
     seen_cursor: int
     stamp: Any
     files_listed: bool = True        # False: no record can reference a file
+    utf8_text: bool = False          # text columns take UTF-8 bytes (SQLite, _insert_rows)
 
 
 class _Loaded(NamedTuple):
@@ -838,7 +849,7 @@ def _stored_row(record: dict[str, Any], outcome: dict[str, Any],
     if outcome["result"] not in (APPLIED, CONFLICT) or not outcome.pop("_store", False):
         return None
     payload_bytes = orjson.dumps(record["payload"], option=orjson.OPT_SORT_KEYS)
-    payload = payload_bytes.decode()
+    payload = payload_bytes if batch.utf8_text else payload_bytes.decode()
     snapshot_of = outcome.pop("_snapshot_of", None)
     if snapshot_of is not None:
         dossiers[snapshot_of]["snapshot"] = payload
@@ -899,12 +910,21 @@ def _mark(conn: Connection) -> str:
     return "?" if conn.dialect.paramstyle == "qmark" else "%s"
 
 
+# Columns of JSON text that a batch's rows carry as UTF-8 bytes on SQLite (``_Batch.utf8_text``):
+# ``CAST(? AS TEXT)`` stores them as text, as a str would be, without decoding each payload to
+# a str for the driver to encode back (SQLite's databases here are UTF-8, its default).
+UTF8_COLUMNS = frozenset({"payload", "snapshot"})
+
+
 def _insert_rows(conn: Connection, table: Any, names: tuple[str, ...],
                  rows: list[tuple[Any, ...]]) -> None:
     """A plain driver ``executemany``: SQLAlchemy's per-row parameter processing costs more
     than the insert itself on a batch of thousands (perf-notes: use Core/executemany)."""
-    sql = (f"INSERT INTO {table.name} ({', '.join(names)}) "
-           f"VALUES ({', '.join([_mark(conn)] * len(names))})")
+    mark = _mark(conn)
+    sqlite = conn.dialect.name == "sqlite"
+    marks = [f"CAST({mark} AS TEXT)" if sqlite and name in UTF8_COLUMNS else mark
+             for name in names]
+    sql = f"INSERT INTO {table.name} ({', '.join(names)}) VALUES ({', '.join(marks)})"
     conn.exec_driver_sql(sql, rows)
 
 
