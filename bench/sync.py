@@ -6,7 +6,9 @@
    at ≥ 50).
 1. Bytes on the wire per dossier in batches of ≥ 50 (target ≤ 180 B; raw JSON ≈ 1.6 kB).
 2. Dossiers per second end to end on loopback, SQLite upstream, the relay's default batch size
-   (target ≥ 5,000/s); median of ``--runs`` with min-max.
+   (target ≥ 5,000/s); median of ``--runs`` with min-max, and the CPU seconds per 1,000
+   dossiers of the desk (this process) and of the relay (its process): on a shared machine
+   the wall clock follows the load, the CPU much less.
 3. 1,000 dossiers through the fault proxy at 32 kbps, 800 ms RTT, 2 % loss, divided by the pure
    airtime of the compressed bytes (target ≤ 1.3×).
 
@@ -19,6 +21,7 @@ Vietnamese names, ID numbers, phones and addresses so compression is not flatter
                                    [--runs 3] [--busy-cores 1]
 
 ``--busy-cores 1`` runs only the loopback figure with one core kept busy (load ~1).
+``--loopback-only`` runs only the loopback figures (dossiers/s, CPU, bytes per dossier).
 
 The upstream runs as a real ``ccdesk district serve`` subprocess on a free 127.0.0.1 port.
 """

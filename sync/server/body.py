@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import threading
+import time
 import zlib
 from dataclasses import dataclass
 from typing import Any
@@ -130,25 +131,35 @@ class _GcPause:
     """The cyclic garbage collector off while batches are parsed and applied: a batch's
     hundreds of thousands of new objects (freed by reference counting: JSON has no cycles)
     would otherwise have it walk them again and again. Concurrent batches share one pause;
-    the collector comes back when the last one ends, if it was on before the first."""
+    the collector comes back when the last one ends, if it was on before the first, and at
+    the latest when one ends after ``MAX_PAUSE_S`` (a relay never idle between batches must
+    still collect the cycles other work leaves)."""
+
+    MAX_PAUSE_S = 2.0
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._holders = 0
+        self._paused = False
+        self._since = 0.0
         self._was_enabled = True
 
     def __enter__(self) -> None:
         with self._lock:
-            if self._holders == 0:
-                self._was_enabled = gc.isenabled()
-                gc.disable()
             self._holders += 1
+            if self._holders == 1 and not self._paused:
+                self._was_enabled, self._paused = gc.isenabled(), True
+                self._since = time.monotonic()
+                gc.disable()
 
     def __exit__(self, *_exc: object) -> None:
         with self._lock:
             self._holders -= 1
-            if self._holders == 0 and self._was_enabled:
-                gc.enable()
+            if self._paused and (self._holders == 0
+                                 or time.monotonic() - self._since > self.MAX_PAUSE_S):
+                self._paused = False
+                if self._was_enabled:
+                    gc.enable()
 
 
 gc_paused = _GcPause()

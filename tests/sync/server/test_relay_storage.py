@@ -1,9 +1,11 @@
 """How the relay stores a batch (sync/server/store.py): payloads and snapshots as the canonical
-JSON text, new SQLite files with 16 KiB pages, and a record's file references found however
-its ``files`` key was written (the batch is not looked into when its text names no files)."""
+JSON text, new SQLite files with 16 KiB pages, a record's file references found however its
+``files`` key was written (the batch is not looked into when its text names no files), and
+the garbage collector's pause around a batch (sync/server/body.py) kept bounded."""
 
 from __future__ import annotations
 
+import gc
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,6 +15,7 @@ import orjson
 import pytest
 
 from sync import protocol
+from sync.server.body import _GcPause
 from sync.server.store import SQLITE_PAGE_SIZE, DistrictStore
 from tests.sync.files.kit import scan, sha
 from tests.sync.helpers import ServerThread
@@ -96,3 +99,29 @@ def test_a_batch_without_files_references_none(relay_at: tuple[ServerThread, Pat
     refused = httpx.patch(device.url + protocol.API_PREFIX + path_qs, content=data,
                           headers=device.headers("PATCH", path_qs, data), timeout=30)
     assert refused.status_code >= 400
+
+
+def test_the_collector_pause_ends_with_the_last_batch_or_after_its_bound() -> None:
+    assert gc.isenabled()
+    pause = _GcPause()
+    with pause:
+        with pause:                    # a second batch meanwhile shares the pause
+            assert not gc.isenabled()
+        assert not gc.isenabled()
+    assert gc.isenabled()
+    # Batches that always overlap: the collector comes back once the pause outlived its bound.
+    pause.MAX_PAUSE_S = 0.0
+    pause.__enter__()
+    pause.__enter__()
+    pause.__exit__()
+    assert gc.isenabled()
+    pause.__exit__()
+    assert gc.isenabled()
+    # A collector someone else turned off stays off.
+    gc.disable()
+    try:
+        with pause:
+            pass
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
