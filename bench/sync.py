@@ -6,7 +6,9 @@
    at ≥ 50).
 1. Bytes on the wire per dossier in batches of ≥ 50 (target ≤ 180 B; raw JSON ≈ 1.6 kB).
 2. Dossiers per second end to end on loopback, SQLite upstream, the relay's default batch size
-   (target ≥ 5,000/s); median of ``--runs`` with min-max.
+   (target ≥ 5,000/s); median of ``--runs`` with min-max, and the CPU seconds per 1,000
+   dossiers of the desk (this process) and of the relay (its process): on a shared machine
+   the wall clock follows the load, the CPU much less.
 3. 1,000 dossiers through the fault proxy at 32 kbps, 800 ms RTT, 2 % loss, divided by the pure
    airtime of the compressed bytes (target ≤ 1.3×).
 
@@ -19,6 +21,7 @@ Vietnamese names, ID numbers, phones and addresses so compression is not flatter
                                    [--runs 3] [--busy-cores 1]
 
 ``--busy-cores 1`` runs only the loopback figure with one core kept busy (load ~1).
+``--loopback-only`` runs only the loopback figures (dossiers/s, CPU, bytes per dossier).
 
 The upstream runs as a real ``ccdesk district serve`` subprocess on a free 127.0.0.1 port.
 """
@@ -159,6 +162,14 @@ class District:
                               "--commune", "26734"], env=env, capture_output=True, text=True)
         return out.stdout.split()[-1]
 
+    def cpu_seconds(self) -> float:
+        """User + system CPU the server process has used so far (Linux /proc)."""
+        try:
+            fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            return float("nan")
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     def stop(self) -> None:
         self.proc.terminate()
         self.proc.wait(10)
@@ -171,10 +182,13 @@ def bench_loopback(dossiers: int, runs: int = 1, busy: int = 0,
     spinners = [subprocess.Popen([sys.executable, "-c", "while True: pass"])
                 for _ in range(busy)]
     rates: list[float] = []
+    cpu: list[tuple[float, float]] = []
     try:
         time.sleep(2 if busy else 0)
         for _ in range(runs):
-            rates.append(_loopback_once(dossiers, preferred))
+            rate, desk_cpu, relay_cpu = _loopback_once(dossiers, preferred)
+            rates.append(rate)
+            cpu.append((desk_cpu, relay_cpu))
     finally:
         for spinner in spinners:
             spinner.kill()
@@ -183,9 +197,15 @@ def bench_loopback(dossiers: int, runs: int = 1, busy: int = 0,
     print(f"loopback, {size}, {busy} busy core(s): median "
           f"{statistics.median(rates):,.0f} dossiers/s (min {min(rates):,.0f} - max "
           f"{max(rates):,.0f}, {runs} runs of {dossiers:,})   {uptime()}")
+    print(f"  CPU per 1,000 dossiers (median): desk "
+          f"{statistics.median(c[0] for c in cpu) * 1000 / dossiers:.3f} s, relay "
+          f"{statistics.median(c[1] for c in cpu) * 1000 / dossiers:.3f} s")
 
 
-def _loopback_once(dossiers: int, preferred: int | None = None) -> float:
+def _loopback_once(dossiers: int, preferred: int | None = None
+                   ) -> tuple[float, float, float]:
+    """Dossiers/s of one push, and the CPU seconds the desk (this process, every thread) and
+    the relay (its process) spent on it: wall time on a shared machine says little alone."""
     root = Path(tempfile.mkdtemp(prefix="ccdesk-bench-sync-"))
     services = make_desk(root / "desk")
     raw = fill(services.db.path, dossiers)
@@ -193,21 +213,25 @@ def _loopback_once(dossiers: int, preferred: int | None = None) -> float:
     try:
         service.enroll(services, district.url, district.code())
         engine = SyncEngine(services.ctx, options=EngineOptions())
+        relay_before, desk_before = district.cpu_seconds(), time.process_time()
         started = time.perf_counter()
         result = engine.push()
         seconds = time.perf_counter() - started
+        desk_cpu = time.process_time() - desk_before
+        relay_cpu = district.cpu_seconds() - relay_before
     finally:
         district.stop()
     print(f"loopback: {dossiers} dossiers ({result.records_sent} records, exit "
           f"{result.exit_code}) in {seconds:.2f} s = {dossiers / seconds:,.0f} dossiers/s "
-          f"over {result.batches} batches   {uptime()}")
+          f"over {result.batches} batches; CPU desk {desk_cpu:.2f} s, relay {relay_cpu:.2f} s"
+          f"   {uptime()}")
     print(f"  raw JSON {raw / dossiers:,.0f} B/dossier (payloads), request body "
           f"{result.bytes_raw / dossiers:,.0f} B/dossier raw")
     print(f"  on the wire: {result.bytes_wire / dossiers:,.1f} B/dossier up (zstd), "
           f"{result.bytes_received / dossiers:,.1f} B/dossier replies, "
           f"{(result.bytes_wire + result.bytes_received) / dossiers:,.1f} B/dossier both ways")
     services.close()
-    return dossiers / seconds
+    return dossiers / seconds, desk_cpu, relay_cpu
 
 
 def bench_slow_link(dossiers: int) -> None:
@@ -353,7 +377,8 @@ def main() -> None:
     if args.busy_cores is not None:
         bench_loopback(args.dossiers, args.runs, args.busy_cores, args.preferred_batch_bytes)
         return
-    bench_small_pushes((5, 50, 1000), args.pushes)
+    if not args.loopback_only:
+        bench_small_pushes((5, 50, 1000), args.pushes)
     if args.small_pushes_only:
         return
     bench_loopback(args.dossiers, args.runs, preferred=args.preferred_batch_bytes)

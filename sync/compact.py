@@ -466,7 +466,8 @@ def _client_time_decode(value: Any, anchor: int) -> str:
 
 
 def compact_record(seq: int, mutation_id: str, op: str, code: str, client_time: str,
-                   payload_json: str, previous: tuple[int, str], revision: int) -> list[Any]:
+                   payload_json: str | bytes, previous: tuple[int, str],
+                   revision: int) -> list[Any]:
     """One outbox row as a record of schema ``revision``; ``previous``: the seq and code of
     the record before it in the batch (0 and "" for the first). Compact only when expanding
     it gives back this row byte for byte (its payload's canonical JSON included); otherwise
@@ -482,7 +483,8 @@ def compact_record(seq: int, mutation_id: str, op: str, code: str, client_time: 
         back = expand_record(compact, previous, revision)
         if (back["seq"], back["id"], back["op"], back["entity_id"], back["t"]) == (
                 seq, mutation_id, op, code, client_time) and orjson.dumps(
-                back["payload"], option=orjson.OPT_SORT_KEYS) == payload_json.encode():
+                back["payload"], option=orjson.OPT_SORT_KEYS) == (
+                    payload_json if isinstance(payload_json, bytes) else payload_json.encode()):
             return compact
     except (NotCompact, ValueError):
         pass
@@ -584,7 +586,7 @@ def compact_reply(answer: dict[str, Any]) -> dict[str, Any]:
 
 def batch_json(batch_id: str, commune: str, demo: bool, seen_cursor: int,
                expect: tuple[str, int] | None, revision: int,
-               rows: list[tuple[int, str, str, str, str, str]]) -> bytes:
+               rows: list[tuple[int, str, str, str, str, str | bytes]]) -> bytes:
     """The serialised compact ``POST /batches`` body of outbox rows ``(seq, mutation id,
     op, dossier code, client time, payload JSON)`` in seq order."""
     body = body_fields(batch_id, commune, demo, seen_cursor, expect, revision)

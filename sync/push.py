@@ -224,15 +224,15 @@ class Pusher:
             if packed:
                 raw = compact.batch_json(
                     batch_id, state.commune_code, self.demo, state.pull_cursor, self.expect,
-                    self.records, [(r.seq, r.mutation_id, r.op, r.entity_id, r.client_time,
-                                    r.payload) for r in batch])
+                    self.records, [row[:6] for row in batch])
                 dictionary = self.dictionary if small else None
             else:
-                records = [protocol.record_json(r.seq, r.mutation_id, r.op, r.entity_id,
-                                                r.client_time, r.payload) for r in batch]
+                # (seq, mutation id, op, entity id, client time, payload): a row's first six.
                 raw = protocol.batch_json(batch_id, state.device_id, state.commune_code,
                                           self.demo, state.pull_cursor, batch[0].seq,
-                                          batch[-1].seq, records, self.expect)
+                                          batch[-1].seq,
+                                          protocol.records_json(row[:6] for row in batch),
+                                          self.expect)
                 dictionary = self.dictionary if self._worth_a_dictionary(len(raw), wire_target) \
                     else None
             wire = protocol.compress(raw, self.encoding, dictionary)
@@ -315,7 +315,8 @@ class Pusher:
             missing: list[int] = []
             for row in batch:
                 r = by_seq.get(row.seq)
-                kind = r.result if r and r.mutation_id in (row.mutation_id, None) else None
+                kind = (r.result if r is not None and r.mutation_id in (row.mutation_id, None)
+                        else None)
                 if kind in (protocol.APPLIED, protocol.DUPLICATE):
                     outcomes.append((row.seq, outbox.ACKED, ""))
                 elif kind == protocol.CONFLICT:

@@ -9,6 +9,9 @@ decompressed before the request's signature has been checked (see :mod:`sync.ser
 from __future__ import annotations
 
 import asyncio
+import gc
+import threading
+import time
 import zlib
 from dataclasses import dataclass
 from typing import Any
@@ -92,15 +95,71 @@ def decode_json(body: bytes, encoding: str, limit: int, dictionary: str | None =
     """Decompress (at most ``limit`` bytes out, with ``dictionary`` when the batch named one)
     and parse: 400 for anything malformed (a bad gzip or zstd stream, invalid JSON, an integer
     beyond 64 bits), 413 beyond the limit."""
+    return parse_json(decompressed(body, encoding, limit, dictionary))
+
+
+def decompressed(body: bytes, encoding: str, limit: int, dictionary: str | None = None) -> bytes:
+    """The body's JSON text (see :func:`decode_json`)."""
     try:
-        raw = protocol.decompress(body, encoding, limit, dictionary)
+        return protocol.decompress(body, encoding, limit, dictionary)
     except ValueError as exc:
         if "too large" in str(exc):
             raise DistrictError(413, "too_large") from exc
         raise DistrictError(400, "bad_body", "body is not valid compressed JSON") from exc
     except (zlib.error, zstandard.ZstdError, EOFError, OSError) as exc:
         raise DistrictError(400, "bad_body", "body is not valid compressed JSON") from exc
+
+
+def parse_json(raw: bytes) -> Any:
+    """Parsed JSON text, 400 when it is not JSON."""
     try:
         return protocol.loads(raw)
     except ValueError as exc:
         raise DistrictError(400, "bad_body", "body is not valid JSON") from exc
+
+
+def may_list_files(raw: bytes) -> bool:
+    """Whether a batch's JSON text may hold a ``files`` key (a record referencing a scan,
+    sync/server/filerefs.py). A key is written either as it is or with a ``\\u`` escape (JSON
+    escapes no letter otherwise), so text with neither holds none, and the batch's thousands
+    of records need no looking into (a memory search of a few milliseconds instead)."""
+    # A lone backslash is a memchr; most batches have none, so the slower search is skipped.
+    return b'"files"' in raw or (b"\\" in raw and b"\\u" in raw)
+
+
+class _GcPause:
+    """The cyclic garbage collector off while batches are parsed and applied: a batch's
+    hundreds of thousands of new objects (freed by reference counting: JSON has no cycles)
+    would otherwise have it walk them again and again. Concurrent batches share one pause;
+    the collector comes back when the last one ends, if it was on before the first, and at
+    the latest when one ends after ``MAX_PAUSE_S`` (a relay never idle between batches must
+    still collect the cycles other work leaves)."""
+
+    MAX_PAUSE_S = 2.0
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._holders = 0
+        self._paused = False
+        self._since = 0.0
+        self._was_enabled = True
+
+    def __enter__(self) -> None:
+        with self._lock:
+            self._holders += 1
+            if self._holders == 1 and not self._paused:
+                self._was_enabled, self._paused = gc.isenabled(), True
+                self._since = time.monotonic()
+                gc.disable()
+
+    def __exit__(self, *_exc: object) -> None:
+        with self._lock:
+            self._holders -= 1
+            if self._paused and (self._holders == 0
+                                 or time.monotonic() - self._since > self.MAX_PAUSE_S):
+                self._paused = False
+                if self._was_enabled:
+                    gc.enable()
+
+
+gc_paused = _GcPause()

@@ -20,7 +20,17 @@ from starlette.concurrency import run_in_threadpool
 from sync import compact, dictionaries, protocol
 from sync.protocol import API_PREFIX
 from sync.server.auth import Signed, admin, get_limits, get_store, signed
-from sync.server.body import Limits, batch_dictionary, check_length, decode_json, read_body
+from sync.server.body import (
+    Limits,
+    batch_dictionary,
+    check_length,
+    decode_json,
+    decompressed,
+    gc_paused,
+    may_list_files,
+    parse_json,
+    read_body,
+)
 from sync.server.store import MAX_INT64, DistrictError, DistrictStore, utcnow
 
 DISTRICT_PREFIX = "/api/district/v1"
@@ -172,7 +182,15 @@ async def post_batch(request: Request, store: Store, limits: Small, auth: BatchB
     # A body compressed with a dictionary is zstd: the header is not needed to say so.
     encoding = request.headers.get("content-encoding", "zstd" if named is not None else "")
     dictionary = batch_dictionary(auth.body, encoding, named)
-    data = decode_json(auth.body, encoding, limits.max_decompressed_bytes, dictionary)
+    raw = decompressed(auth.body, encoding, limits.max_decompressed_bytes, dictionary)
+    # Everything the batch's JSON becomes is freed before the collector runs again.
+    with gc_paused:
+        return await _applied_batch(request, store, auth, raw, digest, dictionary)
+
+
+async def _applied_batch(request: Request, store: DistrictStore, auth: Signed, raw: bytes,
+                         digest: str, dictionary: str | None) -> Response:
+    data = parse_json(raw)
     schema = data.get(compact.SCHEMA_KEY, 1) if isinstance(data, dict) else 1
     if schema != 1:
         data = expanded_batch(data)
@@ -181,7 +199,8 @@ async def post_batch(request: Request, store: Store, limits: Small, auth: BatchB
     key = request.headers.get(protocol.H_IDEMPOTENCY)
     if isinstance(data, dict) and key and key != data.get("batch_id"):
         raise DistrictError(400, "bad_batch", "Idempotency-Key must equal batch_id")
-    answer = await run_in_threadpool(store.apply_batch, auth.device, data, digest)
+    answer = await run_in_threadpool(store.apply_batch, auth.device, data, digest,
+                                     files_listed=may_list_files(raw))
     if schema == 1:
         return reply(request, answer)
     return compact_reply(answer, dictionary)

@@ -85,3 +85,21 @@ def test_fast_batch_serialisation_matches_the_canonical_one(
                                                    text)])
     body["seen_cursor"] = cursor
     assert fast == protocol.dumps(body)
+
+
+@given(st.lists(st.tuples(st.integers(1, 2**40), st.text(max_size=20), st.text(max_size=20),
+                          st.dictionaries(st.text(max_size=8),
+                                          st.text(max_size=12) | st.integers(-2**63, 2**63 - 1),
+                                          max_size=4), st.booleans()), max_size=5))
+def test_a_batch_of_rows_serialises_as_its_records_one_by_one(
+        rows: list[tuple[int, str, str, dict, bool]]) -> None:
+    # The payload as the outbox gives it to a push (UTF-8 bytes) or as text.
+    sent = [(seq, "m", "dossier.event", entity, stamp,
+             protocol.dumps(payload) if as_bytes else protocol.dumps(payload).decode())
+            for seq, entity, stamp, payload, as_bytes in rows]
+    array = protocol.records_json(sent)
+    assert array == protocol.dumps([protocol.record_of(*row) for row in sent])
+    assert array == b"[" + b",".join(protocol.record_json(*row) for row in sent) + b"]"
+    assert protocol.batch_json("b", "d", "26734", False, 0, 1, 1, array) == \
+        protocol.batch_json("b", "d", "26734", False, 0, 1, 1,
+                            [protocol.record_json(*row) for row in sent])

@@ -30,9 +30,8 @@ from __future__ import annotations
 import hashlib
 from bisect import bisect_right
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import bindparam, update
 from sqlmodel import Session, select
@@ -56,22 +55,22 @@ MAX_SEQ = 9223372036854775807
 T = Outbox.__table__
 
 
-@dataclass(frozen=True)
-class OutboxRow:
-    """What a batch needs of one row."""
+class OutboxRow(NamedTuple):
+    """What a batch needs of one row. A tuple, not a dataclass: a push reads thousands of
+    rows, and a frozen dataclass costs more to build than the row costs to read."""
 
     seq: int
     mutation_id: str
     op: str
     entity_id: str
     client_time: str              # as stored (UTC); sent verbatim, never used for ordering
-    payload: str
+    payload: bytes                # the canonical JSON's UTF-8 bytes, as hashed and as sent
     payload_sha256: str
 
     @property
     def intact(self) -> bool:
         """The stored payload still hashes to its digest (disk damage shows here, not upstream)."""
-        return hashlib.sha256(self.payload.encode()).hexdigest() == self.payload_sha256
+        return hashlib.sha256(self.payload).hexdigest() == self.payload_sha256
 
 
 class Ranges:
@@ -92,6 +91,30 @@ class Ranges:
 
 def _sql(session: Session, sql: str, params: Sequence[Any] | list[Sequence[Any]] = ()) -> Any:
     return session.connection().exec_driver_sql(sql, params)
+
+
+def _fetch(session: Session, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+    """Plain tuples straight from the driver's cursor, in the session's transaction: for the
+    thousands of rows of a batch, SQLAlchemy's per-row result objects cost more than the read."""
+    cursor = session.connection().connection.cursor()
+    try:
+        return cursor.execute(sql, params).fetchall()
+    finally:
+        cursor.close()
+
+
+# The payload as its stored UTF-8 bytes (what its digest covers and what a batch embeds),
+# without decoding it to text and encoding it back twice; a database in another text encoding
+# (never one ccdesk creates) reads it as text and encodes it.
+_PENDING_SQL = ("SELECT device_seq, mutation_id, op, entity_id, client_time, {payload}, "
+                "payload_sha256 FROM outbox WHERE state = 'pending' AND device_seq > ? "
+                "AND device_seq < ? ORDER BY device_seq LIMIT ?")
+
+
+def _pending_sql(session: Session) -> tuple[str, bool]:
+    """The statement reading waiting rows, and whether it returns payloads as bytes."""
+    utf8 = str(_sql(session, "PRAGMA encoding").scalar()).upper() == "UTF-8"
+    return _PENDING_SQL.format(payload="CAST(payload AS BLOB)" if utf8 else "payload"), utf8
 
 
 def acked_ranges(session: Session) -> Ranges:
@@ -122,18 +145,18 @@ def pending_rows(session: Session, limit: int, after_seq: int = 0, *,
     ``one_gap`` stops at the first range after the first row: rows for batches, whose seq
     range must hold only their own rows (and held ones), never another range's."""
     covered = sorted(acked_ranges(session).items + in_flight_ranges(session).items)
+    sql, as_bytes = _pending_sql(session)
     out: list[OutboxRow] = []
     lo = after_seq
     for first, last in [*covered, (MAX_SEQ, MAX_SEQ)]:
         if last <= lo:
             continue
         if first > lo + 1:
-            rows = _sql(session,
-                        "SELECT device_seq, mutation_id, op, entity_id, client_time, payload, "
-                        "payload_sha256 FROM outbox WHERE state = 'pending' AND device_seq > ? "
-                        "AND device_seq < ? ORDER BY device_seq LIMIT ?",
-                        (lo, first, limit - len(out))).fetchall()
-            out.extend(OutboxRow(*row) for row in rows)
+            rows = _fetch(session, sql, (lo, first, limit - len(out)))
+            if as_bytes:
+                out.extend(map(OutboxRow._make, rows))
+            else:
+                out.extend(OutboxRow(*row[:5], row[5].encode(), row[6]) for row in rows)
             if len(out) >= limit or (one_gap and out):
                 break
         lo = max(lo, last)
@@ -235,12 +258,36 @@ def _ack_ranges(session: Session, seqs: list[int], now: datetime) -> list[int]:
     A range runs over consecutive waiting rows that are all acknowledged: a waiting row
     without a result (or released meanwhile) ends it, so it is never covered."""
     acked = sorted(set(seqs))
-    stored_pending = [r[0] for r in _sql(
+    stored_pending = [r[0] for r in _fetch(
         session, "SELECT device_seq FROM outbox WHERE state = 'pending' "
         "AND device_seq BETWEEN ? AND ? ORDER BY device_seq", (acked[0], acked[-1]))]
+    # Only the ranges that meet this span can hold one of its rows.
+    covered = Ranges(r for r in acked_ranges(session).items
+                     if r[0] <= acked[-1] and r[1] >= acked[0])
+    if stored_pending == acked and not covered.items:
+        # A batch's usual answer: every waiting row of its span acknowledged, none before.
+        runs = [(acked[0], acked[-1])]
+        per_row: list[int] = []
+    else:
+        runs, per_row = _runs(stored_pending, acked, covered)
+    if runs:
+        stamp = now.isoformat(" ")
+        for first, end in runs:
+            # Both ends are outside every range, so any range meeting this one lies inside it.
+            _sql(session, "DELETE FROM outbox_acked WHERE first_seq BETWEEN ? AND ?",
+                 (first, end))
+        _sql(session, "INSERT INTO outbox_acked (first_seq, last_seq, acked_at) "
+             "VALUES (?, ?, ?)", [(first, end, stamp) for first, end in runs])
+        _merge(session, runs)
+    return per_row
+
+
+def _runs(stored_pending: list[int], acked: list[int],
+          covered: Ranges) -> tuple[list[tuple[int, int]], list[int]]:
+    """The new acknowledged ranges over ``stored_pending`` (sorted) for ``acked``, and the
+    acked seqs that are not stored pending (they need a per-row state)."""
     pending_set = set(stored_pending)
     per_row = [seq for seq in acked if seq not in pending_set]
-    covered = acked_ranges(session)
     wanted = set(acked)
     runs: list[tuple[int, int]] = []
     start = last = None
@@ -256,16 +303,7 @@ def _ack_ranges(session: Session, seqs: list[int], now: datetime) -> list[int]:
             start = None
     if start is not None:
         runs.append((start, last))
-    if runs:
-        stamp = now.isoformat(" ")
-        for first, end in runs:
-            # Both ends are outside every range, so any range meeting this one lies inside it.
-            _sql(session, "DELETE FROM outbox_acked WHERE first_seq BETWEEN ? AND ?",
-                 (first, end))
-        _sql(session, "INSERT INTO outbox_acked (first_seq, last_seq, acked_at) "
-             "VALUES (?, ?, ?)", [(first, end, stamp) for first, end in runs])
-        _merge(session, runs)
-    return per_row
+    return runs, per_row
 
 
 def _merge(session: Session, touched: list[tuple[int, int]]) -> None:
