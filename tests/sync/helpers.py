@@ -100,6 +100,7 @@ def database_url(request: Any, tmp_path: Path, name: str) -> Iterator[str]:
     """A server database for a fixture parametrised "sqlite" / "postgresql": a SQLite file, or
     a private PostgreSQL schema dropped afterwards (skipped when nothing listens)."""
     if request.param == "sqlite":
+        copy_database(migrated_relay(), tmp_path / f"{name}.sqlite3")
         yield f"sqlite:///{tmp_path}/{name}.sqlite3"
         return
     base = pg_url()
@@ -111,6 +112,30 @@ def database_url(request: Any, tmp_path: Path, name: str) -> Iterator[str]:
         yield schema.url
     finally:
         schema.drop()
+
+
+_RELAY_TEMPLATE: list[Path] = []
+
+
+def migrated_relay() -> Path:
+    """A SQLite file with the district migrations run, built once per test session (per xdist
+    worker): a relay test starts from a copy instead of the whole chain. Only migrated: the
+    relay's epoch, signing key and file secret are made by each copy's first
+    ``DistrictStore.open``, so no two relays share them."""
+    if not _RELAY_TEMPLATE:
+        import tempfile
+
+        from sync.server.migrate import upgrade
+        from sync.server.store import make_engine
+
+        path = Path(tempfile.mkdtemp(prefix="ccdesk-relay-template-")) / "relay.sqlite3"
+        engine = make_engine(f"sqlite:///{path}")
+        try:
+            upgrade(engine)
+        finally:
+            engine.dispose()
+        _RELAY_TEMPLATE.append(path)
+    return _RELAY_TEMPLATE[0]
 
 
 def pg_url() -> str | None:
