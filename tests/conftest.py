@@ -25,7 +25,7 @@ import sqlite3
 import subprocess
 import sys
 import tempfile
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import closing
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -38,7 +38,7 @@ os.environ.setdefault("CCDESK_KEY_FILE",
                       str(Path(tempfile.mkdtemp(prefix="ccdesk-test-key-")) / "desk.key"))
 
 from ccdesk.paths import Paths, ensure_private_dir
-from ccdesk.services import SYSTEM, Actor, Services
+from ccdesk.services import SYSTEM, Actor, Services, officers
 from ccdesk.services.catalog import BUNDLED_CATALOG
 from ccdesk.services.intake import (
     Applicant,
@@ -50,6 +50,13 @@ from ccdesk.services.intake import (
 from ccdesk.services.office import OfficeSettings
 
 NOW = datetime(2026, 11, 23, 9, 15)  # a Monday
+
+# argon2id at the smallest costs for the whole session (templates, logins, officer fixtures):
+# ARGON2's 128 MiB costs ~0.4 CPU-s per PIN set or checked, hundreds of times a run. Tests that
+# check ARGON2 itself, and one login end to end at it, ask for ``production_argon2``. Child
+# processes (``run_ccdesk``) hash at ARGON2 as the desk does.
+TEST_ARGON2 = {"time_cost": 1, "memory_cost": 1024, "parallelism": 1}
+officers.use_costs(TEST_ARGON2)
 AGENCY = "000.17.22.H56"
 CCDESK = str(Path(sys.executable).with_name("ccdesk"))
 CITIZEN = Applicant("Nguyễn Văn An", "001085012347", phone="0912000003",
@@ -72,6 +79,17 @@ class FakeClock:
 @pytest.fixture
 def clock() -> FakeClock:
     return FakeClock()
+
+
+@pytest.fixture
+def production_argon2() -> Iterator[None]:
+    """The desk's own argon2 costs (``officers.ARGON2``) for PINs set or checked in this test;
+    ask for it before any fixture that adds officers."""
+    officers.use_costs(None)
+    try:
+        yield
+    finally:
+        officers.use_costs(TEST_ARGON2)
 
 
 @pytest.fixture

@@ -38,12 +38,25 @@ MIN_PIN_BY_ROLE = {"it": 8, "lead": 8, "officer": MIN_PIN, "trainer": MIN_PIN}
 # the desk's slowest machine; docs/operations.md, "PIN policy", has the figures.
 ARGON2 = {"time_cost": 3, "memory_cost": 131_072, "parallelism": 4}
 PEPPERED = "p1"  # followed by the argon2 string: "p1$argon2id$v=19$..."
+_costs: dict[str, int] = ARGON2  # what new hashes use and older ones are compared with
+
+
+def use_costs(costs: dict[str, int] | None) -> None:
+    """Hash at ``costs`` instead of :data:`ARGON2` in this process (``None``: ARGON2 again).
+
+    Only the test suite calls this (tests/conftest.py): its fixtures create and log in hundreds
+    of officers, each paying ARGON2's 128 MiB, and a few tests switch back to check ARGON2 and
+    the login at it. The desk never calls it; no setting or variable reaches it. A hash stored
+    at other costs still verifies (argon2 keeps its costs in the hash) and the next right PIN
+    stores it again at the costs in use, as after a change of ARGON2 (docs/operations.md)."""
+    global _costs
+    _costs = ARGON2 if costs is None else dict(costs)
 
 
 def _hasher():  # noqa: ANN202 - argon2.PasswordHasher, imported lazily (start-up time)
     from argon2 import PasswordHasher
 
-    return PasswordHasher(**ARGON2)
+    return PasswordHasher(**_costs)
 
 
 def load_hasher() -> None:

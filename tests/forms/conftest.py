@@ -31,6 +31,7 @@ from ccdesk.services.intake import (
 )
 from ccdesk.services.office import OfficeSettings
 from ccdesk.services.officers import actor_of
+from tests.conftest import copy_database
 
 START = datetime(2026, 11, 23, 8, 30)   # a Monday
 
@@ -163,10 +164,26 @@ def scenario(tmp_path_factory: pytest.TempPathFactory, shared_paths: Paths) -> I
         built.services.close()
 
 
+@pytest.fixture(scope="session")
+def scenario_template(tmp_path_factory: pytest.TempPathFactory, shared_paths: Paths) -> Desk:
+    """The scenario built once more, closed: :func:`desk` copies its file (migrations, the
+    catalogue and a dozen intakes per test would dominate these tests)."""
+    built = build_scenario(open_desk(tmp_path_factory.mktemp("scenario-template") /
+                                     "desk.sqlite3", shared_paths))
+    built.services.close()
+    return built
+
+
 @pytest.fixture
-def desk(tmp_path: Path, shared_paths: Paths) -> Iterator[Desk]:
-    """A database of its own, for tests that print (and so record reprint events)."""
-    built = build_scenario(open_desk(tmp_path / "desk.sqlite3", shared_paths))
+def desk(tmp_path: Path, shared_paths: Paths, scenario_template: Desk) -> Iterator[Desk]:
+    """A database of its own, for tests that print (and so record reprint events): a copy of
+    the scenario, its clock where the scenario left it."""
+    copy_database(scenario_template.services.db.path, tmp_path / "desk.sqlite3")
+    clock = Clock(scenario_template.clock.now)
+    services = Services.open(tmp_path / "desk.sqlite3", shared_paths, config=Config(),
+                             clock=clock)
+    built = Desk(services, clock, scenario_template.officer, scenario_template.lead,
+                 dict(scenario_template.codes))
     try:
         yield built
     finally:

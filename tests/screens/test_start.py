@@ -14,6 +14,7 @@ from textual.widgets import Input, Select
 
 from ccdesk.app import DeskApp
 from ccdesk.services import SYSTEM
+from ccdesk.services.officers import ARGON2
 from ccdesk.training import TRAINEE_PIN, TRAINEE_USERNAME, open_sandbox
 from screens.home import HomeScreen
 from screens.login import LoginScreen
@@ -42,7 +43,8 @@ async def test_setup_fields_typed_with_enter_at_scanner_speed_land_in_place(empt
             assert app.screen.query_one(f"#{name}", Input).value == value
 
 
-async def test_first_run_setup_then_login(empty_services) -> None:
+async def test_first_run_setup_then_login(production_argon2, empty_services) -> None:
+    """At the desk's own argon2 costs (the rest of the suite hashes at the smallest)."""
     app = DeskApp(empty_services)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
@@ -75,6 +77,9 @@ async def test_first_run_setup_then_login(empty_services) -> None:
     assert db.execute("select governing_body, agency_code, setup_done, regime from office"
                       ).fetchone() == ("UBND XÃ AN PHÚ", "000.17.22.H56", 1, "2025")
     assert db.execute("select username, role from officer").fetchall() == [("lan", "lead")]
+    (stored,) = db.execute("select pin_hash from officer").fetchone()
+    costs = f"$m={ARGON2['memory_cost']},t={ARGON2['time_cost']},p={ARGON2['parallelism']}$"
+    assert costs in stored
     assert db.execute("select count(*) from procedure").fetchone()[0] > 5
     assert ("login.failed",) in db.execute("select action from auditlog").fetchall()
 

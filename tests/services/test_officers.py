@@ -18,10 +18,13 @@ from ccdesk.services.officers import (
     verify_pin,
 )
 from ccdesk.storage.deskkey import registered_key
+from tests.conftest import set_up_desk
 
 
-def test_pins_are_stored_as_peppered_argon2_hashes(desk: Services) -> None:
-    with sqlite3.connect(desk.db.path) as con:
+def test_pins_are_stored_as_peppered_argon2_hashes(production_argon2: None,
+                                                   services: Services) -> None:
+    set_up_desk(services)   # the officers added here, at the desk's own costs
+    with sqlite3.connect(services.db.path) as con:
         hashes = [h for (h,) in con.execute("SELECT pin_hash FROM officer")]
     assert all(h.startswith("p1$argon2id$") for h in hashes)
     assert all(f"m={ARGON2['memory_cost']},t={ARGON2['time_cost']}," in h for h in hashes)
@@ -69,7 +72,7 @@ def _store_hash(desk: Services, username: str, pin_hash: str) -> None:
     {"time_cost": 3, "memory_cost": ARGON2["memory_cost"], "parallelism": 1},  # one lane
 ])
 def test_a_hash_at_older_costs_verifies_once_and_is_rehashed_at_todays(
-        desk: Services, older: dict[str, int]) -> None:
+        production_argon2: None, desk: Services, older: dict[str, int]) -> None:
     """Costs change (docs/operations.md, "PIN policy"): a PIN hashed at the old ones still
     opens the desk, and that login stores it again at today's, peppered as before."""
     from argon2 import PasswordHasher, extract_parameters

@@ -39,7 +39,9 @@ def national_double(folder: Path, faults: str | None = None,
     state = DoubleState(load_people(write_people(folder)), parse_faults(faults), username,
                         password)
     server = make_server(state, "127.0.0.1", 0)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    # shutdown() waits for serve_forever's next poll: 0.5 s by default, 20 ms here.
+    thread = threading.Thread(target=server.serve_forever, daemon=True,
+                              kwargs={"poll_interval": 0.02})
     thread.start()
     try:
         yield f"http://127.0.0.1:{server.server_address[1]}", state

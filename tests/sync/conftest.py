@@ -12,8 +12,10 @@ from tests.sync.helpers import (
     Desk,
     ServerThread,
     ThreadDistrict,
+    copy_database,
     database_url,
     make_desk,
+    migrated_relay,
 )
 
 
@@ -24,6 +26,7 @@ def district_url(request: pytest.FixtureRequest, tmp_path) -> Iterator[str]:  # 
 
 @pytest.fixture
 def sqlite_url(tmp_path) -> str:  # noqa: ANN001
+    copy_database(migrated_relay(), tmp_path / "district.sqlite3")
     return f"sqlite:///{tmp_path}/district.sqlite3"
 
 
@@ -60,7 +63,12 @@ def district(tmp_path: Path) -> Iterator[ThreadDistrict]:
     from tests.sync.helpers import ServerThread
 
     home = tmp_path / "district"
-    store = DistrictStore.open(default_url(home / "data"))
+    url = default_url(home / "data")
+    for folder in (home, home / "data"):   # as DistrictStore.open makes them: owner-only
+        folder.mkdir(mode=0o700)
+        folder.chmod(0o700)
+    copy_database(migrated_relay(), Path(url.removeprefix("sqlite:///")))
+    store = DistrictStore.open(url)
     srv = ServerThread(store)
     yield ThreadDistrict(home, srv.url)
     srv.stop()

@@ -14,7 +14,15 @@ from sync.engine import EngineOptions, SyncEngine
 from sync.server.store import DistrictStore
 from sync.upstream.config import load_config, save_config
 from sync.upstream.forwarder import Forwarder
-from tests.sync.helpers import COMMUNE, Desk, ServerThread, database_url, make_desk
+from tests.sync.helpers import (
+    COMMUNE,
+    Desk,
+    ServerThread,
+    copy_database,
+    database_url,
+    make_desk,
+    migrated_relay,
+)
 from tests.sync.upstream.fake_upstream import FakeUpstream
 
 FAST = RetryPolicy(base=0.0, cap=0.0, max_attempts=3)
@@ -30,6 +38,7 @@ def relay_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
 @pytest.fixture
 def relay(tmp_path: Path) -> Iterator[ServerThread]:
     """A SQLite relay (the forwarder's unit tests; the end-to-end ones take ``relay_url``)."""
+    copy_database(migrated_relay(), tmp_path / "relay.sqlite3")
     store = DistrictStore.open(f"sqlite:///{tmp_path}/relay.sqlite3", accept_demo=True)
     srv = ServerThread(store)
     yield srv
