@@ -101,9 +101,9 @@ class CountedHashes:
     """``verify_pin`` (one argon2id each) counted, with how many ran at once."""
 
     def __init__(self) -> None:
-        from ccdesk.services import officers
+        from ccdesk.services import pins
 
-        self.original = officers.verify_pin
+        self.original = pins.verify_pin
         self.pins: list[str] = []
         self.running = self.most = 0
         self.lock = threading.Lock()
@@ -144,14 +144,14 @@ def _failures(db) -> tuple[int, int]:  # noqa: ANN001 - Path
 
 async def _login_typing(services, tmp_path, steps) -> tuple[object, CountedHashes, object]:  # noqa: ANN001
     """Run ``steps(pilot, app, db)`` on a desk opening as ``ccdesk`` opens it, hashes counted."""
-    from ccdesk.services import officers
+    from ccdesk.services import pins
 
     db = _ready_copy(services, tmp_path)
     app = _desk_opening(db, services.paths)
     hashes = CountedHashes()
     try:
         with pytest.MonkeyPatch.context() as patch:
-            patch.setattr(officers, "verify_pin", hashes)
+            patch.setattr(pins, "verify_pin", hashes)
             async with app.run_test(size=SIZE) as pilot:
                 await pilot.pause()
                 await steps(pilot, app, db)
