@@ -10,8 +10,6 @@ import sys
 import threading
 from pathlib import Path
 
-from textual.widgets import Select
-
 from ccdesk.app import DeskApp
 from ccdesk.config import Config
 from ccdesk.paths import Paths
@@ -19,6 +17,7 @@ from ccdesk.services import Services
 from ccdesk.services.startup import ServicesLoader, begin_opening, read_login_facts
 from screens.home import HomeScreen
 from screens.login import LoginScreen
+from screens.widgets.choice_line import ChoiceLine
 from screens.widgets.field import FormField
 from tests.screens.conftest import PIN, SIZE
 from tests.screens.helpers import behind_the_desk, settle, type_into
@@ -160,7 +159,7 @@ async def test_a_wrong_pin_is_refused_through_the_loader(services, tmp_path) -> 
     try:
         async with app.run_test(size=SIZE) as pilot:
             await pilot.pause()
-            assert app.screen.query_one("#officer", Select).value == "lan"
+            assert app.screen.query_one("#officer", ChoiceLine).value == "lan"
             await type_into(pilot, "#pin", "0000")
             await pilot.press("enter")
             await settle(pilot)
