@@ -69,10 +69,6 @@ class LoginScreen(DeskScreen):
         else:
             self.query_one("#pin", Input).focus()
 
-    @on(ChoiceLine.Confirmed, "#officer")
-    def _picked(self) -> None:
-        self.query_one("#pin", Input).focus()
-
     @on(ChoiceLine.Changed, "#officer")
     @on(Input.Changed, "#pin")
     def _typed(self) -> None:

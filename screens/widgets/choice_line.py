@@ -4,7 +4,7 @@ Lighter than Textual's ``Select`` on the desk's first screen (issue 17): ``Selec
 collapsed line plus a hidden overlay list with its own widgets and styles, all before the login
 is painted, for a desk's handful of officers. Here there is one line: ``▲▼ name (username)``,
 or the prompt until something is chosen. ↓/↑ show the next/previous choice at once (wrapping),
-Enter confirms it (the login then moves to the PIN), a click shows the next one. The keys an
+Enter confirms it and moves to the next field (the PIN), a click shows the next one. The keys an
 officer used with ``Select`` (↓ … Enter) still pick an officer.
 """
 
@@ -43,17 +43,6 @@ class ChoiceLine(Static, can_focus=True):
         def control(self) -> ChoiceLine:
             return self.line
 
-    class Confirmed(Message):
-        """Enter on a chosen line."""
-
-        def __init__(self, line: ChoiceLine) -> None:
-            super().__init__()
-            self.line = line
-
-        @property
-        def control(self) -> ChoiceLine:
-            return self.line
-
     def __init__(self, choices: list[tuple[str, str]], *, value: str | None = None,
                  prompt: str = "", id: str | None = None) -> None:  # noqa: A002 - Textual's
         super().__init__(id=id)
@@ -84,8 +73,9 @@ class ChoiceLine(Static, can_focus=True):
             self._pick((self._index + step) % len(self._choices))
 
     def action_confirm(self) -> None:
+        """Enter: on to the next field, at once (digits typed right after Enter go there)."""
         if self._index is not None:
-            self.post_message(self.Confirmed(self))
+            self.screen.focus_next()
         else:
             self.action_step(1)
 
