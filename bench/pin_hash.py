@@ -4,7 +4,7 @@ who has the database *and* the key file (a stolen desk PC) trying every PIN on o
     python bench/pin_hash.py [--runs 5]
 
 Run it on the desk's slowest machine: the login waits this long once per PIN typed. The chosen
-parameters are ``ccdesk.services.officers.ARGON2`` (docs/operations.md, "PIN policy"). Beside the
+parameters are ``ccdesk.services.pins.ARGON2`` (docs/operations.md, "PIN policy"). Beside the
 wall time, the CPU time of the check (all its threads): argon2's lanes run in parallel threads,
 so with 2 lanes or more a check uses every core and its wall time falls below its CPU time, at
 the same memory cost (an attacker's cost is the CPU and memory, not the wall time).
@@ -47,7 +47,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=5)
     args = parser.parse_args()
-    from ccdesk.services.officers import ARGON2
+    from ccdesk.services.pins import ARGON2
 
     print(subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip())
     print(f"{'t':>2} {'MiB':>4} {'p':>2} {'ms/verify':>10} {'CPU ms':>8} {'4 digits':>10} "

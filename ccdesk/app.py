@@ -30,7 +30,6 @@ from textual.screen import Screen
 from ccdesk.domain.errors import CcdeskError
 from ccdesk.i18n import get_language, set_language, t
 from ccdesk.services import Actor
-from ccdesk.services.pin_ahead import PinAhead
 from ccdesk.services.startup import LoginFacts, ServicesLoader, begin_opening, login_facts
 from ccdesk.storage.integrity import OpenMarker
 from screens.base import DeskScreen
@@ -42,7 +41,8 @@ if TYPE_CHECKING:
     from ccdesk.commands.common import CliState
     from ccdesk.config import Config
     from ccdesk.services import Services
-    from ccdesk.services.officers import PinVerdict
+    from ccdesk.services.pin_ahead import PinAhead
+    from ccdesk.services.pins import PinVerdict
     from screens.home import HomeFacts
     from screens.intake_draft import IntakeDraft
     from screens.modals.lock import LockModal
@@ -51,7 +51,7 @@ if TYPE_CHECKING:
 
 STYLES = Path(__file__).resolve().parent.parent / "screens" / "styles"
 IDLE_CHECK_SECONDS = 15
-PIN_AHEAD_FROM = 4  # no role allows a shorter PIN (officers.MIN_PIN): nothing to check before
+PIN_AHEAD_FROM = 4  # no role allows a shorter PIN (pins.MIN_PIN): nothing to check before
 SIGNED_OUT = "signed_out"  # the mode under the login screen after a log-out
 # App actions that need a logged-in officer and an unlocked desk.
 SESSION_ACTIONS = frozenset({"area", "lock_now", "log_out", "switch_officer"})
@@ -133,7 +133,8 @@ class DeskApp(App[int]):
         self._start_config = config or self.services.config
         self._login = login
         self._home_first: HomeFacts | None = None  # read while the PIN was checked
-        self._pin_ahead = PinAhead(self._pin_verdict)  # the PIN checked while it is typed
+        self._pin_ahead: PinAhead | None = None  # the PIN checked while it is typed
+        self._pin_ahead_made = threading.Lock()  # by the screen or the login's worker
         self.training = training
         self.actor: Actor | None = actor
         self._last_activity = time.monotonic()
@@ -237,7 +238,7 @@ class DeskApp(App[int]):
         """Behind the login screen, once the services are open: load the home screen's code,
         the PIN check's, and read home's figures once (on a cold start that brings their pages
         from the disk), so Enter waits for neither. Nothing is shown."""
-        from ccdesk.services.officers import load_hasher
+        from ccdesk.services.pins import load_hasher
         from screens.home import read_home
 
         load_hasher()
@@ -247,11 +248,26 @@ class DeskApp(App[int]):
         """The login screen's PIN field changed: check the value ahead of Enter, behind the
         screen (``services/pin_ahead.py``; counted only at Enter)."""
         if len(pin) >= PIN_AHEAD_FROM:
-            self._pin_ahead.typed(username, pin)
+            self._ahead().typed(username, pin)
+
+    def _ahead(self) -> PinAhead:
+        # Loaded at the first PIN typed, not before the login screen is painted (hashlib, the
+        # key's module).
+        with self._pin_ahead_made:
+            if self._pin_ahead is None:
+                from ccdesk.services.pin_ahead import PinAhead
+
+                self._pin_ahead = PinAhead(self._pin_verdict)
+            return self._pin_ahead
 
     def _pin_verdict(self, username: str, pin: str) -> PinVerdict | None:
-        # In PinAhead's thread: waits while the services are still opening.
-        return self.loader.get().officers.pin_verdict(username, pin)
+        # In PinAhead's thread, straight from the file: the services may still be opening.
+        from ccdesk.services.pin_ahead import verdict_from_file
+
+        if self.loader.desk_files is None:
+            return None  # Enter checks the PIN
+        db_path, key_file = self.loader.desk_files
+        return verdict_from_file(db_path, key_file, username, pin)
 
     def authenticate(self, username: str, pin: str) -> Actor:
         """The login screen's door, called in its worker thread: check the PIN (with its
@@ -261,7 +277,7 @@ class DeskApp(App[int]):
         try:
             return self._authenticate(username, pin)
         finally:
-            self._pin_ahead.forget()
+            self._ahead().forget()
 
     def _authenticate(self, username: str, pin: str) -> Actor:
         services = self.loader.get()
@@ -277,7 +293,7 @@ class DeskApp(App[int]):
 
         reader = threading.Thread(target=read, name="ccdesk-home-first", daemon=True)
         reader.start()
-        verdict = self._pin_ahead.verdict(username, pin)  # waits for one under way
+        verdict = self._ahead().verdict(username, pin)  # waits for one under way
         actor = services.officers.authenticate(username, pin, verdict)  # a wrong PIN raises
         reader.join()
         self._home_first = found[0] if found else None

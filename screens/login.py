@@ -2,6 +2,9 @@
 
 The screen is the desk's first, painted before the services have finished opening: it shows the
 :class:`LoginFacts` it is given and asks its ``door`` to check the PIN (which waits for them).
+The officer is picked on one line with ↑/↓ (``widgets/choice_line.py``: a desk has a handful of
+officers, and ``Select`` with its overlay was the costliest part of the first paint); Enter
+there moves to the PIN.
 """
 
 from __future__ import annotations
@@ -11,11 +14,12 @@ from typing import TYPE_CHECKING, Protocol
 from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Vertical
-from textual.widgets import Input, Label, Select
+from textual.widgets import Input, Label
 
 from ccdesk.domain.errors import CcdeskError
 from ccdesk.i18n import t
 from screens.base import DeskScreen
+from screens.widgets.choice_line import ChoiceLine
 from screens.widgets.field import FormField
 
 if TYPE_CHECKING:
@@ -49,42 +53,38 @@ class LoginScreen(DeskScreen):
         with Vertical(id="login-box", classes="form"):
             yield Label(self.facts.governing_body, classes="office-line")
             yield Label(self.facts.unit_name, classes="office-line")
-            yield FormField(t("tui.login.officer"), Select(
+            yield FormField(t("tui.login.officer"), ChoiceLine(
                 [(f"{name} ({username})", username) for username, name in officers],
-                value=officers[0][0] if len(officers) == 1 else Select.NULL,
-                prompt=t("tui.login.pick"), id="officer", compact=True), name="username")
+                value=officers[0][0] if len(officers) == 1 else None,
+                prompt=t("tui.login.pick"), id="officer"), name="username")
             yield FormField(t("vocab.field.pin"), Input(password=True, id="pin", compact=True),
                             name="pin")
             if self.host.training:
                 yield Label(t("tui.login.training_hint"), classes="hint")
 
     def on_mount(self) -> None:
-        select = self.query_one("#officer", Select)
-        if select.is_blank():
-            select.focus()
+        officer = self.query_one("#officer", ChoiceLine)
+        if officer.is_blank():
+            officer.focus()
         else:
             self.query_one("#pin", Input).focus()
 
-    @on(Select.Changed, "#officer")
-    def _picked(self) -> None:
-        self.query_one("#pin", Input).focus()
-        self._typed()
-
+    @on(ChoiceLine.Changed, "#officer")
     @on(Input.Changed, "#pin")
     def _typed(self) -> None:
-        select = self.query_one("#officer", Select)
-        if not select.is_blank():
-            self.door.pin_typed(str(select.value), self.query_one("#pin", Input).value)
+        officer = self.query_one("#officer", ChoiceLine).value
+        if officer is not None:
+            self.door.pin_typed(officer, self.query_one("#pin", Input).value)
 
     @on(Input.Submitted, "#pin")
     def action_login(self) -> None:
         self.clear_errors()
-        select = self.query_one("#officer", Select)
-        if select.is_blank():
+        officer = self.query_one("#officer", ChoiceLine)
+        if officer.value is None:
             self.query_one("#field-username", FormField).set_error(t("tui.login.pick_first"))
-            select.focus()
+            officer.focus()
             return
-        self._authenticate(str(select.value), self.query_one("#pin", Input).value)
+        self._authenticate(officer.value, self.query_one("#pin", Input).value)
 
     @work(exclusive=True, thread=True, group="login")
     def _authenticate(self, username: str, pin: str) -> None:

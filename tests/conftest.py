@@ -38,7 +38,7 @@ os.environ.setdefault("CCDESK_KEY_FILE",
                       str(Path(tempfile.mkdtemp(prefix="ccdesk-test-key-")) / "desk.key"))
 
 from ccdesk.paths import Paths, ensure_private_dir
-from ccdesk.services import SYSTEM, Actor, Services, officers
+from ccdesk.services import SYSTEM, Actor, Services, pins
 from ccdesk.services.catalog import BUNDLED_CATALOG
 from ccdesk.services.intake import (
     Applicant,
@@ -56,7 +56,7 @@ NOW = datetime(2026, 11, 23, 9, 15)  # a Monday
 # check ARGON2 itself, and one login end to end at it, ask for ``production_argon2``. Child
 # processes (``run_ccdesk``) hash at ARGON2 as the desk does.
 TEST_ARGON2 = {"time_cost": 1, "memory_cost": 1024, "parallelism": 1}
-officers.use_costs(TEST_ARGON2)
+pins.use_costs(TEST_ARGON2)
 AGENCY = "000.17.22.H56"
 CCDESK = str(Path(sys.executable).with_name("ccdesk"))
 CITIZEN = Applicant("Nguyễn Văn An", "001085012347", phone="0912000003",
@@ -83,13 +83,13 @@ def clock() -> FakeClock:
 
 @pytest.fixture
 def production_argon2() -> Iterator[None]:
-    """The desk's own argon2 costs (``officers.ARGON2``) for PINs set or checked in this test;
+    """The desk's own argon2 costs (``pins.ARGON2``) for PINs set or checked in this test;
     ask for it before any fixture that adds officers."""
-    officers.use_costs(None)
+    pins.use_costs(None)
     try:
         yield
     finally:
-        officers.use_costs(TEST_ARGON2)
+        pins.use_costs(TEST_ARGON2)
 
 
 @pytest.fixture

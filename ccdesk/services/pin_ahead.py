@@ -1,6 +1,6 @@
 """The PIN checked while it is typed, so Enter does not wait for argon2id (issue 17).
 
-argon2id at the desk's costs (``officers.ARGON2``: 128 MiB, about 0.4 s of CPU) is most of the
+argon2id at the desk's costs (``pins.ARGON2``: 128 MiB, about 0.4 s of CPU) is most of the
 time from Enter to the home screen. Once the PIN being typed is as long as the officer's role
 requires, :class:`PinAhead` checks the current value in ONE background thread while the officer
 keeps typing: one hash at a time (never two 128 MiB buffers), and when the value changed
@@ -9,17 +9,27 @@ entered: done, it is used; still being computed, Enter waits for it; otherwise t
 then, as before. The verdict only answers "does it match"; the attempt counting, the wait after
 too many failures and the audit line all happen at Enter, in ``OfficerService.authenticate``,
 exactly as without it. ``forget`` drops every value typed (after each login attempt).
+
+The check itself (:func:`verdict_from_file`) does not wait for the services: it reads the
+officer's hash with plain sqlite3, read-only, and the desk key from its file, as the login screen's
+facts are read (``services/startup.py``), so the hash can be done before Enter even while the ORM
+is still loading. The verdict names the hash and the key it was checked with, and Enter uses it
+only while both are still the desk's (``PinVerdict.answers``).
 """
 
 from __future__ import annotations
 
 import logging
+import sqlite3
 import threading
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from contextlib import closing
+from datetime import datetime
+from pathlib import Path
 
-if TYPE_CHECKING:  # the officers' module brings the ORM: not before the login is painted
-    from ccdesk.services.officers import PinVerdict
+from ccdesk.services import pins
+from ccdesk.services.pins import MIN_PIN, MIN_PIN_BY_ROLE, PinVerdict, key_name
+from ccdesk.storage.deskkey import read_key
 
 log = logging.getLogger(__name__)
 
@@ -28,8 +38,8 @@ Typed = tuple[str, str]
 
 
 class PinAhead:
-    """Checks the newest typed value with ``check`` (``OfficerService.pin_verdict``, or one
-    that first waits for the services), one value at a time, in a thread of its own."""
+    """Checks the newest typed value with ``check`` (:func:`verdict_from_file`), one value at
+    a time, in a thread of its own."""
 
     def __init__(self, check: Callable[[str, str], PinVerdict | None]) -> None:
         self._check = check
@@ -96,3 +106,36 @@ class PinAhead:
                 if self._wanted is not None:  # not forgotten meanwhile
                     self._done = (typed, verdict)
                 self._changed.notify_all()
+
+
+def verdict_from_file(db_path: Path, key_file: Path, username: str, pin: str,
+                      now: datetime | None = None) -> PinVerdict | None:
+    """Whether ``pin`` is ``username``'s, read from the desk's file without the services:
+    the officer's hash, role and state with plain sqlite3 (read-only: it never creates, migrates
+    or locks anything), the key from ``key_file``, then one argon2id. ``None`` when no hash is
+    worth computing: a PIN shorter than the officer's role allows, an unknown, disabled or
+    waiting officer, a file or key that cannot be read (Enter checks the PIN itself)."""
+    try:
+        with closing(sqlite3.connect(db_path.as_uri() + "?mode=ro", uri=True)) as con:
+            row = con.execute("SELECT pin_hash, role, active, locked_until FROM officer "
+                              "WHERE username = ?", (username,)).fetchone()
+    except sqlite3.Error:
+        return None
+    if row is None or not row[2] or _waiting(row[3], now or datetime.now()):
+        return None
+    stored, role = row[0], row[1]
+    if len(pin) < MIN_PIN_BY_ROLE.get(role, MIN_PIN):
+        return None
+    key = read_key(key_file)  # raises for a damaged file: PinAhead answers nothing then
+    return PinVerdict(stored, key_name(key), pins.verify_pin(stored, pin, key))
+
+
+def _waiting(locked_until: str | None, now: datetime) -> bool:
+    """Whether the account waits after too many failures (``Officer.locked_until`` as
+    SQLAlchemy stores it: "YYYY-MM-DD HH:MM:SS.ffffff", local time)."""
+    if not locked_until:
+        return False
+    try:
+        return datetime.fromisoformat(locked_until) > now
+    except ValueError:
+        return False  # unreadable: hashing anyway is harmless, Enter decides

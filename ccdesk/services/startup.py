@@ -85,6 +85,8 @@ class ServicesLoader:
     ``upkeep`` is what runs behind the working desk once it is shown (the day's backup);
     ``after_open`` are called in the opening thread once the services are open (the desk
     readies its home screen there while the PIN is typed); what they raise is logged only.
+    ``desk_files`` (the database and the desk key's file) can be read before the services are
+    open (the PIN checked while it is typed: ``services/pin_ahead.py``).
     """
 
     def __init__(self, open_services: Callable[[], Services]) -> None:
@@ -96,6 +98,7 @@ class ServicesLoader:
         self.warnings: list[str] = []
         self.upkeep: Upkeep | None = None
         self.after_open: list[Callable[[Services], None]] = []
+        self.desk_files: tuple[Path, Path] | None = None
 
     @classmethod
     def ready(cls, services: Services, close: Callable[[], None] | None = None,
@@ -105,6 +108,7 @@ class ServicesLoader:
         loader = cls(lambda: services)
         loader._future.set_result(services)
         loader._close = close
+        loader.desk_files = (services.db.path, services.paths.key_file)
         return loader
 
     @classmethod
@@ -127,6 +131,7 @@ class ServicesLoader:
 
         loader = cls(open_services)
         loader.upkeep = Upkeep(due=tuple(due))
+        loader.desk_files = (db_path, paths.key_file)
         return loader
 
     def begin(self) -> None:

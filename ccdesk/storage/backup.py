@@ -29,11 +29,14 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ccdesk.domain.errors import StorageError
 from ccdesk.paths import ensure_private_dir
 from ccdesk.storage.files import create_private_file, tighten_own_file
-from ccdesk.storage.store_copies import CopyReport
+
+if TYPE_CHECKING:  # the file store's copies load with a backup or restore, not at start-up
+    from ccdesk.storage.store_copies import CopyReport
 
 log = logging.getLogger(__name__)
 

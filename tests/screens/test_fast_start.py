@@ -10,8 +10,6 @@ import sys
 import threading
 from pathlib import Path
 
-from textual.widgets import Select
-
 from ccdesk.app import DeskApp
 from ccdesk.config import Config
 from ccdesk.paths import Paths
@@ -19,6 +17,7 @@ from ccdesk.services import Services
 from ccdesk.services.startup import ServicesLoader, begin_opening, read_login_facts
 from screens.home import HomeScreen
 from screens.login import LoginScreen
+from screens.widgets.choice_line import ChoiceLine
 from screens.widgets.field import FormField
 from tests.screens.conftest import PIN, SIZE
 from tests.screens.helpers import behind_the_desk, settle, type_into
@@ -54,6 +53,23 @@ main()
 """
 
 
+# The same, the PIN typed on that first screen: it is checked ahead while the services stay
+# unopened (services/pin_ahead.py reads the officer's hash from the file).
+PIN_AHEAD_CHILD = FIRST_SCREEN_CHILD.replace("""        office = [""", """\
+        for digit in TYPED:
+            await pilot.press(digit)
+        ahead = pilot.app._pin_ahead
+        for _ in range(1500):
+            if ahead._done is not None and ahead._done[0][1] == TYPED:
+                break
+            await pilot.pause(0.02)
+        done = ahead._done
+        right = done is not None and done[0][1] == TYPED and bool(done[1] and done[1].matches)
+        print("verdict", right,
+              "| opened", pilot.app.loader.is_ready, "|", end=" ")
+        office = [""").replace("original = desk", "TYPED = sys.argv[2]\noriginal = desk")
+
+
 def _ready_copy(services: Services, tmp_path: Path) -> Path:
     """The set-up desk's file, checkpointed and copied to where nothing else has it open."""
     services.close()
@@ -82,6 +98,17 @@ def test_the_login_screen_is_painted_without_the_orm(services, tmp_path) -> None
     assert office == "UBND XÃ AN PHÚ;TRUNG TÂM PHỤC VỤ HÀNH CHÍNH CÔNG"
     assert officer == "lan"  # the only officer, chosen already
     assert orm == ""  # SQLAlchemy, pydantic and the models load behind the login screen
+
+
+def test_the_pin_typed_is_checked_before_the_services_open(services, tmp_path) -> None:
+    db = _ready_copy(services, tmp_path)
+    env = {**os.environ, "CCDESK_HOME": str(tmp_path / "home"), "CCDESK_LANG": "vi"}
+    out = subprocess.run([sys.executable, "-c", PIN_AHEAD_CHILD, str(db), PIN], env=env,
+                         capture_output=True, text=True, timeout=120, cwd=REPO)
+    assert out.returncode == 0, out.stderr[-2000:]
+    verdict, opened, screen, _, _, orm = (part.strip() for part in out.stdout.strip().split("|"))
+    assert (verdict, opened, screen) == ("verdict True", "opened False", "LoginScreen")
+    assert orm == ""  # the check ahead needs neither the ORM nor the services
 
 
 def test_a_new_desk_opens_the_long_way(empty_services, tmp_path) -> None:
@@ -132,7 +159,7 @@ async def test_a_wrong_pin_is_refused_through_the_loader(services, tmp_path) -> 
     try:
         async with app.run_test(size=SIZE) as pilot:
             await pilot.pause()
-            assert app.screen.query_one("#officer", Select).value == "lan"
+            assert app.screen.query_one("#officer", ChoiceLine).value == "lan"
             await type_into(pilot, "#pin", "0000")
             await pilot.press("enter")
             await settle(pilot)

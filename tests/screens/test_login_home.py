@@ -101,9 +101,9 @@ class CountedHashes:
     """``verify_pin`` (one argon2id each) counted, with how many ran at once."""
 
     def __init__(self) -> None:
-        from ccdesk.services import officers
+        from ccdesk.services import pins
 
-        self.original = officers.verify_pin
+        self.original = pins.verify_pin
         self.pins: list[str] = []
         self.running = self.most = 0
         self.lock = threading.Lock()
@@ -144,14 +144,14 @@ def _failures(db) -> tuple[int, int]:  # noqa: ANN001 - Path
 
 async def _login_typing(services, tmp_path, steps) -> tuple[object, CountedHashes, object]:  # noqa: ANN001
     """Run ``steps(pilot, app, db)`` on a desk opening as ``ccdesk`` opens it, hashes counted."""
-    from ccdesk.services import officers
+    from ccdesk.services import pins
 
     db = _ready_copy(services, tmp_path)
     app = _desk_opening(db, services.paths)
     hashes = CountedHashes()
     try:
         with pytest.MonkeyPatch.context() as patch:
-            patch.setattr(officers, "verify_pin", hashes)
+            patch.setattr(pins, "verify_pin", hashes)
             async with app.run_test(size=SIZE) as pilot:
                 await pilot.pause()
                 await steps(pilot, app, db)
@@ -211,3 +211,41 @@ async def test_a_pin_edited_after_its_check_ahead_is_checked_as_entered(services
 
     _, hashes, _ = await _login_typing(services, tmp_path, steps)
     assert hashes.pins == [PIN, "24681358", PIN] and hashes.most == 1
+
+
+# ---- the officer picked with ↑/↓ (screens/widgets/choice_line.py) ---------------------------
+
+async def test_the_officer_is_picked_with_the_arrows_then_enter(services) -> None:
+    from ccdesk.app import DeskApp
+    from ccdesk.services import SYSTEM
+    from screens.widgets.choice_line import ChoiceLine
+
+    services.officers.add(SYSTEM, "minh", "Phạm Văn Minh", "officer", "1357")
+    app = DeskApp(services)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        picker = app.screen.query_one("#officer", ChoiceLine)
+        assert app.focused is picker and picker.value is None
+        assert "Chọn cán bộ" in str(picker.render())               # the prompt, nothing chosen
+        await pilot.press("down")                                   # the first, by name
+        assert picker.value == "lan" and "Nguyễn Thị Lan (lan)" in str(picker.render())
+        await pilot.press("down", "down", "up")                     # wraps both ways
+        assert picker.value == "minh" and "Phạm Văn Minh (minh)" in str(picker.render())
+        assert app.focused is picker                                # still choosing
+        await pilot.press("enter")                                  # chosen: on to the PIN
+        assert app.focused is app.screen.query_one("#pin")
+        await pilot.press(*"1357", "enter")
+        await settle(pilot)
+        assert isinstance(app.screen, HomeScreen) and app.actor.username == "minh"
+
+
+async def test_the_only_officer_is_chosen_and_the_pin_focused(services) -> None:
+    from ccdesk.app import DeskApp
+    from screens.widgets.choice_line import ChoiceLine
+
+    app = DeskApp(services)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        picker = app.screen.query_one("#officer", ChoiceLine)
+        assert picker.value == "lan" and app.focused is app.screen.query_one("#pin")
+        assert str(picker.render()) == "Nguyễn Thị Lan (lan)"      # no arrows: nothing else

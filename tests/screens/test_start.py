@@ -10,16 +10,17 @@ import sqlite3
 import sys
 import time
 
-from textual.widgets import Input, Select
+from textual.widgets import Input
 
 from ccdesk.app import DeskApp
 from ccdesk.services import SYSTEM
-from ccdesk.services.officers import ARGON2
+from ccdesk.services.pins import ARGON2
 from ccdesk.training import TRAINEE_PIN, TRAINEE_USERNAME, open_sandbox
 from screens.home import HomeScreen
 from screens.login import LoginScreen
 from screens.modals.lock import LockModal
 from screens.setup import SetupScreen
+from screens.widgets.choice_line import ChoiceLine
 from screens.widgets.chrome import TrainingBanner
 from screens.widgets.field import FormField
 from tests.screens.burst import burst
@@ -94,7 +95,7 @@ async def test_login_picks_among_officers(services) -> None:
         await pilot.press("enter")  # PIN before choosing an officer
         await settle(pilot)
         assert app.screen.query_one("#field-username", FormField).error_text
-        app.screen.query_one("#officer", Select).value = "minh"
+        app.screen.query_one("#officer", ChoiceLine).value = "minh"
         await type_into(pilot, "#pin", "1357")
         await pilot.press("enter")
         await settle(pilot)
@@ -111,7 +112,7 @@ async def test_training_sandbox_is_marked_and_never_synced(paths) -> None:
         async with app.run_test(size=SIZE) as pilot:
             await pilot.pause()
             assert app.screen.query(TrainingBanner)
-            app.screen.query_one("#officer", Select).value = TRAINEE_USERNAME
+            app.screen.query_one("#officer", ChoiceLine).value = TRAINEE_USERNAME
             await type_into(pilot, "#pin", TRAINEE_PIN)
             await pilot.press("enter")
             await settle(pilot)

@@ -7,13 +7,12 @@ import pytest
 
 from ccdesk.domain.errors import PermissionDenied, ValidationError
 from ccdesk.services import SYSTEM, Services
-from ccdesk.services.officers import (
+from ccdesk.services.officers import MAX_ATTEMPTS, lock_delay
+from ccdesk.services.pins import (
     ARGON2,
-    MAX_ATTEMPTS,
     MIN_PIN_BY_ROLE,
     PEPPERED,
     _peppered,
-    lock_delay,
     needs_rehash,
     verify_pin,
 )
