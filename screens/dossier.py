@@ -145,10 +145,10 @@ class DossierScreen(DeskScreen):
         if not allowed:
             self.notify(t("tui.dossier.no_actions"), severity="warning")
             return
-        self.run_action(allowed)
+        self.record_action(allowed)
 
     @work(exclusive=True, group="dossier-action")
-    async def run_action(self, allowed: list[Action]) -> None:
+    async def record_action(self, allowed: list[Action]) -> None:
         """Pick, fill in, confirm (y/n) and record one action; each writes an event. The form
         stays open until the service has recorded it (its errors are shown in the form)."""
         assert self.detail is not None
