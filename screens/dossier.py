@@ -7,10 +7,9 @@ Its sections live beside it: the head (screens/dossier_info.py), the checklist
 from __future__ import annotations
 
 import asyncio
-from time import monotonic
 from typing import TYPE_CHECKING, ClassVar
 
-from textual import events, work
+from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical, VerticalScroll
@@ -28,7 +27,7 @@ from screens.base import DeskScreen
 from screens.dossier_checklist import ChecklistTable
 from screens.dossier_files import FilesSection
 from screens.dossier_info import info_lines, show_due
-from screens.keyflow import SCAN_GAP
+from screens.keyflow import carrying_burst
 from screens.linked_group import open_group
 from screens.modals.action import ActionContext, ActionInput, ActionModal, ActionPicker
 from screens.modals.attach import AttachModal
@@ -67,8 +66,6 @@ class DossierScreen(DeskScreen):
         self.code = code
         self.detail: DossierDetail | None = None
         self._digitised: set[int] = set()  # positions with a digitised paper
-        # keys a scanner is still typing: the screen may open in the middle of a scan
-        self._last_key, self._in_burst = monotonic(), True
         self._verifications: dict[int, ItemState] = {}  # national-database checks by position
 
     def compose_body(self) -> ComposeResult:
@@ -208,17 +205,11 @@ class DossierScreen(DeskScreen):
         except CcdeskError as err:
             self.show_error(err)
 
-    def on_key(self, event: events.Key) -> None:
-        """Note keys that come faster than a person types: what a scanner that opened this
-        dossier (a slip's QR code read at home) still sends must not open the scan dialog."""
-        now = monotonic()
-        self._in_burst = now - self._last_key < SCAN_GAP
-        self._last_key = now
-
     def action_digitise(self) -> None:
-        """s: digitise the checklist item under the cursor (screens/modals/attach.py); not
-        while a scanner's burst is still arriving (see ``on_key``)."""
-        if self._in_burst and monotonic() - self._last_key < SCAN_GAP:
+        """s: digitise the checklist item under the cursor (screens/modals/attach.py). Not for
+        an s in a scanner's burst: the screen may have opened in the middle of a scan (a slip's
+        QR code read at home), and its letters come after (screens/keyflow.py)."""
+        if carrying_burst(self.app):
             return
         if self.detail is None or not self.detail.checklist:
             return
