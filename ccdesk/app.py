@@ -363,8 +363,7 @@ class DeskApp(App[int]):
         if isinstance(event, (events.Key, events.MouseDown)):
             self._last_activity = time.monotonic()
         # Keys typed at scanner speed: focus moves happen before the next key is looked at.
-        if (isinstance(event, events.Key) and not event.is_forwarded
-                and await self.keyflow.handle(event)):
+        if isinstance(event, events.Key) and await self.keyflow.handle(event):
             return
         await super().on_event(event)
 

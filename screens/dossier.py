@@ -1,12 +1,15 @@
-"""Dossier detail: everything about one dossier, its checklist, its history, and its actions."""
+"""Dossier detail: everything about one dossier, its checklist, its history, and its actions.
+
+Its sections live beside it: the head (screens/dossier_info.py), the checklist
+(screens/dossier_checklist.py) and the digitised papers (screens/dossier_files.py).
+"""
 
 from __future__ import annotations
 
 import asyncio
-from time import monotonic
 from typing import TYPE_CHECKING, ClassVar
 
-from textual import events, work
+from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical, VerticalScroll
@@ -14,47 +17,33 @@ from textual.widgets import DataTable, Label, Static
 
 from ccdesk.domain import paper_qr
 from ccdesk.domain.errors import CcdeskError, NotFound
-from ccdesk.domain.lifecycle import SUPPLEMENT_WARN_ROUND, Action, Regime, Status
-from ccdesk.domain.vocabulary import ApplicantKind, RatingSource, SecondParty
+from ccdesk.domain.lifecycle import Action, Regime
+from ccdesk.domain.vocabulary import RatingSource
 from ccdesk.forms.kinds import FORM_IDS, FormKind, form_id_of
-from ccdesk.i18n import fmt_datetime, fmt_money, t
+from ccdesk.i18n import fmt_datetime, t
 from ccdesk.services.citizen_rating import MAX_WAIT_SECONDS
-from ccdesk.services.dossiers import ActionResult, DossierDetail
+from ccdesk.services.dossiers import ActionResult, DossierDetail, action_warnings
 from screens.base import DeskScreen
-from screens.keyflow import SCAN_GAP
-from screens.linked_group import member_lines, open_group
+from screens.dossier_checklist import ChecklistTable
+from screens.dossier_files import FilesSection
+from screens.dossier_info import info_lines, show_due
+from screens.keyflow import carrying_burst
+from screens.linked_group import open_group
 from screens.modals.action import ActionContext, ActionInput, ActionModal, ActionPicker
-from screens.modals.attach import AttachModal, dossier_attach_context, file_lines
+from screens.modals.attach import AttachModal
+from screens.modals.attach_sources import dossier_attach_context
 from screens.modals.citizen_rating import CitizenRatingWait
 from screens.modals.form_preview import FormPicker, FormPreview
 from screens.modals.rating import ASK_CITIZEN, RatingModal
-from screens.verification import item_cell
-from screens.widgets.columns import (
-    ColumnSpec,
-    choose_columns,
-    in_display_order,
-    natural_width,
-)
 
 if TYPE_CHECKING:
-    from ccdesk.models import ChecklistItem, Dossier
     from ccdesk.services import Services
     from ccdesk.services.verification import ItemState
 
 MAX_CODE = 64  # longer than any dossier code
-NEAR_DAYS = 1  # colour the due time as "close" at this many working days left or fewer
 # The paper an action produces, previewed (and printed with p) right after it is recorded.
 ACTION_FORMS = {Action.REQUEST_SUPPLEMENT: FormKind.SUPPLEMENT, Action.EXTEND: FormKind.EXTENSION,
                 Action.STOP: FormKind.STOP, Action.HAND_OFF: FormKind.CONTROL}
-# The checklist's columns as shown, and as kept when the table is narrow (docs/tui.md, "Text
-# that fits"): whether a paper was received and which paper it is come before its form and its
-# number; a long document name wraps onto more lines (down to MIN_DOC_NAME cells wide) before any
-# column is dropped, so no word of it is cut.
-CHECKLIST_COLUMNS = ("position", "name", "form", "received")
-CHECKLIST_PRIORITY = ("received", "name", "form", "position")
-CHECKLIST_REQUIRED = 2  # received and name, at any width
-MIN_DOC_NAME = 16
-SCROLLBAR = 2  # room kept for the table's own scroll bar (more papers than its height)
 
 
 class DossierScreen(DeskScreen):
@@ -76,10 +65,7 @@ class DossierScreen(DeskScreen):
         super().__init__(services)
         self.code = code
         self.detail: DossierDetail | None = None
-        self._checklist_layout: dict[str, int] = {}
         self._digitised: set[int] = set()  # positions with a digitised paper
-        # keys a scanner is still typing: the screen may open in the middle of a scan
-        self._last_key, self._in_burst = monotonic(), True
         self._verifications: dict[int, ItemState] = {}  # national-database checks by position
 
     def compose_body(self) -> ComposeResult:
@@ -88,9 +74,9 @@ class DossierScreen(DeskScreen):
                 yield Static("", id="dossier-info")
                 yield Static("", id="dossier-due")
                 yield Label(t("vocab.field.checklist"), classes="section")
-                yield DataTable(id="dossier-checklist", cursor_type="row", zebra_stripes=True)
+                yield ChecklistTable(id="dossier-checklist")
                 yield Label(t("attachments.screen.section"), classes="section")
-                yield Static("", id="dossier-files")
+                yield FilesSection("", id="dossier-files")
             with Vertical(id="dossier-side"):
                 yield Label(t("tui.dossier.history"), classes="section")
                 yield DataTable(id="dossier-events", cursor_type="row", zebra_stripes=True)
@@ -109,90 +95,33 @@ class DossierScreen(DeskScreen):
             return
         self._digitised = {i.position for i in files.items if i.files}
         self._show(self.detail)
-        self.query_one("#dossier-files", Static).update(
-            "\n".join(file_lines(files.files)) or t("attachments.screen.none"))
+        self.query_one("#dossier-files", FilesSection).show(files.files)
 
     def _show(self, detail: DossierDetail) -> None:
-        d = detail.dossier
-        procedure = self.services.dossiers.procedure_of(d)
-        lines = [
-            f"[b]{d.code}[/b]  ·  [reverse] {t('vocab.status.' + d.status)} [/reverse]",
-            f"{procedure.code} · {procedure.name}",
-            *([t("tui.dossier.portal", code=d.portal_code)] if d.portal_code else []),
-            t("tui.dossier.applicant", name=d.applicant_name, id_number=d.applicant_id_number),
-            t("tui.dossier.contact", phone=d.applicant_phone or "—",
-              address=d.applicant_address or "—"),
-            t("tui.dossier.intake", channel=t(f"vocab.channel.{d.channel}"), sets=d.sets,
-              received=fmt_datetime(d.received_at), fee=fmt_money(d.fee_amount)),
-        ]
-        lines.extend(_party_lines(d, procedure.second_party))
-        if d.handling_body and d.handling_body != "desk":
-            lines.append(t("tui.dossier.body", body=d.handling_body))
-        lines.extend(member_lines(self.services, d.code))   # a linked group's member (G opens it)
-        if detail.rating is not None:
-            lines.append(t("tui.dossier.rating", level=t(f"vocab.rating.{detail.rating.level}"))
-                         + f" · {t(f'rating.report.source_{detail.rating.source}')}")
-        self.query_one("#dossier-info", Static).update("\n".join(lines))
-        self._show_due(detail)
+        self.query_one("#dossier-info", Static).update("\n".join(info_lines(self.services,
+                                                                            detail)))
+        show_due(self.query_one("#dossier-due", Static), detail.dossier, self.host.now(),
+                 self.services.ctx.calendar)
         self._show_checklist(detail)
         self._show_events(detail)
 
     def action_linked_group(self) -> None:
         open_group(self, self.code)
 
-    def _show_due(self, detail: DossierDetail) -> None:
-        d, due = detail.dossier, self.query_one("#dossier-due", Static)
-        due.remove_class("-late", "-near", "-ok")
-        if d.due_at is None:
-            due.update(t("tui.dossier.no_due"))
-            return
-        if Status(d.status).is_final:
-            due.update(t("tui.dossier.due_closed", due=fmt_datetime(d.due_at)))
-            return
-        left = self.services.ctx.calendar.working_days_left(self.host.now(), d.due_at)
-        late = self.host.now() > d.due_at
-        key = "tui.dossier.due_late" if late else "tui.dossier.due_left"
-        due.update(t(key, due=fmt_datetime(d.due_at), days=abs(left)))
-        due.add_class("-late" if late else "-near" if left <= NEAR_DAYS else "-ok")
-
     def _show_checklist(self, detail: DossierDetail) -> None:
-        self._checklist_layout = {}  # rebuilt whatever the width: the rows changed
-        self._fit_checklist(detail)
+        found = self.query("#dossier-checklist")
+        if not found:
+            return  # being recomposed (language switch): on_mount shows it again
+        found.first(ChecklistTable).show(detail.checklist, self._digitised, self._verifications)
         self.call_after_refresh(self._refit_checklist)  # the table's own width, once laid out
 
     def on_resize(self) -> None:
         self.call_after_refresh(self._refit_checklist)  # after the new layout (two columns?)
 
     def _refit_checklist(self) -> None:
-        if self.detail is not None:
-            self._fit_checklist(self.detail)
-
-    def _fit_checklist(self, detail: DossierDetail) -> None:
-        """Choose the checklist's columns for the table's width (``CHECKLIST_PRIORITY``), and
-        rebuild it when the choice changed: never wider than the screen, no sideways scroll."""
         found = self.query("#dossier-checklist")
-        if not found:
-            return
-        table = found.first(DataTable)
-        room = (table.size.width or self.app.size.width - 2) - SCROLLBAR
-        headers = {"position": "#", "name": t("tui.dossier.doc_name"),
-                   "form": t("tui.dossier.doc_form"), "received": t("tui.dossier.doc_received")}
-        rows = [_checklist_cells(item, item.position in self._digitised,
-                                 self._verifications.get(item.position))
-                for item in detail.checklist]
-        specs = [ColumnSpec(key, natural_width(headers[key], [row[key] for row in rows]),
-                            MIN_DOC_NAME if key == "name" else None)
-                 for key in CHECKLIST_PRIORITY]
-        layout = choose_columns(room, specs, CHECKLIST_REQUIRED)
-        if layout == self._checklist_layout:
-            return
-        self._checklist_layout = layout
-        shown = in_display_order(layout, CHECKLIST_COLUMNS)
-        table.clear(columns=True)
-        for key in shown:
-            table.add_column(headers[key], width=layout[key], key=key)
-        for row in rows:  # height=None: as many lines as the wrapped name needs
-            table.add_row(*(row[key] for key in shown), height=None)
+        if found and self.detail is not None:
+            found.first(ChecklistTable).refit()
 
     def _show_events(self, detail: DossierDetail) -> None:
         names = {o.id: o.username for o in self.services.officers.list(include_inactive=True)}
@@ -213,10 +142,10 @@ class DossierScreen(DeskScreen):
         if not allowed:
             self.notify(t("tui.dossier.no_actions"), severity="warning")
             return
-        self.run_action(allowed)
+        self.record_action(allowed)
 
     @work(exclusive=True, group="dossier-action")
-    async def run_action(self, allowed: list[Action]) -> None:
+    async def record_action(self, allowed: list[Action]) -> None:
         """Pick, fill in, confirm (y/n) and record one action; each writes an event. The form
         stays open until the service has recorded it (its errors are shown in the form)."""
         assert self.detail is not None
@@ -242,10 +171,8 @@ class DossierScreen(DeskScreen):
     def _action_context(self, action: Action) -> ActionContext:
         assert self.detail is not None
         dossier = self.detail.dossier
-        detail = ""
-        if (action == Action.REQUEST_SUPPLEMENT
-                and dossier.supplement_rounds + 1 >= SUPPLEMENT_WARN_ROUND):
-            detail = t("core.warn.supplement_round")  # Decree 63/2010 art. 20, before, not after
+        # warned before, not after (ccdesk.services.dossiers.action_warnings)
+        detail = " ".join(t(key) for key in action_warnings(dossier, action))
 
         def apply(entered: ActionInput) -> ActionResult:
             return self.services.dossiers.act(
@@ -278,17 +205,12 @@ class DossierScreen(DeskScreen):
         except CcdeskError as err:
             self.show_error(err)
 
-    def on_key(self, event: events.Key) -> None:
-        """Note keys that come faster than a person types: what a scanner that opened this
-        dossier (a slip's QR code read at home) still sends must not open the scan dialog."""
-        now = monotonic()
-        self._in_burst = now - self._last_key < SCAN_GAP
-        self._last_key = now
-
     def action_digitise(self) -> None:
-        if self._in_burst and monotonic() - self._last_key < SCAN_GAP:
+        """s: digitise the checklist item under the cursor (screens/modals/attach.py). Not for
+        an s in a scanner's burst: the screen may have opened in the middle of a scan (a slip's
+        QR code read at home), and its letters come after (screens/keyflow.py)."""
+        if carrying_burst(self.app):
             return
-        """s: digitise the checklist item under the cursor (screens/modals/attach.py)."""
         if self.detail is None or not self.detail.checklist:
             return
         row = self.query_one("#dossier-checklist", DataTable).cursor_row
@@ -314,17 +236,6 @@ class DossierScreen(DeskScreen):
         self.dismiss()
 
 
-def _checklist_cells(item: ChecklistItem, digitised: bool = False,
-                     check: ItemState | None = None) -> dict[str, str]:
-    received = (f"✓ {item.received_quantity}" if item.received
-                else item_cell(check) if check is not None  # screens/verification.py
-                else "✗" if item.requirement == "required" else "–")
-    if digitised:
-        received += " " + t("attachments.mark")
-    return {"position": str(item.position), "name": item.name,
-            "form": t(f"vocab.form.{item.received_form or item.form}"), "received": received}
-
-
 def open_scanned_code(screen: DeskScreen, text: str, *, quiet: bool = False) -> bool:
     """A printed paper's QR code (``ccdesk.domain.paper_qr``, docs/forms.md) read by a
     keyboard-mode scanner, or a dossier code typed whole: open that dossier. ``quiet``: say
@@ -341,21 +252,3 @@ def open_scanned_code(screen: DeskScreen, text: str, *, quiet: bool = False) -> 
         return False
     screen.app.push_screen(DossierScreen(screen.services, code))
     return True
-
-
-def _party_lines(d: Dossier, second_party: SecondParty | None) -> list[str]:
-    """Whose dossier it is when not the applicant's own, and a two-party dossier's other party."""
-    lines = []
-    if d.applicant_kind == ApplicantKind.ORGANISATION:
-        lines.append(t("tui.dossier.organisation", name=d.owner_name,
-                       tax_code=d.owner_tax_code or "—", address=d.owner_address or "—"))
-    elif d.owner_name:
-        lines.append(t("tui.dossier.owner", name=d.owner_name,
-                       id_number=d.owner_id_number or "—", address=d.owner_address or "—"))
-    if d.authorisation:
-        lines.append(t("tui.dossier.authorisation", text=d.authorisation))
-    if d.party2_name:
-        role = second_party.label() if second_party else t("vocab.field.party2_name")
-        lines.append(t("tui.dossier.party2", role=role, name=d.party2_name,
-                       id_number=d.party2_id_number or "—"))
-    return lines

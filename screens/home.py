@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from time import monotonic
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual import events, work
@@ -15,7 +14,7 @@ from textual.widgets import Label, Static
 from ccdesk.i18n import fmt_datetime, t
 from screens.base import DeskScreen
 from screens.filings import OPEN_KEY, FilingsLines, FilingsScreen, any_waiting
-from screens.keyflow import SCAN_GAP
+from screens.keyflow import carrying_burst, in_burst
 from screens.sync import SyncPort
 from screens.verification import OPEN_KEY as VERIFY_KEY
 from screens.verification import VerificationLines, VerificationScreen
@@ -80,15 +79,12 @@ class HomeScreen(DeskScreen):
         self._first = first
         self._away = False  # another screen or area covered home since it was last shown
         self._scanned = ""  # characters a scanner is typing (a slip's QR code)
-        self._last_key = 0.0
         self._queue_keys = services.config.queue_tickets  # the keys composed last
 
     def on_key(self, event: events.Key) -> None:
         """A slip's QR code read at home (nothing is focused here): open its dossier."""
-        now = monotonic()
-        if now - self._last_key > SCAN_GAP:
+        if not in_burst(self.app, event):  # a key on its own starts afresh
             self._scanned = ""
-        self._last_key = now
         if event.key == "enter" and self._scanned:
             from screens.dossier import open_scanned_code
 
@@ -183,13 +179,11 @@ class HomeScreen(DeskScreen):
             return any_waiting(self)
         if action in ("queue_ticket", "queue_call"):
             return self.services.config.queue_tickets
+        if action in ("refresh", "verifications") and carrying_burst(self.app):
+            return False  # a scanner typing a QR code types r and v too: text (on_key)
         return super().check_action(action, parameters)
 
     def action_verifications(self) -> None:
-        # A scanner typing a paper's QR code types "v" too: only a key pressed on its own opens
-        # the list (the scan's characters come faster than SCAN_GAP).
-        if len(self._scanned) > 1 and monotonic() - self._last_key < SCAN_GAP:
-            return
         self.app.push_screen(VerificationScreen(self.services))
 
     def action_online_filings(self) -> None:

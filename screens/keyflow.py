@@ -8,14 +8,24 @@ that: they landed in the field being left ("001085012345Lê Văn Tám01/01/1985"
 So the app gives every key to :class:`KeyFlow` first. The keys that move the focus or change the
 screen are carried out there and then, before the next key is looked at; and while a new screen
 is being put up, the keys that follow wait in order and are replayed once it has its focus.
+
+It also notes, as each key arrives, whether it came in a burst (less than ``SCAN_GAP`` after the
+key before it: a scanner, not a person). Arrival is the time Textual stamped on the key when the
+terminal driver read it (``event.time``), not the time a screen gets round to it: on a busy
+machine the screens lag behind the keys, so a scan would look typed by hand, or the reverse.
+A key pressed on its own (``s`` on a dossier, ``v`` at home) runs its binding; the letters of a
+scan do not (:func:`carrying_burst`), and a scan read where nothing is focused is collected by
+its burst (:func:`in_burst`).
 """
 
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from functools import partial
 from typing import TYPE_CHECKING
+from weakref import WeakKeyDictionary
 
 from textual import events
 from textual.widgets import Input, Select
@@ -43,9 +53,19 @@ class KeyFlow:
         self.holding = False
         self._turn = 0  # which hold a release belongs to (a stale release does nothing)
         self._started = 0  # the last turn whose key began to be carried out
+        # Whether each key came in a burst, noted when it arrived (held keys keep theirs).
+        self._bursts: WeakKeyDictionary[events.Key, bool] = WeakKeyDictionary()
+        self._last_arrival: float | None = None
+        self._carrying: events.Key | None = None  # the key whose bindings run now
 
     async def handle(self, event: events.Key) -> bool:
-        """``True`` when the key was taken here (held, or queued to be carried out in turn)."""
+        """``True`` when the key was taken here (held, queued to be carried out in turn, or
+        back from the screen and carried out to the app's bindings)."""
+        if event.is_forwarded:  # back up at the app after the screen had it
+            with self._carrying_out(event):
+                await self.forward(event)
+            return True
+        self._note_arrival(event)
         if self.holding:
             if len(self.held) < MAX_HELD:
                 self.held.append(event)
@@ -63,6 +83,31 @@ class KeyFlow:
         target.call_later(self.app.call_later, self._carry_out, event, turn)
         self.app.set_timer(STUCK_SECONDS, partial(self._unstick, turn))
         return True
+
+    def in_burst(self, event: events.Key) -> bool:
+        """Whether ``event`` arrived less than ``SCAN_GAP`` after the key before it."""
+        return self._bursts.get(event, False)
+
+    @property
+    def carrying_burst(self) -> bool:
+        """Whether the key whose bindings are being carried out now came in a burst (no key:
+        a click, or the command palette)."""
+        return self._carrying is not None and self.in_burst(self._carrying)
+
+    def _note_arrival(self, event: events.Key) -> None:
+        """Once per key, the first time the app sees it (a held key is replayed later)."""
+        if event in self._bursts:
+            return
+        last, self._last_arrival = self._last_arrival, event.time
+        self._bursts[event] = last is not None and event.time - last < SCAN_GAP
+
+    @contextmanager
+    def _carrying_out(self, event: events.Key) -> Iterator[None]:
+        before, self._carrying = self._carrying, event
+        try:
+            yield
+        finally:
+            self._carrying = before
 
     def _moves(self, event: events.Key) -> bool:
         """Whether ``event`` is carried out through a binding (which Textual looks up only
@@ -90,6 +135,14 @@ class KeyFlow:
             return  # given up on (see _unstick)
         self._started = turn
         before = self.app.screen
+        with self._carrying_out(event):
+            await self._carry_out_key(event)
+        if self.app.screen is before:
+            await self._release(turn, SETTLE_REFRESHES)
+        else:  # a new screen: wait until it is up and has its first focus
+            self.app.call_after_refresh(partial(self._release, turn, 0))
+
+    async def _carry_out_key(self, event: events.Key) -> None:
         screen, focused, key = self.app.screen, self.app.focused, event.key
         if not isinstance(screen, FormKeys):
             await self.forward(event)
@@ -101,10 +154,6 @@ class KeyFlow:
             pass  # greyed out here (accept with documents missing): not handed to the app's
         elif not await self.app._check_bindings(key):  # noqa: SLF001 - Textual's own lookup
             await self.forward(event)  # no binding took it: the widget's own key handling
-        if self.app.screen is before:
-            await self._release(turn, SETTLE_REFRESHES)
-        else:  # a new screen: wait until it is up and has its first focus
-            self.app.call_after_refresh(partial(self._release, turn, 0))
 
     def _disabled(self, key: str) -> bool:
         active = self.app.screen.active_bindings.get(key)
@@ -131,3 +180,17 @@ class KeyFlow:
             event = self.held.popleft()
             if not await self.handle(event):
                 await self.forward(event)
+
+
+def in_burst(app: App, event: events.Key) -> bool:
+    """Whether ``event`` came in a burst (see :class:`KeyFlow`); never on an app without a key
+    flow."""
+    flow = getattr(app, "keyflow", None)
+    return isinstance(flow, KeyFlow) and flow.in_burst(event)
+
+
+def carrying_burst(app: App) -> bool:
+    """Whether the key running a binding now is one of a burst: a scanner's letter, which must
+    not open what the same key pressed on its own would."""
+    flow = getattr(app, "keyflow", None)
+    return isinstance(flow, KeyFlow) and flow.carrying_burst

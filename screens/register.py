@@ -5,12 +5,12 @@ the next page is fetched when the cursor nears the end, so a million dossiers st
 query runs in an exclusive thread worker: typing is never blocked, and a newer query cancels the
 older one. A keystroke's worker first waits ``DEBOUNCE_S``: typed faster than that, only the
 last keystroke queries. A page that arrives for an older request than the newest is dropped.
+The filters live beside it (screens/register_filters.py).
 """
 
 from __future__ import annotations
 
 import time
-from datetime import date
 from typing import TYPE_CHECKING, ClassVar
 
 from textual import on, work
@@ -20,14 +20,13 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Checkbox, DataTable, Input, Label, Select
 from textual.worker import get_current_worker
 
-from ccdesk.domain.errors import CcdeskError, InvalidInput, ValidationError
-from ccdesk.domain.lifecycle import Status
-from ccdesk.domain.vocabulary import Channel
+from ccdesk.domain.errors import CcdeskError
 from ccdesk.i18n import fmt_datetime, t
 from ccdesk.services.search import SORTS, PageKey, RegisterFilter, RegisterPage, RegisterRow
 from screens.base import DeskScreen
 from screens.dossier import DossierScreen
 from screens.filings import OPEN_KEY, FilingsLines, FilingsScreen, any_waiting
+from screens.register_filters import RegisterFilters
 from screens.widgets.columns import (
     ColumnSpec,
     choose_columns,
@@ -36,7 +35,6 @@ from screens.widgets.columns import (
     natural_width,
     shared_prefix,
 )
-from screens.widgets.validators import parse_day
 
 if TYPE_CHECKING:
     from ccdesk.services import Services
@@ -89,23 +87,7 @@ class RegisterScreen(DeskScreen):
                             compact=True)
                 yield Select([(t(f"tui.register.sort_{s}"), s) for s in SORTS], value="newest",
                              allow_blank=False, id="sort", compact=True)
-            with Vertical(id="filters"):
-                with Horizontal(classes="register-line"):
-                    yield Select([(t(f"vocab.status.{s.value}"), s.value) for s in Status],
-                                 prompt=t("tui.register.any_status"), id="status", compact=True)
-                    yield Select([(c.label(), c.value) for c in Channel],
-                                 prompt=t("tui.register.any_channel"), id="channel",
-                                 compact=True)
-                    yield Select([(f, f) for f in fields], prompt=t("tui.register.any_field"),
-                                 id="field", compact=True)
-                with Horizontal(classes="register-line"):
-                    yield Input(placeholder=t("vocab.field.procedure_code"), id="procedure",
-                                compact=True)
-                    yield Input(placeholder=t("tui.register.date_from"), id="date_from",
-                                compact=True)
-                    yield Input(placeholder=t("tui.register.date_to"), id="date_to",
-                                compact=True)
-                    yield Checkbox(t("vocab.timeliness.overdue"), id="overdue", compact=True)
+            yield RegisterFilters(fields, id="filters")
             yield FilingsLines(self.services, getattr(self.app, "sync", None),
                                id="register-filings")
             yield DataTable(id="register-table", cursor_type="row", zebra_stripes=True)
@@ -135,33 +117,9 @@ class RegisterScreen(DeskScreen):
         typed = isinstance(event, Input.Changed) and event.input.id == "query"
         self._reload(DEBOUNCE_S if typed else 0.0)
 
-    def _filters(self) -> RegisterFilter:
-        errors: list[ValidationError] = []
-
-        def day(name: str) -> date | None:
-            try:
-                return parse_day(self.query_one(f"#{name}", Input).value, name)
-            except ValidationError as err:
-                errors.append(err)
-                return None
-
-        def chosen(name: str) -> str | None:
-            value = self.query_one(f"#{name}", Select).value
-            return None if value is Select.NULL else str(value)
-
-        procedure = self.query_one("#procedure", Input).value.strip() or None
-        filters = RegisterFilter(status=chosen("status"), procedure_code=procedure,
-                                 field=chosen("field"),
-                                 overdue=self.query_one("#overdue", Checkbox).value or None,
-                                 date_from=day("date_from"), date_to=day("date_to"),
-                                 channel=chosen("channel"))
-        if errors:
-            raise InvalidInput(errors)
-        return filters
-
     def _reload(self, delay: float = 0.0) -> None:
         try:
-            filters = self._filters()
+            filters = self.query_one("#filters", RegisterFilters).read()
         except CcdeskError as err:
             self._say(err.message(), error=True)
             return
@@ -319,5 +277,4 @@ class RegisterScreen(DeskScreen):
         self.table.focus()
 
     def action_toggle_filters(self) -> None:
-        panel = self.query_one("#filters")
-        panel.display = not panel.display
+        self.query_one("#filters", RegisterFilters).toggle()

@@ -182,7 +182,7 @@ class DossierService:
                data: dict[str, Any], *, reason: str, body: str, new_due: datetime | None,
                late_body: str, items: list[MissingItem],
                received_positions: list[int] | None, fee_amount: int | None) -> list[str]:
-        warnings: list[str] = []
+        warnings = action_warnings(d, action)  # judged before the round is counted
         if action == Action.REQUEST_SUPPLEMENT:
             d.supplement_rounds += 1
             d.paused_at, d.resume_status = now, d.status
@@ -192,8 +192,6 @@ class DossierService:
                                         requested_at=now, requested_by=actor.officer_id,
                                         items=orjson.dumps(wanted).decode(), note=reason))
             data.update(items=wanted, round=d.supplement_rounds)
-            if d.supplement_rounds >= SUPPLEMENT_WARN_ROUND:
-                warnings.append("core.warn.supplement_round")
         elif action == Action.SUPPLEMENT_RECEIVED:
             self._supplement_received(session, d, now, data, received_positions, fee_amount)
         elif action == Action.HAND_OFF:
@@ -298,6 +296,16 @@ class DossierService:
                          from_status=dossier.status, changes={}, data={"form": form})
 
         self.ctx.db.write(work)
+
+
+def action_warnings(dossier: Dossier, action: Action) -> list[str]:
+    """What recording ``action`` on ``dossier`` warns of (message keys): shown in the action's
+    form before it is recorded, and returned again in ``ActionResult.warnings``. A second
+    supplement request for the same dossier (Decree 63/2010 art. 20: ask for all at once)."""
+    if (action == Action.REQUEST_SUPPLEMENT
+            and dossier.supplement_rounds + 1 >= SUPPLEMENT_WARN_ROUND):
+        return ["core.warn.supplement_round"]
+    return []
 
 
 def timeliness(due: datetime | None, returned: datetime) -> str:

@@ -5,56 +5,46 @@ The dialog stays open after each file (a paper of several pages is several scans
 closes it with the number of files attached. What a file is tied to is the caller's business
 (``AttachContext.keep``): at intake the staged file waits on the draft, on the dossier screen
 it is attached at once. Listing, scanning and storing run in a thread worker.
+
+Beside it: its sources, where files come from and go (screens/modals/attach_sources.py), and
+its file list's lines (screens/modals/attach_lines.py).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import ClassVar
 
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
-from textual.widget import Widget
 from textual.widgets import Input, Label, OptionList
 from textual.widgets.option_list import Option
 
 from ccdesk.domain.errors import CcdeskError
 from ccdesk.domain.vocabulary import AttachmentSource
-from ccdesk.i18n import fmt_datetime, fmt_size, t
+from ccdesk.i18n import t
 from ccdesk.services import scan_sources
-from ccdesk.services.attachments import AttachedFile, DossierFiles, ReusableFile, StagedFile
+from ccdesk.services.attachments import AttachedFile, ReusableFile, StagedFile
 from screens.base import DeskModal
+from screens.dossier_files import file_lines
+from screens.modals.attach_lines import entry_line, mark_rows, name_of, short_path
+from screens.modals.attach_sources import (
+    AttachContext,
+    Entry,
+    dossier_attach_context,
+    intake_attach_context,
+    source_entries,
+)
 from screens.modals.confirm import ConfirmModal
 
-if TYPE_CHECKING:
-    from ccdesk.services import Actor, Services
+# Still importable from here, where the intake checklist and older code look for them.
+__all__ = ["AttachContext", "AttachModal", "dossier_attach_context", "file_lines",
+           "intake_attach_context", "mark_rows"]
 
 SCAN_NAME = "scan-{n}.{ext}"
 _EXTENSIONS = {"jpeg": "jpg", "png": "png", "pdf": "pdf"}
-
-
-@dataclass(frozen=True)
-class AttachContext:
-    """The item being digitised and what to do with each file."""
-
-    position: int
-    item_name: str
-    stage_file: Callable[[Path, AttachmentSource], StagedFile]
-    stage_scan: Callable[[bytes, str], StagedFile]
-    keep: Callable[[StagedFile], int]       # ties the file; returns the item's file count
-    scan_folder: str = ""
-    usb_roots: tuple[str, ...] = ()
-    scanner_device: str = ""
-    scan_format: str = "jpeg"
-    reusable: Callable[[], list[ReusableFile]] | None = None   # None at intake
-    reuse: Callable[[ReusableFile], int] | None = None
-    # The item's files already there, and taking one off (returns the item's file count).
-    attached: Callable[[], list[AttachedFile | StagedFile]] = list
-    remove: Callable[[AttachedFile | StagedFile], int] = lambda _f: 0
 
 
 class AttachModal(DeskModal[int]):
@@ -99,7 +89,7 @@ class AttachModal(DeskModal[int]):
         self._source = source
         path_input = self.query_one("#attach-path", Input)
         path_input.display = source == "path"
-        folder = _short_path(self.context.scan_folder)
+        folder = short_path(self.context.scan_folder)
         label = {"folder": t("attachments.dialog.source_folder", path=folder),
                  "usb": t("attachments.dialog.source_usb"),
                  "reuse": t("attachments.dialog.source_reuse"),
@@ -122,22 +112,11 @@ class AttachModal(DeskModal[int]):
     @work(exclusive=True, thread=True, group="attach-list")
     def _list(self, source: str) -> None:
         try:
-            entries = self._entries_of(source)
+            entries = source_entries(self.context, source)
         except CcdeskError as err:
             self.app.call_from_thread(self._say, err.message(), True)
             return
         self.app.call_from_thread(self._show_entries, source, entries)
-
-    def _entries_of(self, source: str) -> list[Entry]:
-        c = self.context
-        if source == "attached":
-            return list(c.attached())
-        if source == "folder":
-            return list(scan_sources.folder_files(c.scan_folder))
-        if source == "usb":
-            return list(scan_sources.usb_files(scan_sources.usb_roots_from(c.usb_roots)))
-        assert c.reusable is not None
-        return list(c.reusable())
 
     def _show_entries(self, source: str, entries: list[Entry]) -> None:
         if source != self._source:
@@ -145,7 +124,7 @@ class AttachModal(DeskModal[int]):
         self._entries = entries
         files = self.query_one("#attach-files", OptionList)
         files.clear_options()
-        files.add_options([Option(_line(e), id=str(i)) for i, e in enumerate(entries)])
+        files.add_options([Option(entry_line(e), id=str(i)) for i, e in enumerate(entries)])
         if entries:
             files.highlighted = 0
             files.focus()
@@ -166,7 +145,7 @@ class AttachModal(DeskModal[int]):
             return
         chosen = self._entries[index]
         if isinstance(chosen, AttachedFile | StagedFile):
-            name = _name_of(chosen)
+            name = name_of(chosen)
             self.app.push_screen(ConfirmModal(t("attachments.dialog.confirm_remove", name=name)),
                                  lambda yes: self._remove(chosen) if yes else None)
         else:
@@ -205,7 +184,7 @@ class AttachModal(DeskModal[int]):
         except CcdeskError as err:
             self.app.call_from_thread(self._say, err.message(), True)
             return
-        self.app.call_from_thread(self._removed, _name_of(chosen), count)
+        self.app.call_from_thread(self._removed, name_of(chosen), count)
 
     def _removed(self, name: str, count: int) -> None:
         self._notice = t("attachments.dialog.removed", name=name, count=count)
@@ -237,112 +216,3 @@ class AttachModal(DeskModal[int]):
 
     def action_cancel(self) -> None:
         self.dismiss(self._count)
-
-
-MAX_PATH_SHOWN = 40  # a path has no place to wrap: its end is what tells folders apart
-
-
-def _short_path(path: str) -> str:
-    return path if len(path) <= MAX_PATH_SHOWN else "…" + path[-(MAX_PATH_SHOWN - 1):]
-
-
-Entry = scan_sources.Candidate | ReusableFile | AttachedFile | StagedFile
-
-
-def _name_of(entry: AttachedFile | StagedFile) -> str:
-    return entry.original_name or (entry.sha256 if isinstance(entry, AttachedFile)
-                                   else entry.blob.sha256)[:12]
-
-
-def _line(entry: Entry) -> str:
-    if isinstance(entry, AttachedFile | StagedFile):
-        size = entry.size if isinstance(entry, AttachedFile) else entry.blob.size
-        source = AttachmentSource(entry.source).label()
-        return t("attachments.dialog.attached_line", name=_name_of(entry), size=fmt_size(size),
-                 source=source)
-    if isinstance(entry, ReusableFile):
-        return t("attachments.dialog.reuse_line", code=entry.dossier_code, item=entry.item_name,
-                 size=fmt_size(entry.size))
-    return t("attachments.dialog.file_line", name=entry.name, size=fmt_size(entry.size),
-             at=fmt_datetime(entry.modified))
-
-
-def file_lines(files: list[AttachedFile]) -> list[str]:
-    """The dossier screen's list of its digitised papers, one line each."""
-    lines = []
-    for f in files:
-        source = AttachmentSource(f.source).label()
-        if f.reused_from:
-            source = t("attachments.screen.reused_from", code=f.reused_from)
-        lines.append(t("attachments.screen.file_row", position=f.position or "—",
-                       item=f.item_name, name=f.original_name or f.sha256[:12],
-                       size=fmt_size(f.size), source=source))
-    return lines
-
-
-def mark_rows(rows: list[Widget], files: list[StagedFile]) -> None:
-    """The intake checklist's digitised mark: under each item's row, how many files were
-    scanned for it (``rows``: widgets with a ``doc`` whose ``position`` names the item)."""
-    for row in rows:
-        position = getattr(getattr(row, "doc", None), "position", None)
-        count = sum(1 for f in files if f.position == position)
-        found = row.query(".doc-digitised")
-        if found:
-            label = found.first(Label)
-        elif count:
-            label = Label("", classes="doc-digitised")
-            row.mount(label)
-        else:
-            continue
-        label.update(t("attachments.screen.intake_count", mark=t("attachments.mark"),
-                       count=count) if count else "")
-        label.display = bool(count)
-
-
-def _sources(services: Services) -> dict[str, Any]:
-    config = services.config
-    return {"scan_folder": config.scan_folder, "usb_roots": tuple(config.usb_roots),
-            "scanner_device": config.scanner_device, "scan_format": config.scan_format}
-
-
-def intake_attach_context(services: Services, files: list[StagedFile], position: int,
-                          name: str) -> AttachContext:
-    """At intake: each file is staged in the store and waits on the draft's request
-    (``IntakeRequest.files``) until the intake is recorded."""
-    attachments = services.attachments
-
-    def keep(staged: StagedFile) -> int:
-        files.append(staged)
-        return sum(1 for f in files if f.position == position)
-
-    def drop(staged: AttachedFile | StagedFile) -> int:
-        files.remove(staged)  # type: ignore[arg-type]  # only staged files are listed here
-        return sum(1 for f in files if f.position == position)
-
-    return AttachContext(
-        position, name,
-        stage_file=lambda path, source: attachments.stage_file(path, position, source),
-        stage_scan=lambda data, scan: attachments.stage_bytes(data, position, name=scan),
-        keep=keep, attached=lambda: [f for f in files if f.position == position],
-        remove=drop, **_sources(services))
-
-
-def dossier_attach_context(services: Services, actor: Actor, code: str, position: int,
-                           name: str) -> AttachContext:
-    """On the dossier screen: each file is attached at once (its own event)."""
-    attachments = services.attachments
-
-    def count(files: DossierFiles) -> int:
-        return next((i.files for i in files.items if i.position == position), 0)
-
-    return AttachContext(
-        position, name,
-        stage_file=lambda path, source: attachments.stage_file(path, position, source),
-        stage_scan=lambda data, scan: attachments.stage_bytes(data, position, name=scan),
-        keep=lambda staged: count(attachments.attach(actor, code, [staged])),
-        reusable=lambda: attachments.reusable(code),
-        reuse=lambda found: count(attachments.reuse(actor, code, position,
-                                                    found.attachment_id)),
-        attached=lambda: [f for f in attachments.files(code).files if f.position == position],
-        remove=lambda f: count(attachments.remove(actor, code, f.id)),  # type: ignore[union-attr]
-        **_sources(services))

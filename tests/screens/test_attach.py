@@ -34,7 +34,7 @@ def _rows(services, sql: str, *args: object) -> list[tuple]:  # noqa: ANN001
 
 
 async def _open_dialog(pilot, key: str) -> AttachModal:  # noqa: ANN001
-    # A person's key, not the tail of a scanner's burst (screens/dossier.py ignores those)
+    # A person's key, not the tail of a scanner's burst (screens/keyflow.py tells them apart)
     await pilot.pause(SCAN_GAP + 0.05)
     await pilot.press(key)
     await wait_for_screen(pilot, AttachModal)

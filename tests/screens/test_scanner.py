@@ -10,7 +10,7 @@ from ccdesk.app import DeskApp
 from screens.intake_applicant import ApplicantStep
 from screens.intake_checklist import ChecklistStep
 from screens.modals.form_preview import FormPreview
-from tests.screens.burst import burst
+from tests.screens.burst import burst, burst_handled_late
 from tests.screens.conftest import SIZE
 from tests.screens.helpers import settle, wait_for_screen
 
@@ -110,6 +110,45 @@ async def test_the_slip_qr_opens_its_dossier_at_the_register_and_home(services,
         await burst(pilot, "<escape>", "<f3>", "000.17.22.H56-261123-9999", "<enter>")
         assert not isinstance(app.screen, DossierScreen)
         assert any("9999" in n.message for n in app._notifications)
+
+
+async def test_a_scan_is_told_from_a_person_by_when_its_keys_arrived(services,
+                                                                      actor) -> None:
+    """On a busy machine the screens get round to a scan's keys late, with pauses between them
+    longer than a person's: still a scan (screens/keyflow.py). Its r and v stay text at home,
+    its trailing s on the dossier it opened is no key press; the same keys pressed on their own
+    digitise and list the verifications."""
+    from ccdesk.forms.service import FormService
+    from ccdesk.services.intake import Applicant, ChecklistEntry, Decision, IntakeRequest
+    from screens.dossier import DossierScreen
+    from screens.home import HomeScreen
+    from screens.keyflow import SCAN_GAP
+    from screens.modals.attach import AttachModal
+    from screens.verification import VerificationScreen
+
+    code = services.intake.submit(actor, IntakeRequest(
+        "1.004873", Applicant("Lê Thị Hoà", "001185012345"),
+        [ChecklistEntry(p, True) for p in (1, 2)], fee_amount=0), Decision.ACCEPT).dossier.code
+    fields = FormService(services).document(code, "01").pages[0].blocks[0].qr_data.split("|")
+    fields[4] = "giấy hẹn trả kết quả, bản vẽ"  # a paper name with the letters r and v
+    scan = "|".join(fields)
+    r, v = scan.index("r"), scan.index("v")
+    app = DeskApp(services, actor=actor)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await burst_handled_late(pilot, (scan[:r],), (scan[r:v],), (scan[v:], "<enter>"),
+                                 ("s",))
+        assert isinstance(app.screen, DossierScreen) and app.screen.code == code
+        await pilot.pause(SCAN_GAP + 0.05)
+        await pilot.press("s")                  # a person's s
+        await wait_for_screen(pilot, AttachModal)
+        await pilot.press("escape")
+        await wait_for_screen(pilot, DossierScreen)
+        await pilot.press("f3")
+        await wait_for_screen(pilot, HomeScreen)
+        await pilot.pause(SCAN_GAP + 0.05)
+        await pilot.press("v")                  # a person's v
+        await wait_for_screen(pilot, VerificationScreen)
 
 
 async def test_one_tab_per_checklist_row(services, actor) -> None:

@@ -9,7 +9,7 @@ import pytest
 from ccdesk.domain.errors import PermissionDenied, TransitionError, ValidationError
 from ccdesk.domain.lifecycle import Action
 from ccdesk.services import Actor, Services
-from ccdesk.services.dossiers import timeliness
+from ccdesk.services.dossiers import action_warnings, timeliness
 from ccdesk.services.intake import (
     Applicant,
     ChecklistEntry,
@@ -79,10 +79,21 @@ def test_second_supplement_round_warns(desk: Services, officer: Actor) -> None:
                               items=[MissingItem("Bản vẽ")])
     assert first.warnings == ()
     desk.dossiers.act(officer, code, Action.SUPPLEMENT_RECEIVED)
+    before = desk.dossiers.detail(code).dossier
+    # the action's form warns before it is recorded, with what the service returns after
+    assert action_warnings(before, Action.REQUEST_SUPPLEMENT) == ["core.warn.supplement_round"]
+    assert action_warnings(before, Action.EXTEND) == []
     second = desk.dossiers.act(officer, code, Action.REQUEST_SUPPLEMENT,
                                items=[MissingItem("Bản vẽ có xác nhận")])
     assert second.warnings == ("core.warn.supplement_round",)
     assert second.dossier.supplement_rounds == 2
+
+
+def test_the_first_supplement_request_warns_of_nothing_beforehand(
+        desk: Services, officer: Actor) -> None:
+    code = accept_land_dossier(desk, officer)
+    assert action_warnings(desk.dossiers.detail(code).dossier,
+                           Action.REQUEST_SUPPLEMENT) == []
 
 
 def test_supplement_before_acceptance_starts_the_clock_when_complete(
