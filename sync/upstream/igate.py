@@ -138,7 +138,9 @@ class IgateTransport(Transport):
     def __init__(self, profile: Profile, creds: Credentials,
                  client: httpx.Client | None = None, *, engine: Engine | None = None,
                  files_dir: Path | None = None) -> None:
-        super().__init__(profile, creds, client)
+        # httpx, not the forwarder's light client: iGate takes form-encoded token requests and
+        # multipart uploads, which the light client does not speak (sync/upstream/http_client.py).
+        super().__init__(profile, creds, client or httpx.Client(timeout=profile.timeout_s))
         self.token = Token(profile, creds, self.client)
         self._book = CodeBook(engine) if engine is not None else None
         self.files_dir = files_dir if files_dir is not None else _beside_sqlite(engine)
