@@ -25,6 +25,7 @@ from textual import events, work
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.command import CommandPalette
+from textual.message import Message
 from textual.screen import Screen
 
 from ccdesk.domain.errors import CcdeskError
@@ -43,7 +44,7 @@ if TYPE_CHECKING:
     from ccdesk.services import Services
     from ccdesk.services.pin_ahead import PinAhead
     from ccdesk.services.pins import PinVerdict
-    from screens.home import HomeFacts
+    from screens.home import HomeFacts, HomeScreen
     from screens.intake_draft import IntakeDraft
     from screens.modals.lock import LockModal
     from sync.engine import RunResult
@@ -61,6 +62,10 @@ UPKEEP_ERROR_SECONDS = 24 * 3600  # damage found behind the desk stays until it 
 # no officer has typed a PIN this soon (one submitted earlier starts the opening itself).
 OPEN_AFTER_PAINT_SECONDS = 0.15
 
+
+
+class HomeBehind(Message):
+    """The services are open behind the login: compose the home screen, unshown."""
 
 
 class DeskSync:
@@ -133,6 +138,7 @@ class DeskApp(App[int]):
         self._start_config = config or self.services.config
         self._login = login
         self._home_first: HomeFacts | None = None  # read while the PIN was checked
+        self._home_behind: HomeScreen | None = None  # composed behind the login, not shown
         self._pin_ahead: PinAhead | None = None  # the PIN checked while it is typed
         self._pin_ahead_made = threading.Lock()  # by the screen or the login's worker
         self.training = training
@@ -197,7 +203,40 @@ class DeskApp(App[int]):
         from screens.home import HomeScreen
 
         first, self._home_first = self._home_first, None
+        screen, self._home_behind = self._home_behind, None
+        if screen is not None and self.actor is not None:
+            screen.opened(first)  # composed while the PIN was typed: only the figures now
+            return screen
         return HomeScreen(self.services, self.sync, first)
+
+    def _compose_home_behind(self) -> None:
+        """While the PIN is typed: build the home screen and mount its widgets, unshown and
+        with no figures read (``HomeScreen(behind=True)``), so a right PIN only fills them in
+        and switches screens. It is laid out behind too; drawn only once it is shown."""
+        from screens.home import HomeScreen
+
+        if self.actor is not None or self._home_behind is not None or not self.is_running:
+            return
+        screen = HomeScreen(self.services, self.sync, behind=True)
+        screen._css_update_count = self._css_update_count  # noqa: SLF001 - as _styled_now
+        _, mounted = self._get_screen(screen)  # noqa: SLF001 - Textual 8.2.8: registers it
+        self._home_behind = screen
+
+        async def lay_out() -> None:
+            await mounted
+            if screen is self._home_behind and not screen.is_current:
+                screen._refresh_layout(self.size)  # noqa: SLF001 - drawn only when current
+
+        self.run_worker(lay_out(), group="home-behind", exit_on_error=False)
+
+    def on_home_behind(self, _message: HomeBehind) -> None:
+        self._compose_home_behind()
+
+    def _drop_home_behind(self) -> None:
+        """A home built behind a login that did not lead to it (log out, switch officer)."""
+        screen, self._home_behind = self._home_behind, None
+        if screen is not None and screen.is_attached:
+            screen.remove()
 
     @property
     def services(self) -> Services:
@@ -243,6 +282,7 @@ class DeskApp(App[int]):
 
         load_hasher()
         read_home(services, self.sync)
+        self.post_message(HomeBehind())  # thread-safe, and never waits for a stopped app
 
     def pin_typed(self, username: str, pin: str) -> None:
         """The login screen's PIN field changed: check the value ahead of Enter, behind the
@@ -454,6 +494,7 @@ class DeskApp(App[int]):
     def _log_out(self) -> None:
         facts = login_facts(self.services)
         self.actor = None
+        self._drop_home_behind()
         self.switch_mode(SIGNED_OUT)
         for mode, factory in self._mode_factories().items():  # every area starts afresh
             self.remove_mode(mode)

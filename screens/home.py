@@ -57,7 +57,11 @@ def read_home(services: Services, port: SyncPort) -> HomeFacts:
 
 class HomeScreen(DeskScreen):
     """The officer's start page. ``first``: the facts read while the PIN was checked, shown at
-    once; the screen then reads them again as it always does."""
+    once; the screen then reads them again as it always does.
+
+    ``behind``: built while the login screen is shown (its widgets composed, nothing read and
+    nothing shown); the desk calls :meth:`opened` once the PIN is right, just as it shows it.
+    """
 
     TITLE_KEY = "tui.home.title"
     HELP_KEY = "tui.help.home"
@@ -73,10 +77,11 @@ class HomeScreen(DeskScreen):
     ]
 
     def __init__(self, services: Services, port: SyncPort, first: HomeFacts | None = None,
-                 ) -> None:
+                 *, behind: bool = False) -> None:
         super().__init__(services)
         self.port = port
         self._first = first
+        self._waiting = behind  # composed behind the login: no figures until ``opened``
         self._away = False  # another screen or area covered home since it was last shown
         self._scanned = ""  # characters a scanner is typing (a slip's QR code)
         self._queue_keys = services.config.queue_tickets  # the keys composed last
@@ -103,7 +108,7 @@ class HomeScreen(DeskScreen):
                 for name in COUNTS:
                     yield Static("", id=f"count-{name}", classes="count")
             yield Static("", id="home-sync")
-            yield VerificationLines(self.services, id="home-verify")
+            yield VerificationLines(self.services, load_on_mount=False, id="home-verify")
             yield Static("", id="home-queue", classes="-empty")
             with Grid(id="home-keys"):
                 for key, label, action in QUICK_KEYS:
@@ -136,7 +141,18 @@ class HomeScreen(DeskScreen):
             shown.update(line)
             shown.remove_class("-empty")
 
+    def opened(self, first: HomeFacts | None) -> None:
+        """The PIN was right: the officer's name in the title bar, then the figures (``first``,
+        read while the PIN was checked, or read now)."""
+        self._waiting, self._first = False, first
+        for officer in self.query("#title-officer").results(Label):
+            officer.update(self._officer_label())
+        if self.is_mounted:  # else its mount, still to come, shows them
+            self.on_mount()
+
     def on_mount(self) -> None:
+        if self._waiting:
+            return  # behind the login: nothing is read before the PIN is right
         self.set_interval(60, self.action_refresh)
         first, self._first = self._first, None
         if first is None:

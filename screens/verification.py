@@ -95,13 +95,16 @@ def _cells(row: QueueRow) -> dict[str, str]:
 class VerificationLines(Static):
     """Home's line: how many items wait for the database, and the key to the list."""
 
-    def __init__(self, services: Services, **kwargs: Any) -> None:
+    def __init__(self, services: Services, *, load_on_mount: bool = True, **kwargs: Any,
+                 ) -> None:
         super().__init__("", markup=True, **kwargs)
         self.services = services
         self.display = False
+        self.load_on_mount = load_on_mount  # False: the screen loads it with its own figures
 
     def on_mount(self) -> None:
-        self.load()
+        if self.load_on_mount:
+            self.load()
 
     @work(exclusive=True, thread=True, group="verification-lines")
     def load(self) -> None:
