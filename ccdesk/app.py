@@ -8,6 +8,7 @@ English strings (command palette, system commands, quit toast) are replaced by c
 from __future__ import annotations
 
 import contextlib
+import gc
 import io
 import logging
 import os
@@ -259,19 +260,32 @@ class DeskApp(App[int]):
         for warning in self.startup_warnings:  # e.g. the day's backup could not be written
             self.notify(warning, severity="warning", timeout=30)
         if self.actor is not None:
+            gc.enable()  # off while the first screen is built (launch.py)
             self.switch_mode("home")
             return
         facts = self._login or login_facts(self.services)
         if facts is None:
             from screens.setup import SetupScreen  # first run only
 
+            gc.enable()
             self.push_screen(SetupScreen(self.services), self._after_setup)
             return
+        # Shown once the app's own mount is over: Textual drops every frame drawn inside it,
+        # and the login's first frame would then wait for the next full repaint.
+        self.call_later(self._show_login, facts)
+
+    def _show_login(self, facts: LoginFacts) -> None:
         self.push_screen(LoginScreen(facts, self), self._after_login)
         # The services finish opening while the officer types the PIN, and the home screen's
         # code and figures are readied behind them.
         self.loader.after_open.append(self._ready_home)
-        self.call_after_refresh(self.set_timer, OPEN_AFTER_PAINT_SECONDS, self.loader.begin)
+        self.call_after_refresh(self._behind_the_login)
+
+    def _behind_the_login(self) -> None:
+        """The login screen is painted: the cycle collector back on (launch.py), and the
+        services start opening a moment later."""
+        gc.enable()
+        self.set_timer(OPEN_AFTER_PAINT_SECONDS, self.loader.begin)
 
     def _ready_home(self, services: Services) -> None:
         """Behind the login screen, once the services are open: load the home screen's code,
@@ -624,6 +638,7 @@ def _open(state: CliState) -> tuple[ServicesLoader, LoginFacts | None, Config]:
     if state.training:
         from ccdesk.training import open_sandbox
 
+        gc.enable()  # seeding a sandbox is no first paint to hurry (launch.py)
         sandbox = open_sandbox(state.paths)
         return ServicesLoader.ready(sandbox.services, sandbox.close), None, \
             sandbox.services.config
@@ -631,6 +646,7 @@ def _open(state: CliState) -> tuple[ServicesLoader, LoginFacts | None, Config]:
     opening = begin_opening(state.db_path, state.paths, config)
     if opening is not None:
         return *opening, config
+    gc.enable()  # a one-step opening may migrate a large file: collect as usual (launch.py)
     services = state.services()  # in one step: migrations, integrity check, the day's backup
     return ServicesLoader.ready(services), None, services.config
 

@@ -8,6 +8,7 @@ handed to :mod:`ccdesk.cli` unchanged, so the command-line contract stays exactl
 
 from __future__ import annotations
 
+import gc
 import os
 import sys
 
@@ -48,7 +49,21 @@ def main() -> None:
 
 
 def open_desk(options: dict[str, str | bool]) -> int:
-    """What the CLI's root callback does when no sub-command is given."""
+    """What the CLI's root callback does when no sub-command is given.
+
+    Python's cycle collector is off until the first screen is painted (``DeskApp.on_mount``
+    turns it back on): importing Textual and building the first screen allocate hundreds of
+    thousands of objects that live as long as the app, and collecting among them while the
+    officer waits for the login screen finds nothing to free (docs/tui.md, "Start-up").
+    """
+    gc.disable()
+    try:
+        return _open_desk(options)
+    finally:
+        gc.enable()  # whichever way the desk opened or failed
+
+
+def _open_desk(options: dict[str, str | bool]) -> int:
     from ccdesk.commands.common import EXIT_USER_ERROR, STATE
     from ccdesk.domain.errors import CcdeskError
     from ccdesk.i18n import LANGUAGES, set_language

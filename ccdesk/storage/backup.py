@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import functools
 import logging
 import os
 import re
@@ -46,10 +47,18 @@ SUFFIX = ".sqlite3"
 STAMP_FORMAT = "%Y%m%d-%H%M%S"
 # Kinds of copies in the backups folder. "pre-<revision>" copies are made by migrate.py.
 DAILY, MANUAL, BEFORE_RESTORE, DAMAGED = "daily", "manual", "before-restore", "damaged"
-_NAME = re.compile(
-    r"^(?P<stem>.+?)-(?P<kind>daily|manual|before-restore|damaged|pre-[A-Za-z0-9_.]+)-"
-    r"(?P<stamp>\d{8}-\d{6})(?:-(?P<micro>\d{6}))?\.sqlite3$"
-)
+
+
+@functools.cache
+def _backup_name() -> re.Pattern[str]:
+    """A backup's file name, parsed. Compiled on first use: this module is imported before the
+    login screen is painted, and this pattern alone costs milliseconds to compile."""
+    return re.compile(
+        r"^(?P<stem>.+?)-(?P<kind>daily|manual|before-restore|damaged|pre-[A-Za-z0-9_.]+)-"
+        r"(?P<stamp>\d{8}-\d{6})(?:-(?P<micro>\d{6}))?\.sqlite3$"
+    )
+
+
 # Tables whose presence tells a ccdesk database from any other SQLite file.
 REQUIRED_TABLES = ("alembic_version", "office", "dossier", "auditlog")
 _DAMAGE_WORDS = ("malformed", "not a database", "file is encrypted", "disk i/o error",
@@ -202,7 +211,7 @@ def prepare_database_file(path: Path, backups_dir: Path) -> bool:
 # ---- the backups folder ---------------------------------------------------------------------
 
 def parse_backup_name(path: Path) -> BackupFile | None:
-    match = _NAME.match(path.name)
+    match = _backup_name().match(path.name)
     if match is None:
         return None
     taken = datetime.strptime(match["stamp"], STAMP_FORMAT)

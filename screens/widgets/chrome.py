@@ -34,6 +34,8 @@ class TrainingBanner(Static):
 class KeyBar(Static):
     """The footer: up to ``MAX_KEYS`` shown bindings, translated, each clickable."""
 
+    _shown: str | None = None  # the markup on screen: the same keys again lay nothing out
+
     def on_mount(self) -> None:
         self.screen.bindings_updated_signal.subscribe(self, self._on_bindings)
         self._render_keys()
@@ -68,7 +70,10 @@ class KeyBar(Static):
             parts.append(f"[@click=app.simulate_key('{key}')][b]{shown}[/b] {label}[/]")
             if len(parts) == MAX_KEYS:
                 break
-        self.update("  ".join(parts))
+        markup = "  ".join(parts)
+        if markup != self._shown:  # bindings change at every focus move, the keys seldom
+            self._shown = markup
+            self.update(markup)
 
 
 def key_label(display: str) -> str:
