@@ -146,6 +146,7 @@ class DeskApp(App[int]):
         self.actor: Actor | None = actor
         self._last_activity = time.monotonic()
         self._upkeep_started = False
+        self._show_at_once = False  # switching to a screen mounted already (delay_update)
         self.config_path = config_path or self.services.paths.config_file
         self.sync = DeskSync(self.loader)
         self.keyflow = KeyFlow(self, self._forward_key)
@@ -363,11 +364,23 @@ class DeskApp(App[int]):
     def _after_login(self, actor: Actor | None) -> None:
         if actor is not None:
             self.actor = actor
-            self.switch_mode("home")
+            behind = self._home_behind
+            self._show_at_once = behind is not None and behind.is_mounted
+            try:
+                self.switch_mode("home")
+            finally:
+                self._show_at_once = False
             for warning in self.loader.warnings:  # found while opening behind the login
                 self.notify(warning, severity="warning", timeout=30)
             self.loader.warnings.clear()
             self.call_after_refresh(self._behind_the_desk)
+
+    def delay_update(self, delay: float = 0.05) -> None:
+        """Textual's ``switch_mode`` holds every repaint for ``delay`` to hide a screen still
+        mounting; home built behind the login is mounted and laid out already, and is shown
+        at once (the officer waited for it from Enter)."""
+        if not self._show_at_once:
+            super().delay_update(delay)
 
     @work(exclusive=True, group="behind-the-desk", exit_on_error=False)
     async def _behind_the_desk(self) -> None:

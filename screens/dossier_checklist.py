@@ -49,6 +49,11 @@ class ChecklistTable(DataTable[str]):
         self._layout = {}  # rebuilt whatever the width: the rows changed
         self.refit()
 
+    def on_resize(self) -> None:
+        # Its own width, whenever it changes: the screen going to two columns narrows the table
+        # after the screen's own resize has been handled.
+        self.refit()
+
     def refit(self) -> None:
         """Choose the columns for the table's width (``CHECKLIST_PRIORITY``), and rebuild it
         when the choice changed: never wider than the screen, no sideways scroll."""

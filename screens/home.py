@@ -18,6 +18,7 @@ from screens.keyflow import carrying_burst, in_burst
 from screens.sync import SyncPort
 from screens.verification import OPEN_KEY as VERIFY_KEY
 from screens.verification import VerificationLines, VerificationScreen
+from screens.widgets.chrome import TitleBar
 
 if TYPE_CHECKING:
     from ccdesk.services import Services
@@ -145,8 +146,8 @@ class HomeScreen(DeskScreen):
         """The PIN was right: the officer's name in the title bar, then the figures (``first``,
         read while the PIN was checked, or read now)."""
         self._waiting, self._first = False, first
-        for officer in self.query("#title-officer").results(Label):
-            officer.update(self._officer_label())
+        for bar in self.query(TitleBar).results(TitleBar):
+            bar.show_officer(self._officer_label())
         if self.is_mounted:  # else its mount, still to come, shows them
             self.on_mount()
 

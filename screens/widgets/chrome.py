@@ -2,26 +2,39 @@
 
 from __future__ import annotations
 
+from rich.cells import cell_len
 from rich.markup import escape
-from textual.app import ComposeResult
-from textual.containers import Horizontal
-from textual.widgets import Label, Static
+from rich.text import Text
+from textual.widgets import Static
 
 from ccdesk.i18n import t
 
 MAX_KEYS = 6  # the desk's rule: at most about six keys in the footer; F1 lists all of them
 
 
-class TitleBar(Horizontal):
-    """One line: the screen's title on the left, the logged-in officer on the right."""
+class TitleBar(Static):
+    """One line: the screen's title on the left, the logged-in officer on the right.
+
+    One widget drawing both, not a row of two labels: every screen has one, and each widget
+    costs the first paint milliseconds (the login's included)."""
 
     def __init__(self, title: str, officer: str) -> None:
         super().__init__()
         self._title, self._officer = title, officer
 
-    def compose(self) -> ComposeResult:
-        yield Label(self._title, id="title-text")
-        yield Label(self._officer, id="title-officer")
+    @property
+    def heading(self) -> str:
+        return self._title
+
+    def show_officer(self, officer: str) -> None:
+        self._officer = officer
+        self.refresh()
+
+    def render(self) -> Text:
+        room = self.content_size.width - cell_len(self._officer) - (1 if self._officer else 0)
+        title = Text(self._title, style="bold", no_wrap=True)
+        title.truncate(max(room, 0), overflow="ellipsis", pad=True)
+        return Text.assemble(title, " " if self._officer else "", self._officer)
 
 
 class TrainingBanner(Static):

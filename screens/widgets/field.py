@@ -18,19 +18,27 @@ class FormField(Vertical):
         self.field_name = name
         self._label = label
         self.control = control
+        self._error = ""
 
     def compose(self) -> ComposeResult:
         with Horizontal(classes="field-row"):
             yield Label(self._label, classes="field-label")
             yield self.control
-        yield Label("", classes="field-error")
+        # The error line is mounted when there is first something to say: a form has a dozen
+        # fields and each widget costs the first paint milliseconds (the login's included).
 
     def set_error(self, message: str | None) -> None:
-        error = self.query_one(".field-error", Label)
-        error.update(message or "")
-        error.display = bool(message)
+        self._error = message or ""
+        errors = self.query_children(".field-error").results(Label)
+        error = next(errors, None)
+        if error is None and message:
+            error = Label(classes="field-error")
+            self.mount(error)
+        if error is not None:
+            error.update(self._error)
+            error.display = bool(message)
         self.set_class(bool(message), "-invalid")
 
     @property
     def error_text(self) -> str:
-        return str(self.query_one(".field-error", Label).content)
+        return self._error

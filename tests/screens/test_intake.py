@@ -14,6 +14,7 @@ from screens.intake_checklist import ChecklistStep
 from screens.intake_decision import DecisionStep
 from screens.intake_procedure import ProcedureStep
 from screens.modals.form_preview import FormPreview
+from screens.widgets.chrome import TitleBar
 from screens.widgets.field import FormField
 from tests.screens.conftest import SIZE
 from tests.screens.helpers import settle, type_into, wait_for_screen
@@ -157,6 +158,6 @@ async def test_language_switch_keeps_a_half_typed_intake(services, actor) -> Non
         await type_into(pilot, "#full_name", "Đặng Văn Đức")
         app.change_language("en")
         await settle(pilot)
-        assert "applicant" in str(app.screen.query_one("#title-text").content)
+        assert "applicant" in app.screen.query_one(TitleBar).heading
         assert app.screen.query_one("#full_name", Input).value == "Đặng Văn Đức"
         assert app.screen.query_one("#id_number", Input).value == "001085012345"
