@@ -32,7 +32,13 @@ from textual.screen import Screen
 from ccdesk.domain.errors import CcdeskError
 from ccdesk.i18n import get_language, set_language, t
 from ccdesk.services import Actor
-from ccdesk.services.startup import LoginFacts, ServicesLoader, begin_opening, login_facts
+from ccdesk.services.startup import (
+    EarlyLook,
+    LoginFacts,
+    ServicesLoader,
+    begin_opening,
+    login_facts,
+)
 from ccdesk.storage.integrity import OpenMarker
 from screens.base import DeskScreen
 from screens.commands import DeskCommandPalette, DeskCommands
@@ -601,8 +607,9 @@ def serve_in_browser(command: str, *, host: str, port: int, title: str) -> None:
     DeskServer(command, host=host, port=port, title=title).serve()
 
 
-def run_app(state: CliState) -> int:
-    """Open the desk on ``state``'s database (or a fresh training sandbox) and run it."""
+def run_app(state: CliState, early: EarlyLook | None = None) -> int:
+    """Open the desk on ``state``'s database (or a fresh training sandbox) and run it;
+    ``early``: the login facts and the cheap look, under way already (``ccdesk.launch``)."""
     from ccdesk.logs import setup_logging
 
     log_file = setup_logging(state.paths)  # redacted; a sandbox logs to the desk's log too
@@ -612,7 +619,7 @@ def run_app(state: CliState) -> int:
     if marker is not None:
         marker.open()
     try:
-        loader, login, config = _open(state)
+        loader, login, config = _open(state, early)
     except CcdeskError as err:
         if marker is not None:
             marker.close()
@@ -646,7 +653,8 @@ def run_app(state: CliState) -> int:
     return app.return_code or 0
 
 
-def _open(state: CliState) -> tuple[ServicesLoader, LoginFacts | None, Config]:
+def _open(state: CliState, early: EarlyLook | None = None,
+          ) -> tuple[ServicesLoader, LoginFacts | None, Config]:
     """The desk's services (or a loader still opening them), the login facts, the config."""
     if state.training:
         from ccdesk.training import open_sandbox
@@ -656,7 +664,7 @@ def _open(state: CliState) -> tuple[ServicesLoader, LoginFacts | None, Config]:
         return ServicesLoader.ready(sandbox.services, sandbox.close), None, \
             sandbox.services.config
     config = state.config()
-    opening = begin_opening(state.db_path, state.paths, config)
+    opening = begin_opening(state.db_path, state.paths, config, early)
     if opening is not None:
         return *opening, config
     gc.enable()  # a one-step opening may migrate a large file: collect as usual (launch.py)

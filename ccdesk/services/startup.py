@@ -187,33 +187,68 @@ class ServicesLoader:
             self._future.result().close()
 
 
-def begin_opening(db_path: Path, paths: Paths, config: Config,
+class EarlyLook:
+    """The login facts and the cheap look at the file, read in a thread started before the
+    interpreter imports Textual: SQLite releases the GIL while it reads, so the reads (from the
+    disk, on a cold start) overlap the imports instead of following them. Read-only, like the
+    same reads made in line; ``begin_opening`` takes what it found."""
+
+    def __init__(self, db_path: Path) -> None:
+        self.db_path = db_path
+        self._found: Future[tuple[LoginFacts | None, str | None]] = Future()
+        threading.Thread(target=self._read, name="ccdesk-look", daemon=True).start()
+
+    def _read(self) -> None:
+        from ccdesk.storage.integrity import quick_look
+
+        try:
+            facts = read_login_facts(self.db_path)
+            # Only a desk that opens in steps needs it; the one-step opening checks for itself.
+            problem = quick_look(self.db_path) if facts is not None else None
+        except BaseException as exc:  # handed to ``found``
+            self._found.set_exception(exc)
+            return
+        self._found.set_result((facts, problem))
+
+    def found(self) -> tuple[LoginFacts | None, str | None]:
+        """(the login facts, what the cheap look found wrong), waiting for the thread."""
+        return self._found.result()
+
+
+def begin_opening(db_path: Path, paths: Paths, config: Config, early: EarlyLook | None = None,
                   ) -> tuple[ServicesLoader, LoginFacts] | None:
     """Step one for a set-up desk: the cheap look at the file (a whole-file check only when the
     last one found damage), then the login facts and a loader that opens the services once
-    started. ``None`` when the desk must open in one step."""
-    from ccdesk.storage.integrity import DAMAGED, due_reasons
+    started. ``None`` when the desk must open in one step. ``early``: the same reads, made
+    already for ``db_path``."""
+    from ccdesk.storage.integrity import DAMAGED, due_reasons, quick_look
 
-    facts = read_login_facts(db_path)
+    look: Callable[[Path], str | None] = quick_look
+    if early is not None and early.db_path == db_path:
+        facts, problem = early.found()
+        look = lambda _path: problem  # noqa: E731 - looked at already
+    else:
+        facts = read_login_facts(db_path)
     if facts is None:
         return None
     due = due_reasons(paths.data_dir, db_path)
     # A damaged file is reported before anything is shown (DatabaseDamaged names the newest
     # good backup), exactly as when the desk opens in one step.
-    check_before_use(db_path, paths, full=DAMAGED in due)
+    check_before_use(db_path, paths, full=DAMAGED in due, look=look)
     if DAMAGED in due:
         due = []  # checked in full just now, and found sound
     return ServicesLoader.opening(db_path, paths, config, due), facts
 
 
-def check_before_use(db_path: Path, paths: Paths, *, full: bool) -> None:
-    """The cheap look, or the whole-file check (its result remembered); raises
-    :class:`DatabaseDamaged`."""
+def check_before_use(db_path: Path, paths: Paths, *, full: bool,
+                     look: Callable[[Path], str | None] | None = None) -> None:
+    """The cheap look (``look``, by default ``integrity.quick_look``), or the whole-file check
+    (its result remembered); raises :class:`DatabaseDamaged`."""
     from ccdesk.storage.backup import DatabaseDamaged, check_database
     from ccdesk.storage.integrity import record_full_check
 
     try:
-        check_database(db_path, paths.backups_dir, full=full)
+        check_database(db_path, paths.backups_dir, full=full, look=look)
     except DatabaseDamaged:
         if full:
             record_full_check(paths.data_dir, db_path, "damaged")

@@ -26,7 +26,7 @@ import os
 import re
 import sqlite3
 import stat
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -179,19 +179,20 @@ def check_database_file(path: Path, backups_dir: Path) -> None:
         raise damaged_error(path, backups_dir)
 
 
-def check_database(path: Path, backups_dir: Path, *, full: bool = False) -> None:
+def check_database(path: Path, backups_dir: Path, *, full: bool = False,
+                   look: Callable[[Path], str | None] | None = None) -> None:
     """Start-up check: raise :class:`DatabaseDamaged` unless the file looks sound.
 
     By default the cheap look of ``integrity.quick_look`` (a few dozen pages, whatever the
-    size); ``full`` reads the whole file (``PRAGMA quick_check``), when one is due
-    (docs/operations.md, "Integrity checks").
+    size; ``look``: the same look, made already); ``full`` reads the whole file
+    (``PRAGMA quick_check``), when one is due (docs/operations.md, "Integrity checks").
     """
     from ccdesk.storage.integrity import quick_look
 
     check_database_file(path, backups_dir)
     if not path.exists():
         return
-    problem = integrity_problem(path) if full else quick_look(path)
+    problem = integrity_problem(path) if full else (look or quick_look)(path)
     if problem is not None and problem != "missing":
         # The detail (SQLite's words) goes to the log for IT; the person sees what to do.
         log.error("integrity check failed", extra={"db": str(path), "problem": problem[:200]})
