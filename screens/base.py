@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, ClassVar, Protocol, cast
 
+from textual import events
 from textual.app import ComposeResult
 from textual.screen import ModalScreen, Screen, ScreenResultType
 from textual.widgets import Input
@@ -68,6 +69,7 @@ class DeskScreen(FormKeys, Screen):
         super().__init__(**kwargs)  # type: ignore[arg-type]
         self._services = services
         self._composed_lang = get_language()
+        self._shown_once = False  # a first ScreenResume: its widgets were just styled
 
     @property
     def services(self) -> Services:
@@ -101,7 +103,12 @@ class DeskScreen(FormKeys, Screen):
         actor = self.host.actor
         return actor.username if actor else ""
 
-    def on_screen_resume(self) -> None:
+    def on_screen_resume(self, event: events.ScreenResume) -> None:
+        if not self._shown_once:
+            # Styled as it mounted, from the stylesheet as it is: Textual would restyle every
+            # widget once more as it first shows (about 9 ms for the login, more for home).
+            self._shown_once = True
+            event.refresh_styles = False
         if self._composed_lang != get_language():
             self.refresh_language()  # recomposes, then fills in again through on_mount
         else:
