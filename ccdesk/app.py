@@ -289,10 +289,13 @@ class DeskApp(App[int]):
         self.call_after_refresh(self._behind_the_login)
 
     def _behind_the_login(self) -> None:
-        """The login screen is painted: the cycle collector back on (launch.py), and the
-        services start opening a moment later."""
-        gc.enable()
-        self.set_timer(OPEN_AFTER_PAINT_SECONDS, self.loader.begin)
+        """The login screen is painted: a moment later (its frame still on the way to the
+        terminal), the cycle collector back on (launch.py) and the services start opening."""
+        self.set_timer(OPEN_AFTER_PAINT_SECONDS, self._open_behind)
+
+    def _open_behind(self) -> None:
+        gc.enable()  # its first pass walks everything built so far: not while painting
+        self.loader.begin()
 
     def _ready_home(self, services: Services) -> None:
         """Behind the login screen, once the services are open: load the home screen's code,
