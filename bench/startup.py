@@ -41,7 +41,9 @@ terminal emulator (pyte); times count from just before the spawn, so interpreter
 Sizes other than 0 use the demo databases ``bench/search.py`` seeds into ``--cache-dir``
 (``search-<n>-365d.sqlite3`` with ``config/desk.key`` beside them); each is copied once into
 ``<cache>/startup-<n>/`` and given an officer. Medians of ``--runs`` with min–max; baseline and
-desk samples alternate so machine noise hits both. Targets: login <= 1.3x the baseline, home
+desk samples alternate so machine noise hits both, and after each desk sample the kernel's
+writeback of the backup it took is waited for (``os.sync``), so no sample pays for the one
+before it. Targets: login <= 1.3x the baseline, home
 <= 2x, at 1M dossiers, warm and cold. Prints figures with the load beside them; asserts nothing.
 """
 
@@ -369,6 +371,9 @@ def measure(db: Path, home: Path, cold: bool, runs: int, full_check_due: bool,
         if cold:
             drop_from_page_cache(db)
         got.desk.append(desk_sample(db, env, pace))
+        # The day's backup it wrote (2.2 GB at 1M) is still being flushed to the disk by the
+        # kernel: wait for that here, or the next samples (baseline and desk) pay for it.
+        os.sync()
     return got
 
 
