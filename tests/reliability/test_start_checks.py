@@ -18,7 +18,7 @@ import pytest
 from sqlalchemy import text
 
 from ccdesk.config import Config
-from ccdesk.services.startup import begin_opening, on_start
+from ccdesk.services.startup import EarlyLook, begin_opening, on_start
 from ccdesk.storage import backup as bk
 from ccdesk.storage import integrity
 from tests.reliability.conftest import REPO, Desk, run_ccdesk
@@ -194,3 +194,32 @@ def test_a_restore_counts_as_the_full_check_after_it(desk: Desk) -> None:
     assert restored.returncode == 0, restored.stderr
     assert integrity.due_reasons(data, db) == []
     assert begin_opening(db, desk.paths, Config()) is not None
+
+
+def test_the_early_look_reads_what_the_opening_would(desk: Desk) -> None:
+    """``ccdesk`` starts the login's reads in a thread while Textual imports: the opening takes
+    the same facts from it, and opens the services exactly as without it."""
+    data, db = desk.paths.data_dir, desk.db_path
+    integrity.record_full_check(data, db, None, datetime.now())
+    _closed(desk)
+    in_line = begin_opening(db, desk.paths, Config())
+    early = begin_opening(db, desk.paths, Config(), EarlyLook(db))
+    assert in_line is not None and early is not None
+    assert early[1] == in_line[1] and early[1].officers
+    in_line[0].close()
+    early[0].close()
+
+
+def test_the_early_look_stops_a_damaged_desk_before_anything_is_shown(desk: Desk) -> None:
+    good = bk.take_backup(desk.db_path, desk.paths.backups_dir, now=NOW)
+    db = _closed(desk)
+    size = db.stat().st_size
+    with db.open("r+b") as fh:  # the last pages of the file overwritten, its header intact
+        fh.seek(size - 3 * 4096)
+        fh.write(bytes((i * 53 + 5) % 256 for i in range(3 * 4096)))
+    look = EarlyLook(db)
+    facts, problem = look.found()
+    assert facts is not None and problem is not None  # read in the thread, found there
+    with pytest.raises(bk.DatabaseDamaged) as err:
+        begin_opening(db, desk.paths, Config(), look)
+    assert err.value.backup == good
