@@ -267,14 +267,12 @@ class DeskApp(App[int]):
         for warning in self.startup_warnings:  # e.g. the day's backup could not be written
             self.notify(warning, severity="warning", timeout=30)
         if self.actor is not None:
-            gc.enable()  # off while the first screen is built (launch.py)
             self.switch_mode("home")
             return
         facts = self._login or login_facts(self.services)
         if facts is None:
             from screens.setup import SetupScreen  # first run only
 
-            gc.enable()
             self.push_screen(SetupScreen(self.services), self._after_setup)
             return
         # Shown once the app's own mount is over: Textual drops every frame drawn inside it,
@@ -286,15 +284,13 @@ class DeskApp(App[int]):
         # The services finish opening while the officer types the PIN, and the home screen's
         # code and figures are readied behind them.
         self.loader.after_open.append(self._ready_home)
-        self.call_after_refresh(self._behind_the_login)
-
-    def _behind_the_login(self) -> None:
-        """The login screen is painted: a moment later (its frame still on the way to the
-        terminal), the cycle collector back on (launch.py) and the services start opening."""
-        self.set_timer(OPEN_AFTER_PAINT_SECONDS, self._open_behind)
+        self.call_after_refresh(self.set_timer, OPEN_AFTER_PAINT_SECONDS, self._open_behind)
 
     def _open_behind(self) -> None:
-        gc.enable()  # its first pass walks everything built so far: not while painting
+        """A moment after the login is painted (its frame still on the way to the terminal):
+        the cycle collector back on (off since ``ccdesk.launch``: its first pass walks
+        everything built so far), and the services start opening."""
+        gc.enable()
         self.loader.begin()
 
     def _ready_home(self, services: Services) -> None:

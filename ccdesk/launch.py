@@ -58,10 +58,11 @@ def main() -> None:
 def open_desk(options: dict[str, str | bool]) -> int:
     """What the CLI's root callback does when no sub-command is given.
 
-    Python's cycle collector is off until the first screen is painted (``DeskApp.on_mount``
-    turns it back on): importing Textual and building the first screen allocate hundreds of
-    thousands of objects that live as long as the app, and collecting among them while the
-    officer waits for the login screen finds nothing to free (docs/tui.md, "Start-up").
+    Python's cycle collector is off until the login screen is painted (``DeskApp`` turns it
+    back on then, or before a one-step opening): importing Textual and building the first
+    screen allocate hundreds of thousands of objects that live as long as the app, and
+    collecting among them while the officer waits for the login screen finds nothing to free
+    (docs/tui.md, "Start-up").
 
     Every frame reaches the terminal through Textual's output thread, which must take the
     interpreter from the UI thread for each write: with Python's default switch interval it

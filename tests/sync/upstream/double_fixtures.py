@@ -3,15 +3,20 @@ plus valid DVCQG elements to start from. The forwarder's tests may import these 
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import httpx
 
+from sync.server.store import DistrictStore
+from sync.upstream.config import save_config
 from sync.upstream.double.app import DoubleConfig, create_app
 from sync.upstream.double.faults import parse_faults
 from sync.upstream.double.store import DoubleStore
-from tests.sync.helpers import AppThread
+from tests.sync.helpers import AppThread, Desk, ServerThread
+from tests.sync.upstream.conftest import enrolled_desk
 
 UNIT = "000.17.22.H56"
 USER, PASSWORD = "xa-test", "mat-khau-thu"
@@ -33,6 +38,28 @@ class DoubleServer(AppThread):
     def stop(self) -> None:
         super().stop()
         self.store.close()
+
+
+@contextmanager
+def running_chain(tmp_path: Path, relay_url: str, cfg: DoubleConfig, *, profile: str,
+                  **store_options: Any,
+                  ) -> Iterator[tuple[Desk, ServerThread, DoubleServer, DistrictStore]]:
+    """A desk enrolled at a relay whose forwarder is set up for the double in ``profile``
+    (the igate client id goes where the other profiles keep the user name, the secret as the
+    password), all running on 127.0.0.1; stopped afterwards."""
+    store = DistrictStore.open(relay_url, **store_options)
+    relay = ServerThread(store)
+    double = DoubleServer(tmp_path / "double.sqlite3", cfg)
+    desk = enrolled_desk(tmp_path / "desk", relay)
+    save_config(store.engine, profile=profile, url=double.url, unit_code=UNIT, username=USER,
+                password=PASSWORD, accept_demo=False)
+    try:
+        yield desk, relay, double, store
+    finally:
+        desk.close()
+        double.stop()
+        relay.stop()
+        store.engine.dispose()
 
 
 class Client:

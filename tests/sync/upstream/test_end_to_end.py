@@ -15,12 +15,10 @@ import pytest
 
 from ccdesk.domain.lifecycle import Action
 from ccdesk.services.intake import Applicant, ChecklistEntry, Decision, IntakeRequest, MissingItem
-from sync.server.store import DistrictStore
-from sync.upstream.config import save_config
 from sync.upstream.outcome import ForwardResult
 from tests.sync.helpers import Desk, ServerThread
-from tests.sync.upstream.conftest import enrolled_desk, forwarder, push
-from tests.sync.upstream.double_fixtures import PASSWORD, UNIT, USER, DoubleServer, config
+from tests.sync.upstream.conftest import forwarder, push
+from tests.sync.upstream.double_fixtures import DoubleServer, config, running_chain
 
 
 @dataclass
@@ -53,19 +51,9 @@ class Chain:
 
 def make_chain(tmp_path: Path, relay_url: str, faults: str | None = None,
                profile: str = "dvcqg") -> Iterator[Chain]:
-    store = DistrictStore.open(relay_url)
-    relay = ServerThread(store)
-    double = DoubleServer(tmp_path / "double.sqlite3", config(faults, profile=profile))
-    desk = enrolled_desk(tmp_path / "desk", relay)
-    save_config(store.engine, profile=profile, url=double.url, unit_code=UNIT, username=USER,
-                password=PASSWORD, accept_demo=False)
-    try:
+    with running_chain(tmp_path, relay_url, config(faults, profile=profile),
+                       profile=profile) as (desk, relay, double, _store):
         yield Chain(desk, relay, double)
-    finally:
-        desk.close()
-        double.stop()
-        relay.stop()
-        store.engine.dispose()
 
 
 @pytest.fixture

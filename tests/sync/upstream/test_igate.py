@@ -26,8 +26,15 @@ from sync.upstream.tables import DEAD
 from sync.upstream.transports import make_transport
 from tests.sync.files.kit import intake_with_scans, scan
 from tests.sync.helpers import Desk, ServerThread
-from tests.sync.upstream.conftest import FAST, enrolled_desk, push
-from tests.sync.upstream.double_fixtures import PASSWORD, UNIT, USER, DoubleServer, config
+from tests.sync.upstream.conftest import FAST, push
+from tests.sync.upstream.double_fixtures import (
+    PASSWORD,
+    UNIT,
+    USER,
+    DoubleServer,
+    config,
+    running_chain,
+)
 
 
 @dataclass
@@ -80,21 +87,9 @@ class Chain:
 
 def make_chain(tmp_path: Path, relay_url: str, faults: str | None = None,
                **options: Any) -> Iterator[Chain]:
-    store = DistrictStore.open(relay_url, files_dir=tmp_path / "relay-files")
-    relay = ServerThread(store)
-    double = DoubleServer(tmp_path / "double.sqlite3", config(faults, profile="igate",
-                                                              **options))
-    desk = enrolled_desk(tmp_path / "desk", relay)
-    # The client id goes where the other profiles keep the user name, the secret as a password.
-    save_config(store.engine, profile="igate", url=double.url, unit_code=UNIT, username=USER,
-                password=PASSWORD, accept_demo=False)
-    try:
-        yield Chain(desk, relay, double, store)
-    finally:
-        desk.close()
-        double.stop()
-        relay.stop()
-        store.engine.dispose()
+    with running_chain(tmp_path, relay_url, config(faults, profile="igate", **options),
+                       profile="igate", files_dir=tmp_path / "relay-files") as parts:
+        yield Chain(*parts)
 
 
 @pytest.fixture
