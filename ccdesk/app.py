@@ -58,6 +58,11 @@ if TYPE_CHECKING:
     from sync.service import SyncStatus
 
 STYLES = Path(__file__).resolve().parent.parent / "screens" / "styles"
+# The login screen is painted from the frame sheet alone; every other screen's rules are read
+# behind it (start-up time, docs/tui.md "Start-up and memory").
+FRAME_SHEET = STYLES / "frame.tcss"
+DESK_SHEETS = (STYLES / "app.tcss", STYLES / "forms.tcss", STYLES / "dossier.tcss",
+               STYLES / "dialogs.tcss")
 IDLE_CHECK_SECONDS = 15
 PIN_AHEAD_FROM = 4  # no role allows a shorter PIN (pins.MIN_PIN): nothing to check before
 SIGNED_OUT = "signed_out"  # the mode under the login screen after a log-out
@@ -114,8 +119,7 @@ class DeskApp(App[int]):
     the ``login`` facts read without the ORM: the login screen paints first.
     """
 
-    CSS_PATH: ClassVar = [STYLES / "app.tcss", STYLES / "forms.tcss", STYLES / "dossier.tcss",
-                          STYLES / "dialogs.tcss"]
+    CSS_PATH: ClassVar = [FRAME_SHEET]
     TITLE = "ccdesk"
     COMMANDS: ClassVar = {DeskCommands}
     COMMAND_PALETTE_BINDING = "ctrl+p"
@@ -153,6 +157,7 @@ class DeskApp(App[int]):
         self._last_activity = time.monotonic()
         self._upkeep_started = False
         self._show_at_once = False  # switching to a screen mounted already (delay_update)
+        self._desk_sheets_read = False  # DESK_SHEETS, read once the login is painted
         self.config_path = config_path or self.services.paths.config_file
         self.sync = DeskSync(self.loader)
         self.keyflow = KeyFlow(self, self._forward_key)
@@ -217,6 +222,23 @@ class DeskApp(App[int]):
             return screen
         return HomeScreen(self.services, self.sync, first)
 
+    def read_desk_sheets(self) -> None:
+        """Every screen's stylesheets but the frame's, once: read, parsed and applied to the
+        screens there are (as Textual does for a screen's own ``CSS_PATH``)."""
+        if self._desk_sheets_read:
+            return
+        self._desk_sheets_read = True
+        self.stylesheet.read_all(DESK_SHEETS)
+        self.stylesheet.reparse()
+        self.stylesheet.update(self)
+
+    def _load_screen_css(self, screen: Screen) -> None:
+        """Textual 8.2.8 calls this as it shows a screen: any screen but the login's needs the
+        desk's sheets (a help or the command palette opened over the login, too)."""
+        if not isinstance(screen, LoginScreen):
+            self.read_desk_sheets()
+        super()._load_screen_css(screen)  # noqa: SLF001 - Textual 8.2.8
+
     def _compose_home_behind(self) -> None:
         """While the PIN is typed: build the home screen and mount its widgets, unshown and
         with no figures read (``HomeScreen(behind=True)``), so a right PIN only fills them in
@@ -225,6 +247,7 @@ class DeskApp(App[int]):
 
         if self.actor is not None or self._home_behind is not None or not self.is_running:
             return
+        self.read_desk_sheets()  # home is styled as it mounts, not again when shown
         screen = HomeScreen(self.services, self.sync, behind=True)
         screen._css_update_count = self._css_update_count  # noqa: SLF001 - as _styled_now
         _, mounted = self._get_screen(screen)  # noqa: SLF001 - Textual 8.2.8: registers it
@@ -289,9 +312,11 @@ class DeskApp(App[int]):
     def _open_behind(self) -> None:
         """A moment after the login is painted (its frame still on the way to the terminal):
         the cycle collector back on (off since ``ccdesk.launch``: its first pass walks
-        everything built so far), and the services start opening."""
+        everything built so far), the services start opening, and the other screens'
+        stylesheets are read."""
         gc.enable()
         self.loader.begin()
+        self.read_desk_sheets()
 
     def _ready_home(self, services: Services) -> None:
         """Behind the login screen, once the services are open: load the home screen's code,

@@ -154,6 +154,48 @@ async def test_logging_in_waits_for_the_services_still_opening(services, tmp_pat
         loader.close()
 
 
+async def test_the_login_is_painted_from_the_frame_sheet_and_the_rest_is_read_behind(
+        services, tmp_path) -> None:
+    """Only frame.tcss is parsed before the login's first frame; a help opened over the login,
+    and any screen after it, has the desk's other sheets (a modal box 70 columns wide)."""
+    from ccdesk.app import DESK_SHEETS, FRAME_SHEET
+    from screens.modals.help import HelpModal
+
+    db, paths, config = _ready_copy(services, tmp_path), services.paths, services.config
+    gate = threading.Event()
+
+    def open_slowly() -> Services:
+        assert gate.wait(30)
+        return Services.open(db, paths, config=config)
+
+    loader = ServicesLoader(open_slowly)
+    app = DeskApp(loader, login=read_login_facts(db), config=config,
+                  config_path=paths.config_file)
+    read = lambda sheet: app.stylesheet.has_source(str(sheet), "")  # noqa: E731
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.pause()
+            assert isinstance(app.screen, LoginScreen)
+            assert read(FRAME_SHEET) and not any(read(sheet) for sheet in DESK_SHEETS)
+            await pilot.press("f1")
+            await pilot.pause()
+            assert isinstance(app.screen, HelpModal)
+            assert all(read(sheet) for sheet in DESK_SHEETS)
+            assert app.screen.query_one(".modal-box").styles.width.value == 76  # .help-box
+            await pilot.press("escape")
+            await pilot.pause()
+            gate.set()
+            await type_into(pilot, "#pin", PIN)
+            await pilot.press("enter")
+            await settle(pilot)
+            assert isinstance(app.screen, HomeScreen)
+            counts = app.screen.query(".count")
+            assert counts and all(c.styles.border.top[0] == "round" for c in counts)
+    finally:
+        gate.set()
+        loader.close()
+
+
 async def test_a_wrong_pin_is_refused_through_the_loader(services, tmp_path) -> None:
     app = _desk_opening(_ready_copy(services, tmp_path), services.paths)
     try:
