@@ -28,7 +28,6 @@ Example::
 
 from __future__ import annotations
 
-import tomllib
 from collections.abc import MutableMapping
 from dataclasses import asdict, dataclass, field
 from datetime import time
@@ -74,6 +73,8 @@ class Config:
     def load(cls, path: Path) -> Config:
         if not path.exists():
             return cls()
+        import tomllib  # only with a file to read: the login screen is painted sooner without
+
         try:
             data = tomllib.loads(path.read_text(encoding="utf-8"))
         except tomllib.TOMLDecodeError as exc:

@@ -2,14 +2,22 @@
 
 Messages live in ``ccdesk/locales/<lang>/<area>.toml``; a key is ``<area>.<table>.<name>``.
 Vietnamese is the default; English must be complete (a test checks both have the same keys).
+
+Each TOML file has a compiled twin, ``<area>.json`` (``python -m ccdesk.i18n`` writes them; a
+test fails while one is out of date): its messages already flattened, with the SHA-256 of the
+TOML text it was made from. A catalogue is read from its twin when that hash matches, else from
+the TOML itself, so an edited file is never shown stale. Parsing TOML (and importing
+``tomllib``) was about a tenth of the desk's own work before the login screen is painted
+(docs/tui.md, "Start-up and memory").
 Formatting of dates, times and money is explicit (never ``locale``): ``dd/mm/yyyy``, 24-hour
 clock and ``1.234.567 đ``.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
-import tomllib
 from datetime import date, datetime
 from functools import cache
 from pathlib import Path
@@ -40,14 +48,58 @@ def catalogue(lang: str) -> dict[str, str]:
 
 @cache
 def _area(lang: str, area: str) -> dict[str, str]:
-    """The messages of one ``<lang>/<area>.toml`` (empty when there is none): ``t`` parses only
+    """The messages of one ``<lang>/<area>.toml`` (empty when there is none): ``t`` reads only
     the areas it is asked for, so the first screen does not pay for every file."""
-    messages: dict[str, str] = {}
     file = _LOCALES / lang / f"{area}.toml"
-    if area and "/" not in area and "\\" not in area and file.is_file():
-        with file.open("rb") as fh:
-            _flatten(area, tomllib.load(fh), messages)
+    if not area or "/" in area or "\\" in area or not file.is_file():
+        return {}
+    text = file.read_bytes()
+    return _compiled(file, text) or _parsed(area, text)
+
+
+def _parsed(area: str, text: bytes) -> dict[str, str]:
+    import tomllib
+
+    messages: dict[str, str] = {}
+    _flatten(area, tomllib.loads(text.decode("utf-8")), messages)
     return messages
+
+
+def _compiled(file: Path, text: bytes) -> dict[str, str] | None:
+    """The messages of ``file``'s compiled twin when it was made from exactly ``text``."""
+    try:
+        twin = json.loads(file.with_suffix(".json").read_bytes())
+    except (OSError, ValueError):
+        return None
+    if not isinstance(twin, dict) or twin.get("source_sha256") != _digest(text):
+        return None
+    messages = twin.get("messages")
+    if not isinstance(messages, dict) or not all(isinstance(v, str) for v in messages.values()):
+        return None
+    return messages
+
+
+def _digest(text: bytes) -> str:
+    return hashlib.sha256(text).hexdigest()
+
+
+def compiled_twin(file: Path) -> str:
+    """What ``python -m ccdesk.i18n`` writes beside the catalogue ``file``."""
+    text = file.read_bytes()
+    twin = {"source": file.name, "source_sha256": _digest(text),
+            "messages": _parsed(file.stem, text)}
+    return json.dumps(twin, ensure_ascii=False, indent=1, sort_keys=True) + "\n"
+
+
+def compile_catalogues() -> list[Path]:
+    """Write every catalogue's compiled twin that is missing or out of date; the ones written."""
+    written = []
+    for file in sorted(_LOCALES.glob("*/*.toml")):
+        twin, body = file.with_suffix(".json"), compiled_twin(file)
+        if not twin.is_file() or twin.read_text(encoding="utf-8") != body:
+            twin.write_text(body, encoding="utf-8")
+            written.append(twin)
+    return written
 
 
 def set_language(lang: str) -> None:
@@ -95,3 +147,8 @@ def fmt_size(size: int) -> str:
 def fmt_money(amount: int) -> str:
     """``1234567`` -> ``1.234.567 đ`` (Vietnamese thousands separator)."""
     return f"{amount:,}".replace(",", ".") + " đ"
+
+
+if __name__ == "__main__":
+    for written in compile_catalogues():
+        print(written)
