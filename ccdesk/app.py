@@ -25,13 +25,12 @@ from rich.console import Console
 from textual import events, work
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
-from textual.command import CommandPalette
+from textual.command import CommandPalette, Provider
 from textual.message import Message
 from textual.screen import Screen
 
 from ccdesk.domain.errors import CcdeskError
 from ccdesk.i18n import get_language, set_language, t
-from ccdesk.services import Actor
 from ccdesk.services.startup import (
     EarlyLook,
     LoginFacts,
@@ -41,14 +40,13 @@ from ccdesk.services.startup import (
 )
 from ccdesk.storage.integrity import OpenMarker
 from screens.base import DeskScreen
-from screens.commands import DeskCommandPalette, DeskCommands
 from screens.keyflow import KeyFlow
 from screens.login import LoginScreen
 
 if TYPE_CHECKING:
     from ccdesk.commands.common import CliState
     from ccdesk.config import Config
-    from ccdesk.services import Services
+    from ccdesk.services import Actor, Services
     from ccdesk.services.pin_ahead import PinAhead
     from ccdesk.services.pins import PinVerdict
     from screens.home import HomeFacts, HomeScreen
@@ -74,6 +72,13 @@ UPKEEP_ERROR_SECONDS = 24 * 3600  # damage found behind the desk stays until it 
 # no officer has typed a PIN this soon (one submitted earlier starts the opening itself).
 OPEN_AFTER_PAINT_SECONDS = 0.15
 
+
+
+def _desk_commands() -> type[Provider]:
+    """The palette's commands (Textual takes a provider or a function returning one)."""
+    from screens.commands import DeskCommands
+
+    return DeskCommands
 
 
 class HomeBehind(Message):
@@ -121,7 +126,7 @@ class DeskApp(App[int]):
 
     CSS_PATH: ClassVar = [FRAME_SHEET]
     TITLE = "ccdesk"
-    COMMANDS: ClassVar = {DeskCommands}
+    COMMANDS: ClassVar = {_desk_commands}  # loaded when the palette first opens
     COMMAND_PALETTE_BINDING = "ctrl+p"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("f1", "help", "tui.key.help", id="help"),
@@ -591,6 +596,8 @@ class DeskApp(App[int]):
         self.push_screen(HelpModal(self.screen))
 
     def action_command_palette(self) -> None:
+        from screens.commands import DeskCommandPalette
+
         if self.use_command_palette and not CommandPalette.is_open(self):
             self.push_screen(DeskCommandPalette(id="--command-palette",
                                                 placeholder=t("tui.palette.placeholder")))
@@ -598,6 +605,8 @@ class DeskApp(App[int]):
     def _pick_theme(self) -> None:
         """Textual's theme picker with a translated placeholder."""
         from textual.theme import ThemeProvider
+
+        from screens.commands import DeskCommandPalette
 
         self.push_screen(DeskCommandPalette(providers=[ThemeProvider],
                                             placeholder=t("tui.palette.theme_placeholder")))

@@ -26,8 +26,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
 
-import orjson
-
 from ccdesk.paths import Paths, ensure_private_dir
 from ccdesk.text import fold
 
@@ -136,6 +134,8 @@ class JsonFormatter(logging.Formatter):
             record.exc_text = self.formatException(record.exc_info)
         if record.exc_text:
             entry["exc"] = record.exc_text
+        import orjson  # at the first line logged: a start that logs nothing is spared it
+
         return orjson.dumps(entry, default=str).decode()
 
 

@@ -9,8 +9,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
-import orjson
-
 from ccdesk.domain.errors import CcdeskError
 from ccdesk.paths import Paths, resolve_db_path, resolve_paths
 
@@ -79,6 +77,8 @@ STATE = CliState()
 
 
 def print_json(data: object) -> None:
+    import orjson  # only commands that print JSON pay for it (and the desk's start does not)
+
     sys.stdout.write(orjson.dumps(data, option=orjson.OPT_INDENT_2).decode() + "\n")
 
 
