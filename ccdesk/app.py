@@ -640,9 +640,11 @@ def serve_in_browser(command: str, *, host: str, port: int, title: str) -> None:
     DeskServer(command, host=host, port=port, title=title).serve()
 
 
-def run_app(state: CliState, early: EarlyLook | None = None) -> int:
+def run_app(state: CliState, early: EarlyLook | None = None,
+            config: Config | None = None) -> int:
     """Open the desk on ``state``'s database (or a fresh training sandbox) and run it;
-    ``early``: the login facts and the cheap look, under way already (``ccdesk.launch``)."""
+    ``early``: the login facts and the cheap look, under way already, and ``config``: the
+    config file as read already (``ccdesk.launch``)."""
     from ccdesk.logs import setup_logging
 
     log_file = setup_logging(state.paths)  # redacted; a sandbox logs to the desk's log too
@@ -652,7 +654,7 @@ def run_app(state: CliState, early: EarlyLook | None = None) -> int:
     if marker is not None:
         marker.open()
     try:
-        loader, login, config = _open(state, early)
+        loader, login, config = _open(state, early, config)
     except CcdeskError as err:
         if marker is not None:
             marker.close()
@@ -686,7 +688,7 @@ def run_app(state: CliState, early: EarlyLook | None = None) -> int:
     return app.return_code or 0
 
 
-def _open(state: CliState, early: EarlyLook | None = None,
+def _open(state: CliState, early: EarlyLook | None = None, config: Config | None = None,
           ) -> tuple[ServicesLoader, LoginFacts | None, Config]:
     """The desk's services (or a loader still opening them), the login facts, the config."""
     if state.training:
@@ -696,7 +698,7 @@ def _open(state: CliState, early: EarlyLook | None = None,
         sandbox = open_sandbox(state.paths)
         return ServicesLoader.ready(sandbox.services, sandbox.close), None, \
             sandbox.services.config
-    config = state.config()
+    config = config or state.config()
     opening = begin_opening(state.db_path, state.paths, config, early)
     if opening is not None:
         return *opening, config

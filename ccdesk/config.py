@@ -93,7 +93,8 @@ class Config:
                 raise ValidationError(f"reliability.err.config_{kind if known_kind else 'type'}",
                                       file=str(path), name=key)
         config = cls(**known)
-        config.hours()  # validate now, with the file's name in the message
+        if config.office_hours:  # validate now (the defaults need no check, nor the calendar)
+            config.hours()
         if not all(isinstance(root, str) for root in config.usb_roots):
             raise ValidationError("reliability.err.config_type", file=str(path),
                                   name="usb_roots")

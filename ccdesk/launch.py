@@ -86,11 +86,11 @@ def _open_desk(options: dict[str, str | bool]) -> int:
     STATE.training = bool(options.get("--training"))
     early = None if STATE.training else _early_look(STATE.db_path)
     try:
-        chosen = str(options.get("--lang") or os.environ.get("CCDESK_LANG") or
-                     STATE.config().language)
+        config = STATE.config()
     except CcdeskError as err:
         sys.stderr.write(err.message() + "\n")
         return EXIT_USER_ERROR
+    chosen = str(options.get("--lang") or os.environ.get("CCDESK_LANG") or config.language)
     if chosen not in LANGUAGES:
         sys.stderr.write(f"--lang: {chosen!r} ∉ {', '.join(LANGUAGES)}\n")
         return EXIT_USER_ERROR
@@ -98,7 +98,7 @@ def _open_desk(options: dict[str, str | bool]) -> int:
     STATE.lang = chosen
     from ccdesk.app import run_app
 
-    return run_app(STATE, early)
+    return run_app(STATE, early, config)
 
 
 def _early_look(db_path: Path) -> EarlyLook:
