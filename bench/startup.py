@@ -22,6 +22,8 @@ terminal emulator (pyte); times count from just before the spawn, so interpreter
 * **Warm and cold**: "cold" drops the database and its WAL from the OS page cache first
   (``posix_fadvise(..., POSIX_FADV_DONTNEED)``, as ``bench/search.py`` does), as after a reboot;
   Python's own files stay cached.
+* **The desk** has a ``config.toml`` as an office's does (the upstream it syncs with, its
+  printer): reading it is part of every start.
 * **Peak RSS**: the desk child's own ``VmHWM`` (``/proc/<pid>/status``) read after the register
   (F4) has shown its first page, beside its current ``VmRSS``: the process is new
   (``pty.fork`` + ``exec``), so the figure is its own high-water mark. (``ru_maxrss`` of a
@@ -306,7 +308,18 @@ def desk_home(size: int, cache: Path, days: int, scratch: Path) -> Path:
             shutil.copyfile(cache / "config" / "desk.key", home / "config" / "desk.key")
             os.chmod(home / "config" / "desk.key", 0o600)
     set_up(db, home)
+    write_config(home / "config" / "config.toml")
     return db
+
+
+# A desk as an office runs it has a config.toml: the upstream it syncs with and its printer
+# (reading it costs the start its own parse; a refused port, so nothing waits for it).
+OFFICE_CONFIG = 'upstream_url = "http://127.0.0.1:9"\nprinter = "counter"\nidle_lock_minutes = 10\n'
+
+
+def write_config(path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(OFFICE_CONFIG, encoding="utf-8")
 
 
 def first_start_of_the_day(db: Path, home: Path, full_check_due: bool) -> None:
