@@ -73,7 +73,6 @@ UPKEEP_ERROR_SECONDS = 24 * 3600  # damage found behind the desk stays until it 
 OPEN_AFTER_PAINT_SECONDS = 0.15
 
 
-
 def _desk_commands() -> type[Provider]:
     """The palette's commands (Textual takes a provider or a function returning one)."""
     from screens.commands import DeskCommands

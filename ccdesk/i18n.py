@@ -9,6 +9,7 @@ TOML text it was made from. A catalogue is read from its twin when that hash mat
 the TOML itself, so an edited file is never shown stale. Parsing TOML (and importing
 ``tomllib``) was about a tenth of the desk's own work before the login screen is painted
 (docs/tui.md, "Start-up and memory").
+
 Formatting of dates, times and money is explicit (never ``locale``): ``dd/mm/yyyy``, 24-hour
 clock and ``1.234.567 đ``.
 """
