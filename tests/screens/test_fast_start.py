@@ -126,7 +126,8 @@ def test_a_desk_due_for_a_migration_opens_the_long_way(services) -> None:
     assert read_login_facts(services.db.path) is None
 
 
-async def test_logging_in_waits_for_the_services_still_opening(services, tmp_path) -> None:
+def _desk_still_opening(services: Services, tmp_path: Path) -> tuple[DeskApp, threading.Event]:
+    """The desk at its login, its services opening only once the returned gate is set."""
     db, paths, config = _ready_copy(services, tmp_path), services.paths, services.config
     gate = threading.Event()
 
@@ -134,9 +135,14 @@ async def test_logging_in_waits_for_the_services_still_opening(services, tmp_pat
         assert gate.wait(30)
         return Services.open(db, paths, config=config)
 
-    loader = ServicesLoader(open_slowly)
-    facts = read_login_facts(db)
-    app = DeskApp(loader, login=facts, config=config, config_path=paths.config_file)
+    app = DeskApp(ServicesLoader(open_slowly), login=read_login_facts(db), config=config,
+                  config_path=paths.config_file)
+    return app, gate
+
+
+async def test_logging_in_waits_for_the_services_still_opening(services, tmp_path) -> None:
+    app, gate = _desk_still_opening(services, tmp_path)
+    loader = app.loader
     try:
         async with app.run_test(size=SIZE) as pilot:
             await pilot.pause()
@@ -157,20 +163,12 @@ async def test_logging_in_waits_for_the_services_still_opening(services, tmp_pat
 async def test_the_login_is_painted_from_the_frame_sheet_and_the_rest_is_read_behind(
         services, tmp_path) -> None:
     """Only frame.tcss is parsed before the login's first frame; a help opened over the login,
-    and any screen after it, has the desk's other sheets (a modal box 70 columns wide)."""
+    and any screen after it, has the desk's other sheets (the help box 76 columns wide, home's
+    count cards with round borders)."""
     from ccdesk.app import DESK_SHEETS, FRAME_SHEET
     from screens.modals.help import HelpModal
 
-    db, paths, config = _ready_copy(services, tmp_path), services.paths, services.config
-    gate = threading.Event()
-
-    def open_slowly() -> Services:
-        assert gate.wait(30)
-        return Services.open(db, paths, config=config)
-
-    loader = ServicesLoader(open_slowly)
-    app = DeskApp(loader, login=read_login_facts(db), config=config,
-                  config_path=paths.config_file)
+    app, gate = _desk_still_opening(services, tmp_path)
     read = lambda sheet: app.stylesheet.has_source(str(sheet), "")  # noqa: E731
     try:
         async with app.run_test(size=SIZE) as pilot:
@@ -193,7 +191,7 @@ async def test_the_login_is_painted_from_the_frame_sheet_and_the_rest_is_read_be
             assert counts and all(c.styles.border.top[0] == "round" for c in counts)
     finally:
         gate.set()
-        loader.close()
+        app.loader.close()
 
 
 async def test_a_wrong_pin_is_refused_through_the_loader(services, tmp_path) -> None:
