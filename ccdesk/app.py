@@ -633,10 +633,25 @@ def _lock_modal() -> type[LockModal]:
 
 
 def serve_in_browser(command: str, *, host: str, port: int, title: str) -> None:
-    """Serve the desk to browsers through textual-serve; each tab runs ``command``."""
-    from ccdesk.web import DeskServer  # textual-serve with the desk's page and local font
+    """Serve the desk to browsers through textual-serve, with the desk's page and its local
+    font (``ccdesk.web``); each tab runs ``command``. The server is defined here, on first use:
+    textual-serve and aiohttp load only for ``ccdesk serve``, never at the desk's start."""
+    from aiohttp import web
+    from textual_serve.server import Server
 
-    DeskServer(command, host=host, port=port, title=title).serve()
+    from ccdesk.web import FONT_ROUTE, TEMPLATES, font_file
+
+    class DeskServer(Server):
+        async def _make_app(self) -> web.Application:  # Textual-serve's: one route more
+            app = await super()._make_app()
+            app.router.add_get(FONT_ROUTE, self.handle_font)
+            return app
+
+        async def handle_font(self, _request: web.Request) -> web.FileResponse:
+            return web.FileResponse(font_file(), headers={"Content-Type": "font/ttf",
+                                                          "Cache-Control": "max-age=86400"})
+
+    DeskServer(command, host=host, port=port, title=title, templates_path=TEMPLATES).serve()
 
 
 def run_app(state: CliState, early: EarlyLook | None = None,

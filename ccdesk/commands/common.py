@@ -97,6 +97,18 @@ def requires_extra(extra: str) -> Iterator[None]:
         fail(t("core.extras.missing", extra=extra, module=missing))
 
 
+def check_extra(extra: str) -> None:
+    """Before a command that needs ``ccdesk[extra]`` prints anything: say which module is missing
+    and how to install it (exit 2). The modules are looked for, not imported."""
+    from importlib.util import find_spec
+
+    for module in EXTRAS[extra]:
+        if find_spec(module) is None:
+            from ccdesk.i18n import t
+
+            fail(t("core.extras.missing", extra=extra, module=module))
+
+
 def fail(error: CcdeskError | str, code: int = EXIT_USER_ERROR) -> NoReturn:
     """Print a user-facing error (in the user's language) and exit without a traceback."""
     import typer

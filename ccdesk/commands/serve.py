@@ -14,7 +14,7 @@ from typing import Annotated
 
 import typer
 
-from ccdesk.commands.common import STATE, fail, requires_extra
+from ccdesk.commands.common import STATE, check_extra, fail
 
 LOOPBACK = "127.0.0.1"
 
@@ -48,8 +48,7 @@ def serve(
 ) -> None:
     """Serve the desk to a browser (127.0.0.1:8000 by default); with --rating / --board, the
     citizen's pages instead (an office LAN address only, docs/operations.md)."""
-    with requires_extra("serve"):  # before anything is printed
-        import textual_serve.server  # noqa: F401
+    check_extra("serve")  # before anything is printed
     if rating or board:
         if training or STATE.training:  # a sandbox lives in the desk's own session only
             from ccdesk.i18n import t
