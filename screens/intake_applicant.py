@@ -37,7 +37,7 @@ from screens.intake_checklist import ChecklistStep
 from screens.intake_draft import IntakeDraft
 from screens.intake_parties import OwnerFields, chosen, id_types
 from screens.intake_scan import HISTORY, CardScanning
-from screens.widgets.field import FormField
+from screens.widgets.field import FormField, field_of
 from screens.widgets.validators import CoreValidator, parse_count, parse_day, parse_money
 
 if TYPE_CHECKING:
@@ -167,8 +167,8 @@ class ApplicantStep(OwnerFields, CardScanning, DeskScreen):
         history.append(event.value)
         if event.input.id == "full_name":
             self.draft.typed_name = event.value
-        field = event.input.parent.parent if event.input.parent else None
-        if not isinstance(field, FormField):
+        field = field_of(event.input)
+        if field is None:
             return
         failures = (event.validation_result.failure_descriptions
                     if event.validation_result is not None else [])

@@ -31,7 +31,7 @@ from ccdesk.services.dossiers import REASON_REQUIRED, ActionResult, check_action
 from ccdesk.services.intake import MissingItem
 from screens.base import DeskModal, field_message
 from screens.modals.confirm import ConfirmModal
-from screens.widgets.field import FormField
+from screens.widgets.field import FormField, field_of
 from screens.widgets.validators import parse_day_time
 
 
@@ -130,10 +130,9 @@ class ActionModal(DeskModal[ActionResult | None]):
     @on(SelectionList.SelectedChanged)
     def _changed(self, event: Input.Changed | SelectionList.SelectedChanged) -> None:
         control = event.control if isinstance(event, Input.Changed) else None
-        if control is not None and isinstance(control.parent, Widget):
-            holder = control.parent.parent
-            if isinstance(holder, FormField):
-                holder.set_error(None)  # a fixed field loses its error at once
+        holder = field_of(control) if control is not None else None
+        if holder is not None:
+            holder.set_error(None)  # a fixed field loses its error at once
         self.query_one("#form-error", Label).display = False
         self._check()
 

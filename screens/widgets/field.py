@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from textual.app import ComposeResult
-from textual.containers import Horizontal, Vertical
+from textual.containers import Vertical
 from textual.widget import Widget
 from textual.widgets import Label
 
 
 class FormField(Vertical):
-    """``label`` beside ``control``; ``set_error`` writes under it what is wrong and what to do."""
+    """``label`` beside ``control``; ``set_error`` writes under it what is wrong and what to do.
+
+    The three sit in one grid of two columns (``frame.tcss``, ``.form-field``): the label and
+    the control on its first row, the error line across both on the second."""
 
     DEFAULT_CLASSES = "form-field"
 
@@ -21,9 +24,8 @@ class FormField(Vertical):
         self._error = ""
 
     def compose(self) -> ComposeResult:
-        with Horizontal(classes="field-row"):
-            yield Label(self._label, classes="field-label")
-            yield self.control
+        yield Label(self._label, classes="field-label")
+        yield self.control
         # The error line is mounted when there is first something to say: a form has a dozen
         # fields and each widget costs the first paint milliseconds (the login's included).
 
@@ -42,3 +44,9 @@ class FormField(Vertical):
     @property
     def error_text(self) -> str:
         return self._error
+
+
+def field_of(control: Widget) -> FormField | None:
+    """The form field that holds ``control``, if it is one's control."""
+    holder = control.parent
+    return holder if isinstance(holder, FormField) else None
