@@ -22,6 +22,7 @@ from ccdesk.services import Services  # noqa: E402
 from ccdesk.services.intake import Decision  # noqa: E402
 from ccdesk.services.startup import on_start  # noqa: E402
 from ccdesk.storage import backup as bk  # noqa: E402
+from ccdesk.storage import soundness  # noqa: E402
 from tests.reliability.conftest import Clock, birth_request, make_paths, setup_desk  # noqa: E402
 
 
@@ -78,9 +79,9 @@ def main() -> None:
         opened = timed("Services.open (cheap checks only)",
                        lambda: Services.open(paths.default_db, paths))
         timed("PRAGMA quick_check (start-up check)",
-              lambda: bk.integrity_problem(paths.default_db))
+              lambda: soundness.integrity_problem(paths.default_db))
         timed("PRAGMA integrity_check (before restore)",
-              lambda: bk.integrity_problem(paths.default_db, full=True))
+              lambda: soundness.integrity_problem(paths.default_db, full=True))
         timed("on_start: check + first backup of the day",
               lambda: on_start(opened, now=datetime(2026, 11, 23, 7)))
         timed("on_start again the same day (check only)",

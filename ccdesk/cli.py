@@ -134,7 +134,7 @@ def as_damage(exc: BaseException) -> CcdeskError | None:
 
     if not isinstance(exc, (sqlite3.DatabaseError, SQLAlchemyDatabaseError)):
         return None
-    from ccdesk.storage.backup import damaged_error, is_damage
+    from ccdesk.storage.soundness import damaged_error, is_damage
 
     if not is_damage(exc):
         return None

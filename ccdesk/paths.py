@@ -8,16 +8,17 @@ file itself.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 APP_NAME = "ccdesk"
 DB_FILENAME = "ccdesk.sqlite3"
 
 
-@dataclass(frozen=True)
-class Paths:
-    """The folders and files one ccdesk installation uses."""
+class Paths(NamedTuple):
+    """The folders and files one ccdesk installation uses. (A named tuple, not a frozen
+    dataclass: it is defined before the login screen is painted, in a seventh of the time;
+    docs/tui.md, "Start-up and memory".)"""
 
     data_dir: Path
     config_dir: Path

@@ -76,6 +76,17 @@ class FakeClock:
         self.now += timedelta(**delta)
 
 
+@pytest.fixture(autouse=True)
+def vietnamese_first() -> Iterator[None]:
+    """Every test starts in Vietnamese and leaves it so: the language is one per process, and a
+    test that switched to English would otherwise change the messages the next one reads."""
+    from ccdesk.i18n import set_language
+
+    set_language("vi")
+    yield
+    set_language("vi")
+
+
 @pytest.fixture
 def clock() -> FakeClock:
     return FakeClock()

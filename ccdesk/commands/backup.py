@@ -72,11 +72,11 @@ def _require_it_if_readable(db_path: Path, as_user: str | None) -> str:
     """While the current database is readable and has IT officers, only they may restore;
     returns who is restoring ("owner": the OS account, when the database cannot tell)."""
     from ccdesk.services import Services
-    from ccdesk.storage.backup import integrity_problem, is_ccdesk_database
+    from ccdesk.storage.soundness import integrity_problem, is_ccdesk_database
 
     if integrity_problem(db_path) is not None or not is_ccdesk_database(db_path):
         return "owner"
-    from ccdesk.storage.backup import DatabaseDamaged
+    from ccdesk.storage.soundness import DatabaseDamaged
 
     try:
         services = Services.open(db_path, STATE.paths)

@@ -20,11 +20,16 @@ from ccdesk.services.context import DeskContext
 from ccdesk.services.office import OfficeService
 from ccdesk.services.officers import OfficerService
 from ccdesk.storage import deskkey
-from ccdesk.storage.backup import damaged_error, file_error, is_damage, prepare_database_file
 from ccdesk.storage.deskkey import open_desk_key
 from ccdesk.storage.engine import Database, storage_error
 from ccdesk.storage.integrity import WRITE, request_full_check
 from ccdesk.storage.migrate import migrate
+from ccdesk.storage.soundness import (
+    damaged_error,
+    file_error,
+    is_damage,
+    prepare_database_file,
+)
 
 if TYPE_CHECKING:
     from ccdesk.services.attachments import AttachmentService

@@ -19,10 +19,9 @@ import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from contextlib import closing
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from ccdesk.domain.errors import StorageError
 from ccdesk.storage.migrate import HEAD_REVISION, current_revision
@@ -36,9 +35,12 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
-class LoginFacts:
-    """What the login screen shows."""
+class LoginFacts(NamedTuple):
+    """What the login screen shows.
+
+    This module's records are named tuples, not frozen dataclasses: they are defined before the
+    login screen is painted, and a frozen dataclass takes about 0.4 ms to define, a named tuple
+    a seventh of that (docs/tui.md, "Start-up and memory")."""
 
     governing_body: str
     unit_name: str
@@ -244,8 +246,8 @@ def check_before_use(db_path: Path, paths: Paths, *, full: bool,
                      look: Callable[[Path], str | None] | None = None) -> None:
     """The cheap look (``look``, by default ``integrity.quick_look``), or the whole-file check
     (its result remembered); raises :class:`DatabaseDamaged`."""
-    from ccdesk.storage.backup import DatabaseDamaged, check_database
     from ccdesk.storage.integrity import record_full_check
+    from ccdesk.storage.soundness import DatabaseDamaged, check_database
 
     try:
         check_database(db_path, paths.backups_dir, full=full, look=look)
@@ -257,8 +259,7 @@ def check_before_use(db_path: Path, paths: Paths, *, full: bool,
         record_full_check(paths.data_dir, db_path, None)
 
 
-@dataclass(frozen=True)
-class Upkeep:
+class Upkeep(NamedTuple):
     """What runs behind the working desk once the home screen is shown: the day's backup, then
     the whole-file check when one is ``due`` (the reasons ``integrity.due_reasons`` gave)."""
 
@@ -283,8 +284,9 @@ class Upkeep:
 def full_check(services: Services, now: datetime | None = None) -> StorageError | None:
     """The whole-file check, its result remembered; what to tell the officer when it found
     damage (the newest good backup, and to stop and call IT)."""
-    from ccdesk.storage.backup import integrity_problem, newest_good_backup
+    from ccdesk.storage.backup import newest_good_backup
     from ccdesk.storage.integrity import record_full_check
+    from ccdesk.storage.soundness import integrity_problem
 
     path, data_dir = services.db.path, services.paths.data_dir
     problem = integrity_problem(path)
@@ -319,8 +321,7 @@ def files_check(services: Services) -> StorageError | None:
 # Here, not in storage/backup.py: its audit line is a service's act, and storage sits below
 # the services (docs/design/README.md, the layers).
 
-@dataclass(frozen=True)
-class StartupReport:
+class StartupReport(NamedTuple):
     """What :func:`on_start` did: the backup taken, or why the day's backup failed."""
 
     backup: Path | None = None
@@ -341,8 +342,6 @@ def on_start(services: Services, now: datetime | None = None) -> StartupReport:
     that cannot be written (full disk, read-only folder) does not stop the desk: it is logged
     and returned in ``backup_error`` for the caller to show as a warning.
     """
-    from dataclasses import replace
-
     from ccdesk.services.audit import start_check
     from ccdesk.storage.integrity import SCHEDULE, due_reasons
 
@@ -350,14 +349,15 @@ def on_start(services: Services, now: datetime | None = None) -> StartupReport:
     due = [reason for reason in due_reasons(paths.data_dir, path, now) if reason != SCHEDULE]
     check_before_use(path, paths, full=bool(due))
     report = start_daily_backup(services, now)
-    return replace(report, audit_warning=start_check(services.ctx))
+    return report._replace(audit_warning=start_check(services.ctx))
 
 
 def start_daily_backup(services: Services, now: datetime | None = None) -> StartupReport:
     """The day's first backup (and its audit line); a failure is returned, not raised."""
     from ccdesk.services.context import SYSTEM
     from ccdesk.services.recording import audit
-    from ccdesk.storage.backup import daily_backup, file_error
+    from ccdesk.storage.backup import daily_backup
+    from ccdesk.storage.soundness import file_error
 
     path, backups_dir = services.db.path, services.paths.backups_dir
     try:

@@ -124,7 +124,7 @@ class Database:
                 raise
 
     def _damage_seen(self, exc: BaseException) -> None:
-        from ccdesk.storage.backup import is_damage
+        from ccdesk.storage.soundness import is_damage
 
         if self.on_damage is not None and is_damage(exc):
             self.on_damage()

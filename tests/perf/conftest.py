@@ -7,5 +7,4 @@ from tests.screens.conftest import (  # noqa: F401 - fixtures re-exported for th
     paths,
     services,
     templates,
-    vietnamese,
 )

@@ -16,6 +16,7 @@ from ccdesk.domain.errors import StorageError
 from ccdesk.services import Services
 from ccdesk.services.startup import on_start
 from ccdesk.storage import backup as bk
+from ccdesk.storage import soundness
 from tests.reliability.conftest import PINS, Desk, db_dump, intake, table_counts
 
 
@@ -97,7 +98,7 @@ def test_backup_is_consistent_while_another_desk_writes(desk: Desk) -> None:
     copy = bk.take_backup(desk.db_path, desk.paths.backups_dir)
     writer.execute("ROLLBACK")
     writer.close()
-    assert bk.integrity_problem(copy, full=True) is None
+    assert soundness.integrity_problem(copy, full=True) is None
     con = sqlite3.connect(copy)
     assert con.execute("SELECT count(*) FROM dossier").fetchone() == (1,)
     assert con.execute("SELECT count(*) FROM codecounter WHERE key='uncommitted'").fetchone() \
@@ -144,7 +145,7 @@ def test_restore_replaces_content_keeps_current_aside_and_live_readers_see_it(
     report = bk.restore(backup, desk.db_path, desk.paths.backups_dir)
     assert report.aside is not None and report.aside.exists()
     assert db_dump(report.aside) == before_restore
-    assert bk.integrity_problem(desk.db_path, full=True) is None
+    assert soundness.integrity_problem(desk.db_path, full=True) is None
     codes = [r[0] for r in sqlite3.connect(desk.db_path).execute("SELECT code FROM dossier")]
     assert codes == [first]
     # The other desk reads the restored data, not a stale or unlinked file.
@@ -186,7 +187,7 @@ def test_restore_over_a_damaged_database_moves_it_aside(desk: Desk) -> None:
     desk.db_path.with_name(desk.db_path.name + "-wal").write_bytes(b"stale wal")
     report = bk.restore(backup, desk.db_path, desk.paths.backups_dir)
     assert report.aside is not None and report.aside.name.startswith("ccdesk-damaged-")
-    assert bk.integrity_problem(report.aside) is not None  # the damaged file, kept as it was
+    assert soundness.integrity_problem(report.aside) is not None  # the damaged file, kept as it was
     wal = desk.db_path.with_name(desk.db_path.name + "-wal")
     assert not wal.exists() or wal.read_bytes() != b"stale wal"
     reopened = Services.open(desk.db_path, desk.paths)

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from ccdesk.domain.lifecycle import Action
 from ccdesk.storage import backup as bk
+from ccdesk.storage import soundness
 from tests.reliability.conftest import PINS, Desk, intake
 
 Cli = Callable[..., object]
@@ -119,7 +120,7 @@ def test_backup_runs_unattended_and_to_a_folder(desk: Desk, cli: Cli, tmp_path: 
     to = cli(["backup", "--to", str(usb), "--as", "it1"], env=_as("it1"))
     assert to.exit_code == 0, to.stderr
     copies = list(usb.glob("ccdesk-manual-*.sqlite3"))
-    assert len(copies) == 1 and bk.integrity_problem(copies[0], full=True) is None
+    assert len(copies) == 1 and soundness.integrity_problem(copies[0], full=True) is None
     rows = sqlite3.connect(desk.db_path).execute(
         "SELECT officer_username FROM auditlog WHERE action = 'backup.create'").fetchall()
     assert rows == [("system",), ("it1",)]

@@ -15,6 +15,7 @@ from ccdesk.domain.errors import StorageError, ValidationError
 from ccdesk.paths import ensure_private_dir
 from ccdesk.services import Services
 from ccdesk.storage import backup as bk
+from ccdesk.storage import soundness
 from ccdesk.storage.files import read_bounded, write_private_file
 from tests.reliability.conftest import Desk, make_paths, run_ccdesk
 
@@ -109,7 +110,7 @@ def test_a_foreign_header_is_damaged_and_a_foreign_sqlite_database_is_refused(
     assert other.read_bytes() == before
     junk = tmp_path / "junk.sqlite3"
     junk.write_bytes(b"PK\x03\x04 a zip, not a database" * 50)
-    with pytest.raises(bk.DatabaseDamaged):
+    with pytest.raises(soundness.DatabaseDamaged):
         Services.open(junk, paths)
 
 

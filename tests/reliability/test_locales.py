@@ -10,8 +10,8 @@ from pathlib import Path
 from ccdesk.i18n import catalogue
 
 ROOT = Path(__file__).resolve().parents[2] / "ccdesk"
-MINE = ["logs.py", "storage/backup.py", "services/audit.py", "commands/identity.py",
-        "commands/officer.py", "commands/audit.py", "commands/backup.py"]
+MINE = ["logs.py", "storage/backup.py", "storage/soundness.py", "services/audit.py",
+        "commands/identity.py", "commands/officer.py", "commands/audit.py", "commands/backup.py"]
 
 
 def _keys(lang: str) -> set[str]:

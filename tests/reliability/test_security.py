@@ -265,7 +265,7 @@ def test_a_read_only_database_gives_a_clear_error_and_keeps_the_typed_dossier(
 ])
 def test_file_errors_map_to_messages_naming_the_path(errno_value: int, key: str,
                                                      tmp_path: Path) -> None:
-    from ccdesk.storage.backup import file_error
+    from ccdesk.storage.soundness import file_error
 
     err = file_error(OSError(errno_value, os.strerror(errno_value)), tmp_path / "x.sqlite3")
     assert err.key == key and str(tmp_path / "x.sqlite3") in err.message("en")

@@ -20,7 +20,7 @@ from sqlalchemy import text
 from ccdesk.config import Config
 from ccdesk.services.startup import EarlyLook, begin_opening, on_start
 from ccdesk.storage import backup as bk
-from ccdesk.storage import integrity
+from ccdesk.storage import integrity, soundness
 from tests.reliability.conftest import REPO, Desk, run_ccdesk
 from tests.reliability.test_backup import _damage_pages
 
@@ -56,7 +56,7 @@ def damage_a_middle_page(db: Path) -> str:
 def test_the_cheap_look_passes_a_sound_desk(desk: Desk) -> None:
     db = _closed(desk)
     assert integrity.quick_look(db) is None
-    bk.check_database(db, desk.paths.backups_dir)  # raises nothing
+    soundness.check_database(db, desk.paths.backups_dir)  # raises nothing
 
 
 @pytest.mark.parametrize("damage", ["zero bytes", "truncated", "bad header", "not sqlite",
@@ -76,8 +76,8 @@ def test_the_cheap_look_catches_each_damage_case(desk: Desk, damage: str) -> Non
         db.write_bytes(b"this is not a database at all " * 400)
     else:
         _damage_pages(db)
-    with pytest.raises(bk.DatabaseDamaged) as err:
-        bk.check_database(db, desk.paths.backups_dir)
+    with pytest.raises(soundness.DatabaseDamaged) as err:
+        soundness.check_database(db, desk.paths.backups_dir)
     assert err.value.backup == good
     # The desk app (``ccdesk`` alone) says the same before anything is shown.
     app = run_ccdesk(["--lang", "en"], desk.paths.data_dir.parent)
@@ -89,9 +89,9 @@ def test_a_page_damaged_in_the_middle_is_left_to_the_whole_file_check(desk: Desk
     db = _closed(desk)
     damage_a_middle_page(db)
     assert integrity.quick_look(db) is None  # a few pages only: this one is not among them
-    assert bk.integrity_problem(db) is not None
-    with pytest.raises(bk.DatabaseDamaged):
-        bk.check_database(db, desk.paths.backups_dir, full=True)
+    assert soundness.integrity_problem(db) is not None
+    with pytest.raises(soundness.DatabaseDamaged):
+        soundness.check_database(db, desk.paths.backups_dir, full=True)
 
 
 def test_a_full_check_is_due_weekly_and_after_each_event(desk: Desk) -> None:
@@ -176,10 +176,10 @@ def test_a_command_runs_a_pending_full_check_and_remembers_damage(desk: Desk) ->
     integrity.request_full_check(data, db, integrity.UNCLEAN)
     desk.services.db.engine.dispose()
     damage_a_middle_page(db)
-    with pytest.raises(bk.DatabaseDamaged):
+    with pytest.raises(soundness.DatabaseDamaged):
         on_start(desk.services, now=NOW)
     assert integrity.due_reasons(data, db, NOW) == [integrity.DAMAGED]
-    with pytest.raises(bk.DatabaseDamaged):
+    with pytest.raises(soundness.DatabaseDamaged):
         begin_opening(db, desk.paths, Config())
 
 
@@ -220,6 +220,6 @@ def test_the_early_look_stops_a_damaged_desk_before_anything_is_shown(desk: Desk
     look = EarlyLook(db)
     facts, problem = look.found()
     assert facts is not None and problem is not None  # read in the thread, found there
-    with pytest.raises(bk.DatabaseDamaged) as err:
+    with pytest.raises(soundness.DatabaseDamaged) as err:
         begin_opening(db, desk.paths, Config(), look)
     assert err.value.backup == good

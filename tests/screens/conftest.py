@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 
-from ccdesk.i18n import set_language
 from ccdesk.paths import Paths
 from ccdesk.services import SYSTEM, Actor, Services
 from ccdesk.services.catalog import BUNDLED_CATALOG
@@ -20,13 +19,6 @@ from ccdesk.services.officers import actor_of
 NOW = datetime(2026, 11, 23, 9, 15)
 PIN = "24681357"
 SIZE = (80, 24)
-
-
-@pytest.fixture(autouse=True)
-def vietnamese() -> Iterator[None]:
-    set_language("vi")
-    yield
-    set_language("vi")
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from ccdesk.storage import backup as bk
-from ccdesk.storage import integrity
+from ccdesk.storage import integrity, soundness
 from screens.home import HomeScreen
 from tests.reliability.test_start_checks import damage_a_middle_page
 from tests.screens.conftest import PIN, SIZE
@@ -83,7 +83,7 @@ async def test_damage_found_behind_the_desk_is_shown_and_checked_first_next_time
         app.loader.close()
         marker.close()
     assert integrity.due_reasons(paths.data_dir, db) == [integrity.DAMAGED]
-    with pytest.raises(bk.DatabaseDamaged) as err:  # the next start: before the first screen
+    with pytest.raises(soundness.DatabaseDamaged) as err:  # the next start: before the first screen
         _desk_opening(db, paths)
     assert err.value.backup == good
 
