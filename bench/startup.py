@@ -292,7 +292,7 @@ def desk_home(size: int, cache: Path, days: int, scratch: Path) -> Path:
     if size == 0:
         home = scratch / "empty"
         db = home / "data" / "ccdesk.sqlite3"
-        db.parent.mkdir(parents=True, exist_ok=True)
+        private_dir(db.parent)
     else:
         source = cache / f"search-{size}-{days}d.sqlite3"
         home = cache / f"startup-{size}"
@@ -302,14 +302,23 @@ def desk_home(size: int, cache: Path, days: int, scratch: Path) -> Path:
                 raise SystemExit(f"{source} is missing: seed it with bench/search.py "
                                  f"--dossiers {size} --cache-dir {cache}")
             print(f"copying {source} to {db} ...", flush=True)
-            db.parent.mkdir(parents=True, exist_ok=True)
+            private_dir(db.parent)
             shutil.copyfile(source, db)
-            (home / "config").mkdir(parents=True, exist_ok=True)
+            private_dir(home / "config")
             shutil.copyfile(cache / "config" / "desk.key", home / "config" / "desk.key")
             os.chmod(home / "config" / "desk.key", 0o600)
+    for folder in (home / "data", home / "config"):  # homes made before the folders were private
+        private_dir(folder)
     set_up(db, home)
     write_config(home / "config" / "config.toml")
     return db
+
+
+def private_dir(folder: Path) -> None:
+    """One of the bench's own desk folders, owner-only as ccdesk makes its own: in a folder others
+    may read, the desk logs a warning at every start, which no installed desk does."""
+    folder.mkdir(parents=True, exist_ok=True)
+    folder.chmod(0o700)
 
 
 # A desk as an office runs it has a config.toml: the upstream it syncs with and its printer
@@ -332,7 +341,7 @@ def first_start_of_the_day(db: Path, home: Path, full_check_due: bool) -> None:
         copy.unlink()
     integrity.marker_file(data, db).unlink(missing_ok=True)
     state = integrity.state_file(data, db)
-    state.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(state.parent)
     last = "2000-01-01T00:00:00" if full_check_due else datetime.now().isoformat()
     state.write_text(json.dumps({"last_full_check": last, "pending": [], "damaged": False}))
 
