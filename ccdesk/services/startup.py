@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
 from ccdesk.domain.errors import StorageError
-from ccdesk.storage.migrate import HEAD_REVISION, current_revision
+from ccdesk.storage.migrate import HEAD_REVISION
 
 if TYPE_CHECKING:
     from ccdesk.config import Config
@@ -51,21 +51,36 @@ def read_login_facts(db_path: Path) -> LoginFacts | None:
     """The login screen's facts read straight from the file, or ``None`` when the desk must
     open in one step (no file, another schema revision, setup not finished, unreadable: that
     path says exactly what is wrong)."""
+    return read_at_start(db_path, look=False)[0]
+
+
+def read_at_start(db_path: Path, *, look: bool) -> tuple[LoginFacts | None, str | None]:
+    """The login facts, and when ``look`` (and there are facts) what the cheap look at the file
+    found wrong (``integrity.quick_look``), both through one read-only connection: this must
+    never create, migrate or lock anything."""
+    from ccdesk.storage.integrity import quick_look, read_only
+
     if not db_path.is_file():
-        return None
+        return None, None
     try:
-        if current_revision(db_path) != HEAD_REVISION:
-            return None
-        # Read-only: this look must never create, migrate or lock anything.
-        with closing(sqlite3.connect(db_path.as_uri() + "?mode=ro", uri=True)) as con:
-            office = con.execute(
-                "SELECT governing_body, unit_name, setup_done FROM office WHERE id = 1").fetchone()
-            officers = con.execute("SELECT username, full_name FROM officer WHERE active "
-                                   "ORDER BY full_name").fetchall()
+        with closing(read_only(db_path)) as con:
+            facts = _facts(con)
+            problem = quick_look(db_path, con) if look and facts is not None else None
     except sqlite3.Error:
+        return None, None
+    return facts, problem
+
+
+def _facts(con: sqlite3.Connection) -> LoginFacts | None:
+    revision = con.execute("SELECT version_num FROM alembic_version").fetchone()
+    if revision is None or revision[0] != HEAD_REVISION:
         return None
+    office = con.execute(
+        "SELECT governing_body, unit_name, setup_done FROM office WHERE id = 1").fetchone()
     if office is None or not office[2]:
         return None
+    officers = con.execute("SELECT username, full_name FROM officer WHERE active "
+                           "ORDER BY full_name").fetchall()
     return LoginFacts(office[0], office[1], tuple((row[0], row[1]) for row in officers))
 
 
@@ -201,16 +216,13 @@ class EarlyLook:
         threading.Thread(target=self._read, name="ccdesk-look", daemon=True).start()
 
     def _read(self) -> None:
-        from ccdesk.storage.integrity import quick_look
-
         try:
-            facts = read_login_facts(self.db_path)
-            # Only a desk that opens in steps needs it; the one-step opening checks for itself.
-            problem = quick_look(self.db_path) if facts is not None else None
+            # The look only for a desk that opens in steps; the one-step opening checks itself.
+            found = read_at_start(self.db_path, look=True)
         except BaseException as exc:  # handed to ``found``
             self._found.set_exception(exc)
             return
-        self._found.set_result((facts, problem))
+        self._found.set_result(found)
 
     def found(self) -> tuple[LoginFacts | None, str | None]:
         """(the login facts, what the cheap look found wrong), waiting for the thread."""
