@@ -43,6 +43,8 @@ class DatabaseDamaged(StorageError):
 
 @contextlib.contextmanager
 def connected(path: Path) -> Iterator[sqlite3.Connection]:
+    """A connection to ``path`` (the checks' and the backups' own), closed on leaving; it waits
+    up to 15 s for another desk's lock and leaves transactions to the statements."""
     con = sqlite3.connect(path, timeout=15, isolation_level=None)
     try:
         yield con
