@@ -92,9 +92,7 @@ def requires_extra(extra: str) -> Iterator[None]:
         missing = (exc.name or "").partition(".")[0]
         if missing not in EXTRAS[extra]:
             raise
-        from ccdesk.i18n import t
-
-        fail(t("core.extras.missing", extra=extra, module=missing))
+        _extra_missing(extra, missing)
 
 
 def check_extra(extra: str) -> None:
@@ -104,9 +102,13 @@ def check_extra(extra: str) -> None:
 
     for module in EXTRAS[extra]:
         if find_spec(module) is None:
-            from ccdesk.i18n import t
+            _extra_missing(extra, module)
 
-            fail(t("core.extras.missing", extra=extra, module=module))
+
+def _extra_missing(extra: str, module: str) -> NoReturn:
+    from ccdesk.i18n import t
+
+    fail(t("core.extras.missing", extra=extra, module=module))
 
 
 def fail(error: CcdeskError | str, code: int = EXIT_USER_ERROR) -> NoReturn:

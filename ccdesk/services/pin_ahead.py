@@ -30,6 +30,7 @@ from pathlib import Path
 from ccdesk.services import pins
 from ccdesk.services.pins import MIN_PIN, MIN_PIN_BY_ROLE, PinVerdict, key_name
 from ccdesk.storage.deskkey import read_key
+from ccdesk.storage.readonly import read_only
 
 log = logging.getLogger(__name__)
 
@@ -116,7 +117,7 @@ def verdict_from_file(db_path: Path, key_file: Path, username: str, pin: str,
     worth computing: a PIN shorter than the officer's role allows, an unknown, disabled or
     waiting officer, a file or key that cannot be read (Enter checks the PIN itself)."""
     try:
-        with closing(sqlite3.connect(db_path.as_uri() + "?mode=ro", uri=True)) as con:
+        with closing(read_only(db_path)) as con:
             row = con.execute("SELECT pin_hash, role, active, locked_until FROM officer "
                               "WHERE username = ?", (username,)).fetchone()
     except sqlite3.Error:

@@ -58,7 +58,8 @@ def read_at_start(db_path: Path, *, look: bool) -> tuple[LoginFacts | None, str 
     """The login facts, and when ``look`` (and there are facts) what the cheap look at the file
     found wrong (``integrity.quick_look``), both through one read-only connection: this must
     never create, migrate or lock anything."""
-    from ccdesk.storage.integrity import quick_look, read_only
+    from ccdesk.storage.integrity import quick_look
+    from ccdesk.storage.readonly import read_only
 
     if not db_path.is_file():
         return None, None

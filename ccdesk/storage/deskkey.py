@@ -18,6 +18,7 @@ from pathlib import Path
 
 from ccdesk.domain.errors import StorageError
 from ccdesk.paths import ensure_private_dir
+from ccdesk.storage.readonly import read_only
 
 KEY_BYTES = 32
 
@@ -82,7 +83,7 @@ def stored_key_id(db_path: Path) -> str | None:
     """The key id the database was sealed with (``None``: new, or before migration 0008)."""
     if not db_path.is_file() or db_path.stat().st_size == 0:
         return None
-    con = sqlite3.connect(db_path.as_uri() + "?mode=ro", uri=True)
+    con = read_only(db_path)
     try:
         row = con.execute("SELECT key_id FROM audit_seal WHERE id = 1").fetchone()
     except sqlite3.Error:

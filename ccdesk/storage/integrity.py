@@ -32,6 +32,7 @@ from pathlib import Path
 
 from ccdesk.paths import ensure_private_dir
 from ccdesk.storage.files import write_private_file
+from ccdesk.storage.readonly import read_only
 
 try:
     import fcntl
@@ -64,11 +65,6 @@ def quick_look(path: Path, con: sqlite3.Connection | None = None) -> str | None:
             return _look(path, own)
     except sqlite3.DatabaseError as exc:
         return type(exc).__name__ + ": " + str(exc)
-
-
-def read_only(path: Path) -> sqlite3.Connection:
-    """A connection that can neither create, nor change, nor lock ``path`` for writing."""
-    return sqlite3.connect(path.as_uri() + "?mode=ro", uri=True)
 
 
 def _look(path: Path, con: sqlite3.Connection) -> str | None:

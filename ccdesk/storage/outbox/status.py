@@ -23,6 +23,7 @@ from ccdesk.storage.outbox.sql import (
     PRUNED_LOST_SQL,
     UNSYNCED_COUNT_SQL,
 )
+from ccdesk.storage.readonly import read_only
 
 CLOCK_WARN_SECONDS = 300
 
@@ -80,7 +81,7 @@ def read_status_file(db_path: Path, now: datetime | None = None) -> SyncStatus |
         return None
     now = now or datetime.now(UTC).replace(tzinfo=None)
     try:
-        con = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True, timeout=15)
+        con = read_only(db_path, timeout=15)
     except sqlite3.Error:
         return None
     try:
