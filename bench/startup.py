@@ -36,6 +36,8 @@ terminal emulator (pyte); times count from just before the spawn, so interpreter
   already (pip); with ``PYTHONDONTWRITEBYTECODE`` set (as on the shared development machine), an
   editable checkout would otherwise compile every desk module at every start, which no desk PC
   does and the baseline never pays.
+* **Start by start**: beside the ratio of the medians, each desk start over the minimal app's
+  start just before it (median, min–max): the spread of single starts on this machine.
 * **CPU**: beside each wall time, the child's CPU seconds (all its threads, from
   ``/proc/<pid>/stat``): what the same start costs on an idle machine; on a loaded machine the
   wall ratios move with the load, the CPU ratios much less.
@@ -120,7 +122,7 @@ def child_env(home: Path) -> dict[str, str]:
 class Terminal:
     """A child process in a new pseudo-terminal, its screen read through pyte."""
 
-    def __init__(self, argv: list[str], env: dict[str, str]) -> None:
+    def __init__(self, argv: list[str], env: dict[str, str], cwd: Path = ROOT) -> None:
         import pyte
 
         self.screen = pyte.Screen(*TERMINAL)
@@ -130,7 +132,7 @@ class Terminal:
         pid, fd = pty.fork()
         if pid == 0:  # the child: size the terminal before the app asks for it
             fcntl.ioctl(0, termios.TIOCSWINSZ, struct.pack("HHHH", lines, columns, 0, 0))
-            os.chdir(ROOT)
+            os.chdir(cwd)  # ``python -c`` imports the desk from here first
             os.execve(argv[0], argv, env)
         self.pid, self.fd = pid, fd
         self.cpu = 0.0  # at the last ``wait_for``
@@ -415,6 +417,10 @@ def report(size: int, cache: str, got: Samples, load: str) -> None:
     print(f"  login painted                {spread(got.of('login'))} s = {ratio('login', base)}"
           f" (target <= 1.30x); CPU {spread(got.of('login_cpu'), '.2f')} s = "
           f"{ratio('login_cpu', base_cpu)}")
+    # Each desk start over the minimal app's start just before it: what the machine's drift
+    # between the two does not move, and how far single starts scatter (docs/tui.md).
+    paired = [d.login / b for d, b in zip(got.desk, got.baseline, strict=True)]
+    print(f"  login over the minimal app, start by start {spread(paired, '.2f')}x")
     print(f"  home ready (login + Enter to home) {spread(got.of('home'))} s = {ratio('home', base)}"
           f" (target <= 2.00x); CPU {spread(got.of('home_cpu'), '.2f')} s = "
           f"{ratio('home_cpu', base_cpu)}")
