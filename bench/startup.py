@@ -348,10 +348,10 @@ def first_start_of_the_day(db: Path, home: Path, full_check_due: bool) -> None:
     state.write_text(json.dumps({"last_full_check": last, "pending": [], "damaged": False}))
 
 
-def compile_desk() -> None:
+def compile_desk(tree: Path = ROOT) -> None:
     """The desk's modules compiled to bytecode, as an installed desk has them."""
     for package in ("ccdesk", "screens", "sync"):
-        compileall.compile_dir(ROOT / package, quiet=1)
+        compileall.compile_dir(tree / package, quiet=1)
 
 
 def drop_from_page_cache(db: Path) -> None:

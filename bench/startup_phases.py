@@ -27,16 +27,16 @@ the two children alternating. Prints figures with the load beside them; asserts 
 ``--instructions`` runs each child once under Valgrind's callgrind instead and prints the
 instructions each executes, all threads, from ``exec`` to its first frame, and their ratio. On
 this shared virtual machine single starts scatter by a quarter and the wall ratio's medians of
-three by about ±0.1; an instruction count is the same to 0.1 % from run to run whatever the load,
-so it shows a change of half a millisecond, and it is the desk's work beside the minimal app's,
-without the waits. Each start takes 10–15 s under callgrind. ``--tree DIR`` (repeatable) counts
-the desk of another checkout too, beside this one, against the same minimal-app count.
+three by about ±0.1; an instruction count is the same to 0.2 % from run to run whatever the
+load, so it shows a change of about half a millisecond: the desk's work beside the minimal
+app's, without the waits and the kernel's side. Each start takes 10–15 s under callgrind.
+``--tree DIR`` (repeatable) counts the desk of another checkout too, beside this one, against
+the same minimal-app count.
 """
 
 from __future__ import annotations
 
 import argparse
-import compileall
 import json
 import os
 import re
@@ -163,8 +163,6 @@ def instructions(argv: list[str], env: dict[str, str], scratch: Path,
 
 
 def count_instructions(db: Path, home: Path, trees: list[Path], scratch: Path) -> None:
-    if shutil.which("valgrind") is None:
-        raise SystemExit("--instructions needs Valgrind (Debian: apt-get install valgrind)")
     env = startup.child_env(home)
     print(f"bench/startup_phases.py --instructions, {db.stat().st_size >> 20} MiB desk  "
           f"[{startup.uptime()}]", flush=True)
@@ -190,10 +188,10 @@ def main() -> None:
                         help="with --instructions: another checkout's desk to count as well")
     args = parser.parse_args()
 
-    startup.compile_desk()
-    for tree in args.tree:
-        for package in ("ccdesk", "screens", "sync"):
-            compileall.compile_dir(tree / package, quiet=1)
+    if args.instructions and shutil.which("valgrind") is None:
+        raise SystemExit("--instructions needs Valgrind (Debian: apt-get install valgrind)")
+    for tree in (startup.ROOT, *args.tree):
+        startup.compile_desk(tree)
     with tempfile.TemporaryDirectory(prefix="ccdesk-phases-") as scratch:
         db = startup.desk_home(args.size, args.cache_dir, args.days, Path(scratch))
         home = db.parent.parent
